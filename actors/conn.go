@@ -1,0 +1,28 @@
+package actors
+
+import "github.com/caiquan/caiquan/messages"
+
+// Conn is a client connection as a session actor sees it. The gateway
+// implements it for every wire protocol; the session never knows which.
+type Conn interface {
+	// Send queues env for the client and never blocks. It returns false when
+	// the connection is closed or its outbound queue is full; in the latter
+	// case the connection closes itself as a slow consumer.
+	Send(env *messages.Envelope) bool
+	// Close ends the connection with a WebSocket close code and a reason.
+	// It is idempotent and never blocks.
+	Close(code int, reason string)
+}
+
+// Session is the gateway's handle on the session actor of one connection.
+type Session interface {
+	// Deliver hands a decoded client message to the session actor.
+	Deliver(env *messages.Envelope)
+	// Closed tells the session actor that the socket is gone; call it once.
+	Closed(reason string)
+}
+
+// Opener makes the session actor for a new connection.
+type Opener interface {
+	OpenSession(conn Conn) Session
+}

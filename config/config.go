@@ -1,0 +1,75 @@
+package config
+
+import "time"
+
+// Config is every setting of the server. Durations are Go duration strings
+// ("3s", "250ms") in the YAML file, the environment and the flags.
+type Config struct {
+	// Listen is the HTTP address of the game listener.
+	Listen string `yaml:"listen"`
+	// SocketIOPrefix is the path under which the Socket.IO endpoint answers;
+	// any path below it is accepted (the 2016 client sends a double slash).
+	SocketIOPrefix string `yaml:"socketio_prefix"`
+
+	// RoomSize is the number of seats in a room (2 in the demo).
+	RoomSize int `yaml:"room_size"`
+	// RoundTime is the time from start to settlement; whole seconds, since
+	// the wire's gameTime is in seconds.
+	RoundTime time.Duration `yaml:"round_time"`
+	// BotFill is how long the first waiting player waits before bots fill the room.
+	BotFill time.Duration `yaml:"bot_fill"`
+	// BotFirstChoice is how long after start a bot makes its first choice.
+	BotFirstChoice time.Duration `yaml:"bot_first_choice"`
+	// BotRechooseMin and BotRechooseMax bound the bot's random pause between choices.
+	BotRechooseMin time.Duration `yaml:"bot_rechoose_min"`
+	BotRechooseMax time.Duration `yaml:"bot_rechoose_max"`
+
+	// MaxFrameBytes is the largest frame a client may send.
+	MaxFrameBytes int `yaml:"max_frame_bytes"`
+	// RateLimit is the sustained number of messages per second a connection
+	// may send; RateBurst how many it may send at once.
+	RateLimit float64 `yaml:"rate_limit"`
+	RateBurst int     `yaml:"rate_burst"`
+	// HandshakeTimeout is how long a new connection has to say hello.
+	HandshakeTimeout time.Duration `yaml:"handshake_timeout"`
+	// PingInterval is how often the server sends WebSocket ping control
+	// frames (and Engine.IO 4 pings); IdleTimeout closes a connection from
+	// which nothing, not even a pong, arrived for that long.
+	PingInterval time.Duration `yaml:"ping_interval"`
+	IdleTimeout  time.Duration `yaml:"idle_timeout"`
+	// OutboundQueue is how many messages may wait for a slow client before
+	// it is disconnected.
+	OutboundQueue int `yaml:"outbound_queue"`
+	// AllowedOrigins lists the Origin header values accepted on upgrade;
+	// "*" accepts any. AllowNoOrigin accepts clients that send none
+	// (mini-programs, native apps).
+	AllowedOrigins []string `yaml:"allowed_origins"`
+	AllowNoOrigin  bool     `yaml:"allow_no_origin"`
+
+	// DrainTimeout bounds how long SIGTERM waits for rounds in progress.
+	DrainTimeout time.Duration `yaml:"drain_timeout"`
+}
+
+// Default returns the settings of `make run`: the demo's game on port 8080.
+func Default() Config {
+	return Config{
+		Listen:           ":8080",
+		SocketIOPrefix:   "/applet/websocket/socket.io/",
+		RoomSize:         2,
+		RoundTime:        3 * time.Second,
+		BotFill:          time.Second,
+		BotFirstChoice:   10 * time.Millisecond,
+		BotRechooseMin:   100 * time.Millisecond,
+		BotRechooseMax:   4099 * time.Millisecond,
+		MaxFrameBytes:    4096,
+		RateLimit:        20,
+		RateBurst:        40,
+		HandshakeTimeout: 10 * time.Second,
+		PingInterval:     25 * time.Second,
+		IdleTimeout:      60 * time.Second,
+		OutboundQueue:    64,
+		AllowedOrigins:   nil,
+		AllowNoOrigin:    true,
+		DrainTimeout:     15 * time.Second,
+	}
+}

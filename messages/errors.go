@@ -1,0 +1,33 @@
+package messages
+
+// Error codes sent to clients in Error.code. They are stable words: clients
+// may switch on them; the message beside them is for people.
+const (
+	CodeBadFrame       = "bad_frame"        // the frame could not be decoded at all
+	CodeBadPayload     = "bad_payload"      // the event is known but its payload has the wrong shape
+	CodeUnknownEvent   = "unknown_event"    // no such event or envelope body
+	CodeHelloFirst     = "hello_first"      // anything but hello before hello
+	CodeAlreadyHello   = "already_hello"    // a second hello on one connection
+	CodeBadUser        = "bad_user"         // hello without a usable uid
+	CodeInvalidChoice  = "invalid_choice"   // choice outside 1..3
+	CodeInvalidFace    = "invalid_face"     // face outside 1..4
+	CodeNotPlaying     = "not_playing"      // choice, face or leave outside a round
+	CodeAlreadyQueued  = "already_queued"   // join while waiting or playing
+	CodeRateLimited    = "rate_limited"     // too many messages; this one was dropped
+	CodeDraining       = "draining"         // the server is shutting down and seats no one
+	CodeServerBusy     = "server_busy"      // an internal step timed out; try again
+	CodeNotClientEvent = "not_client_event" // a server-to-client body sent by a client
+)
+
+// WebSocket close codes. 1000-1011 are RFC 6455's; 4000-4999 are ours.
+const (
+	CloseNormal        = 1000
+	CloseGoingAway     = 1001 // server draining or restarting
+	ClosePolicy        = 1008 // origin, flood, handshake timeout
+	CloseTooBig        = 1009 // a frame over the size limit
+	CloseInternal      = 1011
+	CloseReplaced      = 4001 // the same player connected again elsewhere
+	CloseSlowConsumer  = 4002 // the client did not read its messages in time
+	CloseHelloTimeout  = 4003 // no hello within the handshake timeout
+	CloseSessionFailed = 4004 // the session actor died; reconnect to go on
+)
