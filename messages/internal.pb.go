@@ -155,7 +155,7 @@ func (x *JoinQueue) GetSeat() *SeatInfo {
 	return nil
 }
 
-// session -> lobby.
+// session -> lobby. Only the session that joined may leave (the sender).
 type LeaveQueue struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Uid           string                 `protobuf:"bytes,1,opt,name=uid,proto3" json:"uid,omitempty"`
@@ -237,7 +237,7 @@ func (*MatchTick) Descriptor() ([]byte, []int) {
 	return file_internal_proto_rawDescGZIP(), []int{3}
 }
 
-// RoomSpec is everything a room needs to play one round.
+// RoomSpec is everything a room needs to play one round. lobby -> room host.
 type RoomSpec struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	RoundId       string                 `protobuf:"bytes,1,opt,name=round_id,json=roundId,proto3" json:"round_id,omitempty"`
@@ -735,6 +735,8 @@ type Attach struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Session       *actor.PID             `protobuf:"bytes,1,opt,name=session,proto3" json:"session,omitempty"`
 	Online        int32                  `protobuf:"varint,2,opt,name=online,proto3" json:"online,omitempty"`
+	Uname         string                 `protobuf:"bytes,3,opt,name=uname,proto3" json:"uname,omitempty"`
+	Uavatar       string                 `protobuf:"bytes,4,opt,name=uavatar,proto3" json:"uavatar,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -781,6 +783,20 @@ func (x *Attach) GetOnline() int32 {
 		return x.Online
 	}
 	return 0
+}
+
+func (x *Attach) GetUname() string {
+	if x != nil {
+		return x.Uname
+	}
+	return ""
+}
+
+func (x *Attach) GetUavatar() string {
+	if x != nil {
+		return x.Uavatar
+	}
+	return ""
 }
 
 // player -> session.
@@ -1215,6 +1231,305 @@ func (*GetDrainStatus) Descriptor() ([]byte, []int) {
 	return file_internal_proto_rawDescGZIP(), []int{21}
 }
 
+// gateway -> session: the socket is gone (read error, close, or limit).
+type ConnClosed struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Reason        string                 `protobuf:"bytes,1,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConnClosed) Reset() {
+	*x = ConnClosed{}
+	mi := &file_internal_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConnClosed) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConnClosed) ProtoMessage() {}
+
+func (x *ConnClosed) ProtoReflect() protoreflect.Message {
+	mi := &file_internal_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConnClosed.ProtoReflect.Descriptor instead.
+func (*ConnClosed) Descriptor() ([]byte, []int) {
+	return file_internal_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *ConnClosed) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// anyone -> room host.
+type GetRoomCount struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetRoomCount) Reset() {
+	*x = GetRoomCount{}
+	mi := &file_internal_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetRoomCount) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetRoomCount) ProtoMessage() {}
+
+func (x *GetRoomCount) ProtoReflect() protoreflect.Message {
+	mi := &file_internal_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetRoomCount.ProtoReflect.Descriptor instead.
+func (*GetRoomCount) Descriptor() ([]byte, []int) {
+	return file_internal_proto_rawDescGZIP(), []int{23}
+}
+
+// room host -> asker.
+type RoomCount struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Rooms         int32                  `protobuf:"varint,1,opt,name=rooms,proto3" json:"rooms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RoomCount) Reset() {
+	*x = RoomCount{}
+	mi := &file_internal_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RoomCount) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RoomCount) ProtoMessage() {}
+
+func (x *RoomCount) ProtoReflect() protoreflect.Message {
+	mi := &file_internal_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RoomCount.ProtoReflect.Descriptor instead.
+func (*RoomCount) Descriptor() ([]byte, []int) {
+	return file_internal_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *RoomCount) GetRooms() int32 {
+	if x != nil {
+		return x.Rooms
+	}
+	return 0
+}
+
+// anyone -> directory.
+type GetOnline struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetOnline) Reset() {
+	*x = GetOnline{}
+	mi := &file_internal_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetOnline) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetOnline) ProtoMessage() {}
+
+func (x *GetOnline) ProtoReflect() protoreflect.Message {
+	mi := &file_internal_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetOnline.ProtoReflect.Descriptor instead.
+func (*GetOnline) Descriptor() ([]byte, []int) {
+	return file_internal_proto_rawDescGZIP(), []int{25}
+}
+
+// directory -> asker.
+type Online struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Sessions      int32                  `protobuf:"varint,1,opt,name=sessions,proto3" json:"sessions,omitempty"`
+	Players       int32                  `protobuf:"varint,2,opt,name=players,proto3" json:"players,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Online) Reset() {
+	*x = Online{}
+	mi := &file_internal_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Online) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Online) ProtoMessage() {}
+
+func (x *Online) ProtoReflect() protoreflect.Message {
+	mi := &file_internal_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Online.ProtoReflect.Descriptor instead.
+func (*Online) Descriptor() ([]byte, []int) {
+	return file_internal_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *Online) GetSessions() int32 {
+	if x != nil {
+		return x.Sessions
+	}
+	return 0
+}
+
+func (x *Online) GetPlayers() int32 {
+	if x != nil {
+		return x.Players
+	}
+	return 0
+}
+
+// session -> session: the player actor did not answer hello in time.
+type AttachTimeout struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AttachTimeout) Reset() {
+	*x = AttachTimeout{}
+	mi := &file_internal_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AttachTimeout) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AttachTimeout) ProtoMessage() {}
+
+func (x *AttachTimeout) ProtoReflect() protoreflect.Message {
+	mi := &file_internal_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AttachTimeout.ProtoReflect.Descriptor instead.
+func (*AttachTimeout) Descriptor() ([]byte, []int) {
+	return file_internal_proto_rawDescGZIP(), []int{27}
+}
+
+// session -> session: its room stopped; queued behind the room's last words.
+type RoomGone struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	RoundId       string                 `protobuf:"bytes,1,opt,name=round_id,json=roundId,proto3" json:"round_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RoomGone) Reset() {
+	*x = RoomGone{}
+	mi := &file_internal_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RoomGone) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RoomGone) ProtoMessage() {}
+
+func (x *RoomGone) ProtoReflect() protoreflect.Message {
+	mi := &file_internal_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RoomGone.ProtoReflect.Descriptor instead.
+func (*RoomGone) Descriptor() ([]byte, []int) {
+	return file_internal_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *RoomGone) GetRoundId() string {
+	if x != nil {
+		return x.RoundId
+	}
+	return ""
+}
+
 var File_internal_proto protoreflect.FileDescriptor
 
 const file_internal_proto_rawDesc = "" +
@@ -1265,11 +1580,13 @@ const file_internal_proto_rawDesc = "" +
 	"\bRegister\x12\x10\n" +
 	"\x03uid\x18\x01 \x01(\tR\x03uid\x12\x14\n" +
 	"\x05uname\x18\x02 \x01(\tR\x05uname\x12\x18\n" +
-	"\auavatar\x18\x03 \x01(\tR\auavatar\"F\n" +
+	"\auavatar\x18\x03 \x01(\tR\auavatar\"v\n" +
 	"\x06Attach\x12$\n" +
 	"\asession\x18\x01 \x01(\v2\n" +
 	".actor.PIDR\asession\x12\x16\n" +
-	"\x06online\x18\x02 \x01(\x05R\x06online\"\x86\x01\n" +
+	"\x06online\x18\x02 \x01(\x05R\x06online\x12\x14\n" +
+	"\x05uname\x18\x03 \x01(\tR\x05uname\x12\x18\n" +
+	"\auavatar\x18\x04 \x01(\tR\auavatar\"\x86\x01\n" +
 	"\bAttached\x12\"\n" +
 	"\x06player\x18\x01 \x01(\v2\n" +
 	".actor.PIDR\x06player\x12\x1f\n" +
@@ -1303,7 +1620,20 @@ const file_internal_proto_rawDesc = "" +
 	"\bdraining\x18\x01 \x01(\bR\bdraining\x12\x14\n" +
 	"\x05rooms\x18\x02 \x01(\x05R\x05rooms\x12\x18\n" +
 	"\awaiting\x18\x03 \x01(\x05R\awaiting\"\x10\n" +
-	"\x0eGetDrainStatusB%Z#github.com/caiquan/caiquan/messagesb\x06proto3"
+	"\x0eGetDrainStatus\"$\n" +
+	"\n" +
+	"ConnClosed\x12\x16\n" +
+	"\x06reason\x18\x01 \x01(\tR\x06reason\"\x0e\n" +
+	"\fGetRoomCount\"!\n" +
+	"\tRoomCount\x12\x14\n" +
+	"\x05rooms\x18\x01 \x01(\x05R\x05rooms\"\v\n" +
+	"\tGetOnline\">\n" +
+	"\x06Online\x12\x1a\n" +
+	"\bsessions\x18\x01 \x01(\x05R\bsessions\x12\x18\n" +
+	"\aplayers\x18\x02 \x01(\x05R\aplayers\"\x0f\n" +
+	"\rAttachTimeout\"%\n" +
+	"\bRoomGone\x12\x19\n" +
+	"\bround_id\x18\x01 \x01(\tR\aroundIdB%Z#github.com/caiquan/caiquan/messagesb\x06proto3"
 
 var (
 	file_internal_proto_rawDescOnce sync.Once
@@ -1317,7 +1647,7 @@ func file_internal_proto_rawDescGZIP() []byte {
 	return file_internal_proto_rawDescData
 }
 
-var file_internal_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
+var file_internal_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
 var file_internal_proto_goTypes = []any{
 	(*SeatInfo)(nil),       // 0: caiquan.internal.v1.SeatInfo
 	(*JoinQueue)(nil),      // 1: caiquan.internal.v1.JoinQueue
@@ -1341,15 +1671,22 @@ var file_internal_proto_goTypes = []any{
 	(*Drain)(nil),          // 19: caiquan.internal.v1.Drain
 	(*DrainStatus)(nil),    // 20: caiquan.internal.v1.DrainStatus
 	(*GetDrainStatus)(nil), // 21: caiquan.internal.v1.GetDrainStatus
-	(*actor.PID)(nil),      // 22: actor.PID
+	(*ConnClosed)(nil),     // 22: caiquan.internal.v1.ConnClosed
+	(*GetRoomCount)(nil),   // 23: caiquan.internal.v1.GetRoomCount
+	(*RoomCount)(nil),      // 24: caiquan.internal.v1.RoomCount
+	(*GetOnline)(nil),      // 25: caiquan.internal.v1.GetOnline
+	(*Online)(nil),         // 26: caiquan.internal.v1.Online
+	(*AttachTimeout)(nil),  // 27: caiquan.internal.v1.AttachTimeout
+	(*RoomGone)(nil),       // 28: caiquan.internal.v1.RoomGone
+	(*actor.PID)(nil),      // 29: actor.PID
 }
 var file_internal_proto_depIdxs = []int32{
-	22, // 0: caiquan.internal.v1.SeatInfo.session:type_name -> actor.PID
+	29, // 0: caiquan.internal.v1.SeatInfo.session:type_name -> actor.PID
 	0,  // 1: caiquan.internal.v1.JoinQueue.seat:type_name -> caiquan.internal.v1.SeatInfo
 	0,  // 2: caiquan.internal.v1.RoomSpec.seats:type_name -> caiquan.internal.v1.SeatInfo
-	22, // 3: caiquan.internal.v1.Attach.session:type_name -> actor.PID
-	22, // 4: caiquan.internal.v1.Attached.player:type_name -> actor.PID
-	22, // 5: caiquan.internal.v1.Detach.session:type_name -> actor.PID
+	29, // 3: caiquan.internal.v1.Attach.session:type_name -> actor.PID
+	29, // 4: caiquan.internal.v1.Attached.player:type_name -> actor.PID
+	29, // 5: caiquan.internal.v1.Detach.session:type_name -> actor.PID
 	6,  // [6:6] is the sub-list for method output_type
 	6,  // [6:6] is the sub-list for method input_type
 	6,  // [6:6] is the sub-list for extension type_name
@@ -1368,7 +1705,7 @@ func file_internal_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_internal_proto_rawDesc), len(file_internal_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   22,
+			NumMessages:   29,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -1,0 +1,33 @@
+# Caiquan. `make run` serves the game on :8080; `make test` runs every test.
+GO ?= go
+BIN := bin
+ACTOR_PROTO_DIR = $(shell $(GO) list -m -f '{{.Dir}}' github.com/asynkron/protoactor-go)/actor
+
+.PHONY: all build run test proto vet fmt clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN)/caiquan ./cmd/caiquan
+
+run: build
+	./$(BIN)/caiquan $(ARGS)
+
+test:
+	bash scripts/test.sh
+
+# protoc comes from Debian (protobuf-compiler); protoc-gen-go is pinned as a
+# tool in go.mod, so every machine generates the same code.
+proto:
+	command -v protoc >/dev/null || (apt-get update -qq && apt-get install -y -qq protobuf-compiler)
+	protoc --plugin=protoc-gen-go=$$($(GO) tool -n protoc-gen-go) \
+		-I messages -I $(ACTOR_PROTO_DIR) \
+		--go_out=messages --go_opt=paths=source_relative \
+		messages/client.proto messages/internal.proto
+
+vet:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$'))" || (gofmt -l . ; exit 1)
+
+clean:
+	rm -rf $(BIN)

@@ -1,0 +1,23 @@
+// Package actors runs the game as protoactor-go actors that talk only in
+// protobuf messages (package messages).
+//
+// Who owns what:
+//   - session (one per connection, under the sessions guardian): the
+//     connection's identity and phase (greeting, idle, queued, playing). It
+//     is the only actor that touches its Conn.
+//   - lobby (one, named "lobby"): the queue of waiting players; it asks the
+//     pure rules.Match who sits together, and hands each table to the room host.
+//   - room host (one per node, named "rooms"): spawns and counts rooms.
+//   - room (one per round, a child of the room host): seats, hands, the round
+//     timer. It settles exactly once: a result, or a void notice if it dies first.
+//   - bot (a child of its room): a seat's choices, sent as SubmitChoice like a
+//     human's.
+//   - directory (one, named "players"): one player actor per uid, created on
+//     demand, and the count of sessions online.
+//   - player (a child of the directory): a uid's streak and total, kept in a
+//     Store so that a restart loses nothing; applies a round once per round id.
+//
+// Goroutines: actors run on protoactor's dispatcher; timers are time.AfterFunc
+// callbacks that only send a message to the actor that set them (a stale one
+// carries an old round id and is ignored). Nothing else is shared.
+package actors

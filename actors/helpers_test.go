@@ -1,0 +1,186 @@
+package actors
+
+import (
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/caiquan/caiquan/messages"
+)
+
+// fakeConn records what a session sends to its client.
+type fakeConn struct {
+	out    chan *messages.Envelope
+	mu     sync.Mutex
+	closed bool
+	code   int
+	reason string
+}
+
+func newFakeConn() *fakeConn { return &fakeConn{out: make(chan *messages.Envelope, 256)} }
+
+func (c *fakeConn) Send(env *messages.Envelope) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return false
+	}
+	c.out <- env
+	return true
+}
+
+func (c *fakeConn) Close(code int, reason string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.closed {
+		c.closed, c.code, c.reason = true, code, reason
+	}
+}
+
+func (c *fakeConn) closeCode() (bool, int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed, c.code
+}
+
+// client is a fake connection with its session actor.
+type client struct {
+	t    *testing.T
+	conn *fakeConn
+	s    Session
+	uid  string
+}
+
+func testSettings() Settings {
+	return Settings{
+		RoomSize: 2, RoundTime: 300 * time.Millisecond, BotFill: 100 * time.Millisecond,
+		BotFirstChoice: 10 * time.Millisecond, BotRechooseMin: 20 * time.Millisecond, BotRechooseMax: 50 * time.Millisecond,
+		SettleRetry: 100 * time.Millisecond, SettleAttempts: 3, AttachTimeout: time.Second,
+		Now: time.Now, Seed: 42,
+	}
+}
+
+func newTestServer(t *testing.T, s Settings) (*Server, *actor.ActorSystem) {
+	t.Helper()
+	system := actor.NewActorSystemWithConfig(actor.Configure(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
+		return slog.New(slog.DiscardHandler)
+	})))
+	srv, err := NewServer(system, s, NewMemoryStore())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(system.Shutdown)
+	return srv, system
+}
+
+func connect(t *testing.T, srv *Server, uid string) *client {
+	t.Helper()
+	c := &client{t: t, conn: newFakeConn(), uid: uid}
+	c.s = srv.OpenSession(c.conn)
+	c.s.Deliver(&messages.Envelope{Body: &messages.Envelope_Hello{Hello: &messages.Hello{User: &messages.User{Uid: uid, Uname: uid}}}})
+	c.expect("hi")
+	return c
+}
+
+func (c *client) join() {
+	c.s.Deliver(&messages.Envelope{Body: &messages.Envelope_Join{Join: &messages.Join{}}})
+}
+func (c *client) choose(h int32) {
+	c.s.Deliver(&messages.Envelope{Body: &messages.Envelope_Choice{Choice: &messages.Choice{Choice: h}}})
+}
+func (c *client) send(env *messages.Envelope) { c.s.Deliver(env) }
+
+// expect waits for the next message of the given body kind, failing on
+// anything else that is not a movement.
+func (c *client) expect(kind string) *messages.Envelope {
+	c.t.Helper()
+	deadline := time.After(3 * time.Second)
+	for {
+		select {
+		case env := <-c.conn.out:
+			k := kindOf(env)
+			if k == kind {
+				return env
+			}
+			if k == "movement" || k == "queued" {
+				continue
+			}
+			c.t.Fatalf("%s: got %s %v while waiting for %s", c.uid, k, env, kind)
+		case <-deadline:
+			c.t.Fatalf("%s: no %s within 3s", c.uid, kind)
+		}
+	}
+}
+
+// quiet fails if anything but a movement or a queue acknowledgement arrives within d.
+func (c *client) quiet(d time.Duration) {
+	c.t.Helper()
+	timeout := time.After(d)
+	for {
+		select {
+		case env := <-c.conn.out:
+			if k := kindOf(env); k != "movement" && k != "queued" {
+				c.t.Fatalf("%s: unexpected %s %v", c.uid, k, env)
+			}
+		case <-timeout:
+			return
+		}
+	}
+}
+
+func kindOf(env *messages.Envelope) string {
+	switch env.Body.(type) {
+	case *messages.Envelope_Hi:
+		return "hi"
+	case *messages.Envelope_Queued:
+		return "queued"
+	case *messages.Envelope_Start:
+		return "start"
+	case *messages.Envelope_Movement:
+		return "movement"
+	case *messages.Envelope_Result:
+		return "result"
+	case *messages.Envelope_Void:
+		return "void"
+	case *messages.Envelope_Error:
+		return "error:" + env.GetError().Code
+	case *messages.Envelope_Leave:
+		return "leave"
+	}
+	return "other"
+}
+
+func resultOf(env *messages.Envelope, uid string) *messages.PlayerResult {
+	for _, r := range env.GetResult().Result {
+		if r.Uid == uid {
+			return r
+		}
+	}
+	return nil
+}
+
+// spy is an actor that hands every message it gets to a channel, standing
+// in for a session when a test drives a room directly.
+func spawnSpy(system *actor.ActorSystem) (*actor.PID, chan any) {
+	ch := make(chan any, 1024)
+	pid := system.Root.Spawn(actor.PropsFromFunc(func(ctx actor.Context) {
+		switch ctx.Message().(type) {
+		case *actor.Started, *actor.Stopping, *actor.Stopped:
+			return
+		}
+		ch <- ctx.Message()
+	}))
+	return pid, ch
+}
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for end := time.Now().Add(3 * time.Second); time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatalf("never: %s", what)
+}

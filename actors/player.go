@@ -1,0 +1,113 @@
+package actors
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/caiquan/caiquan/messages"
+	"github.com/caiquan/caiquan/rules"
+)
+
+// playerIdle is how long a player actor with no session lives on; its record
+// is in the store, so stopping it loses nothing.
+const playerIdle = 10 * time.Minute
+
+type player struct {
+	uid     string
+	store   Store
+	rec     PlayerRecord
+	session *actor.PID
+	uname   string
+	uavatar string
+}
+
+func playerProps(uid string, store Store) *actor.Props {
+	return actor.PropsFromProducer(func() actor.Actor {
+		return &player{uid: uid, store: store}
+	})
+}
+
+func (p *player) Receive(ctx actor.Context) {
+	switch msg := ctx.Message().(type) {
+	case *actor.Started:
+		p.handleStarted(ctx)
+	case *messages.Attach:
+		p.handleAttach(ctx, msg)
+	case *messages.Detach:
+		p.handleDetach(ctx, msg)
+	case *messages.ApplyRound:
+		p.handleApplyRound(ctx, msg)
+	case *actor.ReceiveTimeout:
+		if p.session == nil {
+			ctx.Stop(ctx.Self())
+		}
+	}
+}
+
+func (p *player) handleStarted(ctx actor.Context) {
+	rec, err := p.store.Load(p.uid)
+	if err != nil {
+		// Without its record the player cannot score; fail so the directory
+		// restarts it and tries the store again.
+		panic(fmt.Sprintf("player %s: load: %v", p.uid, err))
+	}
+	p.rec = rec
+	ctx.SetReceiveTimeout(playerIdle)
+}
+
+func (p *player) handleAttach(ctx actor.Context, msg *messages.Attach) {
+	if p.session != nil && !p.session.Equal(msg.Session) {
+		ctx.Send(p.session, &messages.Kick{Reason: "signed in from another connection"})
+	}
+	p.session = msg.Session
+	p.uname, p.uavatar = msg.Uname, msg.Uavatar
+	ctx.Send(msg.Session, &messages.Attached{
+		Player:     ctx.Self(),
+		TotalScore: p.rec.Total,
+		WinStreak:  p.rec.Streak,
+		Online:     msg.Online,
+	})
+}
+
+func (p *player) handleDetach(_ actor.Context, msg *messages.Detach) {
+	if p.session != nil && p.session.Equal(msg.Session) {
+		p.session = nil
+	}
+}
+
+// handleApplyRound applies a round's base score once per round id; a repeat
+// (a room retrying) gets the same answer again.
+func (p *player) handleApplyRound(ctx actor.Context, msg *messages.ApplyRound) {
+	for _, r := range p.rec.Recent {
+		if r.RoundID == msg.RoundId {
+			ctx.Respond(p.applied(r))
+			return
+		}
+	}
+	out := rules.Apply(p.rec.Standing, int(msg.BaseScore))
+	next := p.rec
+	next.Standing = out.Standing
+	next.Rounds++
+	next.Recent = append(next.Recent, AppliedRound{RoundID: msg.RoundId, Outcome: out})
+	if len(next.Recent) > recentRounds {
+		next.Recent = next.Recent[len(next.Recent)-recentRounds:]
+	}
+	if err := p.store.Save(p.uid, next); err != nil {
+		// Not saved means not applied: the room asks again.
+		ctx.Logger().Error("player: save failed", "uid", p.uid, "round", msg.RoundId, "err", err)
+		return
+	}
+	p.rec = next
+	ctx.Respond(p.applied(next.Recent[len(next.Recent)-1]))
+}
+
+func (p *player) applied(r AppliedRound) *messages.RoundApplied {
+	return &messages.RoundApplied{
+		Uid:        p.uid,
+		RoundId:    r.RoundID,
+		RoundScore: r.RoundScore,
+		TotalScore: r.Total,
+		WinStreak:  r.Streak,
+	}
+}

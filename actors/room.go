@@ -1,0 +1,291 @@
+package actors
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/caiquan/caiquan/messages"
+	"github.com/caiquan/caiquan/rules"
+)
+
+// room plays one round: start, relay movements, settle at the deadline,
+// publish the result, stop. Phases only go forward, so a round settles once
+// whatever arrives at the deadline.
+type room struct {
+	settings Settings
+	players  *actor.PID
+	spec     *messages.RoomSpec
+
+	seats    []*seat
+	phase    phase
+	deadline *time.Timer
+	retry    *time.Timer
+	attempts int
+	outcomes []rules.Outcome
+}
+
+type phase int
+
+const (
+	playing  phase = iota
+	settling       // waiting for player actors to confirm the round
+	settled        // the result went out; the room is stopping
+)
+
+type seat struct {
+	user    *messages.User
+	session *actor.PID // nil for a bot
+	bot     *actor.PID
+	prev    rules.Standing
+	hand    rules.Hand
+	left    bool
+	applied *messages.RoundApplied
+}
+
+func roomProps(s Settings, players *actor.PID, spec *messages.RoomSpec) *actor.Props {
+	return actor.PropsFromProducer(func() actor.Actor {
+		return &room{settings: s, players: players, spec: spec}
+	}, actor.WithSupervisor(stopOnFailure))
+}
+
+func (r *room) Receive(ctx actor.Context) {
+	switch msg := ctx.Message().(type) {
+	case *actor.Started:
+		r.handleStarted(ctx)
+	case *actor.Stopping:
+		r.handleStopping(ctx)
+	case *messages.SubmitChoice:
+		r.handleChoice(ctx, msg)
+	case *messages.SubmitFace:
+		r.handleFace(ctx, msg)
+	case *messages.LeaveRoom:
+		r.handleLeave(ctx, msg.RoundId, msg.Uid)
+	case *actor.Terminated:
+		r.handleTerminated(ctx, msg)
+	case *messages.RoundDeadline:
+		if msg.RoundId == r.spec.RoundId && r.phase == playing {
+			r.settle(ctx)
+		}
+	case *messages.RoundApplied:
+		r.handleApplied(ctx, msg)
+	case *messages.SettleTimeout:
+		if msg.RoundId == r.spec.RoundId && r.phase == settling {
+			r.handleSettleTimeout(ctx)
+		}
+	}
+}
+
+func (r *room) handleStarted(ctx actor.Context) {
+	for _, s := range r.spec.Seats {
+		r.seats = append(r.seats, &seat{
+			user:    &messages.User{Uid: s.Uid, Uname: s.Uname, Uavatar: s.Uavatar},
+			session: s.Session,
+			prev:    rules.Standing{Total: s.TotalScore, Streak: s.WinStreak},
+		})
+		ctx.Watch(s.Session)
+	}
+	for i := 0; i < int(r.spec.Bots); i++ {
+		uid := fmt.Sprintf("bot-%s-%d", r.spec.RoundId, i+1)
+		bot := ctx.Spawn(botProps(r.settings, uint64(r.spec.Seed), uint64(i)))
+		r.seats = append(r.seats, &seat{
+			user: &messages.User{Uid: uid, Uname: botName(r.spec.Seed, i)},
+			bot:  bot,
+		})
+	}
+	start := &messages.Start{
+		GameTime: int32(r.settings.RoundTime / time.Second),
+		RoundId:  r.spec.RoundId,
+	}
+	for _, s := range r.seats {
+		start.RoomUsers = append(start.RoomUsers, &messages.RoomUser{
+			Uid: s.user.Uid, Uname: s.user.Uname, Uavatar: s.user.Uavatar,
+			TotalScore: s.prev.Total, WinStreak: s.prev.Streak,
+		})
+	}
+	for _, s := range r.seats {
+		if s.bot != nil {
+			ctx.Send(s.bot, &messages.BotStart{RoundId: r.spec.RoundId, Uid: s.user.Uid})
+		} else {
+			ctx.Request(s.session, start)
+		}
+	}
+	r.deadline = sendAfter(ctx, r.settings.RoundTime, &messages.RoundDeadline{RoundId: r.spec.RoundId})
+}
+
+// handleStopping keeps the room's promise when it dies early: every player
+// still seated hears that the round is void.
+func (r *room) handleStopping(ctx actor.Context) {
+	stopTimer(r.deadline)
+	stopTimer(r.retry)
+	if r.phase == settled {
+		return
+	}
+	r.phase = settled
+	void := &messages.Void{RoundId: r.spec.RoundId, Reason: "the room stopped before the round was settled"}
+	r.toHumans(ctx, void, nil)
+}
+
+// seatOf finds the seat of uid, and only if the message came from that
+// seat's own session or bot: nobody plays for someone else.
+func (r *room) seatOf(ctx actor.Context, uid string) *seat {
+	sender := ctx.Sender()
+	for _, s := range r.seats {
+		if s.user.Uid != uid || s.left {
+			continue
+		}
+		if (s.session != nil && s.session.Equal(sender)) || (s.bot != nil && s.bot.Equal(sender)) {
+			return s
+		}
+	}
+	return nil
+}
+
+func (r *room) handleChoice(ctx actor.Context, msg *messages.SubmitChoice) {
+	if r.phase != playing || msg.RoundId != r.spec.RoundId || !rules.ValidChoice(msg.Choice) {
+		return
+	}
+	s := r.seatOf(ctx, msg.Uid)
+	if s == nil {
+		return
+	}
+	s.hand = rules.Hand(msg.Choice)
+	r.toHumans(ctx, &messages.Movement{Uid: msg.Uid, Movement: "choice"}, s)
+}
+
+func (r *room) handleFace(ctx actor.Context, msg *messages.SubmitFace) {
+	if r.phase != playing || msg.RoundId != r.spec.RoundId || !rules.ValidFace(msg.Face) {
+		return
+	}
+	if s := r.seatOf(ctx, msg.Uid); s != nil {
+		r.toHumans(ctx, &messages.Movement{Uid: msg.Uid, Movement: "face", Face: msg.Face}, s)
+	}
+}
+
+// handleLeave empties a seat: the player counts as not choosing, the others
+// are told. The round still settles at its deadline.
+func (r *room) handleLeave(ctx actor.Context, roundID, uid string) {
+	if roundID != r.spec.RoundId || r.phase != playing {
+		return
+	}
+	if s := r.seatOf(ctx, uid); s != nil {
+		r.leave(ctx, s)
+	}
+}
+
+func (r *room) leave(ctx actor.Context, s *seat) {
+	s.left = true
+	s.hand = rules.None
+	if s.session != nil {
+		ctx.Unwatch(s.session)
+	}
+	r.toHumans(ctx, &messages.Leave{Uid: s.user.Uid}, s)
+}
+
+func (r *room) handleTerminated(ctx actor.Context, msg *actor.Terminated) {
+	for _, s := range r.seats {
+		switch {
+		case s.session != nil && s.session.Equal(msg.Who) && !s.left && r.phase == playing:
+			r.leave(ctx, s)
+		case s.bot != nil && s.bot.Equal(msg.Who):
+			s.bot = nil // its last choice stands
+		}
+	}
+}
+
+// settle judges the hands once and asks each human's player actor to apply
+// its base score; bots are scored here, from nothing.
+func (r *room) settle(ctx actor.Context) {
+	r.phase = settling
+	stopTimer(r.deadline)
+	prev := make([]rules.Standing, len(r.seats))
+	hands := make([]rules.Hand, len(r.seats))
+	for i, s := range r.seats {
+		prev[i], hands[i] = s.prev, s.hand
+	}
+	r.outcomes = rules.Settle(prev, hands)
+	r.askPlayers(ctx)
+	r.publishIfDone(ctx)
+}
+
+func (r *room) askPlayers(ctx actor.Context) {
+	x := rules.BaseScores(r.hands())
+	for i, s := range r.seats {
+		if s.session != nil && s.applied == nil {
+			ctx.Request(r.players, &messages.ApplyRound{Uid: s.user.Uid, RoundId: r.spec.RoundId, BaseScore: int32(x[i])})
+		}
+	}
+	r.retry = sendAfter(ctx, r.settings.SettleRetry, &messages.SettleTimeout{RoundId: r.spec.RoundId})
+}
+
+func (r *room) hands() []rules.Hand {
+	hands := make([]rules.Hand, len(r.seats))
+	for i, s := range r.seats {
+		hands[i] = s.hand
+	}
+	return hands
+}
+
+func (r *room) handleApplied(ctx actor.Context, msg *messages.RoundApplied) {
+	if msg.RoundId != r.spec.RoundId || r.phase != settling {
+		return
+	}
+	for _, s := range r.seats {
+		if s.session != nil && s.user.Uid == msg.Uid {
+			s.applied = msg
+		}
+	}
+	r.publishIfDone(ctx)
+}
+
+// handleSettleTimeout asks silent player actors again (ApplyRound is
+// idempotent); after the last attempt it publishes its own computation for
+// them, which is what they would have applied to the standing they were
+// seated with.
+func (r *room) handleSettleTimeout(ctx actor.Context) {
+	r.attempts++
+	if r.attempts < r.settings.SettleAttempts {
+		r.askPlayers(ctx)
+		return
+	}
+	ctx.Logger().Warn("room: player actors did not confirm; publishing computed scores", "round", r.spec.RoundId)
+	r.publish(ctx)
+}
+
+func (r *room) publishIfDone(ctx actor.Context) {
+	for _, s := range r.seats {
+		if s.session != nil && s.applied == nil {
+			return
+		}
+	}
+	r.publish(ctx)
+}
+
+func (r *room) publish(ctx actor.Context) {
+	stopTimer(r.retry)
+	result := &messages.Result{RoundId: r.spec.RoundId}
+	for i, s := range r.seats {
+		o := r.outcomes[i]
+		pr := &messages.PlayerResult{
+			Uid: s.user.Uid, Choice: int32(s.hand),
+			RoundScore: o.RoundScore, TotalScore: o.Total, WinStreak: o.Streak,
+		}
+		if a := s.applied; a != nil {
+			pr.RoundScore, pr.TotalScore, pr.WinStreak = a.RoundScore, a.TotalScore, a.WinStreak
+		}
+		result.Result = append(result.Result, pr)
+	}
+	r.phase = settled
+	r.toHumans(ctx, result, nil)
+	ctx.Stop(ctx.Self())
+}
+
+// toHumans sends msg to every seated human except skip. Request sets the
+// room as sender, which is how a session knows the message is from its room.
+func (r *room) toHumans(ctx actor.Context, msg any, skip *seat) {
+	for _, s := range r.seats {
+		if s.session != nil && !s.left && s != skip {
+			ctx.Request(s.session, msg)
+		}
+	}
+}

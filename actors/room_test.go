@@ -1,0 +1,133 @@
+package actors
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/caiquan/caiquan/messages"
+)
+
+// startRoom spawns a room for two spy sessions, with no timers that matter:
+// the test sends the deadline itself.
+func startRoom(t *testing.T, round string) (*actor.ActorSystem, *Server, *actor.PID, [2]chan any, [2]*actor.PID) {
+	t.Helper()
+	s := testSettings()
+	s.RoundTime = time.Hour
+	srv, system := newTestServer(t, s)
+	var spies [2]chan any
+	var pids [2]*actor.PID
+	spec := &messages.RoomSpec{RoundId: round}
+	for i, uid := range []string{"a", "b"} {
+		pids[i], spies[i] = spawnSpy(system)
+		spec.Seats = append(spec.Seats, &messages.SeatInfo{Uid: uid, Session: pids[i]})
+	}
+	room := system.Root.Spawn(roomProps(s, srv.players, spec))
+	for _, ch := range spies {
+		if _, ok := (<-ch).(*messages.Start); !ok {
+			t.Fatal("first message to a seat is not start")
+		}
+	}
+	return system, srv, room, spies, pids
+}
+
+// A choice racing the deadline never makes the round settle twice.
+func TestDeadlineRaceSettlesOnce(t *testing.T) {
+	for i := 0; i < 20; i++ {
+		system, _, room, spies, pids := startRoom(t, "race")
+		var wg sync.WaitGroup
+		wg.Add(3)
+		go func() {
+			defer wg.Done()
+			for j := 0; j < 50; j++ {
+				system.Root.RequestWithCustomSender(room, &messages.SubmitChoice{RoundId: "race", Uid: "a", Choice: 1 + int32(j%3)}, pids[0])
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			for j := 0; j < 5; j++ {
+				system.Root.Send(room, &messages.RoundDeadline{RoundId: "race"})
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			for j := 0; j < 50; j++ {
+				system.Root.RequestWithCustomSender(room, &messages.SubmitChoice{RoundId: "race", Uid: "b", Choice: 1 + int32(j%3)}, pids[1])
+			}
+		}()
+		wg.Wait()
+		for _, ch := range spies {
+			if n := countEnds(ch, 300*time.Millisecond); n != 1 {
+				t.Fatalf("iteration %d: %d results or voids, want 1", i, n)
+			}
+		}
+	}
+}
+
+func countEnds(ch chan any, d time.Duration) int {
+	n := 0
+	timeout := time.After(d)
+	for {
+		select {
+		case m := <-ch:
+			switch m.(type) {
+			case *messages.Result, *messages.Void:
+				n++
+			}
+		case <-timeout:
+			return n
+		}
+	}
+}
+
+// A room that dies mid-round tells every seat the round is void, once.
+func TestRoomKilledMidRoundVoids(t *testing.T) {
+	kills := map[string]func(*actor.ActorSystem, *actor.PID){
+		"stop":   func(s *actor.ActorSystem, p *actor.PID) { s.Root.Stop(p) },
+		"poison": func(s *actor.ActorSystem, p *actor.PID) { s.Root.Poison(p) },
+	}
+	for name, kill := range kills {
+		t.Run(name, func(t *testing.T) {
+			system, _, room, spies, _ := startRoom(t, "doomed")
+			kill(system, room)
+			for _, ch := range spies {
+				timeout := time.After(2 * time.Second)
+				var void *messages.Void
+				for void == nil {
+					select {
+					case m := <-ch:
+						if _, ok := m.(*messages.Result); ok {
+							t.Fatal("a killed room sent a result")
+						}
+						void, _ = m.(*messages.Void)
+					case <-timeout:
+						t.Fatal("no void notice")
+					}
+				}
+				if void.RoundId != "doomed" {
+					t.Fatalf("void for %q", void.RoundId)
+				}
+				if n := countEnds(ch, 100*time.Millisecond); n != 0 {
+					t.Fatalf("%d more results or voids", n)
+				}
+			}
+		})
+	}
+}
+
+// Messages that claim another player's seat change nothing.
+func TestRoomIgnoresChoicesFromOtherSenders(t *testing.T) {
+	system, _, room, spies, _ := startRoom(t, "r1")
+	stranger, _ := spawnSpy(system)
+	system.Root.RequestWithCustomSender(room, &messages.SubmitChoice{RoundId: "r1", Uid: "a", Choice: 2}, stranger)
+	system.Root.Send(room, &messages.RoundDeadline{RoundId: "r1"})
+	for m := range spies[0] {
+		if res, ok := m.(*messages.Result); ok {
+			if r := resultOf(&messages.Envelope{Body: &messages.Envelope_Result{Result: res}}, "a"); r.Choice != 0 {
+				t.Fatalf("a stranger chose for a: %v", r)
+			}
+			return
+		}
+	}
+}

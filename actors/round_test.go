@@ -1,0 +1,156 @@
+package actors
+
+import (
+	"testing"
+	"time"
+
+	"github.com/caiquan/caiquan/messages"
+)
+
+func TestTwoHumansPlayEachOther(t *testing.T) {
+	srv, _ := newTestServer(t, testSettings())
+	a, b := connect(t, srv, "a"), connect(t, srv, "b")
+	a.join()
+	b.join()
+	sa, sb := a.expect("start").GetStart(), b.expect("start").GetStart()
+	if sa.RoundId != sb.RoundId || len(sa.RoomUsers) != 2 {
+		t.Fatalf("not one room of two: %v / %v", sa, sb)
+	}
+	a.choose(2) // rock
+	if m := b.expect("movement").GetMovement(); m.Uid != "a" || m.Movement != "choice" {
+		t.Fatalf("b saw %v", m)
+	}
+	b.choose(1) // scissors
+	ra, rb := a.expect("result"), b.expect("result")
+	if ra.GetResult().RoundId != sa.RoundId {
+		t.Fatalf("result for another round: %v", ra)
+	}
+	want := map[string]*messages.PlayerResult{
+		"a": {Uid: "a", Choice: 2, RoundScore: 1, TotalScore: 1, WinStreak: 1},
+		"b": {Uid: "b", Choice: 1, RoundScore: 0, TotalScore: 0, WinStreak: 0},
+	}
+	for _, env := range []*messages.Envelope{ra, rb} {
+		for uid, w := range want {
+			got := resultOf(env, uid)
+			if got == nil || got.Choice != w.Choice || got.RoundScore != w.RoundScore || got.TotalScore != w.TotalScore || got.WinStreak != w.WinStreak {
+				t.Errorf("result for %s = %v, want %v", uid, got, w)
+			}
+		}
+	}
+	a.quiet(200 * time.Millisecond)
+
+	// The next round starts from the totals of the last: a wins again.
+	a.join()
+	b.join()
+	a.expect("start")
+	if u := b.expect("start").GetStart().RoomUsers; u[0].TotalScore+u[1].TotalScore != 1 {
+		t.Fatalf("start does not carry totals: %v", u)
+	}
+	a.choose(3)
+	b.choose(2)
+	if r := resultOf(a.expect("result"), "a"); r.RoundScore != 2 || r.TotalScore != 3 || r.WinStreak != 2 {
+		t.Fatalf("second win: %v", r)
+	}
+}
+
+func TestLonePlayerGetsABot(t *testing.T) {
+	srv, _ := newTestServer(t, testSettings())
+	a := connect(t, srv, "a")
+	joined := time.Now()
+	a.join()
+	start := a.expect("start").GetStart()
+	if waited := time.Since(joined); waited < 90*time.Millisecond {
+		t.Fatalf("bot seated after %v, before the bot-fill deadline", waited)
+	}
+	if len(start.RoomUsers) != 2 || start.RoomUsers[1].Uid == "a" {
+		t.Fatalf("start: %v", start.RoomUsers)
+	}
+	bot := start.RoomUsers[1].Uid
+	if m := a.expect("movement").GetMovement(); m.Uid != bot {
+		t.Fatalf("movement from %q, want the bot %q", m.Uid, bot)
+	}
+	// a never chooses: not choosing loses to the bot, which always chose.
+	res := a.expect("result")
+	if r := resultOf(res, "a"); r.Choice != 0 || r.RoundScore != 0 {
+		t.Fatalf("silent player: %v", r)
+	}
+	if r := resultOf(res, bot); r.Choice < 1 || r.RoundScore != 1 {
+		t.Fatalf("bot: %v", r)
+	}
+}
+
+func TestDisconnectMidRoundCountsAsNotChoosing(t *testing.T) {
+	srv, _ := newTestServer(t, testSettings())
+	a, b := connect(t, srv, "a"), connect(t, srv, "b")
+	a.join()
+	b.join()
+	a.expect("start")
+	b.expect("start")
+	a.choose(1)
+	b.choose(3)
+	b.s.Closed("gone")
+	if l := a.expect("leave").GetLeave(); l.Uid != "b" {
+		t.Fatalf("leave for %q", l.Uid)
+	}
+	res := a.expect("result")
+	if r := resultOf(res, "b"); r.Choice != 0 {
+		t.Fatalf("absent player's choice counted: %v", r)
+	}
+	if r := resultOf(res, "a"); r.RoundScore != 1 {
+		t.Fatalf("a should win against the absent player: %v", r)
+	}
+}
+
+func TestSessionRules(t *testing.T) {
+	srv, _ := newTestServer(t, testSettings())
+	c := &client{t: t, conn: newFakeConn(), uid: "x"}
+	c.s = srv.OpenSession(c.conn)
+	c.join()
+	c.expect("error:" + messages.CodeHelloFirst)
+	c.send(&messages.Envelope{Body: &messages.Envelope_Hello{Hello: &messages.Hello{User: &messages.User{Uid: "bad uid!"}}}})
+	c.expect("error:" + messages.CodeBadUser)
+	c.send(&messages.Envelope{Body: &messages.Envelope_Hello{Hello: &messages.Hello{User: &messages.User{Uid: "x"}}}})
+	c.expect("hi")
+	for _, bad := range []int32{0, 4, -1} {
+		c.choose(bad)
+		c.expect("error:" + messages.CodeInvalidChoice)
+	}
+	c.choose(1)
+	c.expect("error:" + messages.CodeNotPlaying)
+	c.join()
+	c.join()
+	c.expect("error:" + messages.CodeAlreadyQueued)
+	c.send(&messages.Envelope{Body: &messages.Envelope_Leave{Leave: &messages.Leave{}}})
+	c.quiet(250 * time.Millisecond) // left the queue before the bot came: no start
+}
+
+func TestSecondConnectionReplacesTheFirst(t *testing.T) {
+	srv, _ := newTestServer(t, testSettings())
+	first := connect(t, srv, "p")
+	second := connect(t, srv, "p")
+	eventually(t, "first connection closed as replaced", func() bool {
+		closed, code := first.conn.closeCode()
+		return closed && code == messages.CloseReplaced
+	})
+	second.join()
+	second.expect("start")
+}
+
+func TestScoresSurviveReconnect(t *testing.T) {
+	srv, _ := newTestServer(t, testSettings())
+	a, b := connect(t, srv, "a"), connect(t, srv, "b")
+	a.join()
+	b.join()
+	a.expect("start")
+	b.expect("start")
+	a.choose(1)
+	b.choose(3)
+	a.expect("result")
+	a.s.Closed("bye")
+	again := &client{t: t, conn: newFakeConn(), uid: "a"}
+	again.s = srv.OpenSession(again.conn)
+	again.send(&messages.Envelope{Body: &messages.Envelope_Hello{Hello: &messages.Hello{User: &messages.User{Uid: "a"}}}})
+	if hi := again.expect("hi").GetHi(); hi.TotalScore != 1 || hi.WinStreak != 1 {
+		t.Fatalf("standing after reconnect: %v", hi)
+	}
+}

@@ -1,0 +1,288 @@
+package actors
+
+import (
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/caiquan/caiquan/messages"
+	"github.com/caiquan/caiquan/rules"
+)
+
+// session speaks for one connection: it checks what the client asks in the
+// light of its phase and turns it into messages to the lobby, the room and
+// the player; and it forwards what they say back to the client.
+type session struct {
+	conn     Conn
+	settings Settings
+	lobby    *actor.PID
+	players  *actor.PID
+
+	phase    sessionPhase
+	user     *messages.User
+	player   *actor.PID
+	standing rules.Standing
+	room     *actor.PID
+	round    string
+	attach   *time.Timer
+}
+
+type sessionPhase int
+
+const (
+	greeting  sessionPhase = iota // before hello
+	attaching                     // hello sent to the player actor
+	idle
+	queued
+	inRound
+	closing
+)
+
+func sessionProps(s Settings, conn Conn, lobby, players *actor.PID) *actor.Props {
+	return actor.PropsFromProducer(func() actor.Actor {
+		return &session{conn: conn, settings: s, lobby: lobby, players: players}
+	})
+}
+
+func (s *session) Receive(ctx actor.Context) {
+	switch msg := ctx.Message().(type) {
+	case *actor.Stopping:
+		s.handleStopping(ctx)
+	case *messages.Envelope:
+		s.handleClient(ctx, msg)
+	case *messages.Attached:
+		s.handleAttached(ctx, msg)
+	case *messages.AttachTimeout:
+		if s.phase == attaching {
+			s.phase = greeting
+			s.sendError(messages.CodeServerBusy, "the player service did not answer; send hello again")
+		}
+	case *messages.Queued:
+		if s.phase == queued {
+			s.send(&messages.Envelope{Body: &messages.Envelope_Queued{Queued: msg}})
+		}
+	case *messages.Error:
+		s.handleLobbyError(msg)
+	case *messages.Start:
+		s.handleStart(ctx, msg)
+	case *messages.Movement:
+		if s.fromRoom(ctx) {
+			s.send(&messages.Envelope{Body: &messages.Envelope_Movement{Movement: msg}})
+		}
+	case *messages.Leave:
+		if s.fromRoom(ctx) {
+			s.send(&messages.Envelope{Body: &messages.Envelope_Leave{Leave: msg}})
+		}
+	case *messages.Result:
+		s.handleResult(ctx, msg)
+	case *messages.Void:
+		if s.fromRoom(ctx) && msg.RoundId == s.round {
+			s.endRound(ctx)
+			s.send(&messages.Envelope{Body: &messages.Envelope_Void{Void: msg}})
+		}
+	case *actor.Terminated:
+		s.handleTerminated(ctx, msg)
+	case *messages.RoomGone:
+		s.handleRoomGone(ctx, msg)
+	case *messages.Kick:
+		s.conn.Close(messages.CloseReplaced, msg.Reason)
+		ctx.Stop(ctx.Self())
+	case *messages.ConnClosed:
+		s.phase = closing
+		ctx.Stop(ctx.Self())
+	}
+}
+
+func (s *session) handleClient(ctx actor.Context, env *messages.Envelope) {
+	if s.phase == closing {
+		return
+	}
+	if h, ok := env.Body.(*messages.Envelope_Hello); ok {
+		s.handleHello(ctx, h.Hello)
+		return
+	}
+	if s.phase == greeting || s.phase == attaching {
+		s.sendError(messages.CodeHelloFirst, "say hello first")
+		return
+	}
+	switch b := env.Body.(type) {
+	case *messages.Envelope_Join:
+		s.handleJoin(ctx)
+	case *messages.Envelope_Choice:
+		s.handleChoice(ctx, b.Choice)
+	case *messages.Envelope_Face:
+		s.handleFace(ctx, b.Face)
+	case *messages.Envelope_Leave:
+		s.handleLeave(ctx)
+	default:
+		s.sendError(messages.CodeUnknownEvent, "the server does not take this message from clients")
+	}
+}
+
+func (s *session) handleHello(ctx actor.Context, h *messages.Hello) {
+	if s.phase != greeting {
+		s.sendError(messages.CodeAlreadyHello, "hello was already said on this connection")
+		return
+	}
+	if problem := checkUser(h.GetUser()); problem != "" {
+		s.sendError(messages.CodeBadUser, problem)
+		return
+	}
+	s.user = h.User
+	s.phase = attaching
+	ctx.Request(s.players, &messages.Register{Uid: h.User.Uid, Uname: h.User.Uname, Uavatar: h.User.Uavatar})
+	s.attach = sendAfter(ctx, s.settings.AttachTimeout, &messages.AttachTimeout{})
+}
+
+func (s *session) handleAttached(_ actor.Context, msg *messages.Attached) {
+	if s.phase != attaching {
+		return
+	}
+	stopTimer(s.attach)
+	s.player = msg.Player
+	s.standing = rules.Standing{Total: msg.TotalScore, Streak: msg.WinStreak}
+	s.phase = idle
+	s.send(&messages.Envelope{Body: &messages.Envelope_Hi{Hi: &messages.Hi{
+		Message: "welcome", Nearby: msg.Online,
+		TotalScore: msg.TotalScore, WinStreak: msg.WinStreak,
+	}}})
+}
+
+func (s *session) handleJoin(ctx actor.Context) {
+	if s.phase != idle {
+		s.sendError(messages.CodeAlreadyQueued, "already waiting for a seat or playing a round")
+		return
+	}
+	s.phase = queued
+	ctx.Request(s.lobby, &messages.JoinQueue{Seat: &messages.SeatInfo{
+		Uid: s.user.Uid, Uname: s.user.Uname, Uavatar: s.user.Uavatar,
+		Session: ctx.Self(), TotalScore: s.standing.Total, WinStreak: s.standing.Streak,
+	}})
+}
+
+func (s *session) handleChoice(ctx actor.Context, c *messages.Choice) {
+	if !rules.ValidChoice(c.Choice) {
+		s.sendError(messages.CodeInvalidChoice, "choice must be 1 (scissors), 2 (rock) or 3 (paper)")
+		return
+	}
+	if s.phase != inRound {
+		s.sendError(messages.CodeNotPlaying, "no round is in progress")
+		return
+	}
+	ctx.Request(s.room, &messages.SubmitChoice{RoundId: s.round, Uid: s.user.Uid, Choice: c.Choice})
+}
+
+func (s *session) handleFace(ctx actor.Context, f *messages.Face) {
+	if !rules.ValidFace(f.Face) {
+		s.sendError(messages.CodeInvalidFace, "face must be 1 to 4")
+		return
+	}
+	if s.phase != inRound {
+		s.sendError(messages.CodeNotPlaying, "no round is in progress")
+		return
+	}
+	ctx.Request(s.room, &messages.SubmitFace{RoundId: s.round, Uid: s.user.Uid, Face: f.Face})
+}
+
+func (s *session) handleLeave(ctx actor.Context) {
+	switch s.phase {
+	case queued:
+		ctx.Request(s.lobby, &messages.LeaveQueue{Uid: s.user.Uid})
+		s.phase = idle
+	case inRound:
+		ctx.Request(s.room, &messages.LeaveRoom{RoundId: s.round, Uid: s.user.Uid})
+		s.endRound(ctx)
+	default:
+		s.sendError(messages.CodeNotPlaying, "not waiting and not in a round")
+	}
+}
+
+func (s *session) handleLobbyError(msg *messages.Error) {
+	if s.phase == queued && msg.Code == messages.CodeDraining {
+		s.phase = idle
+	}
+	s.sendError(msg.Code, msg.Message)
+}
+
+// handleStart seats the session in a round. A start that comes after the
+// player left the queue is answered by leaving that room at once.
+func (s *session) handleStart(ctx actor.Context, msg *messages.Start) {
+	room := ctx.Sender()
+	if room == nil {
+		return
+	}
+	if s.phase != queued {
+		ctx.Request(room, &messages.LeaveRoom{RoundId: msg.RoundId, Uid: s.user.Uid})
+		return
+	}
+	s.phase = inRound
+	s.room, s.round = room, msg.RoundId
+	ctx.Watch(room)
+	s.send(&messages.Envelope{Body: &messages.Envelope_Start{Start: msg}})
+}
+
+func (s *session) handleResult(ctx actor.Context, msg *messages.Result) {
+	if !s.fromRoom(ctx) || msg.RoundId != s.round {
+		return
+	}
+	for _, r := range msg.Result {
+		if r.Uid == s.user.Uid {
+			s.standing = rules.Standing{Total: r.TotalScore, Streak: r.WinStreak}
+		}
+	}
+	s.endRound(ctx)
+	s.send(&messages.Envelope{Body: &messages.Envelope_Result{Result: msg}})
+}
+
+// handleTerminated: a room that dies without a word still ends the round
+// for this client. Terminated is a system message and overtakes the room's
+// last user messages (its result), so the session first lets those through
+// by queueing RoomGone behind them.
+func (s *session) handleTerminated(ctx actor.Context, msg *actor.Terminated) {
+	if s.phase == inRound && s.room.Equal(msg.Who) {
+		ctx.Send(ctx.Self(), &messages.RoomGone{RoundId: s.round})
+	}
+}
+
+func (s *session) handleRoomGone(ctx actor.Context, msg *messages.RoomGone) {
+	if s.phase != inRound || s.round != msg.RoundId {
+		return
+	}
+	s.endRound(ctx)
+	s.send(&messages.Envelope{Body: &messages.Envelope_Void{Void: &messages.Void{RoundId: msg.RoundId, Reason: "the room stopped"}}})
+}
+
+func (s *session) endRound(ctx actor.Context) {
+	if s.room != nil {
+		ctx.Unwatch(s.room)
+	}
+	s.room, s.round = nil, ""
+	s.phase = idle
+}
+
+func (s *session) fromRoom(ctx actor.Context) bool {
+	return s.phase == inRound && s.room.Equal(ctx.Sender())
+}
+
+// handleStopping leaves whatever the session was part of, and closes the
+// socket if it is still open (the session died, not the connection).
+func (s *session) handleStopping(ctx actor.Context) {
+	stopTimer(s.attach)
+	switch s.phase {
+	case queued:
+		ctx.Request(s.lobby, &messages.LeaveQueue{Uid: s.user.Uid})
+	case inRound:
+		ctx.Request(s.room, &messages.LeaveRoom{RoundId: s.round, Uid: s.user.Uid})
+	}
+	if s.player != nil {
+		ctx.Send(s.player, &messages.Detach{Session: ctx.Self()})
+	}
+	s.conn.Close(messages.CloseSessionFailed, "the session ended; reconnect to go on")
+}
+
+func (s *session) send(env *messages.Envelope) {
+	s.conn.Send(env)
+}
+
+func (s *session) sendError(code, text string) {
+	s.send(&messages.Envelope{Body: &messages.Envelope_Error{Error: &messages.Error{Code: code, Message: text}}})
+}

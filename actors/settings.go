@@ -1,0 +1,62 @@
+package actors
+
+import (
+	"errors"
+	"time"
+
+	"github.com/caiquan/caiquan/config"
+)
+
+// Settings are the game's timings and sizes, and the sources of time and
+// chance, so that a test can replay a room exactly.
+type Settings struct {
+	RoomSize       int
+	RoundTime      time.Duration
+	BotFill        time.Duration
+	BotFirstChoice time.Duration
+	BotRechooseMin time.Duration
+	BotRechooseMax time.Duration
+	// SettleRetry is how long a room waits for player actors to confirm a
+	// round before it asks again; after SettleAttempts it publishes what it
+	// computed itself from the standings it was seated with.
+	SettleRetry    time.Duration
+	SettleAttempts int
+	// AttachTimeout is how long hello waits for the player actor.
+	AttachTimeout time.Duration
+
+	Now  func() time.Time
+	Seed uint64
+}
+
+// SettingsFrom takes the game's settings from the server configuration.
+func SettingsFrom(c config.Config) Settings {
+	return Settings{
+		RoomSize:       c.RoomSize,
+		RoundTime:      c.RoundTime,
+		BotFill:        c.BotFill,
+		BotFirstChoice: c.BotFirstChoice,
+		BotRechooseMin: c.BotRechooseMin,
+		BotRechooseMax: c.BotRechooseMax,
+		SettleRetry:    300 * time.Millisecond,
+		SettleAttempts: 5,
+		AttachTimeout:  5 * time.Second,
+		Now:            time.Now,
+		Seed:           uint64(time.Now().UnixNano()),
+	}
+}
+
+func (s Settings) validate() error {
+	switch {
+	case s.RoomSize < 2:
+		return errors.New("actors: room size below 2")
+	case s.RoundTime <= 0 || s.BotFill <= 0:
+		return errors.New("actors: round time and bot fill must be positive")
+	case s.BotRechooseMin <= 0 || s.BotRechooseMax < s.BotRechooseMin:
+		return errors.New("actors: bad bot rechoose range")
+	case s.SettleRetry <= 0 || s.SettleAttempts < 1 || s.AttachTimeout <= 0:
+		return errors.New("actors: bad settle or attach timing")
+	case s.Now == nil:
+		return errors.New("actors: no clock")
+	}
+	return nil
+}

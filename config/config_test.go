@@ -1,0 +1,170 @@
+package config
+
+import (
+	"math"
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+func TestDefaultIsValid(t *testing.T) {
+	if err := Default().Validate(); err != nil {
+		t.Fatalf("Default().Validate() = %v", err)
+	}
+}
+
+// TestTableCoversConfig keeps the settings table, and so the env and flag
+// names, in step with the fields of Config.
+func TestTableCoversConfig(t *testing.T) {
+	var tags []string
+	typ := reflect.TypeOf(Config{})
+	for i := range typ.NumField() {
+		tags = append(tags, typ.Field(i).Tag.Get("yaml"))
+	}
+	var names []string
+	for _, s := range settings {
+		names = append(names, s.name)
+	}
+	if !reflect.DeepEqual(tags, names) {
+		t.Fatalf("settings table %v\ndoes not match Config's yaml tags %v", names, tags)
+	}
+}
+
+// TestExampleMatchesDefault keeps caiquan.example.yaml from drifting: it
+// must name every setting and load to exactly Default().
+func TestExampleMatchesDefault(t *testing.T) {
+	got, err := Load([]string{"-config", "caiquan.example.yaml"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, Default()) {
+		t.Errorf("example loads to\n%+v\nwant Default()\n%+v", got, Default())
+	}
+	b, err := os.ReadFile("caiquan.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys map[string]any
+	if err := yaml.Unmarshal(b, &keys); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range settings {
+		if _, ok := keys[s.name]; !ok {
+			t.Errorf("example does not mention %s", s.name)
+		}
+	}
+}
+
+func TestValidateNamesSetting(t *testing.T) {
+	tests := []struct {
+		name   string // the setting the message must name
+		change func(*Config)
+		want   string
+	}{
+		{"listen", func(c *Config) { c.Listen = "" }, `listen must be host:port`},
+		{"listen", func(c *Config) { c.Listen = "8080" }, `got "8080"`},
+		{"listen", func(c *Config) { c.Listen = "localhost:" }, `listen must be host:port`},
+		{"socketio_prefix", func(c *Config) { c.SocketIOPrefix = "socket.io/" }, `must start and end with "/"`},
+		{"socketio_prefix", func(c *Config) { c.SocketIOPrefix = "/socket.io" }, `must start and end with "/"`},
+		{"socketio_prefix", func(c *Config) { c.SocketIOPrefix = "" }, `must start and end with "/"`},
+		{"socketio_prefix", func(c *Config) { c.SocketIOPrefix = "/" }, `must not be "/"`},
+		{"socketio_prefix", func(c *Config) { c.SocketIOPrefix = "/ws/" }, `must not be "/ws/"`},
+		{"room_size", func(c *Config) { c.RoomSize = 1 }, "room_size must be between 2 and 16, got 1"},
+		{"room_size", func(c *Config) { c.RoomSize = 17 }, "got 17"},
+		{"round_time", func(c *Config) { c.RoundTime = 0 }, "round_time must be a whole number of seconds"},
+		{"round_time", func(c *Config) { c.RoundTime = 1500 * time.Millisecond }, "got 1.5s"},
+		{"round_time", func(c *Config) { c.RoundTime = 601 * time.Second }, "between 1s and 600s"},
+		{"bot_fill", func(c *Config) { c.BotFill = 0 }, "bot_fill must be more than 0"},
+		{"bot_fill", func(c *Config) { c.BotFill = 61 * time.Second }, "at most 1m0s, got 1m1s"},
+		{"bot_first_choice", func(c *Config) { c.BotFirstChoice = -time.Millisecond }, "bot_first_choice must be at least 0"},
+		{"bot_first_choice", func(c *Config) { c.BotFirstChoice = 3 * time.Second }, "less than round_time (3s), got 3s"},
+		{"bot_rechoose_min", func(c *Config) { c.BotRechooseMin = 0 }, "bot_rechoose_min must be more than 0"},
+		{"bot_rechoose_max", func(c *Config) { c.BotRechooseMax = 50 * time.Millisecond }, "at least bot_rechoose_min (100ms), got 50ms"},
+		{"max_frame_bytes", func(c *Config) { c.MaxFrameBytes = 255 }, "max_frame_bytes must be between 256 and 1048576, got 255"},
+		{"max_frame_bytes", func(c *Config) { c.MaxFrameBytes = 1<<20 + 1 }, "got 1048577"},
+		{"rate_limit", func(c *Config) { c.RateLimit = 0 }, "rate_limit must be a number more than 0"},
+		{"rate_limit", func(c *Config) { c.RateLimit = math.NaN() }, "got NaN"},
+		{"rate_limit", func(c *Config) { c.RateLimit = math.Inf(1) }, "got +Inf"},
+		{"rate_burst", func(c *Config) { c.RateBurst = 0 }, "rate_burst must be at least 1, got 0"},
+		{"handshake_timeout", func(c *Config) { c.HandshakeTimeout = 0 }, "handshake_timeout must be more than 0"},
+		{"ping_interval", func(c *Config) { c.PingInterval = -time.Second }, "ping_interval must be more than 0"},
+		{"idle_timeout", func(c *Config) { c.IdleTimeout = c.PingInterval }, "idle_timeout must be more than ping_interval (25s), got 25s"},
+		{"outbound_queue", func(c *Config) { c.OutboundQueue = 0 }, "outbound_queue must be between 1 and 100000"},
+		{"outbound_queue", func(c *Config) { c.OutboundQueue = 100001 }, "got 100001"},
+		{"allowed_origins", func(c *Config) { c.AllowedOrigins = []string{"https://ok.example", "example.com"} }, `allowed_origins[1] must be "*" or an origin`},
+		{"allowed_origins", func(c *Config) { c.AllowedOrigins = []string{"https://a.example/"} }, `got "https://a.example/"`},
+		{"allowed_origins", func(c *Config) { c.AllowedOrigins = []string{"https://a.example/game"} }, "allowed_origins[0]"},
+		{"allowed_origins", func(c *Config) { c.AllowedOrigins = []string{"ftp://a.example"} }, "allowed_origins[0]"},
+		{"allowed_origins", func(c *Config) { c.AllowedOrigins = []string{"https://a.example?x"} }, "allowed_origins[0]"},
+		{"allowed_origins", func(c *Config) { c.AllowedOrigins = []string{"https://u@a.example"} }, "allowed_origins[0]"},
+		{"allowed_origins", func(c *Config) { c.AllowedOrigins = []string{"https://a.example:"} }, "allowed_origins[0]"},
+		{"allowed_origins", func(c *Config) { c.AllowedOrigins = []string{"https://"} }, "allowed_origins[0]"},
+		{"allowed_origins", func(c *Config) { c.AllowedOrigins = []string{""} }, "allowed_origins[0]"},
+		{"drain_timeout", func(c *Config) { c.DrainTimeout = 0 }, "drain_timeout must be more than 0"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name+"/"+tt.want, func(t *testing.T) {
+			c := Default()
+			tt.change(&c)
+			err := c.Validate()
+			if err == nil {
+				t.Fatal("Validate() = nil, want an error")
+			}
+			// A bad setting may upset one that depends on it (round_time and
+			// bot_first_choice); its own problem comes first.
+			msg, _, _ := strings.Cut(err.Error(), "\n")
+			if !strings.HasPrefix(msg, "config: "+tt.name+" ") && !strings.HasPrefix(msg, "config: "+tt.name+"[") {
+				t.Errorf("error %q does not start by naming %s", msg, tt.name)
+			}
+			if !strings.Contains(msg, tt.want) {
+				t.Errorf("error %q does not contain %q", msg, tt.want)
+			}
+		})
+	}
+}
+
+func TestValidateAcceptsEdges(t *testing.T) {
+	tests := map[string]func(*Config){
+		"room_size 16":            func(c *Config) { c.RoomSize = 16 },
+		"round_time 600s":         func(c *Config) { c.RoundTime = 600 * time.Second },
+		"bot_fill 60s":            func(c *Config) { c.BotFill = time.Minute },
+		"bot_first_choice 0":      func(c *Config) { c.BotFirstChoice = 0 },
+		"rechoose min == max":     func(c *Config) { c.BotRechooseMax = c.BotRechooseMin },
+		"max_frame_bytes 1MiB":    func(c *Config) { c.MaxFrameBytes = 1 << 20 },
+		"outbound_queue 100000":   func(c *Config) { c.OutboundQueue = 100000 },
+		"origins star and ports":  func(c *Config) { c.AllowedOrigins = []string{"*", "http://localhost:8080", "https://[::1]:8443"} },
+		"listen ipv6 port 0":      func(c *Config) { c.Listen = "[::1]:0" },
+		"socketio_prefix nested":  func(c *Config) { c.SocketIOPrefix = "/a/b/" },
+		"fractional rate_limit":   func(c *Config) { c.RateLimit = 0.5 },
+		"bot_first_choice < 1 rt": func(c *Config) { c.RoundTime = time.Second; c.BotFirstChoice = 999 * time.Millisecond },
+	}
+	for name, change := range tests {
+		t.Run(name, func(t *testing.T) {
+			c := Default()
+			change(&c)
+			if err := c.Validate(); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// TestValidateReportsAll checks that one run names every wrong setting, so
+// an operator fixes them in one go.
+func TestValidateReportsAll(t *testing.T) {
+	c := Default()
+	c.RoomSize = 0
+	c.DrainTimeout = 0
+	err := c.Validate()
+	if err == nil {
+		t.Fatal("Validate() = nil")
+	}
+	lines := strings.Split(err.Error(), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], "room_size") || !strings.Contains(lines[1], "drain_timeout") {
+		t.Errorf("Validate() = %q, want one line for room_size then one for drain_timeout", err)
+	}
+}

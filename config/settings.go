@@ -1,0 +1,148 @@
+package config
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// setting is one row of the table that drives the file, the environment,
+// the flags and Usage, so the three spellings of a name cannot drift apart.
+type setting struct {
+	name string // the yaml name; env and flag names derive from it
+	kind string // the value's kind, shown by Usage
+	help string
+	set  func(c *Config, raw string) error
+	get  func(c Config) string
+	// items sets a list setting from a YAML sequence; nil for scalars.
+	items func(c *Config, items []string)
+}
+
+func (s setting) env() string  { return "CAIQUAN_" + strings.ToUpper(s.name) }
+func (s setting) flag() string { return strings.ReplaceAll(s.name, "_", "-") }
+
+// settings lists every field of Config; a test checks it against the yaml tags.
+var settings = []setting{
+	str("listen", "HTTP address (host:port) of the game listener", func(c *Config) *string { return &c.Listen }),
+	str("socketio_prefix", "path under which the Socket.IO endpoint answers", func(c *Config) *string { return &c.SocketIOPrefix }),
+	integer("room_size", "seats in a room, 2 to 16", func(c *Config) *int { return &c.RoomSize }),
+	duration("round_time", "time from start to settlement, whole seconds", func(c *Config) *time.Duration { return &c.RoundTime }),
+	duration("bot_fill", "how long a waiting player waits before bots fill the room", func(c *Config) *time.Duration { return &c.BotFill }),
+	duration("bot_first_choice", "how long after start a bot first chooses", func(c *Config) *time.Duration { return &c.BotFirstChoice }),
+	duration("bot_rechoose_min", "shortest pause between a bot's choices", func(c *Config) *time.Duration { return &c.BotRechooseMin }),
+	duration("bot_rechoose_max", "longest pause between a bot's choices", func(c *Config) *time.Duration { return &c.BotRechooseMax }),
+	integer("max_frame_bytes", "largest frame a client may send, in bytes", func(c *Config) *int { return &c.MaxFrameBytes }),
+	number("rate_limit", "messages per second a connection may send, sustained", func(c *Config) *float64 { return &c.RateLimit }),
+	integer("rate_burst", "messages a connection may send at once", func(c *Config) *int { return &c.RateBurst }),
+	duration("handshake_timeout", "how long a new connection has to say hello", func(c *Config) *time.Duration { return &c.HandshakeTimeout }),
+	duration("ping_interval", "how often the server pings a connection", func(c *Config) *time.Duration { return &c.PingInterval }),
+	duration("idle_timeout", "silence after which a connection is closed", func(c *Config) *time.Duration { return &c.IdleTimeout }),
+	integer("outbound_queue", "messages that may wait for a slow client before it is dropped", func(c *Config) *int { return &c.OutboundQueue }),
+	list("allowed_origins", `Origin values accepted on upgrade, comma-separated; "*" accepts any`, func(c *Config) *[]string { return &c.AllowedOrigins }),
+	boolean("allow_no_origin", "accept clients that send no Origin (mini-programs, apps)", func(c *Config) *bool { return &c.AllowNoOrigin }),
+	duration("drain_timeout", "how long SIGTERM waits for rounds in progress", func(c *Config) *time.Duration { return &c.DrainTimeout }),
+}
+
+// lookup finds a setting by its yaml name.
+func lookup(name string) (setting, bool) {
+	for _, s := range settings {
+		if s.name == name {
+			return s, true
+		}
+	}
+	return setting{}, false
+}
+
+func field[T any](name, kind, help string, p func(*Config) *T, parse func(string) (T, error), format func(T) string) setting {
+	return setting{
+		name: name, kind: kind, help: help,
+		set: func(c *Config, raw string) error {
+			v, err := parse(raw)
+			if err != nil {
+				return err
+			}
+			*p(c) = v
+			return nil
+		},
+		get: func(c Config) string { return format(*p(&c)) },
+	}
+}
+
+func str(name, help string, p func(*Config) *string) setting {
+	return field(name, "string", help, p,
+		func(s string) (string, error) { return s, nil },
+		func(v string) string { return v })
+}
+
+func integer(name, help string, p func(*Config) *int) setting {
+	return field(name, "int", help, p,
+		func(s string) (int, error) {
+			v, err := strconv.Atoi(s)
+			if err != nil {
+				return 0, errors.New("is not a whole number")
+			}
+			return v, nil
+		},
+		strconv.Itoa)
+}
+
+func number(name, help string, p func(*Config) *float64) setting {
+	return field(name, "number", help, p,
+		func(s string) (float64, error) {
+			v, err := strconv.ParseFloat(s, 64)
+			if err != nil {
+				return 0, errors.New("is not a number")
+			}
+			return v, nil
+		},
+		func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) })
+}
+
+func duration(name, help string, p func(*Config) *time.Duration) setting {
+	return field(name, "duration", help, p,
+		func(s string) (time.Duration, error) {
+			v, err := time.ParseDuration(s)
+			if err != nil {
+				return 0, errors.New(`is not a duration such as "3s" or "250ms"`)
+			}
+			return v, nil
+		},
+		time.Duration.String)
+}
+
+func boolean(name, help string, p func(*Config) *bool) setting {
+	return field(name, "bool", help, p,
+		func(s string) (bool, error) {
+			v, err := strconv.ParseBool(s)
+			if err != nil {
+				return false, errors.New("is not true or false")
+			}
+			return v, nil
+		},
+		strconv.FormatBool)
+}
+
+func list(name, help string, p func(*Config) *[]string) setting {
+	s := field(name, "list", help, p,
+		func(s string) ([]string, error) { return splitList(s), nil },
+		func(v []string) string { return strings.Join(v, ",") })
+	s.items = func(c *Config, items []string) { *p(c) = clean(items) }
+	return s
+}
+
+// splitList reads a comma-separated list, ignoring blanks around and
+// between entries.
+func splitList(s string) []string { return clean(strings.Split(s, ",")) }
+
+// clean trims entries and drops empty ones; an empty list is nil, as in
+// Default, so "none given" looks the same from every source.
+func clean(items []string) []string {
+	var out []string
+	for _, it := range items {
+		if it = strings.TrimSpace(it); it != "" {
+			out = append(out, it)
+		}
+	}
+	return out
+}

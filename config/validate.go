@@ -1,0 +1,98 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Validate reports every setting that is out of range, each on its own
+// line naming the setting; nil means the server may start.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("config: "+format, args...))
+	}
+
+	if _, port, err := net.SplitHostPort(c.Listen); err != nil || port == "" {
+		bad(`listen must be host:port such as ":8080", got %q`, c.Listen)
+	}
+	switch p := c.SocketIOPrefix; {
+	case !strings.HasPrefix(p, "/") || !strings.HasSuffix(p, "/"):
+		bad(`socketio_prefix must start and end with "/", got %q`, p)
+	case p == "/":
+		bad(`socketio_prefix must not be "/", which would take every path`)
+	case p == "/ws/":
+		bad(`socketio_prefix must not be "/ws/", the native protocol's path`)
+	}
+	if c.RoomSize < 2 || c.RoomSize > 16 {
+		bad("room_size must be between 2 and 16, got %d", c.RoomSize)
+	}
+	// The wire's gameTime is whole seconds, so the client's countdown must agree.
+	if c.RoundTime < time.Second || c.RoundTime > 600*time.Second || c.RoundTime%time.Second != 0 {
+		bad("round_time must be a whole number of seconds between 1s and 600s, got %v", c.RoundTime)
+	}
+	if c.BotFill <= 0 || c.BotFill > time.Minute {
+		bad("bot_fill must be more than 0 and at most 1m0s, got %v", c.BotFill)
+	}
+	if c.BotFirstChoice < 0 || c.BotFirstChoice >= c.RoundTime {
+		bad("bot_first_choice must be at least 0 and less than round_time (%v), got %v", c.RoundTime, c.BotFirstChoice)
+	}
+	if c.BotRechooseMin <= 0 {
+		bad("bot_rechoose_min must be more than 0, got %v", c.BotRechooseMin)
+	}
+	if c.BotRechooseMax < c.BotRechooseMin {
+		bad("bot_rechoose_max must be at least bot_rechoose_min (%v), got %v", c.BotRechooseMin, c.BotRechooseMax)
+	}
+	if c.MaxFrameBytes < 256 || c.MaxFrameBytes > 1<<20 {
+		bad("max_frame_bytes must be between 256 and 1048576, got %d", c.MaxFrameBytes)
+	}
+	if !(c.RateLimit > 0) || math.IsInf(c.RateLimit, 0) {
+		bad("rate_limit must be a number more than 0, got %v", c.RateLimit)
+	}
+	if c.RateBurst < 1 {
+		bad("rate_burst must be at least 1, got %d", c.RateBurst)
+	}
+	if c.HandshakeTimeout <= 0 {
+		bad("handshake_timeout must be more than 0, got %v", c.HandshakeTimeout)
+	}
+	if c.PingInterval <= 0 {
+		bad("ping_interval must be more than 0, got %v", c.PingInterval)
+	}
+	// A pong can only arrive after a ping, so a shorter idle timeout would
+	// close every quiet but healthy connection.
+	if c.IdleTimeout <= c.PingInterval {
+		bad("idle_timeout must be more than ping_interval (%v), got %v", c.PingInterval, c.IdleTimeout)
+	}
+	if c.OutboundQueue < 1 || c.OutboundQueue > 100000 {
+		bad("outbound_queue must be between 1 and 100000, got %d", c.OutboundQueue)
+	}
+	for i, o := range c.AllowedOrigins {
+		if !validOrigin(o) {
+			bad(`allowed_origins[%d] must be "*" or an origin such as "https://example.com:8443" (no path), got %q`, i, o)
+		}
+	}
+	if c.DrainTimeout <= 0 {
+		bad("drain_timeout must be more than 0, got %v", c.DrainTimeout)
+	}
+	return errors.Join(errs...)
+}
+
+// validOrigin accepts "*" or what a browser sends as Origin: scheme, host
+// and optional port, nothing else.
+func validOrigin(o string) bool {
+	if o == "*" {
+		return true
+	}
+	u, err := url.Parse(o)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+		return false
+	}
+	// Rebuilding the origin from its parts rules out a path, query,
+	// fragment or user info in one comparison.
+	return u.Hostname() != "" && !strings.HasSuffix(u.Host, ":") && o == u.Scheme+"://"+u.Host
+}
