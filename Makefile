@@ -3,7 +3,7 @@ GO ?= go
 BIN := bin
 ACTOR_PROTO_DIR = $(shell $(GO) list -m -f '{{.Dir}}' github.com/asynkron/protoactor-go)/actor
 
-.PHONY: all build run test proto vet fmt clean
+.PHONY: all build run test test-deps proto vet clean
 
 all: build
 
@@ -13,8 +13,15 @@ build:
 run: build
 	./$(BIN)/caiquan $(ARGS)
 
-test:
-	bash scripts/test.sh
+# Vet, format check, then every test under the race detector. The end-to-end
+# tests build the binary, start real server processes on loopback and install
+# the npm packages they drive (socket.io-client) themselves.
+test: test-deps vet
+	$(GO) test -race -count=1 -timeout 15m ./...
+
+# Node.js and npm run the Socket.IO v4 client test; Debian has them.
+test-deps:
+	command -v npm >/dev/null || (apt-get update -qq && apt-get install -y -qq nodejs npm)
 
 # protoc comes from Debian (protobuf-compiler); protoc-gen-go is pinned as a
 # tool in go.mod, so every machine generates the same code.

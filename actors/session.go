@@ -24,7 +24,11 @@ type session struct {
 	room     *actor.PID
 	round    string
 	attach   *time.Timer
+	pending  []*messages.Envelope
 }
+
+// maxPending bounds what a client may send between hello and hi.
+const maxPending = 8
 
 type sessionPhase int
 
@@ -53,7 +57,7 @@ func (s *session) Receive(ctx actor.Context) {
 		s.handleAttached(ctx, msg)
 	case *messages.AttachTimeout:
 		if s.phase == attaching {
-			s.phase = greeting
+			s.phase, s.pending = greeting, nil
 			s.sendError(messages.CodeServerBusy, "the player service did not answer; send hello again")
 		}
 	case *messages.Queued:
@@ -100,6 +104,12 @@ func (s *session) handleClient(ctx actor.Context, env *messages.Envelope) {
 		s.handleHello(ctx, h.Hello)
 		return
 	}
+	if s.phase == attaching && len(s.pending) < maxPending {
+		// A client may send join right behind hello; it is played once the
+		// player actor answers.
+		s.pending = append(s.pending, env)
+		return
+	}
 	if s.phase == greeting || s.phase == attaching {
 		s.sendError(messages.CodeHelloFirst, "say hello first")
 		return
@@ -133,7 +143,7 @@ func (s *session) handleHello(ctx actor.Context, h *messages.Hello) {
 	s.attach = sendAfter(ctx, s.settings.AttachTimeout, &messages.AttachTimeout{})
 }
 
-func (s *session) handleAttached(_ actor.Context, msg *messages.Attached) {
+func (s *session) handleAttached(ctx actor.Context, msg *messages.Attached) {
 	if s.phase != attaching {
 		return
 	}
@@ -145,6 +155,11 @@ func (s *session) handleAttached(_ actor.Context, msg *messages.Attached) {
 		Message: "welcome", Nearby: msg.Online,
 		TotalScore: msg.TotalScore, WinStreak: msg.WinStreak,
 	}}})
+	pending := s.pending
+	s.pending = nil
+	for _, env := range pending {
+		s.handleClient(ctx, env)
+	}
 }
 
 func (s *session) handleJoin(ctx actor.Context) {

@@ -1,0 +1,103 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/caiquan/caiquan/actors"
+	"github.com/caiquan/caiquan/config"
+	"github.com/caiquan/caiquan/gateway"
+	"github.com/caiquan/caiquan/messages"
+)
+
+// Main is one server: the actor system, the game's actors and the gateway
+// behind one HTTP listener. Tests and the binary build it the same way.
+type Main struct {
+	Config config.Config
+	log    *slog.Logger
+
+	system  *actor.ActorSystem
+	server  *actors.Server
+	gateway *gateway.Gateway
+	http    *http.Server
+	ln      net.Listener
+	done    chan error
+}
+
+// NewMain reads the configuration; nothing starts yet.
+func NewMain(args []string, getenv func(string) string, logOut io.Writer) (*Main, error) {
+	cfg, err := config.Load(args, getenv)
+	if err != nil {
+		return nil, err
+	}
+	return &Main{
+		Config: cfg,
+		log:    slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelInfo})),
+		done:   make(chan error, 1),
+	}, nil
+}
+
+// Open starts the actors and begins to serve.
+func (m *Main) Open() error {
+	m.system = actor.NewActorSystemWithConfig(actor.Configure(
+		actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return m.actorLog() }),
+	))
+	srv, err := actors.NewServer(m.system, actors.SettingsFrom(m.Config), actors.NewMemoryStore())
+	if err != nil {
+		return err
+	}
+	m.server = srv
+	m.gateway = gateway.New(m.Config, srv, m.log)
+	ln, err := net.Listen("tcp", m.Config.Listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	m.ln = ln
+	m.http = &http.Server{Handler: m.gateway, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := m.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			m.done <- err
+		}
+	}()
+	m.log.Info("serving", "addr", ln.Addr().String(), "socketio_prefix", m.Config.SocketIOPrefix)
+	return nil
+}
+
+// actorLog keeps protoactor's own chatter (dead letters, supervision
+// notes) to warnings and worse.
+func (m *Main) actorLog() *slog.Logger {
+	return slog.New(warnOnly{m.log.Handler()})
+}
+
+// Addr is the address the server listens on (useful with port 0).
+func (m *Main) Addr() string { return m.ln.Addr().String() }
+
+// Done reports a listener that failed on its own.
+func (m *Main) Done() <-chan error { return m.done }
+
+// Close drains: no new rounds, rounds in progress finish (up to the drain
+// timeout), then every socket closes with going-away and the actors stop.
+func (m *Main) Close() error {
+	m.log.Info("draining", "timeout", m.Config.DrainTimeout)
+	m.gateway.SetDraining()
+	ctx, cancel := context.WithTimeout(context.Background(), m.Config.DrainTimeout)
+	defer cancel()
+	drainErr := m.server.Drain(ctx)
+	if drainErr != nil {
+		m.log.Warn("drain incomplete", "err", drainErr)
+	}
+	m.gateway.CloseAll(messages.CloseGoingAway, "server shutting down")
+	sctx, scancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer scancel()
+	err := m.http.Shutdown(sctx)
+	m.system.Shutdown()
+	m.log.Info("stopped")
+	return err
+}

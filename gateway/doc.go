@@ -1,0 +1,53 @@
+// Package gateway is the HTTP side of the server: routing, WebSocket
+// upgrades, the wire codecs, and the limits that keep one client from
+// hurting others. It turns frames into messages.Envelope values for a
+// session (actors.Session) and sends the session's envelopes back
+// (actors.Conn). It knows nothing of the game.
+//
+// # Routes
+//
+//   - /healthz: 200 {"status":"ok","conns":N}; 503 {"status":"draining"} after SetDraining.
+//   - /ws: our protocol. A binary frame is a protobuf Envelope, a text frame
+//     the same Envelope in protojson ({"choice":{"choice":2}}). The server
+//     answers in the kind of the client's last accepted frame; before the
+//     first one, binary, unless the query says ?format=json. Text output is
+//     compact protojson with every field present.
+//   - cfg.SocketIOPrefix, with or without its trailing slash, and every path
+//     below it (the 2016 client asks for socket.io//): Socket.IO with the
+//     websocket transport only, Engine.IO 3 or 4 by the EIO query parameter.
+//     Events are 42["name",payload] where name is the Envelope body's field
+//     name. Engine.IO 3 clients get only the open packet, 40, bare 3 pongs
+//     and 42[...] events, and are never asked to ping.
+//   - Anything else: 404, or the handler given with WithStatic.
+//
+// Before an upgrade: 503 while draining, then the Origin check (403).
+//
+// # One connection
+//
+// Two goroutines per connection, nothing else long-lived: the HTTP
+// handler's goroutine becomes the reader, and one writer drains a bounded
+// queue of encoded frames and sends the pings. Conn.Send encodes in the
+// caller's goroutine and never blocks; a full queue closes the connection
+// as a slow consumer (4002).
+//
+// Every close goes through Conn.Close (idempotent, never blocks): the writer
+// sends the frames queued so far, then a close frame with code and reason,
+// waits up to a second for the client's close frame, and closes the socket;
+// the reader then ends, and only after the writer is done does it call
+// Session.Closed(reason), exactly once. Deliver is called from the reader
+// only, so it never follows Closed. OpenConns counts a connection until
+// both goroutines have ended, so WaitIdle after CloseAll means they are gone.
+//
+// Limits, per connection: frames over cfg.MaxFrameBytes close with 1009
+// (never buffered past the limit); a token bucket (cfg.RateLimit,
+// cfg.RateBurst) drops excess messages with one rate_limited error per
+// second and closes a persistent flood with 1008; no Hello within
+// cfg.HandshakeTimeout closes with 4003; nothing read (not even a pong) for
+// cfg.IdleTimeout closes; an Engine.IO 4 client that leaves a ping
+// unanswered for 20 s is closed with 1008.
+//
+// Frames that cannot be decoded never reach the session and never close the
+// connection: the client gets an Error envelope (bad_frame, unknown_event,
+// not_client_event, bad_payload). Range checks and "hello first" are the
+// session's.
+package gateway

@@ -1,0 +1,176 @@
+package gateway
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/caiquan/caiquan/actors"
+	"github.com/caiquan/caiquan/config"
+)
+
+const (
+	// writeWait bounds one frame write to a client that stopped reading.
+	writeWait = 10 * time.Second
+	// closeGrace bounds the close handshake: writing our close frame and
+	// waiting for the client's answer before the TCP connection is closed.
+	closeGrace = time.Second
+	// eio4PingTimeout is how long an Engine.IO 4 client has to answer a ping.
+	eio4PingTimeout = 20 * time.Second
+	// Small buffers: memory per connection matters more than syscalls here.
+	readBufferSize  = 1024
+	writeBufferSize = 1024
+)
+
+// Gateway is the HTTP side of the server: routes, upgrades, and the set of
+// open connections.
+type Gateway struct {
+	cfg      config.Config
+	opener   actors.Opener
+	log      *slog.Logger
+	static   http.Handler
+	upgrader websocket.Upgrader
+
+	// eio4PingTimeout is a field so tests can shorten it.
+	eio4PingTimeout time.Duration
+
+	draining atomic.Bool
+
+	mu    sync.Mutex
+	conns map[*conn]struct{}
+	// closedWith is set by CloseAll; connections that finish their upgrade
+	// later are closed at once with the same code and reason.
+	closedWith *closeCause
+}
+
+type closeCause struct {
+	code   int
+	reason string
+}
+
+// Option changes a Gateway made by New.
+type Option func(*Gateway)
+
+// WithStatic serves every path that no route claims (for example a web demo
+// at /) with h instead of answering 404.
+func WithStatic(h http.Handler) Option { return func(g *Gateway) { g.static = h } }
+
+// New makes a Gateway. Settings it needs that are zero in cfg take
+// config.Default()'s value, so a partly filled Config cannot disable limits.
+func New(cfg config.Config, opener actors.Opener, log *slog.Logger, opts ...Option) *Gateway {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	g := &Gateway{
+		cfg:             withDefaults(cfg),
+		opener:          opener,
+		log:             log,
+		eio4PingTimeout: eio4PingTimeout,
+		conns:           make(map[*conn]struct{}),
+	}
+	g.upgrader = websocket.Upgrader{
+		ReadBufferSize:  readBufferSize,
+		WriteBufferSize: writeBufferSize,
+		// The buffer is held only while a frame is written, not per idle connection.
+		WriteBufferPool: &sync.Pool{},
+		// Origins are checked before the upgrade, with a JSON answer.
+		CheckOrigin: func(*http.Request) bool { return true },
+		Error: func(w http.ResponseWriter, _ *http.Request, status int, reason error) {
+			writeJSON(w, status, apiError{Code: "bad_request", Message: reason.Error()})
+		},
+	}
+	for _, opt := range opts {
+		opt(g)
+	}
+	return g
+}
+
+func withDefaults(cfg config.Config) config.Config {
+	def := config.Default()
+	if cfg.SocketIOPrefix == "" {
+		cfg.SocketIOPrefix = def.SocketIOPrefix
+	}
+	if cfg.MaxFrameBytes <= 0 {
+		cfg.MaxFrameBytes = def.MaxFrameBytes
+	}
+	if cfg.RateBurst <= 0 {
+		cfg.RateBurst = def.RateBurst
+	}
+	if cfg.HandshakeTimeout <= 0 {
+		cfg.HandshakeTimeout = def.HandshakeTimeout
+	}
+	if cfg.PingInterval <= 0 {
+		cfg.PingInterval = def.PingInterval
+	}
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = def.IdleTimeout
+	}
+	if cfg.OutboundQueue <= 0 {
+		cfg.OutboundQueue = def.OutboundQueue
+	}
+	return cfg
+}
+
+// SetDraining makes /healthz answer 503 and refuses new upgrades with 503.
+// Open connections stay until CloseAll.
+func (g *Gateway) SetDraining() { g.draining.Store(true) }
+
+// CloseAll closes every open connection with code and reason, and every
+// connection that completes its upgrade afterwards. It does not wait; see
+// WaitIdle.
+func (g *Gateway) CloseAll(code int, reason string) {
+	g.mu.Lock()
+	g.closedWith = &closeCause{code: code, reason: reason}
+	open := make([]*conn, 0, len(g.conns))
+	for c := range g.conns {
+		open = append(open, c)
+	}
+	g.mu.Unlock()
+	for _, c := range open {
+		c.Close(code, reason)
+	}
+}
+
+// OpenConns is the number of connections whose goroutines are still running.
+func (g *Gateway) OpenConns() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.conns)
+}
+
+// WaitIdle waits until no connection is open (every Session.Closed has been
+// called and every connection goroutine has ended) or ctx is done.
+func (g *Gateway) WaitIdle(ctx context.Context) error {
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for g.OpenConns() > 0 {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+	return nil
+}
+
+// track adds c to the open set. After CloseAll it closes c at once.
+func (g *Gateway) track(c *conn) {
+	g.mu.Lock()
+	g.conns[c] = struct{}{}
+	cause := g.closedWith
+	g.mu.Unlock()
+	if cause != nil {
+		c.Close(cause.code, cause.reason)
+	}
+}
+
+func (g *Gateway) untrack(c *conn) {
+	g.mu.Lock()
+	delete(g.conns, c)
+	g.mu.Unlock()
+}

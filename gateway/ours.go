@@ -1,0 +1,112 @@
+package gateway
+
+import (
+	"encoding/json"
+	"sync/atomic"
+
+	"github.com/gorilla/websocket"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+
+	"github.com/caiquan/caiquan/messages"
+)
+
+// EncodeEnvelope renders env for /ws: protobuf when binary, else compact
+// protojson with every field present.
+func EncodeEnvelope(env *messages.Envelope, binary bool) ([]byte, error) {
+	if binary {
+		return proto.Marshal(env)
+	}
+	return marshalCompact(env)
+}
+
+// DecodeEnvelope parses one /ws frame (protobuf when binary, else protojson)
+// in either direction. Errors are *DecodeError.
+func DecodeEnvelope(data []byte, binary bool) (*messages.Envelope, error) {
+	return decodeEnvelope(data, binary, false)
+}
+
+func decodeEnvelope(data []byte, binary, clientOnly bool) (*messages.Envelope, error) {
+	if binary {
+		env := &messages.Envelope{}
+		if err := proto.Unmarshal(data, env); err != nil {
+			return nil, decodeErr(messages.CodeBadFrame, "invalid protobuf: %v", err)
+		}
+		if setBody(env) == nil {
+			return nil, decodeErr(messages.CodeUnknownEvent, "empty envelope or unknown body")
+		}
+		if clientOnly {
+			if err := checkClientBody(env); err != nil {
+				return nil, err
+			}
+		}
+		return env, nil
+	}
+	// Split the object first so that a wrong payload (bad_payload) is told
+	// apart from an unknown key (unknown_event) and from garbage (bad_frame).
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(data, &fields); err != nil {
+		return nil, decodeErr(messages.CodeBadFrame, "invalid JSON envelope: %v", err)
+	}
+	var unknown string
+	var body []byte
+	found := 0
+	var fd protoreflect.FieldDescriptor
+	for key, raw := range fields {
+		if f := bodyField(key); f != nil {
+			fd, body = f, raw
+			found++
+		} else {
+			unknown = key
+		}
+	}
+	switch {
+	case found > 1:
+		return nil, decodeErr(messages.CodeBadFrame, "an envelope carries one body, got %d", found)
+	case found == 0 && unknown != "":
+		return nil, decodeErr(messages.CodeUnknownEvent, "unknown event %q", unknown)
+	case found == 0:
+		return nil, decodeErr(messages.CodeUnknownEvent, "empty envelope")
+	}
+	return decodeBody(fd, body, clientOnly)
+}
+
+// oursWire is the /ws protocol. Replies use the kind of the client's last
+// frame, so a JSON client is answered in JSON even if it starts that way.
+type oursWire struct {
+	binaryOut atomic.Bool
+}
+
+func newOursWire(binaryFirst bool) *oursWire {
+	w := &oursWire{}
+	w.binaryOut.Store(binaryFirst)
+	return w
+}
+
+func (w *oursWire) name() string      { return "ws" }
+func (w *oursWire) greeting() []frame { return nil }
+
+func (w *oursWire) heartbeat() (frame, bool) { return frame{}, false }
+
+func (w *oursWire) decode(kind int, data []byte) inbound {
+	binary := kind == websocket.BinaryMessage
+	w.binaryOut.Store(binary)
+	env, err := decodeEnvelope(data, binary, true)
+	if err != nil {
+		return refuse(err)
+	}
+	return deliver(env)
+}
+
+func (w *oursWire) encode(env *messages.Envelope) (frame, error) {
+	binary := w.binaryOut.Load()
+	data, err := EncodeEnvelope(env, binary)
+	if err != nil {
+		return frame{}, err
+	}
+	kind := websocket.TextMessage
+	if binary {
+		kind = websocket.BinaryMessage
+	}
+	return frame{kind: kind, data: data}, nil
+}

@@ -1,0 +1,114 @@
+package gateway
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+
+	"github.com/caiquan/caiquan/messages"
+)
+
+// ServeHTTP is the whole router. It matches r.URL.Path itself instead of
+// using http.ServeMux, which cleans paths and would redirect the 2016
+// client's `socket.io//` to a path the client does not follow.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	path := r.URL.Path
+	switch {
+	case path == "/healthz":
+		g.serveHealth(w)
+	case path == "/ws":
+		g.serveOurs(w, r)
+	case g.isSocketIOPath(path):
+		g.serveSocketIO(w, r)
+	case g.static != nil:
+		g.static.ServeHTTP(w, r)
+	default:
+		writeJSON(w, http.StatusNotFound, apiError{Code: "not_found", Message: "no such path: " + path})
+	}
+}
+
+// isSocketIOPath accepts the prefix with or without its trailing slash and
+// anything below it.
+func (g *Gateway) isSocketIOPath(path string) bool {
+	base := strings.TrimSuffix(g.cfg.SocketIOPrefix, "/")
+	return path == base || strings.HasPrefix(path, base+"/")
+}
+
+func (g *Gateway) serveHealth(w http.ResponseWriter) {
+	if g.draining.Load() {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "draining"})
+		return
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Status string `json:"status"`
+		Conns  int    `json:"conns"`
+	}{"ok", g.OpenConns()})
+}
+
+// serveOurs is /ws. Replies go out in the kind of the client's last frame;
+// before the first one, binary unless the query says format=json.
+func (g *Gateway) serveOurs(w http.ResponseWriter, r *http.Request) {
+	binaryFirst := r.URL.Query().Get("format") != "json"
+	g.serveSocket(w, r, newOursWire(binaryFirst))
+}
+
+// serveSocketIO picks the Engine.IO version by the EIO query parameter and
+// answers refusals the way an Engine.IO server does.
+func (g *Gateway) serveSocketIO(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	version := q.Get("EIO")
+	if version != "3" && version != "4" {
+		writeJSON(w, http.StatusBadRequest, engineIOError{Code: 5, Message: "Unsupported protocol version"})
+		return
+	}
+	if q.Get("transport") != "websocket" {
+		writeJSON(w, http.StatusBadRequest, engineIOError{Code: 0, Message: "Transport unknown"})
+		return
+	}
+	if version == "3" {
+		g.serveSocket(w, r, newEIO3Wire())
+		return
+	}
+	g.serveSocket(w, r, newEIO4Wire(g.cfg.PingInterval, g.eio4PingTimeout, g.cfg.MaxFrameBytes))
+}
+
+// serveSocket upgrades and then runs the connection in this goroutine, which
+// becomes the connection's reader.
+func (g *Gateway) serveSocket(w http.ResponseWriter, r *http.Request, wire wire) {
+	if g.draining.Load() {
+		writeJSON(w, http.StatusServiceUnavailable, apiError{Code: messages.CodeDraining, Message: "the server is shutting down"})
+		return
+	}
+	if !originAllowed(r, g.cfg.AllowedOrigins, g.cfg.AllowNoOrigin) {
+		origin := r.Header.Get("Origin")
+		if origin == "" {
+			origin = "(none)"
+		}
+		writeJSON(w, http.StatusForbidden, apiError{Code: "origin_not_allowed", Message: "origin " + origin + " is not allowed"})
+		return
+	}
+	ws, err := g.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return // the upgrader has answered
+	}
+	newConn(g, ws, wire).serve()
+}
+
+// apiError is the body of every HTTP refusal of ours.
+type apiError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// engineIOError is Engine.IO's own refusal body, which clients parse.
+type engineIOError struct {
+	Code    int    `json:"code"`
+	Message string `json:"message"`
+}
+
+func writeJSON(w http.ResponseWriter, status int, body any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(body)
+}

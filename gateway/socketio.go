@@ -1,0 +1,118 @@
+package gateway
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/caiquan/caiquan/messages"
+)
+
+// Socket.IO over Engine.IO, websocket transport only: one packet per frame,
+// events as `42["name",payload]` in the default namespace. The parts shared
+// by Engine.IO 3 and 4 live here; eio3.go and eio4.go hold the differences.
+
+// eventPrefix is an Engine.IO message (4) carrying a Socket.IO event (2).
+const eventPrefix = "42"
+
+// EncodeEvent renders env as a Socket.IO event packet, `42["name",{…}]`:
+// the name is the Envelope body's field name and the payload the body in
+// compact protojson with every field present. Never an ack id: the 2016
+// client would misread one.
+func EncodeEvent(env *messages.Envelope) ([]byte, error) {
+	fd := setBody(env)
+	if fd == nil {
+		return nil, fmt.Errorf("gateway: cannot encode an empty envelope")
+	}
+	payload, err := marshalCompact(env.ProtoReflect().Get(fd).Message().Interface())
+	if err != nil {
+		return nil, err
+	}
+	name := string(fd.Name())
+	out := make([]byte, 0, len(eventPrefix)+len(name)+len(payload)+6)
+	out = append(out, eventPrefix...)
+	out = append(out, `["`...)
+	out = append(out, name...)
+	out = append(out, `",`...)
+	out = append(out, payload...)
+	out = append(out, ']')
+	return out, nil
+}
+
+// DecodeEvent parses a whole event packet, `42["name",payload]` or
+// `42<ackid>["name",payload]` (the ack id is ignored), in either direction.
+// A missing or null payload gives an empty body (`42["join"]`); unknown
+// payload keys are dropped. Errors are *DecodeError.
+func DecodeEvent(packet []byte) (*messages.Envelope, error) {
+	return decodeEvent(packet, false)
+}
+
+func decodeEvent(packet []byte, clientOnly bool) (*messages.Envelope, error) {
+	rest, ok := bytes.CutPrefix(packet, []byte(eventPrefix))
+	if !ok {
+		return nil, decodeErr(messages.CodeBadFrame, "not an event packet: %s", preview(packet))
+	}
+	rest = bytes.TrimLeft(rest, "0123456789") // ack id
+	if len(rest) == 0 || rest[0] != '[' {
+		return nil, decodeErr(messages.CodeBadFrame, "event packet without a JSON array: %s", preview(packet))
+	}
+	var args []json.RawMessage
+	if err := json.Unmarshal(rest, &args); err != nil {
+		return nil, decodeErr(messages.CodeBadFrame, "invalid event JSON: %v", err)
+	}
+	if len(args) == 0 {
+		return nil, decodeErr(messages.CodeBadFrame, "event without a name")
+	}
+	var name string
+	if err := json.Unmarshal(args[0], &name); err != nil {
+		return nil, decodeErr(messages.CodeBadFrame, "event name must be a string")
+	}
+	fd := bodyField(name)
+	if fd == nil {
+		return nil, decodeErr(messages.CodeUnknownEvent, "unknown event %q", name)
+	}
+	var payload []byte
+	if len(args) > 1 {
+		payload = args[1] // further arguments are ignored
+	}
+	return decodeBody(fd, payload, clientOnly)
+}
+
+// decodeEventFrame is the part of inbound handling both Engine.IO versions share.
+func decodeEventFrame(data []byte) inbound {
+	env, err := decodeEvent(data, true)
+	if err != nil {
+		return refuse(err)
+	}
+	return deliver(env)
+}
+
+func encodeEventFrame(env *messages.Envelope) (frame, error) {
+	data, err := EncodeEvent(env)
+	if err != nil {
+		return frame{}, err
+	}
+	return frame{kind: websocket.TextMessage, data: data}, nil
+}
+
+// newSID makes an Engine.IO session id: 20 URL-safe characters.
+func newSID() string {
+	var b [15]byte
+	rand.Read(b[:]) // never fails (crypto/rand)
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// preview quotes the start of a bad frame for an error message.
+func preview(data []byte) string {
+	const max = 32
+	if len(data) > max {
+		return fmt.Sprintf("%q…", data[:max])
+	}
+	return fmt.Sprintf("%q", data)
+}
+
+var badBinary = &DecodeError{Code: messages.CodeBadFrame, Message: "Socket.IO frames are text; binary frames are not supported"}
