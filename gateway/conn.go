@@ -14,7 +14,7 @@ import (
 )
 
 // conn is one client connection: the actors.Conn a session sends through.
-// Goroutines: the HTTP handler's goroutine is the reader (readLoop), and
+// Goroutines: serve runs in its own goroutine and is the reader (readLoop);
 // writeLoop is the only writer of data frames. Close may be called from any
 // goroutine; it only flags, wakes both loops and returns.
 type conn struct {
@@ -25,7 +25,7 @@ type conn struct {
 
 	// Reader goroutine only.
 	session actors.Session
-	limiter *limiter
+	limiter limiter
 
 	mu            sync.Mutex
 	closed        bool
@@ -122,7 +122,7 @@ func (c *conn) closeState() (closeCause, time.Time) {
 	return c.cause, c.closeDeadline
 }
 
-// serve runs the connection to its end in the calling (HTTP handler) goroutine.
+// serve runs the connection to its end; its goroutine is the reader.
 func (c *conn) serve() {
 	cfg := c.g.cfg
 	// Our own limit (readLoop) closes with a reason; gorilla's, which closes

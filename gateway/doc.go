@@ -24,9 +24,11 @@
 //
 // # One connection
 //
-// Two goroutines per connection, nothing else long-lived: the HTTP
-// handler's goroutine becomes the reader, and one writer drains a bounded
-// queue of encoded frames and sends the pings. Conn.Send encodes in the
+// Two goroutines per connection, nothing else long-lived: a reader started
+// by the HTTP handler, which returns right after the upgrade (so net/http
+// frees its request state and buffers), and one writer that drains a
+// bounded queue of encoded frames and sends the pings. A timer (the Hello
+// deadline) may run a short goroutine to call Close. Conn.Send encodes in the
 // caller's goroutine and never blocks; a full queue closes the connection
 // as a slow consumer (4002).
 //

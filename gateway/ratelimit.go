@@ -32,11 +32,11 @@ type limiter struct {
 	dropped     int
 }
 
-func newLimiter(rate float64, burst int, now time.Time) *limiter {
+func newLimiter(rate float64, burst int, now time.Time) limiter {
 	if burst < 1 {
 		burst = 1
 	}
-	return &limiter{rate: rate, burst: float64(burst), tokens: float64(burst), last: now}
+	return limiter{rate: rate, burst: float64(burst), tokens: float64(burst), last: now}
 }
 
 // take counts one inbound message at time now.

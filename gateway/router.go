@@ -72,8 +72,7 @@ func (g *Gateway) serveSocketIO(w http.ResponseWriter, r *http.Request) {
 	g.serveSocket(w, r, newEIO4Wire(g.cfg.PingInterval, g.eio4PingTimeout, g.cfg.MaxFrameBytes))
 }
 
-// serveSocket upgrades and then runs the connection in this goroutine, which
-// becomes the connection's reader.
+// serveSocket checks, upgrades, and starts the connection's reader goroutine.
 func (g *Gateway) serveSocket(w http.ResponseWriter, r *http.Request, wire wire) {
 	if g.draining.Load() {
 		writeJSON(w, http.StatusServiceUnavailable, apiError{Code: messages.CodeDraining, Message: "the server is shutting down"})
@@ -91,7 +90,9 @@ func (g *Gateway) serveSocket(w http.ResponseWriter, r *http.Request, wire wire)
 	if err != nil {
 		return // the upgrader has answered
 	}
-	newConn(g, ws, wire).serve()
+	// The connection outlives this handler: net/http then drops its request
+	// state and buffers, which would otherwise stay for the connection's life.
+	go newConn(g, ws, wire).serve()
 }
 
 // apiError is the body of every HTTP refusal of ours.

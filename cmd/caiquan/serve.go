@@ -94,8 +94,13 @@ func (m *Main) Close() error {
 		m.log.Warn("drain incomplete", "err", drainErr)
 	}
 	m.gateway.CloseAll(messages.CloseGoingAway, "server shutting down")
-	sctx, scancel := context.WithTimeout(context.Background(), 2*time.Second)
+	sctx, scancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer scancel()
+	// Upgraded sockets are not the HTTP server's any more: wait for their
+	// goroutines (and every Session.Closed) before the actors stop.
+	if err := m.gateway.WaitIdle(sctx); err != nil {
+		m.log.Warn("connections still open at shutdown", "count", m.gateway.OpenConns())
+	}
 	err := m.http.Shutdown(sctx)
 	m.system.Shutdown()
 	m.log.Info("stopped")
