@@ -19,9 +19,9 @@ type bot struct {
 	tick     *time.Timer
 }
 
-func botProps(s Settings, seed, seat uint64) *actor.Props {
-	return actor.PropsFromProducer(func() actor.Actor {
-		return &bot{settings: s, rng: rand.New(rand.NewPCG(seed, seat))}
+func botProps(d *deps, uid string, seed, stream uint64) *actor.Props {
+	return d.inv.props(KindBot, uid, func() actor.Actor {
+		return &bot{settings: d.settings, rng: rand.New(rand.NewPCG(seed, stream))}
 	})
 }
 

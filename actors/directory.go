@@ -6,18 +6,20 @@ import (
 )
 
 // directory finds or makes the player actor of a uid and counts the sessions
-// online. Players are its children; a player that stops is made again, from
-// the store, the next time someone needs it.
+// online. Players are its children under generated names, so a new player
+// for a uid never waits for the old one's name to be free.
 type directory struct {
+	d        *deps
 	store    Store
-	players  map[string]*actor.PID
-	byPID    map[string]string // player PID id -> uid
-	sessions map[string]bool   // session PID id -> online
+	players  map[string]*actor.PID // uid -> the current player
+	byPID    map[string]string     // player PID id -> uid
+	sessions map[string]*actor.PID // session PID id -> session
+	made     uint64
 }
 
-func directoryProps(store Store) *actor.Props {
-	return actor.PropsFromProducer(func() actor.Actor {
-		return &directory{store: store}
+func directoryProps(d *deps, store Store) *actor.Props {
+	return d.inv.props(KindDirectory, playersName, func() actor.Actor {
+		return &directory{d: d, store: store}
 	}, actor.WithSupervisor(restartOnFailure))
 }
 
@@ -26,13 +28,18 @@ func (d *directory) Receive(ctx actor.Context) {
 	case *actor.Started:
 		d.players = make(map[string]*actor.PID)
 		d.byPID = make(map[string]string)
-		d.sessions = make(map[string]bool)
-		// After a restart the children are gone with the old instance; the
-		// sessions re-register when they next need a player.
+		d.sessions = make(map[string]*actor.PID)
+	case *actor.Restarting, *actor.Stopping:
+		// The players go with this instance; every session registers again.
+		for _, s := range d.sessions {
+			ctx.Send(s, &messages.Reattach{})
+		}
 	case *messages.Register:
 		d.handleRegister(ctx, msg)
 	case *messages.ApplyRound:
 		ctx.Forward(d.player(ctx, msg.Uid))
+	case *messages.PlayerStopping:
+		d.handlePlayerStopping(ctx, msg)
 	case *messages.GetOnline:
 		ctx.Respond(&messages.Online{Sessions: int32(len(d.sessions)), Players: int32(len(d.players))})
 	case *actor.Terminated:
@@ -45,8 +52,8 @@ func (d *directory) handleRegister(ctx actor.Context, msg *messages.Register) {
 	if session == nil {
 		return
 	}
-	if !d.sessions[session.Id] {
-		d.sessions[session.Id] = true
+	if _, ok := d.sessions[session.Id]; !ok {
+		d.sessions[session.Id] = session
 		ctx.Watch(session)
 	}
 	ctx.Send(d.player(ctx, msg.Uid), &messages.Attach{
@@ -61,21 +68,27 @@ func (d *directory) player(ctx actor.Context, uid string) *actor.PID {
 	if pid, ok := d.players[uid]; ok {
 		return pid
 	}
-	pid, err := ctx.SpawnNamed(playerProps(uid, d.store), uid)
-	if err != nil {
-		// The name is still registered by a player that is stopping;
-		// its PID is the one to talk to, and it will be re-made after.
-		ctx.Logger().Warn("directory: spawn player", "uid", uid, "err", err)
-	}
+	pid := ctx.Spawn(playerProps(d.d, uid, d.store))
 	d.players[uid] = pid
 	d.byPID[pid.Id] = uid
 	return pid
 }
 
+// handlePlayerStopping makes a new player at once for a session that was
+// attached to one that stopped, so that session keeps its one player.
+func (d *directory) handlePlayerStopping(ctx actor.Context, msg *messages.PlayerStopping) {
+	if pid := d.players[msg.Uid]; pid != nil && pid.Equal(ctx.Sender()) {
+		delete(d.players, msg.Uid)
+	}
+	if msg.Session != nil {
+		ctx.Send(d.player(ctx, msg.Uid), &messages.Attach{Session: msg.Session, Online: int32(len(d.sessions))})
+	}
+}
+
 func (d *directory) handleTerminated(msg *actor.Terminated) {
 	if uid, ok := d.byPID[msg.Who.Id]; ok {
 		delete(d.byPID, msg.Who.Id)
-		if pid := d.players[uid]; pid != nil && pid.Id == msg.Who.Id {
+		if pid := d.players[uid]; pid != nil && pid.Equal(msg.Who) {
 			delete(d.players, uid)
 		}
 		return

@@ -22,8 +22,8 @@ type player struct {
 	uavatar string
 }
 
-func playerProps(uid string, store Store) *actor.Props {
-	return actor.PropsFromProducer(func() actor.Actor {
+func playerProps(d *deps, uid string, store Store) *actor.Props {
+	return d.inv.props(KindPlayer, uid, func() actor.Actor {
 		return &player{uid: uid, store: store}
 	})
 }
@@ -32,6 +32,16 @@ func (p *player) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
 		p.handleStarted(ctx)
+	case *actor.Restarting:
+		// The next instance starts from the store and learns its session
+		// from this message, queued for it.
+		if p.session != nil {
+			ctx.Send(ctx.Self(), &messages.Attach{Session: p.session, Uname: p.uname, Uavatar: p.uavatar})
+		}
+	case *actor.Stopping:
+		if p.session != nil {
+			ctx.Send(ctx.Parent(), &messages.PlayerStopping{Uid: p.uid, Session: p.session})
+		}
 	case *messages.Attach:
 		p.handleAttach(ctx, msg)
 	case *messages.Detach:

@@ -4,7 +4,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/asynkron/protoactor-go/actor"
 	"github.com/caiquan/caiquan/messages"
 )
 
@@ -14,7 +13,7 @@ func TestApplyRoundOnce(t *testing.T) {
 	srv, system := newTestServer(t, testSettings())
 	ask := func(round string, x int32) *messages.RoundApplied {
 		t.Helper()
-		res, err := system.Root.RequestFuture(srv.players, &messages.ApplyRound{Uid: "p", RoundId: round, BaseScore: x}, time.Second).Result()
+		res, err := system.Root.RequestFuture(srv.d.players, &messages.ApplyRound{Uid: "p", RoundId: round, BaseScore: x}, time.Second).Result()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -29,12 +28,12 @@ func TestApplyRoundOnce(t *testing.T) {
 		t.Fatalf("second win: %v", r)
 	}
 
-	pid := actor.NewPID(srv.players.Address, srv.players.Id+"/p")
+	_, pid, _ := srv.d.inv.Find("", KindPlayer, "p")
 	system.Root.Stop(pid)
 	// Until the directory hears of the stop, asks go to the dead actor and
 	// time out; a room retries the same way.
 	eventually(t, "player made again from the store", func() bool {
-		res, err := system.Root.RequestFuture(srv.players, &messages.ApplyRound{Uid: "p", RoundId: "r2", BaseScore: 1}, 100*time.Millisecond).Result()
+		res, err := system.Root.RequestFuture(srv.d.players, &messages.ApplyRound{Uid: "p", RoundId: "r2", BaseScore: 1}, 100*time.Millisecond).Result()
 		return err == nil && res.(*messages.RoundApplied).TotalScore == 3
 	})
 	if r := ask("r3", -1); r.TotalScore != 3 || r.WinStreak != 0 {

@@ -13,9 +13,10 @@ import (
 // publish the result, stop. Phases only go forward, so a round settles once
 // whatever arrives at the deadline.
 type room struct {
+	d        *deps
 	settings Settings
-	players  *actor.PID
 	spec     *messages.RoomSpec
+	deadAt   time.Time // when the round's deadline falls
 
 	seats    []*seat
 	phase    phase
@@ -41,11 +42,15 @@ type seat struct {
 	hand    rules.Hand
 	left    bool
 	applied *messages.RoundApplied
+	bots    int // bots that have held this seat
 }
 
-func roomProps(s Settings, players *actor.PID, spec *messages.RoomSpec) *actor.Props {
-	return actor.PropsFromProducer(func() actor.Actor {
-		return &room{settings: s, players: players, spec: spec}
+// maxBotsPerSeat bounds how often a killed bot is replaced in one round.
+const maxBotsPerSeat = 3
+
+func roomProps(d *deps, spec *messages.RoomSpec) *actor.Props {
+	return d.inv.props(KindRoom, spec.RoundId, func() actor.Actor {
+		return &room{d: d, settings: d.settings, spec: spec}
 	}, actor.WithSupervisor(stopOnFailure))
 }
 
@@ -87,10 +92,8 @@ func (r *room) handleStarted(ctx actor.Context) {
 	}
 	for i := 0; i < int(r.spec.Bots); i++ {
 		uid := fmt.Sprintf("bot-%s-%d", r.spec.RoundId, i+1)
-		bot := ctx.Spawn(botProps(r.settings, uint64(r.spec.Seed), uint64(i)))
 		r.seats = append(r.seats, &seat{
 			user: &messages.User{Uid: uid, Uname: botName(r.spec.Seed, i)},
-			bot:  bot,
 		})
 	}
 	start := &messages.Start{
@@ -103,27 +106,41 @@ func (r *room) handleStarted(ctx actor.Context) {
 			TotalScore: s.prev.Total, WinStreak: s.prev.Streak,
 		})
 	}
-	for _, s := range r.seats {
-		if s.bot != nil {
-			ctx.Send(s.bot, &messages.BotStart{RoundId: r.spec.RoundId, Uid: s.user.Uid})
+	for i, s := range r.seats {
+		if s.session == nil {
+			r.seatBot(ctx, s, i)
 		} else {
 			ctx.Request(s.session, start)
 		}
 	}
+	r.deadAt = r.settings.Now().Add(r.settings.RoundTime)
 	r.deadline = sendAfter(ctx, r.settings.RoundTime, &messages.RoundDeadline{RoundId: r.spec.RoundId})
 }
 
-// handleStopping keeps the room's promise when it dies early: every player
-// still seated hears that the round is void.
+// seatBot puts a new bot in seat i; its child PID tells the room its choices
+// are its own.
+func (r *room) seatBot(ctx actor.Context, s *seat, i int) {
+	s.bots++
+	s.bot = ctx.Spawn(botProps(r.d, s.user.Uid, uint64(r.spec.Seed), uint64(i*maxBotsPerSeat+s.bots)))
+	ctx.Send(s.bot, &messages.BotStart{RoundId: r.spec.RoundId, Uid: s.user.Uid})
+}
+
+// handleStopping keeps the room's promise when it dies early. Before the
+// deadline nothing was scored: every player still seated hears the round is
+// void. After it, the player actors have been asked to apply the round
+// (they will, once each), so the room publishes the result it computed.
 func (r *room) handleStopping(ctx actor.Context) {
 	stopTimer(r.deadline)
 	stopTimer(r.retry)
-	if r.phase == settled {
-		return
+	switch r.phase {
+	case settled:
+	case settling:
+		r.publish(ctx)
+	default:
+		r.phase = settled
+		r.d.metrics.RoundsVoided.Inc()
+		r.toHumans(ctx, &messages.Void{RoundId: r.spec.RoundId, Reason: "the room stopped before the round was settled"}, nil)
 	}
-	r.phase = settled
-	void := &messages.Void{RoundId: r.spec.RoundId, Reason: "the room stopped before the round was settled"}
-	r.toHumans(ctx, void, nil)
 }
 
 // seatOf finds the seat of uid, and only if the message came from that
@@ -183,12 +200,16 @@ func (r *room) leave(ctx actor.Context, s *seat) {
 }
 
 func (r *room) handleTerminated(ctx actor.Context, msg *actor.Terminated) {
-	for _, s := range r.seats {
+	for i, s := range r.seats {
 		switch {
 		case s.session != nil && s.session.Equal(msg.Who) && !s.left && r.phase == playing:
 			r.leave(ctx, s)
 		case s.bot != nil && s.bot.Equal(msg.Who):
-			s.bot = nil // its last choice stands
+			// Another bot takes the seat; the last choice stands till it chooses.
+			s.bot = nil
+			if r.phase == playing && s.bots < maxBotsPerSeat {
+				r.seatBot(ctx, s, i)
+			}
 		}
 	}
 }
@@ -212,7 +233,7 @@ func (r *room) askPlayers(ctx actor.Context) {
 	x := rules.BaseScores(r.hands())
 	for i, s := range r.seats {
 		if s.session != nil && s.applied == nil {
-			ctx.Request(r.players, &messages.ApplyRound{Uid: s.user.Uid, RoundId: r.spec.RoundId, BaseScore: int32(x[i])})
+			ctx.Request(r.d.players, &messages.ApplyRound{Uid: s.user.Uid, RoundId: r.spec.RoundId, BaseScore: int32(x[i])})
 		}
 	}
 	r.retry = sendAfter(ctx, r.settings.SettleRetry, &messages.SettleTimeout{RoundId: r.spec.RoundId})
@@ -276,6 +297,8 @@ func (r *room) publish(ctx actor.Context) {
 		result.Result = append(result.Result, pr)
 	}
 	r.phase = settled
+	r.d.metrics.RoundsSettled.Inc()
+	r.d.metrics.SettlementLag.Observe(r.settings.Now().Sub(r.deadAt).Seconds())
 	r.toHumans(ctx, result, nil)
 	ctx.Stop(ctx.Self())
 }

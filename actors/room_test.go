@@ -23,7 +23,7 @@ func startRoom(t *testing.T, round string) (*actor.ActorSystem, *Server, *actor.
 		pids[i], spies[i] = spawnSpy(system)
 		spec.Seats = append(spec.Seats, &messages.SeatInfo{Uid: uid, Session: pids[i]})
 	}
-	room := system.Root.Spawn(roomProps(s, srv.players, spec))
+	room := system.Root.Spawn(roomProps(srv.d, spec))
 	for _, ch := range spies {
 		if _, ok := (<-ch).(*messages.Start); !ok {
 			t.Fatal("first message to a seat is not start")

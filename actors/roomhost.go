@@ -7,26 +7,28 @@ import (
 
 // roomHost spawns the rooms of its node and counts them. Rooms are its
 // children, stopped (never restarted) on failure: a room's promise on death
-// is a void notice, kept by the room's own Stopping handler.
+// is kept by the room's own Stopping handler.
 type roomHost struct {
-	settings Settings
-	players  *actor.PID
-	live     int
+	d    *deps
+	live int
 }
 
-func roomHostProps(s Settings, players *actor.PID) *actor.Props {
-	return actor.PropsFromProducer(func() actor.Actor {
-		return &roomHost{settings: s, players: players}
+func roomHostProps(d *deps) *actor.Props {
+	return d.inv.props(KindRoomHost, roomsName, func() actor.Actor {
+		return &roomHost{d: d}
 	}, actor.WithSupervisor(stopOnFailure))
 }
 
 func (h *roomHost) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
+		// After a restart, the old instance's rooms are still stopping and
+		// will each report Terminated here.
 		h.live = len(ctx.Children())
 	case *messages.RoomSpec:
-		if _, err := ctx.SpawnNamed(roomProps(h.settings, h.players, msg), msg.RoundId); err != nil {
+		if _, err := ctx.SpawnNamed(roomProps(h.d, msg), msg.RoundId); err != nil {
 			ctx.Logger().Error("room host: spawn room", "round", msg.RoundId, "err", err)
+			h.refuse(ctx, msg)
 			return
 		}
 		h.live++
@@ -34,5 +36,13 @@ func (h *roomHost) Receive(ctx actor.Context) {
 		h.live--
 	case *messages.GetRoomCount:
 		ctx.Respond(&messages.RoomCount{Rooms: int32(h.live)})
+	}
+	h.d.metrics.RoomsInProgress.Set(float64(h.live))
+}
+
+// refuse ends a round that could not get a room, so nobody waits for it.
+func (h *roomHost) refuse(ctx actor.Context, spec *messages.RoomSpec) {
+	for _, s := range spec.Seats {
+		ctx.Send(s.Session, &messages.Error{Code: messages.CodeServerBusy, Message: "no room could be opened; join again"})
 	}
 }

@@ -2,57 +2,78 @@ package actors
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/caiquan/caiquan/messages"
+	"github.com/caiquan/caiquan/metrics"
 )
 
 // askTimeout bounds the server's own questions to its actors.
 const askTimeout = 2 * time.Second
 
-// Server is one node's actors: the lobby, the room host and the player
-// directory, and a session per connection. It implements Opener for the
-// gateway.
+// Server is one node's actors: the node actor with the lobby, the room host
+// and the player directory under it, and a session per connection. It
+// implements Opener for the gateway.
 type Server struct {
-	system   *actor.ActorSystem
-	settings Settings
-	lobby    *actor.PID
-	rooms    *actor.PID
-	players  *actor.PID
+	system *actor.ActorSystem
+	d      *deps
+	node   *actor.PID
 	// sessions spawns session actors under a guardian that stops them on
 	// failure: a failed session closes its socket instead of restarting.
 	sessions *actor.RootContext
 }
 
 // NewServer starts the node's long-lived actors on system.
-func NewServer(system *actor.ActorSystem, s Settings, store Store) (*Server, error) {
+func NewServer(system *actor.ActorSystem, s Settings, store Store, m *metrics.Metrics) (*Server, error) {
 	if err := s.validate(); err != nil {
 		return nil, err
 	}
+	if m == nil {
+		m = metrics.New()
+	}
+	d := newDeps(system, s, NewInventory(m), m)
 	top := actor.NewRootContext(system, nil).WithGuardian(restartOnFailure)
+	node, err := top.SpawnNamed(nodeProps(d, store), nodeName)
+	if err != nil {
+		return nil, fmt.Errorf("actors: spawn node: %w", err)
+	}
 	srv := &Server{
 		system:   system,
-		settings: s,
+		d:        d,
+		node:     node,
 		sessions: actor.NewRootContext(system, nil).WithGuardian(stopOnFailure),
 	}
-	var err error
-	if srv.players, err = top.SpawnNamed(directoryProps(store), "players"); err != nil {
-		return nil, fmt.Errorf("actors: spawn players: %w", err)
-	}
-	if srv.rooms, err = top.SpawnNamed(roomHostProps(s, srv.players), "rooms"); err != nil {
-		return nil, fmt.Errorf("actors: spawn rooms: %w", err)
-	}
-	if srv.lobby, err = top.SpawnNamed(lobbyProps(s, srv.rooms), "lobby"); err != nil {
-		return nil, fmt.Errorf("actors: spawn lobby: %w", err)
-	}
-	return srv, nil
+	return srv, srv.waitReady()
 }
+
+// waitReady returns once the node's actors answer: the node spawns them
+// when it starts, which is after NewServer's spawn returns.
+func (s *Server) waitReady() error {
+	asks := map[*actor.PID]any{s.d.lobby: &messages.GetDrainStatus{}, s.d.rooms: &messages.GetRoomCount{}, s.d.players: &messages.GetOnline{}}
+	for pid, msg := range asks {
+		var err error
+		for try := 0; try < 100; try++ {
+			if _, err = s.system.Root.RequestFuture(pid, msg, 50*time.Millisecond).Result(); err == nil {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		if err != nil {
+			return fmt.Errorf("actors: %s did not start: %w", pid.Id, err)
+		}
+	}
+	return nil
+}
+
+// Inventory lists the node's live actors.
+func (s *Server) Inventory() *Inventory { return s.d.inv }
 
 // OpenSession spawns the session actor of a new connection.
 func (s *Server) OpenSession(conn Conn) Session {
-	pid := s.sessions.Spawn(sessionProps(s.settings, conn, s.lobby, s.players))
+	pid := s.sessions.Spawn(sessionProps(s.d, conn))
 	return sessionHandle{root: s.system.Root, pid: pid}
 }
 
@@ -66,10 +87,44 @@ func (h sessionHandle) Closed(reason string) {
 	h.root.Send(h.pid, &messages.ConnClosed{Reason: reason})
 }
 
+// Kill modes of the admin API.
+const (
+	KillStop   = "stop"   // stop at once; the mailbox is dropped
+	KillPoison = "poison" // stop after the messages already queued
+	KillPanic  = "panic"  // fail inside Receive; supervision decides
+)
+
+// ErrNotFound is returned by Kill for an actor that is not (or no longer) live.
+var ErrNotFound = errors.New("actors: no such live actor")
+
+// Kill kills the live actor with the given PID id, or of the given kind and
+// id, in the given mode, and says which actor it was.
+func (s *Server) Kill(pid, kind, id, mode string) (ActorInfo, error) {
+	switch mode {
+	case KillStop, KillPoison, KillPanic:
+	default:
+		return ActorInfo{}, fmt.Errorf("actors: unknown kill mode %q (stop, poison or panic)", mode)
+	}
+	info, target, ok := s.d.inv.Find(pid, kind, id)
+	if !ok {
+		return ActorInfo{}, ErrNotFound
+	}
+	switch mode {
+	case KillStop:
+		s.system.Root.Stop(target)
+	case KillPoison:
+		s.system.Root.Poison(target)
+	case KillPanic:
+		s.system.Root.Send(target, &messages.Crash{Reason: "killed by an operator"})
+	}
+	s.d.metrics.ActorKills.WithLabelValues(info.Kind, mode).Inc()
+	return info, nil
+}
+
 // Drain stops the lobby from seating anyone and waits until every room in
 // progress has finished, or ctx ends.
 func (s *Server) Drain(ctx context.Context) error {
-	if _, err := s.system.Root.RequestFuture(s.lobby, &messages.Drain{}, askTimeout).Result(); err != nil {
+	if _, err := s.system.Root.RequestFuture(s.d.lobby, &messages.Drain{}, askTimeout).Result(); err != nil {
 		return fmt.Errorf("actors: drain lobby: %w", err)
 	}
 	for {
@@ -87,7 +142,7 @@ func (s *Server) Drain(ctx context.Context) error {
 
 // Rooms is the number of rooms in progress on this node.
 func (s *Server) Rooms() (int, error) {
-	res, err := s.system.Root.RequestFuture(s.rooms, &messages.GetRoomCount{}, askTimeout).Result()
+	res, err := s.system.Root.RequestFuture(s.d.rooms, &messages.GetRoomCount{}, askTimeout).Result()
 	if err != nil {
 		return 0, err
 	}
@@ -96,7 +151,7 @@ func (s *Server) Rooms() (int, error) {
 
 // Online is the number of sessions that said hello.
 func (s *Server) Online() (int, error) {
-	res, err := s.system.Root.RequestFuture(s.players, &messages.GetOnline{}, askTimeout).Result()
+	res, err := s.system.Root.RequestFuture(s.d.players, &messages.GetOnline{}, askTimeout).Result()
 	if err != nil {
 		return 0, err
 	}

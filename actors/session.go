@@ -13,9 +13,8 @@ import (
 // the player; and it forwards what they say back to the client.
 type session struct {
 	conn     Conn
+	d        *deps
 	settings Settings
-	lobby    *actor.PID
-	players  *actor.PID
 
 	phase    sessionPhase
 	user     *messages.User
@@ -25,7 +24,16 @@ type session struct {
 	round    string
 	attach   *time.Timer
 	pending  []*messages.Envelope
+
+	ticket   uint64 // of the current join; 0 when not waiting
+	joinedAt time.Time
+	acked    bool // the client has been told it is queued
+	rejoin   *time.Timer
 }
+
+// rejoinEvery is how often a waiting session repeats its join, so a lobby
+// that was killed learns its queue back.
+const rejoinEvery = time.Second
 
 // maxPending bounds what a client may send between hello and hi.
 const maxPending = 8
@@ -41,9 +49,9 @@ const (
 	closing
 )
 
-func sessionProps(s Settings, conn Conn, lobby, players *actor.PID) *actor.Props {
-	return actor.PropsFromProducer(func() actor.Actor {
-		return &session{conn: conn, settings: s, lobby: lobby, players: players}
+func sessionProps(d *deps, conn Conn) *actor.Props {
+	return d.inv.props(KindSession, "", func() actor.Actor {
+		return &session{conn: conn, d: d, settings: d.settings}
 	})
 }
 
@@ -56,13 +64,17 @@ func (s *session) Receive(ctx actor.Context) {
 	case *messages.Attached:
 		s.handleAttached(ctx, msg)
 	case *messages.AttachTimeout:
-		if s.phase == attaching {
-			s.phase, s.pending = greeting, nil
-			s.sendError(messages.CodeServerBusy, "the player service did not answer; send hello again")
-		}
+		s.handleAttachTimeout(ctx)
+	case *messages.Reattach:
+		s.handleReattach(ctx)
 	case *messages.Queued:
-		if s.phase == queued {
+		if s.phase == queued && !s.acked {
+			s.acked = true
 			s.send(&messages.Envelope{Body: &messages.Envelope_Queued{Queued: msg}})
+		}
+	case *messages.RejoinTick:
+		if s.phase == queued && msg.Ticket == s.ticket {
+			s.sendJoin(ctx)
 		}
 	case *messages.Error:
 		s.handleLobbyError(msg)
@@ -139,12 +151,42 @@ func (s *session) handleHello(ctx actor.Context, h *messages.Hello) {
 	}
 	s.user = h.User
 	s.phase = attaching
-	ctx.Request(s.players, &messages.Register{Uid: h.User.Uid, Uname: h.User.Uname, Uavatar: h.User.Uavatar})
+	s.d.inv.name(ctx.Self(), h.User.Uid)
+	s.register(ctx)
+}
+
+func (s *session) register(ctx actor.Context) {
+	ctx.Request(s.d.players, &messages.Register{Uid: s.user.Uid, Uname: s.user.Uname, Uavatar: s.user.Uavatar})
+	stopTimer(s.attach)
 	s.attach = sendAfter(ctx, s.settings.AttachTimeout, &messages.AttachTimeout{})
+}
+
+// handleReattach: the directory lost its players; register again, and
+// keep asking until a player answers.
+func (s *session) handleReattach(ctx actor.Context) {
+	if s.player != nil && s.phase != closing {
+		s.player = nil
+		s.register(ctx)
+	}
+}
+
+func (s *session) handleAttachTimeout(ctx actor.Context) {
+	switch {
+	case s.phase == attaching:
+		s.phase, s.pending = greeting, nil
+		s.sendError(messages.CodeServerBusy, "the player service did not answer; send hello again")
+	case s.player == nil && s.user != nil && s.phase != closing:
+		s.register(ctx) // reattaching after the directory died
+	}
 }
 
 func (s *session) handleAttached(ctx actor.Context, msg *messages.Attached) {
 	if s.phase != attaching {
+		// A player actor made again after a failure: it is ours now.
+		if s.phase != greeting && s.phase != closing {
+			stopTimer(s.attach)
+			s.player = msg.Player
+		}
 		return
 	}
 	stopTimer(s.attach)
@@ -168,10 +210,29 @@ func (s *session) handleJoin(ctx actor.Context) {
 		return
 	}
 	s.phase = queued
-	ctx.Request(s.lobby, &messages.JoinQueue{Seat: &messages.SeatInfo{
-		Uid: s.user.Uid, Uname: s.user.Uname, Uavatar: s.user.Uavatar,
-		Session: ctx.Self(), TotalScore: s.standing.Total, WinStreak: s.standing.Streak,
-	}})
+	s.joinedAt = s.settings.Now()
+	s.ticket = uint64(s.joinedAt.UnixNano()) // grows across sessions of one uid
+	s.acked = false
+	s.sendJoin(ctx)
+}
+
+// sendJoin sends (or repeats) the current join, and sets the next repeat.
+func (s *session) sendJoin(ctx actor.Context) {
+	ctx.Request(s.d.lobby, &messages.JoinQueue{
+		Seat: &messages.SeatInfo{
+			Uid: s.user.Uid, Uname: s.user.Uname, Uavatar: s.user.Uavatar,
+			Session: ctx.Self(), TotalScore: s.standing.Total, WinStreak: s.standing.Streak,
+		},
+		Ticket:         s.ticket,
+		JoinedAtUnixMs: s.joinedAt.UnixMilli(),
+	})
+	stopTimer(s.rejoin)
+	s.rejoin = sendAfter(ctx, rejoinEvery, &messages.RejoinTick{Ticket: s.ticket})
+}
+
+func (s *session) stopWaiting() {
+	stopTimer(s.rejoin)
+	s.rejoin, s.ticket = nil, 0
 }
 
 func (s *session) handleChoice(ctx actor.Context, c *messages.Choice) {
@@ -201,7 +262,8 @@ func (s *session) handleFace(ctx actor.Context, f *messages.Face) {
 func (s *session) handleLeave(ctx actor.Context) {
 	switch s.phase {
 	case queued:
-		ctx.Request(s.lobby, &messages.LeaveQueue{Uid: s.user.Uid})
+		ctx.Request(s.d.lobby, &messages.LeaveQueue{Uid: s.user.Uid})
+		s.stopWaiting()
 		s.phase = idle
 	case inRound:
 		ctx.Request(s.room, &messages.LeaveRoom{RoundId: s.round, Uid: s.user.Uid})
@@ -212,7 +274,8 @@ func (s *session) handleLeave(ctx actor.Context) {
 }
 
 func (s *session) handleLobbyError(msg *messages.Error) {
-	if s.phase == queued && msg.Code == messages.CodeDraining {
+	if s.phase == queued && (msg.Code == messages.CodeDraining || msg.Code == messages.CodeServerBusy) {
+		s.stopWaiting()
 		s.phase = idle
 	}
 	s.sendError(msg.Code, msg.Message)
@@ -229,6 +292,7 @@ func (s *session) handleStart(ctx actor.Context, msg *messages.Start) {
 		ctx.Request(room, &messages.LeaveRoom{RoundId: msg.RoundId, Uid: s.user.Uid})
 		return
 	}
+	s.stopWaiting()
 	s.phase = inRound
 	s.room, s.round = room, msg.RoundId
 	ctx.Watch(room)
@@ -282,9 +346,10 @@ func (s *session) fromRoom(ctx actor.Context) bool {
 // socket if it is still open (the session died, not the connection).
 func (s *session) handleStopping(ctx actor.Context) {
 	stopTimer(s.attach)
+	stopTimer(s.rejoin)
 	switch s.phase {
 	case queued:
-		ctx.Request(s.lobby, &messages.LeaveQueue{Uid: s.user.Uid})
+		ctx.Request(s.d.lobby, &messages.LeaveQueue{Uid: s.user.Uid})
 	case inRound:
 		ctx.Request(s.room, &messages.LeaveRoom{RoundId: s.round, Uid: s.user.Uid})
 	}
@@ -299,5 +364,6 @@ func (s *session) send(env *messages.Envelope) {
 }
 
 func (s *session) sendError(code, text string) {
+	s.d.metrics.MessagesRejected.WithLabelValues(code).Inc()
 	s.send(&messages.Envelope{Body: &messages.Envelope_Error{Error: &messages.Error{Code: code, Message: text}}})
 }

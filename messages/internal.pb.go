@@ -110,12 +110,16 @@ func (x *SeatInfo) GetWinStreak() int32 {
 	return 0
 }
 
-// session -> lobby. Idempotent per uid: a repeat keeps the first join time.
+// session -> lobby. Idempotent per uid and ticket: the session repeats it
+// while it waits (so a lobby that died and came back knows it again), and the
+// lobby ignores a ticket it has already seated.
 type JoinQueue struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Seat          *SeatInfo              `protobuf:"bytes,1,opt,name=seat,proto3" json:"seat,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	Seat           *SeatInfo              `protobuf:"bytes,1,opt,name=seat,proto3" json:"seat,omitempty"`
+	Ticket         uint64                 `protobuf:"varint,2,opt,name=ticket,proto3" json:"ticket,omitempty"`
+	JoinedAtUnixMs int64                  `protobuf:"varint,3,opt,name=joined_at_unix_ms,json=joinedAtUnixMs,proto3" json:"joined_at_unix_ms,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *JoinQueue) Reset() {
@@ -155,6 +159,65 @@ func (x *JoinQueue) GetSeat() *SeatInfo {
 	return nil
 }
 
+func (x *JoinQueue) GetTicket() uint64 {
+	if x != nil {
+		return x.Ticket
+	}
+	return 0
+}
+
+func (x *JoinQueue) GetJoinedAtUnixMs() int64 {
+	if x != nil {
+		return x.JoinedAtUnixMs
+	}
+	return 0
+}
+
+// session -> session: time to repeat JoinQueue while waiting.
+type RejoinTick struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Ticket        uint64                 `protobuf:"varint,1,opt,name=ticket,proto3" json:"ticket,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RejoinTick) Reset() {
+	*x = RejoinTick{}
+	mi := &file_internal_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RejoinTick) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RejoinTick) ProtoMessage() {}
+
+func (x *RejoinTick) ProtoReflect() protoreflect.Message {
+	mi := &file_internal_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RejoinTick.ProtoReflect.Descriptor instead.
+func (*RejoinTick) Descriptor() ([]byte, []int) {
+	return file_internal_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *RejoinTick) GetTicket() uint64 {
+	if x != nil {
+		return x.Ticket
+	}
+	return 0
+}
+
 // session -> lobby. Only the session that joined may leave (the sender).
 type LeaveQueue struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -165,7 +228,7 @@ type LeaveQueue struct {
 
 func (x *LeaveQueue) Reset() {
 	*x = LeaveQueue{}
-	mi := &file_internal_proto_msgTypes[2]
+	mi := &file_internal_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -177,7 +240,7 @@ func (x *LeaveQueue) String() string {
 func (*LeaveQueue) ProtoMessage() {}
 
 func (x *LeaveQueue) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[2]
+	mi := &file_internal_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -190,7 +253,7 @@ func (x *LeaveQueue) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaveQueue.ProtoReflect.Descriptor instead.
 func (*LeaveQueue) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{2}
+	return file_internal_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *LeaveQueue) GetUid() string {
@@ -209,7 +272,7 @@ type MatchTick struct {
 
 func (x *MatchTick) Reset() {
 	*x = MatchTick{}
-	mi := &file_internal_proto_msgTypes[3]
+	mi := &file_internal_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -221,7 +284,7 @@ func (x *MatchTick) String() string {
 func (*MatchTick) ProtoMessage() {}
 
 func (x *MatchTick) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[3]
+	mi := &file_internal_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -234,7 +297,7 @@ func (x *MatchTick) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MatchTick.ProtoReflect.Descriptor instead.
 func (*MatchTick) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{3}
+	return file_internal_proto_rawDescGZIP(), []int{4}
 }
 
 // RoomSpec is everything a room needs to play one round. lobby -> room host.
@@ -250,7 +313,7 @@ type RoomSpec struct {
 
 func (x *RoomSpec) Reset() {
 	*x = RoomSpec{}
-	mi := &file_internal_proto_msgTypes[4]
+	mi := &file_internal_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -262,7 +325,7 @@ func (x *RoomSpec) String() string {
 func (*RoomSpec) ProtoMessage() {}
 
 func (x *RoomSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[4]
+	mi := &file_internal_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -275,7 +338,7 @@ func (x *RoomSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomSpec.ProtoReflect.Descriptor instead.
 func (*RoomSpec) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{4}
+	return file_internal_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *RoomSpec) GetRoundId() string {
@@ -318,7 +381,7 @@ type SubmitChoice struct {
 
 func (x *SubmitChoice) Reset() {
 	*x = SubmitChoice{}
-	mi := &file_internal_proto_msgTypes[5]
+	mi := &file_internal_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -330,7 +393,7 @@ func (x *SubmitChoice) String() string {
 func (*SubmitChoice) ProtoMessage() {}
 
 func (x *SubmitChoice) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[5]
+	mi := &file_internal_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -343,7 +406,7 @@ func (x *SubmitChoice) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitChoice.ProtoReflect.Descriptor instead.
 func (*SubmitChoice) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{5}
+	return file_internal_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *SubmitChoice) GetRoundId() string {
@@ -379,7 +442,7 @@ type SubmitFace struct {
 
 func (x *SubmitFace) Reset() {
 	*x = SubmitFace{}
-	mi := &file_internal_proto_msgTypes[6]
+	mi := &file_internal_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -391,7 +454,7 @@ func (x *SubmitFace) String() string {
 func (*SubmitFace) ProtoMessage() {}
 
 func (x *SubmitFace) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[6]
+	mi := &file_internal_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -404,7 +467,7 @@ func (x *SubmitFace) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitFace.ProtoReflect.Descriptor instead.
 func (*SubmitFace) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{6}
+	return file_internal_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *SubmitFace) GetRoundId() string {
@@ -439,7 +502,7 @@ type LeaveRoom struct {
 
 func (x *LeaveRoom) Reset() {
 	*x = LeaveRoom{}
-	mi := &file_internal_proto_msgTypes[7]
+	mi := &file_internal_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -451,7 +514,7 @@ func (x *LeaveRoom) String() string {
 func (*LeaveRoom) ProtoMessage() {}
 
 func (x *LeaveRoom) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[7]
+	mi := &file_internal_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -464,7 +527,7 @@ func (x *LeaveRoom) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaveRoom.ProtoReflect.Descriptor instead.
 func (*LeaveRoom) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{7}
+	return file_internal_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *LeaveRoom) GetRoundId() string {
@@ -491,7 +554,7 @@ type RoundDeadline struct {
 
 func (x *RoundDeadline) Reset() {
 	*x = RoundDeadline{}
-	mi := &file_internal_proto_msgTypes[8]
+	mi := &file_internal_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -503,7 +566,7 @@ func (x *RoundDeadline) String() string {
 func (*RoundDeadline) ProtoMessage() {}
 
 func (x *RoundDeadline) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[8]
+	mi := &file_internal_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -516,7 +579,7 @@ func (x *RoundDeadline) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoundDeadline.ProtoReflect.Descriptor instead.
 func (*RoundDeadline) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{8}
+	return file_internal_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *RoundDeadline) GetRoundId() string {
@@ -536,7 +599,7 @@ type SettleTimeout struct {
 
 func (x *SettleTimeout) Reset() {
 	*x = SettleTimeout{}
-	mi := &file_internal_proto_msgTypes[9]
+	mi := &file_internal_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -548,7 +611,7 @@ func (x *SettleTimeout) String() string {
 func (*SettleTimeout) ProtoMessage() {}
 
 func (x *SettleTimeout) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[9]
+	mi := &file_internal_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -561,7 +624,7 @@ func (x *SettleTimeout) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SettleTimeout.ProtoReflect.Descriptor instead.
 func (*SettleTimeout) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{9}
+	return file_internal_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *SettleTimeout) GetRoundId() string {
@@ -582,7 +645,7 @@ type BotStart struct {
 
 func (x *BotStart) Reset() {
 	*x = BotStart{}
-	mi := &file_internal_proto_msgTypes[10]
+	mi := &file_internal_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -594,7 +657,7 @@ func (x *BotStart) String() string {
 func (*BotStart) ProtoMessage() {}
 
 func (x *BotStart) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[10]
+	mi := &file_internal_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -607,7 +670,7 @@ func (x *BotStart) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BotStart.ProtoReflect.Descriptor instead.
 func (*BotStart) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{10}
+	return file_internal_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *BotStart) GetRoundId() string {
@@ -634,7 +697,7 @@ type BotTick struct {
 
 func (x *BotTick) Reset() {
 	*x = BotTick{}
-	mi := &file_internal_proto_msgTypes[11]
+	mi := &file_internal_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -646,7 +709,7 @@ func (x *BotTick) String() string {
 func (*BotTick) ProtoMessage() {}
 
 func (x *BotTick) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[11]
+	mi := &file_internal_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -659,7 +722,7 @@ func (x *BotTick) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BotTick.ProtoReflect.Descriptor instead.
 func (*BotTick) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{11}
+	return file_internal_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *BotTick) GetRoundId() string {
@@ -681,7 +744,7 @@ type Register struct {
 
 func (x *Register) Reset() {
 	*x = Register{}
-	mi := &file_internal_proto_msgTypes[12]
+	mi := &file_internal_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -693,7 +756,7 @@ func (x *Register) String() string {
 func (*Register) ProtoMessage() {}
 
 func (x *Register) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[12]
+	mi := &file_internal_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -706,7 +769,7 @@ func (x *Register) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Register.ProtoReflect.Descriptor instead.
 func (*Register) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{12}
+	return file_internal_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Register) GetUid() string {
@@ -743,7 +806,7 @@ type Attach struct {
 
 func (x *Attach) Reset() {
 	*x = Attach{}
-	mi := &file_internal_proto_msgTypes[13]
+	mi := &file_internal_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -755,7 +818,7 @@ func (x *Attach) String() string {
 func (*Attach) ProtoMessage() {}
 
 func (x *Attach) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[13]
+	mi := &file_internal_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -768,7 +831,7 @@ func (x *Attach) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Attach.ProtoReflect.Descriptor instead.
 func (*Attach) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{13}
+	return file_internal_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Attach) GetSession() *actor.PID {
@@ -812,7 +875,7 @@ type Attached struct {
 
 func (x *Attached) Reset() {
 	*x = Attached{}
-	mi := &file_internal_proto_msgTypes[14]
+	mi := &file_internal_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -824,7 +887,7 @@ func (x *Attached) String() string {
 func (*Attached) ProtoMessage() {}
 
 func (x *Attached) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[14]
+	mi := &file_internal_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -837,7 +900,7 @@ func (x *Attached) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Attached.ProtoReflect.Descriptor instead.
 func (*Attached) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{14}
+	return file_internal_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Attached) GetPlayer() *actor.PID {
@@ -878,7 +941,7 @@ type Kick struct {
 
 func (x *Kick) Reset() {
 	*x = Kick{}
-	mi := &file_internal_proto_msgTypes[15]
+	mi := &file_internal_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -890,7 +953,7 @@ func (x *Kick) String() string {
 func (*Kick) ProtoMessage() {}
 
 func (x *Kick) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[15]
+	mi := &file_internal_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -903,7 +966,7 @@ func (x *Kick) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Kick.ProtoReflect.Descriptor instead.
 func (*Kick) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{15}
+	return file_internal_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Kick) GetReason() string {
@@ -923,7 +986,7 @@ type Detach struct {
 
 func (x *Detach) Reset() {
 	*x = Detach{}
-	mi := &file_internal_proto_msgTypes[16]
+	mi := &file_internal_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -935,7 +998,7 @@ func (x *Detach) String() string {
 func (*Detach) ProtoMessage() {}
 
 func (x *Detach) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[16]
+	mi := &file_internal_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -948,7 +1011,7 @@ func (x *Detach) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Detach.ProtoReflect.Descriptor instead.
 func (*Detach) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{16}
+	return file_internal_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Detach) GetSession() *actor.PID {
@@ -970,7 +1033,7 @@ type ApplyRound struct {
 
 func (x *ApplyRound) Reset() {
 	*x = ApplyRound{}
-	mi := &file_internal_proto_msgTypes[17]
+	mi := &file_internal_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -982,7 +1045,7 @@ func (x *ApplyRound) String() string {
 func (*ApplyRound) ProtoMessage() {}
 
 func (x *ApplyRound) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[17]
+	mi := &file_internal_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -995,7 +1058,7 @@ func (x *ApplyRound) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApplyRound.ProtoReflect.Descriptor instead.
 func (*ApplyRound) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{17}
+	return file_internal_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ApplyRound) GetUid() string {
@@ -1033,7 +1096,7 @@ type RoundApplied struct {
 
 func (x *RoundApplied) Reset() {
 	*x = RoundApplied{}
-	mi := &file_internal_proto_msgTypes[18]
+	mi := &file_internal_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1045,7 +1108,7 @@ func (x *RoundApplied) String() string {
 func (*RoundApplied) ProtoMessage() {}
 
 func (x *RoundApplied) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[18]
+	mi := &file_internal_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1058,7 +1121,7 @@ func (x *RoundApplied) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoundApplied.ProtoReflect.Descriptor instead.
 func (*RoundApplied) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{18}
+	return file_internal_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *RoundApplied) GetUid() string {
@@ -1105,7 +1168,7 @@ type Drain struct {
 
 func (x *Drain) Reset() {
 	*x = Drain{}
-	mi := &file_internal_proto_msgTypes[19]
+	mi := &file_internal_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1117,7 +1180,7 @@ func (x *Drain) String() string {
 func (*Drain) ProtoMessage() {}
 
 func (x *Drain) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[19]
+	mi := &file_internal_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1130,7 +1193,7 @@ func (x *Drain) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Drain.ProtoReflect.Descriptor instead.
 func (*Drain) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{19}
+	return file_internal_proto_rawDescGZIP(), []int{20}
 }
 
 // lobby -> asker.
@@ -1145,7 +1208,7 @@ type DrainStatus struct {
 
 func (x *DrainStatus) Reset() {
 	*x = DrainStatus{}
-	mi := &file_internal_proto_msgTypes[20]
+	mi := &file_internal_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1157,7 +1220,7 @@ func (x *DrainStatus) String() string {
 func (*DrainStatus) ProtoMessage() {}
 
 func (x *DrainStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[20]
+	mi := &file_internal_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1170,7 +1233,7 @@ func (x *DrainStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DrainStatus.ProtoReflect.Descriptor instead.
 func (*DrainStatus) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{20}
+	return file_internal_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *DrainStatus) GetDraining() bool {
@@ -1203,7 +1266,7 @@ type GetDrainStatus struct {
 
 func (x *GetDrainStatus) Reset() {
 	*x = GetDrainStatus{}
-	mi := &file_internal_proto_msgTypes[21]
+	mi := &file_internal_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1215,7 +1278,7 @@ func (x *GetDrainStatus) String() string {
 func (*GetDrainStatus) ProtoMessage() {}
 
 func (x *GetDrainStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[21]
+	mi := &file_internal_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1228,7 +1291,7 @@ func (x *GetDrainStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDrainStatus.ProtoReflect.Descriptor instead.
 func (*GetDrainStatus) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{21}
+	return file_internal_proto_rawDescGZIP(), []int{22}
 }
 
 // gateway -> session: the socket is gone (read error, close, or limit).
@@ -1241,7 +1304,7 @@ type ConnClosed struct {
 
 func (x *ConnClosed) Reset() {
 	*x = ConnClosed{}
-	mi := &file_internal_proto_msgTypes[22]
+	mi := &file_internal_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1253,7 +1316,7 @@ func (x *ConnClosed) String() string {
 func (*ConnClosed) ProtoMessage() {}
 
 func (x *ConnClosed) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[22]
+	mi := &file_internal_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1266,7 +1329,7 @@ func (x *ConnClosed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConnClosed.ProtoReflect.Descriptor instead.
 func (*ConnClosed) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{22}
+	return file_internal_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ConnClosed) GetReason() string {
@@ -1285,7 +1348,7 @@ type GetRoomCount struct {
 
 func (x *GetRoomCount) Reset() {
 	*x = GetRoomCount{}
-	mi := &file_internal_proto_msgTypes[23]
+	mi := &file_internal_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1297,7 +1360,7 @@ func (x *GetRoomCount) String() string {
 func (*GetRoomCount) ProtoMessage() {}
 
 func (x *GetRoomCount) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[23]
+	mi := &file_internal_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1310,7 +1373,7 @@ func (x *GetRoomCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRoomCount.ProtoReflect.Descriptor instead.
 func (*GetRoomCount) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{23}
+	return file_internal_proto_rawDescGZIP(), []int{24}
 }
 
 // room host -> asker.
@@ -1323,7 +1386,7 @@ type RoomCount struct {
 
 func (x *RoomCount) Reset() {
 	*x = RoomCount{}
-	mi := &file_internal_proto_msgTypes[24]
+	mi := &file_internal_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1335,7 +1398,7 @@ func (x *RoomCount) String() string {
 func (*RoomCount) ProtoMessage() {}
 
 func (x *RoomCount) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[24]
+	mi := &file_internal_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1348,7 +1411,7 @@ func (x *RoomCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomCount.ProtoReflect.Descriptor instead.
 func (*RoomCount) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{24}
+	return file_internal_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *RoomCount) GetRooms() int32 {
@@ -1367,7 +1430,7 @@ type GetOnline struct {
 
 func (x *GetOnline) Reset() {
 	*x = GetOnline{}
-	mi := &file_internal_proto_msgTypes[25]
+	mi := &file_internal_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1379,7 +1442,7 @@ func (x *GetOnline) String() string {
 func (*GetOnline) ProtoMessage() {}
 
 func (x *GetOnline) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[25]
+	mi := &file_internal_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1392,7 +1455,7 @@ func (x *GetOnline) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOnline.ProtoReflect.Descriptor instead.
 func (*GetOnline) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{25}
+	return file_internal_proto_rawDescGZIP(), []int{26}
 }
 
 // directory -> asker.
@@ -1406,7 +1469,7 @@ type Online struct {
 
 func (x *Online) Reset() {
 	*x = Online{}
-	mi := &file_internal_proto_msgTypes[26]
+	mi := &file_internal_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1418,7 +1481,7 @@ func (x *Online) String() string {
 func (*Online) ProtoMessage() {}
 
 func (x *Online) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[26]
+	mi := &file_internal_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1431,7 +1494,7 @@ func (x *Online) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Online.ProtoReflect.Descriptor instead.
 func (*Online) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{26}
+	return file_internal_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *Online) GetSessions() int32 {
@@ -1457,7 +1520,7 @@ type AttachTimeout struct {
 
 func (x *AttachTimeout) Reset() {
 	*x = AttachTimeout{}
-	mi := &file_internal_proto_msgTypes[27]
+	mi := &file_internal_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1469,7 +1532,7 @@ func (x *AttachTimeout) String() string {
 func (*AttachTimeout) ProtoMessage() {}
 
 func (x *AttachTimeout) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[27]
+	mi := &file_internal_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1482,7 +1545,7 @@ func (x *AttachTimeout) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttachTimeout.ProtoReflect.Descriptor instead.
 func (*AttachTimeout) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{27}
+	return file_internal_proto_rawDescGZIP(), []int{28}
 }
 
 // session -> session: its room stopped; queued behind the room's last words.
@@ -1495,7 +1558,7 @@ type RoomGone struct {
 
 func (x *RoomGone) Reset() {
 	*x = RoomGone{}
-	mi := &file_internal_proto_msgTypes[28]
+	mi := &file_internal_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1507,7 +1570,7 @@ func (x *RoomGone) String() string {
 func (*RoomGone) ProtoMessage() {}
 
 func (x *RoomGone) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[28]
+	mi := &file_internal_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1520,7 +1583,7 @@ func (x *RoomGone) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomGone.ProtoReflect.Descriptor instead.
 func (*RoomGone) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{28}
+	return file_internal_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *RoomGone) GetRoundId() string {
@@ -1528,6 +1591,143 @@ func (x *RoomGone) GetRoundId() string {
 		return x.RoundId
 	}
 	return ""
+}
+
+// admin -> any actor: panic, to exercise supervision. Handled by the
+// inventory middleware, so every kind of actor takes it.
+type Crash struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Reason        string                 `protobuf:"bytes,1,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Crash) Reset() {
+	*x = Crash{}
+	mi := &file_internal_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Crash) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Crash) ProtoMessage() {}
+
+func (x *Crash) ProtoReflect() protoreflect.Message {
+	mi := &file_internal_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Crash.ProtoReflect.Descriptor instead.
+func (*Crash) Descriptor() ([]byte, []int) {
+	return file_internal_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *Crash) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// player -> directory, from a player that is stopping with a session still
+// attached: make a new player actor for the session.
+type PlayerStopping struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Uid           string                 `protobuf:"bytes,1,opt,name=uid,proto3" json:"uid,omitempty"`
+	Session       *actor.PID             `protobuf:"bytes,2,opt,name=session,proto3" json:"session,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PlayerStopping) Reset() {
+	*x = PlayerStopping{}
+	mi := &file_internal_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PlayerStopping) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PlayerStopping) ProtoMessage() {}
+
+func (x *PlayerStopping) ProtoReflect() protoreflect.Message {
+	mi := &file_internal_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PlayerStopping.ProtoReflect.Descriptor instead.
+func (*PlayerStopping) Descriptor() ([]byte, []int) {
+	return file_internal_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *PlayerStopping) GetUid() string {
+	if x != nil {
+		return x.Uid
+	}
+	return ""
+}
+
+func (x *PlayerStopping) GetSession() *actor.PID {
+	if x != nil {
+		return x.Session
+	}
+	return nil
+}
+
+// directory -> session: the directory lost its players; register again.
+type Reattach struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Reattach) Reset() {
+	*x = Reattach{}
+	mi := &file_internal_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Reattach) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Reattach) ProtoMessage() {}
+
+func (x *Reattach) ProtoReflect() protoreflect.Message {
+	mi := &file_internal_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Reattach.ProtoReflect.Descriptor instead.
+func (*Reattach) Descriptor() ([]byte, []int) {
+	return file_internal_proto_rawDescGZIP(), []int{32}
 }
 
 var File_internal_proto protoreflect.FileDescriptor
@@ -1544,9 +1744,14 @@ const file_internal_proto_rawDesc = "" +
 	"\vtotal_score\x18\x05 \x01(\x05R\n" +
 	"totalScore\x12\x1d\n" +
 	"\n" +
-	"win_streak\x18\x06 \x01(\x05R\twinStreak\">\n" +
+	"win_streak\x18\x06 \x01(\x05R\twinStreak\"\x81\x01\n" +
 	"\tJoinQueue\x121\n" +
-	"\x04seat\x18\x01 \x01(\v2\x1d.caiquan.internal.v1.SeatInfoR\x04seat\"\x1e\n" +
+	"\x04seat\x18\x01 \x01(\v2\x1d.caiquan.internal.v1.SeatInfoR\x04seat\x12\x16\n" +
+	"\x06ticket\x18\x02 \x01(\x04R\x06ticket\x12)\n" +
+	"\x11joined_at_unix_ms\x18\x03 \x01(\x03R\x0ejoinedAtUnixMs\"$\n" +
+	"\n" +
+	"RejoinTick\x12\x16\n" +
+	"\x06ticket\x18\x01 \x01(\x04R\x06ticket\"\x1e\n" +
 	"\n" +
 	"LeaveQueue\x12\x10\n" +
 	"\x03uid\x18\x01 \x01(\tR\x03uid\"\v\n" +
@@ -1633,7 +1838,15 @@ const file_internal_proto_rawDesc = "" +
 	"\aplayers\x18\x02 \x01(\x05R\aplayers\"\x0f\n" +
 	"\rAttachTimeout\"%\n" +
 	"\bRoomGone\x12\x19\n" +
-	"\bround_id\x18\x01 \x01(\tR\aroundIdB%Z#github.com/caiquan/caiquan/messagesb\x06proto3"
+	"\bround_id\x18\x01 \x01(\tR\aroundId\"\x1f\n" +
+	"\x05Crash\x12\x16\n" +
+	"\x06reason\x18\x01 \x01(\tR\x06reason\"H\n" +
+	"\x0ePlayerStopping\x12\x10\n" +
+	"\x03uid\x18\x01 \x01(\tR\x03uid\x12$\n" +
+	"\asession\x18\x02 \x01(\v2\n" +
+	".actor.PIDR\asession\"\n" +
+	"\n" +
+	"\bReattachB%Z#github.com/caiquan/caiquan/messagesb\x06proto3"
 
 var (
 	file_internal_proto_rawDescOnce sync.Once
@@ -1647,51 +1860,56 @@ func file_internal_proto_rawDescGZIP() []byte {
 	return file_internal_proto_rawDescData
 }
 
-var file_internal_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
+var file_internal_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
 var file_internal_proto_goTypes = []any{
 	(*SeatInfo)(nil),       // 0: caiquan.internal.v1.SeatInfo
 	(*JoinQueue)(nil),      // 1: caiquan.internal.v1.JoinQueue
-	(*LeaveQueue)(nil),     // 2: caiquan.internal.v1.LeaveQueue
-	(*MatchTick)(nil),      // 3: caiquan.internal.v1.MatchTick
-	(*RoomSpec)(nil),       // 4: caiquan.internal.v1.RoomSpec
-	(*SubmitChoice)(nil),   // 5: caiquan.internal.v1.SubmitChoice
-	(*SubmitFace)(nil),     // 6: caiquan.internal.v1.SubmitFace
-	(*LeaveRoom)(nil),      // 7: caiquan.internal.v1.LeaveRoom
-	(*RoundDeadline)(nil),  // 8: caiquan.internal.v1.RoundDeadline
-	(*SettleTimeout)(nil),  // 9: caiquan.internal.v1.SettleTimeout
-	(*BotStart)(nil),       // 10: caiquan.internal.v1.BotStart
-	(*BotTick)(nil),        // 11: caiquan.internal.v1.BotTick
-	(*Register)(nil),       // 12: caiquan.internal.v1.Register
-	(*Attach)(nil),         // 13: caiquan.internal.v1.Attach
-	(*Attached)(nil),       // 14: caiquan.internal.v1.Attached
-	(*Kick)(nil),           // 15: caiquan.internal.v1.Kick
-	(*Detach)(nil),         // 16: caiquan.internal.v1.Detach
-	(*ApplyRound)(nil),     // 17: caiquan.internal.v1.ApplyRound
-	(*RoundApplied)(nil),   // 18: caiquan.internal.v1.RoundApplied
-	(*Drain)(nil),          // 19: caiquan.internal.v1.Drain
-	(*DrainStatus)(nil),    // 20: caiquan.internal.v1.DrainStatus
-	(*GetDrainStatus)(nil), // 21: caiquan.internal.v1.GetDrainStatus
-	(*ConnClosed)(nil),     // 22: caiquan.internal.v1.ConnClosed
-	(*GetRoomCount)(nil),   // 23: caiquan.internal.v1.GetRoomCount
-	(*RoomCount)(nil),      // 24: caiquan.internal.v1.RoomCount
-	(*GetOnline)(nil),      // 25: caiquan.internal.v1.GetOnline
-	(*Online)(nil),         // 26: caiquan.internal.v1.Online
-	(*AttachTimeout)(nil),  // 27: caiquan.internal.v1.AttachTimeout
-	(*RoomGone)(nil),       // 28: caiquan.internal.v1.RoomGone
-	(*actor.PID)(nil),      // 29: actor.PID
+	(*RejoinTick)(nil),     // 2: caiquan.internal.v1.RejoinTick
+	(*LeaveQueue)(nil),     // 3: caiquan.internal.v1.LeaveQueue
+	(*MatchTick)(nil),      // 4: caiquan.internal.v1.MatchTick
+	(*RoomSpec)(nil),       // 5: caiquan.internal.v1.RoomSpec
+	(*SubmitChoice)(nil),   // 6: caiquan.internal.v1.SubmitChoice
+	(*SubmitFace)(nil),     // 7: caiquan.internal.v1.SubmitFace
+	(*LeaveRoom)(nil),      // 8: caiquan.internal.v1.LeaveRoom
+	(*RoundDeadline)(nil),  // 9: caiquan.internal.v1.RoundDeadline
+	(*SettleTimeout)(nil),  // 10: caiquan.internal.v1.SettleTimeout
+	(*BotStart)(nil),       // 11: caiquan.internal.v1.BotStart
+	(*BotTick)(nil),        // 12: caiquan.internal.v1.BotTick
+	(*Register)(nil),       // 13: caiquan.internal.v1.Register
+	(*Attach)(nil),         // 14: caiquan.internal.v1.Attach
+	(*Attached)(nil),       // 15: caiquan.internal.v1.Attached
+	(*Kick)(nil),           // 16: caiquan.internal.v1.Kick
+	(*Detach)(nil),         // 17: caiquan.internal.v1.Detach
+	(*ApplyRound)(nil),     // 18: caiquan.internal.v1.ApplyRound
+	(*RoundApplied)(nil),   // 19: caiquan.internal.v1.RoundApplied
+	(*Drain)(nil),          // 20: caiquan.internal.v1.Drain
+	(*DrainStatus)(nil),    // 21: caiquan.internal.v1.DrainStatus
+	(*GetDrainStatus)(nil), // 22: caiquan.internal.v1.GetDrainStatus
+	(*ConnClosed)(nil),     // 23: caiquan.internal.v1.ConnClosed
+	(*GetRoomCount)(nil),   // 24: caiquan.internal.v1.GetRoomCount
+	(*RoomCount)(nil),      // 25: caiquan.internal.v1.RoomCount
+	(*GetOnline)(nil),      // 26: caiquan.internal.v1.GetOnline
+	(*Online)(nil),         // 27: caiquan.internal.v1.Online
+	(*AttachTimeout)(nil),  // 28: caiquan.internal.v1.AttachTimeout
+	(*RoomGone)(nil),       // 29: caiquan.internal.v1.RoomGone
+	(*Crash)(nil),          // 30: caiquan.internal.v1.Crash
+	(*PlayerStopping)(nil), // 31: caiquan.internal.v1.PlayerStopping
+	(*Reattach)(nil),       // 32: caiquan.internal.v1.Reattach
+	(*actor.PID)(nil),      // 33: actor.PID
 }
 var file_internal_proto_depIdxs = []int32{
-	29, // 0: caiquan.internal.v1.SeatInfo.session:type_name -> actor.PID
+	33, // 0: caiquan.internal.v1.SeatInfo.session:type_name -> actor.PID
 	0,  // 1: caiquan.internal.v1.JoinQueue.seat:type_name -> caiquan.internal.v1.SeatInfo
 	0,  // 2: caiquan.internal.v1.RoomSpec.seats:type_name -> caiquan.internal.v1.SeatInfo
-	29, // 3: caiquan.internal.v1.Attach.session:type_name -> actor.PID
-	29, // 4: caiquan.internal.v1.Attached.player:type_name -> actor.PID
-	29, // 5: caiquan.internal.v1.Detach.session:type_name -> actor.PID
-	6,  // [6:6] is the sub-list for method output_type
-	6,  // [6:6] is the sub-list for method input_type
-	6,  // [6:6] is the sub-list for extension type_name
-	6,  // [6:6] is the sub-list for extension extendee
-	0,  // [0:6] is the sub-list for field type_name
+	33, // 3: caiquan.internal.v1.Attach.session:type_name -> actor.PID
+	33, // 4: caiquan.internal.v1.Attached.player:type_name -> actor.PID
+	33, // 5: caiquan.internal.v1.Detach.session:type_name -> actor.PID
+	33, // 6: caiquan.internal.v1.PlayerStopping.session:type_name -> actor.PID
+	7,  // [7:7] is the sub-list for method output_type
+	7,  // [7:7] is the sub-list for method input_type
+	7,  // [7:7] is the sub-list for extension type_name
+	7,  // [7:7] is the sub-list for extension extendee
+	0,  // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_internal_proto_init() }
@@ -1705,7 +1923,7 @@ func file_internal_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_internal_proto_rawDesc), len(file_internal_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   29,
+			NumMessages:   33,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

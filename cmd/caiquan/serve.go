@@ -49,7 +49,7 @@ func (m *Main) Open() error {
 	m.system = actor.NewActorSystemWithConfig(actor.Configure(
 		actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return m.actorLog() }),
 	))
-	srv, err := actors.NewServer(m.system, actors.SettingsFrom(m.Config), actors.NewMemoryStore())
+	srv, err := actors.NewServer(m.system, actors.SettingsFrom(m.Config), actors.NewMemoryStore(), nil)
 	if err != nil {
 		return err
 	}

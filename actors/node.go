@@ -1,0 +1,82 @@
+package actors
+
+import (
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/caiquan/caiquan/metrics"
+)
+
+// deps is what the actors of one node share: settings, the inventory, the
+// metrics, and the names of the node's long-lived actors. It is read-only
+// after start; the PIDs are names, so they stay valid when an actor is made
+// again.
+type deps struct {
+	settings Settings
+	inv      *Inventory
+	metrics  *metrics.Metrics
+	lobby    *actor.PID
+	rooms    *actor.PID
+	players  *actor.PID
+}
+
+// Names of the node's long-lived actors, children of the node actor.
+const (
+	nodeName    = "node"
+	lobbyName   = "lobby"
+	roomsName   = "rooms"
+	playersName = "players"
+)
+
+func newDeps(system *actor.ActorSystem, s Settings, inv *Inventory, m *metrics.Metrics) *deps {
+	child := func(name string) *actor.PID { return actor.NewPID(system.Address(), nodeName+"/"+name) }
+	return &deps{settings: s, inv: inv, metrics: m, lobby: child(lobbyName), rooms: child(roomsName), players: child(playersName)}
+}
+
+// node keeps the node's long-lived actors alive: a failure restarts them,
+// and one that is stopped or poisoned is made again under the same name.
+type node struct {
+	d        *deps
+	store    Store
+	stopping bool
+}
+
+func nodeProps(d *deps, store Store) *actor.Props {
+	return actor.PropsFromProducer(func() actor.Actor {
+		return &node{d: d, store: store}
+	}, actor.WithSupervisor(restartOnFailure))
+}
+
+func (n *node) Receive(ctx actor.Context) {
+	switch msg := ctx.Message().(type) {
+	case *actor.Started:
+		for _, name := range []string{playersName, roomsName, lobbyName} {
+			n.spawn(ctx, name)
+		}
+	case *actor.Stopping:
+		n.stopping = true
+	case *actor.Terminated:
+		if n.stopping {
+			return
+		}
+		for _, name := range []string{playersName, roomsName, lobbyName} {
+			if msg.Who.Id == ctx.Self().Id+"/"+name {
+				ctx.Logger().Warn("node: remaking a stopped actor", "name", name)
+				n.spawn(ctx, name)
+			}
+		}
+	}
+}
+
+func (n *node) spawn(ctx actor.Context, name string) {
+	var props *actor.Props
+	switch name {
+	case playersName:
+		props = directoryProps(n.d, n.store)
+	case roomsName:
+		props = roomHostProps(n.d)
+	case lobbyName:
+		props = lobbyProps(n.d)
+	}
+	if _, err := ctx.SpawnNamed(props, name); err != nil {
+		ctx.Logger().Error("node: spawn", "name", name, "err", err)
+	}
+}
