@@ -157,3 +157,6 @@ func (s *Server) Online() (int, error) {
 	}
 	return int(res.(*messages.Online).Sessions), nil
 }
+
+// List returns the live actors of the given kinds (all when none).
+func (s *Server) List(kinds ...string) []ActorInfo { return s.d.inv.List(kinds...) }

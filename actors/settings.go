@@ -38,7 +38,7 @@ func SettingsFrom(c config.Config) Settings {
 		BotRechooseMin: c.BotRechooseMin,
 		BotRechooseMax: c.BotRechooseMax,
 		SettleRetry:    300 * time.Millisecond,
-		SettleAttempts: 5,
+		SettleAttempts: 20,
 		AttachTimeout:  5 * time.Second,
 		Now:            time.Now,
 		Seed:           uint64(time.Now().UnixNano()),

@@ -48,6 +48,12 @@ type Config struct {
 
 	// DrainTimeout bounds how long SIGTERM waits for rounds in progress.
 	DrainTimeout time.Duration `yaml:"drain_timeout"`
+
+	// AdminListen is the address of the admin API (actors, kills, chaos,
+	// metrics); empty turns it off. AdminToken is the bearer token it
+	// requires; it must be set when AdminListen is not a loopback address.
+	AdminListen string `yaml:"admin_listen"`
+	AdminToken  string `yaml:"admin_token"`
 }
 
 // Default returns the settings of `make run`: the demo's game on port 8080.
@@ -71,5 +77,6 @@ func Default() Config {
 		AllowedOrigins:   nil,
 		AllowNoOrigin:    true,
 		DrainTimeout:     15 * time.Second,
+		AdminListen:      "127.0.0.1:8081",
 	}
 }

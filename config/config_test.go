@@ -105,6 +105,9 @@ func TestValidateNamesSetting(t *testing.T) {
 		{"allowed_origins", func(c *Config) { c.AllowedOrigins = []string{"https://"} }, "allowed_origins[0]"},
 		{"allowed_origins", func(c *Config) { c.AllowedOrigins = []string{""} }, "allowed_origins[0]"},
 		{"drain_timeout", func(c *Config) { c.DrainTimeout = 0 }, "drain_timeout must be more than 0"},
+		{"admin_listen", func(c *Config) { c.AdminListen = "8081" }, "admin_listen must be host:port"},
+		{"admin_listen", func(c *Config) { c.AdminListen = ":8081" }, "so admin_token is required"},
+		{"admin_listen", func(c *Config) { c.AdminListen = "10.0.0.5:8081" }, "so admin_token is required"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+"/"+tt.want, func(t *testing.T) {
@@ -166,5 +169,20 @@ func TestValidateReportsAll(t *testing.T) {
 	lines := strings.Split(err.Error(), "\n")
 	if len(lines) != 2 || !strings.Contains(lines[0], "room_size") || !strings.Contains(lines[1], "drain_timeout") {
 		t.Errorf("Validate() = %q, want one line for room_size then one for drain_timeout", err)
+	}
+}
+
+func TestAdminOnLoopbackNeedsNoToken(t *testing.T) {
+	for _, addr := range []string{"127.0.0.1:8081", "localhost:0", "[::1]:9000", "127.0.0.9:1", ""} {
+		c := Default()
+		c.AdminListen = addr
+		if err := c.Validate(); err != nil {
+			t.Errorf("admin_listen %q: %v", addr, err)
+		}
+	}
+	c := Default()
+	c.AdminListen, c.AdminToken = ":8081", "secret"
+	if err := c.Validate(); err != nil {
+		t.Errorf("admin beyond loopback with a token: %v", err)
 	}
 }

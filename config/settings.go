@@ -42,6 +42,8 @@ var settings = []setting{
 	list("allowed_origins", `Origin values accepted on upgrade, comma-separated; "*" accepts any`, func(c *Config) *[]string { return &c.AllowedOrigins }),
 	boolean("allow_no_origin", "accept clients that send no Origin (mini-programs, apps)", func(c *Config) *bool { return &c.AllowNoOrigin }),
 	duration("drain_timeout", "how long SIGTERM waits for rounds in progress", func(c *Config) *time.Duration { return &c.DrainTimeout }),
+	str("admin_listen", "address of the admin API (actors, kills, chaos, metrics); empty turns it off", func(c *Config) *string { return &c.AdminListen }),
+	str("admin_token", "bearer token the admin API requires; needed beyond loopback", func(c *Config) *string { return &c.AdminToken }),
 }
 
 // lookup finds a setting by its yaml name.

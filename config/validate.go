@@ -79,7 +79,26 @@ func (c Config) Validate() error {
 	if c.DrainTimeout <= 0 {
 		bad("drain_timeout must be more than 0, got %v", c.DrainTimeout)
 	}
+	if c.AdminListen != "" {
+		host, port, err := net.SplitHostPort(c.AdminListen)
+		switch {
+		case err != nil || port == "":
+			bad(`admin_listen must be host:port such as "127.0.0.1:8081", or empty, got %q`, c.AdminListen)
+		case !IsLoopback(host) && c.AdminToken == "":
+			bad("admin_listen %q is not a loopback address, so admin_token is required", c.AdminListen)
+		}
+	}
 	return errors.Join(errs...)
+}
+
+// IsLoopback reports whether host names only this machine: "localhost" or
+// an address in 127.0.0.0/8 or ::1. An empty host means every interface.
+func IsLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // validOrigin accepts "*" or what a browser sends as Origin: scheme, host

@@ -12,6 +12,7 @@ import (
 
 	"github.com/caiquan/caiquan/actors"
 	"github.com/caiquan/caiquan/config"
+	"github.com/caiquan/caiquan/metrics"
 )
 
 const (
@@ -33,6 +34,7 @@ type Gateway struct {
 	cfg      config.Config
 	opener   actors.Opener
 	log      *slog.Logger
+	metrics  *metrics.Metrics // nil: not counted
 	static   http.Handler
 	upgrader websocket.Upgrader
 
@@ -164,6 +166,7 @@ func (g *Gateway) track(c *conn) {
 	g.conns[c] = struct{}{}
 	cause := g.closedWith
 	g.mu.Unlock()
+	g.countConn(c.wire.name(), 1)
 	if cause != nil {
 		c.Close(cause.code, cause.reason)
 	}
@@ -173,4 +176,5 @@ func (g *Gateway) untrack(c *conn) {
 	g.mu.Lock()
 	delete(g.conns, c)
 	g.mu.Unlock()
+	g.countConn(c.wire.name(), -1)
 }

@@ -35,6 +35,7 @@ func (c *conn) readLoop() {
 		}
 		c.extendReadDeadline()
 		if len(data) > limit {
+			c.g.countRejected("frame_too_big")
 			c.Close(messages.CloseTooBig, fmt.Sprintf("frame exceeds %d bytes", limit))
 			continue
 		}
@@ -47,9 +48,11 @@ func (c *conn) readLoop() {
 func (c *conn) handle(kind int, data []byte) {
 	switch c.limiter.take(time.Now()) {
 	case dropNotify:
+		c.g.countRejected(messages.CodeRateLimited)
 		c.Send(errorEnvelope(messages.CodeRateLimited, "too many messages; this one was dropped"))
 		return
 	case dropSilent:
+		c.g.countRejected(messages.CodeRateLimited)
 		return
 	case floodClosed:
 		c.Close(messages.ClosePolicy, "message rate limit exceeded")
@@ -65,6 +68,7 @@ func (c *conn) handle(kind int, data []byte) {
 	case in.reply != nil:
 		c.enqueue(*in.reply)
 	case in.err != nil:
+		c.g.countRejected(in.err.Code)
 		c.Send(errorEnvelope(in.err.Code, in.err.Message))
 	case in.close:
 		c.Close(messages.CloseNormal, in.closeReason)

@@ -1,6 +1,7 @@
 // Command caiquan is the game server: one process, no outside service.
 //
 //	caiquan [-listen :8080] [-config caiquan.yaml] [flags]
+//	caiquan admin COMMAND ...   (a client of the admin API; see caiquan admin -h)
 //
 // It prints "listening on ADDR" on its first line of output once it serves;
 // logs go to standard error. SIGTERM or SIGINT drains: no new rounds, rounds
@@ -23,6 +24,9 @@ func main() {
 }
 
 func run(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "admin" {
+		return runAdmin(args[1:], getenv, stdout, stderr)
+	}
 	m, err := NewMain(args, getenv, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		usage(stdout)
@@ -37,6 +41,9 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		return 1
 	}
 	fmt.Fprintf(stdout, "listening on %s\n", m.Addr())
+	if a := m.AdminAddr(); a != "" {
+		fmt.Fprintf(stdout, "admin on %s\n", a)
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()

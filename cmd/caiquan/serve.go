@@ -12,9 +12,11 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/caiquan/caiquan/actors"
+	"github.com/caiquan/caiquan/admin"
 	"github.com/caiquan/caiquan/config"
 	"github.com/caiquan/caiquan/gateway"
 	"github.com/caiquan/caiquan/messages"
+	"github.com/caiquan/caiquan/metrics"
 )
 
 // Main is one server: the actor system, the game's actors and the gateway
@@ -24,10 +26,14 @@ type Main struct {
 	log    *slog.Logger
 
 	system  *actor.ActorSystem
+	metrics *metrics.Metrics
 	server  *actors.Server
 	gateway *gateway.Gateway
 	http    *http.Server
 	ln      net.Listener
+	admin   *admin.Server
+	adminLn net.Listener
+	adminHS *http.Server
 	done    chan error
 }
 
@@ -49,12 +55,16 @@ func (m *Main) Open() error {
 	m.system = actor.NewActorSystemWithConfig(actor.Configure(
 		actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return m.actorLog() }),
 	))
-	srv, err := actors.NewServer(m.system, actors.SettingsFrom(m.Config), actors.NewMemoryStore(), nil)
+	m.metrics = metrics.New()
+	srv, err := actors.NewServer(m.system, actors.SettingsFrom(m.Config), actors.NewMemoryStore(), m.metrics)
 	if err != nil {
 		return err
 	}
 	m.server = srv
-	m.gateway = gateway.New(m.Config, srv, m.log)
+	m.gateway = gateway.New(m.Config, srv, m.log, gateway.WithMetrics(m.metrics))
+	if err := m.openAdmin(); err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", m.Config.Listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
@@ -68,6 +78,35 @@ func (m *Main) Open() error {
 	}()
 	m.log.Info("serving", "addr", ln.Addr().String(), "socketio_prefix", m.Config.SocketIOPrefix)
 	return nil
+}
+
+// openAdmin serves the admin API on its own listener, unless turned off.
+func (m *Main) openAdmin() error {
+	if m.Config.AdminListen == "" {
+		return nil
+	}
+	ln, err := net.Listen("tcp", m.Config.AdminListen)
+	if err != nil {
+		return fmt.Errorf("admin listen: %w", err)
+	}
+	m.adminLn = ln
+	m.admin = admin.New(m.server, m.metrics, m.Config.AdminToken, m.log)
+	m.adminHS = &http.Server{Handler: m.admin, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := m.adminHS.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			m.done <- err
+		}
+	}()
+	m.log.Info("admin API", "addr", ln.Addr().String(), "token_required", m.Config.AdminToken != "")
+	return nil
+}
+
+// AdminAddr is the admin API's address, or "" when it is off.
+func (m *Main) AdminAddr() string {
+	if m.adminLn == nil {
+		return ""
+	}
+	return m.adminLn.Addr().String()
 }
 
 // actorLog keeps protoactor's own chatter (dead letters, supervision
@@ -86,6 +125,9 @@ func (m *Main) Done() <-chan error { return m.done }
 // timeout), then every socket closes with going-away and the actors stop.
 func (m *Main) Close() error {
 	m.log.Info("draining", "timeout", m.Config.DrainTimeout)
+	if m.admin != nil {
+		m.admin.Close() // no chaos during the drain
+	}
 	m.gateway.SetDraining()
 	ctx, cancel := context.WithTimeout(context.Background(), m.Config.DrainTimeout)
 	defer cancel()
@@ -102,6 +144,9 @@ func (m *Main) Close() error {
 		m.log.Warn("connections still open at shutdown", "count", m.gateway.OpenConns())
 	}
 	err := m.http.Shutdown(sctx)
+	if m.adminHS != nil {
+		m.adminHS.Shutdown(sctx)
+	}
 	m.system.Shutdown()
 	m.log.Info("stopped")
 	return err

@@ -1,0 +1,127 @@
+package admin
+
+import (
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+)
+
+// chaosRunner kills random actors of chosen kinds at a fixed rate for a
+// while, one run at a time. Its loop is bounded by the run's end.
+type chaosRunner struct {
+	actors Actors
+	log    *slog.Logger
+
+	mu     sync.Mutex
+	spec   chaosSpec
+	st     ChaosStatus
+	cancel chan struct{}
+	once   *sync.Once // closes cancel
+	done   chan struct{}
+}
+
+func newChaosRunner(a Actors, log *slog.Logger) *chaosRunner {
+	return &chaosRunner{actors: a, log: log, st: ChaosStatus{Kills: map[string]int{}}}
+}
+
+func (c *chaosRunner) start(spec chaosSpec) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.st.Running {
+		return errors.New("a chaos run is in progress; DELETE /chaos stops it")
+	}
+	now := time.Now()
+	c.spec = spec
+	c.st = ChaosStatus{
+		Running: true, Kinds: spec.kinds, Modes: spec.modes, Every: spec.every.String(),
+		Started: now, Ends: now.Add(spec.span), Kills: map[string]int{},
+	}
+	c.cancel, c.done, c.once = make(chan struct{}), make(chan struct{}), new(sync.Once)
+	go c.run(spec, c.cancel, c.done)
+	c.log.Warn("admin: chaos started", "kinds", spec.kinds, "modes", spec.modes, "every", spec.every, "for", spec.span)
+	return nil
+}
+
+func (c *chaosRunner) run(spec chaosSpec, cancel, done chan struct{}) {
+	defer close(done)
+	seed := spec.seed
+	if seed == 0 {
+		seed = uint64(time.Now().UnixNano())
+	}
+	rng := rand.New(rand.NewPCG(seed, 0xc4a05))
+	tick := time.NewTicker(spec.every)
+	defer tick.Stop()
+	end := time.NewTimer(spec.span)
+	defer end.Stop()
+	for {
+		select {
+		case <-cancel:
+			c.finish()
+			return
+		case <-end.C:
+			c.finish()
+			return
+		case <-tick.C:
+			c.killOne(spec, rng)
+		}
+	}
+}
+
+func (c *chaosRunner) killOne(spec chaosSpec, rng *rand.Rand) {
+	live := c.actors.List(spec.kinds...)
+	if len(live) == 0 {
+		c.count("", "")
+		return
+	}
+	victim := live[rng.IntN(len(live))]
+	mode := spec.modes[rng.IntN(len(spec.modes))]
+	if _, err := c.actors.Kill(victim.PID, "", "", mode); err != nil {
+		c.count("", "") // it died on its own between the list and the kill
+		return
+	}
+	c.count(victim.Kind, mode)
+}
+
+func (c *chaosRunner) count(kind, mode string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if kind == "" {
+		c.st.Misses++
+		return
+	}
+	c.st.Kills[kind+"/"+mode]++
+	c.st.Total++
+}
+
+func (c *chaosRunner) finish() {
+	c.mu.Lock()
+	c.st.Running = false
+	st := c.st
+	c.mu.Unlock()
+	c.log.Warn("admin: chaos ended", "kills", st.Total, "misses", st.Misses)
+}
+
+// stop ends a run in progress and waits for its loop to end.
+func (c *chaosRunner) stop() {
+	c.mu.Lock()
+	cancel, done, once := c.cancel, c.done, c.once
+	c.mu.Unlock()
+	if once == nil {
+		return
+	}
+	once.Do(func() { close(cancel) })
+	<-done
+}
+
+func (c *chaosRunner) status() ChaosStatus {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st := c.st
+	st.Kills = make(map[string]int, len(c.st.Kills))
+	for k, v := range c.st.Kills {
+		st.Kills[k] = v
+	}
+	return st
+}

@@ -1,0 +1,167 @@
+package admin
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/caiquan/caiquan/actors"
+	"github.com/caiquan/caiquan/metrics"
+)
+
+// Actors is what the admin API needs of the game's actors.
+type Actors interface {
+	List(kinds ...string) []actors.ActorInfo
+	Kill(pid, kind, id, mode string) (actors.ActorInfo, error)
+}
+
+// Server serves the admin API.
+type Server struct {
+	actors  Actors
+	metrics *metrics.Metrics
+	token   string
+	log     *slog.Logger
+	chaos   *chaosRunner
+	mux     *http.ServeMux
+}
+
+// New makes the admin API. With a non-empty token every request must carry
+// "Authorization: Bearer <token>".
+func New(a Actors, m *metrics.Metrics, token string, log *slog.Logger) *Server {
+	s := &Server{actors: a, metrics: m, token: token, log: log, chaos: newChaosRunner(a, log), mux: http.NewServeMux()}
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	s.mux.HandleFunc("GET /actors", s.handleActors)
+	s.mux.HandleFunc("POST /kill", s.handleKill)
+	s.mux.HandleFunc("POST /chaos", s.handleChaosStart)
+	s.mux.HandleFunc("GET /chaos", s.handleChaosStatus)
+	s.mux.HandleFunc("DELETE /chaos", s.handleChaosStop)
+	s.mux.Handle("GET /metrics", m.Handler())
+	return s
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.token != "" && !s.authorized(r) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="caiquan-admin"`)
+		writeError(w, http.StatusUnauthorized, "unauthorized", "this admin API needs Authorization: Bearer <admin_token>")
+		return
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+func (s *Server) authorized(r *http.Request) bool {
+	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	return ok && subtle.ConstantTimeCompare([]byte(got), []byte(s.token)) == 1
+}
+
+// Close stops a chaos run in progress.
+func (s *Server) Close() { s.chaos.stop() }
+
+func (s *Server) handleActors(w http.ResponseWriter, r *http.Request) {
+	kinds, err := parseKinds(r.URL.Query().Get("kind"))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "bad_kind", err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, ActorList{Actors: s.actors.List(kinds...)})
+}
+
+func (s *Server) handleKill(w http.ResponseWriter, r *http.Request) {
+	var req KillRequest
+	if err := decode(r, &req); err != nil {
+		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+		return
+	}
+	if req.PID == "" && (req.Kind == "" || req.ID == "") {
+		writeError(w, http.StatusBadRequest, "bad_request", "name the actor by pid, or by kind and id")
+		return
+	}
+	if req.Mode == "" {
+		req.Mode = actors.KillStop
+	}
+	info, err := s.actors.Kill(req.PID, req.Kind, req.ID, req.Mode)
+	switch {
+	case errors.Is(err, actors.ErrNotFound):
+		writeError(w, http.StatusNotFound, "not_found", "no such live actor")
+	case err != nil:
+		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+	default:
+		s.log.Warn("admin: actor killed", "kind", info.Kind, "id", info.ID, "pid", info.PID, "mode", req.Mode)
+		writeJSON(w, http.StatusOK, KillResult{Killed: info, Mode: req.Mode})
+	}
+}
+
+func (s *Server) handleChaosStart(w http.ResponseWriter, r *http.Request) {
+	var req ChaosRequest
+	if err := decode(r, &req); err != nil {
+		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+		return
+	}
+	spec, err := req.spec()
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+		return
+	}
+	if err := s.chaos.start(spec); err != nil {
+		writeError(w, http.StatusConflict, "chaos_running", err.Error())
+		return
+	}
+	writeJSON(w, http.StatusAccepted, s.chaos.status())
+}
+
+func (s *Server) handleChaosStatus(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, s.chaos.status())
+}
+
+func (s *Server) handleChaosStop(w http.ResponseWriter, _ *http.Request) {
+	s.chaos.stop()
+	writeJSON(w, http.StatusOK, s.chaos.status())
+}
+
+func decode(r *http.Request, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 1<<16))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return errors.New("the body must be a JSON object of the documented fields: " + err.Error())
+	}
+	return nil
+}
+
+func parseKinds(raw string) ([]string, error) {
+	if raw == "" {
+		return nil, nil
+	}
+	var kinds []string
+	for _, k := range strings.Split(raw, ",") {
+		if !knownKind(k) {
+			return nil, errors.New("unknown actor kind " + quote(k) + "; kinds are " + strings.Join(actors.Kinds, ", "))
+		}
+		kinds = append(kinds, k)
+	}
+	return kinds, nil
+}
+
+func knownKind(k string) bool {
+	for _, known := range actors.Kinds {
+		if k == known {
+			return true
+		}
+	}
+	return false
+}
+
+func quote(s string) string { b, _ := json.Marshal(s); return string(b) }
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, code, message string) {
+	writeJSON(w, status, APIError{Code: code, Message: message})
+}

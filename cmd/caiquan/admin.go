@@ -1,0 +1,170 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/caiquan/caiquan/admin"
+)
+
+const adminUsage = `usage: caiquan admin [-addr host:port] [-token T] COMMAND [flags]
+
+Commands:
+  actors [-kind room,bot]                      list live actors
+  kill (-pid PID | -kind K -id ID) [-mode M]   kill one actor: stop, poison or panic
+  chaos -kinds K,K [-modes M,M] -every D -for D   kill random actors at a rate, with progress
+  chaos-status                                 the current or last chaos run
+  chaos-stop                                   end a chaos run
+
+-addr defaults to CAIQUAN_ADMIN_LISTEN or 127.0.0.1:8081; -token to CAIQUAN_ADMIN_TOKEN.
+`
+
+// runAdmin is `caiquan admin ...`: a client of the admin API.
+func runAdmin(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("admin", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	addr := fs.String("addr", or(getenv("CAIQUAN_ADMIN_LISTEN"), "127.0.0.1:8081"), "")
+	token := fs.String("token", getenv("CAIQUAN_ADMIN_TOKEN"), "")
+	if err := fs.Parse(args); err != nil || fs.NArg() == 0 {
+		io.WriteString(stderr, adminUsage)
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	c := &admin.Client{Addr: *addr, Token: *token}
+	cmd, rest := fs.Arg(0), fs.Args()[1:]
+	var err error
+	switch cmd {
+	case "actors":
+		err = adminActors(c, rest, stdout)
+	case "kill":
+		err = adminKill(c, rest, stdout)
+	case "chaos":
+		err = adminChaos(c, rest, stdout, stderr)
+	case "chaos-status":
+		var st admin.ChaosStatus
+		if st, err = c.Chaos(); err == nil {
+			printChaos(stdout, st)
+		}
+	case "chaos-stop":
+		var st admin.ChaosStatus
+		if st, err = c.StopChaos(); err == nil {
+			printChaos(stdout, st)
+		}
+	default:
+		fmt.Fprintf(stderr, "caiquan admin: unknown command %q\n\n%s", cmd, adminUsage)
+		return 2
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "caiquan admin %s: %v\n", cmd, err)
+		return 1
+	}
+	return 0
+}
+
+func adminActors(c *admin.Client, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("actors", flag.ContinueOnError)
+	kind := fs.String("kind", "", "comma-separated kinds")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var kinds []string
+	if *kind != "" {
+		kinds = strings.Split(*kind, ",")
+	}
+	list, err := c.Actors(kinds...)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "KIND\tID\tPID\tNODE\tAGE\tRESTARTS\tMAILBOX")
+	for _, a := range list {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\n", a.Kind, a.ID, a.PID, a.Node, time.Since(a.Started).Round(time.Second), a.Restarts, a.Mailbox)
+	}
+	tw.Flush()
+	fmt.Fprintf(out, "%d actors\n", len(list))
+	return nil
+}
+
+func adminKill(c *admin.Client, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("kill", flag.ContinueOnError)
+	var req admin.KillRequest
+	fs.StringVar(&req.PID, "pid", "", "")
+	fs.StringVar(&req.Kind, "kind", "", "")
+	fs.StringVar(&req.ID, "id", "", "")
+	fs.StringVar(&req.Mode, "mode", "stop", "")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	res, err := c.Kill(req)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "%s %s %s (%s)\n", res.Mode, res.Killed.Kind, res.Killed.ID, res.Killed.PID)
+	return nil
+}
+
+func adminChaos(c *admin.Client, args []string, out, progress io.Writer) error {
+	fs := flag.NewFlagSet("chaos", flag.ContinueOnError)
+	kinds := fs.String("kinds", "", "")
+	modes := fs.String("modes", "", "")
+	every := fs.String("every", "100ms", "")
+	span := fs.String("for", "10s", "")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	req := admin.ChaosRequest{Every: *every, For: *span}
+	if *kinds != "" {
+		req.Kinds = strings.Split(*kinds, ",")
+	}
+	if *modes != "" {
+		req.Modes = strings.Split(*modes, ",")
+	}
+	st, err := c.StartChaos(req)
+	if err != nil {
+		return err
+	}
+	for st.Running {
+		fmt.Fprintf(progress, "\rchaos: %d kills, %d misses, %s left   ", st.Total, st.Misses, time.Until(st.Ends).Round(time.Second))
+		time.Sleep(time.Second)
+		if st, err = c.Chaos(); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintln(progress)
+	printChaos(out, st)
+	return nil
+}
+
+func printChaos(out io.Writer, st admin.ChaosStatus) {
+	state := "ended"
+	if st.Running {
+		state = "running"
+	}
+	fmt.Fprintf(out, "chaos %s: %d kills, %d misses\n", state, st.Total, st.Misses)
+	keys := make([]string, 0, len(st.Kills))
+	for k := range st.Kills {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "KIND/MODE\tKILLS")
+	for _, k := range keys {
+		fmt.Fprintf(tw, "%s\t%d\n", k, st.Kills[k])
+	}
+	tw.Flush()
+}
+
+func or(s, def string) string {
+	if s != "" {
+		return s
+	}
+	return def
+}
