@@ -15,6 +15,7 @@ import (
 	"github.com/caiquan/caiquan/config"
 	"github.com/caiquan/caiquan/gateway"
 	"github.com/caiquan/caiquan/messages"
+	"github.com/caiquan/caiquan/web"
 )
 
 // Main is one server: the actor system, the game's actors and the gateway
@@ -54,7 +55,7 @@ func (m *Main) Open() error {
 		return err
 	}
 	m.server = srv
-	m.gateway = gateway.New(m.Config, srv, m.log)
+	m.gateway = gateway.New(m.Config, srv, m.log, gateway.WithStatic(web.Handler()))
 	ln, err := net.Listen("tcp", m.Config.Listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
