@@ -19,9 +19,11 @@ run: build
 test: test-deps vet
 	$(GO) test -race -count=1 -timeout 15m ./...
 
-# Node.js and npm run the Socket.IO v4 client test; Debian has them.
+# Node.js and npm run the Socket.IO v4 client and SDK tests; Chromium (with
+# fonts for emoji and Chinese names) the browser demo's. All from Debian.
 test-deps:
 	command -v npm >/dev/null || (apt-get update -qq && apt-get install -y -qq nodejs npm)
+	test -x /usr/bin/chromium -a -e /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf -a -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc || (apt-get update -qq && apt-get install -y -qq chromium fonts-noto-color-emoji fonts-wqy-microhei)
 
 # protoc comes from Debian (protobuf-compiler); protoc-gen-go is pinned as a
 # tool in go.mod, so every machine generates the same code.

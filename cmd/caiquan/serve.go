@@ -17,6 +17,7 @@ import (
 	"github.com/caiquan/caiquan/gateway"
 	"github.com/caiquan/caiquan/messages"
 	"github.com/caiquan/caiquan/metrics"
+	"github.com/caiquan/caiquan/web"
 )
 
 // Main is one server: the actor system, the game's actors and the gateway
@@ -61,7 +62,7 @@ func (m *Main) Open() error {
 		return err
 	}
 	m.server = srv
-	m.gateway = gateway.New(m.Config, srv, m.log, gateway.WithMetrics(m.metrics))
+	m.gateway = gateway.New(m.Config, srv, m.log, gateway.WithMetrics(m.metrics), gateway.WithStatic(web.Handler()))
 	if err := m.openAdmin(); err != nil {
 		return err
 	}

@@ -1,0 +1,246 @@
+package testserver
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+const (
+	// Package is what Run and Start build.
+	Package = "github.com/caiquan/caiquan/cmd/caiquan"
+	// BinEnv names a prebuilt binary to use instead.
+	BinEnv = "CAIQUAN_TEST_BIN"
+
+	buildTimeout  = 5 * time.Minute
+	launchTimeout = 15 * time.Second // process start to its "listening on" line
+	stopTimeout   = 10 * time.Second // SIGTERM to exit before SIGKILL
+	logTail       = 64 << 10         // how much of the server's log a failure prints
+)
+
+var build struct {
+	once sync.Once
+	dir  string // temporary folder of the built binary; Run removes it
+	path string
+	err  error
+}
+
+// Run runs the package's tests and removes the binary built for them.
+// Call it from TestMain; without it the binary stays in the temp folder.
+func Run(m *testing.M) int {
+	code := m.Run()
+	if build.dir != "" {
+		os.RemoveAll(build.dir)
+	}
+	return code
+}
+
+// Binary returns the server binary, building it on first use.
+func Binary(t testing.TB) string {
+	t.Helper()
+	build.once.Do(func() {
+		if p := os.Getenv(BinEnv); p != "" {
+			build.path, build.err = filepath.Abs(p)
+			return
+		}
+		build.dir, build.err = os.MkdirTemp("", "caiquan-testserver-")
+		if build.err != nil {
+			return
+		}
+		build.path = filepath.Join(build.dir, "caiquan")
+		args := []string{"build", "-o", build.path}
+		if raceEnabled {
+			args = append(args, "-race")
+		}
+		args = append(args, Package)
+		ctx, cancel := context.WithTimeout(context.Background(), buildTimeout)
+		defer cancel()
+		out, err := exec.CommandContext(ctx, "go", args...).CombinedOutput()
+		if err != nil {
+			build.err = fmt.Errorf("go %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	})
+	if build.err != nil {
+		t.Fatalf("testserver: %v", build.err)
+	}
+	return build.path
+}
+
+// Server is one running caiquan process.
+type Server struct {
+	// Addr is host:port, URL is "http://" + Addr.
+	Addr string
+	URL  string
+
+	t      testing.TB
+	args   []string
+	cmd    *exec.Cmd
+	stdout *firstLine
+	stderr *syncBuffer
+
+	exited  chan struct{} // closed once the process has been waited for
+	exitErr error         // valid after exited is closed
+	stopped sync.Once
+}
+
+// Start runs the server on 127.0.0.1:0 with flags, waits until it listens,
+// and stops it (SIGTERM, then SIGKILL) when t ends. If t failed, or the
+// server reported a data race, the server's log is printed.
+func Start(t testing.TB, flags ...string) *Server {
+	t.Helper()
+	bin := Binary(t)
+	s := &Server{
+		t:      t,
+		args:   append([]string{"-listen", "127.0.0.1:0"}, flags...),
+		stdout: &firstLine{line: make(chan string, 1)},
+		stderr: &syncBuffer{},
+		exited: make(chan struct{}),
+	}
+	s.cmd = exec.Command(bin, s.args...)
+	s.cmd.Stdout = s.stdout
+	s.cmd.Stderr = s.stderr
+	if err := s.cmd.Start(); err != nil {
+		t.Fatalf("testserver: start %s: %v", bin, err)
+	}
+	go func() {
+		s.exitErr = s.cmd.Wait()
+		close(s.exited)
+	}()
+	t.Cleanup(s.cleanup)
+
+	select {
+	case line := <-s.stdout.line:
+		addr, ok := strings.CutPrefix(strings.TrimSpace(line), "listening on ")
+		if !ok || !strings.HasPrefix(addr, "127.0.0.1:") || strings.HasSuffix(addr, ":0") {
+			t.Fatalf("testserver: first stdout line is %q, want \"listening on 127.0.0.1:PORT\"", line)
+		}
+		s.Addr, s.URL = addr, "http://"+addr
+	case <-s.exited:
+		t.Fatalf("testserver: server exited before it listened: %v", s.exitErr)
+	case <-time.After(launchTimeout):
+		t.Fatalf("testserver: no \"listening on\" line within %v", launchTimeout)
+	}
+	return s
+}
+
+// WSURL is the WebSocket URL of path on this server, e.g. "/ws?format=json".
+func (s *Server) WSURL(path string) string { return "ws://" + s.Addr + path }
+
+// Stderr is the server's log so far.
+func (s *Server) Stderr() string { return s.stderr.String() }
+
+// Alive reports whether the process still runs.
+func (s *Server) Alive() bool {
+	select {
+	case <-s.exited:
+		return false
+	default:
+		return true
+	}
+}
+
+// Healthy reports an error unless the process runs and /healthz answers 200.
+func (s *Server) Healthy() error {
+	if !s.Alive() {
+		return fmt.Errorf("server exited: %v", s.exitErr)
+	}
+	client := &http.Client{Timeout: 5 * time.Second}
+	resp, err := client.Get(s.URL + "/healthz")
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET /healthz: status %d", resp.StatusCode)
+	}
+	return nil
+}
+
+// Stop ends the process (SIGTERM, then SIGKILL after a while) and waits for
+// it; it is safe to call more than once, and cleanup calls it.
+func (s *Server) Stop() {
+	s.stopped.Do(func() {
+		select {
+		case <-s.exited:
+			return
+		default:
+		}
+		_ = s.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-s.exited:
+		case <-time.After(stopTimeout):
+			s.t.Errorf("testserver: server did not exit within %v of SIGTERM; killed", stopTimeout)
+			_ = s.cmd.Process.Kill()
+			<-s.exited
+		}
+	})
+}
+
+func (s *Server) cleanup() {
+	s.Stop()
+	log := s.stderr.String()
+	if strings.Contains(log, "WARNING: DATA RACE") {
+		s.t.Errorf("testserver: the server reported a data race (its log follows)")
+	}
+	if s.t.Failed() {
+		if len(log) > logTail {
+			log = "…" + log[len(log)-logTail:]
+		}
+		s.t.Logf("server %s %s (exit: %v)\nstdout:\n%s\nstderr:\n%s",
+			s.cmd.Path, strings.Join(s.args, " "), exitText(s.exitErr), s.stdout.String(), log)
+	}
+}
+
+func exitText(err error) string {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.String()
+	}
+	if err == nil {
+		return "exit status 0"
+	}
+	return err.Error()
+}
+
+// syncBuffer is a bytes.Buffer that exec's copier and the test share.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// firstLine keeps stdout and hands over its first line once.
+type firstLine struct {
+	syncBuffer
+	once sync.Once
+	line chan string
+}
+
+func (f *firstLine) Write(p []byte) (int, error) {
+	n, err := f.syncBuffer.Write(p)
+	if s := f.syncBuffer.String(); strings.Contains(s, "\n") {
+		f.once.Do(func() { f.line <- s[:strings.Index(s, "\n")] })
+	}
+	return n, err
+}

@@ -1,0 +1,67 @@
+// The first page: who I am, my standing, and the way into a game.
+const STATE_TEXT = {
+  connecting: '连接中…',
+  ready: '已连接',
+  queued: '已连接',
+  playing: '已连接',
+  closed: '未连接',
+};
+
+Page({
+  data: {
+    user: {},
+    totalScore: 0,
+    winStreak: 0,
+    nearby: 0,
+    conn: 'connecting',
+    connText: STATE_TEXT.connecting,
+  },
+
+  onShow() {
+    this.attach(getApp().client());
+  },
+
+  onHide() { this.detach(); },
+  onUnload() { this.detach(); },
+
+  attach(client) {
+    this.detach();
+    this.client = client;
+    this.onState = () => this.refresh();
+    this.onHi = () => this.refresh();
+    client.on('state', this.onState).on('hi', this.onHi).on('result', this.onHi);
+    this.refresh();
+  },
+
+  detach() {
+    if (!this.client) return;
+    this.client.off('state', this.onState).off('hi', this.onHi).off('result', this.onHi);
+    this.client = null;
+  },
+
+  refresh() {
+    const c = this.client;
+    this.setData({
+      user: getApp().globalData.user,
+      totalScore: c.totalScore,
+      winStreak: c.winStreak,
+      nearby: c.nearby,
+      conn: c.state,
+      connText: STATE_TEXT[c.state] || c.state,
+    });
+  },
+
+  onNickname(e) {
+    const uname = (e.detail.value || '').trim();
+    if (uname && uname !== this.data.user.uname) this.attach(getApp().setUser({ uname }));
+  },
+
+  onChooseAvatar(e) {
+    this.attach(getApp().setUser({ uavatar: e.detail.avatarUrl }));
+  },
+
+  tapPlay() {
+    if (this.client && this.client.state === 'closed') this.client.connect();
+    wx.navigateTo({ url: '/pages/game/game' });
+  },
+});

@@ -1,0 +1,245 @@
+// The browser demo on the Caiquan SDK. Phases: idle → waiting → playing →
+// result → idle; every way out of a round (result, void, a dropped
+// connection, cancel, a refused join) ends in idle, and the result goes to
+// idle on a timer of its own. The last result stays on screen until the
+// next round starts.
+(function () {
+  'use strict';
+  var HANDS = ['❔', '✌️', '✊', '✋'];
+  var HAND_NAMES = ['no hand', 'scissors', 'rock', 'paper'];
+  var FACES = ['', '😀', '😮', '😡', '😭'];
+  var OUTCOME = { win: 'You win!', tie: 'Tie', loss: 'You lose' };
+  var RESULT_MS = 1500;
+  var WIGGLE_MS = 400;
+  var PLAYERS_KEY = 'caiquan.players';
+
+  var $ = function (id) { return document.getElementById(id); };
+  var client = null;
+  var phase = 'idle';
+  var round = null;
+  var timers = {};
+
+  function newUid() {
+    var a = new Uint8Array(12);
+    crypto.getRandomValues(a);
+    return Array.prototype.map.call(a, function (b) { return (b % 36).toString(36); }).join('');
+  }
+
+  function loadPlayers() {
+    try { return JSON.parse(localStorage.getItem(PLAYERS_KEY)) || []; } catch (e) { return []; }
+  }
+
+  function savePlayer(p) {
+    var all = loadPlayers();
+    var i = all.findIndex(function (x) { return x.uid === p.uid; });
+    if (i < 0) all.push(p); else all[i] = p;
+    localStorage.setItem(PLAYERS_KEY, JSON.stringify(all));
+  }
+
+  // pickPlayer: each open tab is its own player, kept in localStorage across
+  // reloads. A tab holds a Web Lock named after its uid while it lives, and
+  // takes the first saved player whose lock is free (or a new one), so two
+  // tabs can play each other instead of replacing each other (close 4001).
+  function pickPlayer() {
+    var all = loadPlayers();
+    function fresh() {
+      var uid = newUid();
+      var p = { uid: uid, uname: 'Player ' + uid.slice(0, 4) };
+      savePlayer(p);
+      return p;
+    }
+    if (!navigator.locks) return Promise.resolve(all[0] || fresh());
+    var i = 0;
+    function next() {
+      var p = i < all.length ? all[i++] : fresh();
+      return new Promise(function (resolve) {
+        navigator.locks.request('caiquan-player-' + p.uid, { ifAvailable: true }, function (lock) {
+          resolve(lock ? p : null);
+          return lock ? new Promise(function () {}) : null; // held until the tab closes
+        });
+      }).then(function (got) { return got || next(); });
+    }
+    return next();
+  }
+
+  function avatar(el, user) {
+    var bot = /^bot-/.test(user.uid || '');
+    var words = (user.uname || user.uid || '?').trim().split(/\s+/);
+    el.textContent = bot ? '🤖' : words[words.length - 1].charAt(0).toUpperCase();
+    var h = 0;
+    for (var i = 0; i < (user.uid || '').length; i++) h = (h * 31 + user.uid.charCodeAt(i)) % 360;
+    el.style.background = user.uid ? 'hsl(' + h + ' 60% 45%)' : '';
+  }
+
+  function connect(user) {
+    if (client) client.close();
+    var url = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws';
+    client = new Caiquan({ url: url, user: { uid: user.uid, uname: user.uname, uavatar: '' } });
+    client.on('state', onState).on('hi', stats).on('queued', function () { setPhase('waiting'); })
+      .on('start', onStart).on('movement', onMovement).on('result', onResult)
+      .on('void', onVoid).on('leave', onLeave).on('error', onError);
+    $('uid').textContent = user.uid;
+    $('name').value = user.uname;
+    avatar($('me-avatar'), user);
+    client.connect();
+  }
+
+  function setPhase(p) {
+    phase = p;
+    document.body.dataset.phase = p;
+    var playing = p === 'playing';
+    $('play').hidden = p !== 'idle' && p !== 'result';
+    $('play').disabled = p === 'result';
+    $('play').textContent = $('outcome').textContent ? 'Play again' : 'Play';
+    $('cancel').hidden = p !== 'waiting';
+    document.querySelectorAll('.hands button, .faces button').forEach(function (b) { b.disabled = !playing; });
+    if (p === 'waiting') notice('Looking for an opponent…');
+  }
+
+  function notice(text) { $('notice').textContent = text || ''; }
+
+  function stats() {
+    $('total').textContent = client.totalScore;
+    $('streak').textContent = client.winStreak;
+  }
+
+  function onState(e) {
+    document.body.dataset.state = e.state;
+    $('state').textContent = e.state;
+    if (e.state === 'connecting' && e.prev !== 'closed') notice('Connection lost, reconnecting…');
+    if (e.state === 'ready' && /reconnecting/.test($('notice').textContent)) notice('');
+    if (e.state === 'closed') toIdle('Disconnected. Reload to play again.');
+  }
+
+  function onStart(r) {
+    round = r;
+    var opp = r.opponents[0] || { uid: '', uname: '' };
+    stop('result');
+    setPhase('playing');
+    notice('');
+    avatar($('opp-avatar'), opp);
+    $('opp-name').textContent = opp.uname || (/^bot-/.test(opp.uid) ? 'Bot' : opp.uid);
+    $('opp-uid').textContent = opp.uid;
+    $('opp-hand').textContent = '';
+    $('opp-face').textContent = '';
+    $('my-hand').textContent = HANDS[0];
+    $('outcome').textContent = '';
+    $('outcome').className = 'outcome';
+    $('round-score').textContent = '';
+    select(0);
+    tick();
+    timers.countdown = setInterval(tick, 100);
+  }
+
+  function tick() {
+    var left = Math.max(0, round.deadline - Date.now());
+    $('countdown').textContent = Math.ceil(left / 1000);
+    $('timebar').firstElementChild.style.width = (100 * left / (round.gameTime * 1000 || 1)) + '%';
+  }
+
+  function onMovement(m) {
+    if (!round || !round.opponents.some(function (o) { return o.uid === m.uid; })) return;
+    var a = $('opp-avatar');
+    a.classList.remove('wiggle');
+    void a.offsetWidth; // restart the animation
+    a.classList.add('wiggle');
+    stop('wiggle');
+    timers.wiggle = setTimeout(function () { a.classList.remove('wiggle'); }, WIGGLE_MS);
+    if (m.movement === 'face') $('opp-face').textContent = FACES[m.face] || '';
+  }
+
+  function onResult(r) {
+    stop('countdown');
+    var me = r.me || { choice: 0, roundScore: 0 };
+    var opp = r.others.find(function (o) { return round && round.opponents[0] && o.uid === round.opponents[0].uid; }) || r.others[0] || { choice: 0 };
+    round = null;
+    $('countdown').textContent = '';
+    $('my-hand').textContent = HANDS[me.choice];
+    $('my-hand').title = HAND_NAMES[me.choice];
+    $('opp-hand').textContent = HANDS[opp.choice];
+    $('opp-hand').title = HAND_NAMES[opp.choice];
+    $('outcome').textContent = OUTCOME[r.outcome];
+    $('outcome').className = 'outcome ' + r.outcome;
+    $('round-score').textContent = '+' + me.roundScore + ' · streak ' + client.winStreak;
+    stats();
+    select(me.choice);
+    setPhase('result');
+    timers.result = setTimeout(function () { if (phase === 'result') setPhase('idle'); }, RESULT_MS);
+  }
+
+  function onVoid(v) {
+    toIdle(v.local ? 'The connection dropped mid-round: that round counts as not choosing.' : 'Round void: ' + v.reason);
+  }
+
+  function onLeave(l) {
+    if (round && round.opponents.some(function (o) { return o.uid === l.uid; })) notice('Your opponent left.');
+  }
+
+  function onError(e) {
+    if (e.code === 'replaced') return toIdle('This player was opened in another window.');
+    if (phase === 'waiting' && client.state === 'ready') return toIdle(e.message || e.code);
+    notice(e.message || e.code);
+  }
+
+  function toIdle(text) {
+    stop('countdown');
+    stop('result');
+    round = null;
+    $('countdown').textContent = '';
+    setPhase('idle');
+    notice(text);
+    stats();
+  }
+
+  function stop(name) {
+    clearTimeout(timers[name]);
+    clearInterval(timers[name]);
+    delete timers[name];
+  }
+
+  function select(n) {
+    document.querySelectorAll('.hands button').forEach(function (b) {
+      b.classList.toggle('on', Number(b.dataset.choice) === n);
+    });
+  }
+
+  function choose(n) {
+    if (phase === 'playing' && client.choose(n)) {
+      select(n);
+      $('my-hand').textContent = HANDS[n];
+    }
+  }
+
+  $('play').addEventListener('click', function () {
+    if (phase !== 'idle') return;
+    $('outcome').textContent = '';
+    setPhase('waiting');
+    client.join();
+  });
+  $('cancel').addEventListener('click', function () {
+    client.leave();
+    toIdle('');
+  });
+  document.querySelectorAll('.hands button').forEach(function (b) {
+    b.addEventListener('click', function () { choose(Number(b.dataset.choice)); });
+  });
+  document.querySelectorAll('.faces button').forEach(function (b) {
+    b.addEventListener('click', function () { if (phase === 'playing') client.face(Number(b.dataset.face)); });
+  });
+  document.addEventListener('keydown', function (e) {
+    if (e.target.tagName === 'INPUT') return;
+    if (e.key >= '1' && e.key <= '3') choose(Number(e.key));
+    if ((e.key === 'Enter' || e.key === ' ') && phase === 'idle') $('play').click();
+  });
+  $('name').addEventListener('change', function () {
+    var uname = $('name').value.trim().slice(0, 24);
+    if (!uname) return;
+    var p = { uid: $('uid').textContent, uname: uname };
+    savePlayer(p);
+    toIdle('');
+    connect(p); // the server learns a name at hello: same uid, same totals
+  });
+
+  setPhase('idle');
+  pickPlayer().then(connect);
+})();
