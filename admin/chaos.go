@@ -70,12 +70,23 @@ func (c *chaosRunner) run(spec chaosSpec, cancel, done chan struct{}) {
 }
 
 func (c *chaosRunner) killOne(spec chaosSpec, rng *rand.Rand) {
+	// Pick a kind first, then one of its actors: a kind with few live
+	// actors (the lobby, bots) is hit as often as one with thousands.
+	byKind := map[string][]int{}
+	var kinds []string
 	live := c.actors.List(spec.kinds...)
-	if len(live) == 0 {
+	for i, a := range live {
+		if byKind[a.Kind] == nil {
+			kinds = append(kinds, a.Kind)
+		}
+		byKind[a.Kind] = append(byKind[a.Kind], i)
+	}
+	if len(kinds) == 0 {
 		c.count("", "")
 		return
 	}
-	victim := live[rng.IntN(len(live))]
+	of := byKind[kinds[rng.IntN(len(kinds))]]
+	victim := live[of[rng.IntN(len(of))]]
 	mode := spec.modes[rng.IntN(len(spec.modes))]
 	if _, err := c.actors.Kill(victim.PID, "", "", mode); err != nil {
 		c.count("", "") // it died on its own between the list and the kill

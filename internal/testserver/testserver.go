@@ -101,7 +101,8 @@ func Start(t testing.TB, flags ...string) *Server {
 	bin := Binary(t)
 	s := &Server{
 		t:      t,
-		args:   append([]string{"-listen", "127.0.0.1:0"}, flags...),
+		// The admin API gets a port of its own too, so servers run side by side.
+		args:   append([]string{"-listen", "127.0.0.1:0", "-admin-listen", "127.0.0.1:0"}, flags...),
 		stdout: &firstLine{line: make(chan string, 1)},
 		stderr: &syncBuffer{},
 		exited: make(chan struct{}),
@@ -131,6 +132,21 @@ func Start(t testing.TB, flags ...string) *Server {
 		t.Fatalf("testserver: no \"listening on\" line within %v", launchTimeout)
 	}
 	return s
+}
+
+// AdminAddr is the admin API's host:port, from the server's "admin on ADDR"
+// line; it fails the test if the server prints none.
+func (s *Server) AdminAddr() string {
+	s.t.Helper()
+	for end := time.Now().Add(launchTimeout); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+		for _, line := range strings.Split(s.stdout.String(), "\n") {
+			if addr, ok := strings.CutPrefix(strings.TrimSpace(line), "admin on "); ok {
+				return addr
+			}
+		}
+	}
+	s.t.Fatalf("testserver: the server printed no \"admin on\" line")
+	return ""
 }
 
 // WSURL is the WebSocket URL of path on this server, e.g. "/ws?format=json".
