@@ -20,7 +20,7 @@ type directory struct {
 func directoryProps(d *deps, store Store) *actor.Props {
 	return d.inv.props(KindDirectory, playersName, func() actor.Actor {
 		return &directory{d: d, store: store}
-	}, actor.WithSupervisor(restartOnFailure))
+	}, actor.WithSupervisor(restartPlayers))
 }
 
 func (d *directory) Receive(ctx actor.Context) {

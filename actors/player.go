@@ -6,7 +6,6 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/caiquan/caiquan/messages"
-	"github.com/caiquan/caiquan/rules"
 )
 
 // playerIdle is how long a player actor with no session lives on; its record
@@ -20,11 +19,12 @@ type player struct {
 	session *actor.PID
 	uname   string
 	uavatar string
+	clock   func() time.Time
 }
 
 func playerProps(d *deps, uid string, store Store) *actor.Props {
 	return d.inv.props(KindPlayer, uid, func() actor.Actor {
-		return &player{uid: uid, store: store}
+		return &player{uid: uid, store: store, clock: d.settings.Now}
 	})
 }
 
@@ -72,12 +72,32 @@ func (p *player) handleAttach(ctx actor.Context, msg *messages.Attach) {
 	}
 	p.session = msg.Session
 	p.uname, p.uavatar = msg.Uname, msg.Uavatar
+	p.remember(ctx, msg.Uname, msg.Uavatar)
 	ctx.Send(msg.Session, &messages.Attached{
 		Player:     ctx.Self(),
 		TotalScore: p.rec.Total,
 		WinStreak:  p.rec.Streak,
 		Online:     msg.Online,
 	})
+}
+
+// remember keeps the name and avatar the player last showed, and when it was
+// seen. Failing to save them costs nothing the player would miss at once:
+// the next round's Save carries them.
+func (p *player) remember(ctx actor.Context, uname, uavatar string) {
+	next := p.rec
+	if uname != "" || uavatar != "" {
+		next.Uname, next.Uavatar = uname, uavatar
+	}
+	next.LastSeen = p.now()
+	if err := p.store.Save(p.uid, next); err != nil {
+		ctx.Logger().Warn("player: save of name and last seen failed", "uid", p.uid, "err", err)
+	}
+	p.rec = next
+}
+
+func (p *player) now() time.Time {
+	return p.clock().UTC()
 }
 
 func (p *player) handleDetach(_ actor.Context, msg *messages.Detach) {
@@ -89,27 +109,19 @@ func (p *player) handleDetach(_ actor.Context, msg *messages.Detach) {
 // handleApplyRound applies a round's base score once per round id; a repeat
 // (a room retrying) gets the same answer again.
 func (p *player) handleApplyRound(ctx actor.Context, msg *messages.ApplyRound) {
-	for _, r := range p.rec.Recent {
-		if r.RoundID == msg.RoundId {
-			ctx.Respond(p.applied(r))
-			return
-		}
+	next, applied, fresh := applyRound(p.rec, msg.RoundId, int(msg.BaseScore))
+	if !fresh {
+		ctx.Respond(p.applied(applied))
+		return
 	}
-	out := rules.Apply(p.rec.Standing, int(msg.BaseScore))
-	next := p.rec
-	next.Standing = out.Standing
-	next.Rounds++
-	next.Recent = append(next.Recent, AppliedRound{RoundID: msg.RoundId, Outcome: out})
-	if len(next.Recent) > recentRounds {
-		next.Recent = next.Recent[len(next.Recent)-recentRounds:]
-	}
+	next.LastSeen = p.now()
 	if err := p.store.Save(p.uid, next); err != nil {
 		// Not saved means not applied: the room asks again.
 		ctx.Logger().Error("player: save failed", "uid", p.uid, "round", msg.RoundId, "err", err)
 		return
 	}
 	p.rec = next
-	ctx.Respond(p.applied(next.Recent[len(next.Recent)-1]))
+	ctx.Respond(p.applied(applied))
 }
 
 func (p *player) applied(r AppliedRound) *messages.RoundApplied {

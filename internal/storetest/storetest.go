@@ -1,0 +1,193 @@
+// Package storetest is the behaviour every actors.Store must show, as one
+// suite that each implementation's tests run against a real instance.
+package storetest
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/caiquan/caiquan/actors"
+	"github.com/caiquan/caiquan/rules"
+)
+
+// Opener gives a test an empty store, and a way to open the same data again
+// (a new process would); reopen closes the store it replaces.
+type Opener func(t *testing.T) (s actors.Store, reopen func() actors.Store)
+
+// Run runs the suite.
+func Run(t *testing.T, open Opener) {
+	t.Run("RoundTrip", func(t *testing.T) { testRoundTrip(t, open) })
+	t.Run("SettlementTwiceAppliesOnce", func(t *testing.T) { testTwice(t, open) })
+	t.Run("Leaderboard", func(t *testing.T) { testLeaderboard(t, open) })
+}
+
+func testRoundTrip(t *testing.T, open Opener) {
+	s, reopen := open(t)
+	if rec, err := s.Load("nobody"); err != nil || !reflect.DeepEqual(rec, actors.PlayerRecord{}) {
+		t.Fatalf("Load(unknown) = %+v, %v; want the zero record", rec, err)
+	}
+	want := actors.PlayerRecord{
+		Standing: rules.Standing{Total: 7, Streak: 2},
+		Rounds:   5,
+		Uname:    "小明 Ming",
+		Uavatar:  "https://example.com/a.png",
+		LastSeen: time.Date(2026, 5, 1, 12, 30, 15, 123456000, time.UTC),
+	}
+	for i := range 40 { // more than a player keeps, to see nothing is cut or reordered
+		want.Recent = append(want.Recent, actors.AppliedRound{RoundID: fmt.Sprintf("r-%d", i),
+			Outcome: rules.Outcome{RoundScore: int32(i), Standing: rules.Standing{Total: int32(100 + i), Streak: int32(i % 3)}}})
+	}
+	if err := s.Save("ming", want); err != nil {
+		t.Fatal(err)
+	}
+	for _, again := range []bool{false, true} {
+		st := s
+		if again {
+			st = reopen()
+		}
+		got, err := st.Load("ming")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !got.LastSeen.Equal(want.LastSeen) {
+			t.Errorf("LastSeen = %v, want %v", got.LastSeen, want.LastSeen)
+		}
+		got.LastSeen = want.LastSeen
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("Load after Save:\n got %+v\nwant %+v", got, want)
+		}
+	}
+}
+
+// testTwice: a settlement applied, saved, and delivered again after the
+// store was opened anew (a player made again, or a process restarted,
+// between the write and the reply) changes the record once.
+func testTwice(t *testing.T, open Opener) {
+	s, reopen := open(t)
+	apply := func(st actors.Store, round string, base int) (actors.AppliedRound, bool) {
+		t.Helper()
+		rec, err := st.Load("p")
+		if err != nil {
+			t.Fatal(err)
+		}
+		next, applied, fresh := actors.ApplyRound(rec, round, base)
+		if fresh {
+			if err := st.Save("p", next); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return applied, fresh
+	}
+	if a, fresh := apply(s, "r1", 1); !fresh || a.Total != 1 {
+		t.Fatalf("r1: %+v fresh=%v", a, fresh)
+	}
+	if a, fresh := apply(s, "r2", 1); !fresh || a.Total != 3 || a.Streak != 2 {
+		t.Fatalf("r2: %+v fresh=%v", a, fresh)
+	}
+	s = reopen()
+	if a, fresh := apply(s, "r2", 1); fresh || a.Total != 3 || a.RoundScore != 2 {
+		t.Fatalf("r2 again after reopening: %+v fresh=%v; want the first answer, not applied", a, fresh)
+	}
+	if a, fresh := apply(s, "r1", 1); fresh || a.Total != 1 {
+		t.Fatalf("r1 again: %+v fresh=%v", a, fresh)
+	}
+	rec, err := s.Load("p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Total != 3 || rec.Streak != 2 || rec.Rounds != 2 {
+		t.Fatalf("record after repeats = %+v; want total 3, streak 2, 2 rounds", rec)
+	}
+}
+
+// The known set: ties on total sort by uid in byte order ("B" before "a");
+// a player who never finished a round is not on the board.
+var players = []struct {
+	uid           string
+	total, streak int32
+	rounds        int
+}{
+	{"dora", 10, 1, 9},
+	{"a", 7, 0, 8},
+	{"B", 7, 2, 7},
+	{"carl", 7, 1, 6},
+	{"eve", 12, 3, 5},
+	{"fay", 0, 0, 3},
+	{"gus", 3, 0, 2},
+	{"idle", 0, 0, 0},
+}
+
+// want in order: rank uid
+var board = []struct {
+	rank int
+	uid  string
+}{{1, "eve"}, {2, "dora"}, {3, "B"}, {3, "a"}, {3, "carl"}, {6, "gus"}, {7, "fay"}}
+
+func testLeaderboard(t *testing.T, open Opener) {
+	s, reopen := open(t)
+	// "carl" first saved with another total, to see that a move leaves no trace.
+	if err := s.Save("carl", actors.PlayerRecord{Standing: rules.Standing{Total: 99}, Rounds: 1}); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range players {
+		rec := actors.PlayerRecord{Standing: rules.Standing{Total: p.total, Streak: p.streak}, Rounds: p.rounds, Uname: "N" + p.uid, Uavatar: "A" + p.uid}
+		if err := s.Save(p.uid, rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(name string, got []actors.RankedPlayer, err error, from, to int) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		want := board[from:to]
+		if len(got) != len(want) {
+			t.Fatalf("%s = %s, want %v", name, lines(got), want)
+		}
+		for i, w := range want {
+			g := got[i]
+			if g.UID != w.uid || g.Rank != w.rank || g.Uname != "N"+w.uid || g.Uavatar != "A"+w.uid {
+				t.Fatalf("%s = %s, want %v", name, lines(got), want)
+			}
+			for _, p := range players {
+				if p.uid == g.UID && (p.total != g.Total || p.streak != g.Streak) {
+					t.Fatalf("%s: %s has %d/%d, want %d/%d", name, g.UID, g.Total, g.Streak, p.total, p.streak)
+				}
+			}
+		}
+	}
+	for _, again := range []bool{false, true} {
+		st := s
+		if again {
+			st = reopen()
+		}
+		got, err := st.Top(3)
+		check("Top(3)", got, err, 0, 3)
+		got, err = st.Top(100)
+		check("Top(100)", got, err, 0, len(board))
+		got, err = st.Around("a", 2)
+		check(`Around("a", 2)`, got, err, 1, 6)
+		got, err = st.Around("eve", 2)
+		check(`Around("eve", 2)`, got, err, 0, 3)
+		got, err = st.Around("fay", 1)
+		check(`Around("fay", 1)`, got, err, 5, 7)
+		got, err = st.Around("carl", 0)
+		check(`Around("carl", 0)`, got, err, 4, 5)
+		for _, uid := range []string{"idle", "nobody"} {
+			if got, err := st.Around(uid, 2); !errors.Is(err, actors.ErrNoPlayer) {
+				t.Errorf("Around(%q) = %s, %v; want ErrNoPlayer", uid, lines(got), err)
+			}
+		}
+	}
+}
+
+func lines(ps []actors.RankedPlayer) string {
+	out := "["
+	for _, p := range ps {
+		out += fmt.Sprintf(" %d:%s(%d)", p.Rank, p.UID, p.Total)
+	}
+	return out + " ]"
+}

@@ -1,0 +1,76 @@
+package store
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/caiquan/caiquan/actors"
+	"github.com/caiquan/caiquan/rules"
+)
+
+// Applied is one remembered round in its stored form. The JSON names are
+// part of the stored format: rename nothing.
+type Applied struct {
+	RoundID    string `json:"r"`
+	RoundScore int32  `json:"s"`
+	Total      int32  `json:"t"`
+	Streak     int32  `json:"k"`
+}
+
+// Record is a whole player record in its stored form (bbolt keeps it as
+// JSON under the uid; PostgreSQL keeps Recent as jsonb beside columns).
+type Record struct {
+	Version  int       `json:"v"`
+	Total    int32     `json:"total"`
+	Streak   int32     `json:"streak"`
+	Rounds   int       `json:"rounds"`
+	Uname    string    `json:"uname,omitempty"`
+	Uavatar  string    `json:"uavatar,omitempty"`
+	LastSeen time.Time `json:"last_seen,omitzero"`
+	Recent   []Applied `json:"recent"`
+}
+
+// ToStored turns applied rounds into their stored form.
+func ToStored(rs []actors.AppliedRound) []Applied {
+	out := make([]Applied, len(rs))
+	for i, a := range rs {
+		out[i] = Applied{RoundID: a.RoundID, RoundScore: a.RoundScore, Total: a.Total, Streak: a.Streak}
+	}
+	return out
+}
+
+// FromStored is ToStored's inverse.
+func FromStored(as []Applied) []actors.AppliedRound {
+	var out []actors.AppliedRound
+	for _, a := range as {
+		out = append(out, actors.AppliedRound{RoundID: a.RoundID, Outcome: rules.Outcome{
+			RoundScore: a.RoundScore, Standing: rules.Standing{Total: a.Total, Streak: a.Streak},
+		}})
+	}
+	return out
+}
+
+// EncodeRecord renders rec as JSON.
+func EncodeRecord(rec actors.PlayerRecord) ([]byte, error) {
+	r := Record{
+		Version: 1, Total: rec.Total, Streak: rec.Streak, Rounds: rec.Rounds,
+		Uname: rec.Uname, Uavatar: rec.Uavatar, Recent: ToStored(rec.Recent),
+	}
+	if !rec.LastSeen.IsZero() {
+		r.LastSeen = rec.LastSeen.UTC()
+	}
+	return json.Marshal(r)
+}
+
+// DecodeRecord reads what EncodeRecord wrote.
+func DecodeRecord(data []byte) (actors.PlayerRecord, error) {
+	var r Record
+	if err := json.Unmarshal(data, &r); err != nil {
+		return actors.PlayerRecord{}, err
+	}
+	return actors.PlayerRecord{
+		Standing: rules.Standing{Total: r.Total, Streak: r.Streak},
+		Rounds:   r.Rounds, Uname: r.Uname, Uavatar: r.Uavatar, LastSeen: r.LastSeen,
+		Recent: FromStored(r.Recent),
+	}, nil
+}
