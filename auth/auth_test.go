@@ -1,0 +1,204 @@
+package auth
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+const secret = "0123456789abcdef0123456789abcdef"
+
+var t0 = time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+
+func signer(t *testing.T, s string, ttl time.Duration) *Signer {
+	t.Helper()
+	sg, err := NewSigner(s, ttl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sg
+}
+
+func TestTokenRoundTripAndExpiry(t *testing.T) {
+	s := signer(t, secret, time.Hour)
+	tok, exp := s.Issue(Claims{Sub: "wx_1", Uname: "Ming"}, t0)
+	if !exp.Equal(t0.Add(time.Hour)) {
+		t.Fatalf("expires %v", exp)
+	}
+	c, err := s.Verify(tok, t0.Add(59*time.Minute))
+	if err != nil || c.Sub != "wx_1" || c.Uname != "Ming" {
+		t.Fatalf("Verify = %+v, %v", c, err)
+	}
+	if _, err := s.Verify(tok, t0.Add(time.Hour)); !errors.Is(err, ErrExpired) {
+		t.Fatalf("at expiry: %v, want ErrExpired", err)
+	}
+}
+
+func TestForgedTokensRefused(t *testing.T) {
+	s := signer(t, secret, time.Hour)
+	tok, _ := s.Issue(Claims{Sub: "wx_1"}, t0)
+	other, _ := signer(t, strings.Repeat("x", 32), time.Hour).Issue(Claims{Sub: "wx_1"}, t0)
+	body, sig, _ := strings.Cut(tok[len(tokenPrefix):], ".")
+	claims, _ := base64.RawURLEncoding.DecodeString(body)
+	var c map[string]any
+	json.Unmarshal(claims, &c)
+	c["sub"] = "wx_admin" // claim another player, keep the signature
+	forged, _ := json.Marshal(c)
+	c["exp"] = t0.Add(100 * time.Hour).Unix()
+	longer, _ := json.Marshal(c)
+	for name, bad := range map[string]string{
+		"other secret":     other,
+		"changed subject":  tokenPrefix + base64.RawURLEncoding.EncodeToString(forged) + "." + sig,
+		"extended expiry":  tokenPrefix + base64.RawURLEncoding.EncodeToString(longer) + "." + sig,
+		"no signature":     tokenPrefix + body,
+		"empty signature":  tokenPrefix + body + ".",
+		"truncated":        tok[:len(tok)-3],
+		"garbage":          "hello",
+		"empty":            "",
+		"other version":    "v2." + body + "." + sig,
+		"signature bit":    tok[:len(tok)-1] + flip(tok[len(tok)-1]),
+		"not base64 sig":   tokenPrefix + body + ".!!!",
+		"signed non-JSON":  signRaw(s, "not json"),
+		"signed, no sub":   signRaw(s, `{"exp":9999999999}`),
+		"signed, bad body": tokenPrefix + "%%%" + "." + base64.RawURLEncoding.EncodeToString(s.mac(tokenPrefix+"%%%")),
+	} {
+		if _, err := s.Verify(bad, t0); !errors.Is(err, ErrBadToken) {
+			t.Errorf("%s: Verify = %v, want ErrBadToken", name, err)
+		}
+	}
+}
+
+func signRaw(s *Signer, payload string) string {
+	body := tokenPrefix + base64.RawURLEncoding.EncodeToString([]byte(payload))
+	return body + "." + base64.RawURLEncoding.EncodeToString(s.mac(body))
+}
+
+func flip(c byte) string {
+	if c == 'A' {
+		return "B"
+	}
+	return "A"
+}
+
+func TestShortSecretRefused(t *testing.T) {
+	if _, err := NewSigner(secret[:31], time.Hour); err == nil {
+		t.Fatal("a 31-byte secret was accepted")
+	}
+}
+
+func TestUIDHidesOpenID(t *testing.T) {
+	a, b := UID("app", "oABC123"), UID("app", "oABC124")
+	if a == b || !strings.HasPrefix(a, "wx_") || len(a) != 27 || strings.Contains(a, "ABC") {
+		t.Fatalf("UID = %q, %q", a, b)
+	}
+	if UID("app", "oABC123") != a {
+		t.Fatal("UID is not stable")
+	}
+}
+
+// fakeWeChat is a code2Session server: codes "ok-<openid>" succeed, codes
+// "err-<n>" answer errcode n, "slow" never answers in time.
+func fakeWeChat(t *testing.T) (*httptest.Server, *atomic.Int32) {
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		q := r.URL.Query()
+		if r.URL.Path != "/sns/jscode2session" || q.Get("appid") != "wxapp" || q.Get("secret") != "wxsecret" || q.Get("grant_type") != "authorization_code" {
+			http.Error(w, "bad request "+r.URL.String(), http.StatusBadRequest)
+			return
+		}
+		code := q.Get("js_code")
+		w.Header().Set("Content-Type", "text/plain") // as WeChat labels it
+		switch {
+		case strings.HasPrefix(code, "ok-"):
+			json.NewEncoder(w).Encode(map[string]any{"openid": strings.TrimPrefix(code, "ok-"), "session_key": "k"})
+		case strings.HasPrefix(code, "err-"):
+			var n int
+			json.Unmarshal([]byte(strings.TrimPrefix(code, "err-")), &n)
+			json.NewEncoder(w).Encode(map[string]any{"errcode": n, "errmsg": "fake error"})
+		case code == "slow":
+			select {
+			case <-r.Context().Done():
+			case <-time.After(5 * time.Second):
+			}
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &calls
+}
+
+func TestLogin(t *testing.T) {
+	wx, _ := fakeWeChat(t)
+	s := signer(t, secret, time.Hour)
+	l := &Login{WeChat: &WeChat{Base: wx.URL, AppID: "wxapp", Secret: "wxsecret"}, Signer: s, Timeout: 200 * time.Millisecond, Now: func() time.Time { return t0 }}
+	post := func(body string) (int, map[string]any) {
+		t.Helper()
+		rec := httptest.NewRecorder()
+		l.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/login", strings.NewReader(body)))
+		var out map[string]any
+		if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil {
+			t.Fatalf("%s: answer is not JSON: %q", body, rec.Body.String())
+		}
+		return rec.Code, out
+	}
+
+	status, out := post(`{"code":"ok-oOPENID","uname":"Ming","uavatar":"https://a/b.png"}`)
+	if status != 200 || out["uid"] != UID("wxapp", "oOPENID") || out["expires_at"] != "2026-05-01T13:00:00Z" {
+		t.Fatalf("success: %d %v", status, out)
+	}
+	c, err := s.Verify(out["token"].(string), t0)
+	if err != nil || c.Sub != out["uid"] || c.Uname != "Ming" || c.Uavatar != "https://a/b.png" {
+		t.Fatalf("token: %+v %v", c, err)
+	}
+
+	for _, tc := range []struct {
+		body   string
+		status int
+		code   string
+	}{
+		{`{"code":"err-40029"}`, 401, CodeInvalidCode},
+		{`{"code":"err-40163"}`, 401, CodeInvalidCode},
+		{`{"code":"err-45011"}`, 429, CodeWeChatRateLimited},
+		{`{"code":"err--1"}`, 503, CodeWeChatBusy},
+		{`{"code":"err-40125"}`, 502, CodeWeChatConfig},
+		{`{"code":"err-40226"}`, 403, CodeUserBlocked},
+		{`{"code":"err-12345"}`, 502, CodeWeChatError},
+		{`{"code":"slow"}`, 504, CodeWeChatTimeout},
+		{`{"code":"no-openid"}`, 502, CodeWeChatUnreachable},
+		{`{"uname":"x"}`, 400, CodeMissingCode},
+		{`not json`, 400, CodeBadRequest},
+		{`{"code":"ok-x","uavatar":"` + strings.Repeat("a", 1025) + `"}`, 400, CodeBadRequest},
+	} {
+		start := time.Now()
+		status, out := post(tc.body)
+		if status != tc.status || out["code"] != tc.code || out["message"] == "" {
+			t.Errorf("%.40s: %d %v, want %d %s", tc.body, status, out, tc.status, tc.code)
+		}
+		if tc.code == CodeWeChatTimeout && time.Since(start) > 2*time.Second {
+			t.Errorf("timeout took %v with a 200ms limit", time.Since(start))
+		}
+	}
+
+	rec := httptest.NewRecorder()
+	l.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/login", nil))
+	if rec.Code != 405 || !strings.Contains(rec.Body.String(), CodeMethod) {
+		t.Errorf("GET: %d %s", rec.Code, rec.Body)
+	}
+}
+
+func TestLoginUnreachable(t *testing.T) {
+	wx, calls := fakeWeChat(t)
+	wx.Close() // nothing listens there now
+	l := &Login{WeChat: &WeChat{Base: wx.URL, AppID: "wxapp", Secret: "wxsecret"}, Signer: signer(t, secret, time.Hour), Timeout: time.Second, Now: time.Now}
+	rec := httptest.NewRecorder()
+	l.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/login", strings.NewReader(`{"code":"ok-x"}`)))
+	if rec.Code != 502 || !strings.Contains(rec.Body.String(), CodeWeChatUnreachable) || calls.Load() != 0 {
+		t.Fatalf("%d %s", rec.Code, rec.Body)
+	}
+}

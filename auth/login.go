@@ -1,0 +1,143 @@
+package auth
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+)
+
+// Refusal codes of POST /login, in the body {"code","message"}.
+const (
+	CodeBadRequest        = "bad_request"         // 400: not a JSON object, or fields too long
+	CodeMissingCode       = "missing_code"        // 400: no wx.login code
+	CodeMethod            = "method_not_allowed"  // 405: not POST
+	CodeInvalidCode       = "invalid_code"        // 401: WeChat 40029 or 40163, the code is wrong, expired or used
+	CodeUserBlocked       = "user_blocked"        // 403: WeChat 40226
+	CodeWeChatRateLimited = "wechat_rate_limited" // 429: WeChat 45011; try again in a minute
+	CodeWeChatBusy        = "wechat_busy"         // 503: WeChat -1; try again
+	CodeWeChatConfig      = "wechat_config"       // 502: WeChat 40013 or 40125, the server's app id or secret is wrong
+	CodeWeChatError       = "wechat_error"        // 502: any other WeChat errcode (named in the message)
+	CodeWeChatTimeout     = "wechat_timeout"      // 504: no answer within login_timeout
+	CodeWeChatUnreachable = "wechat_unreachable"  // 502: no usable answer
+	CodeLoginDisabled     = "login_disabled"      // 404: auth_mode is anonymous
+)
+
+// Field limits of a login, as for a hello's user.
+const (
+	maxCode    = 256
+	maxUname   = 256
+	maxUavatar = 1024
+	maxBody    = 8 << 10
+)
+
+// Login is the POST /login handler.
+type Login struct {
+	WeChat  *WeChat
+	Signer  *Signer
+	Timeout time.Duration // bounds the code2Session call
+	Now     func() time.Time
+	Log     *slog.Logger // nil: discarded
+}
+
+type loginRequest struct {
+	Code    string `json:"code"`
+	Uname   string `json:"uname"`
+	Uavatar string `json:"uavatar"`
+}
+
+type loginResponse struct {
+	Token     string    `json:"token"`
+	ExpiresAt time.Time `json:"expires_at"`
+	UID       string    `json:"uid"`
+}
+
+// Refusal is the body of every refusal.
+type Refusal struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+func (l *Login) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		writeJSON(w, http.StatusMethodNotAllowed, Refusal{CodeMethod, "POST a JSON body {\"code\":\"…\"} to log in"})
+		return
+	}
+	var req loginRequest
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody)).Decode(&req); err != nil {
+		writeJSON(w, http.StatusBadRequest, Refusal{CodeBadRequest, "the body must be a JSON object {\"code\",\"uname\",\"uavatar\"}: " + err.Error()})
+		return
+	}
+	switch {
+	case req.Code == "":
+		writeJSON(w, http.StatusBadRequest, Refusal{CodeMissingCode, "code is required: the code from wx.login"})
+		return
+	case len(req.Code) > maxCode || len(req.Uname) > maxUname || len(req.Uavatar) > maxUavatar:
+		writeJSON(w, http.StatusBadRequest, Refusal{CodeBadRequest, fmt.Sprintf("code, uname and uavatar may be at most %d, %d and %d bytes", maxCode, maxUname, maxUavatar)})
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), l.Timeout)
+	defer cancel()
+	openid, err := l.WeChat.Code2Session(ctx, req.Code)
+	if err != nil {
+		status, refusal := refusalOf(err, l.Timeout)
+		l.log().Warn("login refused", "code", refusal.Code, "err", err)
+		writeJSON(w, status, refusal)
+		return
+	}
+	uid := UID(l.WeChat.AppID, openid)
+	token, exp := l.Signer.Issue(Claims{Sub: uid, Uname: req.Uname, Uavatar: req.Uavatar}, l.Now())
+	writeJSON(w, http.StatusOK, loginResponse{Token: token, ExpiresAt: exp, UID: uid})
+}
+
+// refusalOf maps a code2Session failure to our answer: the one place where
+// WeChat's error codes meet ours.
+func refusalOf(err error, timeout time.Duration) (int, Refusal) {
+	var wx *WeChatError
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return http.StatusGatewayTimeout, Refusal{CodeWeChatTimeout, fmt.Sprintf("WeChat did not answer within %v; try again", timeout)}
+	case errors.As(err, &wx):
+		switch wx.Code {
+		case wxInvalidCode, wxCodeUsed:
+			return http.StatusUnauthorized, Refusal{CodeInvalidCode, fmt.Sprintf("WeChat refused the login code (errcode %d): call wx.login again for a new one", wx.Code)}
+		case wxBlockedUser:
+			return http.StatusForbidden, Refusal{CodeUserBlocked, "WeChat blocked this user (errcode 40226)"}
+		case wxRateLimited:
+			return http.StatusTooManyRequests, Refusal{CodeWeChatRateLimited, "WeChat limits logins right now (errcode 45011); try again in a minute"}
+		case wxBusy:
+			return http.StatusServiceUnavailable, Refusal{CodeWeChatBusy, "WeChat is busy (errcode -1); try again"}
+		case wxInvalidAppID, wxBadSecret:
+			return http.StatusBadGateway, Refusal{CodeWeChatConfig, fmt.Sprintf("the server's WeChat app id or secret is wrong (errcode %d); tell its operator", wx.Code)}
+		default:
+			return http.StatusBadGateway, Refusal{CodeWeChatError, fmt.Sprintf("WeChat refused the login (errcode %d: %s)", wx.Code, wx.Message)}
+		}
+	default:
+		return http.StatusBadGateway, Refusal{CodeWeChatUnreachable, "no usable answer from WeChat; try again"}
+	}
+}
+
+func (l *Login) log() *slog.Logger {
+	if l.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return l.Log
+}
+
+// Disabled answers /login when auth_mode is anonymous.
+func Disabled() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusNotFound, Refusal{CodeLoginDisabled, "login is off: this server runs with auth_mode anonymous"})
+	})
+}
+
+func writeJSON(w http.ResponseWriter, status int, body any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(body)
+}
