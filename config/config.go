@@ -54,9 +54,44 @@ type Config struct {
 	// requires; it must be set when AdminListen is not a loopback address.
 	AdminListen string `yaml:"admin_listen"`
 	AdminToken  string `yaml:"admin_token"`
+
+	// Store is where player records live: "bolt" (the file StorePath, one
+	// node), "postgres" (PostgresURL, shared by nodes) or "memory" (gone
+	// with the process; for tests).
+	Store       string `yaml:"store"`
+	StorePath   string `yaml:"store_path"`
+	PostgresURL string `yaml:"postgres_url"`
+
+	// AuthMode is "wechat" (players log in with WeChat at POST /login and
+	// present the token; the player id is the server's) or "anonymous" (the
+	// 2016 behaviour: the client names its uid; for the demo).
+	AuthMode string `yaml:"auth_mode"`
+	// AuthSecret signs the tokens; at least 32 bytes. TokenTTL is how long
+	// a token is valid.
+	AuthSecret string        `yaml:"auth_secret"`
+	TokenTTL   time.Duration `yaml:"token_ttl"`
+	// WeChatAppID and WeChatSecret are the mini-program's credentials for
+	// code2Session at WeChatAPIBase; LoginTimeout bounds that call.
+	WeChatAppID   string        `yaml:"wechat_appid"`
+	WeChatSecret  string        `yaml:"wechat_secret"`
+	WeChatAPIBase string        `yaml:"wechat_api_base"`
+	LoginTimeout  time.Duration `yaml:"login_timeout"`
 }
 
-// Default returns the settings of `make run`: the demo's game on port 8080.
+// Store and auth modes.
+const (
+	StoreMemory   = "memory"
+	StoreBolt     = "bolt"
+	StorePostgres = "postgres"
+
+	AuthWeChat    = "wechat"
+	AuthAnonymous = "anonymous"
+)
+
+// Default returns the defaults: the demo's game on port 8080, players in
+// caiquan.db, WeChat login. Auth needs auth_secret, wechat_appid and
+// wechat_secret, which have no defaults, so Default alone does not
+// validate; `make run` adds -auth-mode anonymous.
 func Default() Config {
 	return Config{
 		Listen:           ":8080",
@@ -78,5 +113,11 @@ func Default() Config {
 		AllowNoOrigin:    true,
 		DrainTimeout:     15 * time.Second,
 		AdminListen:      "127.0.0.1:8081",
+		Store:            StoreBolt,
+		StorePath:        "caiquan.db",
+		AuthMode:         AuthWeChat,
+		TokenTTL:         24 * time.Hour,
+		WeChatAPIBase:    "https://api.weixin.qq.com",
+		LoginTimeout:     5 * time.Second,
 	}
 }

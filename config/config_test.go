@@ -11,9 +11,49 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
+// anon is Default with auth_mode anonymous: the settings of make run, and
+// the smallest valid configuration.
+func anon() Config {
+	c := Default()
+	c.AuthMode = AuthAnonymous
+	return c
+}
+
+// wechat is Default with what WeChat login needs.
+func wechat() Config {
+	c := Default()
+	c.AuthSecret = strings.Repeat("s", 32)
+	c.WeChatAppID, c.WeChatSecret = "wxapp", "wxsecret"
+	return c
+}
+
 func TestDefaultIsValid(t *testing.T) {
-	if err := Default().Validate(); err != nil {
-		t.Fatalf("Default().Validate() = %v", err)
+	for name, c := range map[string]Config{"anonymous": anon(), "wechat": wechat()} {
+		if err := c.Validate(); err != nil {
+			t.Errorf("%s: Validate() = %v", name, err)
+		}
+	}
+}
+
+// TestDefaultNamesWhatIsMissing: the binary with no settings at all says
+// which ones WeChat login needs, and how to do without.
+func TestDefaultNamesWhatIsMissing(t *testing.T) {
+	err := Default().Validate()
+	if err == nil {
+		t.Fatal("Default().Validate() = nil; WeChat login cannot work without its settings")
+	}
+	lines := strings.Split(err.Error(), "\n")
+	want := []string{"config: auth_secret is required when auth_mode is wechat", "config: wechat_appid is required", "config: wechat_secret is required"}
+	if len(lines) != len(want) {
+		t.Fatalf("Validate() =\n%v\nwant %d lines", err, len(want))
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(lines[i], w) {
+			t.Errorf("line %d = %q, want it to start %q", i, lines[i], w)
+		}
+	}
+	if !strings.Contains(lines[0], "auth_mode: anonymous") {
+		t.Errorf("the first line does not say how to run without login: %q", lines[0])
 	}
 }
 
@@ -35,13 +75,13 @@ func TestTableCoversConfig(t *testing.T) {
 }
 
 // TestExampleMatchesDefault keeps caiquan.example.yaml from drifting: it
-// must name every setting and load to exactly Default().
+// must name every setting and load to exactly anon().
 func TestExampleMatchesDefault(t *testing.T) {
-	got, err := Load([]string{"-config", "caiquan.example.yaml"}, nil)
+	got, err := Load([]string{"-config", "caiquan.example.yaml", "-auth-mode", "anonymous"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(got, Default()) {
+	if got.AuthMode = AuthWeChat; !reflect.DeepEqual(got, Default()) {
 		t.Errorf("example loads to\n%+v\nwant Default()\n%+v", got, Default())
 	}
 	b, err := os.ReadFile("caiquan.example.yaml")
@@ -108,10 +148,21 @@ func TestValidateNamesSetting(t *testing.T) {
 		{"admin_listen", func(c *Config) { c.AdminListen = "8081" }, "admin_listen must be host:port"},
 		{"admin_listen", func(c *Config) { c.AdminListen = ":8081" }, "so admin_token is required"},
 		{"admin_listen", func(c *Config) { c.AdminListen = "10.0.0.5:8081" }, "so admin_token is required"},
+		{"store", func(c *Config) { c.Store = "sqlite" }, `store must be bolt, postgres or memory, got "sqlite"`},
+		{"store_path", func(c *Config) { c.StorePath = "" }, "store_path must name the bbolt file"},
+		{"postgres_url", func(c *Config) { c.Store = StorePostgres }, "postgres_url is required when store is postgres"},
+		{"auth_mode", func(c *Config) { c.AuthMode = "none" }, `auth_mode must be wechat or anonymous, got "none"`},
+		{"auth_secret", func(c *Config) { *c = wechat(); c.AuthSecret = "" }, "auth_secret is required when auth_mode is wechat"},
+		{"auth_secret", func(c *Config) { *c = wechat(); c.AuthSecret = strings.Repeat("s", 31) }, "at least 32 bytes, got 31"},
+		{"wechat_appid", func(c *Config) { *c = wechat(); c.WeChatAppID = "" }, "wechat_appid is required"},
+		{"wechat_secret", func(c *Config) { *c = wechat(); c.WeChatSecret = "" }, "wechat_secret is required"},
+		{"token_ttl", func(c *Config) { c.TokenTTL = 0 }, "token_ttl must be at least 1s"},
+		{"wechat_api_base", func(c *Config) { c.WeChatAPIBase = "api.weixin.qq.com" }, "wechat_api_base must be an http or https URL"},
+		{"login_timeout", func(c *Config) { c.LoginTimeout = 0 }, "login_timeout must be more than 0"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+"/"+tt.want, func(t *testing.T) {
-			c := Default()
+			c := anon()
 			tt.change(&c)
 			err := c.Validate()
 			if err == nil {
@@ -147,7 +198,7 @@ func TestValidateAcceptsEdges(t *testing.T) {
 	}
 	for name, change := range tests {
 		t.Run(name, func(t *testing.T) {
-			c := Default()
+			c := anon()
 			change(&c)
 			if err := c.Validate(); err != nil {
 				t.Fatal(err)
@@ -159,7 +210,7 @@ func TestValidateAcceptsEdges(t *testing.T) {
 // TestValidateReportsAll checks that one run names every wrong setting, so
 // an operator fixes them in one go.
 func TestValidateReportsAll(t *testing.T) {
-	c := Default()
+	c := anon()
 	c.RoomSize = 0
 	c.DrainTimeout = 0
 	err := c.Validate()
@@ -174,13 +225,13 @@ func TestValidateReportsAll(t *testing.T) {
 
 func TestAdminOnLoopbackNeedsNoToken(t *testing.T) {
 	for _, addr := range []string{"127.0.0.1:8081", "localhost:0", "[::1]:9000", "127.0.0.9:1", ""} {
-		c := Default()
+		c := anon()
 		c.AdminListen = addr
 		if err := c.Validate(); err != nil {
 			t.Errorf("admin_listen %q: %v", addr, err)
 		}
 	}
-	c := Default()
+	c := anon()
 	c.AdminListen, c.AdminToken = ":8081", "secret"
 	if err := c.Validate(); err != nil {
 		t.Errorf("admin beyond loopback with a token: %v", err)

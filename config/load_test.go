@@ -11,9 +11,10 @@ import (
 	"time"
 )
 
-// env is a fake environment for Load.
+// env is a fake environment for Load, with auth_mode anonymous unless kv
+// says otherwise.
 func env(kv ...string) func(string) string {
-	m := map[string]string{}
+	m := map[string]string{"CAIQUAN_AUTH_MODE": "anonymous"}
 	for i := 0; i+1 < len(kv); i += 2 {
 		m[kv[i]] = kv[i+1]
 	}
@@ -34,8 +35,8 @@ func TestLoadDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(got, Default()) {
-		t.Errorf("Load with nothing = %+v, want Default()", got)
+	if !reflect.DeepEqual(got, anon()) {
+		t.Errorf("Load with nothing = %+v, want anon()", got)
 	}
 }
 
@@ -91,7 +92,7 @@ func TestPrecedence(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := Default()
+			want := anon()
 			tt.want(&want)
 			if !reflect.DeepEqual(got, want) {
 				t.Errorf("Load() =\n%+v\nwant\n%+v", got, want)
@@ -244,8 +245,8 @@ func TestFileErrors(t *testing.T) {
 func TestEmptyFileChangesNothing(t *testing.T) {
 	for _, text := range []string{"", "# only a comment\n"} {
 		got, err := Load([]string{"-config", writeYAML(t, text)}, env())
-		if err != nil || !reflect.DeepEqual(got, Default()) {
-			t.Errorf("file %q: Load() = %+v, %v; want Default()", text, got, err)
+		if err != nil || !reflect.DeepEqual(got, anon()) {
+			t.Errorf("file %q: Load() = %+v, %v; want anon()", text, got, err)
 		}
 	}
 }
@@ -295,17 +296,20 @@ func TestUsage(t *testing.T) {
 	// Every default Usage shows must load back to the default.
 	var args []string
 	for _, s := range settings {
-		if v := s.get(Default()); v != "" {
+		if v := s.get(anon()); v != "" {
 			args = append(args, "-"+s.flag()+"="+v)
 		}
 	}
-	if got, err := Load(args, env()); err != nil || !reflect.DeepEqual(got, Default()) {
+	if !strings.Contains(strings.Join(args, " "), "-auth-mode=anonymous") {
+		t.Fatal("the defaults as flags lack -auth-mode=anonymous")
+	}
+	if got, err := Load(args, env()); err != nil || !reflect.DeepEqual(got, anon()) {
 		t.Errorf("defaults as flags load to %+v, %v", got, err)
 	}
 }
 
 func TestNilGetenv(t *testing.T) {
-	if _, err := Load(nil, nil); err != nil {
+	if _, err := Load([]string{"-auth-mode", "anonymous"}, nil); err != nil {
 		t.Fatal(err)
 	}
 }

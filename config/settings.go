@@ -44,6 +44,16 @@ var settings = []setting{
 	duration("drain_timeout", "how long SIGTERM waits for rounds in progress", func(c *Config) *time.Duration { return &c.DrainTimeout }),
 	str("admin_listen", "address of the admin API (actors, kills, chaos, metrics); empty turns it off", func(c *Config) *string { return &c.AdminListen }),
 	str("admin_token", "bearer token the admin API requires; needed beyond loopback", func(c *Config) *string { return &c.AdminToken }),
+	str("store", "where player records live: bolt (a file), postgres or memory", func(c *Config) *string { return &c.Store }),
+	str("store_path", "the bbolt file when store is bolt", func(c *Config) *string { return &c.StorePath }),
+	str("postgres_url", "the PostgreSQL URL when store is postgres, e.g. postgres://user:pass@host/db", func(c *Config) *string { return &c.PostgresURL }),
+	str("auth_mode", "wechat (log in with WeChat, tokens) or anonymous (clients name their uid; the demo)", func(c *Config) *string { return &c.AuthMode }),
+	str("auth_secret", "key that signs session tokens, at least 32 bytes; required when auth_mode is wechat", func(c *Config) *string { return &c.AuthSecret }),
+	duration("token_ttl", "how long a session token is valid", func(c *Config) *time.Duration { return &c.TokenTTL }),
+	str("wechat_appid", "the mini-program's AppID; required when auth_mode is wechat", func(c *Config) *string { return &c.WeChatAppID }),
+	str("wechat_secret", "the mini-program's AppSecret; required when auth_mode is wechat", func(c *Config) *string { return &c.WeChatSecret }),
+	str("wechat_api_base", "base URL of WeChat's API (code2Session)", func(c *Config) *string { return &c.WeChatAPIBase }),
+	duration("login_timeout", "how long POST /login waits for WeChat", func(c *Config) *time.Duration { return &c.LoginTimeout }),
 }
 
 // lookup finds a setting by its yaml name.

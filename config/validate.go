@@ -88,8 +88,55 @@ func (c Config) Validate() error {
 			bad("admin_listen %q is not a loopback address, so admin_token is required", c.AdminListen)
 		}
 	}
+	switch c.Store {
+	case StoreBolt:
+		if c.StorePath == "" {
+			bad("store_path must name the bbolt file when store is bolt")
+		}
+	case StorePostgres:
+		if c.PostgresURL == "" {
+			bad("postgres_url is required when store is postgres, e.g. postgres://user:pass@127.0.0.1:5432/caiquan")
+		}
+	case StoreMemory:
+	default:
+		bad("store must be bolt, postgres or memory, got %q", c.Store)
+	}
+	switch c.AuthMode {
+	case AuthWeChat:
+		// The hint comes once, on the first line it applies to.
+		hint := " (or auth_mode: anonymous, as make run does, for the demo without login)"
+		need := func(format string, args ...any) { bad(format+hint, args...); hint = "" }
+		if len(c.AuthSecret) < minAuthSecret {
+			if c.AuthSecret == "" {
+				need("auth_secret is required when auth_mode is wechat: at least %d bytes, e.g. from `openssl rand -base64 48`", minAuthSecret)
+			} else {
+				need("auth_secret must be at least %d bytes, got %d", minAuthSecret, len(c.AuthSecret))
+			}
+		}
+		if c.WeChatAppID == "" {
+			need("wechat_appid is required when auth_mode is wechat: the mini-program's AppID")
+		}
+		if c.WeChatSecret == "" {
+			need("wechat_secret is required when auth_mode is wechat: the mini-program's AppSecret")
+		}
+	case AuthAnonymous:
+	default:
+		bad("auth_mode must be wechat or anonymous, got %q", c.AuthMode)
+	}
+	if c.TokenTTL < time.Second {
+		bad("token_ttl must be at least 1s, got %v", c.TokenTTL)
+	}
+	if u, err := url.Parse(c.WeChatAPIBase); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		bad(`wechat_api_base must be an http or https URL such as "https://api.weixin.qq.com", got %q`, c.WeChatAPIBase)
+	}
+	if c.LoginTimeout <= 0 {
+		bad("login_timeout must be more than 0, got %v", c.LoginTimeout)
+	}
 	return errors.Join(errs...)
 }
+
+// minAuthSecret is the shortest auth_secret, in bytes (auth.MinSecret).
+const minAuthSecret = 32
 
 // IsLoopback reports whether host names only this machine: "localhost" or
 // an address in 127.0.0.0/8 or ::1. An empty host means every interface.
