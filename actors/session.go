@@ -1,9 +1,12 @@
 package actors
 
 import (
+	"errors"
+	"strings"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/caiquan/caiquan/auth"
 	"github.com/caiquan/caiquan/messages"
 	"github.com/caiquan/caiquan/rules"
 )
@@ -145,14 +148,54 @@ func (s *session) handleHello(ctx actor.Context, h *messages.Hello) {
 		s.sendError(messages.CodeAlreadyHello, "hello was already said on this connection")
 		return
 	}
-	if problem := checkUser(h.GetUser()); problem != "" {
-		s.sendError(messages.CodeBadUser, problem)
+	user, code, problem := s.identify(h)
+	if problem != "" {
+		s.sendError(code, problem)
 		return
 	}
-	s.user = h.User
+	s.user = user
 	s.phase = attaching
-	s.d.inv.name(ctx.Self(), h.User.Uid)
+	s.d.inv.name(ctx.Self(), user.Uid)
 	s.register(ctx)
+}
+
+// identify says who a hello speaks for. Without auth the client names its
+// uid. With auth the token's subject is the uid and the client's uid claim
+// is ignored; the hello's name and avatar, when given, win over the login's.
+// A refusal leaves the connection in greeting, ready for another hello.
+func (s *session) identify(h *messages.Hello) (user *messages.User, code, problem string) {
+	if s.settings.Auth == nil {
+		if problem := checkUser(h.GetUser()); problem != "" {
+			return nil, messages.CodeBadUser, problem
+		}
+		if strings.HasPrefix(h.User.Uid, WeChatUIDPrefix) {
+			return nil, messages.CodeBadUser, "user.uid may not start with " + WeChatUIDPrefix + ", which names WeChat players"
+		}
+		return h.User, "", ""
+	}
+	if h.Token == "" {
+		return nil, messages.CodeTokenRequired, "this server needs a token from POST /login: in hello.token, or for Socket.IO in the handshake auth {token} or ?token="
+	}
+	claims, err := s.settings.Auth.Verify(h.Token, s.settings.Now())
+	switch {
+	case errors.Is(err, auth.ErrExpired):
+		return nil, messages.CodeTokenExpired, "the token has expired; log in again"
+	case err != nil:
+		return nil, messages.CodeBadToken, "the token is not valid; log in again"
+	}
+	user = &messages.User{Uid: claims.Sub, Uname: claims.Uname, Uavatar: claims.Uavatar}
+	if u := h.GetUser(); u != nil {
+		if u.Uname != "" {
+			user.Uname = u.Uname
+		}
+		if u.Uavatar != "" {
+			user.Uavatar = u.Uavatar
+		}
+	}
+	if problem := checkUser(user); problem != "" {
+		return nil, messages.CodeBadUser, problem
+	}
+	return user, "", ""
 }
 
 func (s *session) register(ctx actor.Context) {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/caiquan/caiquan/auth"
 	"github.com/caiquan/caiquan/config"
 )
 
@@ -26,7 +27,21 @@ type Settings struct {
 
 	Now  func() time.Time
 	Seed uint64
+
+	// Auth checks the token of a hello; nil is anonymous mode, where the
+	// client names its uid.
+	Auth Verifier
 }
+
+// Verifier checks session tokens (auth.Signer). Its errors are
+// auth.ErrExpired or any other refusal.
+type Verifier interface {
+	Verify(token string, now time.Time) (auth.Claims, error)
+}
+
+// WeChatUIDPrefix starts every uid that auth derives from an openid; an
+// anonymous client may not claim one.
+const WeChatUIDPrefix = auth.UIDPrefix
 
 // SettingsFrom takes the game's settings from the server configuration.
 func SettingsFrom(c config.Config) Settings {

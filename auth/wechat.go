@@ -99,8 +99,11 @@ func (w *WeChat) Code2Session(ctx context.Context, code string) (openid string, 
 	return r.OpenID, nil
 }
 
+// UIDPrefix starts every uid UID makes.
+const UIDPrefix = "wx_"
+
 // UID is the player id of a WeChat user of app appID.
 func UID(appID, openid string) string {
 	sum := sha256.Sum256([]byte(appID + "\x00" + openid))
-	return "wx_" + hex.EncodeToString(sum[:12])
+	return UIDPrefix + hex.EncodeToString(sum[:12])
 }

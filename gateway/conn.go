@@ -26,6 +26,9 @@ type conn struct {
 	// Reader goroutine only.
 	session actors.Session
 	limiter limiter
+	// token is the session token given outside hello (the URL's ?token=,
+	// or the Engine.IO 4 connect auth); a hello without one carries it.
+	token string
 
 	mu            sync.Mutex
 	closed        bool

@@ -18,7 +18,14 @@
 //     Events are 42["name",payload] where name is the Envelope body's field
 //     name. Engine.IO 3 clients get only the open packet, 40, bare 3 pongs
 //     and 42[...] events, and are never asked to ping.
+//   - Paths given with WithRoute (exact, or below a route ending in "/"):
+//     the server's HTTP API, such as /login and /leaderboard.
 //   - Anything else: 404, or the handler given with WithStatic.
+//
+// A session token may come outside hello: ?token= in the URL of any socket
+// endpoint, or the Engine.IO 4 connect packet's auth (40{"token":"…"}, the
+// later of the two winning). The gateway puts it into a hello that carries
+// none; checking it is the session's.
 //
 // Before an upgrade: 503 while draining, then the Origin check (403).
 //

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -58,7 +59,9 @@ func (w *eio4Wire) decode(kind int, data []byte) inbound {
 	return refuse(decodeErr(messages.CodeBadFrame, "unknown Engine.IO packet %s", preview(data)))
 }
 
-// connect answers 40 or 40{auth} (the auth is not used); other namespaces are refused.
+// connect answers 40 or 40{auth}; other namespaces are refused. A string
+// "token" in the auth is the session token (socket.io-client's
+// `auth: {token}`); anything else in it is ignored.
 func (w *eio4Wire) connect(rest []byte) inbound {
 	if len(rest) > 0 && rest[0] != '{' {
 		return refuse(decodeErr(messages.CodeBadFrame, "only the default namespace is served"))
@@ -67,5 +70,12 @@ func (w *eio4Wire) connect(rest []byte) inbound {
 		return inbound{}
 	}
 	w.connected = true
-	return reply(textFrame(`40{"sid":"` + newSID() + `"}`))
+	in := reply(textFrame(`40{"sid":"` + newSID() + `"}`))
+	var auth struct {
+		Token any `json:"token"`
+	}
+	if json.Unmarshal(rest, &auth) == nil {
+		in.token, _ = auth.Token.(string)
+	}
+	return in
 }

@@ -36,6 +36,7 @@ type Gateway struct {
 	log      *slog.Logger
 	metrics  *metrics.Metrics // nil: not counted
 	static   http.Handler
+	routes   map[string]http.Handler
 	upgrader websocket.Upgrader
 
 	// eio4PingTimeout is a field so tests can shorten it.
@@ -61,6 +62,18 @@ type Option func(*Gateway)
 // WithStatic serves every path that no route claims (for example a web demo
 // at /) with h instead of answering 404.
 func WithStatic(h http.Handler) Option { return func(g *Gateway) { g.static = h } }
+
+// WithRoute serves path with h: exactly path, or, when path ends in "/",
+// every path below it. The gateway's own routes (/healthz, /ws, Socket.IO)
+// come first; routes come before WithStatic.
+func WithRoute(path string, h http.Handler) Option {
+	return func(g *Gateway) {
+		if g.routes == nil {
+			g.routes = make(map[string]http.Handler)
+		}
+		g.routes[path] = h
+	}
+}
 
 // New makes a Gateway. Settings it needs that are zero in cfg take
 // config.Default()'s value, so a partly filled Config cannot disable limits.

@@ -59,10 +59,16 @@ func (c *conn) handle(kind int, data []byte) {
 		return
 	}
 	in := c.wire.decode(kind, data)
+	if in.token != "" {
+		c.token = in.token
+	}
 	switch {
 	case in.env != nil:
-		if in.env.GetHello() != nil {
+		if h := in.env.GetHello(); h != nil {
 			c.helloSeen.Store(true)
+			if h.Token == "" {
+				h.Token = c.token
+			}
 		}
 		c.session.Deliver(in.env)
 	case in.reply != nil:

@@ -20,11 +20,28 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.serveOurs(w, r)
 	case g.isSocketIOPath(path):
 		g.serveSocketIO(w, r)
+	case g.route(path) != nil:
+		g.route(path).ServeHTTP(w, r)
 	case g.static != nil:
 		g.static.ServeHTTP(w, r)
 	default:
 		writeJSON(w, http.StatusNotFound, apiError{Code: "not_found", Message: "no such path: " + path})
 	}
+}
+
+// route finds the handler given with WithRoute for path: an exact match,
+// or the longest route ending in "/" that path is below.
+func (g *Gateway) route(path string) http.Handler {
+	if h, ok := g.routes[path]; ok {
+		return h
+	}
+	var best string
+	for p := range g.routes {
+		if strings.HasSuffix(p, "/") && strings.HasPrefix(path, p) && len(p) > len(best) {
+			best = p
+		}
+	}
+	return g.routes[best]
 }
 
 // isSocketIOPath accepts the prefix with or without its trailing slash and
@@ -90,9 +107,11 @@ func (g *Gateway) serveSocket(w http.ResponseWriter, r *http.Request, wire wire)
 	if err != nil {
 		return // the upgrader has answered
 	}
+	c := newConn(g, ws, wire)
+	c.token = r.URL.Query().Get("token")
 	// The connection outlives this handler: net/http then drops its request
 	// state and buffers, which would otherwise stay for the connection's life.
-	go newConn(g, ws, wire).serve()
+	go c.serve()
 }
 
 // apiError is the body of every HTTP refusal of ours.

@@ -39,6 +39,9 @@ type inbound struct {
 	err         *DecodeError       // refused: answer with an Error envelope
 	close       bool               // the client asked to disconnect
 	closeReason string
+	// token is a session token the protocol carried outside hello (the
+	// Engine.IO 4 connect packet's auth); it may come with reply.
+	token string
 }
 
 func deliver(env *messages.Envelope) inbound { return inbound{env: env} }

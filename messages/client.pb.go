@@ -332,10 +332,15 @@ func (x *User) GetUavatar() string {
 	return ""
 }
 
-// Hello names the player; it must come before anything else.
+// Hello names the player; it must come before anything else. When the
+// server runs with WeChat login, token (from POST /login) names the player
+// and user.uid is ignored; user.uname and user.uavatar, when given, are
+// shown instead of the names given at login. Socket.IO clients may give
+// the token in the handshake auth or the URL query instead.
 type Hello struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	User          *User                  `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	Token         string                 `protobuf:"bytes,2,opt,name=token,proto3" json:"token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -375,6 +380,13 @@ func (x *Hello) GetUser() *User {
 		return x.User
 	}
 	return nil
+}
+
+func (x *Hello) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
 }
 
 // Join asks for a seat in the next round.
@@ -1137,9 +1149,10 @@ const file_client_proto_rawDesc = "" +
 	"\x04User\x12\x10\n" +
 	"\x03uid\x18\x01 \x01(\tR\x03uid\x12\x14\n" +
 	"\x05uname\x18\x02 \x01(\tR\x05uname\x12\x18\n" +
-	"\auavatar\x18\x03 \x01(\tR\auavatar\"-\n" +
+	"\auavatar\x18\x03 \x01(\tR\auavatar\"C\n" +
 	"\x05Hello\x12$\n" +
-	"\x04user\x18\x01 \x01(\v2\x10.caiquan.v1.UserR\x04user\"\x06\n" +
+	"\x04user\x18\x01 \x01(\v2\x10.caiquan.v1.UserR\x04user\x12\x14\n" +
+	"\x05token\x18\x02 \x01(\tR\x05token\"\x06\n" +
 	"\x04Join\" \n" +
 	"\x06Choice\x12\x16\n" +
 	"\x06choice\x18\x01 \x01(\x05R\x06choice\"\x1a\n" +

@@ -17,6 +17,9 @@ const (
 	CodeDraining       = "draining"         // the server is shutting down and seats no one
 	CodeServerBusy     = "server_busy"      // an internal step timed out; try again
 	CodeNotClientEvent = "not_client_event" // a server-to-client body sent by a client
+	CodeTokenRequired  = "token_required"   // hello without a token on a server with WeChat login
+	CodeBadToken       = "bad_token"        // a token that is malformed, forged or signed with another key
+	CodeTokenExpired   = "token_expired"    // a well-signed token past its expiry; log in again
 )
 
 // WebSocket close codes. 1000-1011 are RFC 6455's; 4000-4999 are ours.

@@ -164,4 +164,3 @@ func (s *Store) query(sql string, args ...any) ([]actors.RankedPlayer, error) {
 	}
 	return out, nil
 }
-

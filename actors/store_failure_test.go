@@ -1,0 +1,163 @@
+package actors
+
+import (
+	"errors"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/caiquan/caiquan/messages"
+)
+
+// brokenStore is a MemoryStore whose calls fail while down is set, as a
+// database that went away would; it counts the calls.
+type brokenStore struct {
+	*MemoryStore
+	down         atomic.Bool
+	loads, saves atomic.Int32
+}
+
+var errDown = errors.New("store is down")
+
+func (b *brokenStore) Load(uid string) (PlayerRecord, error) {
+	b.loads.Add(1)
+	if b.down.Load() {
+		return PlayerRecord{}, errDown
+	}
+	return b.MemoryStore.Load(uid)
+}
+
+func (b *brokenStore) Save(uid string, rec PlayerRecord) error {
+	b.saves.Add(1)
+	if b.down.Load() {
+		return errDown
+	}
+	return b.MemoryStore.Save(uid, rec)
+}
+
+// newServerWith is newTestServer on a given store; stop shuts the actor
+// system down (once, also at the end of the test).
+func newServerWith(t *testing.T, s Settings, store Store) (srv *Server, system *actor.ActorSystem, stop func()) {
+	t.Helper()
+	system = actor.NewActorSystemWithConfig(actor.Configure(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
+		return slog.New(slog.DiscardHandler)
+	})))
+	var once sync.Once
+	stop = func() { once.Do(system.Shutdown) }
+	t.Cleanup(stop)
+	srv, err := NewServer(system, s, store, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv, system, stop
+}
+
+// A store that fails Load makes the player fail; the directory restarts it
+// with growing pauses instead of spinning, the client is told to try again,
+// and once the store is back the same player answers with its record.
+func TestLoadFailureRestartsPlayerWithBackoff(t *testing.T) {
+	store := &brokenStore{MemoryStore: NewMemoryStore()}
+	store.MemoryStore.Save("p", PlayerRecord{Rounds: 3})
+	rec, _ := store.MemoryStore.Load("p")
+	rec.Total, rec.Streak = 5, 2
+	store.MemoryStore.Save("p", rec)
+	store.down.Store(true)
+
+	s := testSettings()
+	s.AttachTimeout = 700 * time.Millisecond
+	srv, _, _ := newServerWith(t, s, store)
+	c := &client{t: t, conn: newFakeConn(), uid: "p"}
+	c.s = srv.OpenSession(c.conn)
+	c.send(hello("p", ""))
+	c.expect("error:" + messages.CodeServerBusy)
+
+	// 50 ms, 100, 200, 400, 800, 1.6 s…: within 2.5 s about eight tries, where
+	// restarting at once would make thousands.
+	time.Sleep(2500 * time.Millisecond)
+	if n := store.loads.Load(); n < 3 || n > 12 {
+		t.Fatalf("%d loads in 2.5 s while the store was down; want a handful (back-off)", n)
+	}
+	if _, _, ok := srv.d.inv.Find("", KindPlayer, "p"); !ok {
+		t.Fatal("the player was given up")
+	}
+
+	store.down.Store(false)
+	// The next restart is at most playerBackoffMax away; hello again until hi.
+	deadline := time.Now().Add(playerBackoffMax + 3*time.Second)
+	for {
+		c.send(hello("p", ""))
+		env := <-c.conn.out
+		if hi := env.GetHi(); hi != nil {
+			if hi.TotalScore != 5 || hi.WinStreak != 2 {
+				t.Fatalf("hi after the store came back = %v, want total 5, streak 2", hi)
+			}
+			break
+		}
+		if k := kindOf(env); k != "error:"+messages.CodeServerBusy && k != "error:"+messages.CodeAlreadyHello {
+			t.Fatalf("got %s %v", k, env)
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no hi after the store came back")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// A Save that fails is not a confirmation: the room's retry applies the
+// round when the store takes it, once.
+func TestSaveFailureIsNotConfirmed(t *testing.T) {
+	store := &brokenStore{MemoryStore: NewMemoryStore()}
+	srv, system, _ := newServerWith(t, testSettings(), store)
+	ask := func(round string, timeout time.Duration) (*messages.RoundApplied, error) {
+		res, err := system.Root.RequestFuture(srv.d.players, &messages.ApplyRound{Uid: "p", RoundId: round, BaseScore: 1}, timeout).Result()
+		if err != nil {
+			return nil, err
+		}
+		return res.(*messages.RoundApplied), nil
+	}
+	if r, err := ask("r0", time.Second); err != nil || r.TotalScore != 1 {
+		t.Fatalf("r0: %v %v", r, err)
+	}
+	store.down.Store(true)
+	if r, err := ask("r1", 300*time.Millisecond); err == nil {
+		t.Fatalf("r1 was confirmed (%v) while the store was down", r)
+	}
+	store.down.Store(false)
+	for range 2 {
+		if r, err := ask("r1", time.Second); err != nil || r.TotalScore != 3 || r.WinStreak != 2 {
+			t.Fatalf("r1 retried: %v %v; want total 3, streak 2", r, err)
+		}
+	}
+	if got, _ := store.MemoryStore.Load("p"); got.Total != 3 || got.Rounds != 2 {
+		t.Fatalf("stored %+v; want r0 and r1 once each", got)
+	}
+}
+
+// The process dies between the write and the reply: a new node on the same
+// store answers the retried settlement from the record, without applying it.
+func TestSettlementAfterRestartAppliesOnce(t *testing.T) {
+	store := NewMemoryStore()
+	srvA, sysA, stopA := newServerWith(t, testSettings(), store)
+	res, err := sysA.Root.RequestFuture(srvA.d.players, &messages.ApplyRound{Uid: "p", RoundId: "r1", BaseScore: 1}, time.Second).Result()
+	if err != nil || res.(*messages.RoundApplied).TotalScore != 1 {
+		t.Fatalf("first apply: %v %v", res, err)
+	}
+	stopA() // the reply is lost with the node
+
+	srvB, sysB, _ := newServerWith(t, testSettings(), store)
+	for _, round := range []string{"r1", "r1"} {
+		res, err := sysB.Root.RequestFuture(srvB.d.players, &messages.ApplyRound{Uid: "p", RoundId: round, BaseScore: 1}, time.Second).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := res.(*messages.RoundApplied); r.TotalScore != 1 || r.WinStreak != 1 || r.RoundScore != 1 {
+			t.Fatalf("r1 retried on the new node: %v; want the first answer", r)
+		}
+	}
+	if rec, _ := store.Load("p"); rec.Total != 1 || rec.Rounds != 1 {
+		t.Fatalf("record %+v; want the round once", rec)
+	}
+}
