@@ -10,8 +10,9 @@ all: build
 build:
 	$(GO) build -o $(BIN)/caiquan ./cmd/caiquan
 
+# Anonymous players (no WeChat login) and scores in ./caiquan.db.
 run: build
-	./$(BIN)/caiquan $(ARGS)
+	./$(BIN)/caiquan -auth-mode anonymous $(ARGS)
 
 # Vet, format check, then every test under the race detector. The end-to-end
 # tests build the binary, start real server processes on loopback and install
@@ -20,8 +21,10 @@ test: test-deps vet
 	$(GO) test -race -count=1 -timeout 15m ./...
 
 # Node.js and npm run the Socket.IO v4 client and SDK tests; Chromium (with
-# fonts for emoji and Chinese names) the browser demo's. All from Debian.
+# fonts for emoji and Chinese names) the browser demo's; PostgreSQL the
+# store's (the tests start throwaway clusters on loopback). All from Debian.
 test-deps:
+	ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq postgresql)
 	command -v npm >/dev/null || (apt-get update -qq && apt-get install -y -qq nodejs npm)
 	test -x /usr/bin/chromium -a -e /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf -a -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc || (apt-get update -qq && apt-get install -y -qq chromium fonts-noto-color-emoji fonts-wqy-microhei)
 

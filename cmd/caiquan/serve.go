@@ -13,10 +13,14 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/caiquan/caiquan/actors"
 	"github.com/caiquan/caiquan/admin"
+	"github.com/caiquan/caiquan/auth"
 	"github.com/caiquan/caiquan/config"
 	"github.com/caiquan/caiquan/gateway"
+	"github.com/caiquan/caiquan/leaderboard"
 	"github.com/caiquan/caiquan/messages"
 	"github.com/caiquan/caiquan/metrics"
+	"github.com/caiquan/caiquan/store/bolt"
+	"github.com/caiquan/caiquan/store/postgres"
 	"github.com/caiquan/caiquan/web"
 )
 
@@ -35,6 +39,8 @@ type Main struct {
 	admin   *admin.Server
 	adminLn net.Listener
 	adminHS *http.Server
+	store   actors.Store
+	closeDB func() error
 	done    chan error
 }
 
@@ -52,17 +58,47 @@ func NewMain(args []string, getenv func(string) string, logOut io.Writer) (*Main
 }
 
 // Open starts the actors and begins to serve.
-func (m *Main) Open() error {
+func (m *Main) Open() (err error) {
+	defer func() {
+		if err != nil && m.closeDB != nil {
+			m.closeDB() // free the bbolt file for whoever tries next
+		}
+	}()
 	m.system = actor.NewActorSystemWithConfig(actor.Configure(
 		actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return m.actorLog() }),
 	))
 	m.metrics = metrics.New()
-	srv, err := actors.NewServer(m.system, actors.SettingsFrom(m.Config), actors.NewMemoryStore(), m.metrics)
+	if err := m.openStore(); err != nil {
+		return err
+	}
+	settings := actors.SettingsFrom(m.Config)
+	login := auth.Disabled()
+	if m.Config.AuthMode == config.AuthWeChat {
+		signer, err := auth.NewSigner(m.Config.AuthSecret, m.Config.TokenTTL)
+		if err != nil {
+			return err
+		}
+		settings.Auth = signer
+		login = &auth.Login{
+			WeChat:  &auth.WeChat{Base: m.Config.WeChatAPIBase, AppID: m.Config.WeChatAppID, Secret: m.Config.WeChatSecret},
+			Signer:  signer,
+			Timeout: m.Config.LoginTimeout,
+			Now:     time.Now,
+			Log:     m.log,
+		}
+	}
+	srv, err := actors.NewServer(m.system, settings, m.store, m.metrics)
 	if err != nil {
 		return err
 	}
 	m.server = srv
-	m.gateway = gateway.New(m.Config, srv, m.log, gateway.WithMetrics(m.metrics), gateway.WithStatic(web.Handler()))
+	board := leaderboard.Handler(m.store, m.log)
+	m.gateway = gateway.New(m.Config, srv, m.log,
+		gateway.WithMetrics(m.metrics),
+		gateway.WithRoute("/login", login),
+		gateway.WithRoute(leaderboard.Path, board),
+		gateway.WithRoute(leaderboard.Path+"/", board),
+		gateway.WithStatic(web.Handler()))
 	if err := m.openAdmin(); err != nil {
 		return err
 	}
@@ -77,7 +113,31 @@ func (m *Main) Open() error {
 			m.done <- err
 		}
 	}()
-	m.log.Info("serving", "addr", ln.Addr().String(), "socketio_prefix", m.Config.SocketIOPrefix)
+	m.log.Info("serving", "addr", ln.Addr().String(), "socketio_prefix", m.Config.SocketIOPrefix,
+		"store", m.Config.Store, "auth_mode", m.Config.AuthMode)
+	return nil
+}
+
+// openStore opens the player store the configuration names.
+func (m *Main) openStore() error {
+	switch m.Config.Store {
+	case config.StoreBolt:
+		s, err := bolt.Open(m.Config.StorePath)
+		if err != nil {
+			return fmt.Errorf("store_path: %w", err)
+		}
+		m.store, m.closeDB = s, s.Close
+	case config.StorePostgres:
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		s, err := postgres.Open(ctx, m.Config.PostgresURL)
+		if err != nil {
+			return fmt.Errorf("postgres_url: %w", err)
+		}
+		m.store, m.closeDB = s, s.Close
+	default:
+		m.store, m.closeDB = actors.NewMemoryStore(), func() error { return nil }
+	}
 	return nil
 }
 
@@ -149,6 +209,10 @@ func (m *Main) Close() error {
 		m.adminHS.Shutdown(sctx)
 	}
 	m.system.Shutdown()
+	// The players are stopped: no Save can be under way.
+	if dbErr := m.closeDB(); dbErr != nil {
+		m.log.Warn("closing the store", "err", dbErr)
+	}
 	m.log.Info("stopped")
 	return err
 }

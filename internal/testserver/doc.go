@@ -4,6 +4,10 @@
 // provoked it), runs it on 127.0.0.1:0 with the flags a test gives, and
 // stops it when the test ends. A failing test gets the server's log.
 //
+// By default the server runs with -auth-mode anonymous (clients name their
+// uid) and a bbolt file of its own in the test's temporary folder; flags
+// given to Start come later and win.
+//
 //	func TestMain(m *testing.M) { os.Exit(testserver.Run(m)) }
 //
 //	func TestSomething(t *testing.T) {

@@ -101,8 +101,11 @@ func Start(t testing.TB, flags ...string) *Server {
 	bin := Binary(t)
 	s := &Server{
 		t: t,
-		// The admin API gets a port of its own too, so servers run side by side.
-		args:   append([]string{"-listen", "127.0.0.1:0", "-admin-listen", "127.0.0.1:0"}, flags...),
+		// The admin API gets a port of its own too, so servers run side by
+		// side; each has its own bbolt file; players name themselves unless
+		// flags turn WeChat login on.
+		args: append([]string{"-listen", "127.0.0.1:0", "-admin-listen", "127.0.0.1:0",
+			"-auth-mode", "anonymous", "-store", "bolt", "-store-path", filepath.Join(t.TempDir(), "caiquan.db")}, flags...),
 		stdout: &firstLine{line: make(chan string, 1)},
 		stderr: &syncBuffer{},
 		exited: make(chan struct{}),
@@ -199,6 +202,15 @@ func (s *Server) Stop() {
 			_ = s.cmd.Process.Kill()
 			<-s.exited
 		}
+	})
+}
+
+// Kill ends the process with SIGKILL, as a crash would (no drain, no
+// closing of files), and waits for it.
+func (s *Server) Kill() {
+	s.stopped.Do(func() {
+		_ = s.cmd.Process.Kill()
+		<-s.exited
 	})
 }
 
