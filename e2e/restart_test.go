@@ -1,0 +1,81 @@
+package e2e
+
+import (
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/caiquan/caiquan/internal/pgtest"
+	"github.com/caiquan/caiquan/internal/testserver"
+)
+
+// Scores survive SIGKILL: every round whose result a player saw is in the
+// store, so a new process on the same file shows exactly those totals and
+// streaks, in hi and on the leaderboard.
+func TestRestartKeepsScoresBolt(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "scores.db")
+	testRestart(t, "-store", "bolt", "-store-path", path)
+}
+
+// The same on PostgreSQL, in a throwaway cluster on loopback. (Two nodes
+// sharing it waits for the cluster.)
+func TestRestartKeepsScoresPostgres(t *testing.T) {
+	pg := pgtest.Start(t)
+	testRestart(t, "-store", "postgres", "-postgres-url", pg.URL)
+}
+
+func testRestart(t *testing.T, storeFlags ...string) {
+	flags := append([]string{"-bot-fill", "100ms", "-round-time", "1s"}, storeFlags...)
+	s := testserver.Start(t, flags...)
+	uids := []string{"ann", "ben", "cy"}
+	last := make(map[string]standing)
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, uid := range uids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := dial(t, s.WSURL("/ws?format=json"))
+			c.send("hello", hello(uid, ""))
+			c.expect("hi")
+			// At least four rounds, and on until a win, so that a lost
+			// store cannot pass for a player who never scored.
+			for round := 1; round <= 12; round++ {
+				st := c.playRound(uid)
+				mu.Lock()
+				last[uid] = st
+				mu.Unlock()
+				if round >= 4 && st.total > 0 {
+					break
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	s.Kill()
+
+	s2 := testserver.Start(t, flags...)
+	for _, uid := range uids {
+		c := dial(t, s2.WSURL("/ws?format=json"))
+		c.send("hello", hello(uid, ""))
+		hi := c.expect("hi")
+		got := standing{int(hi["totalScore"].(float64)), int(hi["winStreak"].(float64))}
+		if got != last[uid] {
+			t.Errorf("%s after SIGKILL and restart: total %d streak %d; the last result said %d, %d",
+				uid, got.total, got.streak, last[uid].total, last[uid].streak)
+		}
+		status, body := getJSON(t, http.MethodGet, s2.URL+"/leaderboard/"+uid+"?around=0", "")
+		if status != 200 {
+			t.Fatalf("leaderboard/%s: %d %v", uid, status, body)
+		}
+		line := body["players"].([]any)[0].(map[string]any)
+		if fmt.Sprint(line["total"], line["streak"], line["uname"]) != fmt.Sprint(last[uid].total, last[uid].streak, "N"+uid) {
+			t.Errorf("leaderboard line of %s = %v; want total %d, streak %d, uname N%s", uid, line, last[uid].total, last[uid].streak, uid)
+		}
+	}
+}
