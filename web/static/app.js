@@ -164,7 +164,32 @@
     stats();
     select(me.choice);
     setPhase('result');
+    board();
     timers.result = setTimeout(function () { if (phase === 'result') setPhase('idle'); }, RESULT_MS);
+  }
+
+  // board shows the top 10 from GET /leaderboard, with the own line marked.
+  function board() {
+    fetch('/leaderboard?top=10').then(function (r) { return r.ok ? r.json() : { players: [] }; }).then(function (b) {
+      var ol = $('board');
+      ol.textContent = '';
+      b.players.forEach(function (p) {
+        var li = document.createElement('li');
+        li.dataset.uid = p.uid;
+        li.classList.toggle('me', p.uid === $('uid').textContent);
+        var rank = document.createElement('span');
+        rank.className = 'rank';
+        rank.textContent = p.rank;
+        var name = document.createElement('span');
+        name.className = 'who';
+        name.textContent = p.uname || p.uid;
+        var total = document.createElement('b');
+        total.textContent = p.total;
+        li.append(rank, name, total);
+        ol.appendChild(li);
+      });
+      if (!b.players.length) ol.innerHTML = '<li class="empty">No rounds played yet</li>';
+    }).catch(function () {});
   }
 
   function onVoid(v) {
@@ -241,5 +266,5 @@
   });
 
   setPhase('idle');
-  pickPlayer().then(connect);
+  pickPlayer().then(function (p) { connect(p); board(); });
 })();

@@ -100,6 +100,9 @@ test('one page plays a full round against a bot and shows the result', async () 
   assert.equal(total, outcome === 'You win!' ? 1 : 0, 'the total after one round');
   assert.equal(await text(page, '#streak'), outcome === 'You win!' ? '1' : '0');
   assert.ok(await page.evaluate(() => window.wiggles) >= 1, 'the bot\'s avatar wiggled on its movement');
+  // The top 10 shows this player, marked, with the total of the result.
+  const line = await page.waitForSelector(`#board li.me[data-uid="${uid}"]`, { timeout: WAIT });
+  assert.equal(await line.evaluate((li) => li.querySelector('b').textContent), String(total));
   console.log('screenshot:', await shot(page, 'web-bot-result.png'));
 
   // Back to idle by itself; the player is kept across a reload.
