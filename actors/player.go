@@ -72,13 +72,14 @@ func (p *player) handleAttach(ctx actor.Context, msg *messages.Attach) {
 	}
 	p.session = msg.Session
 	p.uname, p.uavatar = msg.Uname, msg.Uavatar
-	p.remember(ctx, msg.Uname, msg.Uavatar)
 	ctx.Send(msg.Session, &messages.Attached{
 		Player:     ctx.Self(),
 		TotalScore: p.rec.Total,
 		WinStreak:  p.rec.Streak,
 		Online:     msg.Online,
 	})
+	// After the answer: hi does not wait for the write.
+	p.remember(ctx, msg.Uname, msg.Uavatar)
 }
 
 // remember keeps the name and avatar the player last showed, and when it was

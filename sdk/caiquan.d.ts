@@ -53,6 +53,8 @@ declare namespace Caiquan {
     /** ws:// or wss:// URL of the server's /ws; ?format=json is added. */
     url: string;
     user: User;
+    /** The session token from POST /login, when the server runs with WeChat login (then user.uid must be the login's uid). A function is called for each connection, so a renewed token is used on reconnect. */
+    token?: string | (() => string);
     /** Reconnect after a lost connection (default true). Never after close() or close code 4001. */
     reconnect?: boolean;
     /** First retry waits between minDelay/2 and minDelay ms (default 500); each further one doubles, up to maxDelay (default 15000). */

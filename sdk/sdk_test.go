@@ -3,10 +3,14 @@ package sdk_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -25,6 +29,9 @@ func TestSDK(t *testing.T) {
 	testserver.NPMCI(t, "test")
 	bot := testserver.Start(t, "-bot-fill", "300ms", "-round-time", "1s")
 	pvp := testserver.Start(t, "-bot-fill", "30s", "-round-time", "1s")
+	login := testserver.Start(t, "-bot-fill", "300ms", "-round-time", "1s", "-auth-mode", "wechat",
+		"-auth-secret", "sdk-test-secret-sdk-test-secret-sdk", "-wechat-appid", "wxsdk", "-wechat-secret", "s",
+		"-wechat-api-base", fakeCode2Session(t))
 
 	files, err := filepath.Glob("test/*.test.js")
 	if err != nil || len(files) == 0 {
@@ -38,7 +45,7 @@ func TestSDK(t *testing.T) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "node", args...)
 	cmd.Dir = "test"
-	cmd.Env = append(os.Environ(), "CAIQUAN_BOT_URL="+bot.URL, "CAIQUAN_PVP_URL="+pvp.URL, "NO_COLOR=1")
+	cmd.Env = append(os.Environ(), "CAIQUAN_BOT_URL="+bot.URL, "CAIQUAN_PVP_URL="+pvp.URL, "CAIQUAN_LOGIN_URL="+login.URL, "NO_COLOR=1")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("node %v: %v\n%s", args, err, out)
@@ -48,11 +55,25 @@ func TestSDK(t *testing.T) {
 		t.Fatalf("node --test passed no test:\n%s", out)
 	}
 	t.Logf("node %v:\n%s", args, out)
-	for _, s := range []*testserver.Server{bot, pvp} {
+	for _, s := range []*testserver.Server{bot, pvp, login} {
 		if err := s.Healthy(); err != nil {
 			t.Errorf("after the SDK tests: %v", err)
 		}
 	}
+}
+
+// fakeCode2Session answers code "ok-<openid>" with that openid, as WeChat's
+// code2Session would; it returns the base URL.
+func fakeCode2Session(t *testing.T) string {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if openid, ok := strings.CutPrefix(r.URL.Query().Get("js_code"), "ok-"); ok {
+			json.NewEncoder(w).Encode(map[string]string{"openid": openid, "session_key": "k"})
+			return
+		}
+		json.NewEncoder(w).Encode(map[string]any{"errcode": 40029, "errmsg": "invalid code"})
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
 }
 
 // TestMiniProgramCopy: a mini-program can only require files inside its own

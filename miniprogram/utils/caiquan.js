@@ -140,7 +140,9 @@
       open: function () {
         if (self._sock !== sock) return;
         sock.isOpen = true;
-        self._send({ hello: { user: self.user } });
+        var token = self.options.token;
+        if (typeof token === 'function') token = token(); // asked anew for every connection
+        self._send({ hello: token ? { user: self.user, token: String(token) } : { user: self.user } });
       },
       message: function (data) {
         if (self._sock === sock) self._receive(data);

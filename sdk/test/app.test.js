@@ -77,9 +77,11 @@ test('replaced by the same player elsewhere (4001): closed, and never redialled'
     first.connect();
     await next(first, 'hi');
     const replaced = next(first, 'error', (e) => e.code === 'replaced');
+    // Waited for from now: the kick may reach first before hi reaches second.
+    const disconnected = next(first, 'disconnect');
     second.connect();
     await next(second, 'hi');
-    const gone = await next(first, 'disconnect');
+    const gone = await disconnected;
     assert.equal(gone.code, 4001);
     assert.equal(gone.reconnect, false);
     await replaced;
