@@ -14,8 +14,13 @@
 //     human's.
 //   - directory (one, named "players"): one player actor per uid, created on
 //     demand, and the count of sessions online.
-//   - player (a child of the directory): a uid's streak and total, kept in a
-//     Store so that a restart loses nothing; applies a round once per round id.
+//   - player (a child of the directory): a uid's record (streak, total, rounds,
+//     name, avatar, last seen, the ids of its last rounds), kept in a Store so
+//     that a restart loses nothing; applies a round once per round id, and
+//     confirms it only once the store has it. The directory restarts a failed
+//     player with growing pauses (a store that is down stays down a while).
+//   - session also checks a hello's token when Settings.Auth is set: the
+//     player is then the token's subject, not the client's claim.
 //
 // Goroutines: actors run on protoactor's dispatcher; timers are time.AfterFunc
 // callbacks that only send a message to the actor that set them (a stale one
