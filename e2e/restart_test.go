@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/caiquan/caiquan/internal/pgtest"
 	"github.com/caiquan/caiquan/internal/testserver"
@@ -77,5 +78,55 @@ func testRestart(t *testing.T, storeFlags ...string) {
 		if fmt.Sprint(line["total"], line["streak"], line["uname"]) != fmt.Sprint(last[uid].total, last[uid].streak, "N"+uid) {
 			t.Errorf("leaderboard line of %s = %v; want total %d, streak %d, uname N%s", uid, line, last[uid].total, last[uid].streak, uid)
 		}
+	}
+}
+
+// PostgreSQL going away is a store that really fails: the process stays
+// up, a hello whose player must be loaded is told to try again (the player
+// actor cannot load and restarts with back-off), the leaderboard says 503,
+// and once the database is back the same hello gets the player's totals.
+func TestPostgresOutage(t *testing.T) {
+	pg := pgtest.Start(t)
+	flags := []string{"-bot-fill", "100ms", "-round-time", "1s", "-store", "postgres", "-postgres-url", pg.URL}
+	s := testserver.Start(t, flags...)
+	c := dial(t, s.WSURL("/ws?format=json"))
+	c.send("hello", hello("olga", ""))
+	c.expect("hi")
+	var last standing
+	for round := 1; round <= 12 && last.total == 0; round++ {
+		last = c.playRound("olga")
+	}
+	s.Kill()
+	s = testserver.Start(t, flags...) // no player actor holds olga's record now
+
+	pg.Stop()
+	late := dial(t, s.WSURL("/ws?format=json"))
+	late.send("hello", hello("olga", ""))
+	late.expectError("server_busy") // after the 5 s attach timeout
+	if err := s.Healthy(); err != nil {
+		t.Fatalf("the server with its database down: %v", err)
+	}
+	if status, body := getJSON(t, http.MethodGet, s.URL+"/leaderboard", ""); status != 503 || body["code"] != "store_unavailable" {
+		t.Fatalf("leaderboard with the database down: %d %v", status, body)
+	}
+
+	pg.Restart()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		late.send("hello", hello("olga", ""))
+		name, body := late.next()
+		if name == "hi" {
+			if got := (standing{int(body["totalScore"].(float64)), int(body["winStreak"].(float64))}); got != last {
+				t.Fatalf("hi after the database came back: %+v; the last result said %+v", got, last)
+			}
+			break
+		}
+		if name != "error" || (body["code"] != "server_busy" && body["code"] != "already_hello") {
+			t.Fatalf("got %s %v", name, body)
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no hi within 20 s of the database coming back")
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }
