@@ -20,7 +20,15 @@ type player struct {
 	uname   string
 	uavatar string
 	clock   func() time.Time
+
+	owed    []*messages.ApplyRound // applied but not yet stored, in order
+	retry   *time.Timer            // the next SaveRetry, while owed
+	retries int
 }
+
+// saveRetryFirst is the first pause before a player tries again to store
+// the rounds it owes.
+const saveRetryFirst = 100 * time.Millisecond
 
 func playerProps(d *deps, uid string, store Store) *actor.Props {
 	return d.inv.props(KindPlayer, uid, func() actor.Actor {
@@ -34,11 +42,19 @@ func (p *player) Receive(ctx actor.Context) {
 		p.handleStarted(ctx)
 	case *actor.Restarting:
 		// The next instance starts from the store and learns its session
-		// from this message, queued for it.
+		// and the rounds it owes from these messages, queued for it.
+		stopTimer(p.retry)
 		if p.session != nil {
 			ctx.Send(ctx.Self(), &messages.Attach{Session: p.session, Uname: p.uname, Uavatar: p.uavatar})
 		}
+		for _, m := range p.owed {
+			ctx.Send(ctx.Self(), m)
+		}
 	case *actor.Stopping:
+		stopTimer(p.retry)
+		if len(p.owed) > 0 {
+			ctx.Logger().Error("player: stopped owing rounds it could not store", "uid", p.uid, "rounds_owed", len(p.owed))
+		}
 		if p.session != nil {
 			ctx.Send(ctx.Parent(), &messages.PlayerStopping{Uid: p.uid, Session: p.session})
 		}
@@ -48,8 +64,10 @@ func (p *player) Receive(ctx actor.Context) {
 		p.handleDetach(ctx, msg)
 	case *messages.ApplyRound:
 		p.handleApplyRound(ctx, msg)
+	case *messages.SaveRetry:
+		p.handleSaveRetry(ctx)
 	case *actor.ReceiveTimeout:
-		if p.session == nil {
+		if p.session == nil && len(p.owed) == 0 {
 			ctx.Stop(ctx.Self())
 		}
 	}
@@ -108,21 +126,79 @@ func (p *player) handleDetach(_ actor.Context, msg *messages.Detach) {
 }
 
 // handleApplyRound applies a round's base score once per round id; a repeat
-// (a room retrying) gets the same answer again.
+// (a room retrying) gets the same answer again. A round is confirmed only
+// once it is stored. One that cannot be stored is owed: the player keeps
+// trying on its own (the room gives up after a while and publishes what it
+// computed, which is what the player will store), and applies later rounds
+// after it, so totals never go back.
 func (p *player) handleApplyRound(ctx actor.Context, msg *messages.ApplyRound) {
-	next, applied, fresh := applyRound(p.rec, msg.RoundId, int(msg.BaseScore))
-	if !fresh {
-		ctx.Respond(p.applied(applied))
+	if r, ok := p.find(msg.RoundId); ok {
+		ctx.Respond(p.applied(r))
 		return
+	}
+	if !p.owes(msg.RoundId) {
+		p.owed = append(p.owed, msg)
+	}
+	if !p.settle(ctx) {
+		return // not saved means not applied: the room asks again
+	}
+	r, _ := p.find(msg.RoundId)
+	ctx.Respond(p.applied(r))
+}
+
+// settle applies every owed round, in order, and stores the result in one
+// Save; on failure it sets a timer to try again.
+func (p *player) settle(ctx actor.Context) bool {
+	next := p.rec
+	for _, m := range p.owed {
+		next, _, _ = applyRound(next, m.RoundId, int(m.BaseScore))
 	}
 	next.LastSeen = p.now()
 	if err := p.store.Save(p.uid, next); err != nil {
-		// Not saved means not applied: the room asks again.
-		ctx.Logger().Error("player: save failed", "uid", p.uid, "round", msg.RoundId, "err", err)
+		ctx.Logger().Error("player: save failed", "uid", p.uid, "rounds_owed", len(p.owed), "err", err)
+		p.retryLater(ctx)
+		return false
+	}
+	p.rec, p.owed = next, nil
+	stopTimer(p.retry)
+	p.retry, p.retries = nil, 0
+	return true
+}
+
+// retryLater asks settle again after a pause that doubles up to
+// playerBackoffMax, unless a retry is already set.
+func (p *player) retryLater(ctx actor.Context) {
+	if p.retry != nil {
 		return
 	}
-	p.rec = next
-	ctx.Respond(p.applied(applied))
+	d := saveRetryFirst << min(p.retries, 10)
+	p.retries++
+	p.retry = sendAfter(ctx, min(d, playerBackoffMax), &messages.SaveRetry{})
+}
+
+func (p *player) handleSaveRetry(ctx actor.Context) {
+	p.retry = nil
+	if len(p.owed) > 0 {
+		p.settle(ctx)
+	}
+}
+
+func (p *player) find(roundID string) (AppliedRound, bool) {
+	for _, r := range p.rec.Recent {
+		if r.RoundID == roundID {
+			return r, true
+		}
+	}
+	return AppliedRound{}, false
+}
+
+func (p *player) owes(roundID string) bool {
+	for _, m := range p.owed {
+		if m.RoundId == roundID {
+			return true
+		}
+	}
+	return false
 }
 
 func (p *player) applied(r AppliedRound) *messages.RoundApplied {

@@ -161,3 +161,35 @@ func TestSettlementAfterRestartAppliesOnce(t *testing.T) {
 		t.Fatalf("record %+v; want the round once", rec)
 	}
 }
+
+// A round the store refused, that the room then stopped asking about (it
+// publishes what it computed after its last attempt), is still stored by
+// the player once the store is back, and a later round is applied after it:
+// totals never go back.
+func TestOwedRoundStoredWithoutTheRoom(t *testing.T) {
+	store := &brokenStore{MemoryStore: NewMemoryStore()}
+	srv, system, _ := newServerWith(t, testSettings(), store)
+	ask := func(round string, timeout time.Duration) (*messages.RoundApplied, error) {
+		res, err := system.Root.RequestFuture(srv.d.players, &messages.ApplyRound{Uid: "p", RoundId: round, BaseScore: 1}, timeout).Result()
+		if err != nil {
+			return nil, err
+		}
+		return res.(*messages.RoundApplied), nil
+	}
+	if r, err := ask("r0", time.Second); err != nil || r.TotalScore != 1 {
+		t.Fatalf("r0: %v %v", r, err)
+	}
+	store.down.Store(true)
+	if _, err := ask("r1", 200*time.Millisecond); err == nil {
+		t.Fatal("r1 confirmed while the store was down")
+	}
+	time.Sleep(500 * time.Millisecond) // the player retries meanwhile, and fails
+	store.down.Store(false)
+	eventually(t, "r1 stored by the player's own retry", func() bool {
+		rec, _ := store.MemoryStore.Load("p")
+		return rec.Total == 3 && rec.Rounds == 2
+	})
+	if r, err := ask("r2", time.Second); err != nil || r.TotalScore != 6 || r.WinStreak != 3 {
+		t.Fatalf("r2 after the owed r1: %v %v; want total 6, streak 3", r, err)
+	}
+}

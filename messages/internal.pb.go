@@ -1730,6 +1730,44 @@ func (*Reattach) Descriptor() ([]byte, []int) {
 	return file_internal_proto_rawDescGZIP(), []int{32}
 }
 
+// SaveRetry is a player's own timer: try again to save the rounds it
+// applied but could not store (its room may have stopped asking).
+type SaveRetry struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SaveRetry) Reset() {
+	*x = SaveRetry{}
+	mi := &file_internal_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SaveRetry) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SaveRetry) ProtoMessage() {}
+
+func (x *SaveRetry) ProtoReflect() protoreflect.Message {
+	mi := &file_internal_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SaveRetry.ProtoReflect.Descriptor instead.
+func (*SaveRetry) Descriptor() ([]byte, []int) {
+	return file_internal_proto_rawDescGZIP(), []int{33}
+}
+
 var File_internal_proto protoreflect.FileDescriptor
 
 const file_internal_proto_rawDesc = "" +
@@ -1846,7 +1884,8 @@ const file_internal_proto_rawDesc = "" +
 	"\asession\x18\x02 \x01(\v2\n" +
 	".actor.PIDR\asession\"\n" +
 	"\n" +
-	"\bReattachB%Z#github.com/caiquan/caiquan/messagesb\x06proto3"
+	"\bReattach\"\v\n" +
+	"\tSaveRetryB%Z#github.com/caiquan/caiquan/messagesb\x06proto3"
 
 var (
 	file_internal_proto_rawDescOnce sync.Once
@@ -1860,7 +1899,7 @@ func file_internal_proto_rawDescGZIP() []byte {
 	return file_internal_proto_rawDescData
 }
 
-var file_internal_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
+var file_internal_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
 var file_internal_proto_goTypes = []any{
 	(*SeatInfo)(nil),       // 0: caiquan.internal.v1.SeatInfo
 	(*JoinQueue)(nil),      // 1: caiquan.internal.v1.JoinQueue
@@ -1895,16 +1934,17 @@ var file_internal_proto_goTypes = []any{
 	(*Crash)(nil),          // 30: caiquan.internal.v1.Crash
 	(*PlayerStopping)(nil), // 31: caiquan.internal.v1.PlayerStopping
 	(*Reattach)(nil),       // 32: caiquan.internal.v1.Reattach
-	(*actor.PID)(nil),      // 33: actor.PID
+	(*SaveRetry)(nil),      // 33: caiquan.internal.v1.SaveRetry
+	(*actor.PID)(nil),      // 34: actor.PID
 }
 var file_internal_proto_depIdxs = []int32{
-	33, // 0: caiquan.internal.v1.SeatInfo.session:type_name -> actor.PID
+	34, // 0: caiquan.internal.v1.SeatInfo.session:type_name -> actor.PID
 	0,  // 1: caiquan.internal.v1.JoinQueue.seat:type_name -> caiquan.internal.v1.SeatInfo
 	0,  // 2: caiquan.internal.v1.RoomSpec.seats:type_name -> caiquan.internal.v1.SeatInfo
-	33, // 3: caiquan.internal.v1.Attach.session:type_name -> actor.PID
-	33, // 4: caiquan.internal.v1.Attached.player:type_name -> actor.PID
-	33, // 5: caiquan.internal.v1.Detach.session:type_name -> actor.PID
-	33, // 6: caiquan.internal.v1.PlayerStopping.session:type_name -> actor.PID
+	34, // 3: caiquan.internal.v1.Attach.session:type_name -> actor.PID
+	34, // 4: caiquan.internal.v1.Attached.player:type_name -> actor.PID
+	34, // 5: caiquan.internal.v1.Detach.session:type_name -> actor.PID
+	34, // 6: caiquan.internal.v1.PlayerStopping.session:type_name -> actor.PID
 	7,  // [7:7] is the sub-list for method output_type
 	7,  // [7:7] is the sub-list for method input_type
 	7,  // [7:7] is the sub-list for extension type_name
@@ -1923,7 +1963,7 @@ func file_internal_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_internal_proto_rawDesc), len(file_internal_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   33,
+			NumMessages:   34,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
