@@ -1530,6 +1530,44 @@ func (x *RoomGone) GetRoundId() string {
 	return ""
 }
 
+// server -> room host: stop every room now (a drain that ran out of time);
+// each room voids or publishes its round as it stops.
+type StopRooms struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StopRooms) Reset() {
+	*x = StopRooms{}
+	mi := &file_internal_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StopRooms) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StopRooms) ProtoMessage() {}
+
+func (x *StopRooms) ProtoReflect() protoreflect.Message {
+	mi := &file_internal_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StopRooms.ProtoReflect.Descriptor instead.
+func (*StopRooms) Descriptor() ([]byte, []int) {
+	return file_internal_proto_rawDescGZIP(), []int{29}
+}
+
 var File_internal_proto protoreflect.FileDescriptor
 
 const file_internal_proto_rawDesc = "" +
@@ -1633,7 +1671,8 @@ const file_internal_proto_rawDesc = "" +
 	"\aplayers\x18\x02 \x01(\x05R\aplayers\"\x0f\n" +
 	"\rAttachTimeout\"%\n" +
 	"\bRoomGone\x12\x19\n" +
-	"\bround_id\x18\x01 \x01(\tR\aroundIdB%Z#github.com/caiquan/caiquan/messagesb\x06proto3"
+	"\bround_id\x18\x01 \x01(\tR\aroundId\"\v\n" +
+	"\tStopRoomsB%Z#github.com/caiquan/caiquan/messagesb\x06proto3"
 
 var (
 	file_internal_proto_rawDescOnce sync.Once
@@ -1647,7 +1686,7 @@ func file_internal_proto_rawDescGZIP() []byte {
 	return file_internal_proto_rawDescData
 }
 
-var file_internal_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
+var file_internal_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
 var file_internal_proto_goTypes = []any{
 	(*SeatInfo)(nil),       // 0: caiquan.internal.v1.SeatInfo
 	(*JoinQueue)(nil),      // 1: caiquan.internal.v1.JoinQueue
@@ -1678,15 +1717,16 @@ var file_internal_proto_goTypes = []any{
 	(*Online)(nil),         // 26: caiquan.internal.v1.Online
 	(*AttachTimeout)(nil),  // 27: caiquan.internal.v1.AttachTimeout
 	(*RoomGone)(nil),       // 28: caiquan.internal.v1.RoomGone
-	(*actor.PID)(nil),      // 29: actor.PID
+	(*StopRooms)(nil),      // 29: caiquan.internal.v1.StopRooms
+	(*actor.PID)(nil),      // 30: actor.PID
 }
 var file_internal_proto_depIdxs = []int32{
-	29, // 0: caiquan.internal.v1.SeatInfo.session:type_name -> actor.PID
+	30, // 0: caiquan.internal.v1.SeatInfo.session:type_name -> actor.PID
 	0,  // 1: caiquan.internal.v1.JoinQueue.seat:type_name -> caiquan.internal.v1.SeatInfo
 	0,  // 2: caiquan.internal.v1.RoomSpec.seats:type_name -> caiquan.internal.v1.SeatInfo
-	29, // 3: caiquan.internal.v1.Attach.session:type_name -> actor.PID
-	29, // 4: caiquan.internal.v1.Attached.player:type_name -> actor.PID
-	29, // 5: caiquan.internal.v1.Detach.session:type_name -> actor.PID
+	30, // 3: caiquan.internal.v1.Attach.session:type_name -> actor.PID
+	30, // 4: caiquan.internal.v1.Attached.player:type_name -> actor.PID
+	30, // 5: caiquan.internal.v1.Detach.session:type_name -> actor.PID
 	6,  // [6:6] is the sub-list for method output_type
 	6,  // [6:6] is the sub-list for method input_type
 	6,  // [6:6] is the sub-list for extension type_name
@@ -1705,7 +1745,7 @@ func file_internal_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_internal_proto_rawDesc), len(file_internal_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   29,
+			NumMessages:   30,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
