@@ -1730,6 +1730,44 @@ func (*Reattach) Descriptor() ([]byte, []int) {
 	return file_internal_proto_rawDescGZIP(), []int{32}
 }
 
+// server -> room host: stop every room now (a drain that ran out of time);
+// each room voids or publishes its round as it stops.
+type StopRooms struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StopRooms) Reset() {
+	*x = StopRooms{}
+	mi := &file_internal_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StopRooms) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StopRooms) ProtoMessage() {}
+
+func (x *StopRooms) ProtoReflect() protoreflect.Message {
+	mi := &file_internal_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StopRooms.ProtoReflect.Descriptor instead.
+func (*StopRooms) Descriptor() ([]byte, []int) {
+	return file_internal_proto_rawDescGZIP(), []int{33}
+}
+
 var File_internal_proto protoreflect.FileDescriptor
 
 const file_internal_proto_rawDesc = "" +
@@ -1846,7 +1884,8 @@ const file_internal_proto_rawDesc = "" +
 	"\asession\x18\x02 \x01(\v2\n" +
 	".actor.PIDR\asession\"\n" +
 	"\n" +
-	"\bReattachB%Z#github.com/caiquan/caiquan/messagesb\x06proto3"
+	"\bReattach\"\v\n" +
+	"\tStopRoomsB%Z#github.com/caiquan/caiquan/messagesb\x06proto3"
 
 var (
 	file_internal_proto_rawDescOnce sync.Once
@@ -1860,7 +1899,7 @@ func file_internal_proto_rawDescGZIP() []byte {
 	return file_internal_proto_rawDescData
 }
 
-var file_internal_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
+var file_internal_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
 var file_internal_proto_goTypes = []any{
 	(*SeatInfo)(nil),       // 0: caiquan.internal.v1.SeatInfo
 	(*JoinQueue)(nil),      // 1: caiquan.internal.v1.JoinQueue
@@ -1895,16 +1934,17 @@ var file_internal_proto_goTypes = []any{
 	(*Crash)(nil),          // 30: caiquan.internal.v1.Crash
 	(*PlayerStopping)(nil), // 31: caiquan.internal.v1.PlayerStopping
 	(*Reattach)(nil),       // 32: caiquan.internal.v1.Reattach
-	(*actor.PID)(nil),      // 33: actor.PID
+	(*StopRooms)(nil),      // 33: caiquan.internal.v1.StopRooms
+	(*actor.PID)(nil),      // 34: actor.PID
 }
 var file_internal_proto_depIdxs = []int32{
-	33, // 0: caiquan.internal.v1.SeatInfo.session:type_name -> actor.PID
+	34, // 0: caiquan.internal.v1.SeatInfo.session:type_name -> actor.PID
 	0,  // 1: caiquan.internal.v1.JoinQueue.seat:type_name -> caiquan.internal.v1.SeatInfo
 	0,  // 2: caiquan.internal.v1.RoomSpec.seats:type_name -> caiquan.internal.v1.SeatInfo
-	33, // 3: caiquan.internal.v1.Attach.session:type_name -> actor.PID
-	33, // 4: caiquan.internal.v1.Attached.player:type_name -> actor.PID
-	33, // 5: caiquan.internal.v1.Detach.session:type_name -> actor.PID
-	33, // 6: caiquan.internal.v1.PlayerStopping.session:type_name -> actor.PID
+	34, // 3: caiquan.internal.v1.Attach.session:type_name -> actor.PID
+	34, // 4: caiquan.internal.v1.Attached.player:type_name -> actor.PID
+	34, // 5: caiquan.internal.v1.Detach.session:type_name -> actor.PID
+	34, // 6: caiquan.internal.v1.PlayerStopping.session:type_name -> actor.PID
 	7,  // [7:7] is the sub-list for method output_type
 	7,  // [7:7] is the sub-list for method input_type
 	7,  // [7:7] is the sub-list for extension type_name
@@ -1923,7 +1963,7 @@ func file_internal_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_internal_proto_rawDesc), len(file_internal_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   33,
+			NumMessages:   34,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
