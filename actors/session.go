@@ -289,7 +289,10 @@ func (s *session) handleStart(ctx actor.Context, msg *messages.Start) {
 		return
 	}
 	if s.phase != queued {
-		ctx.Request(room, &messages.LeaveRoom{RoundId: msg.RoundId, Uid: s.user.Uid})
+		// Seated twice (a lobby that was made again saw a repeated join), or
+		// after leaving the queue: decline, so that round neither waits for
+		// nor scores this player.
+		ctx.Request(room, &messages.LeaveRoom{RoundId: msg.RoundId, Uid: s.user.Uid, Declined: true})
 		return
 	}
 	s.stopWaiting()

@@ -491,11 +491,14 @@ func (x *SubmitFace) GetFace() int32 {
 	return 0
 }
 
-// session -> room: the player left (asked to, or disconnected).
+// session -> room: the player left (asked to, or disconnected). declined
+// means the session never took the seat (a start that found it already
+// playing elsewhere): the seat leaves the round altogether, unscored.
 type LeaveRoom struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	RoundId       string                 `protobuf:"bytes,1,opt,name=round_id,json=roundId,proto3" json:"round_id,omitempty"`
 	Uid           string                 `protobuf:"bytes,2,opt,name=uid,proto3" json:"uid,omitempty"`
+	Declined      bool                   `protobuf:"varint,3,opt,name=declined,proto3" json:"declined,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -542,6 +545,13 @@ func (x *LeaveRoom) GetUid() string {
 		return x.Uid
 	}
 	return ""
+}
+
+func (x *LeaveRoom) GetDeclined() bool {
+	if x != nil {
+		return x.Declined
+	}
+	return false
 }
 
 // room -> room: the round timer. A stale round id is ignored.
@@ -1807,10 +1817,11 @@ const file_internal_proto_rawDesc = "" +
 	"SubmitFace\x12\x19\n" +
 	"\bround_id\x18\x01 \x01(\tR\aroundId\x12\x10\n" +
 	"\x03uid\x18\x02 \x01(\tR\x03uid\x12\x12\n" +
-	"\x04face\x18\x03 \x01(\x05R\x04face\"8\n" +
+	"\x04face\x18\x03 \x01(\x05R\x04face\"T\n" +
 	"\tLeaveRoom\x12\x19\n" +
 	"\bround_id\x18\x01 \x01(\tR\aroundId\x12\x10\n" +
-	"\x03uid\x18\x02 \x01(\tR\x03uid\"*\n" +
+	"\x03uid\x18\x02 \x01(\tR\x03uid\x12\x1a\n" +
+	"\bdeclined\x18\x03 \x01(\bR\bdeclined\"*\n" +
 	"\rRoundDeadline\x12\x19\n" +
 	"\bround_id\x18\x01 \x01(\tR\aroundId\"*\n" +
 	"\rSettleTimeout\x12\x19\n" +
