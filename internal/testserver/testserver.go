@@ -100,7 +100,7 @@ func Start(t testing.TB, flags ...string) *Server {
 	t.Helper()
 	bin := Binary(t)
 	s := &Server{
-		t:      t,
+		t: t,
 		// The admin API gets a port of its own too, so servers run side by side.
 		args:   append([]string{"-listen", "127.0.0.1:0", "-admin-listen", "127.0.0.1:0"}, flags...),
 		stdout: &firstLine{line: make(chan string, 1)},
