@@ -65,7 +65,7 @@ func (r *room) Receive(ctx actor.Context) {
 	case *messages.SubmitFace:
 		r.handleFace(ctx, msg)
 	case *messages.LeaveRoom:
-		r.handleLeave(ctx, msg.RoundId, msg.Uid)
+		r.handleLeave(ctx, msg)
 	case *actor.Terminated:
 		r.handleTerminated(ctx, msg)
 	case *messages.RoundDeadline:
@@ -181,12 +181,24 @@ func (r *room) handleFace(ctx actor.Context, msg *messages.SubmitFace) {
 
 // handleLeave empties a seat: the player counts as not choosing, the others
 // are told. The round still settles at its deadline.
-func (r *room) handleLeave(ctx actor.Context, roundID, uid string) {
-	if roundID != r.spec.RoundId || r.phase != playing {
+func (r *room) handleLeave(ctx actor.Context, msg *messages.LeaveRoom) {
+	if msg.RoundId != r.spec.RoundId || r.phase != playing {
 		return
 	}
-	if s := r.seatOf(ctx, uid); s != nil {
-		r.leave(ctx, s)
+	s := r.seatOf(ctx, msg.Uid)
+	if s == nil {
+		return
+	}
+	r.leave(ctx, s)
+	if msg.Declined {
+		// Never taken: the player is playing another round, whose score
+		// this one must not touch.
+		for i := range r.seats {
+			if r.seats[i] == s {
+				r.seats = append(r.seats[:i], r.seats[i+1:]...)
+				break
+			}
+		}
 	}
 }
 

@@ -131,3 +131,30 @@ func TestRoomIgnoresChoicesFromOtherSenders(t *testing.T) {
 		}
 	}
 }
+
+// A seat its session declines (it was seated twice) leaves the round
+// unscored: the round settles without it.
+func TestDeclinedSeatIsNotScored(t *testing.T) {
+	system, srv, room, spies, pids := startRoom(t, "twice")
+	// b won the round it is really playing: streak 1. A loss here would end it.
+	if _, err := system.Root.RequestFuture(srv.d.players, &messages.ApplyRound{Uid: "b", RoundId: "other", BaseScore: 1}, time.Second).Result(); err != nil {
+		t.Fatal(err)
+	}
+	system.Root.RequestWithCustomSender(room, &messages.LeaveRoom{RoundId: "twice", Uid: "b", Declined: true}, pids[1])
+	system.Root.RequestWithCustomSender(room, &messages.SubmitChoice{RoundId: "twice", Uid: "a", Choice: 2}, pids[0])
+	system.Root.Send(room, &messages.RoundDeadline{RoundId: "twice"})
+	for m := range spies[0] {
+		res, ok := m.(*messages.Result)
+		if !ok {
+			continue
+		}
+		if len(res.Result) != 1 || res.Result[0].Uid != "a" || res.Result[0].RoundScore != 0 {
+			t.Fatalf("result with a declined seat: %v", res)
+		}
+		break
+	}
+	got, err := system.Root.RequestFuture(srv.d.players, &messages.ApplyRound{Uid: "b", RoundId: "probe", BaseScore: 0}, time.Second).Result()
+	if err != nil || got.(*messages.RoundApplied).TotalScore != 1 || got.(*messages.RoundApplied).WinStreak != 1 {
+		t.Fatalf("b was scored: %v %v", got, err)
+	}
+}

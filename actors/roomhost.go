@@ -34,6 +34,10 @@ func (h *roomHost) Receive(ctx actor.Context) {
 		h.live++
 	case *actor.Terminated:
 		h.live--
+	case *messages.StopRooms:
+		for _, room := range ctx.Children() {
+			ctx.Stop(room)
+		}
 	case *messages.GetRoomCount:
 		ctx.Respond(&messages.RoomCount{Rooms: int32(h.live)})
 	}

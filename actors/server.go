@@ -140,6 +140,24 @@ func (s *Server) Drain(ctx context.Context) error {
 	}
 }
 
+// StopRooms stops every room in progress, each ending its round with a void
+// notice (or its result, if it was settling), and waits until they are gone
+// or ctx ends. Drain's last resort.
+func (s *Server) StopRooms(ctx context.Context) error {
+	s.system.Root.Send(s.d.rooms, &messages.StopRooms{})
+	for {
+		n, err := s.Rooms()
+		if err == nil && n == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("actors: %d rooms did not stop: %w", n, ctx.Err())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
 // Rooms is the number of rooms in progress on this node.
 func (s *Server) Rooms() (int, error) {
 	res, err := s.system.Root.RequestFuture(s.d.rooms, &messages.GetRoomCount{}, askTimeout).Result()

@@ -32,6 +32,7 @@ type session struct {
 	joinedAt time.Time
 	acked    bool // the client has been told it is queued
 	rejoin   *time.Timer
+	gone     bool // the socket is closed: nothing more from the client
 }
 
 // rejoinEvery is how often a waiting session repeats its join, so a lobby
@@ -49,7 +50,6 @@ const (
 	idle
 	queued
 	inRound
-	closing
 )
 
 func sessionProps(d *deps, conn Conn) *actor.Props {
@@ -106,13 +106,13 @@ func (s *session) Receive(ctx actor.Context) {
 		s.conn.Close(messages.CloseReplaced, msg.Reason)
 		ctx.Stop(ctx.Self())
 	case *messages.ConnClosed:
-		s.phase = closing
+		s.gone = true
 		ctx.Stop(ctx.Self())
 	}
 }
 
 func (s *session) handleClient(ctx actor.Context, env *messages.Envelope) {
-	if s.phase == closing {
+	if s.gone {
 		return
 	}
 	if h, ok := env.Body.(*messages.Envelope_Hello); ok {
@@ -207,7 +207,7 @@ func (s *session) register(ctx actor.Context) {
 // handleReattach: the directory lost its players; register again, and
 // keep asking until a player answers.
 func (s *session) handleReattach(ctx actor.Context) {
-	if s.player != nil && s.phase != closing {
+	if s.player != nil && !s.gone {
 		s.player = nil
 		s.register(ctx)
 	}
@@ -218,7 +218,7 @@ func (s *session) handleAttachTimeout(ctx actor.Context) {
 	case s.phase == attaching:
 		s.phase, s.pending = greeting, nil
 		s.sendError(messages.CodeServerBusy, "the player service did not answer; send hello again")
-	case s.player == nil && s.user != nil && s.phase != closing:
+	case s.player == nil && s.user != nil && !s.gone:
 		s.register(ctx) // reattaching after the directory died
 	}
 }
@@ -226,7 +226,7 @@ func (s *session) handleAttachTimeout(ctx actor.Context) {
 func (s *session) handleAttached(ctx actor.Context, msg *messages.Attached) {
 	if s.phase != attaching {
 		// A player actor made again after a failure: it is ours now.
-		if s.phase != greeting && s.phase != closing {
+		if s.phase != greeting && !s.gone {
 			stopTimer(s.attach)
 			s.player = msg.Player
 		}
@@ -332,7 +332,10 @@ func (s *session) handleStart(ctx actor.Context, msg *messages.Start) {
 		return
 	}
 	if s.phase != queued {
-		ctx.Request(room, &messages.LeaveRoom{RoundId: msg.RoundId, Uid: s.user.Uid})
+		// Seated twice (a lobby that was made again saw a repeated join), or
+		// after leaving the queue: decline, so that round neither waits for
+		// nor scores this player.
+		ctx.Request(room, &messages.LeaveRoom{RoundId: msg.RoundId, Uid: s.user.Uid, Declined: true})
 		return
 	}
 	s.stopWaiting()

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -15,7 +14,6 @@ import (
 	"github.com/caiquan/caiquan/internal/testserver"
 )
 
-func TestMain(m *testing.M) { os.Exit(testserver.Run(m)) }
 
 const waitTime = 10 * time.Second
 
@@ -122,11 +120,11 @@ func hello(uid, token string) map[string]any {
 	return h
 }
 
-// standing is a player's total and streak as a result or hi says.
-type standing struct{ total, streak int }
+// tally is a player's total and streak as a result or hi says.
+type tally struct{ total, streak int }
 
 // playRound joins, chooses rock, and returns the player's line of the result.
-func (c *wsClient) playRound(uid string) standing {
+func (c *wsClient) playRound(uid string) tally {
 	c.t.Helper()
 	c.send("join", map[string]any{})
 	c.expect("start")
@@ -135,11 +133,11 @@ func (c *wsClient) playRound(uid string) standing {
 	for _, line := range res["result"].([]any) {
 		l := line.(map[string]any)
 		if l["uid"] == uid {
-			return standing{int(l["totalScore"].(float64)), int(l["winStreak"].(float64))}
+			return tally{int(l["totalScore"].(float64)), int(l["winStreak"].(float64))}
 		}
 	}
 	c.t.Fatalf("result without %s: %v", uid, res)
-	return standing{}
+	return tally{}
 }
 
 // getJSON fetches url and decodes its JSON body.

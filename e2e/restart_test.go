@@ -31,7 +31,7 @@ func testRestart(t *testing.T, storeFlags ...string) {
 	flags := append([]string{"-bot-fill", "100ms", "-round-time", "1s"}, storeFlags...)
 	s := testserver.Start(t, flags...)
 	uids := []string{"ann", "ben", "cy"}
-	last := make(map[string]standing)
+	last := make(map[string]tally)
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for _, uid := range uids {
@@ -65,7 +65,7 @@ func testRestart(t *testing.T, storeFlags ...string) {
 		c := dial(t, s2.WSURL("/ws?format=json"))
 		c.send("hello", hello(uid, ""))
 		hi := c.expect("hi")
-		got := standing{int(hi["totalScore"].(float64)), int(hi["winStreak"].(float64))}
+		got := tally{int(hi["totalScore"].(float64)), int(hi["winStreak"].(float64))}
 		if got != last[uid] {
 			t.Errorf("%s after SIGKILL and restart: total %d streak %d; the last result said %d, %d",
 				uid, got.total, got.streak, last[uid].total, last[uid].streak)
@@ -92,7 +92,7 @@ func TestPostgresOutage(t *testing.T) {
 	c := dial(t, s.WSURL("/ws?format=json"))
 	c.send("hello", hello("olga", ""))
 	c.expect("hi")
-	var last standing
+	var last tally
 	for round := 1; round <= 12 && last.total == 0; round++ {
 		last = c.playRound("olga")
 	}
@@ -116,7 +116,7 @@ func TestPostgresOutage(t *testing.T) {
 		late.send("hello", hello("olga", ""))
 		name, body := late.next()
 		if name == "hi" {
-			if got := (standing{int(body["totalScore"].(float64)), int(body["winStreak"].(float64))}); got != last {
+			if got := (tally{int(body["totalScore"].(float64)), int(body["winStreak"].(float64))}); got != last {
 				t.Fatalf("hi after the database came back: %+v; the last result said %+v", got, last)
 			}
 			break

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"errors"
 	"strings"
 	"testing"
@@ -259,5 +260,24 @@ func BenchmarkDecodeEnvelopeBinary(b *testing.B) {
 		if _, err := decodeEnvelope(data, true, true); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// A nickname with U+2028 or U+2029 must not break the 2016 client's frame
+// pattern: JavaScript's '.' does not match them, so they go out escaped.
+func TestEncodeEventEscapesLineSeparators(t *testing.T) {
+	env := &messages.Envelope{Body: &messages.Envelope_Start{Start: &messages.Start{
+		RoomUsers: []*messages.RoomUser{{Uid: "u", Uname: "a\u2028b\u2029c"}},
+	}}}
+	out, err := EncodeEvent(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.ContainsRune(out, '\u2028') || bytes.ContainsRune(out, '\u2029') {
+		t.Fatalf("raw line separator in %q", out)
+	}
+	back, err := DecodeEvent(out)
+	if err != nil || back.GetStart().RoomUsers[0].Uname != "a\u2028b\u2029c" {
+		t.Fatalf("round trip: %v %v", back, err)
 	}
 }

@@ -106,8 +106,24 @@ func marshalCompact(m proto.Message) ([]byte, error) {
 	if err := json.Compact(&out, raw); err != nil {
 		return nil, err
 	}
-	return out.Bytes(), nil
+	return escapeLineSeparators(out.Bytes()), nil
 }
+
+// escapeLineSeparators writes U+2028 and U+2029 as \u escapes. JSON allows
+// them raw, but in JavaScript '.' does not match them, so the 2016 client's
+// frame pattern ^(\d)(\d?)(.*)$ would fail on a nickname holding one.
+func escapeLineSeparators(b []byte) []byte {
+	if !bytes.Contains(b, lineSep) && !bytes.Contains(b, paraSep) {
+		return b
+	}
+	b = bytes.ReplaceAll(b, lineSep, []byte(`\u2028`))
+	return bytes.ReplaceAll(b, paraSep, []byte(`\u2029`))
+}
+
+var (
+	lineSep = []byte("\u2028")
+	paraSep = []byte("\u2029")
+)
 
 func errorEnvelope(code, message string) *messages.Envelope {
 	return &messages.Envelope{Body: &messages.Envelope_Error{Error: &messages.Error{Code: code, Message: message}}}

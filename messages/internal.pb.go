@@ -491,11 +491,14 @@ func (x *SubmitFace) GetFace() int32 {
 	return 0
 }
 
-// session -> room: the player left (asked to, or disconnected).
+// session -> room: the player left (asked to, or disconnected). declined
+// means the session never took the seat (a start that found it already
+// playing elsewhere): the seat leaves the round altogether, unscored.
 type LeaveRoom struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	RoundId       string                 `protobuf:"bytes,1,opt,name=round_id,json=roundId,proto3" json:"round_id,omitempty"`
 	Uid           string                 `protobuf:"bytes,2,opt,name=uid,proto3" json:"uid,omitempty"`
+	Declined      bool                   `protobuf:"varint,3,opt,name=declined,proto3" json:"declined,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -542,6 +545,13 @@ func (x *LeaveRoom) GetUid() string {
 		return x.Uid
 	}
 	return ""
+}
+
+func (x *LeaveRoom) GetDeclined() bool {
+	if x != nil {
+		return x.Declined
+	}
+	return false
 }
 
 // room -> room: the round timer. A stale round id is ignored.
@@ -1768,6 +1778,44 @@ func (*SaveRetry) Descriptor() ([]byte, []int) {
 	return file_internal_proto_rawDescGZIP(), []int{33}
 }
 
+// server -> room host: stop every room now (a drain that ran out of time);
+// each room voids or publishes its round as it stops.
+type StopRooms struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StopRooms) Reset() {
+	*x = StopRooms{}
+	mi := &file_internal_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StopRooms) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StopRooms) ProtoMessage() {}
+
+func (x *StopRooms) ProtoReflect() protoreflect.Message {
+	mi := &file_internal_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StopRooms.ProtoReflect.Descriptor instead.
+func (*StopRooms) Descriptor() ([]byte, []int) {
+	return file_internal_proto_rawDescGZIP(), []int{34}
+}
+
 var File_internal_proto protoreflect.FileDescriptor
 
 const file_internal_proto_rawDesc = "" +
@@ -1807,10 +1855,11 @@ const file_internal_proto_rawDesc = "" +
 	"SubmitFace\x12\x19\n" +
 	"\bround_id\x18\x01 \x01(\tR\aroundId\x12\x10\n" +
 	"\x03uid\x18\x02 \x01(\tR\x03uid\x12\x12\n" +
-	"\x04face\x18\x03 \x01(\x05R\x04face\"8\n" +
+	"\x04face\x18\x03 \x01(\x05R\x04face\"T\n" +
 	"\tLeaveRoom\x12\x19\n" +
 	"\bround_id\x18\x01 \x01(\tR\aroundId\x12\x10\n" +
-	"\x03uid\x18\x02 \x01(\tR\x03uid\"*\n" +
+	"\x03uid\x18\x02 \x01(\tR\x03uid\x12\x1a\n" +
+	"\bdeclined\x18\x03 \x01(\bR\bdeclined\"*\n" +
 	"\rRoundDeadline\x12\x19\n" +
 	"\bround_id\x18\x01 \x01(\tR\aroundId\"*\n" +
 	"\rSettleTimeout\x12\x19\n" +
@@ -1885,7 +1934,8 @@ const file_internal_proto_rawDesc = "" +
 	".actor.PIDR\asession\"\n" +
 	"\n" +
 	"\bReattach\"\v\n" +
-	"\tSaveRetryB%Z#github.com/caiquan/caiquan/messagesb\x06proto3"
+	"\tSaveRetry\"\v\n" +
+	"\tStopRoomsB%Z#github.com/caiquan/caiquan/messagesb\x06proto3"
 
 var (
 	file_internal_proto_rawDescOnce sync.Once
@@ -1899,7 +1949,7 @@ func file_internal_proto_rawDescGZIP() []byte {
 	return file_internal_proto_rawDescData
 }
 
-var file_internal_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
+var file_internal_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
 var file_internal_proto_goTypes = []any{
 	(*SeatInfo)(nil),       // 0: caiquan.internal.v1.SeatInfo
 	(*JoinQueue)(nil),      // 1: caiquan.internal.v1.JoinQueue
@@ -1935,16 +1985,17 @@ var file_internal_proto_goTypes = []any{
 	(*PlayerStopping)(nil), // 31: caiquan.internal.v1.PlayerStopping
 	(*Reattach)(nil),       // 32: caiquan.internal.v1.Reattach
 	(*SaveRetry)(nil),      // 33: caiquan.internal.v1.SaveRetry
-	(*actor.PID)(nil),      // 34: actor.PID
+	(*StopRooms)(nil),      // 34: caiquan.internal.v1.StopRooms
+	(*actor.PID)(nil),      // 35: actor.PID
 }
 var file_internal_proto_depIdxs = []int32{
-	34, // 0: caiquan.internal.v1.SeatInfo.session:type_name -> actor.PID
+	35, // 0: caiquan.internal.v1.SeatInfo.session:type_name -> actor.PID
 	0,  // 1: caiquan.internal.v1.JoinQueue.seat:type_name -> caiquan.internal.v1.SeatInfo
 	0,  // 2: caiquan.internal.v1.RoomSpec.seats:type_name -> caiquan.internal.v1.SeatInfo
-	34, // 3: caiquan.internal.v1.Attach.session:type_name -> actor.PID
-	34, // 4: caiquan.internal.v1.Attached.player:type_name -> actor.PID
-	34, // 5: caiquan.internal.v1.Detach.session:type_name -> actor.PID
-	34, // 6: caiquan.internal.v1.PlayerStopping.session:type_name -> actor.PID
+	35, // 3: caiquan.internal.v1.Attach.session:type_name -> actor.PID
+	35, // 4: caiquan.internal.v1.Attached.player:type_name -> actor.PID
+	35, // 5: caiquan.internal.v1.Detach.session:type_name -> actor.PID
+	35, // 6: caiquan.internal.v1.PlayerStopping.session:type_name -> actor.PID
 	7,  // [7:7] is the sub-list for method output_type
 	7,  // [7:7] is the sub-list for method input_type
 	7,  // [7:7] is the sub-list for extension type_name
@@ -1963,7 +2014,7 @@ func file_internal_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_internal_proto_rawDesc), len(file_internal_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   34,
+			NumMessages:   35,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

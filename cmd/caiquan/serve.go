@@ -24,6 +24,10 @@ import (
 	"github.com/caiquan/caiquan/web"
 )
 
+// voidGrace is how long shutdown lets sessions pass on the void notices of
+// rounds it had to stop, before it closes their sockets.
+const voidGrace = 200 * time.Millisecond
+
 // Main is one server: the actor system, the game's actors and the gateway
 // behind one HTTP listener. Tests and the binary build it the same way.
 type Main struct {
@@ -192,9 +196,18 @@ func (m *Main) Close() error {
 	m.gateway.SetDraining()
 	ctx, cancel := context.WithTimeout(context.Background(), m.Config.DrainTimeout)
 	defer cancel()
-	drainErr := m.server.Drain(ctx)
-	if drainErr != nil {
-		m.log.Warn("drain incomplete", "err", drainErr)
+	if err := m.server.Drain(ctx); err != nil {
+		// Out of time: the rounds still running end now, with a void
+		// notice that must reach the sockets before they close.
+		m.log.Warn("drain incomplete; voiding rounds in progress", "err", err)
+		vctx, vcancel := context.WithTimeout(context.Background(), 2*time.Second)
+		if err := m.server.StopRooms(vctx); err != nil {
+			m.log.Warn("rooms still running at shutdown", "err", err)
+		}
+		vcancel()
+		// The voids are in the sessions' mailboxes; give them a moment
+		// to hand them to their connections' queues.
+		time.Sleep(voidGrace)
 	}
 	m.gateway.CloseAll(messages.CloseGoingAway, "server shutting down")
 	sctx, scancel := context.WithTimeout(context.Background(), 3*time.Second)

@@ -185,6 +185,32 @@ func (s *Server) Healthy() error {
 	return nil
 }
 
+// Signal sends sig to the server process.
+func (s *Server) Signal(sig os.Signal) {
+	s.t.Helper()
+	if err := s.cmd.Process.Signal(sig); err != nil {
+		s.t.Fatalf("testserver: signal %v: %v", sig, err)
+	}
+}
+
+// WaitExit waits up to timeout for the process to end and returns its exit
+// code.
+func (s *Server) WaitExit(timeout time.Duration) (int, error) {
+	select {
+	case <-s.exited:
+	case <-time.After(timeout):
+		return -1, fmt.Errorf("server still running after %v", timeout)
+	}
+	if s.exitErr == nil {
+		return 0, nil
+	}
+	var ee *exec.ExitError
+	if errors.As(s.exitErr, &ee) {
+		return ee.ExitCode(), nil
+	}
+	return -1, s.exitErr
+}
+
 // Stop ends the process (SIGTERM, then SIGKILL after a while) and waits for
 // it; it is safe to call more than once, and cleanup calls it.
 func (s *Server) Stop() {
