@@ -10,10 +10,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
-
-	"github.com/caiquan/caiquan/internal/testserver"
 )
-
 
 const waitTime = 10 * time.Second
 
