@@ -82,3 +82,35 @@ func TestAnonymousCannotClaimWeChatUID(t *testing.T) {
 	c.send(hello("plain", ""))
 	c.expect("hi")
 }
+
+// Refused hellos do not hold a connection open: without an accepted hello
+// within the handshake timeout, the session closes it with 4003.
+func TestRefusedHellosStillTimeOut(t *testing.T) {
+	signer, err := auth.NewSigner("0123456789abcdef0123456789abcdef", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := testSettings()
+	s.Auth = signer
+	s.HandshakeTimeout = 300 * time.Millisecond
+	srv, _ := newTestServer(t, s)
+
+	c := &client{t: t, conn: newFakeConn(), uid: "x"}
+	c.s = srv.OpenSession(c.conn)
+	c.send(hello("x", "garbage"))
+	c.expect("error:" + messages.CodeBadToken)
+	eventually(t, "closed with 4003", func() bool {
+		closed, code := c.conn.closeCode()
+		return closed && code == messages.CloseHelloTimeout
+	})
+
+	good, _ := signer.Issue(auth.Claims{Sub: "wx_ok"}, time.Now())
+	ok := &client{t: t, conn: newFakeConn(), uid: "wx_ok"}
+	ok.s = srv.OpenSession(ok.conn)
+	ok.send(hello("", good))
+	ok.expect("hi")
+	time.Sleep(400 * time.Millisecond) // past the timeout: an accepted hello keeps the socket
+	if closed, _ := ok.conn.closeCode(); closed {
+		t.Fatal("a player with an accepted hello was cut off")
+	}
+}

@@ -2,6 +2,7 @@ package actors
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -33,6 +34,7 @@ type session struct {
 	acked    bool // the client has been told it is queued
 	rejoin   *time.Timer
 	gone     bool // the socket is closed: nothing more from the client
+	hello    *time.Timer
 }
 
 // rejoinEvery is how often a waiting session repeats its join, so a lobby
@@ -60,6 +62,18 @@ func sessionProps(d *deps, conn Conn) *actor.Props {
 
 func (s *session) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
+	case *actor.Started:
+		if s.settings.HandshakeTimeout > 0 {
+			s.hello = sendAfter(ctx, s.settings.HandshakeTimeout, &messages.HelloTimeout{})
+		}
+	case *messages.HelloTimeout:
+		// The gateway's own deadline ends at any hello; this one waits for a
+		// hello that was accepted, so a client with a bad token cannot
+		// hold a connection open without ever playing.
+		if s.phase == greeting || s.phase == attaching {
+			s.conn.Close(messages.CloseHelloTimeout, fmt.Sprintf("no accepted hello within %v", s.settings.HandshakeTimeout))
+			ctx.Stop(ctx.Self())
+		}
 	case *actor.Stopping:
 		s.handleStopping(ctx)
 	case *messages.Envelope:
@@ -233,6 +247,7 @@ func (s *session) handleAttached(ctx actor.Context, msg *messages.Attached) {
 		return
 	}
 	stopTimer(s.attach)
+	stopTimer(s.hello)
 	s.player = msg.Player
 	s.standing = rules.Standing{Total: msg.TotalScore, Streak: msg.WinStreak}
 	s.phase = idle
@@ -392,6 +407,7 @@ func (s *session) fromRoom(ctx actor.Context) bool {
 // socket if it is still open (the session died, not the connection).
 func (s *session) handleStopping(ctx actor.Context) {
 	stopTimer(s.attach)
+	stopTimer(s.hello)
 	stopTimer(s.rejoin)
 	switch s.phase {
 	case queued:

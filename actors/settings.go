@@ -24,6 +24,9 @@ type Settings struct {
 	SettleAttempts int
 	// AttachTimeout is how long hello waits for the player actor.
 	AttachTimeout time.Duration
+	// HandshakeTimeout is how long a connection has to get a hello accepted
+	// (a refused token does not count); zero means no limit.
+	HandshakeTimeout time.Duration
 
 	Now  func() time.Time
 	Seed uint64
@@ -46,17 +49,18 @@ const WeChatUIDPrefix = auth.UIDPrefix
 // SettingsFrom takes the game's settings from the server configuration.
 func SettingsFrom(c config.Config) Settings {
 	return Settings{
-		RoomSize:       c.RoomSize,
-		RoundTime:      c.RoundTime,
-		BotFill:        c.BotFill,
-		BotFirstChoice: c.BotFirstChoice,
-		BotRechooseMin: c.BotRechooseMin,
-		BotRechooseMax: c.BotRechooseMax,
-		SettleRetry:    300 * time.Millisecond,
-		SettleAttempts: 20,
-		AttachTimeout:  5 * time.Second,
-		Now:            time.Now,
-		Seed:           uint64(time.Now().UnixNano()),
+		RoomSize:         c.RoomSize,
+		RoundTime:        c.RoundTime,
+		BotFill:          c.BotFill,
+		BotFirstChoice:   c.BotFirstChoice,
+		BotRechooseMin:   c.BotRechooseMin,
+		BotRechooseMax:   c.BotRechooseMax,
+		SettleRetry:      300 * time.Millisecond,
+		SettleAttempts:   20,
+		AttachTimeout:    5 * time.Second,
+		HandshakeTimeout: c.HandshakeTimeout,
+		Now:              time.Now,
+		Seed:             uint64(time.Now().UnixNano()),
 	}
 }
 

@@ -1816,6 +1816,43 @@ func (*StopRooms) Descriptor() ([]byte, []int) {
 	return file_internal_proto_rawDescGZIP(), []int{34}
 }
 
+// session -> session: the connection said no accepted hello in time.
+type HelloTimeout struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HelloTimeout) Reset() {
+	*x = HelloTimeout{}
+	mi := &file_internal_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HelloTimeout) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HelloTimeout) ProtoMessage() {}
+
+func (x *HelloTimeout) ProtoReflect() protoreflect.Message {
+	mi := &file_internal_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HelloTimeout.ProtoReflect.Descriptor instead.
+func (*HelloTimeout) Descriptor() ([]byte, []int) {
+	return file_internal_proto_rawDescGZIP(), []int{35}
+}
+
 var File_internal_proto protoreflect.FileDescriptor
 
 const file_internal_proto_rawDesc = "" +
@@ -1935,7 +1972,8 @@ const file_internal_proto_rawDesc = "" +
 	"\n" +
 	"\bReattach\"\v\n" +
 	"\tSaveRetry\"\v\n" +
-	"\tStopRoomsB%Z#github.com/caiquan/caiquan/messagesb\x06proto3"
+	"\tStopRooms\"\x0e\n" +
+	"\fHelloTimeoutB%Z#github.com/caiquan/caiquan/messagesb\x06proto3"
 
 var (
 	file_internal_proto_rawDescOnce sync.Once
@@ -1949,7 +1987,7 @@ func file_internal_proto_rawDescGZIP() []byte {
 	return file_internal_proto_rawDescData
 }
 
-var file_internal_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
+var file_internal_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
 var file_internal_proto_goTypes = []any{
 	(*SeatInfo)(nil),       // 0: caiquan.internal.v1.SeatInfo
 	(*JoinQueue)(nil),      // 1: caiquan.internal.v1.JoinQueue
@@ -1986,16 +2024,17 @@ var file_internal_proto_goTypes = []any{
 	(*Reattach)(nil),       // 32: caiquan.internal.v1.Reattach
 	(*SaveRetry)(nil),      // 33: caiquan.internal.v1.SaveRetry
 	(*StopRooms)(nil),      // 34: caiquan.internal.v1.StopRooms
-	(*actor.PID)(nil),      // 35: actor.PID
+	(*HelloTimeout)(nil),   // 35: caiquan.internal.v1.HelloTimeout
+	(*actor.PID)(nil),      // 36: actor.PID
 }
 var file_internal_proto_depIdxs = []int32{
-	35, // 0: caiquan.internal.v1.SeatInfo.session:type_name -> actor.PID
+	36, // 0: caiquan.internal.v1.SeatInfo.session:type_name -> actor.PID
 	0,  // 1: caiquan.internal.v1.JoinQueue.seat:type_name -> caiquan.internal.v1.SeatInfo
 	0,  // 2: caiquan.internal.v1.RoomSpec.seats:type_name -> caiquan.internal.v1.SeatInfo
-	35, // 3: caiquan.internal.v1.Attach.session:type_name -> actor.PID
-	35, // 4: caiquan.internal.v1.Attached.player:type_name -> actor.PID
-	35, // 5: caiquan.internal.v1.Detach.session:type_name -> actor.PID
-	35, // 6: caiquan.internal.v1.PlayerStopping.session:type_name -> actor.PID
+	36, // 3: caiquan.internal.v1.Attach.session:type_name -> actor.PID
+	36, // 4: caiquan.internal.v1.Attached.player:type_name -> actor.PID
+	36, // 5: caiquan.internal.v1.Detach.session:type_name -> actor.PID
+	36, // 6: caiquan.internal.v1.PlayerStopping.session:type_name -> actor.PID
 	7,  // [7:7] is the sub-list for method output_type
 	7,  // [7:7] is the sub-list for method input_type
 	7,  // [7:7] is the sub-list for extension type_name
@@ -2014,7 +2053,7 @@ func file_internal_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_internal_proto_rawDesc), len(file_internal_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   35,
+			NumMessages:   36,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
