@@ -97,8 +97,9 @@ func (r *room) handleStarted(ctx actor.Context) {
 		})
 	}
 	start := &messages.Start{
-		GameTime: int32(r.settings.RoundTime / time.Second),
-		RoundId:  r.spec.RoundId,
+		GameTime:   int32((r.settings.RoundTime + time.Second - 1) / time.Second),
+		GameTimeMs: int32(r.settings.RoundTime / time.Millisecond),
+		RoundId:    r.spec.RoundId,
 	}
 	for _, s := range r.seats {
 		start.RoomUsers = append(start.RoomUsers, &messages.RoomUser{

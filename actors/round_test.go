@@ -154,3 +154,17 @@ func TestScoresSurviveReconnect(t *testing.T) {
 		t.Fatalf("standing after reconnect: %v", hi)
 	}
 }
+
+// A round shorter than a second says so exactly in gameTimeMs, and rounds
+// gameTime up for clients that count whole seconds.
+func TestSubSecondRoundTime(t *testing.T) {
+	s := testSettings()
+	s.RoundTime = 1500 * time.Millisecond
+	srv, _ := newTestServer(t, s)
+	a := connect(t, srv, "a")
+	a.join()
+	start := a.expect("start").GetStart()
+	if start.GameTime != 2 || start.GameTimeMs != 1500 {
+		t.Fatalf("gameTime %d, gameTimeMs %d; want 2 and 1500", start.GameTime, start.GameTimeMs)
+	}
+}

@@ -13,8 +13,8 @@ type Config struct {
 
 	// RoomSize is the number of seats in a room (2 in the demo).
 	RoomSize int `yaml:"room_size"`
-	// RoundTime is the time from start to settlement; whole seconds, since
-	// the wire's gameTime is in seconds.
+	// RoundTime is the time from start to settlement. The wire's gameTime
+	// is whole seconds (rounded up); gameTimeMs has it exactly.
 	RoundTime time.Duration `yaml:"round_time"`
 	// BotFill is how long the first waiting player waits before bots fill the room.
 	BotFill time.Duration `yaml:"bot_fill"`

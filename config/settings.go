@@ -27,7 +27,7 @@ var settings = []setting{
 	str("listen", "HTTP address (host:port) of the game listener", func(c *Config) *string { return &c.Listen }),
 	str("socketio_prefix", "path under which the Socket.IO endpoint answers", func(c *Config) *string { return &c.SocketIOPrefix }),
 	integer("room_size", "seats in a room, 2 to 16", func(c *Config) *int { return &c.RoomSize }),
-	duration("round_time", "time from start to settlement, whole seconds", func(c *Config) *time.Duration { return &c.RoundTime }),
+	duration("round_time", "time from start to settlement, 100ms to 600s", func(c *Config) *time.Duration { return &c.RoundTime }),
 	duration("bot_fill", "how long a waiting player waits before bots fill the room", func(c *Config) *time.Duration { return &c.BotFill }),
 	duration("bot_first_choice", "how long after start a bot first chooses", func(c *Config) *time.Duration { return &c.BotFirstChoice }),
 	duration("bot_rechoose_min", "shortest pause between a bot's choices", func(c *Config) *time.Duration { return &c.BotRechooseMin }),

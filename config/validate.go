@@ -32,9 +32,10 @@ func (c Config) Validate() error {
 	if c.RoomSize < 2 || c.RoomSize > 16 {
 		bad("room_size must be between 2 and 16, got %d", c.RoomSize)
 	}
-	// The wire's gameTime is whole seconds, so the client's countdown must agree.
-	if c.RoundTime < time.Second || c.RoundTime > 600*time.Second || c.RoundTime%time.Second != 0 {
-		bad("round_time must be a whole number of seconds between 1s and 600s, got %v", c.RoundTime)
+	// Below 100 ms a round is shorter than a phone's round trip; the wire's
+	// gameTime rounds up to whole seconds for the 2016 client.
+	if c.RoundTime < 100*time.Millisecond || c.RoundTime > 600*time.Second {
+		bad("round_time must be between 100ms and 600s, got %v", c.RoundTime)
 	}
 	if c.BotFill <= 0 || c.BotFill > time.Minute {
 		bad("bot_fill must be more than 0 and at most 1m0s, got %v", c.BotFill)

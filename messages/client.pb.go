@@ -769,12 +769,14 @@ func (x *RoomUser) GetWinStreak() int32 {
 	return 0
 }
 
-// Start begins a round of game_time seconds.
+// Start begins a round of game_time seconds (rounded up; game_time_ms is
+// exact, for rounds shorter than a second).
 type Start struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	GameTime      int32                  `protobuf:"varint,1,opt,name=game_time,json=gameTime,proto3" json:"game_time,omitempty"`
 	RoomUsers     []*RoomUser            `protobuf:"bytes,2,rep,name=room_users,json=roomUsers,proto3" json:"room_users,omitempty"`
 	RoundId       string                 `protobuf:"bytes,3,opt,name=round_id,json=roundId,proto3" json:"round_id,omitempty"`
+	GameTimeMs    int32                  `protobuf:"varint,4,opt,name=game_time_ms,json=gameTimeMs,proto3" json:"game_time_ms,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -828,6 +830,13 @@ func (x *Start) GetRoundId() string {
 		return x.RoundId
 	}
 	return ""
+}
+
+func (x *Start) GetGameTimeMs() int32 {
+	if x != nil {
+		return x.GameTimeMs
+	}
+	return 0
 }
 
 // Movement tells the others that uid chose (without the choice) or made a face.
@@ -1179,12 +1188,14 @@ const file_client_proto_rawDesc = "" +
 	"\vtotal_score\x18\x06 \x01(\x05R\n" +
 	"totalScore\x12\x1d\n" +
 	"\n" +
-	"win_streak\x18\a \x01(\x05R\twinStreak\"t\n" +
+	"win_streak\x18\a \x01(\x05R\twinStreak\"\x96\x01\n" +
 	"\x05Start\x12\x1b\n" +
 	"\tgame_time\x18\x01 \x01(\x05R\bgameTime\x123\n" +
 	"\n" +
 	"room_users\x18\x02 \x03(\v2\x14.caiquan.v1.RoomUserR\troomUsers\x12\x19\n" +
-	"\bround_id\x18\x03 \x01(\tR\aroundId\"L\n" +
+	"\bround_id\x18\x03 \x01(\tR\aroundId\x12 \n" +
+	"\fgame_time_ms\x18\x04 \x01(\x05R\n" +
+	"gameTimeMs\"L\n" +
 	"\bMovement\x12\x10\n" +
 	"\x03uid\x18\x01 \x01(\tR\x03uid\x12\x1a\n" +
 	"\bmovement\x18\x02 \x01(\tR\bmovement\x12\x12\n" +
