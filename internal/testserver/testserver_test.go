@@ -39,7 +39,7 @@ func TestBadFlagFailsStart(t *testing.T) {
 	go func() {
 		defer close(done)
 		defer func() { recover() }() // fakeT's FailNow panics to end Start
-		Start(&ft, "-round-time", "1500ms")
+		Start(&ft, "-round-time", "50ms")
 	}()
 	select {
 	case <-done:
