@@ -43,3 +43,12 @@ vet:
 
 clean:
 	rm -rf $(BIN)
+
+# Benchmarks: each codec's encode and decode, settlement, and one message's
+# trip session → room → session through the actors. With LOAD=1 it then runs
+# the load scenarios of the README's Performance section (about ten minutes;
+# each starts its own server on loopback).
+.PHONY: bench
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./gateway/ ./rules/ ./actors/
+	@if [ -n "$(LOAD)" ]; then BIN=$(BIN) GO=$(GO) ./cmd/caiquan-load/scenarios.sh; fi

@@ -14,14 +14,18 @@ import (
 )
 
 // conn is one client connection: the actors.Conn a session sends through.
-// Goroutines: serve runs in its own goroutine and is the reader (readLoop);
-// writeLoop is the only writer of data frames. Close may be called from any
-// goroutine; it only flags, wakes both loops and returns.
+// Goroutines: serve runs in its own goroutine and is the reader (readLoop).
+// The writer (writeLoop) runs only while there is something to write: a
+// frame queued, a ping due, or the close to carry out. It exits when the
+// queue is empty, so an idle connection costs one goroutine, not two. At
+// most one writer runs at a time (writing); only it writes to the socket,
+// except the greeting, written by serve before any writer can start. Close
+// may be called from any goroutine; it only flags, wakes the writer and
+// returns.
 type conn struct {
 	g    *Gateway
 	ws   *websocket.Conn
 	wire wire
-	out  chan frame // encoded frames for writeLoop; bounded by cfg.OutboundQueue
 
 	// Reader goroutine only.
 	session actors.Session
@@ -31,13 +35,19 @@ type conn struct {
 	token string
 
 	mu            sync.Mutex
+	queue         []frame // encoded frames for the writer; at most cfg.OutboundQueue
+	spare         []frame // the writer's last batch, reused for the next queue
+	writing       bool    // the writer role is taken: a writeLoop runs (or serve greets)
+	pingDue       bool    // pingTimer fired; the writer sends the pings
+	pingTimer     *time.Timer
+	pongTimer     *time.Timer // Engine.IO 4: runs while a ping is unanswered
 	closed        bool
 	cause         closeCause
-	closeDeadline time.Time     // end of the close handshake
-	closing       chan struct{} // closed by the first Close
+	closeDeadline time.Time // end of the close handshake
 
+	closing     atomic.Bool   // set by the first Close
 	readStopped chan struct{} // readLoop returned
-	writerDone  chan struct{} // writeLoop returned and the socket is closed
+	writerDone  chan struct{} // the writer finished the close and closed the socket
 
 	helloSeen atomic.Bool
 	pongDue   atomic.Bool // an Engine.IO ping is unanswered
@@ -50,9 +60,8 @@ func newConn(g *Gateway, ws *websocket.Conn, w wire) *conn {
 		g:           g,
 		ws:          ws,
 		wire:        w,
-		out:         make(chan frame, g.cfg.OutboundQueue),
 		limiter:     newLimiter(g.cfg.RateLimit, g.cfg.RateBurst, time.Now()),
-		closing:     make(chan struct{}),
+		writing:     true, // serve writes the greeting, then hands the role to a writeLoop
 		readStopped: make(chan struct{}),
 		writerDone:  make(chan struct{}),
 	}
@@ -73,16 +82,68 @@ func (c *conn) Send(env *messages.Envelope) bool {
 }
 
 func (c *conn) enqueue(f frame) bool {
-	if c.isClosing() {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
 		return false
 	}
-	select {
-	case c.out <- f:
-		return true
-	default:
+	if len(c.queue) >= c.g.cfg.OutboundQueue {
+		c.mu.Unlock()
 		c.Close(messages.CloseSlowConsumer, "outbound queue full")
 		return false
 	}
+	c.queue = append(c.queue, f)
+	start := c.claimWriterLocked()
+	c.mu.Unlock()
+	if start {
+		go c.writeLoop()
+	}
+	return true
+}
+
+// claimWriterLocked takes the writer role if nobody has it; the caller then
+// starts writeLoop. c.mu must be held.
+func (c *conn) claimWriterLocked() bool {
+	if c.writing {
+		return false
+	}
+	c.writing = true
+	return true
+}
+
+// onPingTimer marks a ping due and rearms itself: a ticker that needs no
+// goroutine between pings.
+func (c *conn) onPingTimer() {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.pingDue = true
+	c.pingTimer.Reset(c.g.cfg.PingInterval)
+	start := c.claimWriterLocked()
+	c.mu.Unlock()
+	if start {
+		go c.writeLoop()
+	}
+}
+
+// armPongTimer starts the Engine.IO 4 pong deadline.
+func (c *conn) armPongTimer() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return
+	}
+	if c.pongTimer == nil {
+		c.pongTimer = time.AfterFunc(c.g.eio4PingTimeout, func() {
+			if c.pongDue.Load() {
+				c.Close(messages.ClosePolicy, fmt.Sprintf("no pong within %v", c.g.eio4PingTimeout))
+			}
+		})
+		return
+	}
+	c.pongTimer.Reset(c.g.eio4PingTimeout)
 }
 
 // Close is the one close path; only its first call counts. The writer then
@@ -96,10 +157,17 @@ func (c *conn) Close(code int, reason string) {
 		return
 	}
 	c.closed = true
+	c.closing.Store(true)
 	c.cause = closeCause{code: code, reason: reason}
 	c.closeDeadline = time.Now().Add(closeGrace)
 	deadline := c.closeDeadline
-	close(c.closing)
+	if c.pingTimer != nil {
+		c.pingTimer.Stop()
+	}
+	if c.pongTimer != nil {
+		c.pongTimer.Stop()
+	}
+	start := c.claimWriterLocked()
 	c.mu.Unlock()
 
 	// Bound both loops by the grace: a write blocked on a client that does
@@ -108,16 +176,12 @@ func (c *conn) Close(code int, reason string) {
 	nc := c.ws.NetConn()
 	nc.SetWriteDeadline(deadline)
 	nc.SetReadDeadline(deadline)
-}
-
-func (c *conn) isClosing() bool {
-	select {
-	case <-c.closing:
-		return true
-	default:
-		return false
+	if start {
+		go c.writeLoop() // it carries out the close
 	}
 }
+
+func (c *conn) isClosing() bool { return c.closing.Load() }
 
 func (c *conn) closeState() (closeCause, time.Time) {
 	c.mu.Lock()
@@ -143,8 +207,11 @@ func (c *conn) serve() {
 		}
 	}
 
+	c.mu.Lock()
+	c.pingTimer = time.AfterFunc(cfg.PingInterval, c.onPingTimer)
+	c.mu.Unlock()
 	c.g.track(c)
-	go c.writeLoop()
+	go c.writeLoop() // takes over the writer role from the greeting; exits at once if idle
 	helloTimer := time.AfterFunc(cfg.HandshakeTimeout, func() {
 		if !c.helloSeen.Load() {
 			c.Close(messages.CloseHelloTimeout, fmt.Sprintf("no hello within %v", cfg.HandshakeTimeout))

@@ -31,13 +31,17 @@
 //
 // # One connection
 //
-// Two goroutines per connection, nothing else long-lived: a reader started
-// by the HTTP handler, which returns right after the upgrade (so net/http
-// frees its request state and buffers), and one writer that drains a
-// bounded queue of encoded frames and sends the pings. A timer (the Hello
-// deadline) may run a short goroutine to call Close. Conn.Send encodes in the
-// caller's goroutine and never blocks; a full queue closes the connection
-// as a slow consumer (4002).
+// One goroutine per connection, and a second only while there is something
+// to write: a reader started by the HTTP handler, which returns right after
+// the upgrade (so net/http frees its request state and buffers), and a
+// writer that is started when a frame is queued, a ping is due or the
+// connection closes, writes everything queued in one go and exits when the
+// queue is empty. An idle connection thus holds one goroutine stack, one
+// ping timer and no queue. Timers (the Hello deadline, the ping interval,
+// the Engine.IO 4 pong deadline) run short callbacks that only flag, start
+// the writer or call Close. Conn.Send encodes in the caller's goroutine and
+// never blocks; more than cfg.OutboundQueue frames waiting closes the
+// connection as a slow consumer (4002).
 //
 // Every close goes through Conn.Close (idempotent, never blocks): the writer
 // sends the frames queued so far, then a close frame with code and reason,

@@ -101,43 +101,61 @@ func (c *conn) closeAfterReadError(err error) {
 	}
 }
 
-// writeLoop is the only goroutine that writes data frames and pings.
+// writeLoop holds the writer role: it writes what is queued, in batches,
+// and the pings when due, until nothing is left; then it gives the role up
+// and returns. After Close it carries out the close (finish) and keeps the
+// role for good, so no writer runs after it.
 func (c *conn) writeLoop() {
-	defer close(c.writerDone)
-	ping := time.NewTicker(c.g.cfg.PingInterval)
-	defer ping.Stop()
-	// pongTimer runs while an Engine.IO ping is unanswered.
-	pongTimer := time.NewTimer(time.Hour)
-	pongTimer.Stop()
-	defer pongTimer.Stop()
-
+	var batch []frame
 	for {
-		select {
-		case <-c.closing:
+		c.mu.Lock()
+		if c.closed {
+			c.mu.Unlock()
 			c.finish()
 			return
-		case f := <-c.out:
-			if err := c.write(f, c.writeDeadline()); err != nil {
-				c.Close(messages.CloseGoingAway, "write failed: "+err.Error())
-				c.finish()
-				return
+		}
+		ping := c.pingDue
+		c.pingDue = false
+		if len(c.queue) == 0 && !ping {
+			c.writing = false
+			// Keep small buffers for the next burst, not a big one's.
+			if cap(c.queue) > maxSpareFrames {
+				c.queue = nil
 			}
-		case <-ping.C:
-			if err := c.ping(pongTimer); err != nil {
-				c.Close(messages.CloseGoingAway, "write failed: "+err.Error())
-				c.finish()
-				return
+			if c.spare == nil && cap(batch) <= maxSpareFrames {
+				c.spare = batch[:0]
 			}
-		case <-pongTimer.C:
-			if c.pongDue.Load() {
-				c.Close(messages.ClosePolicy, fmt.Sprintf("no pong within %v", c.g.eio4PingTimeout))
+			c.mu.Unlock()
+			return
+		}
+		// Swap buffers: the senders fill the spare while this batch is written.
+		if batch == nil {
+			batch, c.spare = c.spare, nil
+		}
+		batch, c.queue = c.queue, batch[:0]
+		c.mu.Unlock()
+
+		var err error
+		for i := range batch {
+			if err == nil {
+				err = c.write(batch[i], c.writeDeadline())
 			}
+			batch[i] = frame{} // the data may be large; do not keep it
+		}
+		if err == nil && ping {
+			err = c.ping()
+		}
+		if err != nil {
+			c.Close(messages.CloseGoingAway, "write failed: "+err.Error())
 		}
 	}
 }
 
+// maxSpareFrames bounds the batch buffer a connection keeps between bursts.
+const maxSpareFrames = 8
+
 // ping sends a WebSocket ping, and the protocol's own ping if it has one.
-func (c *conn) ping(pongTimer *time.Timer) error {
+func (c *conn) ping() error {
 	if err := c.ws.WriteControl(websocket.PingMessage, nil, c.writeDeadline()); err != nil {
 		return err
 	}
@@ -148,9 +166,9 @@ func (c *conn) ping(pongTimer *time.Timer) error {
 	if err := c.write(hb, c.writeDeadline()); err != nil {
 		return err
 	}
-	// The timer measures from the oldest unanswered ping.
+	// The deadline runs from the oldest unanswered ping.
 	if !c.pongDue.Swap(true) {
-		pongTimer.Reset(c.g.eio4PingTimeout)
+		c.armPongTimer()
 	}
 	return nil
 }
@@ -160,15 +178,13 @@ func (c *conn) ping(pongTimer *time.Timer) error {
 // grace; then it waits for the client's close frame and closes the socket.
 func (c *conn) finish() {
 	cause, deadline := c.closeState()
-flush:
-	for {
-		select {
-		case f := <-c.out:
-			if c.write(f, deadline) != nil {
-				break flush
-			}
-		default:
-			break flush
+	c.mu.Lock()
+	rest := c.queue
+	c.queue, c.spare = nil, nil
+	c.mu.Unlock()
+	for _, f := range rest {
+		if c.write(f, deadline) != nil {
+			break
 		}
 	}
 	msg := websocket.FormatCloseMessage(cause.code, closeFrameText(cause.reason))
@@ -181,6 +197,7 @@ flush:
 	}
 	wait.Stop()
 	c.ws.Close()
+	close(c.writerDone)
 }
 
 func (c *conn) write(f frame, deadline time.Time) error {
