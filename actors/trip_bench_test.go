@@ -62,7 +62,7 @@ func benchServer(b *testing.B) *Server {
 		return slog.New(slog.DiscardHandler)
 	})))
 	b.Cleanup(system.Shutdown)
-	srv, err := NewServer(system, s, NewMemoryStore())
+	srv, err := NewServer(system, s, NewMemoryStore(), nil)
 	if err != nil {
 		b.Fatal(err)
 	}
