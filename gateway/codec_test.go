@@ -29,7 +29,7 @@ var everyBody = []struct {
 		RoomUsers: []*messages.RoomUser{{Uid: "a", Uname: "A b", Uavatar: "http://x/a.png"}, {Uid: "b", TotalScore: 6, WinStreak: 3}}}}},
 		`42["start",{"gameTime":3,"roomUsers":[` +
 			`{"uid":"a","uname":"A b","uavatar":"http://x/a.png","choice":0,"roundScore":0,"totalScore":0,"winStreak":0},` +
-			`{"uid":"b","uname":"","uavatar":"","choice":0,"roundScore":0,"totalScore":6,"winStreak":3}],"roundId":"r1"}]`},
+			`{"uid":"b","uname":"","uavatar":"","choice":0,"roundScore":0,"totalScore":6,"winStreak":3}],"roundId":"r1","gameTimeMs":0}]`},
 	{&messages.Envelope{Body: &messages.Envelope_Movement{Movement: &messages.Movement{Uid: "a", Movement: "choice"}}},
 		`42["movement",{"uid":"a","movement":"choice","face":0}]`},
 	{&messages.Envelope{Body: &messages.Envelope_Result{Result: &messages.Result{RoundId: "r1", Result: []*messages.PlayerResult{
