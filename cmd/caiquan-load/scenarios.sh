@@ -6,10 +6,9 @@
 #   cmd/caiquan-load/scenarios.sh [scenario...]   # default: all of them
 #
 # Scenarios: play10k, idle19k, rounds1s-gomaxprocs1, rounds1s-gomaxprocs2,
-# and rounds100ms-gomaxprocs1, rounds100ms-gomaxprocs2, which need a server
-# that accepts a sub-second round_time (not yet: see the README); SERVER_BIN
-# names such a build. They take about ten minutes in all and want a quiet
-# machine.
+# rounds100ms-gomaxprocs1, rounds100ms-gomaxprocs2. SERVER_BIN names another
+# server build to measure. They take about ten minutes in all and want a
+# quiet machine.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BIN=${BIN:-bin}
@@ -53,7 +52,11 @@ run() {
 	local log="$OUT/$name.server.log"
 	wait_quiet
 	# shellcheck disable=SC2086
-	env ${SERVER_ENV:-} "$SERVER_BIN" -listen 127.0.0.1:0 $server_flags >"$log.out" 2>"$log" &
+	# Anonymous players, as the load tool names them; a fresh bbolt file (the
+	# default store, so its fsyncs are part of every figure); no admin API.
+	rm -f "$OUT/$name.db"
+	env ${SERVER_ENV:-} "$SERVER_BIN" -listen 127.0.0.1:0 -admin-listen "" -auth-mode anonymous \
+		-store-path "$OUT/$name.db" $server_flags >"$log.out" 2>"$log" &
 	server_pid=$!
 	local addr=
 	for _ in $(seq 100); do
@@ -74,7 +77,7 @@ run() {
 }
 
 scenarios=("$@")
-[ ${#scenarios[@]} -gt 0 ] || scenarios=(play10k idle19k rounds1s-gomaxprocs1 rounds1s-gomaxprocs2)
+[ ${#scenarios[@]} -gt 0 ] || scenarios=(play10k idle19k rounds1s-gomaxprocs1 rounds1s-gomaxprocs2 rounds100ms-gomaxprocs1 rounds100ms-gomaxprocs2)
 for s in "${scenarios[@]}"; do
 	case $s in
 	play10k)
@@ -83,7 +86,6 @@ for s in "${scenarios[@]}"; do
 		# Held past the runtime's forced GC (every 2 min), which shrinks idle stacks.
 		run idle19k "" -players 19000 -ramp 2000 -hold 150s -idle -sources 2 -quiet ;;
 	rounds1s-gomaxprocs1 | rounds1s-gomaxprocs2)
-		# The shortest round the configuration allows today (see the README).
 		SERVER_ENV=GOMAXPROCS=${s: -1} run "$s" "-round-time 1s -bot-fill 100ms -rate-limit 100 -rate-burst 200" \
 			-players 2000 -ramp 1000 -hold 30s -think 0s -sources 1 -quiet ;;
 	rounds100ms-gomaxprocs1 | rounds100ms-gomaxprocs2)

@@ -32,6 +32,11 @@ var (
 // lockTimeout bounds the wait for a file another process holds open.
 const lockTimeout = 2 * time.Second
 
+// batchDelay is how long a Save waits for others to share its transaction
+// (and its fsync). Player actors save concurrently, one per settled seat, so
+// one fsync serves every round that settles in the same few milliseconds.
+const batchDelay = 2 * time.Millisecond
+
 // Store is a bbolt-backed actors.Store.
 type Store struct {
 	db *bbolt.DB
@@ -48,6 +53,7 @@ func Open(path string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bolt: open %s: %w", path, err)
 	}
+	db.MaxBatchDelay = batchDelay
 	err = db.Update(func(tx *bbolt.Tx) error {
 		for _, b := range [][]byte{playersBucket, boardBucket} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
@@ -81,7 +87,9 @@ func (s *Store) Save(uid string, rec actors.PlayerRecord) error {
 	if err != nil {
 		return err
 	}
-	return s.db.Update(func(tx *bbolt.Tx) error {
+	// Batch may run this function twice (alone, after a batch failed); it
+	// reads before it writes, so that is harmless.
+	return s.db.Batch(func(tx *bbolt.Tx) error {
 		old, found, err := get(tx, uid)
 		if err != nil {
 			return err
