@@ -42,7 +42,8 @@ type seat struct {
 	hand    rules.Hand
 	left    bool
 	applied *messages.RoundApplied
-	bots    int // bots that have held this seat
+	bots    int  // bots that have held this seat
+	taken   bool // the session told its client the round started
 }
 
 // maxBotsPerSeat bounds how often a killed bot is replaced in one round.
@@ -66,6 +67,10 @@ func (r *room) Receive(ctx actor.Context) {
 		r.handleFace(ctx, msg)
 	case *messages.LeaveRoom:
 		r.handleLeave(ctx, msg)
+	case *messages.SeatTaken:
+		if s := r.seatOf(ctx, msg.Uid); s != nil && msg.RoundId == r.spec.RoundId {
+			s.taken = true
+		}
 	case *actor.Terminated:
 		r.handleTerminated(ctx, msg)
 	case *messages.RoundDeadline:
@@ -194,11 +199,16 @@ func (r *room) handleLeave(ctx actor.Context, msg *messages.LeaveRoom) {
 	if msg.Declined {
 		// Never taken: the player is playing another round, whose score
 		// this one must not touch.
-		for i := range r.seats {
-			if r.seats[i] == s {
-				r.seats = append(r.seats[:i], r.seats[i+1:]...)
-				break
-			}
+		r.unseat(s)
+	}
+}
+
+// unseat takes a seat out of the round: it is neither judged nor scored.
+func (r *room) unseat(s *seat) {
+	for i := range r.seats {
+		if r.seats[i] == s {
+			r.seats = append(r.seats[:i], r.seats[i+1:]...)
+			return
 		}
 	}
 }
@@ -217,6 +227,11 @@ func (r *room) handleTerminated(ctx actor.Context, msg *actor.Terminated) {
 		switch {
 		case s.session != nil && s.session.Equal(msg.Who) && !s.left && r.phase == playing:
 			r.leave(ctx, s)
+			if !s.taken {
+				// It died before its client heard of the round: no loss.
+				r.unseat(s)
+				return
+			}
 		case s.bot != nil && s.bot.Equal(msg.Who):
 			// Another bot takes the seat; the last choice stands till it chooses.
 			s.bot = nil

@@ -158,3 +158,34 @@ func TestDeclinedSeatIsNotScored(t *testing.T) {
 		t.Fatalf("b was scored: %v %v", got, err)
 	}
 }
+
+// A session that dies before it told its client the round started costs its
+// player nothing: the seat leaves the round unscored. One that took its seat
+// and then died loses, as not choosing.
+func TestSessionDeadBeforeItTookTheSeat(t *testing.T) {
+	system, srv, room, spies, pids := startRoom(t, "early")
+	system.Root.RequestWithCustomSender(room, &messages.SeatTaken{RoundId: "early", Uid: "a"}, pids[0])
+	if _, err := system.Root.RequestFuture(srv.d.players, &messages.ApplyRound{Uid: "b", RoundId: "before", BaseScore: 1}, time.Second).Result(); err != nil {
+		t.Fatal(err)
+	}
+	system.Root.Stop(pids[1]) // b's session, which never took its seat
+	eventually(t, "the room saw b's session go", func() bool {
+		return len(srv.List(KindRoom)) == 1 && len(spies[0]) > 0
+	})
+	if l, ok := (<-spies[0]).(*messages.Leave); !ok || l.Uid != "b" {
+		t.Fatalf("a was not told b left: %v", l)
+	}
+	system.Root.Send(room, &messages.RoundDeadline{RoundId: "early"})
+	for m := range spies[0] {
+		if res, ok := m.(*messages.Result); ok {
+			if len(res.Result) != 1 || res.Result[0].Uid != "a" {
+				t.Fatalf("result: %v", res)
+			}
+			break
+		}
+	}
+	got, err := system.Root.RequestFuture(srv.d.players, &messages.ApplyRound{Uid: "b", RoundId: "probe", BaseScore: 0}, time.Second).Result()
+	if err != nil || got.(*messages.RoundApplied).WinStreak != 1 {
+		t.Fatalf("b lost a round it never saw: %v %v", got, err)
+	}
+}

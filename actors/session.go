@@ -356,6 +356,7 @@ func (s *session) handleStart(ctx actor.Context, msg *messages.Start) {
 	s.stopWaiting()
 	s.phase = inRound
 	s.room, s.round = room, msg.RoundId
+	ctx.Request(room, &messages.SeatTaken{RoundId: msg.RoundId, Uid: s.user.Uid})
 	ctx.Watch(room)
 	s.send(&messages.Envelope{Body: &messages.Envelope_Start{Start: msg}})
 }

@@ -1853,6 +1853,61 @@ func (*HelloTimeout) Descriptor() ([]byte, []int) {
 	return file_internal_proto_rawDescGZIP(), []int{35}
 }
 
+// session -> room: the session took its seat and told its client the round
+// started. A seat whose session dies before this leaves the round unscored:
+// its player never knew the round began.
+type SeatTaken struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	RoundId       string                 `protobuf:"bytes,1,opt,name=round_id,json=roundId,proto3" json:"round_id,omitempty"`
+	Uid           string                 `protobuf:"bytes,2,opt,name=uid,proto3" json:"uid,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SeatTaken) Reset() {
+	*x = SeatTaken{}
+	mi := &file_internal_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SeatTaken) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SeatTaken) ProtoMessage() {}
+
+func (x *SeatTaken) ProtoReflect() protoreflect.Message {
+	mi := &file_internal_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SeatTaken.ProtoReflect.Descriptor instead.
+func (*SeatTaken) Descriptor() ([]byte, []int) {
+	return file_internal_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *SeatTaken) GetRoundId() string {
+	if x != nil {
+		return x.RoundId
+	}
+	return ""
+}
+
+func (x *SeatTaken) GetUid() string {
+	if x != nil {
+		return x.Uid
+	}
+	return ""
+}
+
 var File_internal_proto protoreflect.FileDescriptor
 
 const file_internal_proto_rawDesc = "" +
@@ -1973,7 +2028,10 @@ const file_internal_proto_rawDesc = "" +
 	"\bReattach\"\v\n" +
 	"\tSaveRetry\"\v\n" +
 	"\tStopRooms\"\x0e\n" +
-	"\fHelloTimeoutB%Z#github.com/caiquan/caiquan/messagesb\x06proto3"
+	"\fHelloTimeout\"8\n" +
+	"\tSeatTaken\x12\x19\n" +
+	"\bround_id\x18\x01 \x01(\tR\aroundId\x12\x10\n" +
+	"\x03uid\x18\x02 \x01(\tR\x03uidB%Z#github.com/caiquan/caiquan/messagesb\x06proto3"
 
 var (
 	file_internal_proto_rawDescOnce sync.Once
@@ -1987,7 +2045,7 @@ func file_internal_proto_rawDescGZIP() []byte {
 	return file_internal_proto_rawDescData
 }
 
-var file_internal_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
+var file_internal_proto_msgTypes = make([]protoimpl.MessageInfo, 37)
 var file_internal_proto_goTypes = []any{
 	(*SeatInfo)(nil),       // 0: caiquan.internal.v1.SeatInfo
 	(*JoinQueue)(nil),      // 1: caiquan.internal.v1.JoinQueue
@@ -2025,16 +2083,17 @@ var file_internal_proto_goTypes = []any{
 	(*SaveRetry)(nil),      // 33: caiquan.internal.v1.SaveRetry
 	(*StopRooms)(nil),      // 34: caiquan.internal.v1.StopRooms
 	(*HelloTimeout)(nil),   // 35: caiquan.internal.v1.HelloTimeout
-	(*actor.PID)(nil),      // 36: actor.PID
+	(*SeatTaken)(nil),      // 36: caiquan.internal.v1.SeatTaken
+	(*actor.PID)(nil),      // 37: actor.PID
 }
 var file_internal_proto_depIdxs = []int32{
-	36, // 0: caiquan.internal.v1.SeatInfo.session:type_name -> actor.PID
+	37, // 0: caiquan.internal.v1.SeatInfo.session:type_name -> actor.PID
 	0,  // 1: caiquan.internal.v1.JoinQueue.seat:type_name -> caiquan.internal.v1.SeatInfo
 	0,  // 2: caiquan.internal.v1.RoomSpec.seats:type_name -> caiquan.internal.v1.SeatInfo
-	36, // 3: caiquan.internal.v1.Attach.session:type_name -> actor.PID
-	36, // 4: caiquan.internal.v1.Attached.player:type_name -> actor.PID
-	36, // 5: caiquan.internal.v1.Detach.session:type_name -> actor.PID
-	36, // 6: caiquan.internal.v1.PlayerStopping.session:type_name -> actor.PID
+	37, // 3: caiquan.internal.v1.Attach.session:type_name -> actor.PID
+	37, // 4: caiquan.internal.v1.Attached.player:type_name -> actor.PID
+	37, // 5: caiquan.internal.v1.Detach.session:type_name -> actor.PID
+	37, // 6: caiquan.internal.v1.PlayerStopping.session:type_name -> actor.PID
 	7,  // [7:7] is the sub-list for method output_type
 	7,  // [7:7] is the sub-list for method input_type
 	7,  // [7:7] is the sub-list for extension type_name
@@ -2053,7 +2112,7 @@ func file_internal_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_internal_proto_rawDesc), len(file_internal_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   36,
+			NumMessages:   37,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
