@@ -54,6 +54,25 @@ type Config struct {
 	// requires; it must be set when AdminListen is not a loopback address.
 	AdminListen string `yaml:"admin_listen"`
 	AdminToken  string `yaml:"admin_token"`
+
+	// ClusterProvider is "none" (one node, no outside service), "etcd" or
+	// "automanaged" (a static list of peers).
+	ClusterProvider string `yaml:"cluster_provider"`
+	// ClusterName names the cluster; nodes of other names are ignored.
+	ClusterName string `yaml:"cluster_name"`
+	// ClusterEtcdEndpoints are etcd's client addresses (host:port).
+	ClusterEtcdEndpoints []string `yaml:"cluster_etcd_endpoints"`
+	// ClusterPeers are every node's automanaged peer address (host:port),
+	// this node's included; ClusterPeerListen is this node's.
+	ClusterPeers      []string `yaml:"cluster_peers"`
+	ClusterPeerListen string   `yaml:"cluster_peer_listen"`
+	// ClusterBind is where the node listens for the other nodes;
+	// ClusterAdvertise is the host:port they dial (empty: the bound address).
+	ClusterBind      string `yaml:"cluster_bind"`
+	ClusterAdvertise string `yaml:"cluster_advertise"`
+	// ClusterHeartbeatExpiry is how long the nodes go without hearing from
+	// one before they block it.
+	ClusterHeartbeatExpiry time.Duration `yaml:"cluster_heartbeat_expiry"`
 }
 
 // Default returns the settings of `make run`: the demo's game on port 8080.
@@ -78,5 +97,10 @@ func Default() Config {
 		AllowNoOrigin:    true,
 		DrainTimeout:     15 * time.Second,
 		AdminListen:      "127.0.0.1:8081",
+
+		ClusterProvider:        "none",
+		ClusterName:            "caiquan",
+		ClusterBind:            "127.0.0.1:0",
+		ClusterHeartbeatExpiry: 10 * time.Second,
 	}
 }

@@ -44,6 +44,14 @@ var settings = []setting{
 	duration("drain_timeout", "how long SIGTERM waits for rounds in progress", func(c *Config) *time.Duration { return &c.DrainTimeout }),
 	str("admin_listen", "address of the admin API (actors, kills, chaos, metrics); empty turns it off", func(c *Config) *string { return &c.AdminListen }),
 	str("admin_token", "bearer token the admin API requires; needed beyond loopback", func(c *Config) *string { return &c.AdminToken }),
+	str("cluster_provider", "none (one node), etcd or automanaged", func(c *Config) *string { return &c.ClusterProvider }),
+	str("cluster_name", "name of the cluster this node joins", func(c *Config) *string { return &c.ClusterName }),
+	list("cluster_etcd_endpoints", "etcd client addresses (host:port), comma-separated", func(c *Config) *[]string { return &c.ClusterEtcdEndpoints }),
+	list("cluster_peers", "every node's automanaged peer address (host:port), comma-separated", func(c *Config) *[]string { return &c.ClusterPeers }),
+	str("cluster_peer_listen", "this node's automanaged peer address (host:port)", func(c *Config) *string { return &c.ClusterPeerListen }),
+	str("cluster_bind", "host:port this node listens on for the other nodes", func(c *Config) *string { return &c.ClusterBind }),
+	str("cluster_advertise", "host:port the other nodes dial; empty: the bound address", func(c *Config) *string { return &c.ClusterAdvertise }),
+	duration("cluster_heartbeat_expiry", "silence after which the nodes block a node", func(c *Config) *time.Duration { return &c.ClusterHeartbeatExpiry }),
 }
 
 // lookup finds a setting by its yaml name.
