@@ -34,3 +34,6 @@ func (g *pingGrain) Receive(ctx actor.Context) {
 		ctx.Respond(wrapperspb.String(fmt.Sprintf("%s@%s #%d", g.identity, ctx.ActorSystem().Address(), g.pings)))
 	}
 }
+
+// Kind is protoactor's grain kind, so that callers need not import it.
+type Kind = pcluster.Kind

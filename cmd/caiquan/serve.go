@@ -13,6 +13,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/caiquan/caiquan/actors"
 	"github.com/caiquan/caiquan/admin"
+	"github.com/caiquan/caiquan/cluster"
 	"github.com/caiquan/caiquan/config"
 	"github.com/caiquan/caiquan/gateway"
 	"github.com/caiquan/caiquan/messages"
@@ -39,6 +40,7 @@ type Main struct {
 	admin   *admin.Server
 	adminLn net.Listener
 	adminHS *http.Server
+	cluster *cluster.Node // nil on a single node
 	done    chan error
 }
 
@@ -60,6 +62,9 @@ func (m *Main) Open() error {
 	m.system = actor.NewActorSystemWithConfig(actor.Configure(
 		actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return m.actorLog() }),
 	))
+	if err := m.openCluster(); err != nil {
+		return err
+	}
 	m.metrics = metrics.New()
 	srv, err := actors.NewServer(m.system, actors.SettingsFrom(m.Config), actors.NewMemoryStore(), m.metrics)
 	if err != nil {
@@ -161,7 +166,7 @@ func (m *Main) Close() error {
 	if m.adminHS != nil {
 		m.adminHS.Shutdown(sctx)
 	}
-	m.system.Shutdown()
+	m.stopActors()
 	m.log.Info("stopped")
 	return err
 }
