@@ -76,6 +76,25 @@ type Config struct {
 	WeChatSecret  string        `yaml:"wechat_secret"`
 	WeChatAPIBase string        `yaml:"wechat_api_base"`
 	LoginTimeout  time.Duration `yaml:"login_timeout"`
+
+	// ClusterProvider is "none" (one node, no outside service), "etcd" or
+	// "automanaged" (a static list of peers).
+	ClusterProvider string `yaml:"cluster_provider"`
+	// ClusterName names the cluster; nodes of other names are ignored.
+	ClusterName string `yaml:"cluster_name"`
+	// ClusterEtcdEndpoints are etcd's client addresses (host:port).
+	ClusterEtcdEndpoints []string `yaml:"cluster_etcd_endpoints"`
+	// ClusterPeers are every node's automanaged peer address (host:port),
+	// this node's included; ClusterPeerListen is this node's.
+	ClusterPeers      []string `yaml:"cluster_peers"`
+	ClusterPeerListen string   `yaml:"cluster_peer_listen"`
+	// ClusterBind is where the node listens for the other nodes;
+	// ClusterAdvertise is the host:port they dial (empty: the bound address).
+	ClusterBind      string `yaml:"cluster_bind"`
+	ClusterAdvertise string `yaml:"cluster_advertise"`
+	// ClusterHeartbeatExpiry is how long the nodes go without hearing from
+	// one before they block it.
+	ClusterHeartbeatExpiry time.Duration `yaml:"cluster_heartbeat_expiry"`
 }
 
 // Store and auth modes.
@@ -119,5 +138,10 @@ func Default() Config {
 		TokenTTL:         24 * time.Hour,
 		WeChatAPIBase:    "https://api.weixin.qq.com",
 		LoginTimeout:     5 * time.Second,
+
+		ClusterProvider:        "none",
+		ClusterName:            "caiquan",
+		ClusterBind:            "127.0.0.1:0",
+		ClusterHeartbeatExpiry: 10 * time.Second,
 	}
 }

@@ -159,6 +159,19 @@ func TestValidateNamesSetting(t *testing.T) {
 		{"token_ttl", func(c *Config) { c.TokenTTL = 0 }, "token_ttl must be at least 1s"},
 		{"wechat_api_base", func(c *Config) { c.WeChatAPIBase = "api.weixin.qq.com" }, "wechat_api_base must be an http or https URL"},
 		{"login_timeout", func(c *Config) { c.LoginTimeout = 0 }, "login_timeout must be more than 0"},
+		{"cluster_provider", func(c *Config) { c.ClusterProvider = "consul" }, `cluster_provider must be "none", "etcd" or "automanaged", got "consul"`},
+		{"cluster_provider", func(c *Config) { c.ClusterProvider = "" }, `got ""`},
+		{"cluster_name", func(c *Config) { etcd(c); c.ClusterName = "" }, "cluster_name must be a name"},
+		{"cluster_name", func(c *Config) { etcd(c); c.ClusterName = "a/b" }, `got "a/b"`},
+		{"cluster_etcd_endpoints", func(c *Config) { c.ClusterProvider = "etcd" }, "cluster_etcd_endpoints must list at least one host:port when cluster_provider is etcd"},
+		{"cluster_etcd_endpoints", func(c *Config) { etcd(c); c.ClusterEtcdEndpoints = []string{"127.0.0.1:2379", "http://x"} }, `cluster_etcd_endpoints[1] must be host:port`},
+		{"cluster_etcd_endpoints", func(c *Config) { etcd(c); c.ClusterEtcdEndpoints = []string{"127.0.0.1:0"} }, `got "127.0.0.1:0"`},
+		{"cluster_peers", func(c *Config) { c.ClusterProvider = "automanaged"; c.ClusterPeerListen = "127.0.0.1:6330" }, "cluster_peers must list every node's peer address"},
+		{"cluster_peers", func(c *Config) { automanaged(c); c.ClusterPeers = []string{"6331"} }, `cluster_peers[0] must be host:port, got "6331"`},
+		{"cluster_peer_listen", func(c *Config) { automanaged(c); c.ClusterPeerListen = "" }, "cluster_peer_listen must be host:port"},
+		{"cluster_bind", func(c *Config) { etcd(c); c.ClusterBind = "8090" }, `cluster_bind must be host:port such as "127.0.0.1:8090", got "8090"`},
+		{"cluster_advertise", func(c *Config) { etcd(c); c.ClusterAdvertise = "10.0.0.5" }, `cluster_advertise must be host:port with a port`},
+		{"cluster_heartbeat_expiry", func(c *Config) { etcd(c); c.ClusterHeartbeatExpiry = 500 * time.Millisecond }, "cluster_heartbeat_expiry must be between 1s and 10m0s, got 500ms"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+"/"+tt.want, func(t *testing.T) {
@@ -197,6 +210,10 @@ func TestValidateAcceptsEdges(t *testing.T) {
 		"socketio_prefix nested":  func(c *Config) { c.SocketIOPrefix = "/a/b/" },
 		"fractional rate_limit":   func(c *Config) { c.RateLimit = 0.5 },
 		"bot_first_choice < 1 rt": func(c *Config) { c.RoundTime = time.Second; c.BotFirstChoice = 999 * time.Millisecond },
+		"cluster etcd":            etcd,
+		"cluster automanaged":     automanaged,
+		"cluster none ignores":    func(c *Config) { c.ClusterBind = "junk"; c.ClusterEtcdEndpoints = []string{"junk"} },
+		"cluster advertise":       func(c *Config) { etcd(c); c.ClusterBind = "0.0.0.0:8090"; c.ClusterAdvertise = "10.0.0.5:8090" },
 	}
 	for name, change := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -238,4 +255,16 @@ func TestAdminOnLoopbackNeedsNoToken(t *testing.T) {
 	if err := c.Validate(); err != nil {
 		t.Errorf("admin beyond loopback with a token: %v", err)
 	}
+}
+
+// etcd and automanaged turn on a valid cluster of each provider.
+func etcd(c *Config) {
+	c.ClusterProvider = "etcd"
+	c.ClusterEtcdEndpoints = []string{"127.0.0.1:2379"}
+}
+
+func automanaged(c *Config) {
+	c.ClusterProvider = "automanaged"
+	c.ClusterPeerListen = "127.0.0.1:6330"
+	c.ClusterPeers = []string{"127.0.0.1:6330", "127.0.0.1:6331"}
 }

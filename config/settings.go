@@ -54,6 +54,14 @@ var settings = []setting{
 	str("wechat_secret", "the mini-program's AppSecret; required when auth_mode is wechat", func(c *Config) *string { return &c.WeChatSecret }),
 	str("wechat_api_base", "base URL of WeChat's API (code2Session)", func(c *Config) *string { return &c.WeChatAPIBase }),
 	duration("login_timeout", "how long POST /login waits for WeChat", func(c *Config) *time.Duration { return &c.LoginTimeout }),
+	str("cluster_provider", "none (one node), etcd or automanaged", func(c *Config) *string { return &c.ClusterProvider }),
+	str("cluster_name", "name of the cluster this node joins", func(c *Config) *string { return &c.ClusterName }),
+	list("cluster_etcd_endpoints", "etcd client addresses (host:port), comma-separated", func(c *Config) *[]string { return &c.ClusterEtcdEndpoints }),
+	list("cluster_peers", "every node's automanaged peer address (host:port), comma-separated", func(c *Config) *[]string { return &c.ClusterPeers }),
+	str("cluster_peer_listen", "this node's automanaged peer address (host:port)", func(c *Config) *string { return &c.ClusterPeerListen }),
+	str("cluster_bind", "host:port this node listens on for the other nodes", func(c *Config) *string { return &c.ClusterBind }),
+	str("cluster_advertise", "host:port the other nodes dial; empty: the bound address", func(c *Config) *string { return &c.ClusterAdvertise }),
+	duration("cluster_heartbeat_expiry", "silence after which the nodes block a node", func(c *Config) *time.Duration { return &c.ClusterHeartbeatExpiry }),
 }
 
 // lookup finds a setting by its yaml name.

@@ -6,6 +6,7 @@ import (
 	"math"
 	"net"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -133,11 +134,73 @@ func (c Config) Validate() error {
 	if c.LoginTimeout <= 0 {
 		bad("login_timeout must be more than 0, got %v", c.LoginTimeout)
 	}
+
+	c.validateCluster(bad)
 	return errors.Join(errs...)
 }
 
 // minAuthSecret is the shortest auth_secret, in bytes (auth.MinSecret).
 const minAuthSecret = 32
+
+// validateCluster checks the cluster settings; with cluster_provider none
+// the others are not used, so only their form is checked.
+func (c Config) validateCluster(bad func(string, ...any)) {
+	switch c.ClusterProvider {
+	case "none", "etcd", "automanaged":
+	default:
+		bad(`cluster_provider must be "none", "etcd" or "automanaged", got %q`, c.ClusterProvider)
+		return
+	}
+	if c.ClusterProvider == "none" {
+		return
+	}
+	if c.ClusterName == "" || strings.ContainsAny(c.ClusterName, "/@ ") {
+		bad(`cluster_name must be a name without "/", "@" or spaces, got %q`, c.ClusterName)
+	}
+	if c.ClusterProvider == "etcd" {
+		if len(c.ClusterEtcdEndpoints) == 0 {
+			bad("cluster_etcd_endpoints must list at least one host:port when cluster_provider is etcd")
+		}
+		for i, e := range c.ClusterEtcdEndpoints {
+			if !isHostPort(e, false) {
+				bad(`cluster_etcd_endpoints[%d] must be host:port such as "127.0.0.1:2379", got %q`, i, e)
+			}
+		}
+	}
+	if c.ClusterProvider == "automanaged" {
+		if !isHostPort(c.ClusterPeerListen, false) {
+			bad(`cluster_peer_listen must be host:port such as "127.0.0.1:6330" when cluster_provider is automanaged, got %q`, c.ClusterPeerListen)
+		}
+		if len(c.ClusterPeers) == 0 {
+			bad("cluster_peers must list every node's peer address when cluster_provider is automanaged")
+		}
+		for i, p := range c.ClusterPeers {
+			if !isHostPort(p, false) {
+				bad(`cluster_peers[%d] must be host:port, got %q`, i, p)
+			}
+		}
+	}
+	if !isHostPort(c.ClusterBind, true) {
+		bad(`cluster_bind must be host:port such as "127.0.0.1:8090", got %q`, c.ClusterBind)
+	}
+	if c.ClusterAdvertise != "" && !isHostPort(c.ClusterAdvertise, false) {
+		bad(`cluster_advertise must be host:port with a port, or empty, got %q`, c.ClusterAdvertise)
+	}
+	if c.ClusterHeartbeatExpiry < time.Second || c.ClusterHeartbeatExpiry > 10*time.Minute {
+		bad("cluster_heartbeat_expiry must be between 1s and 10m0s, got %v", c.ClusterHeartbeatExpiry)
+	}
+}
+
+// isHostPort reports whether s is host:port with a host and a port number,
+// 0 only when zeroOK.
+func isHostPort(s string, zeroOK bool) bool {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil || host == "" {
+		return false
+	}
+	p, err := strconv.Atoi(port)
+	return err == nil && p >= 0 && p <= 65535 && (p > 0 || zeroOK)
+}
 
 // IsLoopback reports whether host names only this machine: "localhost" or
 // an address in 127.0.0.0/8 or ::1. An empty host means every interface.

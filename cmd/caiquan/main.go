@@ -44,6 +44,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	if a := m.AdminAddr(); a != "" {
 		fmt.Fprintf(stdout, "admin on %s\n", a)
 	}
+	m.printCluster(stdout)
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
@@ -52,6 +53,15 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	case err := <-m.Done():
 		fmt.Fprintf(stderr, "caiquan: %v\n", err)
 		return 1
+	case <-m.Fenced():
+		// Cut off from the cluster: stop taking players, drain, exit so
+		// that a supervisor starts a fresh member (the others have blocked
+		// this one's id for good).
+		fmt.Fprintf(stderr, "caiquan: FENCED, leaving the cluster: %s\n", m.cluster.FenceReason().Reason)
+		if err := m.Close(); err != nil {
+			fmt.Fprintf(stderr, "caiquan: %v\n", err)
+		}
+		return exitFenced
 	}
 	if err := m.Close(); err != nil {
 		fmt.Fprintf(stderr, "caiquan: %v\n", err)

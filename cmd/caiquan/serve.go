@@ -14,6 +14,7 @@ import (
 	"github.com/caiquan/caiquan/actors"
 	"github.com/caiquan/caiquan/admin"
 	"github.com/caiquan/caiquan/auth"
+	"github.com/caiquan/caiquan/cluster"
 	"github.com/caiquan/caiquan/config"
 	"github.com/caiquan/caiquan/gateway"
 	"github.com/caiquan/caiquan/leaderboard"
@@ -45,6 +46,7 @@ type Main struct {
 	adminHS *http.Server
 	store   actors.Store
 	closeDB func() error
+	cluster *cluster.Node // nil on a single node
 	done    chan error
 }
 
@@ -71,6 +73,9 @@ func (m *Main) Open() (err error) {
 	m.system = actor.NewActorSystemWithConfig(actor.Configure(
 		actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return m.actorLog() }),
 	))
+	if err := m.openCluster(); err != nil {
+		return err
+	}
 	m.metrics = metrics.New()
 	if err := m.openStore(); err != nil {
 		return err
@@ -221,7 +226,7 @@ func (m *Main) Close() error {
 	if m.adminHS != nil {
 		m.adminHS.Shutdown(sctx)
 	}
-	m.system.Shutdown()
+	m.stopActors()
 	// The players are stopped: no Save can be under way.
 	if dbErr := m.closeDB(); dbErr != nil {
 		m.log.Warn("closing the store", "err", dbErr)

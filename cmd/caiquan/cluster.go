@@ -1,0 +1,85 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/caiquan/caiquan/cluster"
+)
+
+const (
+	// clusterStartTimeout bounds reaching the membership provider.
+	clusterStartTimeout = 10 * time.Second
+	// clusterStopTimeout bounds leaving the cluster; protoactor's graceful
+	// leave alone sleeps 2 s.
+	clusterStopTimeout = 5 * time.Second
+	// exitFenced is the exit code of a node that cut itself off.
+	exitFenced = 3
+)
+
+// openCluster joins the cluster the settings name; with cluster_provider
+// none it does nothing. The game's actors stay on this node for now.
+func (m *Main) openCluster() error {
+	c := m.Config
+	if c.ClusterProvider == "" || c.ClusterProvider == cluster.ProviderNone {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), clusterStartTimeout)
+	defer cancel()
+	node, err := cluster.Start(ctx, m.system, cluster.Config{
+		Provider:        c.ClusterProvider,
+		Name:            c.ClusterName,
+		EtcdEndpoints:   c.ClusterEtcdEndpoints,
+		Peers:           c.ClusterPeers,
+		PeerListen:      c.ClusterPeerListen,
+		Bind:            c.ClusterBind,
+		Advertise:       c.ClusterAdvertise,
+		HeartbeatExpiry: c.ClusterHeartbeatExpiry,
+		Kinds:           []*cluster.Kind{cluster.PingKindDef()},
+		Logger:          m.log,
+	})
+	if err != nil {
+		return err
+	}
+	m.cluster = node
+	return nil
+}
+
+// Fenced is closed when this node cut itself off from its cluster; never
+// without a cluster.
+func (m *Main) Fenced() <-chan struct{} {
+	if m.cluster == nil {
+		return nil
+	}
+	return m.cluster.Fenced()
+}
+
+// printCluster writes the cluster lines of the start-up banner.
+func (m *Main) printCluster(w io.Writer) {
+	if m.cluster == nil {
+		return
+	}
+	var addrs []string
+	for _, mem := range m.cluster.Members() {
+		addrs = append(addrs, mem.Address)
+	}
+	fmt.Fprintf(w, "cluster %s node %s\n", m.Config.ClusterName, m.cluster.Address())
+	fmt.Fprintf(w, "cluster members %s\n", strings.Join(addrs, " "))
+}
+
+// stopActors leaves the cluster, which also shuts the actor system down,
+// or just shuts it down on a single node.
+func (m *Main) stopActors() {
+	if m.cluster == nil {
+		m.system.Shutdown()
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), clusterStopTimeout)
+	defer cancel()
+	if err := m.cluster.Stop(ctx); err != nil {
+		m.log.Warn("leaving the cluster", "err", err)
+	}
+}

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# cluster.sh start|stop: a local cluster on loopback for `make cluster`.
+# etcd and three caiquan nodes, their data, logs and pid files under
+# .cluster/ (or $CLUSTER_DIR). Every listener is on 127.0.0.1.
+set -euo pipefail
+
+DIR=${CLUSTER_DIR:-.cluster}
+BIN=${CAIQUAN_BIN:-bin/caiquan}
+NODES=${NODES:-3}
+ETCD_CLIENT=127.0.0.1:${ETCD_PORT:-23791}
+ETCD_PEER=127.0.0.1:${ETCD_PEER_PORT:-23792}
+HTTP_BASE=${HTTP_BASE:-8180}     # node i serves on HTTP_BASE+i
+ADMIN_BASE=${ADMIN_BASE:-8190}   # its admin API on ADMIN_BASE+i
+BIND_BASE=${BIND_BASE:-8200}     # and talks to the other nodes on BIND_BASE+i
+
+# wait_for TIMEOUT_S CMD...: run CMD every 0.1 s until it succeeds.
+wait_for() {
+	local tries=$(($1 * 10)); shift
+	while ! "$@" 2>/dev/null; do
+		tries=$((tries - 1))
+		[ "$tries" -gt 0 ] || return 1
+		sleep 0.1
+	done
+}
+
+alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+start() {
+	mkdir -p "$DIR"
+	if alive "$DIR/etcd.pid"; then
+		echo "cluster: already running (make cluster-stop first)" >&2
+		exit 1
+	fi
+	etcd --name caiquan --data-dir "$DIR/etcd" \
+		--listen-client-urls "http://$ETCD_CLIENT" --advertise-client-urls "http://$ETCD_CLIENT" \
+		--listen-peer-urls "http://$ETCD_PEER" --initial-advertise-peer-urls "http://$ETCD_PEER" \
+		--initial-cluster "caiquan=http://$ETCD_PEER" >"$DIR/etcd.log" 2>&1 &
+	echo $! >"$DIR/etcd.pid"
+	if ! wait_for 20 grep -q "ready to serve client requests" "$DIR/etcd.log"; then
+		echo "cluster: etcd did not start; see $DIR/etcd.log" >&2
+		exit 1
+	fi
+	echo "etcd       http://$ETCD_CLIENT"
+	for i in $(seq 1 "$NODES"); do
+		"$BIN" -listen "127.0.0.1:$((HTTP_BASE + i))" -admin-listen "127.0.0.1:$((ADMIN_BASE + i))" \
+			-cluster-provider etcd -cluster-etcd-endpoints "$ETCD_CLIENT" \
+			-cluster-bind "127.0.0.1:$((BIND_BASE + i))" \
+			>"$DIR/node$i.out" 2>"$DIR/node$i.log" &
+		echo $! >"$DIR/node$i.pid"
+	done
+	for i in $(seq 1 "$NODES"); do
+		if ! wait_for 30 grep -q "^cluster members" "$DIR/node$i.out"; then
+			echo "cluster: node $i did not start; see $DIR/node$i.log" >&2
+			exit 1
+		fi
+		echo "node $i     http://127.0.0.1:$((HTTP_BASE + i))/  admin http://127.0.0.1:$((ADMIN_BASE + i))  cluster 127.0.0.1:$((BIND_BASE + i))"
+	done
+	echo "logs in $DIR/; make cluster-stop stops them"
+}
+
+# stop ends the processes named by pid files (SIGTERM, SIGKILL after 20 s):
+# the nodes first, so that they leave etcd before it goes.
+stop() {
+	stop_pids "$DIR"/node*.pid
+	stop_pids "$DIR"/etcd.pid
+	echo "cluster stopped"
+}
+
+stop_pids() {
+	local pids=() f
+	for f in "$@"; do
+		[ -f "$f" ] || continue
+		if alive "$f"; then
+			kill -TERM "$(cat "$f")"
+			pids+=("$f")
+		else
+			rm -f "$f"
+		fi
+	done
+	for f in ${pids[@]+"${pids[@]}"}; do
+		if ! wait_for 20 eval "! kill -0 $(cat "$f")"; then
+			echo "cluster: $(basename "$f" .pid) did not stop on SIGTERM; killing it" >&2
+			kill -KILL "$(cat "$f")" 2>/dev/null || true
+		fi
+		rm -f "$f"
+	done
+}
+
+case "${1:-}" in
+start) start ;;
+stop) stop ;;
+*) echo "usage: $0 start|stop" >&2; exit 2 ;;
+esac
