@@ -45,6 +45,7 @@ start() {
 		"$BIN" -listen "127.0.0.1:$((HTTP_BASE + i))" -admin-listen "127.0.0.1:$((ADMIN_BASE + i))" \
 			-cluster-provider etcd -cluster-etcd-endpoints "$ETCD_CLIENT" \
 			-cluster-bind "127.0.0.1:$((BIND_BASE + i))" \
+			-auth-mode anonymous -store-path "$DIR/node$i.db" \
 			>"$DIR/node$i.out" 2>"$DIR/node$i.log" &
 		echo $! >"$DIR/node$i.pid"
 	done
