@@ -127,6 +127,19 @@ func (s *Server) Drain(ctx context.Context) error {
 	if _, err := s.system.Root.RequestFuture(s.d.lobby, &messages.Drain{}, askTimeout).Result(); err != nil {
 		return fmt.Errorf("actors: drain lobby: %w", err)
 	}
+	return s.waitNoRooms(ctx)
+}
+
+// StopRooms stops every room in progress, each ending its round with a void
+// notice (or its result, if it was settling), and waits until they are gone
+// or ctx ends. Drain's last resort.
+func (s *Server) StopRooms(ctx context.Context) error {
+	s.system.Root.Send(s.d.rooms, &messages.StopRooms{})
+	return s.waitNoRooms(ctx)
+}
+
+// waitNoRooms polls the room count until it is zero or ctx ends.
+func (s *Server) waitNoRooms(ctx context.Context) error {
 	for {
 		n, err := s.Rooms()
 		if err == nil && n == 0 {
@@ -135,24 +148,6 @@ func (s *Server) Drain(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("actors: %d rooms still in progress: %w", n, ctx.Err())
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-}
-
-// StopRooms stops every room in progress, each ending its round with a void
-// notice (or its result, if it was settling), and waits until they are gone
-// or ctx ends. Drain's last resort.
-func (s *Server) StopRooms(ctx context.Context) error {
-	s.system.Root.Send(s.d.rooms, &messages.StopRooms{})
-	for {
-		n, err := s.Rooms()
-		if err == nil && n == 0 {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("actors: %d rooms did not stop: %w", n, ctx.Err())
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
