@@ -32,14 +32,10 @@ var (
 // lockTimeout bounds the wait for a file another process holds open.
 const lockTimeout = 2 * time.Second
 
-// batchDelay is how long a Save waits for others to share its transaction
-// (and its fsync). Player actors save concurrently, one per settled seat, so
-// one fsync serves every round that settles in the same few milliseconds.
-const batchDelay = 2 * time.Millisecond
-
 // Store is a bbolt-backed actors.Store.
 type Store struct {
 	db *bbolt.DB
+	w  *committer
 }
 
 var _ actors.Store = (*Store)(nil)
@@ -53,7 +49,6 @@ func Open(path string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bolt: open %s: %w", path, err)
 	}
-	db.MaxBatchDelay = batchDelay
 	err = db.Update(func(tx *bbolt.Tx) error {
 		for _, b := range [][]byte{playersBucket, boardBucket} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
@@ -66,11 +61,14 @@ func Open(path string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("bolt: prepare %s: %w", path, err)
 	}
-	return &Store{db: db}, nil
+	return &Store{db: db, w: startCommitter(db)}, nil
 }
 
-// Close closes the file.
-func (s *Store) Close() error { return s.db.Close() }
+// Close finishes the saves under way, then closes the file.
+func (s *Store) Close() error {
+	s.w.close()
+	return s.db.Close()
+}
 
 func (s *Store) Load(uid string) (actors.PlayerRecord, error) {
 	var rec actors.PlayerRecord
@@ -82,31 +80,34 @@ func (s *Store) Load(uid string) (actors.PlayerRecord, error) {
 	return rec, err
 }
 
+// Save returns once the record is on disk, in a transaction it may share
+// with other saves (see committer).
 func (s *Store) Save(uid string, rec actors.PlayerRecord) error {
 	data, err := store.EncodeRecord(rec)
 	if err != nil {
 		return err
 	}
-	// Batch may run this function twice (alone, after a batch failed); it
-	// reads before it writes, so that is harmless.
-	return s.db.Batch(func(tx *bbolt.Tx) error {
-		old, found, err := get(tx, uid)
-		if err != nil {
+	return s.w.save(saveReq{uid: uid, rec: rec, data: data})
+}
+
+// put writes one record and moves its leaderboard key.
+func put(tx *bbolt.Tx, r saveReq) error {
+	old, found, err := get(tx, r.uid)
+	if err != nil {
+		return err
+	}
+	board := tx.Bucket(boardBucket)
+	if found && old.Rounds > 0 {
+		if err := board.Delete(boardKey(old.Total, r.uid)); err != nil {
 			return err
 		}
-		board := tx.Bucket(boardBucket)
-		if found && old.Rounds > 0 {
-			if err := board.Delete(boardKey(old.Total, uid)); err != nil {
-				return err
-			}
+	}
+	if r.rec.Rounds > 0 {
+		if err := board.Put(boardKey(r.rec.Total, r.uid), nil); err != nil {
+			return err
 		}
-		if rec.Rounds > 0 {
-			if err := board.Put(boardKey(rec.Total, uid), nil); err != nil {
-				return err
-			}
-		}
-		return tx.Bucket(playersBucket).Put([]byte(uid), data)
-	})
+	}
+	return tx.Bucket(playersBucket).Put([]byte(r.uid), r.data)
 }
 
 func (s *Store) Top(n int) ([]actors.RankedPlayer, error) {

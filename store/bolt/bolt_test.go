@@ -1,12 +1,15 @@
 package bolt
 
 import (
+	"fmt"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/caiquan/caiquan/actors"
 	"github.com/caiquan/caiquan/internal/storetest"
+	"github.com/caiquan/caiquan/rules"
 )
 
 func TestStore(t *testing.T) {
@@ -39,4 +42,44 @@ func open(t *testing.T, path string) *Store {
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
+}
+
+// Saves from many goroutines at once share transactions, and each caller's
+// saves keep their order: the last one of every player is what remains, on
+// the leaderboard too, after the file is reopened.
+func TestConcurrentSavesGroupAndKeepOrder(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "caiquan.db")
+	s := open(t, path)
+	const players, saves = 40, 25
+	var wg sync.WaitGroup
+	for p := 0; p < players; p++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			uid := fmt.Sprintf("p%02d", p)
+			for i := 1; i <= saves; i++ {
+				rec := actors.PlayerRecord{Standing: rules.Standing{Total: int32(p*100 + i), Streak: int32(i)}, Rounds: i}
+				if err := s.Save(uid, rec); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	s.Close()
+	if err := s.Save("late", actors.PlayerRecord{}); err == nil {
+		t.Fatal("a save after Close succeeded")
+	}
+	s = open(t, path)
+	for p := 0; p < players; p++ {
+		rec, err := s.Load(fmt.Sprintf("p%02d", p))
+		if err != nil || rec.Total != int32(p*100+saves) || rec.Rounds != saves {
+			t.Fatalf("p%02d: %+v %v", p, rec, err)
+		}
+	}
+	top, err := s.Top(players + 5)
+	if err != nil || len(top) != players || top[0].UID != fmt.Sprintf("p%02d", players-1) {
+		t.Fatalf("leaderboard after concurrent saves: %d entries, %v", len(top), err)
+	}
 }
