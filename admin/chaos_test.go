@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/common/expfmt"
+
 	"github.com/caiquan/caiquan/admin"
 	"github.com/caiquan/caiquan/internal/testserver"
 	"github.com/caiquan/caiquan/messages"
@@ -117,6 +119,23 @@ func TestMetricsAgreeWithClients(t *testing.T) {
 	}
 	for _, v := range l.violations {
 		t.Error(v)
+	}
+	// The whole page parses as Prometheus text, with every family we promise.
+	res, err := http.Get("http://" + c.Addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	families, err := new(expfmt.TextParser).TextToMetricFamilies(res.Body)
+	res.Body.Close()
+	if err != nil {
+		t.Fatalf("/metrics is not Prometheus text: %v", err)
+	}
+	for _, name := range []string{"caiquan_connections", "caiquan_players_waiting", "caiquan_rooms_in_progress",
+		"caiquan_rounds_settled_total", "caiquan_rounds_voided_total", "caiquan_time_to_match_seconds",
+		"caiquan_bot_fill_seconds", "caiquan_settlement_lag_seconds", "caiquan_messages_rejected_total"} {
+		if families[name] == nil {
+			t.Errorf("/metrics has no %s", name)
+		}
 	}
 	rounds := map[string]bool{}
 	for k := range l.results {
