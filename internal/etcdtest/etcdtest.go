@@ -12,10 +12,11 @@ import (
 	"net/http"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/caiquan/caiquan/internal/testserver"
 )
 
 const (
@@ -31,7 +32,7 @@ type Etcd struct {
 	Dir string
 
 	cmd    *exec.Cmd
-	log    *syncBuffer
+	log    *testserver.SyncBuffer
 	exited chan struct{}
 }
 
@@ -46,7 +47,7 @@ func Start(t testing.TB) *Etcd {
 	e := &Etcd{
 		Endpoint: fmt.Sprintf("127.0.0.1:%d", client),
 		Dir:      filepath.Join(t.TempDir(), "etcd"),
-		log:      &syncBuffer{},
+		log:      &testserver.SyncBuffer{},
 		exited:   make(chan struct{}),
 	}
 	clientURL := "http://" + e.Endpoint
@@ -131,21 +132,4 @@ func FreePort(t testing.TB) int {
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -86,7 +86,7 @@ type Server struct {
 	args   []string
 	cmd    *exec.Cmd
 	stdout *firstLine
-	stderr *syncBuffer
+	stderr *SyncBuffer
 
 	exited  chan struct{} // closed once the process has been waited for
 	exitErr error         // valid after exited is closed
@@ -107,7 +107,7 @@ func Start(t testing.TB, flags ...string) *Server {
 		args: append([]string{"-listen", "127.0.0.1:0", "-admin-listen", "127.0.0.1:0",
 			"-auth-mode", "anonymous", "-store", "bolt", "-store-path", filepath.Join(t.TempDir(), "caiquan.db")}, flags...),
 		stdout: &firstLine{line: make(chan string, 1)},
-		stderr: &syncBuffer{},
+		stderr: &SyncBuffer{},
 		exited: make(chan struct{}),
 	}
 	s.cmd = exec.Command(bin, s.args...)
@@ -266,19 +266,19 @@ func exitText(err error) string {
 	return err.Error()
 }
 
-// syncBuffer is a bytes.Buffer that exec's copier and the test share.
-type syncBuffer struct {
+// SyncBuffer is a bytes.Buffer that exec's copier and the test share.
+type SyncBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
+func (b *SyncBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
 }
 
-func (b *syncBuffer) String() string {
+func (b *SyncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
@@ -286,14 +286,14 @@ func (b *syncBuffer) String() string {
 
 // firstLine keeps stdout and hands over its first line once.
 type firstLine struct {
-	syncBuffer
+	SyncBuffer
 	once sync.Once
 	line chan string
 }
 
 func (f *firstLine) Write(p []byte) (int, error) {
-	n, err := f.syncBuffer.Write(p)
-	if s := f.syncBuffer.String(); strings.Contains(s, "\n") {
+	n, err := f.SyncBuffer.Write(p)
+	if s := f.SyncBuffer.String(); strings.Contains(s, "\n") {
 		f.once.Do(func() { f.line <- s[:strings.Index(s, "\n")] })
 	}
 	return n, err
