@@ -44,6 +44,10 @@ type seat struct {
 	applied *messages.RoundApplied
 	bots    int  // bots that have held this seat
 	taken   bool // the session told its client the round started
+	// unscored: a human seat whose session left without ever taking it (it
+	// declined, or died first). It is judged as not choosing, so the others
+	// win against it, but its player's record is not touched.
+	unscored bool
 }
 
 // maxBotsPerSeat bounds how often a killed bot is replaced in one round.
@@ -195,22 +199,9 @@ func (r *room) handleLeave(ctx actor.Context, msg *messages.LeaveRoom) {
 	if s == nil {
 		return
 	}
+	// A declined seat was never taken, so settle leaves its player's
+	// record alone (see seat.unscored).
 	r.leave(ctx, s)
-	if msg.Declined {
-		// Never taken: the player is playing another round, whose score
-		// this one must not touch.
-		r.unseat(s)
-	}
-}
-
-// unseat takes a seat out of the round: it is neither judged nor scored.
-func (r *room) unseat(s *seat) {
-	for i := range r.seats {
-		if r.seats[i] == s {
-			r.seats = append(r.seats[:i], r.seats[i+1:]...)
-			return
-		}
-	}
 }
 
 func (r *room) leave(ctx actor.Context, s *seat) {
@@ -226,12 +217,9 @@ func (r *room) handleTerminated(ctx actor.Context, msg *actor.Terminated) {
 	for i, s := range r.seats {
 		switch {
 		case s.session != nil && s.session.Equal(msg.Who) && !s.left && r.phase == playing:
+			// Terminated may overtake the session's SeatTaken; settle looks
+			// at taken only later, when every earlier message is in.
 			r.leave(ctx, s)
-			if !s.taken {
-				// It died before its client heard of the round: no loss.
-				r.unseat(s)
-				return
-			}
 		case s.bot != nil && s.bot.Equal(msg.Who):
 			// Another bot takes the seat; the last choice stands till it chooses.
 			s.bot = nil
@@ -251,8 +239,14 @@ func (r *room) settle(ctx actor.Context) {
 	hands := make([]rules.Hand, len(r.seats))
 	for i, s := range r.seats {
 		prev[i], hands[i] = s.prev, s.hand
+		s.unscored = s.session != nil && s.left && !s.taken
 	}
 	r.outcomes = rules.Settle(prev, hands)
+	for i, s := range r.seats {
+		if s.unscored {
+			r.outcomes[i] = rules.Outcome{Standing: s.prev}
+		}
+	}
 	r.askPlayers(ctx)
 	r.publishIfDone(ctx)
 }
@@ -260,7 +254,7 @@ func (r *room) settle(ctx actor.Context) {
 func (r *room) askPlayers(ctx actor.Context) {
 	x := rules.BaseScores(r.hands())
 	for i, s := range r.seats {
-		if s.session != nil && s.applied == nil {
+		if s.scored() && s.applied == nil {
 			ctx.Request(r.d.players, &messages.ApplyRound{Uid: s.user.Uid, RoundId: r.spec.RoundId, BaseScore: int32(x[i])})
 		}
 	}
@@ -280,7 +274,7 @@ func (r *room) handleApplied(ctx actor.Context, msg *messages.RoundApplied) {
 		return
 	}
 	for _, s := range r.seats {
-		if s.session != nil && s.user.Uid == msg.Uid {
+		if s.scored() && s.user.Uid == msg.Uid {
 			s.applied = msg
 		}
 	}
@@ -301,9 +295,12 @@ func (r *room) handleSettleTimeout(ctx actor.Context) {
 	r.publish(ctx)
 }
 
+// scored reports whether a seat's player actor applies this round.
+func (s *seat) scored() bool { return s.session != nil && !s.unscored }
+
 func (r *room) publishIfDone(ctx actor.Context) {
 	for _, s := range r.seats {
-		if s.session != nil && s.applied == nil {
+		if s.scored() && s.applied == nil {
 			return
 		}
 	}

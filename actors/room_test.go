@@ -132,10 +132,11 @@ func TestRoomIgnoresChoicesFromOtherSenders(t *testing.T) {
 	}
 }
 
-// A seat its session declines (it was seated twice) leaves the round
-// unscored: the round settles without it.
+// A seat its session declines (it was seated twice) is judged as not
+// choosing, so the other wins, but its player's record is not touched.
 func TestDeclinedSeatIsNotScored(t *testing.T) {
 	system, srv, room, spies, pids := startRoom(t, "twice")
+	system.Root.RequestWithCustomSender(room, &messages.SeatTaken{RoundId: "twice", Uid: "a"}, pids[0])
 	// b won the round it is really playing: streak 1. A loss here would end it.
 	if _, err := system.Root.RequestFuture(srv.d.players, &messages.ApplyRound{Uid: "b", RoundId: "other", BaseScore: 1}, time.Second).Result(); err != nil {
 		t.Fatal(err)
@@ -148,7 +149,8 @@ func TestDeclinedSeatIsNotScored(t *testing.T) {
 		if !ok {
 			continue
 		}
-		if len(res.Result) != 1 || res.Result[0].Uid != "a" || res.Result[0].RoundScore != 0 {
+		a, b := resultOf(&messages.Envelope{Body: &messages.Envelope_Result{Result: res}}, "a"), resultOf(&messages.Envelope{Body: &messages.Envelope_Result{Result: res}}, "b")
+		if a == nil || b == nil || a.RoundScore != 1 || b.Choice != 0 || b.RoundScore != 0 {
 			t.Fatalf("result with a declined seat: %v", res)
 		}
 		break
@@ -160,8 +162,8 @@ func TestDeclinedSeatIsNotScored(t *testing.T) {
 }
 
 // A session that dies before it told its client the round started costs its
-// player nothing: the seat leaves the round unscored. One that took its seat
-// and then died loses, as not choosing.
+// player nothing: the seat is judged as not choosing, but unscored. (One that
+// took its seat and then died loses: TestDisconnectMidRoundCountsAsNotChoosing.)
 func TestSessionDeadBeforeItTookTheSeat(t *testing.T) {
 	system, srv, room, spies, pids := startRoom(t, "early")
 	system.Root.RequestWithCustomSender(room, &messages.SeatTaken{RoundId: "early", Uid: "a"}, pids[0])
@@ -175,10 +177,12 @@ func TestSessionDeadBeforeItTookTheSeat(t *testing.T) {
 	if l, ok := (<-spies[0]).(*messages.Leave); !ok || l.Uid != "b" {
 		t.Fatalf("a was not told b left: %v", l)
 	}
+	system.Root.RequestWithCustomSender(room, &messages.SubmitChoice{RoundId: "early", Uid: "a", Choice: 1}, pids[0])
 	system.Root.Send(room, &messages.RoundDeadline{RoundId: "early"})
 	for m := range spies[0] {
 		if res, ok := m.(*messages.Result); ok {
-			if len(res.Result) != 1 || res.Result[0].Uid != "a" {
+			env := &messages.Envelope{Body: &messages.Envelope_Result{Result: res}}
+			if a, b := resultOf(env, "a"), resultOf(env, "b"); a == nil || b == nil || a.RoundScore != 1 || b.RoundScore != 0 {
 				t.Fatalf("result: %v", res)
 			}
 			break
