@@ -23,6 +23,7 @@ type room struct {
 	deadline *time.Timer
 	retry    *time.Timer
 	attempts int
+	base     []int // each seat's base score, judged once at the deadline
 	outcomes []rules.Outcome
 }
 
@@ -235,38 +236,33 @@ func (r *room) handleTerminated(ctx actor.Context, msg *actor.Terminated) {
 func (r *room) settle(ctx actor.Context) {
 	r.phase = settling
 	stopTimer(r.deadline)
-	prev := make([]rules.Standing, len(r.seats))
 	hands := make([]rules.Hand, len(r.seats))
 	for i, s := range r.seats {
-		prev[i], hands[i] = s.prev, s.hand
+		hands[i] = s.hand
 		s.unscored = s.session != nil && s.left && !s.taken
 	}
-	r.outcomes = rules.Settle(prev, hands)
+	r.base = rules.BaseScores(hands)
+	r.outcomes = make([]rules.Outcome, len(r.seats))
 	for i, s := range r.seats {
 		if s.unscored {
 			r.outcomes[i] = rules.Outcome{Standing: s.prev}
+		} else {
+			r.outcomes[i] = rules.Apply(s.prev, r.base[i])
 		}
 	}
 	r.askPlayers(ctx)
 	r.publishIfDone(ctx)
 }
 
+// askPlayers sends ApplyRound to every player that has not confirmed yet;
+// the retry timer calls it again.
 func (r *room) askPlayers(ctx actor.Context) {
-	x := rules.BaseScores(r.hands())
 	for i, s := range r.seats {
 		if s.scored() && s.applied == nil {
-			ctx.Request(r.d.players, &messages.ApplyRound{Uid: s.user.Uid, RoundId: r.spec.RoundId, BaseScore: int32(x[i])})
+			ctx.Request(r.d.players, &messages.ApplyRound{Uid: s.user.Uid, RoundId: r.spec.RoundId, BaseScore: int32(r.base[i])})
 		}
 	}
 	r.retry = sendAfter(ctx, r.settings.SettleRetry, &messages.SettleTimeout{RoundId: r.spec.RoundId})
-}
-
-func (r *room) hands() []rules.Hand {
-	hands := make([]rules.Hand, len(r.seats))
-	for i, s := range r.seats {
-		hands[i] = s.hand
-	}
-	return hands
 }
 
 func (r *room) handleApplied(ctx actor.Context, msg *messages.RoundApplied) {

@@ -18,7 +18,6 @@ import (
 type session struct {
 	conn     Conn
 	d        *deps
-	settings Settings
 
 	phase    sessionPhase
 	user     *messages.User
@@ -56,22 +55,22 @@ const (
 
 func sessionProps(d *deps, conn Conn) *actor.Props {
 	return d.inv.props(KindSession, "", func() actor.Actor {
-		return &session{conn: conn, d: d, settings: d.settings}
+		return &session{conn: conn, d: d}
 	})
 }
 
 func (s *session) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
-		if s.settings.HandshakeTimeout > 0 {
-			s.hello = sendAfter(ctx, s.settings.HandshakeTimeout, &messages.HelloTimeout{})
+		if s.d.settings.HandshakeTimeout > 0 {
+			s.hello = sendAfter(ctx, s.d.settings.HandshakeTimeout, &messages.HelloTimeout{})
 		}
 	case *messages.HelloTimeout:
 		// The gateway's own deadline ends at any hello; this one waits for a
 		// hello that was accepted, so a client with a bad token cannot
 		// hold a connection open without ever playing.
 		if s.phase == greeting || s.phase == attaching {
-			s.conn.Close(messages.CloseHelloTimeout, fmt.Sprintf("no accepted hello within %v", s.settings.HandshakeTimeout))
+			s.conn.Close(messages.CloseHelloTimeout, fmt.Sprintf("no accepted hello within %v", s.d.settings.HandshakeTimeout))
 			ctx.Stop(ctx.Self())
 		}
 	case *actor.Stopping:
@@ -178,7 +177,7 @@ func (s *session) handleHello(ctx actor.Context, h *messages.Hello) {
 // is ignored; the hello's name and avatar, when given, win over the login's.
 // A refusal leaves the connection in greeting, ready for another hello.
 func (s *session) identify(h *messages.Hello) (user *messages.User, code, problem string) {
-	if s.settings.Auth == nil {
+	if s.d.settings.Auth == nil {
 		if problem := checkUser(h.GetUser()); problem != "" {
 			return nil, messages.CodeBadUser, problem
 		}
@@ -190,7 +189,7 @@ func (s *session) identify(h *messages.Hello) (user *messages.User, code, proble
 	if h.Token == "" {
 		return nil, messages.CodeTokenRequired, "this server needs a token from POST /login: in hello.token, or for Socket.IO in the handshake auth {token} or ?token="
 	}
-	claims, err := s.settings.Auth.Verify(h.Token, s.settings.Now())
+	claims, err := s.d.settings.Auth.Verify(h.Token, s.d.settings.Now())
 	switch {
 	case errors.Is(err, auth.ErrExpired):
 		return nil, messages.CodeTokenExpired, "the token has expired; log in again"
@@ -215,7 +214,7 @@ func (s *session) identify(h *messages.Hello) (user *messages.User, code, proble
 func (s *session) register(ctx actor.Context) {
 	ctx.Request(s.d.players, &messages.Register{Uid: s.user.Uid, Uname: s.user.Uname, Uavatar: s.user.Uavatar})
 	stopTimer(s.attach)
-	s.attach = sendAfter(ctx, s.settings.AttachTimeout, &messages.AttachTimeout{})
+	s.attach = sendAfter(ctx, s.d.settings.AttachTimeout, &messages.AttachTimeout{})
 }
 
 // handleReattach: the directory lost its players; register again, and
@@ -268,7 +267,7 @@ func (s *session) handleJoin(ctx actor.Context) {
 		return
 	}
 	s.phase = queued
-	s.joinedAt = s.settings.Now()
+	s.joinedAt = s.d.settings.Now()
 	s.ticket = uint64(s.joinedAt.UnixNano()) // grows across sessions of one uid
 	s.acked = false
 	s.sendJoin(ctx)
