@@ -16,8 +16,8 @@ import (
 // light of its phase and turns it into messages to the lobby, the room and
 // the player; and it forwards what they say back to the client.
 type session struct {
-	conn     Conn
-	d        *deps
+	conn Conn
+	d    *deps
 
 	phase    sessionPhase
 	user     *messages.User
