@@ -66,7 +66,7 @@ func (inv *Inventory) props(kind, id string, producer actor.Producer, opts ...ac
 	mailbox := actor.Unbounded()
 	opts = append(opts,
 		actor.WithMailbox(func() actor.Mailbox {
-			t.mailbox = mailbox()
+			t.mailbox = newGatedMailbox(mailbox())
 			return t.mailbox
 		}),
 		actor.WithReceiverMiddleware(func(next actor.ReceiverFunc) actor.ReceiverFunc {
