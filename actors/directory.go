@@ -3,6 +3,7 @@ package actors
 import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/caiquan/caiquan/messages"
+	"google.golang.org/protobuf/proto"
 )
 
 // directory finds or makes the player actor of a uid and counts the sessions
@@ -35,9 +36,23 @@ func (d *directory) Receive(ctx actor.Context) {
 			ctx.Send(s, &messages.Reattach{})
 		}
 	case *messages.Register:
+		if !d.d.ownsPlayer(msg.Uid) && !msg.Forwarded {
+			fwd := proto.Clone(msg).(*messages.Register)
+			fwd.Forwarded = true
+			d.passOn(ctx, msg.Uid, fwd)
+			return
+		}
 		d.handleRegister(ctx, msg)
 	case *messages.ApplyRound:
+		if !d.d.ownsPlayer(msg.Uid) && !msg.Forwarded {
+			fwd := proto.Clone(msg).(*messages.ApplyRound)
+			fwd.Forwarded = true
+			d.passOn(ctx, msg.Uid, fwd)
+			return
+		}
 		ctx.Forward(d.player(ctx, msg.Uid))
+	case *messages.TopologyChanged:
+		d.handleTopology(ctx)
 	case *messages.PlayerStopping:
 		d.handlePlayerStopping(ctx, msg)
 	case *messages.GetOnline:
@@ -80,8 +95,32 @@ func (d *directory) handlePlayerStopping(ctx actor.Context, msg *messages.Player
 	if pid := d.players[msg.Uid]; pid != nil && pid.Equal(ctx.Sender()) {
 		delete(d.players, msg.Uid)
 	}
-	if msg.Session != nil {
+	switch {
+	case msg.Session == nil:
+	case d.d.ownsPlayer(msg.Uid):
 		ctx.Send(d.player(ctx, msg.Uid), &messages.Attach{Session: msg.Session, Online: int32(len(d.sessions))})
+	default:
+		// The uid moved to another member: the session registers there.
+		ctx.Send(msg.Session, &messages.Reattach{})
+	}
+}
+
+// passOn sends a message about uid to the directory that keeps uid's
+// player, keeping its sender (the session or room that waits for the
+// answer). A forwarded message is not passed on again, so two members that
+// disagree about the owner cannot bounce it between them.
+func (d *directory) passOn(ctx actor.Context, uid string, msg proto.Message) {
+	ctx.RequestWithCustomSender(d.d.playersOf(uid), msg, ctx.Sender())
+}
+
+// handleTopology stops the players whose uid another member keeps now. Each
+// stopping player tells this directory (PlayerStopping), which sends its
+// session to register with the new owner. Their records are in the store.
+func (d *directory) handleTopology(ctx actor.Context) {
+	for uid, pid := range d.players {
+		if !d.d.ownsPlayer(uid) {
+			ctx.Stop(pid)
+		}
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/caiquan/caiquan/messages"
 	"github.com/caiquan/caiquan/rules"
+	"google.golang.org/protobuf/proto"
 )
 
 // seatedMemory is how long the lobby remembers whom it seated, so that a
@@ -28,7 +29,24 @@ type lobby struct {
 	wake     *time.Timer
 	rounds   uint64
 	forgot   time.Time
+	// opening: rooms asked of another member's room host, not yet
+	// confirmed; shunned: room hosts that failed to confirm, until when.
+	opening map[string]opening
+	shunned map[string]time.Time
 }
+
+type opening struct {
+	spec  *messages.RoomSpec
+	host  string
+	timer *time.Timer
+}
+
+// openTimeout is how long a room host on another member has to confirm a
+// room before the lobby gives its players back their places in the queue.
+const openTimeout = time.Second
+
+// shunFor is how long a room host that did not confirm gets no rooms.
+const shunFor = 5 * time.Second
 
 type waiting struct {
 	seat   *messages.SeatInfo
@@ -51,9 +69,14 @@ func (l *lobby) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
 		l.seated = make(map[string]seatedTicket)
+		l.opening = make(map[string]opening)
+		l.shunned = make(map[string]time.Time)
 		l.d.metrics.PlayersWaiting.Set(0)
 	case *actor.Restarting, *actor.Stopping:
 		stopTimer(l.wake)
+		for _, o := range l.opening {
+			stopTimer(o.timer)
+		}
 	case *messages.JoinQueue:
 		l.handleJoin(ctx, msg)
 	case *messages.LeaveQueue:
@@ -62,6 +85,15 @@ func (l *lobby) Receive(ctx actor.Context) {
 		l.removeSession(msg.Who)
 	case *messages.MatchTick:
 		l.match(ctx)
+	case *messages.TopologyChanged:
+		l.match(ctx) // gives the queue up if this lobby no longer seats
+	case *messages.RoomOpened:
+		if o, ok := l.opening[msg.RoundId]; ok {
+			stopTimer(o.timer)
+			delete(l.opening, msg.RoundId)
+		}
+	case *messages.OpenTimeout:
+		l.handleOpenTimeout(ctx, msg)
 	case *messages.Drain:
 		l.handleDrain(ctx)
 	case *messages.GetDrainStatus:
@@ -78,6 +110,10 @@ func (l *lobby) handleJoin(ctx actor.Context, msg *messages.JoinQueue) {
 	}
 	if l.draining {
 		ctx.Send(seat.Session, &messages.Error{Code: messages.CodeDraining, Message: "the server is shutting down and starts no new rounds"})
+		return
+	}
+	if !l.d.place.MaySeat() {
+		l.passOn(ctx, msg)
 		return
 	}
 	if s, ok := l.seated[seat.Uid]; ok && msg.Ticket != 0 && msg.Ticket <= s.ticket {
@@ -134,6 +170,10 @@ func (l *lobby) match(ctx actor.Context) {
 	if l.draining {
 		return
 	}
+	if !l.d.place.MaySeat() {
+		l.giveUp(ctx)
+		return
+	}
 	now := l.d.settings.Now()
 	waiters := make([]rules.Waiter, len(l.queue))
 	byUID := make(map[string]waiting, len(l.queue))
@@ -168,7 +208,7 @@ func (l *lobby) open(ctx actor.Context, t rules.Table, byUID map[string]waiting,
 			l.d.metrics.TimeToMatch.Observe(waited)
 		}
 	}
-	ctx.Send(l.d.rooms, spec)
+	l.sendSpec(ctx, spec, now)
 }
 
 func (l *lobby) keep(rest []rules.Waiter) {
@@ -214,4 +254,72 @@ func (l *lobby) handleDrain(ctx actor.Context) {
 	l.queue = nil
 	l.d.metrics.PlayersWaiting.Set(0)
 	ctx.Respond(&messages.DrainStatus{Draining: true})
+}
+
+// passOn hands a join to the lobby that seats, once: a member that is cut
+// off, or that disagrees about who seats, drops it, and the session's next
+// repeat goes wherever its own member then points.
+func (l *lobby) passOn(ctx actor.Context, msg *messages.JoinQueue) {
+	to := l.d.place.Lobby()
+	if msg.Forwarded || to == "" || to == l.d.self {
+		return
+	}
+	fwd := proto.Clone(msg).(*messages.JoinQueue)
+	fwd.Forwarded = true
+	ctx.Send(lobbyAt(to), fwd)
+}
+
+// giveUp empties the queue of a lobby that no longer seats. Nobody is told:
+// every waiting session repeats its join to the lobby that seats now.
+func (l *lobby) giveUp(ctx actor.Context) {
+	stopTimer(l.wake)
+	l.wake = nil
+	for _, w := range l.queue {
+		ctx.Unwatch(w.seat.Session)
+	}
+	l.queue = nil
+	l.d.metrics.PlayersWaiting.Set(0)
+}
+
+// sendSpec asks a room host for the room, taking the members in turn so
+// that rooms spread over the cluster. A host on another member must confirm
+// within openTimeout.
+func (l *lobby) sendSpec(ctx actor.Context, spec *messages.RoomSpec, now time.Time) {
+	host := l.pickHost(now)
+	if host == "" || host == l.d.self {
+		ctx.Send(l.d.rooms, spec)
+		return
+	}
+	l.opening[spec.RoundId] = opening{spec: spec, host: host,
+		timer: sendAfter(ctx, openTimeout, &messages.OpenTimeout{RoundId: spec.RoundId})}
+	ctx.Request(roomsAt(host), spec)
+}
+
+func (l *lobby) pickHost(now time.Time) string {
+	hosts := l.d.place.RoomHosts()
+	for i := range hosts {
+		h := hosts[(int(l.rounds)+i)%len(hosts)]
+		if until, ok := l.shunned[h]; !ok || now.After(until) {
+			delete(l.shunned, h)
+			return h
+		}
+	}
+	return l.d.self
+}
+
+// handleOpenTimeout: the room host did not confirm (its member died or is
+// cut off). Its players get their places back at their next repeated join,
+// and the host gets no rooms for a while. Should the room start after all,
+// each session takes only one start, so nobody plays twice.
+func (l *lobby) handleOpenTimeout(ctx actor.Context, msg *messages.OpenTimeout) {
+	o, ok := l.opening[msg.RoundId]
+	if !ok {
+		return
+	}
+	delete(l.opening, msg.RoundId)
+	l.shunned[o.host] = l.d.settings.Now().Add(shunFor)
+	ctx.Logger().Warn("lobby: room host did not confirm a room; its players queue again", "host", o.host, "round", msg.RoundId)
+	for _, seat := range o.spec.Seats {
+		delete(l.seated, seat.Uid)
+	}
 }

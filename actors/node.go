@@ -13,9 +13,13 @@ type deps struct {
 	settings Settings
 	inv      *Inventory
 	metrics  *metrics.Metrics
-	lobby    *actor.PID
-	rooms    *actor.PID
-	players  *actor.PID
+	// lobby, rooms and players are this member's own; where the shared
+	// ones are is place's answer (see lobbyPID, playersOf).
+	lobby   *actor.PID
+	rooms   *actor.PID
+	players *actor.PID
+	self    string // this member's address
+	place   Placement
 }
 
 // Names of the node's long-lived actors, children of the node actor.
@@ -28,7 +32,12 @@ const (
 
 func newDeps(system *actor.ActorSystem, s Settings, inv *Inventory, m *metrics.Metrics) *deps {
 	child := func(name string) *actor.PID { return actor.NewPID(system.Address(), nodeName+"/"+name) }
-	return &deps{settings: s, inv: inv, metrics: m, lobby: child(lobbyName), rooms: child(roomsName), players: child(playersName)}
+	place := s.Placement
+	if place == nil {
+		place = localPlacement{self: system.Address()}
+	}
+	return &deps{settings: s, inv: inv, metrics: m, lobby: child(lobbyName), rooms: child(roomsName), players: child(playersName),
+		self: system.Address(), place: place}
 }
 
 // node keeps the node's long-lived actors alive: a failure restarts them,

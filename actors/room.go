@@ -259,7 +259,7 @@ func (r *room) settle(ctx actor.Context) {
 func (r *room) askPlayers(ctx actor.Context) {
 	for i, s := range r.seats {
 		if s.scored() && s.applied == nil {
-			ctx.Request(r.d.players, &messages.ApplyRound{Uid: s.user.Uid, RoundId: r.spec.RoundId, BaseScore: int32(r.base[i])})
+			ctx.Request(r.d.playersOf(s.user.Uid), &messages.ApplyRound{Uid: s.user.Uid, RoundId: r.spec.RoundId, BaseScore: int32(r.base[i])})
 		}
 	}
 	r.retry = sendAfter(ctx, r.settings.SettleRetry, &messages.SettleTimeout{RoundId: r.spec.RoundId})

@@ -32,6 +32,9 @@ func (h *roomHost) Receive(ctx actor.Context) {
 			return
 		}
 		h.live++
+		if ctx.Sender() != nil {
+			ctx.Respond(&messages.RoomOpened{RoundId: msg.RoundId})
+		}
 	case *actor.Terminated:
 		h.live--
 	case *messages.StopRooms:

@@ -173,3 +173,11 @@ func (s *Server) Online() (int, error) {
 
 // List returns the live actors of the given kinds (all when none).
 func (s *Server) List(kinds ...string) []ActorInfo { return s.d.inv.List(kinds...) }
+
+// TopologyChanged tells the node's lobby and directory that the cluster's
+// member list changed: a lobby that no longer seats gives its queue up, a
+// directory stops the players another member keeps now. It does not block.
+func (s *Server) TopologyChanged() {
+	s.system.Root.Send(s.d.lobby, &messages.TopologyChanged{})
+	s.system.Root.Send(s.d.players, &messages.TopologyChanged{})
+}

@@ -3,6 +3,7 @@ package actors
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -28,7 +29,8 @@ type session struct {
 	attach   *time.Timer
 	pending  []*messages.Envelope
 
-	ticket   uint64 // of the current join; 0 when not waiting
+	ticket   uint64       // of the current join; 0 when not waiting
+	lobbies  []*actor.PID // every lobby the current join went to
 	joinedAt time.Time
 	acked    bool // the client has been told it is queued
 	rejoin   *time.Timer
@@ -212,7 +214,7 @@ func (s *session) identify(h *messages.Hello) (user *messages.User, code, proble
 }
 
 func (s *session) register(ctx actor.Context) {
-	ctx.Request(s.d.players, &messages.Register{Uid: s.user.Uid, Uname: s.user.Uname, Uavatar: s.user.Uavatar})
+	ctx.Request(s.d.playersOf(s.user.Uid), &messages.Register{Uid: s.user.Uid, Uname: s.user.Uname, Uavatar: s.user.Uavatar})
 	stopTimer(s.attach)
 	s.attach = sendAfter(ctx, s.d.settings.AttachTimeout, &messages.AttachTimeout{})
 }
@@ -275,7 +277,11 @@ func (s *session) handleJoin(ctx actor.Context) {
 
 // sendJoin sends (or repeats) the current join, and sets the next repeat.
 func (s *session) sendJoin(ctx actor.Context) {
-	ctx.Request(s.d.lobby, &messages.JoinQueue{
+	lobby := s.d.lobbyPID()
+	if !slices.ContainsFunc(s.lobbies, lobby.Equal) {
+		s.lobbies = append(s.lobbies, lobby)
+	}
+	ctx.Request(lobby, &messages.JoinQueue{
 		Seat: &messages.SeatInfo{
 			Uid: s.user.Uid, Uname: s.user.Uname, Uavatar: s.user.Uavatar,
 			Session: ctx.Self(), TotalScore: s.standing.Total, WinStreak: s.standing.Streak,
@@ -289,7 +295,16 @@ func (s *session) sendJoin(ctx actor.Context) {
 
 func (s *session) stopWaiting() {
 	stopTimer(s.rejoin)
-	s.rejoin, s.ticket = nil, 0
+	s.rejoin, s.ticket, s.lobbies = nil, 0, nil
+}
+
+// leaveLobbies takes the player out of every lobby its join went to. In a
+// cluster the lobby moves when members come and go, and a lobby that
+// stopped seating may still hold a repeated join.
+func (s *session) leaveLobbies(ctx actor.Context) {
+	for _, l := range s.lobbies {
+		ctx.Request(l, &messages.LeaveQueue{Uid: s.user.Uid})
+	}
 }
 
 func (s *session) handleChoice(ctx actor.Context, c *messages.Choice) {
@@ -319,7 +334,7 @@ func (s *session) handleFace(ctx actor.Context, f *messages.Face) {
 func (s *session) handleLeave(ctx actor.Context) {
 	switch s.phase {
 	case queued:
-		ctx.Request(s.d.lobby, &messages.LeaveQueue{Uid: s.user.Uid})
+		s.leaveLobbies(ctx)
 		s.stopWaiting()
 		s.phase = idle
 	case inRound:
@@ -351,6 +366,9 @@ func (s *session) handleStart(ctx actor.Context, msg *messages.Start) {
 		// nor scores this player.
 		ctx.Request(room, &messages.LeaveRoom{RoundId: msg.RoundId, Uid: s.user.Uid, Declined: true})
 		return
+	}
+	if len(s.lobbies) > 1 {
+		s.leaveLobbies(ctx) // a lobby that did not seat us must not later
 	}
 	s.stopWaiting()
 	s.phase = inRound
@@ -411,7 +429,7 @@ func (s *session) handleStopping(ctx actor.Context) {
 	stopTimer(s.rejoin)
 	switch s.phase {
 	case queued:
-		ctx.Request(s.d.lobby, &messages.LeaveQueue{Uid: s.user.Uid})
+		s.leaveLobbies(ctx)
 	case inRound:
 		ctx.Request(s.room, &messages.LeaveRoom{RoundId: s.round, Uid: s.user.Uid})
 	}

@@ -34,6 +34,10 @@ type Settings struct {
 	// Auth checks the token of a hello; nil is anonymous mode, where the
 	// client names its uid.
 	Auth Verifier
+
+	// Placement places the shared actors in a cluster; nil is a single
+	// node.
+	Placement Placement
 }
 
 // Verifier checks session tokens (auth.Signer). Its errors are

@@ -26,6 +26,7 @@ func (n *Node) watchPauses() {
 	t := time.NewTicker(pauseTick)
 	defer t.Stop()
 	last := time.Now()
+	n.lastTick.Store(last.UnixNano())
 	for {
 		select {
 		case <-n.stop:
@@ -34,7 +35,9 @@ func (n *Node) watchPauses() {
 			if gap := now.Sub(last); gap > limit {
 				n.Fence(fmt.Sprintf("this process stalled for %v, longer than %v: the others may have dropped it", gap.Round(time.Millisecond), limit))
 			}
+			// After the fence: MaySeat reads this tick as "awake".
 			last = now
+			n.lastTick.Store(now.UnixNano())
 		}
 	}
 }

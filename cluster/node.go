@@ -60,6 +60,12 @@ type Node struct {
 	joined  bool // we have appeared in our own member list
 	fence   *Fence
 
+	// addrList is the member addresses, sorted, for placement without
+	// the lock; onChange is called after it changes.
+	addrList atomic.Pointer[[]string]
+	onChange atomic.Pointer[func()]
+	lastTick atomic.Int64 // the pause watch's last tick, unix ns
+
 	fenced   chan struct{} // closed when fenced
 	isFenced atomic.Bool
 	stopping atomic.Bool
@@ -214,6 +220,11 @@ func (n *Node) onTopology(members []*pcluster.Member) {
 		n.joined = true
 	}
 	n.mu.Unlock()
+	addrs := make([]string, 0, len(members))
+	for _, m := range members {
+		addrs = append(addrs, m.Address())
+	}
+	n.setAddrs(addrs)
 	if wasJoined && !present && !n.stopping.Load() {
 		n.Fence(fmt.Sprintf("this member (%s) is no longer in the member list the provider reports (%d others)", self, len(members)))
 	}

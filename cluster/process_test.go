@@ -66,7 +66,7 @@ func (w testLog) Write(p []byte) (int, error) {
 // its cluster address.
 func startServer(t *testing.T, e *etcdtest.Etcd, flags ...string) (*testserver.Server, string) {
 	t.Helper()
-	s := testserver.Start(t, append([]string{"-cluster-provider", "etcd", "-cluster-etcd-endpoints", e.Endpoint}, flags...)...)
+	s := testserver.Start(t, append([]string{"-cluster-provider", "etcd", "-cluster-etcd-endpoints", e.Endpoint, "-store", "memory"}, flags...)...)
 	return s, s.Line("cluster caiquan node ")
 }
 

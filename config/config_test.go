@@ -163,15 +163,20 @@ func TestValidateNamesSetting(t *testing.T) {
 		{"cluster_provider", func(c *Config) { c.ClusterProvider = "" }, `got ""`},
 		{"cluster_name", func(c *Config) { etcd(c); c.ClusterName = "" }, "cluster_name must be a name"},
 		{"cluster_name", func(c *Config) { etcd(c); c.ClusterName = "a/b" }, `got "a/b"`},
-		{"cluster_etcd_endpoints", func(c *Config) { c.ClusterProvider = "etcd" }, "cluster_etcd_endpoints must list at least one host:port when cluster_provider is etcd"},
+		{"cluster_etcd_endpoints", func(c *Config) { c.Store = StoreMemory; c.ClusterProvider = "etcd" }, "cluster_etcd_endpoints must list at least one host:port when cluster_provider is etcd"},
 		{"cluster_etcd_endpoints", func(c *Config) { etcd(c); c.ClusterEtcdEndpoints = []string{"127.0.0.1:2379", "http://x"} }, `cluster_etcd_endpoints[1] must be host:port`},
 		{"cluster_etcd_endpoints", func(c *Config) { etcd(c); c.ClusterEtcdEndpoints = []string{"127.0.0.1:0"} }, `got "127.0.0.1:0"`},
-		{"cluster_peers", func(c *Config) { c.ClusterProvider = "automanaged"; c.ClusterPeerListen = "127.0.0.1:6330" }, "cluster_peers must list every node's peer address"},
+		{"cluster_peers", func(c *Config) {
+			c.Store = StoreMemory
+			c.ClusterProvider = "automanaged"
+			c.ClusterPeerListen = "127.0.0.1:6330"
+		}, "cluster_peers must list every node's peer address"},
 		{"cluster_peers", func(c *Config) { automanaged(c); c.ClusterPeers = []string{"6331"} }, `cluster_peers[0] must be host:port, got "6331"`},
 		{"cluster_peer_listen", func(c *Config) { automanaged(c); c.ClusterPeerListen = "" }, "cluster_peer_listen must be host:port"},
 		{"cluster_bind", func(c *Config) { etcd(c); c.ClusterBind = "8090" }, `cluster_bind must be host:port such as "127.0.0.1:8090", got "8090"`},
 		{"cluster_advertise", func(c *Config) { etcd(c); c.ClusterAdvertise = "10.0.0.5" }, `cluster_advertise must be host:port with a port`},
 		{"cluster_heartbeat_expiry", func(c *Config) { etcd(c); c.ClusterHeartbeatExpiry = 500 * time.Millisecond }, "cluster_heartbeat_expiry must be between 1s and 10m0s, got 500ms"},
+		{"store", func(c *Config) { etcd(c); c.Store = StoreBolt }, "store bolt keeps player records in one node's file; with cluster_provider etcd use store postgres"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+"/"+tt.want, func(t *testing.T) {
@@ -259,11 +264,13 @@ func TestAdminOnLoopbackNeedsNoToken(t *testing.T) {
 
 // etcd and automanaged turn on a valid cluster of each provider.
 func etcd(c *Config) {
+	c.Store = StoreMemory
 	c.ClusterProvider = "etcd"
 	c.ClusterEtcdEndpoints = []string{"127.0.0.1:2379"}
 }
 
 func automanaged(c *Config) {
+	c.Store = StoreMemory
 	c.ClusterProvider = "automanaged"
 	c.ClusterPeerListen = "127.0.0.1:6330"
 	c.ClusterPeers = []string{"127.0.0.1:6330", "127.0.0.1:6331"}

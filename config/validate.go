@@ -95,6 +95,11 @@ func (c Config) Validate() error {
 		if c.StorePath == "" {
 			bad("store_path must name the bbolt file when store is bolt")
 		}
+		if c.ClusterProvider == "etcd" || c.ClusterProvider == "automanaged" {
+			// A uid's player moves between nodes with the member list; its
+			// record must be where every node reads it.
+			bad("store bolt keeps player records in one node's file; with cluster_provider %s use store postgres, shared by every node (or memory, which forgets)", c.ClusterProvider)
+		}
 	case StorePostgres:
 		if c.PostgresURL == "" {
 			bad("postgres_url is required when store is postgres, e.g. postgres://user:pass@127.0.0.1:5432/caiquan")

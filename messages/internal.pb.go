@@ -118,8 +118,11 @@ type JoinQueue struct {
 	Seat           *SeatInfo              `protobuf:"bytes,1,opt,name=seat,proto3" json:"seat,omitempty"`
 	Ticket         uint64                 `protobuf:"varint,2,opt,name=ticket,proto3" json:"ticket,omitempty"`
 	JoinedAtUnixMs int64                  `protobuf:"varint,3,opt,name=joined_at_unix_ms,json=joinedAtUnixMs,proto3" json:"joined_at_unix_ms,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// forwarded: a lobby that does not seat passed it on; it is not passed
+	// on again, so two members that disagree about the lobby cannot loop.
+	Forwarded     bool `protobuf:"varint,4,opt,name=forwarded,proto3" json:"forwarded,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *JoinQueue) Reset() {
@@ -171,6 +174,13 @@ func (x *JoinQueue) GetJoinedAtUnixMs() int64 {
 		return x.JoinedAtUnixMs
 	}
 	return 0
+}
+
+func (x *JoinQueue) GetForwarded() bool {
+	if x != nil {
+		return x.Forwarded
+	}
+	return false
 }
 
 // session -> session: time to repeat JoinQueue while waiting.
@@ -744,10 +754,12 @@ func (x *BotTick) GetRoundId() string {
 
 // session -> directory: attach this session to player uid.
 type Register struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Uid           string                 `protobuf:"bytes,1,opt,name=uid,proto3" json:"uid,omitempty"`
-	Uname         string                 `protobuf:"bytes,2,opt,name=uname,proto3" json:"uname,omitempty"`
-	Uavatar       string                 `protobuf:"bytes,3,opt,name=uavatar,proto3" json:"uavatar,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Uid     string                 `protobuf:"bytes,1,opt,name=uid,proto3" json:"uid,omitempty"`
+	Uname   string                 `protobuf:"bytes,2,opt,name=uname,proto3" json:"uname,omitempty"`
+	Uavatar string                 `protobuf:"bytes,3,opt,name=uavatar,proto3" json:"uavatar,omitempty"`
+	// forwarded: see JoinQueue.
+	Forwarded     bool `protobuf:"varint,4,opt,name=forwarded,proto3" json:"forwarded,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -801,6 +813,13 @@ func (x *Register) GetUavatar() string {
 		return x.Uavatar
 	}
 	return ""
+}
+
+func (x *Register) GetForwarded() bool {
+	if x != nil {
+		return x.Forwarded
+	}
+	return false
 }
 
 // directory -> player, on behalf of a session.
@@ -1033,10 +1052,12 @@ func (x *Detach) GetSession() *actor.PID {
 
 // room -> directory -> player. Idempotent per round id.
 type ApplyRound struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Uid           string                 `protobuf:"bytes,1,opt,name=uid,proto3" json:"uid,omitempty"`
-	RoundId       string                 `protobuf:"bytes,2,opt,name=round_id,json=roundId,proto3" json:"round_id,omitempty"`
-	BaseScore     int32                  `protobuf:"varint,3,opt,name=base_score,json=baseScore,proto3" json:"base_score,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Uid       string                 `protobuf:"bytes,1,opt,name=uid,proto3" json:"uid,omitempty"`
+	RoundId   string                 `protobuf:"bytes,2,opt,name=round_id,json=roundId,proto3" json:"round_id,omitempty"`
+	BaseScore int32                  `protobuf:"varint,3,opt,name=base_score,json=baseScore,proto3" json:"base_score,omitempty"`
+	// forwarded: see JoinQueue.
+	Forwarded     bool `protobuf:"varint,4,opt,name=forwarded,proto3" json:"forwarded,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1090,6 +1111,13 @@ func (x *ApplyRound) GetBaseScore() int32 {
 		return x.BaseScore
 	}
 	return 0
+}
+
+func (x *ApplyRound) GetForwarded() bool {
+	if x != nil {
+		return x.Forwarded
+	}
+	return false
 }
 
 // player -> room.
@@ -1908,6 +1936,133 @@ func (x *SeatTaken) GetUid() string {
 	return ""
 }
 
+// room host -> lobby: the room of a RoomSpec is running.
+type RoomOpened struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	RoundId       string                 `protobuf:"bytes,1,opt,name=round_id,json=roundId,proto3" json:"round_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RoomOpened) Reset() {
+	*x = RoomOpened{}
+	mi := &file_internal_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RoomOpened) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RoomOpened) ProtoMessage() {}
+
+func (x *RoomOpened) ProtoReflect() protoreflect.Message {
+	mi := &file_internal_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RoomOpened.ProtoReflect.Descriptor instead.
+func (*RoomOpened) Descriptor() ([]byte, []int) {
+	return file_internal_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *RoomOpened) GetRoundId() string {
+	if x != nil {
+		return x.RoundId
+	}
+	return ""
+}
+
+// lobby -> lobby: a room host on another member did not confirm a room.
+type OpenTimeout struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	RoundId       string                 `protobuf:"bytes,1,opt,name=round_id,json=roundId,proto3" json:"round_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OpenTimeout) Reset() {
+	*x = OpenTimeout{}
+	mi := &file_internal_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OpenTimeout) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OpenTimeout) ProtoMessage() {}
+
+func (x *OpenTimeout) ProtoReflect() protoreflect.Message {
+	mi := &file_internal_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OpenTimeout.ProtoReflect.Descriptor instead.
+func (*OpenTimeout) Descriptor() ([]byte, []int) {
+	return file_internal_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *OpenTimeout) GetRoundId() string {
+	if x != nil {
+		return x.RoundId
+	}
+	return ""
+}
+
+// server -> lobby, directory: the cluster's member list changed.
+type TopologyChanged struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TopologyChanged) Reset() {
+	*x = TopologyChanged{}
+	mi := &file_internal_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TopologyChanged) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TopologyChanged) ProtoMessage() {}
+
+func (x *TopologyChanged) ProtoReflect() protoreflect.Message {
+	mi := &file_internal_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TopologyChanged.ProtoReflect.Descriptor instead.
+func (*TopologyChanged) Descriptor() ([]byte, []int) {
+	return file_internal_proto_rawDescGZIP(), []int{39}
+}
+
 var File_internal_proto protoreflect.FileDescriptor
 
 const file_internal_proto_rawDesc = "" +
@@ -1922,11 +2077,12 @@ const file_internal_proto_rawDesc = "" +
 	"\vtotal_score\x18\x05 \x01(\x05R\n" +
 	"totalScore\x12\x1d\n" +
 	"\n" +
-	"win_streak\x18\x06 \x01(\x05R\twinStreak\"\x81\x01\n" +
+	"win_streak\x18\x06 \x01(\x05R\twinStreak\"\x9f\x01\n" +
 	"\tJoinQueue\x121\n" +
 	"\x04seat\x18\x01 \x01(\v2\x1d.caiquan.internal.v1.SeatInfoR\x04seat\x12\x16\n" +
 	"\x06ticket\x18\x02 \x01(\x04R\x06ticket\x12)\n" +
-	"\x11joined_at_unix_ms\x18\x03 \x01(\x03R\x0ejoinedAtUnixMs\"$\n" +
+	"\x11joined_at_unix_ms\x18\x03 \x01(\x03R\x0ejoinedAtUnixMs\x12\x1c\n" +
+	"\tforwarded\x18\x04 \x01(\bR\tforwarded\"$\n" +
 	"\n" +
 	"RejoinTick\x12\x16\n" +
 	"\x06ticket\x18\x01 \x01(\x04R\x06ticket\"\x1e\n" +
@@ -1960,11 +2116,12 @@ const file_internal_proto_rawDesc = "" +
 	"\bround_id\x18\x01 \x01(\tR\aroundId\x12\x10\n" +
 	"\x03uid\x18\x02 \x01(\tR\x03uid\"$\n" +
 	"\aBotTick\x12\x19\n" +
-	"\bround_id\x18\x01 \x01(\tR\aroundId\"L\n" +
+	"\bround_id\x18\x01 \x01(\tR\aroundId\"j\n" +
 	"\bRegister\x12\x10\n" +
 	"\x03uid\x18\x01 \x01(\tR\x03uid\x12\x14\n" +
 	"\x05uname\x18\x02 \x01(\tR\x05uname\x12\x18\n" +
-	"\auavatar\x18\x03 \x01(\tR\auavatar\"v\n" +
+	"\auavatar\x18\x03 \x01(\tR\auavatar\x12\x1c\n" +
+	"\tforwarded\x18\x04 \x01(\bR\tforwarded\"v\n" +
 	"\x06Attach\x12$\n" +
 	"\asession\x18\x01 \x01(\v2\n" +
 	".actor.PIDR\asession\x12\x16\n" +
@@ -1983,13 +2140,14 @@ const file_internal_proto_rawDesc = "" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\".\n" +
 	"\x06Detach\x12$\n" +
 	"\asession\x18\x01 \x01(\v2\n" +
-	".actor.PIDR\asession\"X\n" +
+	".actor.PIDR\asession\"v\n" +
 	"\n" +
 	"ApplyRound\x12\x10\n" +
 	"\x03uid\x18\x01 \x01(\tR\x03uid\x12\x19\n" +
 	"\bround_id\x18\x02 \x01(\tR\aroundId\x12\x1d\n" +
 	"\n" +
-	"base_score\x18\x03 \x01(\x05R\tbaseScore\"\x9c\x01\n" +
+	"base_score\x18\x03 \x01(\x05R\tbaseScore\x12\x1c\n" +
+	"\tforwarded\x18\x04 \x01(\bR\tforwarded\"\x9c\x01\n" +
 	"\fRoundApplied\x12\x10\n" +
 	"\x03uid\x18\x01 \x01(\tR\x03uid\x12\x19\n" +
 	"\bround_id\x18\x02 \x01(\tR\aroundId\x12\x1f\n" +
@@ -2031,7 +2189,13 @@ const file_internal_proto_rawDesc = "" +
 	"\fHelloTimeout\"8\n" +
 	"\tSeatTaken\x12\x19\n" +
 	"\bround_id\x18\x01 \x01(\tR\aroundId\x12\x10\n" +
-	"\x03uid\x18\x02 \x01(\tR\x03uidB%Z#github.com/caiquan/caiquan/messagesb\x06proto3"
+	"\x03uid\x18\x02 \x01(\tR\x03uid\"'\n" +
+	"\n" +
+	"RoomOpened\x12\x19\n" +
+	"\bround_id\x18\x01 \x01(\tR\aroundId\"(\n" +
+	"\vOpenTimeout\x12\x19\n" +
+	"\bround_id\x18\x01 \x01(\tR\aroundId\"\x11\n" +
+	"\x0fTopologyChangedB%Z#github.com/caiquan/caiquan/messagesb\x06proto3"
 
 var (
 	file_internal_proto_rawDescOnce sync.Once
@@ -2045,55 +2209,58 @@ func file_internal_proto_rawDescGZIP() []byte {
 	return file_internal_proto_rawDescData
 }
 
-var file_internal_proto_msgTypes = make([]protoimpl.MessageInfo, 37)
+var file_internal_proto_msgTypes = make([]protoimpl.MessageInfo, 40)
 var file_internal_proto_goTypes = []any{
-	(*SeatInfo)(nil),       // 0: caiquan.internal.v1.SeatInfo
-	(*JoinQueue)(nil),      // 1: caiquan.internal.v1.JoinQueue
-	(*RejoinTick)(nil),     // 2: caiquan.internal.v1.RejoinTick
-	(*LeaveQueue)(nil),     // 3: caiquan.internal.v1.LeaveQueue
-	(*MatchTick)(nil),      // 4: caiquan.internal.v1.MatchTick
-	(*RoomSpec)(nil),       // 5: caiquan.internal.v1.RoomSpec
-	(*SubmitChoice)(nil),   // 6: caiquan.internal.v1.SubmitChoice
-	(*SubmitFace)(nil),     // 7: caiquan.internal.v1.SubmitFace
-	(*LeaveRoom)(nil),      // 8: caiquan.internal.v1.LeaveRoom
-	(*RoundDeadline)(nil),  // 9: caiquan.internal.v1.RoundDeadline
-	(*SettleTimeout)(nil),  // 10: caiquan.internal.v1.SettleTimeout
-	(*BotStart)(nil),       // 11: caiquan.internal.v1.BotStart
-	(*BotTick)(nil),        // 12: caiquan.internal.v1.BotTick
-	(*Register)(nil),       // 13: caiquan.internal.v1.Register
-	(*Attach)(nil),         // 14: caiquan.internal.v1.Attach
-	(*Attached)(nil),       // 15: caiquan.internal.v1.Attached
-	(*Kick)(nil),           // 16: caiquan.internal.v1.Kick
-	(*Detach)(nil),         // 17: caiquan.internal.v1.Detach
-	(*ApplyRound)(nil),     // 18: caiquan.internal.v1.ApplyRound
-	(*RoundApplied)(nil),   // 19: caiquan.internal.v1.RoundApplied
-	(*Drain)(nil),          // 20: caiquan.internal.v1.Drain
-	(*DrainStatus)(nil),    // 21: caiquan.internal.v1.DrainStatus
-	(*GetDrainStatus)(nil), // 22: caiquan.internal.v1.GetDrainStatus
-	(*ConnClosed)(nil),     // 23: caiquan.internal.v1.ConnClosed
-	(*GetRoomCount)(nil),   // 24: caiquan.internal.v1.GetRoomCount
-	(*RoomCount)(nil),      // 25: caiquan.internal.v1.RoomCount
-	(*GetOnline)(nil),      // 26: caiquan.internal.v1.GetOnline
-	(*Online)(nil),         // 27: caiquan.internal.v1.Online
-	(*AttachTimeout)(nil),  // 28: caiquan.internal.v1.AttachTimeout
-	(*RoomGone)(nil),       // 29: caiquan.internal.v1.RoomGone
-	(*Crash)(nil),          // 30: caiquan.internal.v1.Crash
-	(*PlayerStopping)(nil), // 31: caiquan.internal.v1.PlayerStopping
-	(*Reattach)(nil),       // 32: caiquan.internal.v1.Reattach
-	(*SaveRetry)(nil),      // 33: caiquan.internal.v1.SaveRetry
-	(*StopRooms)(nil),      // 34: caiquan.internal.v1.StopRooms
-	(*HelloTimeout)(nil),   // 35: caiquan.internal.v1.HelloTimeout
-	(*SeatTaken)(nil),      // 36: caiquan.internal.v1.SeatTaken
-	(*actor.PID)(nil),      // 37: actor.PID
+	(*SeatInfo)(nil),        // 0: caiquan.internal.v1.SeatInfo
+	(*JoinQueue)(nil),       // 1: caiquan.internal.v1.JoinQueue
+	(*RejoinTick)(nil),      // 2: caiquan.internal.v1.RejoinTick
+	(*LeaveQueue)(nil),      // 3: caiquan.internal.v1.LeaveQueue
+	(*MatchTick)(nil),       // 4: caiquan.internal.v1.MatchTick
+	(*RoomSpec)(nil),        // 5: caiquan.internal.v1.RoomSpec
+	(*SubmitChoice)(nil),    // 6: caiquan.internal.v1.SubmitChoice
+	(*SubmitFace)(nil),      // 7: caiquan.internal.v1.SubmitFace
+	(*LeaveRoom)(nil),       // 8: caiquan.internal.v1.LeaveRoom
+	(*RoundDeadline)(nil),   // 9: caiquan.internal.v1.RoundDeadline
+	(*SettleTimeout)(nil),   // 10: caiquan.internal.v1.SettleTimeout
+	(*BotStart)(nil),        // 11: caiquan.internal.v1.BotStart
+	(*BotTick)(nil),         // 12: caiquan.internal.v1.BotTick
+	(*Register)(nil),        // 13: caiquan.internal.v1.Register
+	(*Attach)(nil),          // 14: caiquan.internal.v1.Attach
+	(*Attached)(nil),        // 15: caiquan.internal.v1.Attached
+	(*Kick)(nil),            // 16: caiquan.internal.v1.Kick
+	(*Detach)(nil),          // 17: caiquan.internal.v1.Detach
+	(*ApplyRound)(nil),      // 18: caiquan.internal.v1.ApplyRound
+	(*RoundApplied)(nil),    // 19: caiquan.internal.v1.RoundApplied
+	(*Drain)(nil),           // 20: caiquan.internal.v1.Drain
+	(*DrainStatus)(nil),     // 21: caiquan.internal.v1.DrainStatus
+	(*GetDrainStatus)(nil),  // 22: caiquan.internal.v1.GetDrainStatus
+	(*ConnClosed)(nil),      // 23: caiquan.internal.v1.ConnClosed
+	(*GetRoomCount)(nil),    // 24: caiquan.internal.v1.GetRoomCount
+	(*RoomCount)(nil),       // 25: caiquan.internal.v1.RoomCount
+	(*GetOnline)(nil),       // 26: caiquan.internal.v1.GetOnline
+	(*Online)(nil),          // 27: caiquan.internal.v1.Online
+	(*AttachTimeout)(nil),   // 28: caiquan.internal.v1.AttachTimeout
+	(*RoomGone)(nil),        // 29: caiquan.internal.v1.RoomGone
+	(*Crash)(nil),           // 30: caiquan.internal.v1.Crash
+	(*PlayerStopping)(nil),  // 31: caiquan.internal.v1.PlayerStopping
+	(*Reattach)(nil),        // 32: caiquan.internal.v1.Reattach
+	(*SaveRetry)(nil),       // 33: caiquan.internal.v1.SaveRetry
+	(*StopRooms)(nil),       // 34: caiquan.internal.v1.StopRooms
+	(*HelloTimeout)(nil),    // 35: caiquan.internal.v1.HelloTimeout
+	(*SeatTaken)(nil),       // 36: caiquan.internal.v1.SeatTaken
+	(*RoomOpened)(nil),      // 37: caiquan.internal.v1.RoomOpened
+	(*OpenTimeout)(nil),     // 38: caiquan.internal.v1.OpenTimeout
+	(*TopologyChanged)(nil), // 39: caiquan.internal.v1.TopologyChanged
+	(*actor.PID)(nil),       // 40: actor.PID
 }
 var file_internal_proto_depIdxs = []int32{
-	37, // 0: caiquan.internal.v1.SeatInfo.session:type_name -> actor.PID
+	40, // 0: caiquan.internal.v1.SeatInfo.session:type_name -> actor.PID
 	0,  // 1: caiquan.internal.v1.JoinQueue.seat:type_name -> caiquan.internal.v1.SeatInfo
 	0,  // 2: caiquan.internal.v1.RoomSpec.seats:type_name -> caiquan.internal.v1.SeatInfo
-	37, // 3: caiquan.internal.v1.Attach.session:type_name -> actor.PID
-	37, // 4: caiquan.internal.v1.Attached.player:type_name -> actor.PID
-	37, // 5: caiquan.internal.v1.Detach.session:type_name -> actor.PID
-	37, // 6: caiquan.internal.v1.PlayerStopping.session:type_name -> actor.PID
+	40, // 3: caiquan.internal.v1.Attach.session:type_name -> actor.PID
+	40, // 4: caiquan.internal.v1.Attached.player:type_name -> actor.PID
+	40, // 5: caiquan.internal.v1.Detach.session:type_name -> actor.PID
+	40, // 6: caiquan.internal.v1.PlayerStopping.session:type_name -> actor.PID
 	7,  // [7:7] is the sub-list for method output_type
 	7,  // [7:7] is the sub-list for method input_type
 	7,  // [7:7] is the sub-list for extension type_name
@@ -2112,7 +2279,7 @@ func file_internal_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_internal_proto_rawDesc), len(file_internal_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   37,
+			NumMessages:   40,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

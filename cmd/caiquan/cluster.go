@@ -21,7 +21,7 @@ const (
 )
 
 // openCluster joins the cluster the settings name; with cluster_provider
-// none it does nothing. The game's actors stay on this node for now.
+// none it does nothing.
 func (m *Main) openCluster() error {
 	c := m.Config
 	if c.ClusterProvider == "" || c.ClusterProvider == cluster.ProviderNone {

@@ -96,11 +96,18 @@ func (m *Main) Open() (err error) {
 			Log:     m.log,
 		}
 	}
+	if m.cluster != nil {
+		settings.Placement = m.cluster
+	}
 	srv, err := actors.NewServer(m.system, settings, m.store, m.metrics)
 	if err != nil {
 		return err
 	}
 	m.server = srv
+	if m.cluster != nil {
+		m.cluster.OnChange(srv.TopologyChanged)
+		srv.TopologyChanged() // for a change before OnChange
+	}
 	board := leaderboard.Handler(m.store, m.log)
 	m.gateway = gateway.New(m.Config, srv, m.log,
 		gateway.WithMetrics(m.metrics),
