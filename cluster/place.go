@@ -13,8 +13,8 @@ import (
 // or held. Rooms are not placed here: the lobby spreads them over
 // RoomHosts and they stay where they started.
 
-// lobbyKey is the placement key of the one lobby.
-const lobbyKey = "lobby"
+// LobbyKey is the placement key of the one lobby.
+const LobbyKey = "lobby"
 
 // Place is the address of the member that key belongs to, as this member's
 // member list has it; this member's own address before it has a list.
@@ -23,21 +23,11 @@ func (n *Node) Place(key string) string {
 	if len(addrs) == 0 {
 		return n.self
 	}
-	best, bestScore := "", uint64(0)
-	for _, a := range addrs {
-		h := fnv.New64a()
-		h.Write([]byte(key))
-		h.Write([]byte{0})
-		h.Write([]byte(a))
-		if s := h.Sum64(); best == "" || s > bestScore {
-			best, bestScore = a, s
-		}
-	}
-	return best
+	return PlaceAmong(key, addrs)
 }
 
 // Lobby is the member whose lobby seats players.
-func (n *Node) Lobby() string { return n.Place(lobbyKey) }
+func (n *Node) Lobby() string { return n.Place(LobbyKey) }
 
 // Player is the member that keeps uid's player actor.
 func (n *Node) Player(uid string) string { return n.Place("player/" + uid) }
@@ -85,4 +75,20 @@ func (n *Node) setAddrs(addrs []string) {
 	if f := n.onChange.Load(); f != nil {
 		(*f)()
 	}
+}
+
+// PlaceAmong is Place over the given member addresses: what every member
+// with that member list answers. Tests use it to know where the lobby is.
+func PlaceAmong(key string, addrs []string) string {
+	best, bestScore := "", uint64(0)
+	for _, a := range addrs {
+		h := fnv.New64a()
+		h.Write([]byte(key))
+		h.Write([]byte{0})
+		h.Write([]byte(a))
+		if s := h.Sum64(); best == "" || s > bestScore {
+			best, bestScore = a, s
+		}
+	}
+	return best
 }

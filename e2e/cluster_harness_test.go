@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -137,6 +138,7 @@ type gamer struct {
 	errs    []string // protocol errors and broken expectations
 	dropped time.Time
 	waiting time.Time // when the current join went out; zero when not waiting
+	done    atomic.Bool // finish the open round, then join no more
 }
 
 func newGamer(name string, node int, s *server) *gamer {
@@ -225,7 +227,7 @@ func (g *gamer) play(ctx context.Context, rounds int) {
 			cur.endAt, cur.result, cur.void = time.Now(), env.GetResult(), env.GetVoid()
 			g.mu.Unlock()
 			cur = nil
-			if rounds > 0 && joined >= rounds {
+			if rounds > 0 && joined >= rounds || g.done.Load() {
 				return
 			}
 			if join() != nil {
@@ -293,6 +295,110 @@ func readAll(resp *http.Response) string {
 		b.Write(buf[:n])
 		if err != nil {
 			return b.String()
+		}
+	}
+}
+
+// crowd is many gamers spread over nodes.
+type crowd struct {
+	gamers []*gamer
+	wg     sync.WaitGroup
+}
+
+// spread starts n gamers on the given nodes in turn, playing until ctx ends.
+func (cr *crowd) spread(ctx context.Context, c *gameCluster, n int, nodes ...int) []*gamer {
+	var out []*gamer
+	for i := 0; i < n; i++ {
+		node := nodes[i%len(nodes)]
+		g := newGamer(fmt.Sprintf("p%d", len(cr.gamers)), node, c.nodes[node])
+		cr.gamers = append(cr.gamers, g)
+		out = append(out, g)
+		cr.wg.Add(1)
+		go func() { defer cr.wg.Done(); g.play(ctx, 0) }()
+	}
+	return out
+}
+
+// finish lets every gamer end its round and stop, waits a round and a
+// little more for that, then ends the rest (those still waiting) with cancel.
+func (cr *crowd) finish(roundTime time.Duration, cancel context.CancelFunc) {
+	for _, g := range cr.gamers {
+		g.done.Store(true)
+	}
+	time.Sleep(roundTime + 3*time.Second)
+	cancel()
+	cr.wg.Wait()
+}
+
+// on returns the gamers connected to the given nodes.
+func (cr *crowd) on(nodes ...int) []*gamer {
+	var out []*gamer
+	for _, g := range cr.gamers {
+		for _, n := range nodes {
+			if g.node == n {
+				out = append(out, g)
+			}
+		}
+	}
+	return out
+}
+
+// clusterAddr is the cluster address a node printed at start.
+func clusterAddr(s *server) string { return s.Line("cluster caiquan node ") }
+
+// checkStandingsStored reconnects each gamer to node s and checks that hi
+// carries the standing of its last result: a round that was voided changed
+// nothing in the store, and one that was published is stored, once.
+func checkStandingsStored(t *testing.T, s *server, gamers []*gamer) {
+	t.Helper()
+	for _, g := range gamers {
+		var last *messages.PlayerResult
+		for _, r := range g.snapshot() {
+			if r.result != nil {
+				last = resultEntry(r.result, g.user.Uid)
+			}
+		}
+		rounds := g.snapshot()
+		if last == nil || rounds[len(rounds)-1].endAt.IsZero() {
+			continue // no result, or the last round is unknown
+		}
+		again := &gamer{user: g.user, url: s.wsURL("/ws")}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		again.helloOnly(ctx)
+		cancel()
+		if again.hi == nil {
+			t.Errorf("%s: no hi on reconnect: %v", g.user.Uid, again.errs)
+			continue
+		}
+		if again.hi.TotalScore != last.TotalScore || again.hi.WinStreak != last.WinStreak {
+			t.Errorf("%s: stored total %d streak %d, the last result said %d %d",
+				g.user.Uid, again.hi.TotalScore, again.hi.WinStreak, last.TotalScore, last.WinStreak)
+		}
+	}
+}
+
+// helloOnly connects, says hello and returns after hi.
+func (g *gamer) helloOnly(ctx context.Context) {
+	ws, _, err := websocket.DefaultDialer.DialContext(ctx, g.url, nil)
+	if err != nil {
+		g.fail("dial: %v", err)
+		return
+	}
+	defer ws.Close()
+	b, _ := protojson.Marshal(&messages.Envelope{Body: &messages.Envelope_Hello{Hello: &messages.Hello{User: g.user}}})
+	ws.WriteMessage(websocket.TextMessage, b)
+	deadline, _ := ctx.Deadline()
+	ws.SetReadDeadline(deadline)
+	for {
+		_, data, err := ws.ReadMessage()
+		if err != nil {
+			g.fail("read: %v", err)
+			return
+		}
+		env := &messages.Envelope{}
+		if protojson.Unmarshal(data, env) == nil && env.GetHi() != nil {
+			g.hi = env.GetHi()
+			return
 		}
 	}
 }

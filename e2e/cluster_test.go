@@ -41,3 +41,60 @@ func TestClusterTwoNodesPlayEachOther(t *testing.T) {
 		g.checkChain(t)
 	}
 }
+
+const clusterRound = 2 * time.Second
+
+// checkRoundsEnded: every round a gamer saw start ended, within the round
+// time and 2 s, unless the gamer's node went away or the round began after
+// notAfter.
+func checkRoundsEnded(t *testing.T, gamers []*gamer, notAfter time.Time) {
+	t.Helper()
+	for _, g := range gamers {
+		for _, r := range g.snapshot() {
+			switch {
+			case r.startAt.After(notAfter):
+			case r.endAt.IsZero():
+				t.Errorf("%s (node %d): round %s started %v and never ended", g.user.Uid, g.node, r.id, r.startAt.Format("15:04:05.000"))
+			case r.endAt.Sub(r.startAt) > clusterRound+2*time.Second:
+				t.Errorf("%s (node %d): round %s took %v", g.user.Uid, g.node, r.id, r.endAt.Sub(r.startAt))
+			}
+		}
+	}
+}
+
+// Test100PlayersThreeNodes: 100 players spread over three nodes play for
+// 30 s; every round ends once and by the rules, and every node hosted rooms.
+func TestCluster100PlayersThreeNodes(t *testing.T) {
+	c := startCluster(t, 3, clusterFlags...)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var cr crowd
+	cr.spread(ctx, c, 100, 0, 1, 2)
+	time.Sleep(30 * time.Second)
+	end := time.Now()
+	cr.finish(clusterRound, cancel)
+
+	results, voids := 0, 0
+	for _, g := range cr.gamers {
+		r, v := g.checkChain(t)
+		results, voids = results+r, voids+v
+		if !g.dropped.IsZero() {
+			t.Errorf("%s (node %d) was disconnected at %v", g.user.Uid, g.node, g.dropped.Format("15:04:05.000"))
+		}
+	}
+	checkRoundsEnded(t, cr.gamers, end)
+	if voids > 0 {
+		t.Errorf("%d rounds voided with no fault injected", voids)
+	}
+	if results < 100*10 {
+		t.Errorf("%d results in 30 s of 2 s rounds for 100 players, want at least 1000", results)
+	}
+	for i, s := range c.nodes {
+		if n := metric(t, s, "caiquan_rounds_settled_total"); n == 0 {
+			t.Errorf("node %d settled no rooms: rooms do not spread", i)
+		} else {
+			t.Logf("node %d settled %v rooms", i, n)
+		}
+	}
+	checkStandingsStored(t, c.nodes[0], cr.gamers)
+}
