@@ -27,6 +27,7 @@ type session struct {
 	room     *actor.PID
 	round    string
 	attach   *time.Timer
+	attachBy time.Time // when a hello that found no player is refused
 	pending  []*messages.Envelope
 
 	ticket   uint64       // of the current join; 0 when not waiting
@@ -170,6 +171,7 @@ func (s *session) handleHello(ctx actor.Context, h *messages.Hello) {
 	}
 	s.user = user
 	s.phase = attaching
+	s.attachBy = s.d.settings.Now().Add(s.d.settings.AttachTimeout)
 	s.d.inv.name(ctx.Self(), user.Uid)
 	s.register(ctx)
 }
@@ -216,8 +218,13 @@ func (s *session) identify(h *messages.Hello) (user *messages.User, code, proble
 func (s *session) register(ctx actor.Context) {
 	ctx.Request(s.d.playersOf(s.user.Uid), &messages.Register{Uid: s.user.Uid, Uname: s.user.Uname, Uavatar: s.user.Uavatar})
 	stopTimer(s.attach)
-	s.attach = sendAfter(ctx, s.d.settings.AttachTimeout, &messages.AttachTimeout{})
+	s.attach = sendAfter(ctx, min(attachRetry, s.d.settings.AttachTimeout), &messages.AttachTimeout{})
 }
+
+// attachRetry is how often a session asks again for its player. In a
+// cluster the player's member may have just died; the next ask goes where
+// the member list then places it. Register is idempotent.
+const attachRetry = time.Second
 
 // handleReattach: the directory lost its players; register again, and
 // keep asking until a player answers.
@@ -230,6 +237,8 @@ func (s *session) handleReattach(ctx actor.Context) {
 
 func (s *session) handleAttachTimeout(ctx actor.Context) {
 	switch {
+	case s.phase == attaching && s.d.settings.Now().Before(s.attachBy):
+		s.register(ctx)
 	case s.phase == attaching:
 		s.phase, s.pending = greeting, nil
 		s.sendError(messages.CodeServerBusy, "the player service did not answer; send hello again")
