@@ -3,7 +3,7 @@ GO ?= go
 BIN := bin
 ACTOR_PROTO_DIR = $(shell $(GO) list -m -f '{{.Dir}}' github.com/asynkron/protoactor-go)/actor
 
-.PHONY: all build run test test-cluster test-deps etcd cluster cluster-stop proto vet clean
+.PHONY: all build run test test-cluster test-deps etcd postgres cluster cluster-stop proto vet clean
 
 all: build
 
@@ -24,18 +24,22 @@ test: test-deps vet
 # protoactor-go's cluster layer races under -race (grpclog, its member
 # list, the block list, the etcd provider's shutdown flag), so the tests
 # that run it, in process or as server processes, are built without -race
-# (cluster/process_test.go has //go:build !race). Our own code in cluster/
-# still runs under -race in the step above.
-test-cluster: etcd
+# (cluster/process_test.go and e2e/cluster_*_test.go have //go:build !race).
+# Our own code in cluster/ still runs under -race in the step above.
+test-cluster: etcd postgres
 	$(GO) test -count=1 -timeout 10m ./cluster/...
+	$(GO) test -count=1 -timeout 10m -run '^TestCluster' ./e2e/
 
 # Node.js and npm run the Socket.IO v4 client and SDK tests; Chromium (with
 # fonts for emoji and Chinese names) the browser demo's; PostgreSQL the
 # store's (the tests start throwaway clusters on loopback). All from Debian.
-test-deps: etcd
-	ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq postgresql)
+test-deps: etcd postgres
 	command -v npm >/dev/null || (apt-get update -qq && apt-get install -y -qq nodejs npm)
 	test -x /usr/bin/chromium -a -e /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf -a -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc || (apt-get update -qq && apt-get install -y -qq chromium fonts-noto-color-emoji fonts-wqy-microhei)
+
+# PostgreSQL from Debian: the store a cluster's nodes share.
+postgres:
+	ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq postgresql)
 
 # etcd (the cluster's membership store) from Debian.
 etcd:

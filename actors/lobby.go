@@ -108,12 +108,12 @@ func (l *lobby) handleJoin(ctx actor.Context, msg *messages.JoinQueue) {
 	if seat == nil || seat.Session == nil || seat.Uid == "" {
 		return
 	}
-	if l.draining {
-		ctx.Send(seat.Session, &messages.Error{Code: messages.CodeDraining, Message: "the server is shutting down and starts no new rounds"})
-		return
-	}
 	if !l.d.place.MaySeat() {
 		l.passOn(ctx, msg)
+		return
+	}
+	if l.draining {
+		ctx.Send(seat.Session, &messages.Error{Code: messages.CodeDraining, Message: "the server is shutting down and starts no new rounds"})
 		return
 	}
 	if s, ok := l.seated[seat.Uid]; ok && msg.Ticket != 0 && msg.Ticket <= s.ticket {

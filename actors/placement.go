@@ -16,8 +16,12 @@ type Placement interface {
 	// Lobby is the address of the member whose lobby seats players.
 	Lobby() string
 	// MaySeat reports whether this member's lobby may seat players now: it
-	// is the lobby's member and it is not cut off from the cluster.
+	// is the lobby's member and it is Live.
 	MaySeat() bool
+	// Live reports whether this member may settle rounds: it is not cut off
+	// from the cluster, and has not just woken from a stall that may have
+	// made it so.
+	Live() bool
 	// RoomHosts are the members that may host rooms, in a stable order.
 	RoomHosts() []string
 	// Player is the address of the member that keeps uid's player actor.
@@ -29,6 +33,7 @@ type localPlacement struct{ self string }
 
 func (p localPlacement) Lobby() string        { return p.self }
 func (p localPlacement) MaySeat() bool        { return true }
+func (p localPlacement) Live() bool           { return true }
 func (p localPlacement) RoomHosts() []string  { return []string{p.self} }
 func (p localPlacement) Player(string) string { return p.self }
 

@@ -148,10 +148,15 @@ func (r *room) handleStopping(ctx actor.Context) {
 	case settling:
 		r.publish(ctx)
 	default:
-		r.phase = settled
-		r.d.metrics.RoundsVoided.Inc()
-		r.toHumans(ctx, &messages.Void{RoundId: r.spec.RoundId, Reason: "the room stopped before the round was settled"}, nil)
+		r.void(ctx, "the room stopped before the round was settled")
 	}
+}
+
+// void ends the round without a score for anyone.
+func (r *room) void(ctx actor.Context, reason string) {
+	r.phase = settled
+	r.d.metrics.RoundsVoided.Inc()
+	r.toHumans(ctx, &messages.Void{RoundId: r.spec.RoundId, Reason: reason}, nil)
 }
 
 // seatOf finds the seat of uid, and only if the message came from that
@@ -234,6 +239,13 @@ func (r *room) handleTerminated(ctx actor.Context, msg *actor.Terminated) {
 // settle judges the hands once and asks each human's player actor to apply
 // its base score; bots are scored here, from nothing.
 func (r *room) settle(ctx actor.Context) {
+	if !r.d.place.Live() {
+		// This member is cut off from its cluster (or just woke from a
+		// stall): the players' members may have moved on without it.
+		r.void(ctx, "this server was cut off from its cluster before the round was settled")
+		ctx.Stop(ctx.Self())
+		return
+	}
 	r.phase = settling
 	stopTimer(r.deadline)
 	hands := make([]rules.Hand, len(r.seats))

@@ -46,10 +46,15 @@ func (n *Node) RoomHosts() []string {
 // stall that the pause watch has yet to judge (a lobby's timer may fire
 // before the watch's after SIGCONT).
 func (n *Node) MaySeat() bool {
-	if n.isFenced.Load() || !n.awake() {
-		return false
-	}
-	return n.Lobby() == n.self
+	return n.Live() && n.Lobby() == n.self
+}
+
+// Live reports whether this member is neither fenced nor just woken from
+// a stall that the pause watch has yet to judge. A room on a member that is
+// not Live voids its round instead of settling it: the others may have
+// moved its players on.
+func (n *Node) Live() bool {
+	return !n.isFenced.Load() && n.awake()
 }
 
 // awake reports whether the pause watch has ticked within the pause limit.

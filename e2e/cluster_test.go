@@ -4,9 +4,13 @@ package e2e
 
 import (
 	"context"
+	"slices"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/caiquan/caiquan/cluster"
 )
 
 // clusterFlags: 2 s rounds, and bots only after 30 s, so that every room in
@@ -166,4 +170,124 @@ func TestClusterNodeKilled(t *testing.T) {
 	t.Logf("%d survivors (%d waiting at the kill, %d in a round that ended at most %v after it), %d newcomers",
 		len(survivors), len(waitingAtKill), openAtKill, slowest, len(newcomers))
 	checkStandingsStored(t, c.nodes[0], survivors)
+}
+
+// TestClusterFourthNodeJoins: a node joining while rounds are in progress
+// aborts none of them, though the lobby and some players may move to it.
+func TestClusterFourthNodeJoins(t *testing.T) {
+	c := startCluster(t, 3, clusterFlags...)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var cr crowd
+	cr.spread(ctx, c, 40, 0, 1, 2)
+	time.Sleep(5 * time.Second)
+	joining := time.Now()
+	fourth := c.addNode()
+	joined := time.Now()
+	cr.spread(ctx, c, 10, 3)
+	time.Sleep(10 * time.Second)
+	end := time.Now()
+	cr.finish(clusterRound, cancel)
+
+	inFlight := 0
+	for _, g := range cr.gamers {
+		_, voids := g.checkChain(t)
+		if voids > 0 {
+			t.Errorf("%s (node %d): %d rounds voided", g.user.Uid, g.node, voids)
+		}
+		for _, r := range g.snapshot() {
+			if r.startAt.Before(joined) && (r.endAt.IsZero() || r.endAt.After(joining)) {
+				inFlight++
+			}
+		}
+	}
+	if inFlight == 0 {
+		t.Fatal("no round was in progress while the fourth node joined")
+	}
+	checkRoundsEnded(t, cr.gamers, time.Time{}, end)
+	if n := metric(t, fourth, "caiquan_rounds_settled_total"); n == 0 {
+		t.Errorf("the fourth node hosted no rooms")
+	}
+	t.Logf("%d rounds were in progress while the fourth node joined (%v)", inFlight, joined.Sub(joining))
+	checkStandingsStored(t, c.nodes[0], cr.gamers)
+}
+
+// TestClusterPausedLobbyNode: the node that holds the lobby stops (SIGSTOP)
+// for longer than the lease and the heartbeat expiry. The others take the
+// lobby over and seat the waiting players; once resumed, the old node seats
+// nobody (every seat of every round was taken by its player) and exits with
+// the fenced code.
+func TestClusterPausedLobbyNode(t *testing.T) {
+	c := startCluster(t, 3, append(clusterFlags, "-cluster-heartbeat-expiry", "2s", "-drain-timeout", "3s")...)
+	var addrs []string
+	for _, s := range c.nodes {
+		addrs = append(addrs, clusterAddr(s))
+	}
+	lobby := slices.Index(addrs, cluster.PlaceAmong(cluster.LobbyKey, addrs))
+	var others []int
+	for i := range c.nodes {
+		if i != lobby {
+			others = append(others, i)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var cr crowd
+	cr.spread(ctx, c, 40, others...)
+	time.Sleep(5 * time.Second)
+
+	paused := c.nodes[lobby]
+	paused.Signal(syscall.SIGSTOP)
+	c.waitMembers(2)            // its lease expired: the others dropped it
+	time.Sleep(3 * time.Second) // and longer than the heartbeat expiry
+	paused.Signal(syscall.SIGCONT)
+	resumed := time.Now()
+	code, err := paused.WaitExit(20 * time.Second)
+	if err != nil {
+		t.Fatalf("the resumed node did not exit: %v", err)
+	}
+	if code != 3 {
+		t.Errorf("the resumed node exited %d, want 3 (fenced)", code)
+	}
+	time.Sleep(5 * time.Second)
+	end := time.Now()
+	cr.finish(clusterRound, cancel)
+
+	// Every human seated in a round got that round's start: nobody was
+	// seated by two lobbies (a session takes one start and declines any
+	// other, which would leave its seat empty in the round it declined).
+	starts := map[string]map[string]bool{} // round -> uids that got its start
+	users := map[string][]string{}         // round -> human uids seated
+	known := map[string]bool{}
+	for _, g := range cr.gamers {
+		known[g.user.Uid] = true
+	}
+	for _, g := range cr.gamers {
+		g.checkChain(t)
+		for _, r := range g.snapshot() {
+			if starts[r.id] == nil {
+				starts[r.id] = map[string]bool{}
+			}
+			starts[r.id][g.user.Uid] = true
+			users[r.id] = nil
+			for _, u := range r.start.RoomUsers {
+				if known[u.Uid] {
+					users[r.id] = append(users[r.id], u.Uid)
+				}
+			}
+			if r.endAt.IsZero() {
+				t.Errorf("%s: round %s never ended", g.user.Uid, r.id)
+			}
+		}
+	}
+	for id, uids := range users {
+		for _, u := range uids {
+			if !starts[id][u] {
+				t.Errorf("round %s seated %s, who never got its start: seated twice", id, u)
+			}
+		}
+	}
+	checkRoundsEnded(t, cr.gamers, resumed.Add(time.Second), end)
+	t.Logf("%d rounds; the paused node exited %d", len(users), code)
+	checkStandingsStored(t, c.nodes[others[0]], cr.gamers)
 }
