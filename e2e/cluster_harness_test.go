@@ -137,7 +137,7 @@ type gamer struct {
 	hi      *messages.Hi
 	errs    []string // protocol errors and broken expectations
 	dropped time.Time
-	waiting time.Time // when the current join went out; zero when not waiting
+	waiting time.Time   // when the current join went out; zero when not waiting
 	done    atomic.Bool // finish the open round, then join no more
 }
 
