@@ -47,7 +47,7 @@ etcd:
 
 # etcd and three nodes on loopback, in the background; data and logs in
 # .cluster/. make cluster-stop stops them.
-cluster: build etcd
+cluster: build etcd postgres
 	./scripts/cluster.sh start
 
 cluster-stop:

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # cluster.sh start|stop: a local cluster on loopback for `make cluster`.
-# etcd and three caiquan nodes, their data, logs and pid files under
-# .cluster/ (or $CLUSTER_DIR). Every listener is on 127.0.0.1.
+# etcd, one PostgreSQL that the nodes share, and three caiquan nodes; their
+# data, logs and pid files under .cluster/ (or $CLUSTER_DIR). Every listener
+# is on 127.0.0.1.
 set -euo pipefail
 
 DIR=${CLUSTER_DIR:-.cluster}
@@ -12,6 +13,7 @@ ETCD_PEER=127.0.0.1:${ETCD_PEER_PORT:-23792}
 HTTP_BASE=${HTTP_BASE:-8180}     # node i serves on HTTP_BASE+i
 ADMIN_BASE=${ADMIN_BASE:-8190}   # its admin API on ADMIN_BASE+i
 BIND_BASE=${BIND_BASE:-8200}     # and talks to the other nodes on BIND_BASE+i
+PG_PORT=${PG_PORT:-25432}
 
 # wait_for TIMEOUT_S CMD...: run CMD every 0.1 s until it succeeds.
 wait_for() {
@@ -24,6 +26,35 @@ wait_for() {
 }
 
 alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+# pg runs one of PostgreSQL's tools; as root, as the postgres user, which
+# PostgreSQL requires.
+pg() {
+	local bin
+	bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+	if [ "$(id -u)" = 0 ]; then
+		runuser -u postgres -- "$bin/$1" "${@:2}"
+	else
+		"$bin/$1" "${@:2}"
+	fi
+}
+
+start_postgres() {
+	local data=$DIR/pg
+	if [ ! -d "$data" ]; then
+		mkdir -p "$data"
+		[ "$(id -u)" != 0 ] || chown postgres "$data"
+		pg initdb -D "$data" -A trust -U postgres -E UTF8 >"$DIR/pg-init.log"
+	fi
+	[ "$(id -u)" != 0 ] || chown postgres "$DIR"
+	pg pg_ctl -D "$data" -l "$DIR/pg.log" -w -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -c unix_socket_directories=$(cd "$DIR" && pwd)" start >/dev/null
+	echo "postgres   postgres://postgres@127.0.0.1:$PG_PORT/postgres"
+}
+
+stop_postgres() {
+	[ -f "$DIR/pg/postmaster.pid" ] || return 0
+	pg pg_ctl -D "$DIR/pg" -m fast -w stop >/dev/null || true
+}
 
 start() {
 	mkdir -p "$DIR"
@@ -41,11 +72,13 @@ start() {
 		exit 1
 	fi
 	echo "etcd       http://$ETCD_CLIENT"
+	start_postgres
 	for i in $(seq 1 "$NODES"); do
 		"$BIN" -listen "127.0.0.1:$((HTTP_BASE + i))" -admin-listen "127.0.0.1:$((ADMIN_BASE + i))" \
 			-cluster-provider etcd -cluster-etcd-endpoints "$ETCD_CLIENT" \
 			-cluster-bind "127.0.0.1:$((BIND_BASE + i))" \
-			-auth-mode anonymous -store-path "$DIR/node$i.db" \
+			-auth-mode anonymous -store postgres \
+			-postgres-url "postgres://postgres@127.0.0.1:$PG_PORT/postgres?sslmode=disable" \
 			>"$DIR/node$i.out" 2>"$DIR/node$i.log" &
 		echo $! >"$DIR/node$i.pid"
 	done
@@ -64,6 +97,7 @@ start() {
 stop() {
 	stop_pids "$DIR"/node*.pid
 	stop_pids "$DIR"/etcd.pid
+	stop_postgres
 	echo "cluster stopped"
 }
 

@@ -30,7 +30,11 @@ import (
 // opTimeout bounds one call to the database.
 const opTimeout = 5 * time.Second
 
+// schema runs as one implicit transaction (one simple-protocol query). The
+// advisory lock makes nodes that start together take turns: CREATE ... IF
+// NOT EXISTS is not safe against a concurrent create of the same table.
 const schema = `
+SELECT pg_advisory_xact_lock(5203040771);
 CREATE TABLE IF NOT EXISTS caiquan_players (
 	uid       text PRIMARY KEY,
 	uname     text NOT NULL DEFAULT '',
