@@ -291,3 +291,42 @@ func TestClusterPausedLobbyNode(t *testing.T) {
 	t.Logf("%d rounds; the paused node exited %d", len(users), code)
 	checkStandingsStored(t, c.nodes[others[0]], cr.gamers)
 }
+
+// TestClusterRestartKeepsScores: two nodes share PostgreSQL; players on
+// both play five rounds; both nodes die by SIGKILL; two new nodes show
+// every player exactly the standing of the last result it saw.
+func TestClusterRestartKeepsScores(t *testing.T) {
+	c := startCluster(t, 2, "-round-time", "1s", "-bot-fill", "300ms")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var gamers []*gamer
+	var wg sync.WaitGroup
+	for i := 0; i < 12; i++ {
+		g := newGamer("r", i%2, c.nodes[i%2])
+		gamers = append(gamers, g)
+		wg.Add(1)
+		go func() { defer wg.Done(); g.play(ctx, 5) }()
+	}
+	wg.Wait()
+	scored := 0
+	for _, g := range gamers {
+		if results, _ := g.checkChain(t); results != 5 {
+			t.Errorf("%s played %d rounds to a result, want 5", g.user.Uid, results)
+		}
+		rs := g.snapshot()
+		if e := resultEntry(rs[len(rs)-1].result, g.user.Uid); e != nil && e.TotalScore > 0 {
+			scored++
+		}
+	}
+	if scored == 0 {
+		t.Fatal("nobody scored: a lost store could pass for this")
+	}
+	for _, s := range c.nodes {
+		s.Kill()
+	}
+	c.nodes = nil
+	c.addNode()
+	c.addNode()
+	checkStandingsStored(t, c.nodes[0], gamers[:6])
+	checkStandingsStored(t, c.nodes[1], gamers[6:])
+}

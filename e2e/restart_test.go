@@ -20,8 +20,8 @@ func TestRestartKeepsScoresBolt(t *testing.T) {
 	testRestart(t, "-store", "bolt", "-store-path", path)
 }
 
-// The same on PostgreSQL, in a throwaway cluster on loopback. (Two nodes
-// sharing it waits for the cluster.)
+// The same on PostgreSQL, in a throwaway cluster on loopback. Two nodes
+// sharing it: TestClusterRestartKeepsScores.
 func TestRestartKeepsScoresPostgres(t *testing.T) {
 	pg := pgtest.Start(t)
 	testRestart(t, "-store", "postgres", "-postgres-url", pg.URL)
