@@ -15,7 +15,7 @@ func kill(t *testing.T, srv *Server, kind, id, mode string) {
 	t.Helper()
 	var err error
 	for end := time.Now().Add(2 * time.Second); time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
-		if _, err = srv.Kill("", kind, id, mode); err == nil {
+		if _, err = srv.Kill("", "", kind, id, mode); err == nil {
 			return
 		}
 	}

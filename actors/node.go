@@ -40,6 +40,9 @@ func newDeps(system *actor.ActorSystem, s Settings, inv *Inventory, m *metrics.M
 		self: system.Address(), place: place}
 }
 
+// longLived are the node's children, in the order they start.
+var longLived = []string{playersName, roomsName, lobbyName, adminName}
+
 // node keeps the node's long-lived actors alive: a failure restarts them,
 // and one that is stopped or poisoned is made again under the same name.
 type node struct {
@@ -57,7 +60,7 @@ func nodeProps(d *deps, store Store) *actor.Props {
 func (n *node) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
-		for _, name := range []string{playersName, roomsName, lobbyName} {
+		for _, name := range longLived {
 			n.spawn(ctx, name)
 		}
 	case *actor.Stopping:
@@ -66,7 +69,7 @@ func (n *node) Receive(ctx actor.Context) {
 		if n.stopping {
 			return
 		}
-		for _, name := range []string{playersName, roomsName, lobbyName} {
+		for _, name := range longLived {
 			if msg.Who.Id == ctx.Self().Id+"/"+name {
 				ctx.Logger().Warn("node: remaking a stopped actor", "name", name)
 				n.spawn(ctx, name)
@@ -84,6 +87,8 @@ func (n *node) spawn(ctx actor.Context, name string) {
 		props = roomHostProps(n.d)
 	case lobbyName:
 		props = lobbyProps(n.d)
+	case adminName:
+		props = adminProps(n.d)
 	}
 	if _, err := ctx.SpawnNamed(props, name); err != nil {
 		ctx.Logger().Error("node: spawn", "name", name, "err", err)

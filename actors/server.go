@@ -1,9 +1,13 @@
 package actors
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -98,28 +102,75 @@ const (
 var ErrNotFound = errors.New("actors: no such live actor")
 
 // Kill kills the live actor with the given PID id, or of the given kind and
-// id, in the given mode, and says which actor it was.
-func (s *Server) Kill(pid, kind, id, mode string) (ActorInfo, error) {
+// id, in the given mode, and says which actor it was. node is the member
+// the actor lives on (ActorInfo.Node); "" means this one, and in a cluster
+// then every member in turn for an actor named by kind and id.
+func (s *Server) Kill(node, pid, kind, id, mode string) (ActorInfo, error) {
 	switch mode {
 	case KillStop, KillPoison, KillPanic:
 	default:
 		return ActorInfo{}, fmt.Errorf("actors: unknown kill mode %q (stop, poison or panic)", mode)
 	}
-	info, target, ok := s.d.inv.Find(pid, kind, id)
-	if !ok {
-		return ActorInfo{}, ErrNotFound
+	if node == "" || node == s.d.self {
+		info, err := killLocal(s.system.Root, s.d, pid, kind, id, mode)
+		if err == nil || node != "" || pid != "" {
+			return info, err
+		}
 	}
-	switch mode {
-	case KillStop:
-		s.system.Root.Stop(target)
-	case KillPoison:
-		s.system.Root.Poison(target)
-	case KillPanic:
-		s.system.Root.Send(target, &messages.Crash{Reason: "killed by an operator"})
+	for _, member := range s.members() {
+		if member == s.d.self || (node != "" && member != node) {
+			continue
+		}
+		res, err := s.system.Root.RequestFuture(adminAt(member), &messages.AdminKill{Pid: pid, Kind: kind, Id: id, Mode: mode}, askTimeout).Result()
+		if err != nil {
+			return ActorInfo{}, fmt.Errorf("actors: member %s did not answer: %w", member, err)
+		}
+		if k, ok := res.(*messages.AdminKilled); ok && !k.NotFound {
+			return fromAdminActor(k.Actor), nil
+		}
 	}
-	s.d.metrics.ActorKills.WithLabelValues(info.Kind, mode).Inc()
-	return info, nil
+	return ActorInfo{}, ErrNotFound
 }
+
+// List returns the live actors of the given kinds (all when none) on every
+// member, sorted by node, kind and id. A member that does not answer within
+// askTimeout is left out.
+func (s *Server) List(kinds ...string) []ActorInfo {
+	out := s.d.inv.List(kinds...)
+	members := s.members()
+	if len(members) < 2 {
+		return out
+	}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, member := range members {
+		if member == s.d.self {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := s.system.Root.RequestFuture(adminAt(member), &messages.AdminList{Kinds: kinds}, askTimeout).Result()
+			list, ok := res.(*messages.AdminActors)
+			if err != nil || !ok {
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			for _, a := range list.Actors {
+				out = append(out, fromAdminActor(a))
+			}
+		}()
+	}
+	wg.Wait()
+	slices.SortFunc(out, func(a, b ActorInfo) int {
+		return cmp.Or(strings.Compare(a.Node, b.Node), strings.Compare(a.Kind, b.Kind), strings.Compare(a.ID, b.ID))
+	})
+	return out
+}
+
+// members are the cluster's members (this node alone when not clustered).
+func (s *Server) members() []string { return s.d.place.RoomHosts() }
 
 // Drain stops the lobby from seating anyone and waits until every room in
 // progress has finished, or ctx ends.
@@ -170,9 +221,6 @@ func (s *Server) Online() (int, error) {
 	}
 	return int(res.(*messages.Online).Sessions), nil
 }
-
-// List returns the live actors of the given kinds (all when none).
-func (s *Server) List(kinds ...string) []ActorInfo { return s.d.inv.List(kinds...) }
 
 // TopologyChanged tells the node's lobby and directory that the cluster's
 // member list changed: a lobby that no longer seats gives its queue up, a

@@ -88,7 +88,7 @@ func (c *chaosRunner) killOne(spec chaosSpec, rng *rand.Rand) {
 	of := byKind[kinds[rng.IntN(len(kinds))]]
 	victim := live[of[rng.IntN(len(of))]]
 	mode := spec.modes[rng.IntN(len(spec.modes))]
-	if _, err := c.actors.Kill(victim.PID, "", "", mode); err != nil {
+	if _, err := c.actors.Kill(victim.Node, victim.PID, "", "", mode); err != nil {
 		c.count("", "") // it died on its own between the list and the kill
 		return
 	}

@@ -15,7 +15,9 @@ import (
 // Actors is what the admin API needs of the game's actors.
 type Actors interface {
 	List(kinds ...string) []actors.ActorInfo
-	Kill(pid, kind, id, mode string) (actors.ActorInfo, error)
+	// Kill kills an actor on node (its ActorInfo.Node; "" is this node,
+	// or any node for one named by kind and id).
+	Kill(node, pid, kind, id, mode string) (actors.ActorInfo, error)
 }
 
 // Server serves the admin API.
@@ -83,14 +85,14 @@ func (s *Server) handleKill(w http.ResponseWriter, r *http.Request) {
 	if req.Mode == "" {
 		req.Mode = actors.KillStop
 	}
-	info, err := s.actors.Kill(req.PID, req.Kind, req.ID, req.Mode)
+	info, err := s.actors.Kill(req.Node, req.PID, req.Kind, req.ID, req.Mode)
 	switch {
 	case errors.Is(err, actors.ErrNotFound):
 		writeError(w, http.StatusNotFound, "not_found", "no such live actor")
 	case err != nil:
 		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
 	default:
-		s.log.Warn("admin: actor killed", "kind", info.Kind, "id", info.ID, "pid", info.PID, "mode", req.Mode)
+		s.log.Warn("admin: actor killed", "kind", info.Kind, "id", info.ID, "pid", info.PID, "node", info.Node, "mode", req.Mode)
 		writeJSON(w, http.StatusOK, KillResult{Killed: info, Mode: req.Mode})
 	}
 }

@@ -35,7 +35,7 @@ func (f *fakeActors) List(kinds ...string) []actors.ActorInfo {
 	return out
 }
 
-func (f *fakeActors) Kill(pid, kind, id, mode string) (actors.ActorInfo, error) {
+func (f *fakeActors) Kill(node, pid, kind, id, mode string) (actors.ActorInfo, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if mode != "stop" && mode != "poison" && mode != "panic" {

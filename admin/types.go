@@ -13,8 +13,12 @@ type ActorList struct {
 	Actors []actors.ActorInfo `json:"actors"`
 }
 
-// KillRequest is the body of POST /kill: an actor by PID, or by kind and id.
+// KillRequest is the body of POST /kill: an actor by PID, or by kind and
+// id. In a cluster, node (an actor's "node" in the list) names the member;
+// without it a PID is this node's, and kind and id are looked for on every
+// member.
 type KillRequest struct {
+	Node string `json:"node,omitempty"`
 	PID  string `json:"pid,omitempty"`
 	Kind string `json:"kind,omitempty"`
 	ID   string `json:"id,omitempty"`

@@ -114,6 +114,25 @@ func metric(t *testing.T, s *server, name string) float64 {
 	return 0
 }
 
+// metricSum adds every sample of a labelled counter on s's /metrics.
+func metricSum(t *testing.T, s *server, name string) float64 {
+	t.Helper()
+	resp, err := (&http.Client{Timeout: 5 * time.Second}).Get("http://" + s.AdminAddr() + "/metrics")
+	if err != nil {
+		t.Fatalf("GET /metrics: %v", err)
+	}
+	defer resp.Body.Close()
+	sum := 0.0
+	for _, line := range strings.Split(readAll(resp), "\n") {
+		if rest, ok := strings.CutPrefix(line, name+"{"); ok {
+			var f float64
+			fmt.Sscan(rest[strings.LastIndex(rest, " ")+1:], &f)
+			sum += f
+		}
+	}
+	return sum
+}
+
 // round is one round as one client saw it.
 type round struct {
 	id      string

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/caiquan/caiquan/actors"
+	"github.com/caiquan/caiquan/admin"
 	"github.com/caiquan/caiquan/cluster"
 )
 
@@ -329,4 +331,83 @@ func TestClusterRestartKeepsScores(t *testing.T) {
 	c.addNode()
 	checkStandingsStored(t, c.nodes[0], gamers[:6])
 	checkStandingsStored(t, c.nodes[1], gamers[6:])
+}
+
+// TestClusterAdminReachesEveryNode: one node's admin API lists the actors
+// of every node, kills a session on another node (its client is
+// disconnected), and runs chaos on rooms all over the cluster while the
+// rounds still end once each, by the rules.
+func TestClusterAdminReachesEveryNode(t *testing.T) {
+	c := startCluster(t, 3, clusterFlags...)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var cr crowd
+	cr.spread(ctx, c, 30, 0, 1, 2)
+	time.Sleep(3 * time.Second)
+	adm := &admin.Client{Addr: c.nodes[0].AdminAddr()}
+
+	list, err := adm.Actors()
+	if err != nil {
+		t.Fatal(err)
+	}
+	lobbies := map[string]bool{}
+	for _, a := range list {
+		if a.Kind == actors.KindLobby {
+			lobbies[a.Node] = true
+		}
+	}
+	for _, s := range c.nodes {
+		if !lobbies[clusterAddr(s)] {
+			t.Errorf("node 0's actor list has no lobby on %s: %v", clusterAddr(s), lobbies)
+		}
+	}
+
+	victim := cr.on(2)[0]
+	res, err := adm.Kill(admin.KillRequest{Kind: actors.KindSession, ID: victim.user.Uid, Mode: actors.KillStop})
+	if err != nil {
+		t.Fatalf("kill %s's session through node 0: %v", victim.user.Uid, err)
+	}
+	if res.Killed.Node != clusterAddr(c.nodes[2]) {
+		t.Errorf("killed a session on %s, want node 2 (%s)", res.Killed.Node, clusterAddr(c.nodes[2]))
+	}
+	for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		victim.mu.Lock()
+		dropped := !victim.dropped.IsZero()
+		victim.mu.Unlock()
+		if dropped {
+			break
+		}
+	}
+	if victim.dropped.IsZero() {
+		t.Errorf("%s on node 2 was not disconnected by the kill through node 0", victim.user.Uid)
+	}
+
+	st, err := adm.StartChaos(admin.ChaosRequest{Kinds: []string{actors.KindRoom}, Every: "200ms", For: "6s", Seed: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(7 * time.Second)
+	if st, err = adm.Chaos(); err != nil || st.Running {
+		t.Fatalf("chaos: %+v, %v", st, err)
+	}
+	killedOn := 0
+	for _, s := range c.nodes {
+		if metricSum(t, s, "caiquan_actor_kills_total") > 0 {
+			killedOn++
+		}
+	}
+	if killedOn < 2 {
+		t.Errorf("chaos from node 0 killed actors on %d nodes, want rooms killed all over the cluster", killedOn)
+	}
+	end := time.Now()
+	cr.finish(clusterRound, cancel)
+	var rest []*gamer // the victim's open round ended with its socket
+	for _, g := range cr.gamers {
+		if g != victim {
+			g.checkChain(t)
+			rest = append(rest, g)
+		}
+	}
+	checkRoundsEnded(t, rest, time.Time{}, end)
+	t.Logf("chaos: %d kills, %d misses", st.Total, st.Misses)
 }

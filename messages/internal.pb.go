@@ -2063,6 +2063,312 @@ func (*TopologyChanged) Descriptor() ([]byte, []int) {
 	return file_internal_proto_rawDescGZIP(), []int{39}
 }
 
+// admin API -> a member's admin actor: list its live actors.
+type AdminList struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Kinds         []string               `protobuf:"bytes,1,rep,name=kinds,proto3" json:"kinds,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AdminList) Reset() {
+	*x = AdminList{}
+	mi := &file_internal_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AdminList) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AdminList) ProtoMessage() {}
+
+func (x *AdminList) ProtoReflect() protoreflect.Message {
+	mi := &file_internal_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AdminList.ProtoReflect.Descriptor instead.
+func (*AdminList) Descriptor() ([]byte, []int) {
+	return file_internal_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *AdminList) GetKinds() []string {
+	if x != nil {
+		return x.Kinds
+	}
+	return nil
+}
+
+// One live actor, as the admin API shows it.
+type AdminActor struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Kind          string                 `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
+	Id            string                 `protobuf:"bytes,2,opt,name=id,proto3" json:"id,omitempty"`
+	Pid           string                 `protobuf:"bytes,3,opt,name=pid,proto3" json:"pid,omitempty"`
+	Node          string                 `protobuf:"bytes,4,opt,name=node,proto3" json:"node,omitempty"`
+	StartedUnixMs int64                  `protobuf:"varint,5,opt,name=started_unix_ms,json=startedUnixMs,proto3" json:"started_unix_ms,omitempty"`
+	Restarts      int32                  `protobuf:"varint,6,opt,name=restarts,proto3" json:"restarts,omitempty"`
+	Mailbox       int32                  `protobuf:"varint,7,opt,name=mailbox,proto3" json:"mailbox,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AdminActor) Reset() {
+	*x = AdminActor{}
+	mi := &file_internal_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AdminActor) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AdminActor) ProtoMessage() {}
+
+func (x *AdminActor) ProtoReflect() protoreflect.Message {
+	mi := &file_internal_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AdminActor.ProtoReflect.Descriptor instead.
+func (*AdminActor) Descriptor() ([]byte, []int) {
+	return file_internal_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *AdminActor) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *AdminActor) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *AdminActor) GetPid() string {
+	if x != nil {
+		return x.Pid
+	}
+	return ""
+}
+
+func (x *AdminActor) GetNode() string {
+	if x != nil {
+		return x.Node
+	}
+	return ""
+}
+
+func (x *AdminActor) GetStartedUnixMs() int64 {
+	if x != nil {
+		return x.StartedUnixMs
+	}
+	return 0
+}
+
+func (x *AdminActor) GetRestarts() int32 {
+	if x != nil {
+		return x.Restarts
+	}
+	return 0
+}
+
+func (x *AdminActor) GetMailbox() int32 {
+	if x != nil {
+		return x.Mailbox
+	}
+	return 0
+}
+
+// admin actor -> admin API.
+type AdminActors struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Actors        []*AdminActor          `protobuf:"bytes,1,rep,name=actors,proto3" json:"actors,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AdminActors) Reset() {
+	*x = AdminActors{}
+	mi := &file_internal_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AdminActors) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AdminActors) ProtoMessage() {}
+
+func (x *AdminActors) ProtoReflect() protoreflect.Message {
+	mi := &file_internal_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AdminActors.ProtoReflect.Descriptor instead.
+func (*AdminActors) Descriptor() ([]byte, []int) {
+	return file_internal_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *AdminActors) GetActors() []*AdminActor {
+	if x != nil {
+		return x.Actors
+	}
+	return nil
+}
+
+// admin API -> a member's admin actor: kill one of its actors, named by
+// PID id or by kind and id; mode is stop, poison or panic.
+type AdminKill struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Pid           string                 `protobuf:"bytes,1,opt,name=pid,proto3" json:"pid,omitempty"`
+	Kind          string                 `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"`
+	Id            string                 `protobuf:"bytes,3,opt,name=id,proto3" json:"id,omitempty"`
+	Mode          string                 `protobuf:"bytes,4,opt,name=mode,proto3" json:"mode,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AdminKill) Reset() {
+	*x = AdminKill{}
+	mi := &file_internal_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AdminKill) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AdminKill) ProtoMessage() {}
+
+func (x *AdminKill) ProtoReflect() protoreflect.Message {
+	mi := &file_internal_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AdminKill.ProtoReflect.Descriptor instead.
+func (*AdminKill) Descriptor() ([]byte, []int) {
+	return file_internal_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *AdminKill) GetPid() string {
+	if x != nil {
+		return x.Pid
+	}
+	return ""
+}
+
+func (x *AdminKill) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *AdminKill) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *AdminKill) GetMode() string {
+	if x != nil {
+		return x.Mode
+	}
+	return ""
+}
+
+// admin actor -> admin API.
+type AdminKilled struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Actor         *AdminActor            `protobuf:"bytes,1,opt,name=actor,proto3" json:"actor,omitempty"`
+	NotFound      bool                   `protobuf:"varint,2,opt,name=not_found,json=notFound,proto3" json:"not_found,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AdminKilled) Reset() {
+	*x = AdminKilled{}
+	mi := &file_internal_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AdminKilled) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AdminKilled) ProtoMessage() {}
+
+func (x *AdminKilled) ProtoReflect() protoreflect.Message {
+	mi := &file_internal_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AdminKilled.ProtoReflect.Descriptor instead.
+func (*AdminKilled) Descriptor() ([]byte, []int) {
+	return file_internal_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *AdminKilled) GetActor() *AdminActor {
+	if x != nil {
+		return x.Actor
+	}
+	return nil
+}
+
+func (x *AdminKilled) GetNotFound() bool {
+	if x != nil {
+		return x.NotFound
+	}
+	return false
+}
+
 var File_internal_proto protoreflect.FileDescriptor
 
 const file_internal_proto_rawDesc = "" +
@@ -2195,7 +2501,28 @@ const file_internal_proto_rawDesc = "" +
 	"\bround_id\x18\x01 \x01(\tR\aroundId\"(\n" +
 	"\vOpenTimeout\x12\x19\n" +
 	"\bround_id\x18\x01 \x01(\tR\aroundId\"\x11\n" +
-	"\x0fTopologyChangedB%Z#github.com/caiquan/caiquan/messagesb\x06proto3"
+	"\x0fTopologyChanged\"!\n" +
+	"\tAdminList\x12\x14\n" +
+	"\x05kinds\x18\x01 \x03(\tR\x05kinds\"\xb4\x01\n" +
+	"\n" +
+	"AdminActor\x12\x12\n" +
+	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x0e\n" +
+	"\x02id\x18\x02 \x01(\tR\x02id\x12\x10\n" +
+	"\x03pid\x18\x03 \x01(\tR\x03pid\x12\x12\n" +
+	"\x04node\x18\x04 \x01(\tR\x04node\x12&\n" +
+	"\x0fstarted_unix_ms\x18\x05 \x01(\x03R\rstartedUnixMs\x12\x1a\n" +
+	"\brestarts\x18\x06 \x01(\x05R\brestarts\x12\x18\n" +
+	"\amailbox\x18\a \x01(\x05R\amailbox\"F\n" +
+	"\vAdminActors\x127\n" +
+	"\x06actors\x18\x01 \x03(\v2\x1f.caiquan.internal.v1.AdminActorR\x06actors\"U\n" +
+	"\tAdminKill\x12\x10\n" +
+	"\x03pid\x18\x01 \x01(\tR\x03pid\x12\x12\n" +
+	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x0e\n" +
+	"\x02id\x18\x03 \x01(\tR\x02id\x12\x12\n" +
+	"\x04mode\x18\x04 \x01(\tR\x04mode\"a\n" +
+	"\vAdminKilled\x125\n" +
+	"\x05actor\x18\x01 \x01(\v2\x1f.caiquan.internal.v1.AdminActorR\x05actor\x12\x1b\n" +
+	"\tnot_found\x18\x02 \x01(\bR\bnotFoundB%Z#github.com/caiquan/caiquan/messagesb\x06proto3"
 
 var (
 	file_internal_proto_rawDescOnce sync.Once
@@ -2209,7 +2536,7 @@ func file_internal_proto_rawDescGZIP() []byte {
 	return file_internal_proto_rawDescData
 }
 
-var file_internal_proto_msgTypes = make([]protoimpl.MessageInfo, 40)
+var file_internal_proto_msgTypes = make([]protoimpl.MessageInfo, 45)
 var file_internal_proto_goTypes = []any{
 	(*SeatInfo)(nil),        // 0: caiquan.internal.v1.SeatInfo
 	(*JoinQueue)(nil),       // 1: caiquan.internal.v1.JoinQueue
@@ -2251,21 +2578,28 @@ var file_internal_proto_goTypes = []any{
 	(*RoomOpened)(nil),      // 37: caiquan.internal.v1.RoomOpened
 	(*OpenTimeout)(nil),     // 38: caiquan.internal.v1.OpenTimeout
 	(*TopologyChanged)(nil), // 39: caiquan.internal.v1.TopologyChanged
-	(*actor.PID)(nil),       // 40: actor.PID
+	(*AdminList)(nil),       // 40: caiquan.internal.v1.AdminList
+	(*AdminActor)(nil),      // 41: caiquan.internal.v1.AdminActor
+	(*AdminActors)(nil),     // 42: caiquan.internal.v1.AdminActors
+	(*AdminKill)(nil),       // 43: caiquan.internal.v1.AdminKill
+	(*AdminKilled)(nil),     // 44: caiquan.internal.v1.AdminKilled
+	(*actor.PID)(nil),       // 45: actor.PID
 }
 var file_internal_proto_depIdxs = []int32{
-	40, // 0: caiquan.internal.v1.SeatInfo.session:type_name -> actor.PID
+	45, // 0: caiquan.internal.v1.SeatInfo.session:type_name -> actor.PID
 	0,  // 1: caiquan.internal.v1.JoinQueue.seat:type_name -> caiquan.internal.v1.SeatInfo
 	0,  // 2: caiquan.internal.v1.RoomSpec.seats:type_name -> caiquan.internal.v1.SeatInfo
-	40, // 3: caiquan.internal.v1.Attach.session:type_name -> actor.PID
-	40, // 4: caiquan.internal.v1.Attached.player:type_name -> actor.PID
-	40, // 5: caiquan.internal.v1.Detach.session:type_name -> actor.PID
-	40, // 6: caiquan.internal.v1.PlayerStopping.session:type_name -> actor.PID
-	7,  // [7:7] is the sub-list for method output_type
-	7,  // [7:7] is the sub-list for method input_type
-	7,  // [7:7] is the sub-list for extension type_name
-	7,  // [7:7] is the sub-list for extension extendee
-	0,  // [0:7] is the sub-list for field type_name
+	45, // 3: caiquan.internal.v1.Attach.session:type_name -> actor.PID
+	45, // 4: caiquan.internal.v1.Attached.player:type_name -> actor.PID
+	45, // 5: caiquan.internal.v1.Detach.session:type_name -> actor.PID
+	45, // 6: caiquan.internal.v1.PlayerStopping.session:type_name -> actor.PID
+	41, // 7: caiquan.internal.v1.AdminActors.actors:type_name -> caiquan.internal.v1.AdminActor
+	41, // 8: caiquan.internal.v1.AdminKilled.actor:type_name -> caiquan.internal.v1.AdminActor
+	9,  // [9:9] is the sub-list for method output_type
+	9,  // [9:9] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_internal_proto_init() }
@@ -2279,7 +2613,7 @@ func file_internal_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_internal_proto_rawDesc), len(file_internal_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   40,
+			NumMessages:   45,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -17,7 +17,9 @@ const adminUsage = `usage: caiquan admin [-addr host:port] [-token T] COMMAND [f
 
 Commands:
   actors [-kind room,bot]                      list live actors
-  kill (-pid PID | -kind K -id ID) [-mode M]   kill one actor: stop, poison or panic
+  kill [-node ADDR] (-pid PID | -kind K -id ID) [-mode M]
+                                             kill one actor: stop, poison or panic; in a
+                                             cluster -node (the NODE column) names its member
   chaos -kinds K,K [-modes M,M] -every D -for D   kill random actors at a rate, with progress
   chaos-status                                 the current or last chaos run
   chaos-stop                                   end a chaos run
@@ -96,6 +98,7 @@ func adminActors(c *admin.Client, args []string, out io.Writer) error {
 func adminKill(c *admin.Client, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("kill", flag.ContinueOnError)
 	var req admin.KillRequest
+	fs.StringVar(&req.Node, "node", "", "")
 	fs.StringVar(&req.PID, "pid", "", "")
 	fs.StringVar(&req.Kind, "kind", "", "")
 	fs.StringVar(&req.ID, "id", "", "")
@@ -107,7 +110,7 @@ func adminKill(c *admin.Client, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "%s %s %s (%s)\n", res.Mode, res.Killed.Kind, res.Killed.ID, res.Killed.PID)
+	fmt.Fprintf(out, "%s %s %s (%s on %s)\n", res.Mode, res.Killed.Kind, res.Killed.ID, res.Killed.PID, res.Killed.Node)
 	return nil
 }
 
