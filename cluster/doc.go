@@ -18,6 +18,24 @@
 //     the old member id for good (below).
 //   - Stop leaves and shuts the actor system down, bounded by its ctx.
 //
+//   - Place, Lobby, Player, RoomHosts, MaySeat and Live place the game's
+//     shared actors (actors.Placement): rendezvous hashing over the member
+//     addresses, the same answer on every member with the same list.
+//
+// The game does not use grains. Its lobby, room hosts and player
+// directories are plain named actors on every member, addressed by remote
+// PIDs at the member that Place picks. Grains would bring the hazards below
+// (a fixed 5 s lookup, state lost on every re-activation) for no gain: the
+// game's state is soft (the lobby's queue, repeated by every waiting
+// session), confined to one round (a room, which stays where it started),
+// or in the store (a player). Deadlines and retries live with the messages
+// that need them, each idempotent: a waiting session repeats its join every
+// second (keyed by a ticket); a session asks for its player every second
+// while attaching; a room repeats ApplyRound (keyed by round id) until
+// every player confirms; the lobby takes a room back from a host that has
+// not confirmed it within a second. Call remains for grain requests
+// (caiquan.ping, and whatever needs a grain later).
+//
 // Goroutines: the pause watch, and with etcd the probe of our own key; both
 // end in Stop. Call runs a goroutine per attempt (and per lookup, which may
 // outlive the call by up to 5 s, see below).
