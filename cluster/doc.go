@@ -2,13 +2,16 @@
 // the part of it the game uses.
 //
 // Contract:
+//
 //   - Start checks that the membership provider answers before anything
 //     else (etcd: a read with the caller's deadline; an error names the
 //     endpoints), binds the remote, and joins. Members lists who is in.
+//
 //   - Call is the one way to ask a grain: it honours ctx's deadline,
 //     retries with backoff after timeouts, dead letters and failed
 //     lookups, and may therefore deliver a message more than once. Every
 //     message sent through Call must be idempotent.
+//
 //   - Fenced is closed once this member finds itself cut off: it stalled
 //     longer than PauseLimit, etcd dropped or re-made its registration, etcd
 //     did not answer for longer than the lease, or it vanished from its own
@@ -16,6 +19,7 @@
 //     stops taking players, drains and exits for a supervisor to start a
 //     fresh member. Rejoining in place is not possible: the others block
 //     the old member id for good (below).
+//
 //   - Stop leaves and shuts the actor system down, bounded by its ctx.
 //
 //   - Place, Lobby, Player, RoomHosts, MaySeat and Live place the game's
