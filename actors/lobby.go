@@ -113,7 +113,7 @@ func (l *lobby) handleJoin(ctx actor.Context, msg *messages.JoinQueue) {
 		return
 	}
 	if l.draining {
-		ctx.Send(seat.Session, &messages.Error{Code: messages.CodeDraining, Message: "the server is shutting down and starts no new rounds"})
+		l.tellDraining(ctx, seat.Session)
 		return
 	}
 	if s, ok := l.seated[seat.Uid]; ok && msg.Ticket != 0 && msg.Ticket <= s.ticket {
@@ -248,12 +248,22 @@ func (l *lobby) handleDrain(ctx actor.Context) {
 	l.draining = true
 	stopTimer(l.wake)
 	for _, w := range l.queue {
-		ctx.Send(w.seat.Session, &messages.Error{Code: messages.CodeDraining, Message: "the server is shutting down and starts no new rounds"})
+		l.tellDraining(ctx, w.seat.Session)
 		ctx.Unwatch(w.seat.Session)
 	}
 	l.queue = nil
 	l.d.metrics.PlayersWaiting.Set(0)
 	ctx.Respond(&messages.DrainStatus{Draining: true})
+}
+
+// tellDraining refuses a join because this node shuts down. Only this
+// node's sessions are told: in a cluster, a session on another node keeps
+// repeating its join, and is seated by the lobby's next member once this
+// one has left the member list.
+func (l *lobby) tellDraining(ctx actor.Context, session *actor.PID) {
+	if session.Address == l.d.self {
+		ctx.Send(session, &messages.Error{Code: messages.CodeDraining, Message: "the server is shutting down and starts no new rounds"})
+	}
 }
 
 // passOn hands a join to the lobby that seats, once: a member that is cut

@@ -221,17 +221,7 @@ func TestClusterFourthNodeJoins(t *testing.T) {
 // the fenced code.
 func TestClusterPausedLobbyNode(t *testing.T) {
 	c := startCluster(t, 3, append(clusterFlags, "-cluster-heartbeat-expiry", "2s", "-drain-timeout", "3s")...)
-	var addrs []string
-	for _, s := range c.nodes {
-		addrs = append(addrs, clusterAddr(s))
-	}
-	lobby := slices.Index(addrs, cluster.PlaceAmong(cluster.LobbyKey, addrs))
-	var others []int
-	for i := range c.nodes {
-		if i != lobby {
-			others = append(others, i)
-		}
-	}
+	lobby, others := c.lobbyNode()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var cr crowd
@@ -410,4 +400,55 @@ func TestClusterAdminReachesEveryNode(t *testing.T) {
 	}
 	checkRoundsEnded(t, rest, time.Time{}, end)
 	t.Logf("chaos: %d kills, %d misses", st.Total, st.Misses)
+}
+
+// lobbyNode is the index of the node that holds the lobby, and the others.
+func (c *gameCluster) lobbyNode() (lobby int, others []int) {
+	var addrs []string
+	for _, s := range c.nodes {
+		addrs = append(addrs, clusterAddr(s))
+	}
+	lobby = slices.Index(addrs, cluster.PlaceAmong(cluster.LobbyKey, addrs))
+	for i := range c.nodes {
+		if i != lobby {
+			others = append(others, i)
+		}
+	}
+	return lobby, others
+}
+
+// TestClusterLobbyNodeDrains: a rolling restart takes down the lobby's
+// node with SIGTERM. Players on the other nodes are never told the server
+// is draining: they wait, and the lobby's next member seats them.
+func TestClusterLobbyNodeDrains(t *testing.T) {
+	c := startCluster(t, 3, append(clusterFlags, "-drain-timeout", "3s")...)
+	lobby, others := c.lobbyNode()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var cr crowd
+	cr.spread(ctx, c, 20, others...)
+	time.Sleep(4 * time.Second)
+	c.nodes[lobby].Signal(syscall.SIGTERM)
+	stopped := time.Now()
+	if code, err := c.nodes[lobby].WaitExit(15 * time.Second); err != nil || code != 0 {
+		t.Fatalf("the lobby's node did not drain and exit 0: code %d, %v", code, err)
+	}
+	time.Sleep(8 * time.Second)
+	end := time.Now()
+	cr.finish(clusterRound, cancel)
+
+	after := 0
+	for _, g := range cr.gamers {
+		g.checkChain(t) // a draining error would be reported here
+		for _, r := range g.snapshot() {
+			if r.startAt.After(stopped) {
+				after++
+			}
+		}
+	}
+	checkRoundsEnded(t, cr.gamers, time.Time{}, end)
+	if after == 0 {
+		t.Fatal("nobody was seated after the lobby's node stopped")
+	}
+	t.Logf("%d rounds started after SIGTERM to the lobby's node", after)
 }
