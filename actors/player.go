@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -104,15 +105,43 @@ func (p *player) handleAttach(ctx actor.Context, msg *messages.Attach) {
 // seen. Failing to save them costs nothing the player would miss at once:
 // the next round's Save carries them.
 func (p *player) remember(ctx actor.Context, uname, uavatar string) {
-	next := p.rec
-	if uname != "" || uavatar != "" {
-		next.Uname, next.Uavatar = uname, uavatar
-	}
-	next.LastSeen = p.now()
-	if err := p.store.Save(p.uid, next); err != nil {
+	err := p.save(func(rec PlayerRecord) PlayerRecord {
+		if uname != "" || uavatar != "" {
+			rec.Uname, rec.Uavatar = uname, uavatar
+		}
+		rec.LastSeen = p.now()
+		return rec
+	})
+	if err != nil {
 		ctx.Logger().Warn("player: save of name and last seen failed", "uid", p.uid, "err", err)
 	}
-	p.rec = next
+}
+
+// staleRetries bounds how often save loads a record again after ErrStale.
+const staleRetries = 3
+
+// save applies change to the player's record and stores it. A record that
+// another player actor of this uid saved meanwhile (ErrStale) is loaded
+// again and changed again: rounds apply once per round id, so nothing is
+// applied twice or lost. On success p.rec is what the store holds.
+func (p *player) save(change func(PlayerRecord) PlayerRecord) error {
+	for try := 0; ; try++ {
+		next := change(p.rec)
+		err := p.store.Save(p.uid, next)
+		if err == nil {
+			next.Writes++
+			p.rec = next
+			return nil
+		}
+		if !errors.Is(err, ErrStale) || try == staleRetries {
+			return err
+		}
+		rec, lerr := p.store.Load(p.uid)
+		if lerr != nil {
+			return lerr
+		}
+		p.rec = rec
+	}
 }
 
 func (p *player) now() time.Time {
@@ -149,17 +178,19 @@ func (p *player) handleApplyRound(ctx actor.Context, msg *messages.ApplyRound) {
 // settle applies every owed round, in order, and stores the result in one
 // Save; on failure it sets a timer to try again.
 func (p *player) settle(ctx actor.Context) bool {
-	next := p.rec
-	for _, m := range p.owed {
-		next, _, _ = applyRound(next, m.RoundId, int(m.BaseScore))
-	}
-	next.LastSeen = p.now()
-	if err := p.store.Save(p.uid, next); err != nil {
+	err := p.save(func(next PlayerRecord) PlayerRecord {
+		for _, m := range p.owed {
+			next, _, _ = applyRound(next, m.RoundId, int(m.BaseScore))
+		}
+		next.LastSeen = p.now()
+		return next
+	})
+	if err != nil {
 		ctx.Logger().Error("player: save failed", "uid", p.uid, "rounds_owed", len(p.owed), "err", err)
 		p.retryLater(ctx)
 		return false
 	}
-	p.rec, p.owed = next, nil
+	p.owed = nil
 	stopTimer(p.retry)
 	p.retry, p.retries = nil, 0
 	return true

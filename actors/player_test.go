@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/asynkron/protoactor-go/actor"
 	"github.com/caiquan/caiquan/messages"
 )
 
@@ -38,5 +39,36 @@ func TestApplyRoundOnce(t *testing.T) {
 	})
 	if r := ask("r3", -1); r.TotalScore != 3 || r.WinStreak != 0 {
 		t.Fatalf("loss after restart: %v", r)
+	}
+}
+
+// Two player actors of one uid on one store (a cluster's moment while the
+// uid moves between members) each apply a round: the store keeps both, and
+// the second actor answers with totals that include the first's round.
+func TestTwoPlayersOfOneUIDLoseNoRound(t *testing.T) {
+	srv, system := newTestServer(t, testSettings())
+	store := NewMemoryStore()
+	a := system.Root.Spawn(playerProps(srv.d, "p", store))
+	b := system.Root.Spawn(playerProps(srv.d, "p", store))
+	ask := func(pid *actor.PID, round string) *messages.RoundApplied {
+		t.Helper()
+		res, err := system.Root.RequestFuture(pid, &messages.ApplyRound{Uid: "p", RoundId: round, BaseScore: 1}, time.Second).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.(*messages.RoundApplied)
+	}
+	if r := ask(a, "r1"); r.TotalScore != 1 {
+		t.Fatalf("r1 on a: %v", r)
+	}
+	if r := ask(b, "r2"); r.TotalScore != 3 || r.WinStreak != 2 {
+		t.Fatalf("r2 on b: %v; want total 3, streak 2 (over a's r1)", r)
+	}
+	if r := ask(a, "r2"); r.TotalScore != 3 {
+		t.Fatalf("r2 again on a: %v; want b's answer, not a second application", r)
+	}
+	rec, _ := store.Load("p")
+	if rec.Total != 3 || rec.Rounds != 2 {
+		t.Fatalf("stored %+v; want both rounds", rec)
 	}
 }

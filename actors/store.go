@@ -32,6 +32,11 @@ type PlayerRecord struct {
 	Uname    string
 	Uavatar  string
 	LastSeen time.Time
+	// Writes counts the Saves that made this record. Save stores a record
+	// only over the one it was made from (same Writes), and counts one
+	// more: two player actors of one uid (for a moment while a cluster's
+	// member list changes) cannot overwrite each other's rounds.
+	Writes int64
 }
 
 // RankedPlayer is one line of the leaderboard.
@@ -42,6 +47,10 @@ type RankedPlayer struct {
 	Uavatar string
 	rules.Standing
 }
+
+// ErrStale is Save's answer for a record made from an older one than the
+// store holds: load it again and redo the change.
+var ErrStale = errors.New("store: the record changed since it was loaded")
 
 // ErrNoPlayer is Around's answer for a uid that is not on the leaderboard:
 // unknown, or it never finished a round.
@@ -58,6 +67,8 @@ var ErrNoPlayer = errors.New("store: no such player on the leaderboard")
 // rank, and the next total's rank counts them all ("1, 2, 2, 4").
 type Store interface {
 	Load(uid string) (PlayerRecord, error)
+	// Save stores rec with Writes+1 if the stored record's Writes is
+	// rec.Writes (0 for none), and returns ErrStale otherwise.
 	Save(uid string, rec PlayerRecord) error
 	// Top returns the first n players of the leaderboard.
 	Top(n int) ([]RankedPlayer, error)
@@ -180,8 +191,12 @@ func (m *MemoryStore) Load(uid string) (PlayerRecord, error) {
 func (m *MemoryStore) Save(uid string, rec PlayerRecord) error {
 	rec.Recent = append([]AppliedRound(nil), rec.Recent...)
 	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.records[uid].Writes != rec.Writes {
+		return ErrStale
+	}
+	rec.Writes++
 	m.records[uid] = rec
-	m.mu.Unlock()
 	return nil
 }
 

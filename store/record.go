@@ -21,6 +21,7 @@ type Applied struct {
 // JSON under the uid; PostgreSQL keeps Recent as jsonb beside columns).
 type Record struct {
 	Version  int       `json:"v"`
+	Writes   int64     `json:"w,omitempty"` // PlayerRecord.Writes
 	Total    int32     `json:"total"`
 	Streak   int32     `json:"streak"`
 	Rounds   int       `json:"rounds"`
@@ -53,7 +54,7 @@ func FromStored(as []Applied) []actors.AppliedRound {
 // EncodeRecord renders rec as JSON.
 func EncodeRecord(rec actors.PlayerRecord) ([]byte, error) {
 	r := Record{
-		Version: 1, Total: rec.Total, Streak: rec.Streak, Rounds: rec.Rounds,
+		Version: 1, Writes: rec.Writes, Total: rec.Total, Streak: rec.Streak, Rounds: rec.Rounds,
 		Uname: rec.Uname, Uavatar: rec.Uavatar, Recent: ToStored(rec.Recent),
 	}
 	if !rec.LastSeen.IsZero() {
@@ -71,6 +72,6 @@ func DecodeRecord(data []byte) (actors.PlayerRecord, error) {
 	return actors.PlayerRecord{
 		Standing: rules.Standing{Total: r.Total, Streak: r.Streak},
 		Rounds:   r.Rounds, Uname: r.Uname, Uavatar: r.Uavatar, LastSeen: r.LastSeen,
-		Recent: FromStored(r.Recent),
+		Recent: FromStored(r.Recent), Writes: r.Writes,
 	}, nil
 }

@@ -22,6 +22,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("RoundTrip", func(t *testing.T) { testRoundTrip(t, open) })
 	t.Run("SettlementTwiceAppliesOnce", func(t *testing.T) { testTwice(t, open) })
 	t.Run("Leaderboard", func(t *testing.T) { testLeaderboard(t, open) })
+	t.Run("StaleSaveRefused", func(t *testing.T) { testStale(t, open) })
 }
 
 func testRoundTrip(t *testing.T, open Opener) {
@@ -43,6 +44,7 @@ func testRoundTrip(t *testing.T, open Opener) {
 	if err := s.Save("ming", want); err != nil {
 		t.Fatal(err)
 	}
+	want.Writes = 1 // one Save made it
 	for _, again := range []bool{false, true} {
 		st := s
 		if again {
@@ -134,6 +136,9 @@ func testLeaderboard(t *testing.T, open Opener) {
 	}
 	for _, p := range players {
 		rec := actors.PlayerRecord{Standing: rules.Standing{Total: p.total, Streak: p.streak}, Rounds: p.rounds, Uname: "N" + p.uid, Uavatar: "A" + p.uid}
+		if p.uid == "carl" {
+			rec.Writes = 1 // over the record saved above
+		}
 		if err := s.Save(p.uid, rec); err != nil {
 			t.Fatal(err)
 		}
@@ -190,4 +195,40 @@ func lines(ps []actors.RankedPlayer) string {
 		out += fmt.Sprintf(" %d:%s(%d)", p.Rank, p.UID, p.Total)
 	}
 	return out + " ]"
+}
+
+// testStale: two writers of one uid that loaded the same record (two
+// player actors, for a moment, in a cluster): the second Save is refused,
+// so it cannot overwrite the first one's round; loaded again, it goes in.
+func testStale(t *testing.T, open Opener) {
+	s, reopen := open(t)
+	if err := s.Save("p", actors.PlayerRecord{Rounds: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Save("p", actors.PlayerRecord{Rounds: 9}); !errors.Is(err, actors.ErrStale) {
+		t.Fatalf("a second Save of a new record: %v, want ErrStale", err)
+	}
+	a, _ := s.Load("p")
+	b, _ := s.Load("p")
+	a1, _, _ := actors.ApplyRound(a, "ra", 1)
+	b1, _, _ := actors.ApplyRound(b, "rb", 1)
+	if err := s.Save("p", a1); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Save("p", b1); !errors.Is(err, actors.ErrStale) {
+		t.Fatalf("Save over a record saved since it was loaded: %v, want ErrStale", err)
+	}
+	s = reopen()
+	b, err := s.Load("p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b1, _, _ = actors.ApplyRound(b, "rb", 1)
+	if err := s.Save("p", b1); err != nil {
+		t.Fatalf("Save after loading again: %v", err)
+	}
+	got, _ := s.Load("p")
+	if got.Rounds != 3 || got.Total != 3 || got.Writes != 3 || len(got.Recent) != 2 {
+		t.Errorf("after both rounds: %+v; want rounds 3, total 3 (1 then 2), writes 3, both rounds recent", got)
+	}
 }

@@ -83,7 +83,9 @@ func (s *Store) Load(uid string) (actors.PlayerRecord, error) {
 // Save returns once the record is on disk, in a transaction it may share
 // with other saves (see committer).
 func (s *Store) Save(uid string, rec actors.PlayerRecord) error {
-	data, err := store.EncodeRecord(rec)
+	stored := rec
+	stored.Writes++
+	data, err := store.EncodeRecord(stored)
 	if err != nil {
 		return err
 	}
@@ -95,6 +97,9 @@ func put(tx *bbolt.Tx, r saveReq) error {
 	old, found, err := get(tx, r.uid)
 	if err != nil {
 		return err
+	}
+	if old.Writes != r.rec.Writes {
+		return actors.ErrStale
 	}
 	board := tx.Bucket(boardBucket)
 	if found && old.Rounds > 0 {

@@ -58,7 +58,7 @@ func TestConcurrentSavesGroupAndKeepOrder(t *testing.T) {
 			defer wg.Done()
 			uid := fmt.Sprintf("p%02d", p)
 			for i := 1; i <= saves; i++ {
-				rec := actors.PlayerRecord{Standing: rules.Standing{Total: int32(p*100 + i), Streak: int32(i)}, Rounds: i}
+				rec := actors.PlayerRecord{Standing: rules.Standing{Total: int32(p*100 + i), Streak: int32(i)}, Rounds: i, Writes: int64(i - 1)}
 				if err := s.Save(uid, rec); err != nil {
 					t.Error(err)
 					return

@@ -45,6 +45,7 @@ CREATE TABLE IF NOT EXISTS caiquan_players (
 	last_seen timestamptz,
 	recent    jsonb NOT NULL DEFAULT '[]'
 );
+ALTER TABLE caiquan_players ADD COLUMN IF NOT EXISTS writes bigint NOT NULL DEFAULT 0;
 CREATE INDEX IF NOT EXISTS caiquan_players_board
 	ON caiquan_players (total DESC, uid COLLATE "C") WHERE rounds > 0;
 `
@@ -89,8 +90,8 @@ func (s *Store) Load(uid string) (actors.PlayerRecord, error) {
 	var lastSeen *time.Time
 	var recent []store.Applied
 	err := s.pool.QueryRow(ctx,
-		`SELECT uname, uavatar, total, streak, rounds, last_seen, recent FROM caiquan_players WHERE uid = $1`, uid,
-	).Scan(&rec.Uname, &rec.Uavatar, &rec.Total, &rec.Streak, &rec.Rounds, &lastSeen, &recent)
+		`SELECT uname, uavatar, total, streak, rounds, last_seen, recent, writes FROM caiquan_players WHERE uid = $1`, uid,
+	).Scan(&rec.Uname, &rec.Uavatar, &rec.Total, &rec.Streak, &rec.Rounds, &lastSeen, &recent, &rec.Writes)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return actors.PlayerRecord{}, nil
 	}
@@ -111,16 +112,22 @@ func (s *Store) Save(uid string, rec actors.PlayerRecord) error {
 	if !rec.LastSeen.IsZero() {
 		lastSeen = &rec.LastSeen
 	}
-	_, err := s.pool.Exec(ctx, `
-		INSERT INTO caiquan_players (uid, uname, uavatar, total, streak, rounds, last_seen, recent)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+	// The update applies only over the record rec was made from: a player
+	// actor on another node that saved meanwhile makes this one ErrStale.
+	tag, err := s.pool.Exec(ctx, `
+		INSERT INTO caiquan_players (uid, uname, uavatar, total, streak, rounds, last_seen, recent, writes)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9 + 1)
 		ON CONFLICT (uid) DO UPDATE SET
 			uname = EXCLUDED.uname, uavatar = EXCLUDED.uavatar, total = EXCLUDED.total,
 			streak = EXCLUDED.streak, rounds = EXCLUDED.rounds, last_seen = EXCLUDED.last_seen,
-			recent = EXCLUDED.recent`,
-		uid, rec.Uname, rec.Uavatar, rec.Total, rec.Streak, rec.Rounds, lastSeen, store.ToStored(rec.Recent))
+			recent = EXCLUDED.recent, writes = EXCLUDED.writes
+		WHERE caiquan_players.writes = $9`,
+		uid, rec.Uname, rec.Uavatar, rec.Total, rec.Streak, rec.Rounds, lastSeen, store.ToStored(rec.Recent), rec.Writes)
 	if err != nil {
 		return fmt.Errorf("postgres: save %s: %w", uid, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return actors.ErrStale
 	}
 	return nil
 }
