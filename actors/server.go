@@ -181,6 +181,15 @@ func (s *Server) Drain(ctx context.Context) error {
 	return s.waitNoRooms(ctx)
 }
 
+// GoAway asks every session of this node to close its socket with
+// going-away once it has passed on what its mailbox already holds (the
+// results of the rounds a drain let finish). It does not wait.
+func (s *Server) GoAway(reason string) {
+	for _, info := range s.d.inv.List(KindSession) {
+		s.system.Root.Send(actor.NewPID(info.Node, info.PID), &messages.GoAway{Reason: reason})
+	}
+}
+
 // StopRooms stops every room in progress, each ending its round with a void
 // notice (or its result, if it was settling), and waits until they are gone
 // or ctx ends. Drain's last resort.

@@ -121,6 +121,8 @@ func (s *session) Receive(ctx actor.Context) {
 	case *messages.Kick:
 		s.conn.Close(messages.CloseReplaced, msg.Reason)
 		ctx.Stop(ctx.Self())
+	case *messages.GoAway:
+		s.conn.Close(messages.CloseGoingAway, msg.Reason)
 	case *messages.ConnClosed:
 		s.gone = true
 		ctx.Stop(ctx.Self())

@@ -2369,6 +2369,54 @@ func (x *AdminKilled) GetNotFound() bool {
 	return false
 }
 
+// server -> session: the server is shutting down. The session closes its
+// socket with going-away after everything already in its mailbox, so a
+// result that a room published just before the drain ended still reaches
+// the client.
+type GoAway struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Reason        string                 `protobuf:"bytes,1,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GoAway) Reset() {
+	*x = GoAway{}
+	mi := &file_internal_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GoAway) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GoAway) ProtoMessage() {}
+
+func (x *GoAway) ProtoReflect() protoreflect.Message {
+	mi := &file_internal_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GoAway.ProtoReflect.Descriptor instead.
+func (*GoAway) Descriptor() ([]byte, []int) {
+	return file_internal_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *GoAway) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
 var File_internal_proto protoreflect.FileDescriptor
 
 const file_internal_proto_rawDesc = "" +
@@ -2522,7 +2570,9 @@ const file_internal_proto_rawDesc = "" +
 	"\x04mode\x18\x04 \x01(\tR\x04mode\"a\n" +
 	"\vAdminKilled\x125\n" +
 	"\x05actor\x18\x01 \x01(\v2\x1f.caiquan.internal.v1.AdminActorR\x05actor\x12\x1b\n" +
-	"\tnot_found\x18\x02 \x01(\bR\bnotFoundB%Z#github.com/caiquan/caiquan/messagesb\x06proto3"
+	"\tnot_found\x18\x02 \x01(\bR\bnotFound\" \n" +
+	"\x06GoAway\x12\x16\n" +
+	"\x06reason\x18\x01 \x01(\tR\x06reasonB%Z#github.com/caiquan/caiquan/messagesb\x06proto3"
 
 var (
 	file_internal_proto_rawDescOnce sync.Once
@@ -2536,7 +2586,7 @@ func file_internal_proto_rawDescGZIP() []byte {
 	return file_internal_proto_rawDescData
 }
 
-var file_internal_proto_msgTypes = make([]protoimpl.MessageInfo, 45)
+var file_internal_proto_msgTypes = make([]protoimpl.MessageInfo, 46)
 var file_internal_proto_goTypes = []any{
 	(*SeatInfo)(nil),        // 0: caiquan.internal.v1.SeatInfo
 	(*JoinQueue)(nil),       // 1: caiquan.internal.v1.JoinQueue
@@ -2583,16 +2633,17 @@ var file_internal_proto_goTypes = []any{
 	(*AdminActors)(nil),     // 42: caiquan.internal.v1.AdminActors
 	(*AdminKill)(nil),       // 43: caiquan.internal.v1.AdminKill
 	(*AdminKilled)(nil),     // 44: caiquan.internal.v1.AdminKilled
-	(*actor.PID)(nil),       // 45: actor.PID
+	(*GoAway)(nil),          // 45: caiquan.internal.v1.GoAway
+	(*actor.PID)(nil),       // 46: actor.PID
 }
 var file_internal_proto_depIdxs = []int32{
-	45, // 0: caiquan.internal.v1.SeatInfo.session:type_name -> actor.PID
+	46, // 0: caiquan.internal.v1.SeatInfo.session:type_name -> actor.PID
 	0,  // 1: caiquan.internal.v1.JoinQueue.seat:type_name -> caiquan.internal.v1.SeatInfo
 	0,  // 2: caiquan.internal.v1.RoomSpec.seats:type_name -> caiquan.internal.v1.SeatInfo
-	45, // 3: caiquan.internal.v1.Attach.session:type_name -> actor.PID
-	45, // 4: caiquan.internal.v1.Attached.player:type_name -> actor.PID
-	45, // 5: caiquan.internal.v1.Detach.session:type_name -> actor.PID
-	45, // 6: caiquan.internal.v1.PlayerStopping.session:type_name -> actor.PID
+	46, // 3: caiquan.internal.v1.Attach.session:type_name -> actor.PID
+	46, // 4: caiquan.internal.v1.Attached.player:type_name -> actor.PID
+	46, // 5: caiquan.internal.v1.Detach.session:type_name -> actor.PID
+	46, // 6: caiquan.internal.v1.PlayerStopping.session:type_name -> actor.PID
 	41, // 7: caiquan.internal.v1.AdminActors.actors:type_name -> caiquan.internal.v1.AdminActor
 	41, // 8: caiquan.internal.v1.AdminKilled.actor:type_name -> caiquan.internal.v1.AdminActor
 	9,  // [9:9] is the sub-list for method output_type
@@ -2613,7 +2664,7 @@ func file_internal_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_internal_proto_rawDesc), len(file_internal_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   45,
+			NumMessages:   46,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -25,9 +25,10 @@ import (
 	"github.com/caiquan/caiquan/web"
 )
 
-// voidGrace is how long shutdown lets sessions pass on the void notices of
-// rounds it had to stop, before it closes their sockets.
-const voidGrace = 200 * time.Millisecond
+// goAwayGrace is how long shutdown lets sessions close their own sockets,
+// behind the results and void notices they hold, before it closes the
+// rest.
+const goAwayGrace = 2 * time.Second
 
 // Main is one server: the actor system, the game's actors and the gateway
 // behind one HTTP listener. Tests and the binary build it the same way.
@@ -217,10 +218,14 @@ func (m *Main) Close() error {
 			m.log.Warn("rooms still running at shutdown", "err", err)
 		}
 		vcancel()
-		// The voids are in the sessions' mailboxes; give them a moment
-		// to hand them to their connections' queues.
-		time.Sleep(voidGrace)
 	}
+	// The last results and voids may still be in the sessions' mailboxes:
+	// each session closes its socket behind them. The gateway closes
+	// whatever is left after a moment.
+	m.server.GoAway("server shutting down")
+	gctx, gcancel := context.WithTimeout(context.Background(), goAwayGrace)
+	m.gateway.WaitIdle(gctx)
+	gcancel()
 	m.gateway.CloseAll(messages.CloseGoingAway, "server shutting down")
 	sctx, scancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer scancel()
