@@ -42,8 +42,10 @@ type ActorInfo struct {
 // on lifecycle messages and read by the admin API.
 type Inventory struct {
 	metrics *metrics.Metrics
-	mu      sync.Mutex
-	live    map[string]*tracked // by PID id
+	// dispatcher runs every game actor's mailbox (see workerDispatcher).
+	dispatcher actor.Dispatcher
+	mu         sync.Mutex
+	live       map[string]*tracked // by PID id
 }
 
 type tracked struct {
@@ -56,12 +58,13 @@ type tracked struct {
 
 // NewInventory makes an empty inventory that counts restarts in m.
 func NewInventory(m *metrics.Metrics) *Inventory {
-	return &Inventory{metrics: m, live: make(map[string]*tracked)}
+	return &Inventory{metrics: m, live: make(map[string]*tracked), dispatcher: newWorkerDispatcher(mailboxThroughput)}
 }
 
 // props wraps a producer so the actor is listed while it lives, counts its
 // restarts, and panics on a Crash message (the admin API's "panic" kill).
 func (inv *Inventory) props(kind, id string, producer actor.Producer, opts ...actor.PropsOption) *actor.Props {
+	opts = append(opts, actor.WithDispatcher(inv.dispatcher))
 	t := &tracked{kind: kind, id: id}
 	mailbox := actor.Unbounded()
 	opts = append(opts,
