@@ -25,6 +25,7 @@ import (
 type conn struct {
 	g    *Gateway
 	ws   *websocket.Conn
+	nc   *netConn // the socket under ws
 	wire wire
 
 	// Reader goroutine only.
@@ -55,10 +56,11 @@ type conn struct {
 
 var _ actors.Conn = (*conn)(nil)
 
-func newConn(g *Gateway, ws *websocket.Conn, w wire) *conn {
+func newConn(g *Gateway, ws *websocket.Conn, nc *netConn, w wire) *conn {
 	return &conn{
 		g:           g,
 		ws:          ws,
+		nc:          nc,
 		wire:        w,
 		limiter:     newLimiter(g.cfg.RateLimit, g.cfg.RateBurst, time.Now()),
 		writing:     true, // serve writes the greeting, then hands the role to a writeLoop
@@ -200,11 +202,13 @@ func (c *conn) serve() {
 	c.ws.SetPongHandler(func(string) error { c.extendReadDeadline(); return nil })
 	c.extendReadDeadline()
 
+	c.nc.hold() // Engine.IO 3 greets with two frames: one write
 	for _, f := range c.wire.greeting() {
-		if err := c.write(f, time.Now().Add(writeWait)); err != nil {
-			c.ws.Close()
-			return
-		}
+		c.write(f, time.Now().Add(writeWait)) // held: the flush reports
+	}
+	if err := c.nc.flush(); err != nil {
+		c.ws.Close()
+		return
 	}
 
 	c.mu.Lock()

@@ -19,6 +19,7 @@ import (
 func (c *conn) readLoop() {
 	limit := c.g.cfg.MaxFrameBytes
 	for {
+		c.nc.waitReadable()
 		kind, r, err := c.ws.NextReader()
 		if err != nil {
 			c.closeAfterReadError(err)
@@ -135,6 +136,12 @@ func (c *conn) writeLoop() {
 		batch, c.queue = c.queue, batch[:0]
 		c.mu.Unlock()
 
+		// Several frames (a ping and Engine.IO's beside it count) go out
+		// in one write system call.
+		held := len(batch) > 1 || ping
+		if held {
+			c.nc.hold()
+		}
 		var err error
 		for i := range batch {
 			if err == nil {
@@ -144,6 +151,11 @@ func (c *conn) writeLoop() {
 		}
 		if err == nil && ping {
 			err = c.ping()
+		}
+		if held {
+			if ferr := c.nc.flush(); err == nil {
+				err = ferr
+			}
 		}
 		if err != nil {
 			c.Close(messages.CloseGoingAway, "write failed: "+err.Error())
@@ -182,6 +194,7 @@ func (c *conn) finish() {
 	rest := c.queue
 	c.queue, c.spare = nil, nil
 	c.mu.Unlock()
+	c.nc.hold() // the rest and the close frame: one write
 	for _, f := range rest {
 		if c.write(f, deadline) != nil {
 			break
@@ -189,6 +202,7 @@ func (c *conn) finish() {
 	}
 	msg := websocket.FormatCloseMessage(cause.code, closeFrameText(cause.reason))
 	c.ws.WriteControl(websocket.CloseMessage, msg, deadline)
+	c.nc.flush()
 
 	wait := time.NewTimer(time.Until(deadline))
 	select {
