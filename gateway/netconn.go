@@ -6,7 +6,9 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"syscall"
+	"time"
 )
 
 // netConn is the socket under a gorilla connection. It gives gorilla a
@@ -17,9 +19,11 @@ type netConn struct {
 	net.Conn
 	br  *bufio.Reader      // gorilla reads through it; reader goroutine only
 	raw syscall.RawConn    // nil: no shallow wait
+	fd  int32              // the socket's descriptor, for the parker; -1: none
 	rdy func(uintptr) bool // c.ready as a value made once: no allocation per wait
 
-	waited bool // reader goroutine only: ready has already peeked once
+	waited bool         // reader role only: ready has already peeked once
+	rdl    atomic.Int64 // the read deadline in Unix nanoseconds; 0: none
 
 	mu   sync.Mutex
 	held bool    // between hold and flush
@@ -32,15 +36,43 @@ const maxHeld = 32 << 10
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
 func newNetConn(c net.Conn) *netConn {
-	nc := &netConn{Conn: c}
+	nc := &netConn{Conn: c, fd: -1}
 	nc.br = bufio.NewReaderSize(nc.Conn, readBufferSize)
 	if sc, ok := c.(syscall.Conn); ok && canPeek {
 		if raw, err := sc.SyscallConn(); err == nil {
 			nc.raw = raw
 			nc.rdy = nc.ready
+			raw.Control(func(fd uintptr) { nc.fd = int32(fd) })
 		}
 	}
 	return nc
+}
+
+// SetReadDeadline also notes the deadline, for a parked connection's timer.
+func (nc *netConn) SetReadDeadline(t time.Time) error {
+	nc.noteReadDeadline(t)
+	return nc.Conn.SetReadDeadline(t)
+}
+
+func (nc *netConn) SetDeadline(t time.Time) error {
+	nc.noteReadDeadline(t)
+	return nc.Conn.SetDeadline(t)
+}
+
+func (nc *netConn) noteReadDeadline(t time.Time) {
+	var ns int64
+	if !t.IsZero() {
+		ns = t.UnixNano()
+	}
+	nc.rdl.Store(ns)
+}
+
+// readDeadline is the last read deadline set; zero for none.
+func (nc *netConn) readDeadline() time.Time {
+	if ns := nc.rdl.Load(); ns != 0 {
+		return time.Unix(0, ns)
+	}
+	return time.Time{}
 }
 
 // hold makes writes until flush go into one buffer.
@@ -92,16 +124,21 @@ func (nc *netConn) flush() error {
 	return err
 }
 
-// waitReadable returns once the socket has data (or fails, or its read
-// deadline passes: the read that follows reports it). Parked here rather
-// than deep in gorilla's read, the reader uses little of its stack, so the
-// garbage collector shrinks the stack that handling a message grew.
+// drained says the reader has nothing buffered and can wait in
+// waitReadable; without a way to wait there it reads on in place.
+func (nc *netConn) drained() bool { return nc.raw != nil && nc.br.Buffered() == 0 }
+
+// waitReadable returns once the socket has data, and reads it into the
+// buffer (or once it fails or its read deadline passes: gorilla's read
+// then reports it). It waits in a shallow call, under 1 KiB of stack;
+// waiting in gorilla's read the reader would use more.
 func (nc *netConn) waitReadable() {
 	if nc.raw == nil || nc.br.Buffered() > 0 {
 		return
 	}
 	nc.waited = false
 	nc.raw.Read(nc.rdy)
+	nc.br.Peek(1)
 }
 
 // ready peeks once: data or an error means go on; none means park until the
