@@ -14,10 +14,13 @@ import (
 )
 
 // conn is one client connection: the actors.Conn a session sends through.
-// Goroutines: serve runs in its own goroutine and is the reader (readLoop).
+// Goroutines: serve sets up and becomes the reader (readLoop), which
+// parks the connection whenever it has read all there is and returns; an
+// unpark starts a new reader (awaitInput). An idle connection has no
+// goroutine (park.go).
 // The writer (writeLoop) runs only while there is something to write: a
 // frame queued, a ping due, or the close to carry out. It exits when the
-// queue is empty, so an idle connection costs one goroutine, not two. At
+// queue is empty. At
 // most one writer runs at a time (writing); only it writes to the socket,
 // except the greeting, written by serve before any writer can start. Close
 // may be called from any goroutine; it only flags, wakes the writer and
@@ -25,11 +28,14 @@ import (
 type conn struct {
 	g    *Gateway
 	ws   *websocket.Conn
+	nc   *netConn // the socket under ws
 	wire wire
 
-	// Reader goroutine only.
-	session actors.Session
-	limiter limiter
+	// Reader role only (serve, then awaitInput and readLoop).
+	session    actors.Session
+	limiter    limiter
+	helloTimer *time.Timer // until hello
+	watched    bool        // the parker has the socket (park.go)
 	// token is the session token given outside hello (the URL's ?token=,
 	// or the Engine.IO 4 connect auth); a hello without one carries it.
 	token string
@@ -43,7 +49,9 @@ type conn struct {
 	pongTimer     *time.Timer // Engine.IO 4: runs while a ping is unanswered
 	closed        bool
 	cause         closeCause
-	closeDeadline time.Time // end of the close handshake
+	closeDeadline time.Time   // end of the close handshake
+	parked        bool        // no reader runs; unpark starts one
+	wakeTimer     *time.Timer // unparks at the read deadline
 
 	closing     atomic.Bool   // set by the first Close
 	readStopped chan struct{} // readLoop returned
@@ -55,10 +63,11 @@ type conn struct {
 
 var _ actors.Conn = (*conn)(nil)
 
-func newConn(g *Gateway, ws *websocket.Conn, w wire) *conn {
+func newConn(g *Gateway, ws *websocket.Conn, nc *netConn, w wire) *conn {
 	return &conn{
 		g:           g,
 		ws:          ws,
+		nc:          nc,
 		wire:        w,
 		limiter:     newLimiter(g.cfg.RateLimit, g.cfg.RateBurst, time.Now()),
 		writing:     true, // serve writes the greeting, then hands the role to a writeLoop
@@ -167,6 +176,9 @@ func (c *conn) Close(code int, reason string) {
 	if c.pongTimer != nil {
 		c.pongTimer.Stop()
 	}
+	if c.wakeTimer != nil {
+		c.wakeTimer.Stop()
+	}
 	start := c.claimWriterLocked()
 	c.mu.Unlock()
 
@@ -179,6 +191,7 @@ func (c *conn) Close(code int, reason string) {
 	if start {
 		go c.writeLoop() // it carries out the close
 	}
+	c.unpark() // a parked reader waits for the client's close frame
 }
 
 func (c *conn) isClosing() bool { return c.closing.Load() }
@@ -189,7 +202,7 @@ func (c *conn) closeState() (closeCause, time.Time) {
 	return c.cause, c.closeDeadline
 }
 
-// serve runs the connection to its end; its goroutine is the reader.
+// serve sets the connection up and starts its reader.
 func (c *conn) serve() {
 	cfg := c.g.cfg
 	// Our own limit (readLoop) closes with a reason; gorilla's, which closes
@@ -200,11 +213,13 @@ func (c *conn) serve() {
 	c.ws.SetPongHandler(func(string) error { c.extendReadDeadline(); return nil })
 	c.extendReadDeadline()
 
+	c.nc.hold() // Engine.IO 3 greets with two frames: one write
 	for _, f := range c.wire.greeting() {
-		if err := c.write(f, time.Now().Add(writeWait)); err != nil {
-			c.ws.Close()
-			return
-		}
+		c.write(f, time.Now().Add(writeWait)) // held: the flush reports
+	}
+	if err := c.nc.flush(); err != nil {
+		c.ws.Close()
+		return
 	}
 
 	c.mu.Lock()
@@ -212,18 +227,31 @@ func (c *conn) serve() {
 	c.mu.Unlock()
 	c.g.track(c)
 	go c.writeLoop() // takes over the writer role from the greeting; exits at once if idle
-	helloTimer := time.AfterFunc(cfg.HandshakeTimeout, func() {
+	c.helloTimer = time.AfterFunc(cfg.HandshakeTimeout, func() {
 		if !c.helloSeen.Load() {
 			c.Close(messages.CloseHelloTimeout, fmt.Sprintf("no hello within %v", cfg.HandshakeTimeout))
 		}
 	})
 	c.session = c.g.opener.OpenSession(c)
+	if !c.park() {
+		c.awaitInput()
+	}
+}
 
-	c.readLoop()
+// stopHelloTimer drops the timer once it is not needed. Reader role only.
+func (c *conn) stopHelloTimer() {
+	if c.helloTimer != nil {
+		c.helloTimer.Stop()
+		c.helloTimer = nil
+	}
+}
+
+// readEnded ends the connection once the reader has stopped for good.
+func (c *conn) readEnded() {
 	close(c.readStopped)
 	c.Close(messages.CloseGoingAway, "connection lost") // no-op unless the read failed silently
 	<-c.writerDone
-	helloTimer.Stop()
+	c.stopHelloTimer()
 
 	cause, _ := c.closeState()
 	c.session.Closed(cause.reason) // the reader ended: no Deliver can follow

@@ -24,7 +24,8 @@ const (
 	// eio4PingTimeout is how long an Engine.IO 4 client has to answer a ping.
 	eio4PingTimeout = 20 * time.Second
 	// Small buffers: memory per connection matters more than syscalls here.
-	readBufferSize  = 1024
+	// Client frames are small; a bigger one is read in several pieces.
+	readBufferSize  = 512
 	writeBufferSize = 1024
 )
 
@@ -89,7 +90,8 @@ func New(cfg config.Config, opener actors.Opener, log *slog.Logger, opts ...Opti
 		conns:           make(map[*conn]struct{}),
 	}
 	g.upgrader = websocket.Upgrader{
-		ReadBufferSize:  readBufferSize,
+		// 0: gorilla keeps the hijacked reader, which is ours (see hijacker).
+		ReadBufferSize:  0,
 		WriteBufferSize: writeBufferSize,
 		// The buffer is held only while a frame is written, not per idle connection.
 		WriteBufferPool: &sync.Pool{},

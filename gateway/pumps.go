@@ -12,36 +12,81 @@ import (
 	"github.com/caiquan/caiquan/messages"
 )
 
-// readLoop reads frames until the socket fails or closes. After Close it
-// keeps reading, but only to discard input until the client's close frame
-// (or the grace) ends it, so unread data cannot reset the connection before
-// our close frame arrives.
+// awaitInput is the reader: it waits for input, then reads on.
+func (c *conn) awaitInput() {
+	c.nc.waitReadable()
+	c.readLoop()
+}
+
+// readLoop reads frames until the socket fails or closes, then ends the
+// connection. When nothing is left to read it parks the connection and
+// returns (park.go), or else waits itself.
 func (c *conn) readLoop() {
-	limit := c.g.cfg.MaxFrameBytes
-	for {
-		kind, r, err := c.ws.NextReader()
-		if err != nil {
-			c.closeAfterReadError(err)
-			return
+	for c.skipPong() || c.readFrame() {
+		if c.nc.drained() {
+			if c.park() {
+				return
+			}
+			c.nc.waitReadable()
 		}
-		// Never buffer more than the limit: read one byte past it to notice.
-		data, err := io.ReadAll(io.LimitReader(r, int64(limit)+1))
-		if err != nil {
-			c.closeAfterReadError(err)
-			return
-		}
-		if c.isClosing() {
-			continue
-		}
-		c.extendReadDeadline()
-		if len(data) > limit {
-			c.g.countRejected("frame_too_big")
-			c.Close(messages.CloseTooBig, fmt.Sprintf("frame exceeds %d bytes", limit))
-			continue
-		}
-		c.pongDue.Store(false) // any frame shows the client is alive
-		c.handle(kind, data)
 	}
+	if c.watched {
+		theParker().forget(c)
+	}
+	c.readEnded()
+}
+
+// skipPong consumes a client's pong if it is wholly buffered, as gorilla's
+// pong handler would: gorilla handles control frames inside NextReader and
+// then waits there for a data frame, so an idle reader could not park.
+// Only between messages (after Close, the rest of a message too big may
+// still be buffered).
+func (c *conn) skipPong() bool {
+	br := c.nc.br
+	n := br.Buffered()
+	if n < 6 || c.isClosing() {
+		return false
+	}
+	h, _ := br.Peek(2)
+	const finPong, masked = 0x8A, 0x80 // a client's frames are masked
+	size := 6 + int(h[1]&^masked)
+	if h[0] != finPong || h[1]&masked == 0 || size > 6+125 || n < size {
+		return false
+	}
+	br.Discard(size)
+	c.extendReadDeadline()
+	return true
+}
+
+// readFrame reads and handles one frame; false when the socket failed or
+// closed. After Close it only discards input until the client's close
+// frame (or the grace) ends it, so unread data cannot reset the connection
+// before our close frame arrives.
+func (c *conn) readFrame() bool {
+	limit := c.g.cfg.MaxFrameBytes
+	kind, r, err := c.ws.NextReader()
+	if err != nil {
+		c.closeAfterReadError(err)
+		return false
+	}
+	// Never buffer more than the limit: read one byte past it to notice.
+	data, err := io.ReadAll(io.LimitReader(r, int64(limit)+1))
+	if err != nil {
+		c.closeAfterReadError(err)
+		return false
+	}
+	if c.isClosing() {
+		return true
+	}
+	c.extendReadDeadline()
+	if len(data) > limit {
+		c.g.countRejected("frame_too_big")
+		c.Close(messages.CloseTooBig, fmt.Sprintf("frame exceeds %d bytes", limit))
+		return true
+	}
+	c.pongDue.Store(false) // any frame shows the client is alive
+	c.handle(kind, data)
+	return true
 }
 
 // handle applies the rate limit, decodes, and acts on one frame.
@@ -66,6 +111,7 @@ func (c *conn) handle(kind int, data []byte) {
 	case in.env != nil:
 		if h := in.env.GetHello(); h != nil {
 			c.helloSeen.Store(true)
+			c.stopHelloTimer()
 			if h.Token == "" {
 				h.Token = c.token
 			}
@@ -135,6 +181,12 @@ func (c *conn) writeLoop() {
 		batch, c.queue = c.queue, batch[:0]
 		c.mu.Unlock()
 
+		// Several frames (a ping and Engine.IO's beside it count) go out
+		// in one write system call.
+		held := len(batch) > 1 || ping
+		if held {
+			c.nc.hold()
+		}
 		var err error
 		for i := range batch {
 			if err == nil {
@@ -144,6 +196,11 @@ func (c *conn) writeLoop() {
 		}
 		if err == nil && ping {
 			err = c.ping()
+		}
+		if held {
+			if ferr := c.nc.flush(); err == nil {
+				err = ferr
+			}
 		}
 		if err != nil {
 			c.Close(messages.CloseGoingAway, "write failed: "+err.Error())
@@ -182,6 +239,7 @@ func (c *conn) finish() {
 	rest := c.queue
 	c.queue, c.spare = nil, nil
 	c.mu.Unlock()
+	c.nc.hold() // the rest and the close frame: one write
 	for _, f := range rest {
 		if c.write(f, deadline) != nil {
 			break
@@ -189,6 +247,7 @@ func (c *conn) finish() {
 	}
 	msg := websocket.FormatCloseMessage(cause.code, closeFrameText(cause.reason))
 	c.ws.WriteControl(websocket.CloseMessage, msg, deadline)
+	c.nc.flush()
 
 	wait := time.NewTimer(time.Until(deadline))
 	select {

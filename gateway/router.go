@@ -103,11 +103,12 @@ func (g *Gateway) serveSocket(w http.ResponseWriter, r *http.Request, wire wire)
 		writeJSON(w, http.StatusForbidden, apiError{Code: "origin_not_allowed", Message: "origin " + origin + " is not allowed"})
 		return
 	}
-	ws, err := g.upgrader.Upgrade(w, r, nil)
+	hj := &hijacker{ResponseWriter: w}
+	ws, err := g.upgrader.Upgrade(hj, r, nil)
 	if err != nil {
 		return // the upgrader has answered
 	}
-	c := newConn(g, ws, wire)
+	c := newConn(g, ws, hj.nc, wire)
 	c.token = r.URL.Query().Get("token")
 	// The connection outlives this handler: net/http then drops its request
 	// state and buffers, which would otherwise stay for the connection's life.

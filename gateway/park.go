@@ -1,0 +1,85 @@
+package gateway
+
+import "time"
+
+// Parking: an idle connection has no goroutine. When the reader has read
+// all there is, it hands the socket to the parker (one epoll instance and
+// one goroutine for the process, park_linux.go) and returns; input, the
+// read deadline or Close start a new reader (unpark). Without a parker the
+// reader waits itself, in a shallow call (netConn.waitReadable).
+//
+// Besides the stack each waiting goroutine would hold (2 to 8 KiB), the
+// runtime starts new goroutines at the average stack depth it saw at the
+// last collection: thousands of shallow waiting readers would make every
+// actor's mailbox goroutine start small and grow on each run.
+
+// park hands the wait for input to the parker. False: the caller waits.
+func (c *conn) park() bool {
+	p := theParker()
+	if p == nil || c.nc.fd < 0 {
+		return false
+	}
+	first := !c.watched
+	if first {
+		p.add(c)
+		c.watched = true // if the first arm fails, later ones fail too: the reader waits itself
+	}
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return false
+	}
+	c.parked = true
+	c.armWakeLocked()
+	c.mu.Unlock()
+	// From here an unpark may start another reader: touch nothing of the reader's.
+	if p.arm(c.nc, first) == nil {
+		return true
+	}
+	c.mu.Lock()
+	resumed := !c.parked // an unpark raced us: its reader reads
+	c.parked = false
+	c.mu.Unlock()
+	return resumed
+}
+
+// unpark starts a reader if the connection is parked.
+func (c *conn) unpark() {
+	c.mu.Lock()
+	was := c.parked
+	c.parked = false
+	c.mu.Unlock()
+	if was {
+		go c.awaitInput()
+	}
+}
+
+// armWakeLocked sets the wake timer to the read deadline. c.mu held.
+func (c *conn) armWakeLocked() {
+	dl := c.nc.readDeadline()
+	if dl.IsZero() {
+		if c.wakeTimer != nil {
+			c.wakeTimer.Stop()
+		}
+		return
+	}
+	d := time.Until(dl)
+	if c.wakeTimer == nil {
+		c.wakeTimer = time.AfterFunc(d, c.onWakeTimer)
+		return
+	}
+	c.wakeTimer.Reset(d)
+}
+
+// onWakeTimer unparks once the read deadline has passed, so the reader
+// reports it; a timer left from an earlier park just re-arms.
+func (c *conn) onWakeTimer() {
+	c.mu.Lock()
+	if dl := c.nc.readDeadline(); c.parked && (dl.IsZero() || time.Now().Before(dl)) {
+		c.armWakeLocked()
+		c.mu.Unlock()
+		return
+	}
+	c.mu.Unlock()
+	c.unpark()
+}

@@ -1,0 +1,51 @@
+package gateway
+
+import (
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/caiquan/caiquan/config"
+)
+
+// An idle connection that answers pings is parked, with no goroutine
+// waiting for it, and frames still reach the session after it parked.
+func TestIdleConnectionParks(t *testing.T) {
+	if theParker() == nil {
+		t.Skip("no parker on this system")
+	}
+	ts := newTestServer(t, func(c *config.Config) { c.PingInterval = 30 * time.Millisecond }, nil)
+	ws := ts.dial(t, "/ws", nil)
+	s := ts.session(t)
+	go func() { // reading makes gorilla answer the server's pings
+		for {
+			if _, _, err := ws.ReadMessage(); err != nil {
+				return
+			}
+		}
+	}()
+	var c *conn
+	waitFor(t, "the connection tracked", func() bool {
+		ts.gw.mu.Lock()
+		defer ts.gw.mu.Unlock()
+		for c = range ts.gw.conns {
+		}
+		return c != nil
+	})
+	parked := func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return c.parked
+	}
+	for range 2 {
+		time.Sleep(200 * time.Millisecond) // several pings and pongs
+		waitFor(t, "the connection parked", parked)
+		if err := ws.WriteMessage(websocket.BinaryMessage, mustMarshal(t, helloEnv("u1"))); err != nil {
+			t.Fatal(err)
+		}
+		if env := s.next(t); env.GetHello() == nil {
+			t.Fatalf("delivered %v; want hello", env)
+		}
+	}
+}
