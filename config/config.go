@@ -53,6 +53,9 @@ type Config struct {
 	// metrics); empty turns it off. AdminToken is the bearer token it
 	// requires; it must be set when AdminListen is not a loopback address.
 	AdminListen string `yaml:"admin_listen"`
+	// PprofListen serves Go's profiler (net/http/pprof) for performance
+	// work; empty (the default) turns it off. Loopback addresses only.
+	PprofListen string `yaml:"pprof_listen"`
 	AdminToken  string `yaml:"admin_token"`
 
 	// Store is where player records live: "bolt" (the file StorePath, one

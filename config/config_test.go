@@ -148,6 +148,7 @@ func TestValidateNamesSetting(t *testing.T) {
 		{"admin_listen", func(c *Config) { c.AdminListen = "8081" }, "admin_listen must be host:port"},
 		{"admin_listen", func(c *Config) { c.AdminListen = ":8081" }, "so admin_token is required"},
 		{"admin_listen", func(c *Config) { c.AdminListen = "10.0.0.5:8081" }, "so admin_token is required"},
+		{"pprof_listen", func(c *Config) { c.PprofListen = "0.0.0.0:6060" }, "pprof_listen must be a loopback host:port"},
 		{"store", func(c *Config) { c.Store = "sqlite" }, `store must be bolt, postgres or memory, got "sqlite"`},
 		{"store_path", func(c *Config) { c.StorePath = "" }, "store_path must name the bbolt file"},
 		{"postgres_url", func(c *Config) { c.Store = StorePostgres }, "postgres_url is required when store is postgres"},

@@ -43,6 +43,7 @@ var settings = []setting{
 	boolean("allow_no_origin", "accept clients that send no Origin (mini-programs, apps)", func(c *Config) *bool { return &c.AllowNoOrigin }),
 	duration("drain_timeout", "how long SIGTERM waits for rounds in progress", func(c *Config) *time.Duration { return &c.DrainTimeout }),
 	str("admin_listen", "address of the admin API (actors, kills, chaos, metrics); empty turns it off", func(c *Config) *string { return &c.AdminListen }),
+	str("pprof_listen", "loopback address of Go's profiler (net/http/pprof) for performance work; empty turns it off", func(c *Config) *string { return &c.PprofListen }),
 	str("admin_token", "bearer token the admin API requires; needed beyond loopback", func(c *Config) *string { return &c.AdminToken }),
 	str("store", "where player records live: bolt (a file), postgres or memory", func(c *Config) *string { return &c.Store }),
 	str("store_path", "the bbolt file when store is bolt", func(c *Config) *string { return &c.StorePath }),

@@ -90,6 +90,12 @@ func (c Config) Validate() error {
 			bad("admin_listen %q is not a loopback address, so admin_token is required", c.AdminListen)
 		}
 	}
+	if c.PprofListen != "" {
+		host, port, err := net.SplitHostPort(c.PprofListen)
+		if err != nil || port == "" || !IsLoopback(host) {
+			bad(`pprof_listen must be a loopback host:port such as "127.0.0.1:6060", or empty, got %q`, c.PprofListen)
+		}
+	}
 	switch c.Store {
 	case StoreBolt:
 		if c.StorePath == "" {

@@ -233,7 +233,7 @@ func (c *conn) serve() {
 		}
 	})
 	c.session = c.g.opener.OpenSession(c)
-	if !c.park() {
+	if c.nc.waitReadableFor(c.g.parkAfter) || !c.park() {
 		c.awaitInput()
 	}
 }

@@ -42,6 +42,8 @@ type Gateway struct {
 
 	// eio4PingTimeout is a field so tests can shorten it.
 	eio4PingTimeout time.Duration
+	// parkAfter: see park.go; a field so tests can shorten it.
+	parkAfter time.Duration
 
 	draining atomic.Bool
 
@@ -87,6 +89,7 @@ func New(cfg config.Config, opener actors.Opener, log *slog.Logger, opts ...Opti
 		opener:          opener,
 		log:             log,
 		eio4PingTimeout: eio4PingTimeout,
+		parkAfter:       parkAfter,
 		conns:           make(map[*conn]struct{}),
 	}
 	g.upgrader = websocket.Upgrader{

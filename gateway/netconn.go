@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -24,6 +25,7 @@ type netConn struct {
 
 	waited bool         // reader role only: ready has already peeked once
 	rdl    atomic.Int64 // the read deadline in Unix nanoseconds; 0: none
+	dlMu   sync.Mutex   // orders setting the socket's read deadline with noting it
 
 	mu   sync.Mutex
 	held bool    // between hold and flush
@@ -50,13 +52,51 @@ func newNetConn(c net.Conn) *netConn {
 
 // SetReadDeadline also notes the deadline, for a parked connection's timer.
 func (nc *netConn) SetReadDeadline(t time.Time) error {
+	nc.dlMu.Lock()
+	defer nc.dlMu.Unlock()
 	nc.noteReadDeadline(t)
 	return nc.Conn.SetReadDeadline(t)
 }
 
 func (nc *netConn) SetDeadline(t time.Time) error {
+	nc.dlMu.Lock()
+	defer nc.dlMu.Unlock()
 	nc.noteReadDeadline(t)
 	return nc.Conn.SetDeadline(t)
+}
+
+// waitReadableFor is waitReadable for at most d: true when the socket has
+// data, failed, or reached its own read deadline within d (the read then
+// reports it); false when d passed first. The socket's deadline is
+// shortened for the wait and then set back to the one noted, which Close
+// may have changed meanwhile.
+func (nc *netConn) waitReadableFor(d time.Duration) bool {
+	if nc.raw == nil || d <= 0 {
+		return false
+	}
+	if nc.br.Buffered() > 0 {
+		return true
+	}
+	short := time.Now().Add(d)
+	if dl := nc.readDeadline(); !dl.IsZero() && !short.Before(dl) {
+		nc.waitReadable() // the socket's own deadline comes first
+		return true
+	}
+	nc.dlMu.Lock()
+	nc.Conn.SetReadDeadline(short)
+	nc.dlMu.Unlock()
+	nc.waited = false
+	err := nc.raw.Read(nc.rdy)
+	nc.dlMu.Lock()
+	nc.Conn.SetReadDeadline(nc.readDeadline())
+	nc.dlMu.Unlock()
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		if dl := nc.readDeadline(); dl.IsZero() || time.Now().Before(dl) {
+			return false // our short wait ended, not the socket's deadline
+		}
+	}
+	nc.br.Peek(1)
+	return true
 }
 
 func (nc *netConn) noteReadDeadline(t time.Time) {

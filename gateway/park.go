@@ -8,10 +8,18 @@ import "time"
 // read deadline or Close start a new reader (unpark). Without a parker the
 // reader waits itself, in a shallow call (netConn.waitReadable).
 //
+// A reader parks only after parkAfter without input: a player in a round
+// sends every few seconds, and a reader that waits on in the runtime's
+// poller answers it without starting a goroutine (or growing a stack) per
+// message. Parking costs that, and is worth it for connections that idle.
+//
 // Besides the stack each waiting goroutine would hold (2 to 8 KiB), the
 // runtime starts new goroutines at the average stack depth it saw at the
 // last collection: thousands of shallow waiting readers would make every
 // actor's mailbox goroutine start small and grow on each run.
+
+// parkAfter is how long a reader waits for input itself before it parks.
+const parkAfter = 5 * time.Second
 
 // park hands the wait for input to the parker. False: the caller waits.
 func (c *conn) park() bool {

@@ -16,6 +16,7 @@ func TestIdleConnectionParks(t *testing.T) {
 		t.Skip("no parker on this system")
 	}
 	ts := newTestServer(t, func(c *config.Config) { c.PingInterval = 30 * time.Millisecond }, nil)
+	ts.gw.parkAfter = 0 // park as soon as the reader has read everything
 	ws := ts.dial(t, "/ws", nil)
 	s := ts.session(t)
 	go func() { // reading makes gorilla answer the server's pings
@@ -48,4 +49,42 @@ func TestIdleConnectionParks(t *testing.T) {
 			t.Fatalf("delivered %v; want hello", env)
 		}
 	}
+}
+
+// A connection with input more often than parkAfter keeps its reader: it
+// never parks while its player plays.
+func TestBusyConnectionDoesNotPark(t *testing.T) {
+	if theParker() == nil {
+		t.Skip("no parker on this system")
+	}
+	ts := newTestServer(t, nil, nil)
+	ts.gw.parkAfter = time.Second
+	ws := ts.dial(t, "/ws", nil)
+	s := ts.session(t)
+	var c *conn
+	waitFor(t, "the connection tracked", func() bool {
+		ts.gw.mu.Lock()
+		defer ts.gw.mu.Unlock()
+		for c = range ts.gw.conns {
+		}
+		return c != nil
+	})
+	parked := func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return c.parked
+	}
+	for i := range 6 {
+		time.Sleep(200 * time.Millisecond)
+		if parked() {
+			t.Fatalf("parked after %d messages 200 ms apart", i)
+		}
+		if err := ws.WriteMessage(websocket.BinaryMessage, mustMarshal(t, helloEnv("u1"))); err != nil {
+			t.Fatal(err)
+		}
+		if env := s.next(t); env.GetHello() == nil {
+			t.Fatalf("delivered %v; want hello", env)
+		}
+	}
+	waitFor(t, "the connection parked once idle", parked)
 }

@@ -24,6 +24,9 @@ func (c *conn) awaitInput() {
 func (c *conn) readLoop() {
 	for c.skipPong() || c.readFrame() {
 		if c.nc.drained() {
+			if c.nc.waitReadableFor(c.g.parkAfter) {
+				continue
+			}
 			if c.park() {
 				return
 			}

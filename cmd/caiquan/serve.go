@@ -119,6 +119,9 @@ func (m *Main) Open() (err error) {
 	if err := m.openAdmin(); err != nil {
 		return err
 	}
+	if err := m.openPprof(); err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", m.Config.Listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
