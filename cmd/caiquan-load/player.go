@@ -155,7 +155,7 @@ func (p *player) play(ws *websocket.Conn) error {
 				continue
 			}
 			if problem := p.start(&r, b.Start, standing, now); problem != "" {
-				l.st.bad(problem)
+				l.st.badCase(problem, fmt.Sprintf("player %s with standing %+v got %v", p.uid, standing, b.Start))
 			}
 			p.recordMatch(&r, now.Sub(joinAt))
 			ph = playing
@@ -177,7 +177,7 @@ func (p *player) play(ws *websocket.Conn) error {
 			}
 			after, late, problem := checkResult(b.Result, &r, p.uid)
 			if problem != "" {
-				l.st.bad(problem)
+				l.st.badCase(problem, fmt.Sprintf("player %s, standings at start %v, choices sent %v, got %v", p.uid, r.prev, r.choices[:r.n], b.Result))
 			} else {
 				standing = after
 			}

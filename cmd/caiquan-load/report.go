@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -27,12 +29,14 @@ type stats struct {
 
 	mu                                               sync.Mutex
 	dialReasons, dropReasons, badReasons, errorCodes map[string]int64
+	badExamples                                      map[string]string // reason -> its first case, in detail
 }
 
 func (s *stats) init() {
 	s.dialReasons = map[string]int64{}
 	s.dropReasons = map[string]int64{}
 	s.badReasons = map[string]int64{}
+	s.badExamples = map[string]string{}
 	s.errorCodes = map[string]int64{}
 }
 
@@ -45,6 +49,17 @@ func (s *stats) note(m *map[string]int64, reason string) {
 func (s *stats) bad(reason string) {
 	s.malformed.Add(1)
 	s.note(&s.badReasons, reason)
+}
+
+// badCase is bad with the details of the case; the first of each reason
+// is kept for the report, to tell a broken rule from a broken tool.
+func (s *stats) badCase(reason, detail string) {
+	s.bad(reason)
+	s.mu.Lock()
+	if _, ok := s.badExamples[reason]; !ok {
+		s.badExamples[reason] = detail
+	}
+	s.mu.Unlock()
 }
 
 func (s *stats) connected(delta int64) {
@@ -71,15 +86,16 @@ type report struct {
 	RampSeconds float64 `json:"ramp_seconds"`
 	HoldSeconds float64 `json:"hold_seconds"`
 
-	Connected    int64            `json:"connected"`     // said hello and still open at the end of the hold
-	MaxConnected int64            `json:"max_connected"` // most open at once
-	DialFailures int64            `json:"dial_failures"`
-	DialReasons  map[string]int64 `json:"dial_failure_reasons,omitempty"`
-	Drops        int64            `json:"drops"`
-	DropReasons  map[string]int64 `json:"drop_reasons,omitempty"`
-	Malformed    int64            `json:"malformed"`
-	BadReasons   map[string]int64 `json:"malformed_reasons,omitempty"`
-	ErrorCodes   map[string]int64 `json:"error_codes,omitempty"` // Error messages received, by code
+	Connected    int64             `json:"connected"`     // said hello and still open at the end of the hold
+	MaxConnected int64             `json:"max_connected"` // most open at once
+	DialFailures int64             `json:"dial_failures"`
+	DialReasons  map[string]int64  `json:"dial_failure_reasons,omitempty"`
+	Drops        int64             `json:"drops"`
+	DropReasons  map[string]int64  `json:"drop_reasons,omitempty"`
+	Malformed    int64             `json:"malformed"`
+	BadReasons   map[string]int64  `json:"malformed_reasons,omitempty"`
+	BadExamples  map[string]string `json:"malformed_examples,omitempty"`
+	ErrorCodes   map[string]int64  `json:"error_codes,omitempty"` // Error messages received, by code
 
 	Rounds                int64   `json:"rounds"`        // rooms settled with one of our players in them
 	PlayerRounds          int64   `json:"player_rounds"` // results received
@@ -121,6 +137,9 @@ func (s *stats) fill(r *report) {
 	defer s.mu.Unlock()
 	r.DialReasons, r.DropReasons = copyMap(s.dialReasons), copyMap(s.dropReasons)
 	r.BadReasons, r.ErrorCodes = copyMap(s.badReasons), copyMap(s.errorCodes)
+	if len(s.badExamples) > 0 {
+		r.BadExamples = maps.Clone(s.badExamples)
+	}
 }
 
 func copyMap(m map[string]int64) map[string]int64 {
@@ -141,6 +160,9 @@ func (r *report) writeText(w io.Writer) {
 	fmt.Fprintf(w, "dial failures  %d%s\n", r.DialFailures, reasons(r.DialReasons))
 	fmt.Fprintf(w, "drops          %d%s\n", r.Drops, reasons(r.DropReasons))
 	fmt.Fprintf(w, "malformed      %d%s\n", r.Malformed, reasons(r.BadReasons))
+	for _, reason := range slices.Sorted(maps.Keys(r.BadExamples)) {
+		fmt.Fprintf(w, "  first case of %q: %s\n", reason, r.BadExamples[reason])
+	}
 	if len(r.ErrorCodes) > 0 {
 		fmt.Fprintf(w, "errors         %s\n", strings.TrimPrefix(reasons(r.ErrorCodes), " "))
 	}
