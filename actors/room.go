@@ -47,7 +47,9 @@ type seat struct {
 	taken   bool // the session told its client the round started
 	// unscored: a human seat whose session left without ever taking it (it
 	// declined, or died first). It is judged as not choosing, so the others
-	// win against it, but its player's record is not touched.
+	// win against it, and its line in the result follows the rules like any
+	// other (so every client can check every line), but its player's record
+	// is not touched: that player never saw the round.
 	unscored bool
 }
 
@@ -256,11 +258,7 @@ func (r *room) settle(ctx actor.Context) {
 	r.base = rules.BaseScores(hands)
 	r.outcomes = make([]rules.Outcome, len(r.seats))
 	for i, s := range r.seats {
-		if s.unscored {
-			r.outcomes[i] = rules.Outcome{Standing: s.prev}
-		} else {
-			r.outcomes[i] = rules.Apply(s.prev, r.base[i])
-		}
+		r.outcomes[i] = rules.Apply(s.prev, r.base[i])
 	}
 	r.askPlayers(ctx)
 	r.publishIfDone(ctx)
