@@ -95,15 +95,21 @@ func (c *gameCluster) waitMembers(n int) {
 	c.t.Fatalf("etcd lists %d members, want %d", got, n)
 }
 
-// metric reads one counter or gauge (without labels) from s's /metrics.
-func metric(t *testing.T, s *server, name string) float64 {
+// metricsText is s's /metrics, from its admin listener.
+func metricsText(t *testing.T, s *server) string {
 	t.Helper()
 	resp, err := (&http.Client{Timeout: 5 * time.Second}).Get("http://" + s.AdminAddr() + "/metrics")
 	if err != nil {
 		t.Fatalf("GET /metrics: %v", err)
 	}
 	defer resp.Body.Close()
-	for _, line := range strings.Split(readAll(resp), "\n") {
+	return readAll(resp)
+}
+
+// metric reads one counter or gauge (without labels) from s's /metrics.
+func metric(t *testing.T, s *server, name string) float64 {
+	t.Helper()
+	for _, line := range strings.Split(metricsText(t, s), "\n") {
 		if v, ok := strings.CutPrefix(line, name+" "); ok {
 			var f float64
 			fmt.Sscan(v, &f)
@@ -117,13 +123,8 @@ func metric(t *testing.T, s *server, name string) float64 {
 // metricSum adds every sample of a labelled counter on s's /metrics.
 func metricSum(t *testing.T, s *server, name string) float64 {
 	t.Helper()
-	resp, err := (&http.Client{Timeout: 5 * time.Second}).Get("http://" + s.AdminAddr() + "/metrics")
-	if err != nil {
-		t.Fatalf("GET /metrics: %v", err)
-	}
-	defer resp.Body.Close()
 	sum := 0.0
-	for _, line := range strings.Split(readAll(resp), "\n") {
+	for _, line := range strings.Split(metricsText(t, s), "\n") {
 		if rest, ok := strings.CutPrefix(line, name+"{"); ok {
 			var f float64
 			fmt.Sscan(rest[strings.LastIndex(rest, " ")+1:], &f)
