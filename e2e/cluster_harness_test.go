@@ -10,6 +10,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"strings"
@@ -103,7 +104,11 @@ func metricsText(t *testing.T, s *server) string {
 		t.Fatalf("GET /metrics: %v", err)
 	}
 	defer resp.Body.Close()
-	return readAll(resp)
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("read /metrics: %v", err)
+	}
+	return string(body)
 }
 
 // metric reads one counter or gauge (without labels) from s's /metrics.
@@ -304,19 +309,6 @@ func (g *gamer) checkChain(t *testing.T) (results, voids int) {
 		t.Errorf("%s: %s", g.user.Uid, e)
 	}
 	return results, voids
-}
-
-// readAll reads a response body as a string.
-func readAll(resp *http.Response) string {
-	var b strings.Builder
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := resp.Body.Read(buf)
-		b.Write(buf[:n])
-		if err != nil {
-			return b.String()
-		}
-	}
 }
 
 // crowd is many gamers spread over nodes.
