@@ -1,11 +1,14 @@
-// Package bolt is the single-node actors.Store: one bbolt file.
+// Package bolt is the single-node actors.Store: one bbolt file, and a
+// journal beside it (journal.go) that makes each save durable cheaply and
+// hands bbolt the saves in large transactions.
 //
 // Bucket "players" maps a uid to its record (JSON, see package store).
 // Bucket "board" is the leaderboard's index: one empty value per player who
 // finished a round, under a key that sorts in leaderboard order (the total
-// inverted, big-endian, then the uid). Save rewrites the record and moves its
-// index key in one transaction, and a bbolt commit is on disk (fsync) before
-// it returns, so a record confirmed to a room survives SIGKILL.
+// inverted, big-endian, then the uid). A flush rewrites each record and
+// moves its index key in one transaction. Save returns once the journal has
+// the record on disk (fsync), so a record confirmed to a room survives
+// SIGKILL: Open replays the journal into bbolt.
 //
 // Top reads the first n keys. Around walks the index from the start to the
 // player (ranks need the count of those before), so it costs O(rank); fine
@@ -61,16 +64,62 @@ func Open(path string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("bolt: prepare %s: %w", path, err)
 	}
-	return &Store{db: db, w: startCommitter(db)}, nil
+	prefix := journalPrefix(path)
+	j, err := replay(db, prefix)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return &Store{db: db, w: startCommitter(db, prefix, j)}, nil
 }
 
-// Close finishes the saves under way, then closes the file.
+// replay writes the saves of the segments a stopped process left into
+// bbolt, removes them, and starts the next segment.
+func replay(db *bbolt.DB, prefix string) (*journal, error) {
+	seqs, err := segments(prefix)
+	if err != nil {
+		return nil, fmt.Errorf("bolt: journal: %w", err)
+	}
+	var last uint64
+	for i, seq := range seqs {
+		saves, cut, err := readSegment(prefix, seq)
+		if err != nil {
+			return nil, err
+		}
+		// Only the newest segment can end in a write that did not finish.
+		if cut > 0 && i < len(seqs)-1 {
+			return nil, fmt.Errorf("bolt: journal %s is damaged: %d bytes at its end do not decode, and newer segments follow",
+				segmentName(prefix, seq), cut)
+		}
+		err = db.Update(func(tx *bbolt.Tx) error {
+			for _, e := range saves {
+				if err := putNewer(tx, e.uid, e.rec); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("bolt: replaying the journal: %w", err)
+		}
+		last = seq
+	}
+	if err := removeSegments(prefix, seqs); err != nil {
+		return nil, err
+	}
+	return startSegment(prefix, last+1)
+}
+
+// Close finishes the saves under way, writes them to bbolt, then closes the
+// file.
 func (s *Store) Close() error {
-	s.w.close()
-	return s.db.Close()
+	return errors.Join(s.w.close(), s.db.Close())
 }
 
 func (s *Store) Load(uid string) (actors.PlayerRecord, error) {
+	if rec, ok := s.w.load(uid); ok {
+		return rec, nil
+	}
 	var rec actors.PlayerRecord
 	err := s.db.View(func(tx *bbolt.Tx) error {
 		var err error
@@ -80,41 +129,45 @@ func (s *Store) Load(uid string) (actors.PlayerRecord, error) {
 	return rec, err
 }
 
-// Save returns once the record is on disk, in a transaction it may share
+// Save returns once the record is on disk, in a journal batch it may share
 // with other saves (see committer).
 func (s *Store) Save(uid string, rec actors.PlayerRecord) error {
-	stored := rec
-	stored.Writes++
-	data, err := store.EncodeRecord(stored)
-	if err != nil {
-		return err
-	}
-	return s.w.save(saveReq{uid: uid, rec: rec, data: data})
+	return s.w.save(saveReq{uid: uid, rec: rec})
 }
 
-// put writes one record and moves its leaderboard key.
-func put(tx *bbolt.Tx, r saveReq) error {
-	old, found, err := get(tx, r.uid)
+// putNewer writes one stored record (Writes counted) and moves its
+// leaderboard key, unless bbolt already holds that record or a newer one:
+// so replaying a segment twice, or an old one after a newer, changes
+// nothing.
+func putNewer(tx *bbolt.Tx, uid string, rec actors.PlayerRecord) error {
+	old, found, err := get(tx, uid)
 	if err != nil {
 		return err
 	}
-	if old.Writes != r.rec.Writes {
-		return actors.ErrStale
+	if found && old.Writes >= rec.Writes {
+		return nil
+	}
+	data, err := store.EncodeRecord(rec)
+	if err != nil {
+		return fmt.Errorf("bolt: record of %s: %w", uid, err)
 	}
 	board := tx.Bucket(boardBucket)
 	if found && old.Rounds > 0 {
-		if err := board.Delete(boardKey(old.Total, r.uid)); err != nil {
+		if err := board.Delete(boardKey(old.Total, uid)); err != nil {
 			return err
 		}
 	}
-	if r.rec.Rounds > 0 {
-		if err := board.Put(boardKey(r.rec.Total, r.uid), nil); err != nil {
+	if rec.Rounds > 0 {
+		if err := board.Put(boardKey(rec.Total, uid), nil); err != nil {
 			return err
 		}
 	}
-	return tx.Bucket(playersBucket).Put([]byte(r.uid), r.data)
+	return tx.Bucket(playersBucket).Put([]byte(uid), data)
 }
 
+// Top and Around first have bbolt take the journal's saves, so the
+// leaderboard is exact; under steady leaderboard reads, bbolt's
+// transactions are as small as those reads are frequent.
 func (s *Store) Top(n int) ([]actors.RankedPlayer, error) {
 	var out []actors.RankedPlayer
 	err := s.walk(func(p actors.RankedPlayer, r *actors.Ranker) bool {
@@ -137,6 +190,9 @@ func (s *Store) Around(uid string, k int) ([]actors.RankedPlayer, error) {
 
 // walk feeds the leaderboard to fn in order until fn returns true.
 func (s *Store) walk(fn func(actors.RankedPlayer, *actors.Ranker) bool) error {
+	if err := s.w.flush(); err != nil {
+		return err
+	}
 	return s.db.View(func(tx *bbolt.Tx) error {
 		var r actors.Ranker
 		c := tx.Bucket(boardBucket).Cursor()

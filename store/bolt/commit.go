@@ -2,42 +2,86 @@ package bolt
 
 import (
 	"errors"
+	"fmt"
 	"sync"
+	"time"
 
 	bbolt "go.etcd.io/bbolt"
 
 	"github.com/caiquan/caiquan/actors"
 )
 
-// maxGroup bounds how many saves share one transaction.
+// maxGroup bounds how many saves share one journal batch.
 const maxGroup = 1024
+
+// Flush policy: bbolt gets the journal's saves once the segment holds
+// flushBytes, or flushEvery after the first save it has not got, or when a
+// leaderboard read or Close asks. Longer means fewer, larger bbolt
+// transactions, and more journal to replay after a crash.
+const (
+	flushBytes = 16 << 20
+	flushEvery = 10 * time.Second
+	flushCheck = time.Second
+)
+
+// writesCacheSize bounds the committer's memory of each uid's Writes.
+const writesCacheSize = 1 << 18
 
 var errClosed = errors.New("bolt: the store is closed")
 
-// committer is a group commit: one goroutine writes saves, and every save
-// that arrives while a transaction commits (and fsyncs) waits to share the
-// next one. Under load the groups grow with the commit time, so the fsyncs
-// per second stay few however many players settle; alone, a save commits at
-// once. (bbolt's own Batch closes a group after a fixed delay, so at a few
-// thousand saves a second its groups queue up behind each other's fsyncs.)
+// committer is a group commit over the journal: one goroutine takes every
+// save that arrived while the last batch was written and fsynced, checks
+// each against the Writes it replaces, and writes them as the next batch.
+// Under load the groups grow with the fsync time, so the fsyncs per second
+// stay few however many players settle; alone, a save commits at once.
+//
+// Saves the journal holds and bbolt does not yet are kept in memory for
+// Load: pending (the open segment) and flushing (sealed segments that a
+// flush is writing to bbolt). Only the run goroutine writes either map;
+// view guards them against Load.
 type committer struct {
-	db   *bbolt.DB
-	reqs chan saveReq
-	done chan struct{}
+	db       *bbolt.DB
+	prefix   string
+	reqs     chan saveReq
+	flushes  chan chan error
+	done     chan struct{}
+	closeErr error
 
-	mu     sync.RWMutex // held for reading while sending to reqs
+	mu     sync.RWMutex // held for reading while sending to reqs or flushes
 	closed bool
+
+	// Owned by the run goroutine.
+	j          *journal
+	buf        []byte
+	writes     map[string]int64 // each uid's Writes as the journal has it
+	broken     error            // the journal can take no more saves
+	since      time.Time        // when pending got its first save
+	sealed     []uint64         // segments whose saves are in flushing
+	flushDone  chan error       // non-nil while a flush runs
+	covered    []chan error     // asked for the flush that runs
+	waiting    []chan error     // asked for the next flush
+	flushAgain bool
+
+	view     sync.Mutex
+	pending  map[string]actors.PlayerRecord
+	flushing map[string]actors.PlayerRecord
 }
 
 type saveReq struct {
-	uid  string
-	rec  actors.PlayerRecord
-	data []byte
-	err  chan error
+	uid string
+	rec actors.PlayerRecord
+	err chan error
 }
 
-func startCommitter(db *bbolt.DB) *committer {
-	c := &committer{db: db, reqs: make(chan saveReq, maxGroup), done: make(chan struct{})}
+func startCommitter(db *bbolt.DB, prefix string, j *journal) *committer {
+	c := &committer{
+		db: db, prefix: prefix, j: j,
+		reqs:    make(chan saveReq, maxGroup),
+		flushes: make(chan chan error),
+		done:    make(chan struct{}),
+		writes:  make(map[string]int64),
+		pending: make(map[string]actors.PlayerRecord),
+	}
 	go c.run()
 	return c
 }
@@ -54,51 +98,252 @@ func (c *committer) save(r saveReq) error {
 	return <-r.err
 }
 
+// flush returns once bbolt holds every save acknowledged before it.
+func (c *committer) flush() error {
+	done := make(chan error, 1)
+	c.mu.RLock()
+	if c.closed {
+		c.mu.RUnlock()
+		return errClosed
+	}
+	c.flushes <- done
+	c.mu.RUnlock()
+	return <-done
+}
+
+// load returns the record of uid the journal holds, if bbolt may not have it.
+func (c *committer) load(uid string) (actors.PlayerRecord, bool) {
+	c.view.Lock()
+	defer c.view.Unlock()
+	rec, ok := c.pending[uid]
+	if !ok {
+		rec, ok = c.flushing[uid]
+	}
+	if ok {
+		rec.Recent = append([]actors.AppliedRound(nil), rec.Recent...)
+	}
+	return rec, ok
+}
+
 func (c *committer) run() {
 	defer close(c.done)
-	for first := range c.reqs {
-		group := append(make([]saveReq, 0, 16), first)
-	more:
-		for len(group) < maxGroup {
-			select {
-			case r, ok := <-c.reqs:
-				if !ok {
-					break more
-				}
-				group = append(group, r)
-			default:
-				break more
+	tick := time.NewTicker(flushCheck)
+	defer tick.Stop()
+	for {
+		select {
+		case first, ok := <-c.reqs:
+			if !ok {
+				c.closeErr = c.finish()
+				return
+			}
+			c.commit(c.gather(first))
+			if c.j.size >= flushBytes {
+				c.startFlush()
+			}
+		case w := <-c.flushes:
+			c.waiting = append(c.waiting, w)
+			c.startFlush()
+		case err := <-c.flushDone:
+			c.flushEnded(err)
+		case <-tick.C:
+			due := len(c.pending) > 0 && time.Since(c.since) >= flushEvery
+			if c.flushDone == nil && (due || c.flushing != nil) {
+				c.startFlush() // flushing left over means the last flush failed: again
 			}
 		}
-		c.commit(group)
 	}
 }
 
-// commit writes a group in one transaction, in arrival order (two saves of
-// one uid keep their order). If the transaction fails, each save is tried
-// alone, so one bad record fails only its own save.
+func (c *committer) gather(first saveReq) []saveReq {
+	group := append(make([]saveReq, 0, 16), first)
+	for len(group) < maxGroup {
+		select {
+		case r, ok := <-c.reqs:
+			if !ok {
+				return group
+			}
+			group = append(group, r)
+		default:
+			return group
+		}
+	}
+	return group
+}
+
+// commit checks a group's saves in arrival order (two saves of one uid keep
+// their order), writes those that pass as one batch, and answers each.
 func (c *committer) commit(group []saveReq) {
-	err := c.db.Update(func(tx *bbolt.Tx) error {
+	if c.broken != nil {
 		for _, r := range group {
-			if err := put(tx, r); err != nil {
+			r.err <- c.broken
+		}
+		return
+	}
+	accepted := make([]saveReq, 0, len(group))
+	entries := make([]journalEntry, 0, len(group))
+	for _, r := range group {
+		cur, err := c.currentWrites(r.uid)
+		if err != nil {
+			r.err <- err
+			continue
+		}
+		if cur != r.rec.Writes {
+			r.err <- actors.ErrStale
+			continue
+		}
+		stored := r.rec
+		stored.Writes++
+		stored.Recent = append([]actors.AppliedRound(nil), r.rec.Recent...)
+		c.writes[r.uid] = stored.Writes
+		accepted = append(accepted, r)
+		entries = append(entries, journalEntry{uid: r.uid, rec: stored})
+	}
+	if len(entries) == 0 {
+		return
+	}
+	c.buf = appendBatch(c.buf[:0], entries)
+	usable, err := c.j.write(c.buf)
+	if err != nil {
+		if !usable {
+			c.broken = err
+		}
+		for _, r := range accepted {
+			delete(c.writes, r.uid) // read again from what is stored
+			r.err <- err
+		}
+		return
+	}
+	c.view.Lock()
+	if len(c.pending) == 0 {
+		c.since = time.Now()
+	}
+	for _, e := range entries {
+		c.pending[e.uid] = e.rec
+	}
+	c.view.Unlock()
+	for _, r := range accepted {
+		r.err <- nil
+	}
+	if len(c.writes) > writesCacheSize {
+		clear(c.writes)
+	}
+}
+
+// currentWrites is the Writes of the record a save of uid must replace.
+func (c *committer) currentWrites(uid string) (int64, error) {
+	if w, ok := c.writes[uid]; ok {
+		return w, nil
+	}
+	if rec, ok := c.pending[uid]; ok {
+		return rec.Writes, nil
+	}
+	if rec, ok := c.flushing[uid]; ok {
+		return rec.Writes, nil
+	}
+	var rec actors.PlayerRecord
+	err := c.db.View(func(tx *bbolt.Tx) error {
+		var err error
+		rec, _, err = get(tx, uid)
+		return err
+	})
+	return rec.Writes, err
+}
+
+// startFlush seals the open segment and writes what the journal holds to
+// bbolt in the background; saves go on into a new segment meanwhile.
+func (c *committer) startFlush() {
+	if c.flushDone != nil {
+		c.flushAgain = true
+		return
+	}
+	c.covered, c.waiting = c.waiting, nil
+	if len(c.pending) == 0 && c.flushing == nil {
+		c.flushEnded(nil)
+		return
+	}
+	if len(c.pending) > 0 {
+		next, err := startSegment(c.prefix, c.j.seq+1)
+		if err != nil {
+			c.flushEnded(err)
+			return
+		}
+		c.j.close()
+		c.sealed = append(c.sealed, c.j.seq)
+		c.j = next
+		c.view.Lock()
+		if c.flushing == nil {
+			c.flushing = c.pending
+		} else { // a failed flush's saves, and the newer ones over them
+			for uid, rec := range c.pending {
+				c.flushing[uid] = rec
+			}
+		}
+		c.pending = make(map[string]actors.PlayerRecord)
+		c.view.Unlock()
+	}
+	done := make(chan error, 1)
+	c.flushDone = done
+	go func(records map[string]actors.PlayerRecord) { done <- c.apply(records) }(c.flushing)
+}
+
+// flushEnded removes the segments bbolt now holds, answers whoever waited
+// for this flush, and starts the next one if it was asked for meanwhile.
+func (c *committer) flushEnded(err error) {
+	c.flushDone = nil
+	if err == nil && len(c.sealed) > 0 {
+		err = removeSegments(c.prefix, c.sealed)
+		c.sealed = nil
+		c.view.Lock()
+		c.flushing = nil
+		c.view.Unlock()
+	}
+	for _, w := range c.covered {
+		w <- err
+	}
+	c.covered = nil
+	if c.flushAgain || len(c.waiting) > 0 {
+		c.flushAgain = false
+		c.startFlush()
+	}
+}
+
+// apply writes records to bbolt in one transaction.
+func (c *committer) apply(records map[string]actors.PlayerRecord) error {
+	return c.db.Update(func(tx *bbolt.Tx) error {
+		for uid, rec := range records {
+			if err := putNewer(tx, uid, rec); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
-	if err != nil && len(group) > 1 {
-		for _, r := range group {
-			r.err <- c.db.Update(func(tx *bbolt.Tx) error { return put(tx, r) })
-		}
-		return
-	}
-	for _, r := range group {
-		r.err <- err
-	}
 }
 
-// close lets the saves already sent finish, and refuses new ones.
-func (c *committer) close() {
+// finish waits for a running flush, then flushes the rest, so a closed
+// store leaves no journal behind.
+func (c *committer) finish() error {
+	for c.flushDone != nil {
+		c.flushEnded(<-c.flushDone)
+	}
+	last := make(chan error, 1)
+	c.waiting = append(c.waiting, last)
+	c.startFlush()
+	for c.flushDone != nil {
+		c.flushEnded(<-c.flushDone)
+	}
+	err := <-last
+	if cerr := c.j.close(); err == nil && cerr != nil {
+		err = fmt.Errorf("bolt: journal: %w", cerr)
+	}
+	if err == nil {
+		err = removeSegments(c.prefix, []uint64{c.j.seq})
+	}
+	return err
+}
+
+// close lets the saves already sent finish, writes them all to bbolt, and
+// refuses new saves.
+func (c *committer) close() error {
 	c.mu.Lock()
 	if !c.closed {
 		c.closed = true
@@ -106,4 +351,5 @@ func (c *committer) close() {
 	}
 	c.mu.Unlock()
 	<-c.done
+	return c.closeErr
 }

@@ -1,0 +1,198 @@
+package bolt
+
+import (
+	"encoding/binary"
+	"errors"
+	"hash/crc32"
+	"time"
+
+	"github.com/caiquan/caiquan/actors"
+	"github.com/caiquan/caiquan/rules"
+)
+
+// A journal batch is one group of saves, written with one write system call
+// and made durable with one fsync:
+//
+//	length uint32 (little-endian, of the body) | crc32c(body) uint32 | body
+//
+// and the body is a count, then each save: uid, then the record as it is
+// stored (Writes already counted). Numbers are varints. This form is only
+// ever read back by this package, at Open; bbolt keeps the records as JSON
+// (package store), as before.
+
+const batchHeader = 8
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+var errBadBatch = errors.New("journal batch does not decode")
+
+type journalEntry struct {
+	uid string
+	rec actors.PlayerRecord
+}
+
+// appendBatch appends one batch holding entries to buf.
+func appendBatch(buf []byte, entries []journalEntry) []byte {
+	start := len(buf)
+	buf = append(buf, make([]byte, batchHeader)...)
+	buf = binary.AppendUvarint(buf, uint64(len(entries)))
+	for _, e := range entries {
+		buf = appendString(buf, e.uid)
+		buf = appendRecord(buf, e.rec)
+	}
+	body := buf[start+batchHeader:]
+	binary.LittleEndian.PutUint32(buf[start:], uint32(len(body)))
+	binary.LittleEndian.PutUint32(buf[start+4:], crc32.Checksum(body, castagnoli))
+	return buf
+}
+
+// nextBatch reads the batch at the start of data. ok is false when data
+// holds no whole, intact batch there: the end of the journal, or a write
+// the process did not live to finish.
+func nextBatch(data []byte) (entries []journalEntry, size int, ok bool) {
+	if len(data) < batchHeader {
+		return nil, 0, false
+	}
+	n := int(binary.LittleEndian.Uint32(data))
+	if n > len(data)-batchHeader {
+		return nil, 0, false
+	}
+	body := data[batchHeader : batchHeader+n]
+	if crc32.Checksum(body, castagnoli) != binary.LittleEndian.Uint32(data[4:]) {
+		return nil, 0, false
+	}
+	entries, err := decodeBatchBody(body)
+	if err != nil {
+		return nil, 0, false
+	}
+	return entries, batchHeader + n, true
+}
+
+func decodeBatchBody(body []byte) ([]journalEntry, error) {
+	d := decoder{buf: body}
+	count := d.uvarint()
+	if count > uint64(len(body)) {
+		return nil, errBadBatch
+	}
+	entries := make([]journalEntry, 0, count)
+	for range count {
+		uid := d.string()
+		rec := d.record()
+		if d.err != nil {
+			return nil, d.err
+		}
+		entries = append(entries, journalEntry{uid: uid, rec: rec})
+	}
+	if d.err != nil || len(d.buf) != 0 {
+		return nil, errBadBatch
+	}
+	return entries, nil
+}
+
+func appendString(buf []byte, s string) []byte {
+	buf = binary.AppendUvarint(buf, uint64(len(s)))
+	return append(buf, s...)
+}
+
+func appendRecord(buf []byte, r actors.PlayerRecord) []byte {
+	buf = binary.AppendVarint(buf, r.Writes)
+	buf = binary.AppendVarint(buf, int64(r.Total))
+	buf = binary.AppendVarint(buf, int64(r.Streak))
+	buf = binary.AppendVarint(buf, int64(r.Rounds))
+	buf = appendString(buf, r.Uname)
+	buf = appendString(buf, r.Uavatar)
+	var seen int64 // zero time stays zero
+	if !r.LastSeen.IsZero() {
+		seen = r.LastSeen.UnixNano()
+	}
+	buf = binary.AppendVarint(buf, seen)
+	buf = binary.AppendUvarint(buf, uint64(len(r.Recent)))
+	for _, a := range r.Recent {
+		buf = appendString(buf, a.RoundID)
+		buf = binary.AppendVarint(buf, int64(a.RoundScore))
+		buf = binary.AppendVarint(buf, int64(a.Total))
+		buf = binary.AppendVarint(buf, int64(a.Streak))
+	}
+	return buf
+}
+
+// decoder reads varints and strings, remembering the first error.
+type decoder struct {
+	buf []byte
+	err error
+}
+
+func (d *decoder) uvarint() uint64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(d.buf)
+	if n <= 0 {
+		d.err = errBadBatch
+		return 0
+	}
+	d.buf = d.buf[n:]
+	return v
+}
+
+func (d *decoder) varint() int64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Varint(d.buf)
+	if n <= 0 {
+		d.err = errBadBatch
+		return 0
+	}
+	d.buf = d.buf[n:]
+	return v
+}
+
+func (d *decoder) int32() int32 {
+	v := d.varint()
+	if int64(int32(v)) != v {
+		d.err = errBadBatch
+	}
+	return int32(v)
+}
+
+func (d *decoder) string() string {
+	n := d.uvarint()
+	if d.err != nil {
+		return ""
+	}
+	if n > uint64(len(d.buf)) {
+		d.err = errBadBatch
+		return ""
+	}
+	s := string(d.buf[:n])
+	d.buf = d.buf[n:]
+	return s
+}
+
+func (d *decoder) record() actors.PlayerRecord {
+	var r actors.PlayerRecord
+	r.Writes = d.varint()
+	r.Standing = rules.Standing{Total: d.int32(), Streak: d.int32()}
+	r.Rounds = int(d.varint())
+	r.Uname = d.string()
+	r.Uavatar = d.string()
+	if seen := d.varint(); seen != 0 {
+		r.LastSeen = time.Unix(0, seen).UTC()
+	}
+	n := d.uvarint()
+	if n > uint64(len(d.buf)) {
+		d.err = errBadBatch
+		return r
+	}
+	if n > 0 {
+		r.Recent = make([]actors.AppliedRound, 0, n)
+	}
+	for range n {
+		id := d.string()
+		score, total, streak := d.int32(), d.int32(), d.int32()
+		r.Recent = append(r.Recent, actors.AppliedRound{RoundID: id, Outcome: rules.Outcome{
+			RoundScore: score, Standing: rules.Standing{Total: total, Streak: streak}}})
+	}
+	return r
+}
