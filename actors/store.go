@@ -68,7 +68,9 @@ var ErrNoPlayer = errors.New("store: no such player on the leaderboard")
 type Store interface {
 	Load(uid string) (PlayerRecord, error)
 	// Save stores rec with Writes+1 if the stored record's Writes is
-	// rec.Writes (0 for none), and returns ErrStale otherwise.
+	// rec.Writes (0 for none), and returns ErrStale otherwise. It may keep
+	// rec.Recent: a record's slice is never changed once made (applyRound
+	// makes a new one).
 	Save(uid string, rec PlayerRecord) error
 	// Top returns the first n players of the leaderboard.
 	Top(n int) ([]RankedPlayer, error)

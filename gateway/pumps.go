@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -73,7 +74,12 @@ func (c *conn) readFrame() bool {
 		return false
 	}
 	// Never buffer more than the limit: read one byte past it to notice.
-	data, err := io.ReadAll(io.LimitReader(r, int64(limit)+1))
+	// The buffer goes back to the pool after handle: decoders copy what
+	// they keep.
+	buf := framePool.Get().(*[]byte)
+	defer framePool.Put(buf)
+	data, err := readLimited(r, limit+1, (*buf)[:0])
+	*buf = data[:0]
 	if err != nil {
 		c.closeAfterReadError(err)
 		return false
@@ -276,4 +282,26 @@ func (c *conn) writeDeadline() time.Time {
 		return c.closeDeadline
 	}
 	return time.Now().Add(writeWait)
+}
+
+// framePool holds the buffers frames are read into, so a read allocates
+// nothing once the pool is warm.
+var framePool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+// readLimited appends r's bytes to buf until EOF or until buf holds max.
+func readLimited(r io.Reader, max int, buf []byte) ([]byte, error) {
+	for len(buf) < max {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):min(cap(buf), max)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+	return buf, nil
 }

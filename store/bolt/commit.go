@@ -193,7 +193,6 @@ func (c *committer) commit(group []saveReq) {
 		}
 		stored := r.rec
 		stored.Writes++
-		stored.Recent = append([]actors.AppliedRound(nil), r.rec.Recent...)
 		c.writes[r.uid] = stored.Writes
 		accepted = append(accepted, r)
 		entries = append(entries, journalEntry{uid: r.uid, rec: stored})
