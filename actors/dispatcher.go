@@ -4,17 +4,15 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/caiquan/caiquan/internal/workers"
 )
 
-// workerDispatcher runs mailboxes on goroutines that it keeps for a while
-// after their work is done. protoactor's default dispatcher starts a fresh
-// goroutine for every burst of a mailbox; each grows its stack again from
-// 2 KiB to what Receive needs (profiles of the 10,000-player run showed
-// 19 % of the server's CPU in stack growth). A kept goroutine has its
-// stack grown already. A worker with nothing to do for workerIdle exits,
-// so a spike does not leave goroutines behind for good.
+// workerDispatcher runs mailboxes on kept goroutines (package workers)
+// instead of protoactor's default, a fresh goroutine for every burst of a
+// mailbox whose stack grows again each time.
 type workerDispatcher struct {
-	work       chan func()
+	pool       *workers.Pool
 	throughput int
 }
 
@@ -24,36 +22,14 @@ const workerIdle = 2 * time.Second
 var _ actor.Dispatcher = (*workerDispatcher)(nil)
 
 func newWorkerDispatcher(throughput int) *workerDispatcher {
-	return &workerDispatcher{work: make(chan func()), throughput: throughput}
+	return &workerDispatcher{pool: workers.New(workerIdle), throughput: throughput}
 }
 
-// Schedule hands fn to an idle worker, or starts one: it never waits, so
-// a mailbox that blocks (a player saving to its store) holds up only its
-// own worker.
-func (d *workerDispatcher) Schedule(fn func()) {
-	select {
-	case d.work <- fn:
-	default:
-		go d.worker(fn)
-	}
-}
+// Schedule never waits: a mailbox that blocks (a player saving to its
+// store) holds up only its own worker.
+func (d *workerDispatcher) Schedule(fn func()) { d.pool.Go(fn) }
 
 func (d *workerDispatcher) Throughput() int { return d.throughput }
-
-func (d *workerDispatcher) worker(fn func()) {
-	fn()
-	idle := time.NewTimer(workerIdle)
-	defer idle.Stop()
-	for {
-		select {
-		case fn := <-d.work:
-			fn()
-			idle.Reset(workerIdle)
-		case <-idle.C:
-			return
-		}
-	}
-}
 
 // mailboxThroughput is how many messages a mailbox runs before it lets its
 // worker go; protoactor's default.

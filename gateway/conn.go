@@ -105,7 +105,7 @@ func (c *conn) enqueue(f frame) bool {
 	start := c.claimWriterLocked()
 	c.mu.Unlock()
 	if start {
-		go c.writeLoop()
+		workerPool.Go(c.writeLoop)
 	}
 	return true
 }
@@ -133,7 +133,7 @@ func (c *conn) onPingTimer() {
 	start := c.claimWriterLocked()
 	c.mu.Unlock()
 	if start {
-		go c.writeLoop()
+		workerPool.Go(c.writeLoop)
 	}
 }
 
@@ -189,7 +189,7 @@ func (c *conn) Close(code int, reason string) {
 	nc.SetWriteDeadline(deadline)
 	nc.SetReadDeadline(deadline)
 	if start {
-		go c.writeLoop() // it carries out the close
+		workerPool.Go(c.writeLoop) // it carries out the close
 	}
 	c.unpark() // a parked reader waits for the client's close frame
 }
@@ -226,7 +226,7 @@ func (c *conn) serve() {
 	c.pingTimer = time.AfterFunc(cfg.PingInterval, c.onPingTimer)
 	c.mu.Unlock()
 	c.g.track(c)
-	go c.writeLoop() // takes over the writer role from the greeting; exits at once if idle
+	workerPool.Go(c.writeLoop) // takes over the writer role from the greeting; exits at once if idle
 	c.helloTimer = time.AfterFunc(cfg.HandshakeTimeout, func() {
 		if !c.helloSeen.Load() {
 			c.Close(messages.CloseHelloTimeout, fmt.Sprintf("no hello within %v", cfg.HandshakeTimeout))

@@ -58,7 +58,7 @@ func (c *conn) unpark() {
 	c.parked = false
 	c.mu.Unlock()
 	if was {
-		go c.awaitInput()
+		workerPool.Go(c.awaitInput)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/caiquan/caiquan/internal/workers"
 	"github.com/caiquan/caiquan/messages"
 )
 
@@ -283,6 +284,12 @@ func (c *conn) writeDeadline() time.Time {
 	}
 	return time.Now().Add(writeWait)
 }
+
+// workerPool runs writers and resumed readers on kept goroutines: each
+// starts with its stack grown already (see package workers). A writer runs
+// only while a connection has something to write, so in play one starts
+// for almost every frame.
+var workerPool = workers.New(2 * time.Second)
 
 // framePool holds the buffers frames are read into, so a read allocates
 // nothing once the pool is warm.

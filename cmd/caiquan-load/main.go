@@ -37,6 +37,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -66,6 +67,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "caiquan-load: open file limit: %v\n", err)
 	} else if uint64(opts.players)+64 > n {
 		fmt.Fprintf(stderr, "caiquan-load: warning: %d players but only %d open files allowed\n", opts.players, n)
+	}
+	if opts.cpuProfile != "" {
+		f, err := os.Create(opts.cpuProfile)
+		if err != nil {
+			fmt.Fprintf(stderr, "caiquan-load: %v\n", err)
+			return 1
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintf(stderr, "caiquan-load: %v\n", err)
+			return 1
+		}
+		defer pprof.StopCPUProfile()
 	}
 	rep, err := runLoad(ctx, opts, stderr)
 	if err != nil {
@@ -99,6 +113,7 @@ type options struct {
 	rounds        int
 	stall         time.Duration
 	quiet         bool
+	cpuProfile    string
 }
 
 // maxHold bounds a run, so that a mistyped flag cannot load a machine for days.
@@ -124,6 +139,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.rounds, "rounds", 0, "rounds per player, then stay idle (0: no limit)")
 	fs.DurationVar(&o.stall, "stall", 30*time.Second, "a playing connection that receives nothing this long counts as dropped (0: never)")
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress lines")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write the load tool's own CPU profile to this file (the tool shares the machine with the server)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}

@@ -1,0 +1,49 @@
+// Package workers runs short functions on goroutines it keeps for a while
+// after their work is done.
+//
+// A fresh goroutine starts with a 2 KiB stack and grows it, by copying, to
+// what its work needs, on every start: profiles of the 10,000-player run
+// showed 19 % of the server's CPU in stack growth when every actor mailbox
+// burst and every socket writer burst started a goroutine. A kept worker
+// has its stack grown already. A worker with nothing to do for the pool's
+// idle time exits, so a spike does not leave goroutines behind for good.
+package workers
+
+import "time"
+
+// Pool hands functions to idle workers, or starts new ones.
+type Pool struct {
+	work chan func()
+	idle time.Duration
+}
+
+// New makes a pool whose workers exit after idle without work.
+func New(idle time.Duration) *Pool {
+	return &Pool{work: make(chan func()), idle: idle}
+}
+
+// Go runs fn on an idle worker, or on a new one: it never waits, so a
+// function that blocks (a save waiting for the disk, a write to a slow
+// client) holds up only its own worker.
+func (p *Pool) Go(fn func()) {
+	select {
+	case p.work <- fn:
+	default:
+		go p.worker(fn)
+	}
+}
+
+func (p *Pool) worker(fn func()) {
+	fn()
+	idle := time.NewTimer(p.idle)
+	defer idle.Stop()
+	for {
+		select {
+		case fn := <-p.work:
+			fn()
+			idle.Reset(p.idle)
+		case <-idle.C:
+			return
+		}
+	}
+}
