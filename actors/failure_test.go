@@ -148,3 +148,31 @@ func TestKilledPlayerKeepsScoresAndAppliesOnce(t *testing.T) {
 		})
 	}
 }
+
+// A player actor that stops during a round: the room's direct ask finds it
+// gone and asks through the directory at once (which makes the player
+// again), long before its retry timer would.
+func TestPlayerGoneAtTheDeadlineIsAskedThroughTheDirectory(t *testing.T) {
+	for _, mode := range []string{KillStop, KillPoison} {
+		t.Run(mode, func(t *testing.T) {
+			s := testSettings()
+			s.SettleRetry = time.Minute // only the dead-letter answer can settle in time
+			srv, _ := newTestServer(t, s)
+			a, b := connect(t, srv, "a"), connect(t, srv, "b")
+			pair(t, a, b)
+			kill(t, srv, KindPlayer, "a", mode)
+			a.choose(2)
+			b.choose(1)
+			if r := resultOf(a.expect("result"), "a"); r.RoundScore != 1 || r.TotalScore != 1 {
+				t.Fatalf("a's result after its player stopped: %v", r)
+			}
+			b.expect("result")
+			pair(t, a, b)
+			a.choose(2)
+			b.choose(1)
+			if r := resultOf(a.expect("result"), "a"); r.TotalScore != 3 || r.WinStreak != 2 {
+				t.Fatalf("the next round: %v; want the first one stored once", r)
+			}
+		})
+	}
+}

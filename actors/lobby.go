@@ -33,6 +33,10 @@ type lobby struct {
 	// confirmed; shunned: room hosts that failed to confirm, until when.
 	opening map[string]opening
 	shunned map[string]time.Time
+	// watched: the sessions this lobby watches, by PID. A session stays
+	// watched from its first join until it ends, so its rounds cost no
+	// Watch and Unwatch each (system messages that wake its mailbox).
+	watched map[string]*actor.PID
 }
 
 type opening struct {
@@ -71,6 +75,7 @@ func (l *lobby) Receive(ctx actor.Context) {
 		l.seated = make(map[string]seatedTicket)
 		l.opening = make(map[string]opening)
 		l.shunned = make(map[string]time.Time)
+		l.watched = make(map[string]*actor.PID)
 		l.d.metrics.PlayersWaiting.Set(0)
 	case *actor.Restarting, *actor.Stopping:
 		stopTimer(l.wake)
@@ -82,6 +87,7 @@ func (l *lobby) Receive(ctx actor.Context) {
 	case *messages.LeaveQueue:
 		l.remove(ctx, msg.Uid, ctx.Sender())
 	case *actor.Terminated:
+		delete(l.watched, pidKey(msg.Who))
 		l.removeSession(msg.Who)
 	case *messages.MatchTick:
 		l.match(ctx)
@@ -122,10 +128,6 @@ func (l *lobby) handleJoin(ctx actor.Context, msg *messages.JoinQueue) {
 	found := false
 	for i := range l.queue {
 		if l.queue[i].seat.Uid == seat.Uid {
-			if !l.queue[i].seat.Session.Equal(seat.Session) {
-				ctx.Unwatch(l.queue[i].seat.Session)
-				ctx.Watch(seat.Session)
-			}
 			l.queue[i].seat, l.queue[i].ticket = seat, msg.Ticket
 			found = true
 		}
@@ -136,17 +138,31 @@ func (l *lobby) handleJoin(ctx actor.Context, msg *messages.JoinQueue) {
 			since = time.UnixMilli(msg.JoinedAtUnixMs)
 		}
 		l.queue = append(l.queue, waiting{seat: seat, ticket: msg.Ticket, since: since})
-		ctx.Watch(seat.Session)
 	}
-	ctx.Send(seat.Session, &messages.Queued{Waiting: int32(len(l.queue))})
+	l.watch(ctx, seat.Session)
 	l.match(ctx)
+	// Only a player who waits is told so: one seated at once gets its start.
+	for _, w := range l.queue {
+		if w.seat.Uid == seat.Uid {
+			ctx.Send(seat.Session, &messages.Queued{Waiting: int32(len(l.queue))})
+			break
+		}
+	}
 }
+
+func (l *lobby) watch(ctx actor.Context, session *actor.PID) {
+	if k := pidKey(session); l.watched[k] == nil {
+		l.watched[k] = session
+		ctx.Watch(session)
+	}
+}
+
+func pidKey(pid *actor.PID) string { return pid.Address + "/" + pid.Id }
 
 func (l *lobby) remove(ctx actor.Context, uid string, session *actor.PID) {
 	for i, w := range l.queue {
 		if w.seat.Uid == uid && (session == nil || w.seat.Session.Equal(session)) {
 			l.queue = append(l.queue[:i], l.queue[i+1:]...)
-			ctx.Unwatch(w.seat.Session)
 			break
 		}
 	}
@@ -199,7 +215,6 @@ func (l *lobby) open(ctx actor.Context, t rules.Table, byUID map[string]waiting,
 	for _, uid := range t.UIDs {
 		w := byUID[uid]
 		spec.Seats = append(spec.Seats, w.seat)
-		ctx.Unwatch(w.seat.Session)
 		l.seated[uid] = seatedTicket{ticket: w.ticket, at: now}
 		waited := now.Sub(w.since).Seconds()
 		if t.Bots > 0 {
@@ -249,7 +264,6 @@ func (l *lobby) handleDrain(ctx actor.Context) {
 	stopTimer(l.wake)
 	for _, w := range l.queue {
 		l.tellDraining(ctx, w.seat.Session)
-		ctx.Unwatch(w.seat.Session)
 	}
 	l.queue = nil
 	l.d.metrics.PlayersWaiting.Set(0)
@@ -284,8 +298,9 @@ func (l *lobby) passOn(ctx actor.Context, msg *messages.JoinQueue) {
 func (l *lobby) giveUp(ctx actor.Context) {
 	stopTimer(l.wake)
 	l.wake = nil
-	for _, w := range l.queue {
-		ctx.Unwatch(w.seat.Session)
+	for k, session := range l.watched {
+		ctx.Unwatch(session)
+		delete(l.watched, k)
 	}
 	l.queue = nil
 	l.d.metrics.PlayersWaiting.Set(0)

@@ -38,6 +38,7 @@ const (
 type seat struct {
 	user    *messages.User
 	session *actor.PID // nil for a bot
+	player  *actor.PID // the player actor to ask first; nil: the directory
 	bot     *actor.PID
 	prev    rules.Standing
 	hand    rules.Hand
@@ -90,6 +91,10 @@ func (r *room) Receive(ctx actor.Context) {
 		if msg.RoundId == r.spec.RoundId && r.phase == settling {
 			r.handleSettleTimeout(ctx)
 		}
+	case *actor.DeadLetterResponse:
+		if r.phase == settling {
+			r.askDirectory(ctx)
+		}
 	}
 }
 
@@ -98,6 +103,7 @@ func (r *room) handleStarted(ctx actor.Context) {
 		r.seats = append(r.seats, &seat{
 			user:    &messages.User{Uid: s.Uid, Uname: s.Uname, Uavatar: s.Uavatar},
 			session: s.Session,
+			player:  s.Player,
 			prev:    rules.Standing{Total: s.TotalScore, Streak: s.WinStreak},
 		})
 		ctx.Watch(s.Session)
@@ -266,13 +272,36 @@ func (r *room) settle(ctx actor.Context) {
 
 // askPlayers sends ApplyRound to every player that has not confirmed yet;
 // the retry timer calls it again.
+// The first ask goes straight to each seat's player actor, saving the
+// directory a hop (and its mailbox a message per seat at every deadline);
+// every later one goes through the directory.
 func (r *room) askPlayers(ctx actor.Context) {
 	for i, s := range r.seats {
 		if s.scored() && s.applied == nil {
-			ctx.Request(r.d.playersOf(s.user.Uid), &messages.ApplyRound{Uid: s.user.Uid, RoundId: r.spec.RoundId, BaseScore: int32(r.base[i])})
+			to := s.player
+			if to == nil || r.attempts > 0 {
+				s.player, to = nil, r.d.playersOf(s.user.Uid)
+			}
+			ctx.Request(to, r.applyRound(i))
 		}
 	}
 	r.retry = sendAfter(ctx, r.settings.SettleRetry, &messages.SettleTimeout{RoundId: r.spec.RoundId})
+}
+
+// askDirectory: an ask reached a player actor that is gone (protoactor does
+// not say which), so every seat still asked directly is asked through the
+// directory at once. A seat asked twice applies the round once.
+func (r *room) askDirectory(ctx actor.Context) {
+	for i, s := range r.seats {
+		if s.scored() && s.applied == nil && s.player != nil {
+			s.player = nil
+			ctx.Request(r.d.playersOf(s.user.Uid), r.applyRound(i))
+		}
+	}
+}
+
+func (r *room) applyRound(i int) *messages.ApplyRound {
+	return &messages.ApplyRound{Uid: r.seats[i].user.Uid, RoundId: r.spec.RoundId, BaseScore: int32(r.base[i])}
 }
 
 func (r *room) handleApplied(ctx actor.Context, msg *messages.RoundApplied) {

@@ -53,6 +53,38 @@ func TestTwoHumansPlayEachOther(t *testing.T) {
 	}
 }
 
+// Only a player who waits is told it is queued: the one whose join completes
+// a table gets its start and nothing before it.
+func TestQueuedOnlyWhileWaiting(t *testing.T) {
+	s := testSettings()
+	s.BotFill = time.Second
+	srv, _ := newTestServer(t, s)
+	a, b := connect(t, srv, "a"), connect(t, srv, "b")
+	a.join()
+	if q := next(t, a); kindOf(q) != "queued" || q.GetQueued().Waiting != 1 {
+		t.Fatalf("a waits alone: got %v, want queued with 1 waiting", q)
+	}
+	b.join()
+	if env := next(t, b); kindOf(env) != "start" {
+		t.Fatalf("b completes the table: got %v, want start first", env)
+	}
+	if env := next(t, a); kindOf(env) != "start" {
+		t.Fatalf("a after b joined: got %v, want start", env)
+	}
+}
+
+// next is the client's next message, whatever it is.
+func next(t *testing.T, c *client) *messages.Envelope {
+	t.Helper()
+	select {
+	case env := <-c.conn.out:
+		return env
+	case <-time.After(3 * time.Second):
+		t.Fatalf("%s: nothing within 3s", c.uid)
+		return nil
+	}
+}
+
 func TestLonePlayerGetsABot(t *testing.T) {
 	srv, _ := newTestServer(t, testSettings())
 	a := connect(t, srv, "a")

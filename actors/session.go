@@ -296,6 +296,7 @@ func (s *session) sendJoin(ctx actor.Context) {
 		Seat: &messages.SeatInfo{
 			Uid: s.user.Uid, Uname: s.user.Uname, Uavatar: s.user.Uavatar,
 			Session: ctx.Self(), TotalScore: s.standing.Total, WinStreak: s.standing.Streak,
+			Player: s.player,
 		},
 		Ticket:         s.ticket,
 		JoinedAtUnixMs: s.joinedAt.UnixMilli(),

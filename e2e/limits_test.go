@@ -37,13 +37,16 @@ func requireError(t *testing.T, w *wire, code string) {
 	}
 }
 
-// requireQueued joins and waits for queued: the connection still works.
-func requireQueued(t *testing.T, w *wire, send func(*messages.Envelope) error) {
+// requireJoinAccepted joins and waits for queued, or for start when the
+// join completed a table (another test's player was waiting): the
+// connection still works.
+func requireJoinAccepted(t *testing.T, w *wire, send func(*messages.Envelope) error) {
 	t.Helper()
 	if err := send(&messages.Envelope{Body: &messages.Envelope_Join{Join: &messages.Join{}}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.awaitName(eventTimeout, "queued"); err != nil {
+	accepted := func(e event) bool { return e.name == "queued" || e.name == "start" }
+	if _, err := w.await(eventTimeout, "queued or start", accepted); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -110,7 +113,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 					t.Fatalf("%s: %v", ping, err)
 				}
 			}
-			requireQueued(t, c.wire, c.send)
+			requireJoinAccepted(t, c.wire, c.send)
 		})
 		t.Run("eio3 unknown and server-only events", func(t *testing.T) {
 			t.Parallel()
@@ -126,7 +129,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 				t.Fatal(err)
 			}
 			requireError(t, c.wire, messages.CodeNotClientEvent)
-			requireQueued(t, c.wire, c.send)
+			requireJoinAccepted(t, c.wire, c.send)
 		})
 		t.Run("eio3 events before hello", func(t *testing.T) {
 			t.Parallel()
@@ -146,7 +149,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 			if _, err := c.awaitName(eventTimeout, "hi"); err != nil {
 				t.Fatal(err)
 			}
-			requireQueued(t, c.wire, c.send)
+			requireJoinAccepted(t, c.wire, c.send)
 		})
 		t.Run("ws events before hello and bad hellos", func(t *testing.T) {
 			t.Parallel()
@@ -170,7 +173,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 				t.Fatal(err)
 			}
 			requireError(t, c.wire, messages.CodeAlreadyHello)
-			requireQueued(t, c.wire, c.send)
+			requireJoinAccepted(t, c.wire, c.send)
 		})
 		t.Run("ws moves outside a round", func(t *testing.T) {
 			t.Parallel()
@@ -182,7 +185,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 			requireError(t, p.wire, messages.CodeNotPlaying)
 			p.must(t, p.leave())
 			requireError(t, p.wire, messages.CodeNotPlaying)
-			requireQueued(t, p.wire, p.send)
+			requireJoinAccepted(t, p.wire, p.send)
 			p.must(t, p.join())
 			requireError(t, p.wire, messages.CodeAlreadyQueued)
 		})
@@ -229,7 +232,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 				t.Fatal(err)
 			}
 			requireError(t, c.wire, messages.CodeNotClientEvent)
-			requireQueued(t, c.wire, c.send)
+			requireJoinAccepted(t, c.wire, c.send)
 		})
 		t.Run("frames over the limit", func(t *testing.T) {
 			t.Parallel()
@@ -369,7 +372,7 @@ func TestHandshakeTimeout(t *testing.T) {
 	if time.Since(began) < 1500*time.Millisecond {
 		time.Sleep(1500*time.Millisecond - time.Since(began))
 	}
-	requireQueued(t, polite.wire, polite.send)
+	requireJoinAccepted(t, polite.wire, polite.send)
 }
 
 // TestIdleDemoClientStaysConnected: the 2016 client never pings and never
@@ -413,5 +416,5 @@ func TestIdleDemoClientStaysConnected(t *testing.T) {
 	if n := pings.Load(); n < 14 {
 		t.Errorf("%d WebSocket pings in %v with -ping-interval 5s, want about 18", n, stay)
 	}
-	requireQueued(t, idle.wire, idle.send)
+	requireJoinAccepted(t, idle.wire, idle.send)
 }

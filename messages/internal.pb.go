@@ -27,13 +27,17 @@ const (
 
 // SeatInfo is a human player as the lobby and the room see it.
 type SeatInfo struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Uid           string                 `protobuf:"bytes,1,opt,name=uid,proto3" json:"uid,omitempty"`
-	Uname         string                 `protobuf:"bytes,2,opt,name=uname,proto3" json:"uname,omitempty"`
-	Uavatar       string                 `protobuf:"bytes,3,opt,name=uavatar,proto3" json:"uavatar,omitempty"`
-	Session       *actor.PID             `protobuf:"bytes,4,opt,name=session,proto3" json:"session,omitempty"`
-	TotalScore    int32                  `protobuf:"varint,5,opt,name=total_score,json=totalScore,proto3" json:"total_score,omitempty"`
-	WinStreak     int32                  `protobuf:"varint,6,opt,name=win_streak,json=winStreak,proto3" json:"win_streak,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Uid        string                 `protobuf:"bytes,1,opt,name=uid,proto3" json:"uid,omitempty"`
+	Uname      string                 `protobuf:"bytes,2,opt,name=uname,proto3" json:"uname,omitempty"`
+	Uavatar    string                 `protobuf:"bytes,3,opt,name=uavatar,proto3" json:"uavatar,omitempty"`
+	Session    *actor.PID             `protobuf:"bytes,4,opt,name=session,proto3" json:"session,omitempty"`
+	TotalScore int32                  `protobuf:"varint,5,opt,name=total_score,json=totalScore,proto3" json:"total_score,omitempty"`
+	WinStreak  int32                  `protobuf:"varint,6,opt,name=win_streak,json=winStreak,proto3" json:"win_streak,omitempty"`
+	// The session's player actor when it joined: the room asks it to apply
+	// the round directly, and goes through the directory (which makes the
+	// player again if it is gone) only if that fails.
+	Player        *actor.PID `protobuf:"bytes,7,opt,name=player,proto3" json:"player,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -108,6 +112,13 @@ func (x *SeatInfo) GetWinStreak() int32 {
 		return x.WinStreak
 	}
 	return 0
+}
+
+func (x *SeatInfo) GetPlayer() *actor.PID {
+	if x != nil {
+		return x.Player
+	}
+	return nil
 }
 
 // session -> lobby. Idempotent per uid and ticket: the session repeats it
@@ -2421,7 +2432,7 @@ var File_internal_proto protoreflect.FileDescriptor
 
 const file_internal_proto_rawDesc = "" +
 	"\n" +
-	"\x0einternal.proto\x12\x13caiquan.internal.v1\x1a\vactor.proto\"\xb2\x01\n" +
+	"\x0einternal.proto\x12\x13caiquan.internal.v1\x1a\vactor.proto\"\xd6\x01\n" +
 	"\bSeatInfo\x12\x10\n" +
 	"\x03uid\x18\x01 \x01(\tR\x03uid\x12\x14\n" +
 	"\x05uname\x18\x02 \x01(\tR\x05uname\x12\x18\n" +
@@ -2431,7 +2442,9 @@ const file_internal_proto_rawDesc = "" +
 	"\vtotal_score\x18\x05 \x01(\x05R\n" +
 	"totalScore\x12\x1d\n" +
 	"\n" +
-	"win_streak\x18\x06 \x01(\x05R\twinStreak\"\x9f\x01\n" +
+	"win_streak\x18\x06 \x01(\x05R\twinStreak\x12\"\n" +
+	"\x06player\x18\a \x01(\v2\n" +
+	".actor.PIDR\x06player\"\x9f\x01\n" +
 	"\tJoinQueue\x121\n" +
 	"\x04seat\x18\x01 \x01(\v2\x1d.caiquan.internal.v1.SeatInfoR\x04seat\x12\x16\n" +
 	"\x06ticket\x18\x02 \x01(\x04R\x06ticket\x12)\n" +
@@ -2638,19 +2651,20 @@ var file_internal_proto_goTypes = []any{
 }
 var file_internal_proto_depIdxs = []int32{
 	46, // 0: caiquan.internal.v1.SeatInfo.session:type_name -> actor.PID
-	0,  // 1: caiquan.internal.v1.JoinQueue.seat:type_name -> caiquan.internal.v1.SeatInfo
-	0,  // 2: caiquan.internal.v1.RoomSpec.seats:type_name -> caiquan.internal.v1.SeatInfo
-	46, // 3: caiquan.internal.v1.Attach.session:type_name -> actor.PID
-	46, // 4: caiquan.internal.v1.Attached.player:type_name -> actor.PID
-	46, // 5: caiquan.internal.v1.Detach.session:type_name -> actor.PID
-	46, // 6: caiquan.internal.v1.PlayerStopping.session:type_name -> actor.PID
-	41, // 7: caiquan.internal.v1.AdminActors.actors:type_name -> caiquan.internal.v1.AdminActor
-	41, // 8: caiquan.internal.v1.AdminKilled.actor:type_name -> caiquan.internal.v1.AdminActor
-	9,  // [9:9] is the sub-list for method output_type
-	9,  // [9:9] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	46, // 1: caiquan.internal.v1.SeatInfo.player:type_name -> actor.PID
+	0,  // 2: caiquan.internal.v1.JoinQueue.seat:type_name -> caiquan.internal.v1.SeatInfo
+	0,  // 3: caiquan.internal.v1.RoomSpec.seats:type_name -> caiquan.internal.v1.SeatInfo
+	46, // 4: caiquan.internal.v1.Attach.session:type_name -> actor.PID
+	46, // 5: caiquan.internal.v1.Attached.player:type_name -> actor.PID
+	46, // 6: caiquan.internal.v1.Detach.session:type_name -> actor.PID
+	46, // 7: caiquan.internal.v1.PlayerStopping.session:type_name -> actor.PID
+	41, // 8: caiquan.internal.v1.AdminActors.actors:type_name -> caiquan.internal.v1.AdminActor
+	41, // 9: caiquan.internal.v1.AdminKilled.actor:type_name -> caiquan.internal.v1.AdminActor
+	10, // [10:10] is the sub-list for method output_type
+	10, // [10:10] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_internal_proto_init() }
