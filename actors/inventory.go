@@ -66,10 +66,9 @@ func NewInventory(m *metrics.Metrics) *Inventory {
 func (inv *Inventory) props(kind, id string, producer actor.Producer, opts ...actor.PropsOption) *actor.Props {
 	opts = append(opts, actor.WithDispatcher(inv.dispatcher))
 	t := &tracked{kind: kind, id: id}
-	mailbox := actor.Unbounded()
 	opts = append(opts,
 		actor.WithMailbox(func() actor.Mailbox {
-			t.mailbox = newGatedMailbox(mailbox())
+			t.mailbox = newMailbox()
 			return t.mailbox
 		}),
 		actor.WithReceiverMiddleware(func(next actor.ReceiverFunc) actor.ReceiverFunc {
