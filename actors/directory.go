@@ -83,7 +83,7 @@ func (d *directory) player(ctx actor.Context, uid string) *actor.PID {
 	if pid, ok := d.players[uid]; ok {
 		return pid
 	}
-	pid := ctx.Spawn(playerProps(d.d, uid, d.store))
+	pid := spawnPlayer(ctx, d.d, uid, d.store)
 	d.players[uid] = pid
 	d.byPID[pid.Id] = uid
 	return pid

@@ -86,6 +86,19 @@ func (m *mailbox) RegisterHandlers(invoker actor.MessageInvoker, dispatcher acto
 	m.invoker, m.dispatcher = invoker, dispatcher
 	m.registered = true
 	m.mu.Unlock()
+	// protoactor made the actor before it calls this, once per actor: the
+	// inventory's shell learns its mailbox here (the admin API shows its
+	// length).
+	if ctx, ok := invoker.(actor.Context); ok {
+		if u, ok := ctx.Actor().(mailboxUser); ok {
+			u.useMailbox(ctx.Self(), m)
+		}
+	}
+}
+
+// mailboxUser is an actor that wants to know its mailbox.
+type mailboxUser interface {
+	useMailbox(self *actor.PID, m actor.Mailbox)
 }
 
 func (m *mailbox) Start()                {}

@@ -20,6 +20,8 @@ type deps struct {
 	players *actor.PID
 	self    string // this member's address
 	place   Placement
+	// The Props of all sessions and of all players (Inventory.spawn).
+	sessionProps, playerProps *actor.Props
 }
 
 // Names of the node's long-lived actors, children of the node actor.
@@ -37,7 +39,8 @@ func newDeps(system *actor.ActorSystem, s Settings, inv *Inventory, m *metrics.M
 		place = localPlacement{self: system.Address()}
 	}
 	return &deps{settings: s, inv: inv, metrics: m, lobby: child(lobbyName), rooms: child(roomsName), players: child(playersName),
-		self: system.Address(), place: place}
+		self: system.Address(), place: place,
+		sessionProps: inv.sharedProps(), playerProps: inv.sharedProps()}
 }
 
 // longLived are the node's children, in the order they start.

@@ -31,8 +31,9 @@ type player struct {
 // the rounds it owes.
 const saveRetryFirst = 100 * time.Millisecond
 
-func playerProps(d *deps, uid string, store Store) *actor.Props {
-	return d.inv.props(KindPlayer, uid, func() actor.Actor {
+// spawnPlayer starts the player of uid under parent (the directory).
+func spawnPlayer(parent actor.SpawnerContext, d *deps, uid string, store Store) *actor.PID {
+	return d.inv.spawn(parent, d.playerProps, KindPlayer, uid, func() actor.Actor {
 		return &player{uid: uid, store: store, clock: d.settings.Now}
 	})
 }

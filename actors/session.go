@@ -56,8 +56,9 @@ const (
 	inRound
 )
 
-func sessionProps(d *deps, conn Conn) *actor.Props {
-	return d.inv.props(KindSession, "", func() actor.Actor {
+// spawnSession starts the session of conn under parent.
+func spawnSession(parent actor.SpawnerContext, d *deps, conn Conn) *actor.PID {
+	return d.inv.spawn(parent, d.sessionProps, KindSession, "", func() actor.Actor {
 		return &session{conn: conn, d: d}
 	})
 }
