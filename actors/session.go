@@ -243,7 +243,7 @@ func (s *session) handleAttachTimeout(ctx actor.Context) {
 	case s.phase == attaching && s.d.settings.Now().Before(s.attachBy):
 		s.register(ctx)
 	case s.phase == attaching:
-		s.phase, s.pending = greeting, nil
+		s.phase, s.pending, s.attach = greeting, nil, nil
 		s.sendError(messages.CodeServerBusy, "the player service did not answer; send hello again")
 	case s.player == nil && s.user != nil && !s.gone:
 		s.register(ctx) // reattaching after the directory died
@@ -254,13 +254,13 @@ func (s *session) handleAttached(ctx actor.Context, msg *messages.Attached) {
 	if s.phase != attaching {
 		// A player actor made again after a failure: it is ours now.
 		if s.phase != greeting && !s.gone {
-			stopTimer(s.attach)
+			dropTimer(&s.attach)
 			s.player = msg.Player
 		}
 		return
 	}
-	stopTimer(s.attach)
-	stopTimer(s.hello)
+	dropTimer(&s.attach)
+	dropTimer(&s.hello)
 	s.player = msg.Player
 	s.standing = rules.Standing{Total: msg.TotalScore, Streak: msg.WinStreak}
 	s.phase = idle
