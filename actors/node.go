@@ -1,6 +1,8 @@
 package actors
 
 import (
+	"time"
+
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/caiquan/caiquan/metrics"
 )
@@ -22,6 +24,7 @@ type deps struct {
 	place   Placement
 	// The Props of all sessions and of all players (Inventory.spawn).
 	sessionProps, playerProps *actor.Props
+	playerIdle                time.Duration // playerIdle, but for tests
 }
 
 // Names of the node's long-lived actors, children of the node actor.
@@ -40,7 +43,7 @@ func newDeps(system *actor.ActorSystem, s Settings, inv *Inventory, m *metrics.M
 	}
 	return &deps{settings: s, inv: inv, metrics: m, lobby: child(lobbyName), rooms: child(roomsName), players: child(playersName),
 		self: system.Address(), place: place,
-		sessionProps: inv.sharedProps(), playerProps: inv.sharedProps()}
+		sessionProps: inv.sharedProps(), playerProps: inv.sharedProps(), playerIdle: playerIdle}
 }
 
 // longLived are the node's children, in the order they start.
