@@ -191,6 +191,37 @@ func (nc *netConn) ready(fd uintptr) bool {
 	return !peekWouldBlock(fd)
 }
 
+// readBufs keeps the read buffers of parked connections, each in a
+// bufio.Reader that only carries it.
+var readBufs sync.Pool
+
+// dropReadBuffer gives the read buffer up while the connection is parked,
+// so an idle connection holds none; restoreReadBuffer takes one back
+// before the next read. gorilla keeps a pointer to nc.br, so the buffer
+// moves out of it and back, not the reader. Reader role only, with nothing
+// buffered.
+func (nc *netConn) dropReadBuffer() {
+	if nc.br.Size() == 0 || nc.br.Buffered() > 0 {
+		return
+	}
+	carrier := new(bufio.Reader)
+	*carrier = *nc.br
+	*nc.br = bufio.Reader{}
+	readBufs.Put(carrier)
+}
+
+func (nc *netConn) restoreReadBuffer() {
+	if nc.br.Size() > 0 {
+		return
+	}
+	if carrier, ok := readBufs.Get().(*bufio.Reader); ok {
+		*nc.br = *carrier
+		nc.br.Reset(nc.Conn)
+		return
+	}
+	*nc.br = *bufio.NewReaderSize(nc.Conn, readBufferSize)
+}
+
 // hijacker gives gorilla's Upgrade a netConn and our read buffer in place
 // of net/http's (gorilla keeps a hijacked reader when ReadBufferSize is 0).
 type hijacker struct {

@@ -37,6 +37,7 @@ func (c *conn) park() bool {
 		c.mu.Unlock()
 		return false
 	}
+	c.nc.dropReadBuffer() // the next reader takes one back (awaitInput)
 	c.parked = true
 	c.armWakeLocked()
 	c.mu.Unlock()
@@ -48,6 +49,9 @@ func (c *conn) park() bool {
 	resumed := !c.parked // an unpark raced us: its reader reads
 	c.parked = false
 	c.mu.Unlock()
+	if !resumed {
+		c.nc.restoreReadBuffer()
+	}
 	return resumed
 }
 

@@ -10,7 +10,8 @@ import (
 )
 
 // An idle connection that answers pings is parked, with no goroutine
-// waiting for it, and frames still reach the session after it parked.
+// waiting for it and no read buffer, and frames still reach the session
+// after it parked.
 func TestIdleConnectionParks(t *testing.T) {
 	if theParker() == nil {
 		t.Skip("no parker on this system")
@@ -42,6 +43,11 @@ func TestIdleConnectionParks(t *testing.T) {
 	for range 2 {
 		time.Sleep(200 * time.Millisecond) // several pings and pongs
 		waitFor(t, "the connection parked", parked)
+		waitFor(t, "a parked connection without a read buffer", func() bool {
+			c.mu.Lock() // while parked no reader runs
+			defer c.mu.Unlock()
+			return c.parked && c.nc.br.Size() == 0
+		})
 		if err := ws.WriteMessage(websocket.BinaryMessage, mustMarshal(t, helloEnv("u1"))); err != nil {
 			t.Fatal(err)
 		}

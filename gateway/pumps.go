@@ -14,6 +14,7 @@ import (
 
 // awaitInput is the reader: it waits for input, then reads on.
 func (c *conn) awaitInput() {
+	c.nc.restoreReadBuffer()
 	c.nc.waitReadable()
 	c.readLoop()
 }
