@@ -40,22 +40,19 @@ type conn struct {
 	// or the Engine.IO 4 connect auth); a hello without one carries it.
 	token string
 
-	mu            sync.Mutex
-	queue         []frame // encoded frames for the writer; at most cfg.OutboundQueue
-	spare         []frame // the writer's last batch, reused for the next queue
-	writing       bool    // the writer role is taken: a writeLoop runs (or serve greets)
-	pingDue       bool    // pingTimer fired; the writer sends the pings
-	pingTimer     *time.Timer
-	pongTimer     *time.Timer // Engine.IO 4: runs while a ping is unanswered
-	closed        bool
-	cause         closeCause
-	closeDeadline time.Time   // end of the close handshake
-	parked        bool        // no reader runs; unpark starts one
-	wakeTimer     *time.Timer // unparks at the read deadline
+	mu        sync.Mutex
+	queue     []frame // encoded frames for the writer; at most cfg.OutboundQueue
+	spare     []frame // the writer's last batch, reused for the next queue
+	writing   bool    // the writer role is taken: a writeLoop runs (or serve greets)
+	pingDue   bool    // pingTimer fired; the writer sends the pings
+	pingTimer *time.Timer
+	pongTimer *time.Timer // Engine.IO 4: runs while a ping is unanswered
+	closed    bool
+	end       *ending     // set with closed; nil while open, which is most of a connection's life
+	parked    bool        // no reader runs; unpark starts one
+	wakeTimer *time.Timer // unparks at the read deadline
 
-	closing     atomic.Bool   // set by the first Close
-	readStopped chan struct{} // readLoop returned
-	writerDone  chan struct{} // the writer finished the close and closed the socket
+	closing atomic.Bool // set by the first Close
 
 	helloSeen atomic.Bool
 	pongDue   atomic.Bool // an Engine.IO ping is unanswered
@@ -63,16 +60,22 @@ type conn struct {
 
 var _ actors.Conn = (*conn)(nil)
 
+// ending is what the close needs: made by the first Close, read-only after.
+type ending struct {
+	cause       closeCause
+	deadline    time.Time     // end of the close handshake
+	readStopped chan struct{} // readLoop returned
+	writerDone  chan struct{} // the writer finished the close and closed the socket
+}
+
 func newConn(g *Gateway, ws *websocket.Conn, nc *netConn, w wire) *conn {
 	return &conn{
-		g:           g,
-		ws:          ws,
-		nc:          nc,
-		wire:        w,
-		limiter:     newLimiter(g.cfg.RateLimit, g.cfg.RateBurst, time.Now()),
-		writing:     true, // serve writes the greeting, then hands the role to a writeLoop
-		readStopped: make(chan struct{}),
-		writerDone:  make(chan struct{}),
+		g:       g,
+		ws:      ws,
+		nc:      nc,
+		wire:    w,
+		limiter: newLimiter(g.cfg.RateLimit, g.cfg.RateBurst, time.Now()),
+		writing: true, // serve writes the greeting, then hands the role to a writeLoop
 	}
 }
 
@@ -166,10 +169,14 @@ func (c *conn) Close(code int, reason string) {
 		return
 	}
 	c.closed = true
+	c.end = &ending{
+		cause:       closeCause{code: code, reason: reason},
+		deadline:    time.Now().Add(closeGrace),
+		readStopped: make(chan struct{}),
+		writerDone:  make(chan struct{}),
+	}
 	c.closing.Store(true)
-	c.cause = closeCause{code: code, reason: reason}
-	c.closeDeadline = time.Now().Add(closeGrace)
-	deadline := c.closeDeadline
+	deadline := c.end.deadline
 	if c.pingTimer != nil {
 		c.pingTimer.Stop()
 	}
@@ -196,10 +203,11 @@ func (c *conn) Close(code int, reason string) {
 
 func (c *conn) isClosing() bool { return c.closing.Load() }
 
-func (c *conn) closeState() (closeCause, time.Time) {
+// ending is the close's state; call it only after Close.
+func (c *conn) ending() *ending {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.cause, c.closeDeadline
+	return c.end
 }
 
 // serve sets the connection up and starts its reader.
@@ -248,12 +256,13 @@ func (c *conn) stopHelloTimer() {
 
 // readEnded ends the connection once the reader has stopped for good.
 func (c *conn) readEnded() {
-	close(c.readStopped)
 	c.Close(messages.CloseGoingAway, "connection lost") // no-op unless the read failed silently
-	<-c.writerDone
+	end := c.ending()
+	close(end.readStopped)
+	<-end.writerDone
 	c.stopHelloTimer()
 
-	cause, _ := c.closeState()
+	cause := end.cause
 	c.session.Closed(cause.reason) // the reader ended: no Deliver can follow
 	c.g.untrack(c)
 	c.g.log.Debug("gateway: connection closed", "wire", c.wire.name(),
@@ -268,8 +277,7 @@ func (c *conn) extendReadDeadline() {
 	}
 	c.ws.SetReadDeadline(time.Now().Add(c.g.cfg.IdleTimeout))
 	if c.isClosing() {
-		_, deadline := c.closeState()
-		c.ws.SetReadDeadline(deadline)
+		c.ws.SetReadDeadline(c.ending().deadline)
 	}
 }
 

@@ -238,7 +238,8 @@ func (c *conn) ping() error {
 // Error before a close) go out first, then the close frame, all within the
 // grace; then it waits for the client's close frame and closes the socket.
 func (c *conn) finish() {
-	cause, deadline := c.closeState()
+	end := c.ending()
+	cause, deadline := end.cause, end.deadline
 	c.mu.Lock()
 	rest := c.queue
 	c.queue, c.spare = nil, nil
@@ -255,12 +256,12 @@ func (c *conn) finish() {
 
 	wait := time.NewTimer(time.Until(deadline))
 	select {
-	case <-c.readStopped:
+	case <-end.readStopped:
 	case <-wait.C:
 	}
 	wait.Stop()
 	c.ws.Close()
-	close(c.writerDone)
+	close(end.writerDone)
 }
 
 func (c *conn) write(f frame, deadline time.Time) error {
@@ -274,7 +275,7 @@ func (c *conn) writeDeadline() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
-		return c.closeDeadline
+		return c.end.deadline
 	}
 	return time.Now().Add(writeWait)
 }
