@@ -41,16 +41,16 @@ type conn struct {
 	token string
 
 	mu        sync.Mutex
-	queue     []frame // encoded frames for the writer; at most cfg.OutboundQueue
-	spare     []frame // the writer's last batch, reused for the next queue
-	writing   bool    // the writer role is taken: a writeLoop runs (or serve greets)
-	pingDue   bool    // pingTimer fired; the writer sends the pings
-	pingTimer *time.Timer
+	queue     []frame     // encoded frames for the writer; at most cfg.OutboundQueue
+	spare     []frame     // the writer's last batch, reused for the next queue
+	writing   bool        // the writer role is taken: a writeLoop runs (or serve greets)
+	pingDue   bool        // a ping is due; the writer sends the pings
+	tick      *time.Timer // at the next ping, or at the read deadline when parked (onTick)
+	nextPing  time.Time
 	pongTimer *time.Timer // Engine.IO 4: runs while a ping is unanswered
 	closed    bool
-	end       *ending     // set with closed; nil while open, which is most of a connection's life
-	parked    bool        // no reader runs; unpark starts one
-	wakeTimer *time.Timer // unparks at the read deadline
+	end       *ending // set with closed; nil while open, which is most of a connection's life
+	parked    bool    // no reader runs; unpark starts one
 
 	closing atomic.Bool // set by the first Close
 
@@ -123,21 +123,47 @@ func (c *conn) claimWriterLocked() bool {
 	return true
 }
 
-// onPingTimer marks a ping due and rearms itself: a ticker that needs no
-// goroutine between pings.
-func (c *conn) onPingTimer() {
+// onTick is the connection's one timer, a ticker that needs no goroutine
+// in between: it marks a ping due every PingInterval, and it unparks a
+// parked connection once its read deadline has passed, so the reader
+// reports it. A tick that finds nothing due (a deadline moved) just sets
+// the next.
+func (c *conn) onTick() {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
 		return
 	}
-	c.pingDue = true
-	c.pingTimer.Reset(c.g.cfg.PingInterval)
-	start := c.claimWriterLocked()
+	now := time.Now()
+	start := false
+	if !now.Before(c.nextPing) {
+		c.pingDue = true
+		c.nextPing = now.Add(c.g.cfg.PingInterval)
+		start = c.claimWriterLocked()
+	}
+	dl := c.nc.readDeadline()
+	wake := c.parked && !dl.IsZero() && !now.Before(dl)
+	c.armTickLocked()
 	c.mu.Unlock()
 	if start {
 		go c.writeLoop()
 	}
+	if wake {
+		c.unpark()
+	}
+}
+
+// armTickLocked sets the timer to the next ping, or to the read deadline
+// if the connection is parked and that comes first. c.mu held.
+func (c *conn) armTickLocked() {
+	if c.tick == nil {
+		return
+	}
+	next := c.nextPing
+	if dl := c.nc.readDeadline(); c.parked && !dl.IsZero() && dl.Before(next) {
+		next = dl
+	}
+	c.tick.Reset(time.Until(next))
 }
 
 // armPongTimer starts the Engine.IO 4 pong deadline.
@@ -177,14 +203,11 @@ func (c *conn) Close(code int, reason string) {
 	}
 	c.closing.Store(true)
 	deadline := c.end.deadline
-	if c.pingTimer != nil {
-		c.pingTimer.Stop()
+	if c.tick != nil {
+		c.tick.Stop()
 	}
 	if c.pongTimer != nil {
 		c.pongTimer.Stop()
-	}
-	if c.wakeTimer != nil {
-		c.wakeTimer.Stop()
 	}
 	start := c.claimWriterLocked()
 	c.mu.Unlock()
@@ -231,7 +254,8 @@ func (c *conn) serve() {
 	}
 
 	c.mu.Lock()
-	c.pingTimer = time.AfterFunc(cfg.PingInterval, c.onPingTimer)
+	c.nextPing = time.Now().Add(cfg.PingInterval)
+	c.tick = time.AfterFunc(cfg.PingInterval, c.onTick)
 	c.mu.Unlock()
 	c.g.track(c)
 	go c.writeLoop() // takes over the writer role from the greeting; exits at once if idle

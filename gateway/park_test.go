@@ -7,6 +7,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/caiquan/caiquan/config"
+	"github.com/caiquan/caiquan/messages"
 )
 
 // An idle connection that answers pings is parked, with no goroutine
@@ -93,4 +94,22 @@ func TestBusyConnectionDoesNotPark(t *testing.T) {
 		}
 	}
 	waitFor(t, "the connection parked once idle", parked)
+}
+
+// A parked connection that hears nothing is still closed at its read
+// deadline, long before its next ping.
+func TestParkedConnectionTimesOut(t *testing.T) {
+	if theParker() == nil {
+		t.Skip("no parker on this system")
+	}
+	ts := newTestServer(t, func(c *config.Config) { c.IdleTimeout = 300 * time.Millisecond; c.PingInterval = time.Hour }, nil)
+	ts.gw.parkAfter = 0
+	ws := ts.dial(t, "/ws", nil)
+	s := ts.session(t)
+	start := time.Now()
+	expectCloseCode(t, ws, messages.ClosePolicy, "nothing received")
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("closed after %v", d)
+	}
+	s.waitClosed(t)
 }
