@@ -113,3 +113,46 @@ func TestParkedConnectionTimesOut(t *testing.T) {
 	}
 	s.waitClosed(t)
 }
+
+// A reader woken by nothing but a pong parks again at once, without
+// waiting parkAfter for input.
+func TestPongAloneDoesNotKeepAReader(t *testing.T) {
+	if theParker() == nil {
+		t.Skip("no parker on this system")
+	}
+	ts := newTestServer(t, func(c *config.Config) { c.PingInterval = 50 * time.Millisecond }, nil)
+	ts.gw.parkAfter = 300 * time.Millisecond
+	ws := ts.dial(t, "/ws", nil)
+	ts.session(t)
+	go func() { // reading makes gorilla answer the server's pings
+		for {
+			if _, _, err := ws.ReadMessage(); err != nil {
+				return
+			}
+		}
+	}()
+	var c *conn
+	waitFor(t, "the connection tracked", func() bool {
+		ts.gw.mu.Lock()
+		defer ts.gw.mu.Unlock()
+		for c = range ts.gw.conns {
+		}
+		return c != nil
+	})
+	parked := func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return c.parked
+	}
+	waitFor(t, "the connection parked", parked)
+	n := 0
+	for range 40 { // 20 pongs in 1 s; a reader kept for parkAfter after each would never park
+		time.Sleep(25 * time.Millisecond)
+		if parked() {
+			n++
+		}
+	}
+	if n < 20 {
+		t.Fatalf("parked in %d of 40 looks", n)
+	}
+}

@@ -21,11 +21,22 @@ func (c *conn) awaitInput() {
 
 // readLoop reads frames until the socket fails or closes, then ends the
 // connection. When nothing is left to read it parks the connection and
-// returns (park.go), or else waits itself.
+// returns (park.go), or else waits itself. A reader that has read only
+// pongs parks again at once: an idle client's answer to a ping says nothing
+// about whether it is playing, and at every ping round thousands of idle
+// connections would otherwise keep a goroutine (and its stack) for
+// parkAfter.
 func (c *conn) readLoop() {
-	for c.skipPong() || c.readFrame() {
+	onlyPongs := true
+	for {
+		if !c.skipPong() {
+			if !c.readFrame() {
+				break
+			}
+			onlyPongs = false
+		}
 		if c.nc.drained() {
-			if c.nc.waitReadableFor(c.g.parkAfter) {
+			if !onlyPongs && c.nc.waitReadableFor(c.g.parkAfter) {
 				continue
 			}
 			if c.park() {
