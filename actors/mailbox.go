@@ -164,15 +164,12 @@ func (m *mailbox) next() (any, bool) {
 	return nil, false
 }
 
-// fifo is a queue on a slice. It keeps a small buffer when it empties and
-// drops a bigger one.
+// fifo is a queue on a slice. It lets its buffer go when it empties: most
+// actors are idle most of the time.
 type fifo struct {
 	buf  []any
 	head int
 }
-
-// fifoKeep is the most slots an empty fifo keeps.
-const fifoKeep = 4
 
 func (q *fifo) len() int { return len(q.buf) - q.head }
 
@@ -186,12 +183,15 @@ func (q *fifo) push(v any) {
 }
 
 func (q *fifo) pushFront(v any) {
-	if q.head > 0 {
+	switch {
+	case q.head > 0:
 		q.head--
 		q.buf[q.head] = v
-		return
+	case len(q.buf) == 0:
+		q.buf = append(q.buf, v)
+	default:
+		q.buf = append([]any{v}, q.buf...)
 	}
-	q.buf = append([]any{v}, q.buf...)
 }
 
 func (q *fifo) pop() any {
@@ -199,12 +199,7 @@ func (q *fifo) pop() any {
 	q.buf[q.head] = nil
 	q.head++
 	if q.head == len(q.buf) {
-		q.head = 0
-		if cap(q.buf) > fifoKeep {
-			q.buf = nil
-		} else {
-			q.buf = q.buf[:0]
-		}
+		q.buf, q.head = nil, 0
 	}
 	return v
 }
