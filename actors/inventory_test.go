@@ -74,3 +74,24 @@ func (s *blockingStore) Load(uid string) (PlayerRecord, error) {
 	}
 	return s.Store.Load(uid)
 }
+
+// A session that ends is no longer counted online, without being watched.
+func TestDirectoryCountsSessionsThatEnd(t *testing.T) {
+	srv, _ := newTestServer(t, testSettings())
+	a := connect(t, srv, "a")
+	connect(t, srv, "b")
+	online := func() int {
+		n, err := srv.Online()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := online(); n != 2 {
+		t.Fatalf("%d online, want 2", n)
+	}
+	a.s.Closed("gone")
+	eventually(t, "one online", func() bool { return online() == 1 })
+	connect(t, srv, "c")
+	eventually(t, "two online", func() bool { return online() == 2 })
+}

@@ -436,6 +436,11 @@ func (s *session) fromRoom(ctx actor.Context) bool {
 // handleStopping leaves whatever the session was part of, and closes the
 // socket if it is still open (the session died, not the connection).
 func (s *session) handleStopping(ctx actor.Context) {
+	if s.user != nil {
+		// It may have registered with this member's directory, which
+		// counts it online until told (see sessionEnded).
+		ctx.Send(s.d.players, sessionEnded{session: ctx.Self()})
+	}
 	stopTimer(s.attach)
 	stopTimer(s.hello)
 	stopTimer(s.rejoin)
