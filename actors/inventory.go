@@ -50,9 +50,8 @@ type Inventory struct {
 
 type tracked struct {
 	kind, id string
-	pid      *actor.PID // set when it first starts
-	started  time.Time
-	running  bool // it has started; until then List and Find skip it
+	pid      *actor.PID // set when it first starts; until then List and Find skip it
+	started  int64      // Unix nanoseconds
 	restarts int
 	mailbox  actor.Mailbox
 	produce  func() actor.Actor // makes the actor, at start and at each restart
@@ -152,12 +151,12 @@ func (inv *Inventory) started(t *tracked, self *actor.PID) *tracked {
 			panic(fmt.Sprintf("actors: %s started but was not spawned by the inventory", self.Id))
 		}
 	}
-	if t.running {
+	if t.pid != nil {
 		t.restarts++
 		inv.metrics.ActorRestarts.WithLabelValues(t.kind).Inc()
 		return t
 	}
-	t.running, t.pid, t.started = true, self, time.Now()
+	t.pid, t.started = self, time.Now().UnixNano()
 	inv.live[self.Id] = t
 	return t
 }
@@ -178,12 +177,12 @@ func (inv *Inventory) List(kinds ...string) []ActorInfo {
 	inv.mu.Lock()
 	out := make([]ActorInfo, 0, len(inv.live))
 	for _, t := range inv.live {
-		if !t.running || (len(want) > 0 && !want[t.kind]) {
+		if t.pid == nil || (len(want) > 0 && !want[t.kind]) {
 			continue
 		}
 		out = append(out, ActorInfo{
 			Kind: t.kind, ID: t.id, PID: t.pid.Id, Node: t.pid.Address,
-			Started: t.started, Restarts: t.restarts, Mailbox: mailboxLength(t.mailbox),
+			Started: time.Unix(0, t.started), Restarts: t.restarts, Mailbox: mailboxLength(t.mailbox),
 		})
 	}
 	inv.mu.Unlock()
@@ -202,11 +201,11 @@ func (inv *Inventory) Find(pid, kind, id string) (ActorInfo, *actor.PID, bool) {
 	inv.mu.Lock()
 	defer inv.mu.Unlock()
 	for _, t := range inv.live {
-		if !t.running {
+		if t.pid == nil {
 			continue
 		}
 		if (pid != "" && t.pid.Id == pid) || (pid == "" && t.kind == kind && t.id == id) {
-			return ActorInfo{Kind: t.kind, ID: t.id, PID: t.pid.Id, Node: t.pid.Address, Started: t.started, Restarts: t.restarts}, t.pid, true
+			return ActorInfo{Kind: t.kind, ID: t.id, PID: t.pid.Id, Node: t.pid.Address, Started: time.Unix(0, t.started), Restarts: t.restarts}, t.pid, true
 		}
 	}
 	return ActorInfo{}, nil, false
