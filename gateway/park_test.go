@@ -58,8 +58,8 @@ func TestIdleConnectionParks(t *testing.T) {
 	}
 }
 
-// A connection with input more often than parkAfter keeps its reader: it
-// never parks while its player plays.
+// A connection with game messages more often than parkAfter keeps its
+// reader: it never parks while its player plays.
 func TestBusyConnectionDoesNotPark(t *testing.T) {
 	if theParker() == nil {
 		t.Skip("no parker on this system")
@@ -86,11 +86,12 @@ func TestBusyConnectionDoesNotPark(t *testing.T) {
 		if parked() {
 			t.Fatalf("parked after %d messages 200 ms apart", i)
 		}
-		if err := ws.WriteMessage(websocket.BinaryMessage, mustMarshal(t, helloEnv("u1"))); err != nil {
+		join := &messages.Envelope{Body: &messages.Envelope_Join{Join: &messages.Join{}}}
+		if err := ws.WriteMessage(websocket.BinaryMessage, mustMarshal(t, join)); err != nil {
 			t.Fatal(err)
 		}
-		if env := s.next(t); env.GetHello() == nil {
-			t.Fatalf("delivered %v; want hello", env)
+		if env := s.next(t); env.GetJoin() == nil {
+			t.Fatalf("delivered %v; want join", env)
 		}
 	}
 	waitFor(t, "the connection parked once idle", parked)
@@ -155,4 +156,35 @@ func TestPongAloneDoesNotKeepAReader(t *testing.T) {
 	if n < 20 {
 		t.Fatalf("parked in %d of 40 looks", n)
 	}
+}
+
+// A connection that has said nothing but hello parks at once, without
+// waiting parkAfter: an idle client keeps no goroutine while it connects.
+func TestHelloAloneDoesNotKeepAReader(t *testing.T) {
+	if theParker() == nil {
+		t.Skip("no parker on this system")
+	}
+	ts := newTestServer(t, nil, nil)
+	ts.gw.parkAfter = time.Minute
+	ws := ts.dial(t, "/ws", nil)
+	s := ts.session(t)
+	if err := ws.WriteMessage(websocket.BinaryMessage, mustMarshal(t, helloEnv("u1"))); err != nil {
+		t.Fatal(err)
+	}
+	if env := s.next(t); env.GetHello() == nil {
+		t.Fatalf("delivered %v; want hello", env)
+	}
+	var c *conn
+	waitFor(t, "the connection tracked", func() bool {
+		ts.gw.mu.Lock()
+		defer ts.gw.mu.Unlock()
+		for c = range ts.gw.conns {
+		}
+		return c != nil
+	})
+	waitFor(t, "the connection parked", func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return c.parked
+	})
 }

@@ -21,22 +21,23 @@ func (c *conn) awaitInput() {
 
 // readLoop reads frames until the socket fails or closes, then ends the
 // connection. When nothing is left to read it parks the connection and
-// returns (park.go), or else waits itself. A reader that has read only
-// pongs parks again at once: an idle client's answer to a ping says nothing
-// about whether it is playing, and at every ping round thousands of idle
-// connections would otherwise keep a goroutine (and its stack) for
-// parkAfter.
+// returns (park.go), or else waits itself. A reader that has read nothing
+// but pongs, heartbeats and hellos parks again at once, as these say
+// nothing about whether the client is playing: at every ping round
+// thousands of idle connections would otherwise keep a goroutine (and its
+// stack) for parkAfter, and as many while they connect.
 func (c *conn) readLoop() {
-	onlyPongs := true
+	playing := false
 	for {
 		if !c.skipPong() {
-			if !c.readFrame() {
+			ok, game := c.readFrame()
+			if !ok {
 				break
 			}
-			onlyPongs = false
+			playing = playing || game
 		}
 		if c.nc.drained() {
-			if !onlyPongs && c.nc.waitReadableFor(c.g.parkAfter) {
+			if playing && c.nc.waitReadableFor(c.g.parkAfter) {
 				continue
 			}
 			if c.park() {
@@ -73,50 +74,51 @@ func (c *conn) skipPong() bool {
 	return true
 }
 
-// readFrame reads and handles one frame; false when the socket failed or
-// closed. After Close it only discards input until the client's close
-// frame (or the grace) ends it, so unread data cannot reset the connection
-// before our close frame arrives.
-func (c *conn) readFrame() bool {
+// readFrame reads and handles one frame; ok is false when the socket failed
+// or closed, game says the frame was a game message other than hello.
+// After Close it only discards input until the client's close frame (or
+// the grace) ends it, so unread data cannot reset the connection before our
+// close frame arrives.
+func (c *conn) readFrame() (ok, game bool) {
 	limit := c.g.cfg.MaxFrameBytes
 	kind, r, err := c.ws.NextReader()
 	if err != nil {
 		c.closeAfterReadError(err)
-		return false
+		return false, false
 	}
 	// Never buffer more than the limit: read one byte past it to notice.
 	data, err := io.ReadAll(io.LimitReader(r, int64(limit)+1))
 	if err != nil {
 		c.closeAfterReadError(err)
-		return false
+		return false, false
 	}
 	if c.isClosing() {
-		return true
+		return true, false
 	}
 	c.extendReadDeadline()
 	if len(data) > limit {
 		c.g.countRejected("frame_too_big")
 		c.Close(messages.CloseTooBig, fmt.Sprintf("frame exceeds %d bytes", limit))
-		return true
+		return true, false
 	}
 	c.pongDue.Store(false) // any frame shows the client is alive
-	c.handle(kind, data)
-	return true
+	return true, c.handle(kind, data)
 }
 
-// handle applies the rate limit, decodes, and acts on one frame.
-func (c *conn) handle(kind int, data []byte) {
+// handle applies the rate limit, decodes, and acts on one frame; true when
+// it was a game message other than hello.
+func (c *conn) handle(kind int, data []byte) (game bool) {
 	switch c.limiter.take(time.Now()) {
 	case dropNotify:
 		c.g.countRejected(messages.CodeRateLimited)
 		c.Send(errorEnvelope(messages.CodeRateLimited, "too many messages; this one was dropped"))
-		return
+		return true
 	case dropSilent:
 		c.g.countRejected(messages.CodeRateLimited)
-		return
+		return true
 	case floodClosed:
 		c.Close(messages.ClosePolicy, "message rate limit exceeded")
-		return
+		return false
 	}
 	in := c.wire.decode(kind, data)
 	if in.token != "" {
@@ -124,7 +126,8 @@ func (c *conn) handle(kind int, data []byte) {
 	}
 	switch {
 	case in.env != nil:
-		if h := in.env.GetHello(); h != nil {
+		h := in.env.GetHello()
+		if h != nil {
 			c.helloSeen.Store(true)
 			c.stopHelloTimer()
 			if h.Token == "" {
@@ -132,6 +135,7 @@ func (c *conn) handle(kind int, data []byte) {
 			}
 		}
 		c.session.Deliver(in.env)
+		return h == nil
 	case in.reply != nil:
 		c.enqueue(*in.reply)
 	case in.err != nil:
@@ -140,6 +144,7 @@ func (c *conn) handle(kind int, data []byte) {
 	case in.close:
 		c.Close(messages.CloseNormal, in.closeReason)
 	}
+	return false
 }
 
 func (c *conn) closeAfterReadError(err error) {
