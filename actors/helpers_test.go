@@ -67,7 +67,6 @@ func newTestServer(t *testing.T, s Settings) (*Server, *actor.ActorSystem) {
 	system := actor.NewActorSystemWithConfig(actor.Configure(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 		return slog.New(slog.DiscardHandler)
 	})))
-	CompactRegistry(system)
 	srv, err := NewServer(system, s, NewMemoryStore(), nil)
 	if err != nil {
 		t.Fatal(err)

@@ -23,9 +23,7 @@ func CompactRegistry(system *actor.ActorSystem) {
 		sm.LocalPIDs[i] = cmap.New()
 	}
 	for _, m := range old.LocalPIDs {
-		for id, p := range m.Items() {
-			sm.GetBucket(id).Set(id, p)
-		}
+		m.IterCb(func(id string, p any) { sm.GetBucket(id).Set(id, p) })
 	}
 	system.ProcessRegistry.LocalPIDs = sm
 }
