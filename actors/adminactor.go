@@ -20,7 +20,7 @@ type adminActor struct{ d *deps }
 
 func adminProps(d *deps) *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor { return &adminActor{d: d} },
-		actor.WithMailbox(func() actor.Mailbox { return newGatedMailbox(actor.Unbounded()()) }))
+		actor.WithMailbox(newMailbox))
 }
 
 func (a *adminActor) Receive(ctx actor.Context) {

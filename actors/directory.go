@@ -57,10 +57,20 @@ func (d *directory) Receive(ctx actor.Context) {
 		d.handlePlayerStopping(ctx, msg)
 	case *messages.GetOnline:
 		ctx.Respond(&messages.Online{Sessions: int32(len(d.sessions)), Players: int32(len(d.players))})
+	case sessionEnded:
+		if s, ok := d.sessions[msg.session.Id]; ok && s.Equal(msg.session) {
+			delete(d.sessions, msg.session.Id)
+		}
 	case *actor.Terminated:
 		d.handleTerminated(msg)
 	}
 }
+
+// sessionEnded is what a session of this member tells its directory when
+// it stops: a watch would do, but protoactor gives every watched actor a
+// set of its watchers (about 600 B), and a session lives as long as its
+// connection.
+type sessionEnded struct{ session *actor.PID }
 
 func (d *directory) handleRegister(ctx actor.Context, msg *messages.Register) {
 	session := ctx.Sender()
@@ -69,7 +79,12 @@ func (d *directory) handleRegister(ctx actor.Context, msg *messages.Register) {
 	}
 	if _, ok := d.sessions[session.Id]; !ok {
 		d.sessions[session.Id] = session
-		ctx.Watch(session)
+		// Another member's session cannot tell this directory it ended
+		// (its member may die), and a forwarded Register may arrive after
+		// the session's sessionEnded: those are watched.
+		if msg.Forwarded || session.Address != ctx.Self().Address {
+			ctx.Watch(session)
+		}
 	}
 	ctx.Send(d.player(ctx, msg.Uid), &messages.Attach{
 		Session: session,
@@ -83,7 +98,7 @@ func (d *directory) player(ctx actor.Context, uid string) *actor.PID {
 	if pid, ok := d.players[uid]; ok {
 		return pid
 	}
-	pid := ctx.Spawn(playerProps(d.d, uid, d.store))
+	pid := spawnPlayer(ctx, d.d, uid, d.store)
 	d.players[uid] = pid
 	d.byPID[pid.Id] = uid
 	return pid

@@ -50,10 +50,11 @@ type Inventory struct {
 
 type tracked struct {
 	kind, id string
-	pid      *actor.PID
-	started  time.Time
+	pid      *actor.PID // set when it first starts; until then List and Find skip it
+	started  int64      // Unix nanoseconds
 	restarts int
 	mailbox  actor.Mailbox
+	produce  func() actor.Actor // makes the actor, at start and at each restart
 }
 
 // NewInventory makes an empty inventory that counts restarts in m.
@@ -61,49 +62,108 @@ func NewInventory(m *metrics.Metrics) *Inventory {
 	return &Inventory{metrics: m, live: make(map[string]*tracked), dispatcher: newWorkerDispatcher(mailboxThroughput)}
 }
 
-// props wraps a producer so the actor is listed while it lives, counts its
-// restarts, and panics on a Crash message (the admin API's "panic" kill).
+// props makes the Props of one actor: it is listed while it lives, its
+// restarts are counted, and a Crash message panics in it (the admin API's
+// "panic" kill). For the actors of which there are many, sharedProps and
+// spawn do the same with one Props for all.
 func (inv *Inventory) props(kind, id string, producer actor.Producer, opts ...actor.PropsOption) *actor.Props {
-	opts = append(opts, actor.WithDispatcher(inv.dispatcher))
-	t := &tracked{kind: kind, id: id}
-	mailbox := actor.Unbounded()
-	opts = append(opts,
-		actor.WithMailbox(func() actor.Mailbox {
-			t.mailbox = newGatedMailbox(mailbox())
-			return t.mailbox
-		}),
-		actor.WithReceiverMiddleware(func(next actor.ReceiverFunc) actor.ReceiverFunc {
-			return func(ctx actor.ReceiverContext, env *actor.MessageEnvelope) {
-				switch msg := env.Message.(type) {
-				case *actor.Started:
-					inv.started(t, ctx.Self())
-				case *actor.Stopped:
-					inv.stopped(ctx.Self())
-				case *messages.Crash:
-					panic(fmt.Sprintf("%s %s: crash requested: %s", kind, id, msg.Reason))
-				}
-				next(ctx, env)
-			}
-		}),
-	)
-	return actor.PropsFromProducer(producer, opts...)
+	t := &tracked{kind: kind, id: id, produce: producer}
+	return actor.PropsFromProducer(func() actor.Actor { return &shell{inv: inv, t: t} }, inv.options(opts)...)
 }
 
-func (inv *Inventory) started(t *tracked, self *actor.PID) {
+// sharedProps makes the one Props of a kind of actor spawned with spawn.
+func (inv *Inventory) sharedProps(opts ...actor.PropsOption) *actor.Props {
+	return actor.PropsFromProducer(func() actor.Actor { return &shell{inv: inv} }, inv.options(opts)...)
+}
+
+func (inv *Inventory) options(opts []actor.PropsOption) []actor.PropsOption {
+	return append(opts, actor.WithDispatcher(inv.dispatcher), actor.WithMailbox(newMailbox))
+}
+
+// spawn starts an actor of a kind whose Props come from sharedProps, under
+// parent and with a generated name. What is the actor's own (a session's
+// connection, a player's uid) travels in produce: the inventory keeps it
+// under the PID's id, where the actor's shell finds it when it starts, and
+// again at each restart.
+func (inv *Inventory) spawn(parent actor.SpawnerContext, props *actor.Props, kind, id string, produce func() actor.Actor) *actor.PID {
+	name := parent.ActorSystem().ProcessRegistry.NextId()
+	full := name // protoactor's ids: the name at the root, parent/name below
+	if _, root := parent.(*actor.RootContext); !root {
+		full = parent.Self().Id + "/" + name
+	}
+	t := &tracked{kind: kind, id: id, produce: produce}
+	inv.mu.Lock()
+	inv.live[full] = t
+	inv.mu.Unlock()
+	pid, err := parent.SpawnNamed(props, name)
+	if err != nil || pid.Id != full {
+		inv.stopped(full)
+		panic(fmt.Sprintf("actors: spawn %s %s as %s: got %v, %v", kind, id, full, pid, err))
+	}
+	return pid
+}
+
+// shell is the actor protoactor knows: it makes the game's actor when it
+// starts, keeps the inventory up to date, and hands every message on. It
+// is what a receiver middleware would be, without the context extras
+// protoactor gives every actor with one.
+type shell struct {
+	inv   *Inventory
+	t     *tracked // nil until Started for a shared kind
+	inner actor.Actor
+}
+
+func (s *shell) Receive(ctx actor.Context) {
+	switch msg := ctx.Message().(type) {
+	case *actor.Started:
+		s.t = s.inv.started(s.t, ctx.Self())
+		s.inner = s.t.produce()
+	case *actor.Stopped:
+		s.inv.stopped(ctx.Self().Id)
+	case *messages.Crash:
+		panic(fmt.Sprintf("%s %s: crash requested: %s", s.t.kind, s.t.id, msg.Reason))
+	}
+	s.inner.Receive(ctx)
+}
+
+// useMailbox is called by the mailbox when protoactor hands it the actor,
+// once, before the actor starts.
+func (s *shell) useMailbox(self *actor.PID, m actor.Mailbox) {
+	s.inv.mu.Lock()
+	defer s.inv.mu.Unlock()
+	t := s.t
+	if t == nil {
+		t = s.inv.live[self.Id]
+	}
+	if t != nil {
+		t.mailbox = m
+	}
+}
+
+// started notes that the actor started, or restarted; t is nil for a
+// shared kind, which spawn registered.
+func (inv *Inventory) started(t *tracked, self *actor.PID) *tracked {
 	inv.mu.Lock()
 	defer inv.mu.Unlock()
-	if _, ok := inv.live[self.Id]; ok {
+	if t == nil {
+		t = inv.live[self.Id]
+		if t == nil {
+			panic(fmt.Sprintf("actors: %s started but was not spawned by the inventory", self.Id))
+		}
+	}
+	if t.pid != nil {
 		t.restarts++
 		inv.metrics.ActorRestarts.WithLabelValues(t.kind).Inc()
-		return
+		return t
 	}
-	t.pid, t.started = self, time.Now()
+	t.pid, t.started = self, time.Now().UnixNano()
 	inv.live[self.Id] = t
+	return t
 }
 
-func (inv *Inventory) stopped(self *actor.PID) {
+func (inv *Inventory) stopped(id string) {
 	inv.mu.Lock()
-	delete(inv.live, self.Id)
+	delete(inv.live, id)
 	inv.mu.Unlock()
 }
 
@@ -117,12 +177,12 @@ func (inv *Inventory) List(kinds ...string) []ActorInfo {
 	inv.mu.Lock()
 	out := make([]ActorInfo, 0, len(inv.live))
 	for _, t := range inv.live {
-		if len(want) > 0 && !want[t.kind] {
+		if t.pid == nil || (len(want) > 0 && !want[t.kind]) {
 			continue
 		}
 		out = append(out, ActorInfo{
 			Kind: t.kind, ID: t.id, PID: t.pid.Id, Node: t.pid.Address,
-			Started: t.started, Restarts: t.restarts, Mailbox: t.mailbox.UserMessageCount(),
+			Started: time.Unix(0, t.started), Restarts: t.restarts, Mailbox: mailboxLength(t.mailbox),
 		})
 	}
 	inv.mu.Unlock()
@@ -141,8 +201,11 @@ func (inv *Inventory) Find(pid, kind, id string) (ActorInfo, *actor.PID, bool) {
 	inv.mu.Lock()
 	defer inv.mu.Unlock()
 	for _, t := range inv.live {
+		if t.pid == nil {
+			continue
+		}
 		if (pid != "" && t.pid.Id == pid) || (pid == "" && t.kind == kind && t.id == id) {
-			return ActorInfo{Kind: t.kind, ID: t.id, PID: t.pid.Id, Node: t.pid.Address, Started: t.started, Restarts: t.restarts}, t.pid, true
+			return ActorInfo{Kind: t.kind, ID: t.id, PID: t.pid.Id, Node: t.pid.Address, Started: time.Unix(0, t.started), Restarts: t.restarts}, t.pid, true
 		}
 	}
 	return ActorInfo{}, nil, false
@@ -156,4 +219,11 @@ func (inv *Inventory) name(self *actor.PID, id string) {
 		t.id = id
 	}
 	inv.mu.Unlock()
+}
+
+func mailboxLength(m actor.Mailbox) int {
+	if m == nil {
+		return 0
+	}
+	return m.UserMessageCount()
 }

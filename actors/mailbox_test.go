@@ -8,11 +8,22 @@ import (
 )
 
 // recordingInvoker notes the order the mailbox hands messages over.
-type recordingInvoker struct{ got []any }
+type recordingInvoker struct {
+	got    []any
+	failed []any
+	panics map[any]bool // messages whose handling panics
+}
 
-func (r *recordingInvoker) InvokeSystemMessage(m any) { r.got = append(r.got, m) }
-func (r *recordingInvoker) InvokeUserMessage(m any)   { r.got = append(r.got, m) }
-func (r *recordingInvoker) EscalateFailure(any, any)  {}
+func (r *recordingInvoker) InvokeSystemMessage(m any) { r.invoke(m) }
+func (r *recordingInvoker) InvokeUserMessage(m any)   { r.invoke(m) }
+func (r *recordingInvoker) EscalateFailure(_, m any)  { r.failed = append(r.failed, m) }
+
+func (r *recordingInvoker) invoke(m any) {
+	r.got = append(r.got, m)
+	if r.panics[m] {
+		panic(m)
+	}
+}
 
 // inlineDispatcher runs the mailbox on the caller's goroutine.
 type inlineDispatcher struct{}
@@ -20,8 +31,8 @@ type inlineDispatcher struct{}
 func (inlineDispatcher) Schedule(fn func()) { fn() }
 func (inlineDispatcher) Throughput() int    { return 300 }
 
-func TestGatedMailboxHoldsMessagesUntilStarted(t *testing.T) {
-	m := newGatedMailbox(actor.Unbounded()())
+func TestMailboxHoldsMessagesUntilStarted(t *testing.T) {
+	m := newMailbox()
 	// Posts in the window between the PID's registration and its handlers:
 	// the default mailbox would dereference a nil dispatcher here.
 	m.PostUserMessage("early join")
@@ -41,5 +52,83 @@ func TestGatedMailboxHoldsMessagesUntilStarted(t *testing.T) {
 	}
 	if n := m.UserMessageCount(); n != 0 {
 		t.Fatalf("%d user messages left", n)
+	}
+}
+
+// A failure is escalated with its message; the supervisor's suspend holds
+// user messages back (system ones still run) until its resume.
+func TestMailboxSuspendsAfterAFailure(t *testing.T) {
+	m := newMailbox()
+	inv := &recordingInvoker{panics: map[any]bool{"bad": true}}
+	m.RegisterHandlers(inv, manualDispatcher{})
+	m.PostSystemMessage("started")
+	m.PostUserMessage("bad")
+	m.PostUserMessage("next")
+	m.(*mailbox).process()
+	if want := []any{"started", "bad", "next"}; !reflect.DeepEqual(inv.got, want) {
+		t.Fatalf("got %v, want %v", inv.got, want)
+	}
+
+	inv.got = nil
+	m.PostUserMessage("bad")
+	m.PostSystemMessage(&actor.SuspendMailbox{}) // as EscalateFailure does
+	m.PostUserMessage("waits")
+	m.PostSystemMessage("restart")
+	m.(*mailbox).process()
+	if want := []any{"restart"}; !reflect.DeepEqual(inv.got, want) {
+		t.Fatalf("got %v, want %v", inv.got, want)
+	}
+	if n := m.UserMessageCount(); n != 2 {
+		t.Fatalf("%d user messages waiting, want 2", n)
+	}
+	m.PostSystemMessage(&actor.ResumeMailbox{})
+	m.(*mailbox).process()
+	if want := []any{"restart", "bad", "waits"}; !reflect.DeepEqual(inv.got, want) {
+		t.Fatalf("got %v, want %v", inv.got, want)
+	}
+	if want := []any{"bad", "bad"}; !reflect.DeepEqual(inv.failed, want) {
+		t.Fatalf("escalated %v, want %v", inv.failed, want)
+	}
+}
+
+// manualDispatcher runs nothing: the test calls process itself.
+type manualDispatcher struct{}
+
+func (manualDispatcher) Schedule(func()) {}
+func (manualDispatcher) Throughput() int { return 300 }
+
+// The queue keeps its order across growth, compaction and emptying, and an
+// empty queue keeps no buffer.
+func TestFifo(t *testing.T) {
+	var q fifo
+	next, want := 0, 0
+	for round := range 50 {
+		for range round % 7 * 3 {
+			q.push(next)
+			next++
+		}
+		for range round % 5 * 2 {
+			if q.len() == 0 {
+				break
+			}
+			if v := q.pop(); v != want {
+				t.Fatalf("popped %v, want %d", v, want)
+			}
+			want++
+		}
+	}
+	for q.len() > 0 {
+		if v := q.pop(); v != want {
+			t.Fatalf("popped %v, want %d", v, want)
+		}
+		want++
+	}
+	if want != next || q.buf != nil {
+		t.Fatalf("popped %d of %d; %d slots kept", want, next, cap(q.buf))
+	}
+	q.push("b")
+	q.pushFront("a")
+	if a, b := q.pop(), q.pop(); a != "a" || b != "b" {
+		t.Fatalf("got %v %v", a, b)
 	}
 }

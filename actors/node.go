@@ -1,6 +1,8 @@
 package actors
 
 import (
+	"time"
+
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/caiquan/caiquan/metrics"
 )
@@ -20,6 +22,9 @@ type deps struct {
 	players *actor.PID
 	self    string // this member's address
 	place   Placement
+	// The Props of all sessions and of all players (Inventory.spawn).
+	sessionProps, playerProps *actor.Props
+	playerIdle                time.Duration // playerIdle, but for tests
 }
 
 // Names of the node's long-lived actors, children of the node actor.
@@ -37,7 +42,8 @@ func newDeps(system *actor.ActorSystem, s Settings, inv *Inventory, m *metrics.M
 		place = localPlacement{self: system.Address()}
 	}
 	return &deps{settings: s, inv: inv, metrics: m, lobby: child(lobbyName), rooms: child(roomsName), players: child(playersName),
-		self: system.Address(), place: place}
+		self: system.Address(), place: place,
+		sessionProps: inv.sharedProps(), playerProps: inv.sharedProps(), playerIdle: playerIdle}
 }
 
 // longLived are the node's children, in the order they start.

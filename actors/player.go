@@ -20,7 +20,7 @@ type player struct {
 	session *actor.PID
 	uname   string
 	uavatar string
-	clock   func() time.Time
+	d       *deps
 
 	owed    []*messages.ApplyRound // applied but not yet stored, in order
 	retry   *time.Timer            // the next SaveRetry, while owed
@@ -31,9 +31,10 @@ type player struct {
 // the rounds it owes.
 const saveRetryFirst = 100 * time.Millisecond
 
-func playerProps(d *deps, uid string, store Store) *actor.Props {
-	return d.inv.props(KindPlayer, uid, func() actor.Actor {
-		return &player{uid: uid, store: store, clock: d.settings.Now}
+// spawnPlayer starts the player of uid under parent (the directory).
+func spawnPlayer(parent actor.SpawnerContext, d *deps, uid string, store Store) *actor.PID {
+	return d.inv.spawn(parent, d.playerProps, KindPlayer, uid, func() actor.Actor {
+		return &player{uid: uid, store: store, d: d}
 	})
 }
 
@@ -67,10 +68,14 @@ func (p *player) Receive(ctx actor.Context) {
 		p.handleApplyRound(ctx, msg)
 	case *messages.SaveRetry:
 		p.handleSaveRetry(ctx)
+	case checkIdle:
+		p.idleUnlessAttached(ctx)
 	case *actor.ReceiveTimeout:
 		if p.session == nil && len(p.owed) == 0 {
 			ctx.Stop(ctx.Self())
+			return
 		}
+		p.idleUnlessAttached(ctx)
 	}
 }
 
@@ -82,7 +87,25 @@ func (p *player) handleStarted(ctx actor.Context) {
 		panic(fmt.Sprintf("player %s: load: %v", p.uid, err))
 	}
 	p.rec = rec
-	ctx.SetReceiveTimeout(playerIdle)
+	// The directory sends a new player its session right after spawning
+	// it: the check, queued behind that, finds it attached, and an
+	// attached player keeps no timer.
+	ctx.Send(ctx.Self(), checkIdle{})
+}
+
+// checkIdle is a player's message to itself: start the idle timeout unless
+// a session is attached.
+type checkIdle struct{}
+
+// idleUnlessAttached runs the idle timeout while no session is attached.
+// protoactor ends the timeout when it fires, so a player that could not
+// stop then (it owes rounds) sets it again.
+func (p *player) idleUnlessAttached(ctx actor.Context) {
+	if p.session == nil {
+		ctx.SetReceiveTimeout(p.d.playerIdle)
+	} else {
+		ctx.CancelReceiveTimeout()
+	}
 }
 
 func (p *player) handleAttach(ctx actor.Context, msg *messages.Attach) {
@@ -91,6 +114,7 @@ func (p *player) handleAttach(ctx actor.Context, msg *messages.Attach) {
 	}
 	p.session = msg.Session
 	p.uname, p.uavatar = msg.Uname, msg.Uavatar
+	p.idleUnlessAttached(ctx)
 	ctx.Send(msg.Session, &messages.Attached{
 		Player:     ctx.Self(),
 		TotalScore: p.rec.Total,
@@ -145,12 +169,13 @@ func (p *player) save(change func(PlayerRecord) PlayerRecord) error {
 }
 
 func (p *player) now() time.Time {
-	return p.clock().UTC()
+	return p.d.settings.Now().UTC()
 }
 
-func (p *player) handleDetach(_ actor.Context, msg *messages.Detach) {
+func (p *player) handleDetach(ctx actor.Context, msg *messages.Detach) {
 	if p.session != nil && p.session.Equal(msg.Session) {
 		p.session = nil
+		p.idleUnlessAttached(ctx)
 	}
 }
 

@@ -48,8 +48,8 @@ func TestApplyRoundOnce(t *testing.T) {
 func TestTwoPlayersOfOneUIDLoseNoRound(t *testing.T) {
 	srv, system := newTestServer(t, testSettings())
 	store := NewMemoryStore()
-	a := system.Root.Spawn(playerProps(srv.d, "p", store))
-	b := system.Root.Spawn(playerProps(srv.d, "p", store))
+	a := spawnPlayer(system.Root, srv.d, "p", store)
+	b := spawnPlayer(system.Root, srv.d, "p", store)
 	ask := func(pid *actor.PID, round string) *messages.RoundApplied {
 		t.Helper()
 		res, err := system.Root.RequestFuture(pid, &messages.ApplyRound{Uid: "p", RoundId: round, BaseScore: 1}, time.Second).Result()
@@ -70,5 +70,32 @@ func TestTwoPlayersOfOneUIDLoseNoRound(t *testing.T) {
 	rec, _ := store.Load("p")
 	if rec.Total != 3 || rec.Rounds != 2 {
 		t.Fatalf("stored %+v; want both rounds", rec)
+	}
+}
+
+// A player with a session attached keeps no idle timer however long it
+// idles; once its session is gone it stops after playerIdle.
+func TestPlayerIdlesOutOnlyWithoutASession(t *testing.T) {
+	srv, _ := newTestServer(t, testSettings())
+	srv.d.playerIdle = 200 * time.Millisecond // before any player exists
+	live := func(uid string) bool {
+		for _, a := range srv.Inventory().List(KindPlayer) {
+			if a.ID == uid {
+				return true
+			}
+		}
+		return false
+	}
+	a := connect(t, srv, "a")
+	connect(t, srv, "b")
+	time.Sleep(600 * time.Millisecond)
+	if !live("a") || !live("b") {
+		t.Fatal("an attached player stopped")
+	}
+	a.s.Closed("gone")
+	eventually(t, "player a stopped", func() bool { return !live("a") })
+	time.Sleep(400 * time.Millisecond)
+	if !live("b") {
+		t.Fatal("player b stopped with its session attached")
 	}
 }

@@ -77,7 +77,7 @@ func (s *Server) Inventory() *Inventory { return s.d.inv }
 
 // OpenSession spawns the session actor of a new connection.
 func (s *Server) OpenSession(conn Conn) Session {
-	pid := s.sessions.Spawn(sessionProps(s.d, conn))
+	pid := spawnSession(s.sessions, s.d, conn)
 	return sessionHandle{root: s.system.Root, pid: pid}
 }
 

@@ -27,16 +27,26 @@ type session struct {
 	room     *actor.PID
 	round    string
 	attach   *time.Timer
-	attachBy time.Time // when a hello that found no player is refused
-	pending  []*messages.Envelope
+	att      *attachState // while attaching
+	wait     *waitState   // while queued
+	gone     bool         // the socket is closed: nothing more from the client
+	hello    *time.Timer
+}
 
-	ticket   uint64       // of the current join; 0 when not waiting
+// attachState is a session's while its hello waits for the player actor;
+// waitState while it waits for a seat. Most sessions are idle most of their
+// lives, and hold neither.
+type attachState struct {
+	by      time.Time // when a hello that found no player is refused
+	pending []*messages.Envelope
+}
+
+type waitState struct {
+	ticket   uint64       // of the current join
 	lobbies  []*actor.PID // every lobby the current join went to
 	joinedAt time.Time
 	acked    bool // the client has been told it is queued
 	rejoin   *time.Timer
-	gone     bool // the socket is closed: nothing more from the client
-	hello    *time.Timer
 }
 
 // rejoinEvery is how often a waiting session repeats its join, so a lobby
@@ -56,8 +66,9 @@ const (
 	inRound
 )
 
-func sessionProps(d *deps, conn Conn) *actor.Props {
-	return d.inv.props(KindSession, "", func() actor.Actor {
+// spawnSession starts the session of conn under parent.
+func spawnSession(parent actor.SpawnerContext, d *deps, conn Conn) *actor.PID {
+	return d.inv.spawn(parent, d.sessionProps, KindSession, "", func() actor.Actor {
 		return &session{conn: conn, d: d}
 	})
 }
@@ -87,12 +98,12 @@ func (s *session) Receive(ctx actor.Context) {
 	case *messages.Reattach:
 		s.handleReattach(ctx)
 	case *messages.Queued:
-		if s.phase == queued && !s.acked {
-			s.acked = true
+		if s.phase == queued && !s.wait.acked {
+			s.wait.acked = true
 			s.send(&messages.Envelope{Body: &messages.Envelope_Queued{Queued: msg}})
 		}
 	case *messages.RejoinTick:
-		if s.phase == queued && msg.Ticket == s.ticket {
+		if s.phase == queued && msg.Ticket == s.wait.ticket {
 			s.sendJoin(ctx)
 		}
 	case *messages.Error:
@@ -137,10 +148,10 @@ func (s *session) handleClient(ctx actor.Context, env *messages.Envelope) {
 		s.handleHello(ctx, h.Hello)
 		return
 	}
-	if s.phase == attaching && len(s.pending) < maxPending {
+	if s.phase == attaching && len(s.att.pending) < maxPending {
 		// A client may send join right behind hello; it is played once the
 		// player actor answers.
-		s.pending = append(s.pending, env)
+		s.att.pending = append(s.att.pending, env)
 		return
 	}
 	if s.phase == greeting || s.phase == attaching {
@@ -173,7 +184,7 @@ func (s *session) handleHello(ctx actor.Context, h *messages.Hello) {
 	}
 	s.user = user
 	s.phase = attaching
-	s.attachBy = s.d.settings.Now().Add(s.d.settings.AttachTimeout)
+	s.att = &attachState{by: s.d.settings.Now().Add(s.d.settings.AttachTimeout)}
 	s.d.inv.name(ctx.Self(), user.Uid)
 	s.register(ctx)
 }
@@ -239,10 +250,10 @@ func (s *session) handleReattach(ctx actor.Context) {
 
 func (s *session) handleAttachTimeout(ctx actor.Context) {
 	switch {
-	case s.phase == attaching && s.d.settings.Now().Before(s.attachBy):
+	case s.phase == attaching && s.d.settings.Now().Before(s.att.by):
 		s.register(ctx)
 	case s.phase == attaching:
-		s.phase, s.pending = greeting, nil
+		s.phase, s.att, s.attach = greeting, nil, nil
 		s.sendError(messages.CodeServerBusy, "the player service did not answer; send hello again")
 	case s.player == nil && s.user != nil && !s.gone:
 		s.register(ctx) // reattaching after the directory died
@@ -253,13 +264,13 @@ func (s *session) handleAttached(ctx actor.Context, msg *messages.Attached) {
 	if s.phase != attaching {
 		// A player actor made again after a failure: it is ours now.
 		if s.phase != greeting && !s.gone {
-			stopTimer(s.attach)
+			dropTimer(&s.attach)
 			s.player = msg.Player
 		}
 		return
 	}
-	stopTimer(s.attach)
-	stopTimer(s.hello)
+	dropTimer(&s.attach)
+	dropTimer(&s.hello)
 	s.player = msg.Player
 	s.standing = rules.Standing{Total: msg.TotalScore, Streak: msg.WinStreak}
 	s.phase = idle
@@ -267,8 +278,8 @@ func (s *session) handleAttached(ctx actor.Context, msg *messages.Attached) {
 		Message: "welcome", Nearby: msg.Online,
 		TotalScore: msg.TotalScore, WinStreak: msg.WinStreak,
 	}}})
-	pending := s.pending
-	s.pending = nil
+	pending := s.att.pending
+	s.att = nil
 	for _, env := range pending {
 		s.handleClient(ctx, env)
 	}
@@ -280,17 +291,17 @@ func (s *session) handleJoin(ctx actor.Context) {
 		return
 	}
 	s.phase = queued
-	s.joinedAt = s.d.settings.Now()
-	s.ticket = uint64(s.joinedAt.UnixNano()) // grows across sessions of one uid
-	s.acked = false
+	now := s.d.settings.Now()
+	s.wait = &waitState{joinedAt: now, ticket: uint64(now.UnixNano())} // the ticket grows across sessions of one uid
 	s.sendJoin(ctx)
 }
 
 // sendJoin sends (or repeats) the current join, and sets the next repeat.
 func (s *session) sendJoin(ctx actor.Context) {
+	w := s.wait
 	lobby := s.d.lobbyPID()
-	if !slices.ContainsFunc(s.lobbies, lobby.Equal) {
-		s.lobbies = append(s.lobbies, lobby)
+	if !slices.ContainsFunc(w.lobbies, lobby.Equal) {
+		w.lobbies = append(w.lobbies, lobby)
 	}
 	ctx.Request(lobby, &messages.JoinQueue{
 		Seat: &messages.SeatInfo{
@@ -298,23 +309,28 @@ func (s *session) sendJoin(ctx actor.Context) {
 			Session: ctx.Self(), TotalScore: s.standing.Total, WinStreak: s.standing.Streak,
 			Player: s.player,
 		},
-		Ticket:         s.ticket,
-		JoinedAtUnixMs: s.joinedAt.UnixMilli(),
+		Ticket:         w.ticket,
+		JoinedAtUnixMs: w.joinedAt.UnixMilli(),
 	})
-	stopTimer(s.rejoin)
-	s.rejoin = sendAfter(ctx, rejoinEvery, &messages.RejoinTick{Ticket: s.ticket})
+	stopTimer(w.rejoin)
+	w.rejoin = sendAfter(ctx, rejoinEvery, &messages.RejoinTick{Ticket: w.ticket})
 }
 
 func (s *session) stopWaiting() {
-	stopTimer(s.rejoin)
-	s.rejoin, s.ticket, s.lobbies = nil, 0, nil
+	if s.wait != nil {
+		stopTimer(s.wait.rejoin)
+		s.wait = nil
+	}
 }
 
 // leaveLobbies takes the player out of every lobby its join went to. In a
 // cluster the lobby moves when members come and go, and a lobby that
 // stopped seating may still hold a repeated join.
 func (s *session) leaveLobbies(ctx actor.Context) {
-	for _, l := range s.lobbies {
+	if s.wait == nil {
+		return
+	}
+	for _, l := range s.wait.lobbies {
 		ctx.Request(l, &messages.LeaveQueue{Uid: s.user.Uid})
 	}
 }
@@ -379,7 +395,7 @@ func (s *session) handleStart(ctx actor.Context, msg *messages.Start) {
 		ctx.Request(room, &messages.LeaveRoom{RoundId: msg.RoundId, Uid: s.user.Uid, Declined: true})
 		return
 	}
-	if len(s.lobbies) > 1 {
+	if len(s.wait.lobbies) > 1 {
 		s.leaveLobbies(ctx) // a lobby that did not seat us must not later
 	}
 	s.stopWaiting()
@@ -436,9 +452,14 @@ func (s *session) fromRoom(ctx actor.Context) bool {
 // handleStopping leaves whatever the session was part of, and closes the
 // socket if it is still open (the session died, not the connection).
 func (s *session) handleStopping(ctx actor.Context) {
+	if s.user != nil {
+		// It may have registered with this member's directory, which
+		// counts it online until told (see sessionEnded).
+		ctx.Send(s.d.players, sessionEnded{session: ctx.Self()})
+	}
 	stopTimer(s.attach)
 	stopTimer(s.hello)
-	stopTimer(s.rejoin)
+	s.stopWaiting()
 	switch s.phase {
 	case queued:
 		s.leaveLobbies(ctx)

@@ -19,3 +19,10 @@ func stopTimer(t *time.Timer) {
 		t.Stop()
 	}
 }
+
+// dropTimer stops *t and lets it go: a stopped timer still referenced
+// keeps its memory (an idle session would hold its spent ones for good).
+func dropTimer(t **time.Timer) {
+	stopTimer(*t)
+	*t = nil
+}

@@ -40,22 +40,19 @@ type conn struct {
 	// or the Engine.IO 4 connect auth); a hello without one carries it.
 	token string
 
-	mu            sync.Mutex
-	queue         []frame // encoded frames for the writer; at most cfg.OutboundQueue
-	spare         []frame // the writer's last batch, reused for the next queue
-	writing       bool    // the writer role is taken: a writeLoop runs (or serve greets)
-	pingDue       bool    // pingTimer fired; the writer sends the pings
-	pingTimer     *time.Timer
-	pongTimer     *time.Timer // Engine.IO 4: runs while a ping is unanswered
-	closed        bool
-	cause         closeCause
-	closeDeadline time.Time   // end of the close handshake
-	parked        bool        // no reader runs; unpark starts one
-	wakeTimer     *time.Timer // unparks at the read deadline
+	mu        sync.Mutex
+	queue     []frame     // encoded frames for the writer; at most cfg.OutboundQueue
+	spare     []frame     // the writer's last batch, reused for the next queue
+	writing   bool        // the writer role is taken: a writeLoop runs (or serve greets)
+	pingDue   bool        // a ping is due; the writer sends the pings
+	tick      *time.Timer // at the next ping, or at the read deadline when parked (onTick)
+	nextPing  time.Time
+	pongTimer *time.Timer // Engine.IO 4: runs while a ping is unanswered
+	closed    bool
+	end       *ending // set with closed; nil while open, which is most of a connection's life
+	parked    bool    // no reader runs; unpark starts one
 
-	closing     atomic.Bool   // set by the first Close
-	readStopped chan struct{} // readLoop returned
-	writerDone  chan struct{} // the writer finished the close and closed the socket
+	closing atomic.Bool // set by the first Close
 
 	helloSeen atomic.Bool
 	pongDue   atomic.Bool // an Engine.IO ping is unanswered
@@ -63,16 +60,22 @@ type conn struct {
 
 var _ actors.Conn = (*conn)(nil)
 
+// ending is what the close needs: made by the first Close, read-only after.
+type ending struct {
+	cause       closeCause
+	deadline    time.Time     // end of the close handshake
+	readStopped chan struct{} // readLoop returned
+	writerDone  chan struct{} // the writer finished the close and closed the socket
+}
+
 func newConn(g *Gateway, ws *websocket.Conn, nc *netConn, w wire) *conn {
 	return &conn{
-		g:           g,
-		ws:          ws,
-		nc:          nc,
-		wire:        w,
-		limiter:     newLimiter(g.cfg.RateLimit, g.cfg.RateBurst, time.Now()),
-		writing:     true, // serve writes the greeting, then hands the role to a writeLoop
-		readStopped: make(chan struct{}),
-		writerDone:  make(chan struct{}),
+		g:       g,
+		ws:      ws,
+		nc:      nc,
+		wire:    w,
+		limiter: newLimiter(g.cfg.RateLimit, g.cfg.RateBurst, time.Now()),
+		writing: true, // serve writes the greeting, then hands the role to a writeLoop
 	}
 }
 
@@ -120,21 +123,47 @@ func (c *conn) claimWriterLocked() bool {
 	return true
 }
 
-// onPingTimer marks a ping due and rearms itself: a ticker that needs no
-// goroutine between pings.
-func (c *conn) onPingTimer() {
+// onTick is the connection's one timer, a ticker that needs no goroutine
+// in between: it marks a ping due every PingInterval, and it unparks a
+// parked connection once its read deadline has passed, so the reader
+// reports it. A tick that finds nothing due (a deadline moved) just sets
+// the next.
+func (c *conn) onTick() {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
 		return
 	}
-	c.pingDue = true
-	c.pingTimer.Reset(c.g.cfg.PingInterval)
-	start := c.claimWriterLocked()
+	now := time.Now()
+	start := false
+	if !now.Before(c.nextPing) {
+		c.pingDue = true
+		c.nextPing = now.Add(c.g.cfg.PingInterval)
+		start = c.claimWriterLocked()
+	}
+	dl := c.nc.readDeadline()
+	wake := c.parked && !dl.IsZero() && !now.Before(dl)
+	c.armTickLocked()
 	c.mu.Unlock()
 	if start {
 		workerPool.Go(c.writeLoop)
 	}
+	if wake {
+		c.unpark()
+	}
+}
+
+// armTickLocked sets the timer to the next ping, or to the read deadline
+// if the connection is parked and that comes first. c.mu held.
+func (c *conn) armTickLocked() {
+	if c.tick == nil {
+		return
+	}
+	next := c.nextPing
+	if dl := c.nc.readDeadline(); c.parked && !dl.IsZero() && dl.Before(next) {
+		next = dl
+	}
+	c.tick.Reset(time.Until(next))
 }
 
 // armPongTimer starts the Engine.IO 4 pong deadline.
@@ -166,18 +195,19 @@ func (c *conn) Close(code int, reason string) {
 		return
 	}
 	c.closed = true
+	c.end = &ending{
+		cause:       closeCause{code: code, reason: reason},
+		deadline:    time.Now().Add(closeGrace),
+		readStopped: make(chan struct{}),
+		writerDone:  make(chan struct{}),
+	}
 	c.closing.Store(true)
-	c.cause = closeCause{code: code, reason: reason}
-	c.closeDeadline = time.Now().Add(closeGrace)
-	deadline := c.closeDeadline
-	if c.pingTimer != nil {
-		c.pingTimer.Stop()
+	deadline := c.end.deadline
+	if c.tick != nil {
+		c.tick.Stop()
 	}
 	if c.pongTimer != nil {
 		c.pongTimer.Stop()
-	}
-	if c.wakeTimer != nil {
-		c.wakeTimer.Stop()
 	}
 	start := c.claimWriterLocked()
 	c.mu.Unlock()
@@ -196,10 +226,11 @@ func (c *conn) Close(code int, reason string) {
 
 func (c *conn) isClosing() bool { return c.closing.Load() }
 
-func (c *conn) closeState() (closeCause, time.Time) {
+// ending is the close's state; call it only after Close.
+func (c *conn) ending() *ending {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.cause, c.closeDeadline
+	return c.end
 }
 
 // serve sets the connection up and starts its reader.
@@ -223,7 +254,8 @@ func (c *conn) serve() {
 	}
 
 	c.mu.Lock()
-	c.pingTimer = time.AfterFunc(cfg.PingInterval, c.onPingTimer)
+	c.nextPing = time.Now().Add(cfg.PingInterval)
+	c.tick = time.AfterFunc(cfg.PingInterval, c.onTick)
 	c.mu.Unlock()
 	c.g.track(c)
 	workerPool.Go(c.writeLoop) // takes over the writer role from the greeting; exits at once if idle
@@ -248,12 +280,13 @@ func (c *conn) stopHelloTimer() {
 
 // readEnded ends the connection once the reader has stopped for good.
 func (c *conn) readEnded() {
-	close(c.readStopped)
 	c.Close(messages.CloseGoingAway, "connection lost") // no-op unless the read failed silently
-	<-c.writerDone
+	end := c.ending()
+	close(end.readStopped)
+	<-end.writerDone
 	c.stopHelloTimer()
 
-	cause, _ := c.closeState()
+	cause := end.cause
 	c.session.Closed(cause.reason) // the reader ended: no Deliver can follow
 	c.g.untrack(c)
 	c.g.log.Debug("gateway: connection closed", "wire", c.wire.name(),
@@ -268,8 +301,7 @@ func (c *conn) extendReadDeadline() {
 	}
 	c.ws.SetReadDeadline(time.Now().Add(c.g.cfg.IdleTimeout))
 	if c.isClosing() {
-		_, deadline := c.closeState()
-		c.ws.SetReadDeadline(deadline)
+		c.ws.SetReadDeadline(c.ending().deadline)
 	}
 }
 

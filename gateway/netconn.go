@@ -191,6 +191,58 @@ func (nc *netConn) ready(fd uintptr) bool {
 	return !peekWouldBlock(fd)
 }
 
+// readBufs keeps a few read buffers of parked connections for the next
+// readers that start, each in a bufio.Reader that only carries it. Not a
+// sync.Pool: that one keeps what it is given until the second collection,
+// and an idle server seldom collects, so it would hold a buffer for nearly
+// every parked connection.
+var readBufs struct {
+	sync.Mutex
+	spare []*bufio.Reader
+}
+
+// maxSpareReadBufs bounds readBufs: the readers that start at once, a
+// ping round's pongs, say, need no more.
+const maxSpareReadBufs = 256
+
+// dropReadBuffer gives the read buffer up while the connection is parked,
+// so an idle connection holds none; restoreReadBuffer takes one back
+// before the next read. gorilla keeps a pointer to nc.br, so the buffer
+// moves out of it and back, not the reader. Reader role only, with nothing
+// buffered.
+func (nc *netConn) dropReadBuffer() {
+	if nc.br.Size() == 0 || nc.br.Buffered() > 0 {
+		return
+	}
+	readBufs.Lock()
+	if len(readBufs.spare) < maxSpareReadBufs {
+		carrier := new(bufio.Reader)
+		*carrier = *nc.br
+		readBufs.spare = append(readBufs.spare, carrier)
+	}
+	readBufs.Unlock()
+	*nc.br = bufio.Reader{}
+}
+
+func (nc *netConn) restoreReadBuffer() {
+	if nc.br.Size() > 0 {
+		return
+	}
+	var carrier *bufio.Reader
+	readBufs.Lock()
+	if n := len(readBufs.spare); n > 0 {
+		carrier = readBufs.spare[n-1]
+		readBufs.spare[n-1] = nil
+		readBufs.spare = readBufs.spare[:n-1]
+	}
+	readBufs.Unlock()
+	if carrier == nil {
+		carrier = bufio.NewReaderSize(nc.Conn, readBufferSize)
+	}
+	*nc.br = *carrier
+	nc.br.Reset(nc.Conn)
+}
+
 // hijacker gives gorilla's Upgrade a netConn and our read buffer in place
 // of net/http's (gorilla keeps a hijacked reader when ReadBufferSize is 0).
 type hijacker struct {

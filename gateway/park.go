@@ -37,8 +37,9 @@ func (c *conn) park() bool {
 		c.mu.Unlock()
 		return false
 	}
+	c.nc.dropReadBuffer() // the next reader takes one back (awaitInput)
 	c.parked = true
-	c.armWakeLocked()
+	c.armTickLocked() // to unpark at the read deadline
 	c.mu.Unlock()
 	// From here an unpark may start another reader: touch nothing of the reader's.
 	if p.arm(c.nc, first) == nil {
@@ -48,6 +49,9 @@ func (c *conn) park() bool {
 	resumed := !c.parked // an unpark raced us: its reader reads
 	c.parked = false
 	c.mu.Unlock()
+	if !resumed {
+		c.nc.restoreReadBuffer()
+	}
 	return resumed
 }
 
@@ -60,34 +64,4 @@ func (c *conn) unpark() {
 	if was {
 		workerPool.Go(c.awaitInput)
 	}
-}
-
-// armWakeLocked sets the wake timer to the read deadline. c.mu held.
-func (c *conn) armWakeLocked() {
-	dl := c.nc.readDeadline()
-	if dl.IsZero() {
-		if c.wakeTimer != nil {
-			c.wakeTimer.Stop()
-		}
-		return
-	}
-	d := time.Until(dl)
-	if c.wakeTimer == nil {
-		c.wakeTimer = time.AfterFunc(d, c.onWakeTimer)
-		return
-	}
-	c.wakeTimer.Reset(d)
-}
-
-// onWakeTimer unparks once the read deadline has passed, so the reader
-// reports it; a timer left from an earlier park just re-arms.
-func (c *conn) onWakeTimer() {
-	c.mu.Lock()
-	if dl := c.nc.readDeadline(); c.parked && (dl.IsZero() || time.Now().Before(dl)) {
-		c.armWakeLocked()
-		c.mu.Unlock()
-		return
-	}
-	c.mu.Unlock()
-	c.unpark()
 }

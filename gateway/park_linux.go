@@ -11,7 +11,7 @@ import (
 type parker struct {
 	epfd  int
 	mu    sync.Mutex
-	conns map[int32]*conn // by file descriptor
+	conns []*conn // by file descriptor: small numbers, densely used
 }
 
 var (
@@ -28,7 +28,7 @@ func theParker() *parker {
 			slog.Warn("gateway: no epoll; idle connections keep a goroutine", "err", err)
 			return
 		}
-		parkerInst = &parker{epfd: fd, conns: make(map[int32]*conn)}
+		parkerInst = &parker{epfd: fd}
 		go parkerInst.run()
 	})
 	return parkerInst
@@ -43,7 +43,10 @@ func (p *parker) run() {
 		}
 		for i := range n {
 			p.mu.Lock()
-			c := p.conns[evs[i].Fd]
+			var c *conn
+			if fd := int(evs[i].Fd); fd < len(p.conns) {
+				c = p.conns[fd]
+			}
 			p.mu.Unlock()
 			if c != nil {
 				c.unpark() // a stale event only wakes a reader early
@@ -55,7 +58,11 @@ func (p *parker) run() {
 // add enters c; the descriptor stays c's until the reader ends (forget).
 func (p *parker) add(c *conn) {
 	p.mu.Lock()
-	p.conns[c.nc.fd] = c
+	fd := int(c.nc.fd)
+	if fd >= len(p.conns) {
+		p.conns = append(p.conns, make([]*conn, fd+1-len(p.conns))...)
+	}
+	p.conns[fd] = c
 	p.mu.Unlock()
 }
 
@@ -86,8 +93,8 @@ func (p *parker) arm(nc *netConn, first bool) error {
 // from the epoll set.
 func (p *parker) forget(c *conn) {
 	p.mu.Lock()
-	if p.conns[c.nc.fd] == c {
-		delete(p.conns, c.nc.fd)
+	if fd := int(c.nc.fd); fd < len(p.conns) && p.conns[fd] == c {
+		p.conns[fd] = nil
 	}
 	p.mu.Unlock()
 }

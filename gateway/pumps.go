@@ -16,17 +16,30 @@ import (
 
 // awaitInput is the reader: it waits for input, then reads on.
 func (c *conn) awaitInput() {
+	c.nc.restoreReadBuffer()
 	c.nc.waitReadable()
 	c.readLoop()
 }
 
 // readLoop reads frames until the socket fails or closes, then ends the
 // connection. When nothing is left to read it parks the connection and
-// returns (park.go), or else waits itself.
+// returns (park.go), or else waits itself. A reader that has read nothing
+// but pongs, heartbeats and hellos parks again at once, as these say
+// nothing about whether the client is playing: at every ping round
+// thousands of idle connections would otherwise keep a goroutine (and its
+// stack) for parkAfter, and as many while they connect.
 func (c *conn) readLoop() {
-	for c.skipPong() || c.readFrame() {
+	playing := false
+	for {
+		if !c.skipPong() {
+			ok, game := c.readFrame()
+			if !ok {
+				break
+			}
+			playing = playing || game
+		}
 		if c.nc.drained() {
-			if c.nc.waitReadableFor(c.g.parkAfter) {
+			if playing && c.nc.waitReadableFor(c.g.parkAfter) {
 				continue
 			}
 			if c.park() {
@@ -63,16 +76,17 @@ func (c *conn) skipPong() bool {
 	return true
 }
 
-// readFrame reads and handles one frame; false when the socket failed or
-// closed. After Close it only discards input until the client's close
-// frame (or the grace) ends it, so unread data cannot reset the connection
-// before our close frame arrives.
-func (c *conn) readFrame() bool {
+// readFrame reads and handles one frame; ok is false when the socket failed
+// or closed, game says the frame was a game message other than hello.
+// After Close it only discards input until the client's close frame (or
+// the grace) ends it, so unread data cannot reset the connection before our
+// close frame arrives.
+func (c *conn) readFrame() (ok, game bool) {
 	limit := c.g.cfg.MaxFrameBytes
 	kind, r, err := c.ws.NextReader()
 	if err != nil {
 		c.closeAfterReadError(err)
-		return false
+		return false, false
 	}
 	// Never buffer more than the limit: read one byte past it to notice.
 	// The buffer goes back to the pool after handle: decoders copy what
@@ -83,35 +97,35 @@ func (c *conn) readFrame() bool {
 	*buf = data[:0]
 	if err != nil {
 		c.closeAfterReadError(err)
-		return false
+		return false, false
 	}
 	if c.isClosing() {
-		return true
+		return true, false
 	}
 	c.extendReadDeadline()
 	if len(data) > limit {
 		c.g.countRejected("frame_too_big")
 		c.Close(messages.CloseTooBig, fmt.Sprintf("frame exceeds %d bytes", limit))
-		return true
+		return true, false
 	}
 	c.pongDue.Store(false) // any frame shows the client is alive
-	c.handle(kind, data)
-	return true
+	return true, c.handle(kind, data)
 }
 
-// handle applies the rate limit, decodes, and acts on one frame.
-func (c *conn) handle(kind int, data []byte) {
+// handle applies the rate limit, decodes, and acts on one frame; true when
+// it was a game message other than hello.
+func (c *conn) handle(kind int, data []byte) (game bool) {
 	switch c.limiter.take(time.Now()) {
 	case dropNotify:
 		c.g.countRejected(messages.CodeRateLimited)
 		c.Send(errorEnvelope(messages.CodeRateLimited, "too many messages; this one was dropped"))
-		return
+		return true
 	case dropSilent:
 		c.g.countRejected(messages.CodeRateLimited)
-		return
+		return true
 	case floodClosed:
 		c.Close(messages.ClosePolicy, "message rate limit exceeded")
-		return
+		return false
 	}
 	in := c.wire.decode(kind, data)
 	if in.token != "" {
@@ -119,7 +133,8 @@ func (c *conn) handle(kind int, data []byte) {
 	}
 	switch {
 	case in.env != nil:
-		if h := in.env.GetHello(); h != nil {
+		h := in.env.GetHello()
+		if h != nil {
 			c.helloSeen.Store(true)
 			c.stopHelloTimer()
 			if h.Token == "" {
@@ -127,6 +142,7 @@ func (c *conn) handle(kind int, data []byte) {
 			}
 		}
 		c.session.Deliver(in.env)
+		return h == nil
 	case in.reply != nil:
 		c.enqueue(*in.reply)
 	case in.err != nil:
@@ -135,6 +151,7 @@ func (c *conn) handle(kind int, data []byte) {
 	case in.close:
 		c.Close(messages.CloseNormal, in.closeReason)
 	}
+	return false
 }
 
 func (c *conn) closeAfterReadError(err error) {
@@ -244,7 +261,8 @@ func (c *conn) ping() error {
 // Error before a close) go out first, then the close frame, all within the
 // grace; then it waits for the client's close frame and closes the socket.
 func (c *conn) finish() {
-	cause, deadline := c.closeState()
+	end := c.ending()
+	cause, deadline := end.cause, end.deadline
 	c.mu.Lock()
 	rest := c.queue
 	c.queue, c.spare = nil, nil
@@ -261,12 +279,12 @@ func (c *conn) finish() {
 
 	wait := time.NewTimer(time.Until(deadline))
 	select {
-	case <-c.readStopped:
+	case <-end.readStopped:
 	case <-wait.C:
 	}
 	wait.Stop()
 	c.ws.Close()
-	close(c.writerDone)
+	close(end.writerDone)
 }
 
 func (c *conn) write(f frame, deadline time.Time) error {
@@ -280,7 +298,7 @@ func (c *conn) writeDeadline() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
-		return c.closeDeadline
+		return c.end.deadline
 	}
 	return time.Now().Add(writeWait)
 }
