@@ -57,20 +57,14 @@ func (d *directory) Receive(ctx actor.Context) {
 		d.handlePlayerStopping(ctx, msg)
 	case *messages.GetOnline:
 		ctx.Respond(&messages.Online{Sessions: int32(len(d.sessions)), Players: int32(len(d.players))})
-	case sessionEnded:
-		if s, ok := d.sessions[msg.session.Id]; ok && s.Equal(msg.session) {
-			delete(d.sessions, msg.session.Id)
+	case *messages.SessionEnded:
+		if s, ok := d.sessions[msg.Session.GetId()]; ok && s.Equal(msg.Session) {
+			delete(d.sessions, msg.Session.Id)
 		}
 	case *actor.Terminated:
 		d.handleTerminated(msg)
 	}
 }
-
-// sessionEnded is what a session of this member tells its directory when
-// it stops: a watch would do, but protoactor gives every watched actor a
-// set of its watchers (about 600 B), and a session lives as long as its
-// connection.
-type sessionEnded struct{ session *actor.PID }
 
 func (d *directory) handleRegister(ctx actor.Context, msg *messages.Register) {
 	session := ctx.Sender()
@@ -81,7 +75,7 @@ func (d *directory) handleRegister(ctx actor.Context, msg *messages.Register) {
 		d.sessions[session.Id] = session
 		// Another member's session cannot tell this directory it ended
 		// (its member may die), and a forwarded Register may arrive after
-		// the session's sessionEnded: those are watched.
+		// the session's SessionEnded: those are watched.
 		if msg.Forwarded || session.Address != ctx.Self().Address {
 			ctx.Watch(session)
 		}

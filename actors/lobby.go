@@ -33,9 +33,11 @@ type lobby struct {
 	// confirmed; shunned: room hosts that failed to confirm, until when.
 	opening map[string]opening
 	shunned map[string]time.Time
-	// watched: the sessions this lobby watches, by PID. A session stays
-	// watched from its first join until it ends, so its rounds cost no
-	// Watch and Unwatch each (system messages that wake its mailbox).
+	// watched: the sessions on other members this lobby watches, by PID.
+	// A session stays watched from its first join until it ends, so its
+	// rounds cost no Watch and Unwatch each (system messages that wake its
+	// mailbox). A session on this member is not watched: it sends
+	// LeaveQueue when it stops, and a watch would cost it a watcher set.
 	watched map[string]*actor.PID
 }
 
@@ -151,6 +153,9 @@ func (l *lobby) handleJoin(ctx actor.Context, msg *messages.JoinQueue) {
 }
 
 func (l *lobby) watch(ctx actor.Context, session *actor.PID) {
+	if !remote(ctx, session) {
+		return // a session here leaves the queue itself when it stops
+	}
 	if k := pidKey(session); l.watched[k] == nil {
 		l.watched[k] = session
 		ctx.Watch(session)

@@ -1,9 +1,11 @@
 package actors
 
 import (
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/asynkron/protoactor-go/actor"
 	"github.com/caiquan/caiquan/messages"
 )
 
@@ -198,5 +200,35 @@ func TestSubSecondRoundTime(t *testing.T) {
 	start := a.expect("start").GetStart()
 	if start.GameTime != 2 || start.GameTimeMs != 1500 {
 		t.Fatalf("gameTime %d, gameTimeMs %d; want 2 and 1500", start.GameTime, start.GameTimeMs)
+	}
+}
+
+// A room stops watching its sessions when it ends. protoactor keeps a
+// stopped watcher in the watched actor's set, so without that a session
+// would hold every room it played in, and tell each one, long gone, when
+// it ends.
+func TestSessionDoesNotKeepItsRooms(t *testing.T) {
+	srv, system := newTestServer(t, testSettings())
+	a, b := connect(t, srv, "a"), connect(t, srv, "b")
+	for range 3 {
+		pair(t, a, b)
+		a.expect("result")
+		b.expect("result")
+	}
+	session := a.s.(sessionHandle).pid
+	var toDeadRooms atomic.Int32
+	sub := system.EventStream.Subscribe(func(ev any) {
+		if dl, ok := ev.(*actor.DeadLetterEvent); ok {
+			if term, ok := dl.Message.(*actor.Terminated); ok && term.Who.Equal(session) {
+				toDeadRooms.Add(1)
+			}
+		}
+	})
+	defer system.EventStream.Unsubscribe(sub)
+	a.s.Closed("test")
+	eventually(t, "a's session ended", func() bool { return len(srv.List(KindSession)) == 1 })
+	time.Sleep(50 * time.Millisecond) // its last system messages
+	if n := toDeadRooms.Load(); n != 0 {
+		t.Fatalf("a's session told %d rooms it ended, all of them long gone; want 0", n)
 	}
 }

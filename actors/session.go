@@ -454,18 +454,18 @@ func (s *session) fromRoom(ctx actor.Context) bool {
 func (s *session) handleStopping(ctx actor.Context) {
 	if s.user != nil {
 		// It may have registered with this member's directory, which
-		// counts it online until told (see sessionEnded).
-		ctx.Send(s.d.players, sessionEnded{session: ctx.Self()})
+		// counts it online until told (see SessionEnded).
+		ctx.Send(s.d.players, &messages.SessionEnded{Session: ctx.Self()})
 	}
 	stopTimer(s.attach)
 	stopTimer(s.hello)
-	s.stopWaiting()
 	switch s.phase {
 	case queued:
-		s.leaveLobbies(ctx)
+		s.leaveLobbies(ctx) // before stopWaiting, which forgets the lobbies
 	case inRound:
 		ctx.Request(s.room, &messages.LeaveRoom{RoundId: s.round, Uid: s.user.Uid})
 	}
+	s.stopWaiting()
 	if s.player != nil {
 		ctx.Send(s.player, &messages.Detach{Session: ctx.Self()})
 	}

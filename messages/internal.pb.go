@@ -2428,6 +2428,53 @@ func (x *GoAway) GetReason() string {
 	return ""
 }
 
+// session -> its member's directory, when the session stops: a watch would
+// do, but protoactor gives every watched actor a set of its watchers (about
+// 600 B), and a session lives as long as its connection.
+type SessionEnded struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Session       *actor.PID             `protobuf:"bytes,1,opt,name=session,proto3" json:"session,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SessionEnded) Reset() {
+	*x = SessionEnded{}
+	mi := &file_internal_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SessionEnded) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SessionEnded) ProtoMessage() {}
+
+func (x *SessionEnded) ProtoReflect() protoreflect.Message {
+	mi := &file_internal_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SessionEnded.ProtoReflect.Descriptor instead.
+func (*SessionEnded) Descriptor() ([]byte, []int) {
+	return file_internal_proto_rawDescGZIP(), []int{46}
+}
+
+func (x *SessionEnded) GetSession() *actor.PID {
+	if x != nil {
+		return x.Session
+	}
+	return nil
+}
+
 var File_internal_proto protoreflect.FileDescriptor
 
 const file_internal_proto_rawDesc = "" +
@@ -2585,7 +2632,10 @@ const file_internal_proto_rawDesc = "" +
 	"\x05actor\x18\x01 \x01(\v2\x1f.caiquan.internal.v1.AdminActorR\x05actor\x12\x1b\n" +
 	"\tnot_found\x18\x02 \x01(\bR\bnotFound\" \n" +
 	"\x06GoAway\x12\x16\n" +
-	"\x06reason\x18\x01 \x01(\tR\x06reasonB%Z#github.com/caiquan/caiquan/messagesb\x06proto3"
+	"\x06reason\x18\x01 \x01(\tR\x06reason\"4\n" +
+	"\fSessionEnded\x12$\n" +
+	"\asession\x18\x01 \x01(\v2\n" +
+	".actor.PIDR\asessionB%Z#github.com/caiquan/caiquan/messagesb\x06proto3"
 
 var (
 	file_internal_proto_rawDescOnce sync.Once
@@ -2599,7 +2649,7 @@ func file_internal_proto_rawDescGZIP() []byte {
 	return file_internal_proto_rawDescData
 }
 
-var file_internal_proto_msgTypes = make([]protoimpl.MessageInfo, 46)
+var file_internal_proto_msgTypes = make([]protoimpl.MessageInfo, 47)
 var file_internal_proto_goTypes = []any{
 	(*SeatInfo)(nil),        // 0: caiquan.internal.v1.SeatInfo
 	(*JoinQueue)(nil),       // 1: caiquan.internal.v1.JoinQueue
@@ -2647,24 +2697,26 @@ var file_internal_proto_goTypes = []any{
 	(*AdminKill)(nil),       // 43: caiquan.internal.v1.AdminKill
 	(*AdminKilled)(nil),     // 44: caiquan.internal.v1.AdminKilled
 	(*GoAway)(nil),          // 45: caiquan.internal.v1.GoAway
-	(*actor.PID)(nil),       // 46: actor.PID
+	(*SessionEnded)(nil),    // 46: caiquan.internal.v1.SessionEnded
+	(*actor.PID)(nil),       // 47: actor.PID
 }
 var file_internal_proto_depIdxs = []int32{
-	46, // 0: caiquan.internal.v1.SeatInfo.session:type_name -> actor.PID
-	46, // 1: caiquan.internal.v1.SeatInfo.player:type_name -> actor.PID
+	47, // 0: caiquan.internal.v1.SeatInfo.session:type_name -> actor.PID
+	47, // 1: caiquan.internal.v1.SeatInfo.player:type_name -> actor.PID
 	0,  // 2: caiquan.internal.v1.JoinQueue.seat:type_name -> caiquan.internal.v1.SeatInfo
 	0,  // 3: caiquan.internal.v1.RoomSpec.seats:type_name -> caiquan.internal.v1.SeatInfo
-	46, // 4: caiquan.internal.v1.Attach.session:type_name -> actor.PID
-	46, // 5: caiquan.internal.v1.Attached.player:type_name -> actor.PID
-	46, // 6: caiquan.internal.v1.Detach.session:type_name -> actor.PID
-	46, // 7: caiquan.internal.v1.PlayerStopping.session:type_name -> actor.PID
+	47, // 4: caiquan.internal.v1.Attach.session:type_name -> actor.PID
+	47, // 5: caiquan.internal.v1.Attached.player:type_name -> actor.PID
+	47, // 6: caiquan.internal.v1.Detach.session:type_name -> actor.PID
+	47, // 7: caiquan.internal.v1.PlayerStopping.session:type_name -> actor.PID
 	41, // 8: caiquan.internal.v1.AdminActors.actors:type_name -> caiquan.internal.v1.AdminActor
 	41, // 9: caiquan.internal.v1.AdminKilled.actor:type_name -> caiquan.internal.v1.AdminActor
-	10, // [10:10] is the sub-list for method output_type
-	10, // [10:10] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	47, // 10: caiquan.internal.v1.SessionEnded.session:type_name -> actor.PID
+	11, // [11:11] is the sub-list for method output_type
+	11, // [11:11] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_internal_proto_init() }
@@ -2678,7 +2730,7 @@ func file_internal_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_internal_proto_rawDesc), len(file_internal_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   46,
+			NumMessages:   47,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
