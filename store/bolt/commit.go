@@ -3,6 +3,7 @@ package bolt
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -306,16 +307,36 @@ func (c *committer) flushEnded(err error) {
 	}
 }
 
-// apply writes records to bbolt in one transaction.
+// flushChunk is how many records one bbolt transaction takes in a flush.
+// bbolt holds every page a transaction touches in memory until it commits;
+// smaller transactions, in key order, touch each page about as often and
+// keep the peak (and the resident memory it leaves) small.
+const flushChunk = 1024
+
+// apply writes records to bbolt in key order, flushChunk per transaction.
+// A flush cut short is simply done again: putNewer skips what bbolt has.
 func (c *committer) apply(records map[string]actors.PlayerRecord) error {
-	return c.db.Update(func(tx *bbolt.Tx) error {
-		for uid, rec := range records {
-			if err := putNewer(tx, uid, rec); err != nil {
-				return err
+	uids := make([]string, 0, len(records))
+	for uid := range records {
+		uids = append(uids, uid)
+	}
+	slices.Sort(uids)
+	for len(uids) > 0 {
+		chunk := uids[:min(flushChunk, len(uids))]
+		uids = uids[len(chunk):]
+		err := c.db.Update(func(tx *bbolt.Tx) error {
+			for _, uid := range chunk {
+				if err := putNewer(tx, uid, records[uid]); err != nil {
+					return err
+				}
 			}
+			return nil
+		})
+		if err != nil {
+			return err
 		}
-		return nil
-	})
+	}
+	return nil
 }
 
 // finish waits for a running flush, then flushes the rest, so a closed
