@@ -21,26 +21,9 @@ func TestIdleConnectionParks(t *testing.T) {
 	ts.gw.parkAfter = 0 // park as soon as the reader has read everything
 	ws := ts.dial(t, "/ws", nil)
 	s := ts.session(t)
-	go func() { // reading makes gorilla answer the server's pings
-		for {
-			if _, _, err := ws.ReadMessage(); err != nil {
-				return
-			}
-		}
-	}()
-	var c *conn
-	waitFor(t, "the connection tracked", func() bool {
-		ts.gw.mu.Lock()
-		defer ts.gw.mu.Unlock()
-		for c = range ts.gw.conns {
-		}
-		return c != nil
-	})
-	parked := func() bool {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		return c.parked
-	}
+	go answerPings(ws)
+	c := ts.onlyConn(t)
+	parked := c.isParked
 	for range 2 {
 		time.Sleep(200 * time.Millisecond) // several pings and pongs
 		waitFor(t, "the connection parked", parked)
@@ -68,19 +51,8 @@ func TestBusyConnectionDoesNotPark(t *testing.T) {
 	ts.gw.parkAfter = time.Second
 	ws := ts.dial(t, "/ws", nil)
 	s := ts.session(t)
-	var c *conn
-	waitFor(t, "the connection tracked", func() bool {
-		ts.gw.mu.Lock()
-		defer ts.gw.mu.Unlock()
-		for c = range ts.gw.conns {
-		}
-		return c != nil
-	})
-	parked := func() bool {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		return c.parked
-	}
+	c := ts.onlyConn(t)
+	parked := c.isParked
 	for i := range 6 {
 		time.Sleep(200 * time.Millisecond)
 		if parked() {
@@ -125,26 +97,9 @@ func TestPongAloneDoesNotKeepAReader(t *testing.T) {
 	ts.gw.parkAfter = 300 * time.Millisecond
 	ws := ts.dial(t, "/ws", nil)
 	ts.session(t)
-	go func() { // reading makes gorilla answer the server's pings
-		for {
-			if _, _, err := ws.ReadMessage(); err != nil {
-				return
-			}
-		}
-	}()
-	var c *conn
-	waitFor(t, "the connection tracked", func() bool {
-		ts.gw.mu.Lock()
-		defer ts.gw.mu.Unlock()
-		for c = range ts.gw.conns {
-		}
-		return c != nil
-	})
-	parked := func() bool {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		return c.parked
-	}
+	go answerPings(ws)
+	c := ts.onlyConn(t)
+	parked := c.isParked
 	waitFor(t, "the connection parked", parked)
 	n := 0
 	for range 40 { // 20 pongs in 1 s; a reader kept for parkAfter after each would never park
@@ -174,6 +129,13 @@ func TestHelloAloneDoesNotKeepAReader(t *testing.T) {
 	if env := s.next(t); env.GetHello() == nil {
 		t.Fatalf("delivered %v; want hello", env)
 	}
+	c := ts.onlyConn(t)
+	waitFor(t, "the connection parked", c.isParked)
+}
+
+// onlyConn waits for the test server's one connection and returns it.
+func (ts *testServer) onlyConn(t *testing.T) *conn {
+	t.Helper()
 	var c *conn
 	waitFor(t, "the connection tracked", func() bool {
 		ts.gw.mu.Lock()
@@ -182,9 +144,21 @@ func TestHelloAloneDoesNotKeepAReader(t *testing.T) {
 		}
 		return c != nil
 	})
-	waitFor(t, "the connection parked", func() bool {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		return c.parked
-	})
+	return c
+}
+
+func (c *conn) isParked() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.parked
+}
+
+// answerPings reads until the socket fails: reading makes gorilla answer
+// the server's pings.
+func answerPings(ws *websocket.Conn) {
+	for {
+		if _, _, err := ws.ReadMessage(); err != nil {
+			return
+		}
+	}
 }

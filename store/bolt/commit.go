@@ -89,27 +89,26 @@ func startCommitter(db *bbolt.DB, prefix string, j *journal) *committer {
 
 func (c *committer) save(r saveReq) error {
 	r.err = make(chan error, 1)
-	c.mu.RLock()
-	if c.closed {
-		c.mu.RUnlock()
-		return errClosed
-	}
-	c.reqs <- r
-	c.mu.RUnlock()
-	return <-r.err
+	return c.ask(func() { c.reqs <- r }, r.err)
 }
 
 // flush returns once bbolt holds every save acknowledged before it.
 func (c *committer) flush() error {
 	done := make(chan error, 1)
+	return c.ask(func() { c.flushes <- done }, done)
+}
+
+// ask sends a request to the run goroutine unless the store is closed,
+// and waits for its answer.
+func (c *committer) ask(send func(), answer chan error) error {
 	c.mu.RLock()
 	if c.closed {
 		c.mu.RUnlock()
 		return errClosed
 	}
-	c.flushes <- done
+	send()
 	c.mu.RUnlock()
-	return <-done
+	return <-answer
 }
 
 // load returns the record of uid the journal holds, if bbolt may not have it.
