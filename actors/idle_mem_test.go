@@ -3,15 +3,14 @@ package actors
 import (
 	"fmt"
 	"log/slog"
-	"os"
 	"runtime"
-	"runtime/pprof"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/caiquan/caiquan/config"
+	"github.com/caiquan/caiquan/internal/heaptest"
 	"github.com/caiquan/caiquan/messages"
 )
 
@@ -43,7 +42,7 @@ func BenchmarkIdleSessionMemory(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		before := liveHeap()
+		before := heaptest.Live()
 		var his atomic.Int64
 		sessions := make([]Session, n)
 		for i := range sessions {
@@ -57,25 +56,10 @@ func BenchmarkIdleSessionMemory(b *testing.B) {
 			}
 		}
 		time.Sleep(3 * workerIdle) // the dispatcher's workers leave
-		after := liveHeap()
-		if f := os.Getenv("IDLE_HEAP_PROFILE"); f != "" {
-			out, err := os.Create(f)
-			if err != nil {
-				b.Fatal(err)
-			}
-			pprof.WriteHeapProfile(out)
-			out.Close()
-		}
+		after := heaptest.Live()
+		heaptest.WriteProfile(b)
 		b.ReportMetric(float64(after-before)/n, "B/idle")
 		runtime.KeepAlive(sessions)
 		system.Shutdown()
 	}
-}
-
-func liveHeap() uint64 {
-	runtime.GC()
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	return ms.HeapAlloc
 }

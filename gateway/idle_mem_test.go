@@ -5,9 +5,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
-	"runtime"
-	"runtime/pprof"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -17,6 +14,7 @@ import (
 
 	"github.com/caiquan/caiquan/actors"
 	"github.com/caiquan/caiquan/config"
+	"github.com/caiquan/caiquan/internal/heaptest"
 	"github.com/caiquan/caiquan/messages"
 )
 
@@ -58,7 +56,7 @@ func BenchmarkIdleConnMemory(b *testing.B) {
 		hello, _ := proto.Marshal(&messages.Envelope{Body: &messages.Envelope_Hello{Hello: &messages.Hello{User: &messages.User{Uid: "u", Uname: "u"}}}})
 		frame := append([]byte{0x82, 0x80 | byte(len(hello)), 0, 0, 0, 0}, hello...) // masked with a zero key
 
-		before := liveHeap()
+		before := heaptest.Live()
 		clients := make([]net.Conn, n)
 		for i := range clients {
 			c, err := net.Dial("tcp", ln.Addr().String())
@@ -86,28 +84,13 @@ func BenchmarkIdleConnMemory(b *testing.B) {
 			}
 		}
 		time.Sleep(time.Second) // the readers park, the writers finish
-		after := liveHeap()
+		after := heaptest.Live()
 		b.ReportMetric(float64(after-before)/n, "B/conn")
-		if f := os.Getenv("IDLE_HEAP_PROFILE"); f != "" {
-			out, err := os.Create(f)
-			if err != nil {
-				b.Fatal(err)
-			}
-			pprof.WriteHeapProfile(out)
-			out.Close()
-		}
+		heaptest.WriteProfile(b)
 		g.CloseAll(messages.CloseGoingAway, "done")
 		for _, c := range clients {
 			c.Close()
 		}
 		srv.Close()
 	}
-}
-
-func liveHeap() uint64 {
-	runtime.GC()
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	return ms.HeapAlloc
 }
