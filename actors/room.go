@@ -46,7 +46,6 @@ type seat struct {
 	applied *messages.RoundApplied
 	bots    int  // bots that have held this seat
 	taken   bool // the session told its client the round started
-	watched bool // this room watches the session
 	// unscored: a human seat whose session left without ever taking it (it
 	// declined, or died first). It is judged as not choosing, so the others
 	// win against it, and its line in the result follows the rules like any
@@ -106,7 +105,6 @@ func (r *room) handleStarted(ctx actor.Context) {
 			session: s.Session,
 			player:  s.Player,
 			prev:    rules.Standing{Total: s.TotalScore, Streak: s.WinStreak},
-			watched: true,
 		})
 		ctx.Watch(s.Session)
 	}
@@ -156,8 +154,10 @@ func (r *room) handleStopping(ctx actor.Context) {
 	for _, s := range r.seats {
 		// protoactor does not take a stopped watcher out of the watched
 		// actor's set: without this, a session would keep every room it
-		// ever played in.
-		r.unwatch(ctx, s)
+		// ever played in. (One that left was unwatched then.)
+		if s.session != nil && !s.left {
+			ctx.Unwatch(s.session)
+		}
 	}
 	switch r.phase {
 	case settled:
@@ -230,7 +230,7 @@ func (r *room) leave(ctx actor.Context, s *seat) {
 	s.left = true
 	s.hand = rules.None
 	if s.session != nil {
-		r.unwatch(ctx, s)
+		ctx.Unwatch(s.session)
 	}
 	r.toHumans(ctx, &messages.Leave{Uid: s.user.Uid}, s)
 }
@@ -379,16 +379,4 @@ func (r *room) toHumans(ctx actor.Context, msg any, skip *seat) {
 			ctx.Request(s.session, msg)
 		}
 	}
-}
-
-func (r *room) unwatch(ctx actor.Context, s *seat) {
-	if s.watched {
-		s.watched = false
-		ctx.Unwatch(s.session)
-	}
-}
-
-// remote tells whether pid lives on another member.
-func remote(ctx actor.Context, pid *actor.PID) bool {
-	return pid.Address != ctx.Self().Address
 }
