@@ -97,11 +97,15 @@ func TestJournalTornTail(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			f.Write(torn)
+			if _, err := f.Write(torn); err != nil {
+				t.Fatal(err)
+			}
 			f.Close()
 			if followed {
 				later := appendBatch(nil, []journalEntry{{uid: "later", rec: playedRecord(1, "")}})
-				os.WriteFile(segmentName(prefix, 2), later, 0o600)
+				if err := os.WriteFile(segmentName(prefix, 2), later, 0o600); err != nil {
+					t.Fatal(err)
+				}
 			}
 			again, err := Open(filepath.Join(dir, "caiquan.db"))
 			if followed {
@@ -144,7 +148,9 @@ func TestJournalOldSegmentDoesNotRegress(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	os.WriteFile(segmentName(journalPrefix(path), 7), oldSegment, 0o600)
+	if err := os.WriteFile(segmentName(journalPrefix(path), 7), oldSegment, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	s = open(t, path)
 	got, _ := s.Load("p")
 	if got.Writes != 2 || got.Rounds != 2 {
