@@ -76,6 +76,46 @@ func TestJournalReplayedAfterCrash(t *testing.T) {
 	}
 }
 
+// Replay writes each uid's newest save, wherever it is in the segments:
+// a player saves many times between flushes, and a newer segment may
+// hold an older save (TestJournalOldSegmentDoesNotRegress).
+func TestJournalReplayKeepsTheNewestSave(t *testing.T) {
+	live, crashed := t.TempDir(), t.TempDir()
+	s := open(t, filepath.Join(live, "caiquan.db"))
+	var first, rec actors.PlayerRecord
+	for i := range 3 {
+		next, _, _ := actors.ApplyRound(rec, fmt.Sprintf("round-%d", i), 1)
+		if err := s.Save("p", next); err != nil {
+			t.Fatal(err)
+		}
+		next.Writes++
+		if i == 0 {
+			first = next
+		}
+		rec = next
+	}
+	copyFiles(t, live, crashed, "caiquan.db")
+	path := filepath.Join(crashed, "caiquan.db")
+	segs, _ := segments(journalPrefix(path))
+	if len(segs) != 1 {
+		t.Fatalf("the crashed copy has journal segments %v; want one", segs)
+	}
+	older := appendBatch(nil, []journalEntry{{uid: "p", rec: first}})
+	if err := os.WriteFile(segmentName(journalPrefix(path), segs[0]+1), older, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	again := open(t, path)
+	got, err := again.Load("p")
+	if err != nil || !reflect.DeepEqual(got, rec) {
+		t.Fatalf("after replay: %+v, %v; want the third save %+v", got, err, rec)
+	}
+	top, err := again.Top(5)
+	if err != nil || len(top) != 1 || top[0].Total != rec.Total {
+		t.Fatalf("leaderboard after replay: %+v, %v; want p alone with total %d", top, err, rec.Total)
+	}
+}
+
 // A batch the process did not finish writing is dropped; the acknowledged
 // saves before it are kept. The same damage in a segment that newer ones
 // follow is refused with a sentence instead.
