@@ -37,6 +37,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -67,6 +68,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "caiquan-load: open file limit: %v\n", err)
 	} else if uint64(opts.players)+64 > n {
 		fmt.Fprintf(stderr, "caiquan-load: warning: %d players but only %d open files allowed\n", opts.players, n)
+	}
+	if opts.gogc != 0 {
+		debug.SetGCPercent(opts.gogc)
 	}
 	if opts.cpuProfile != "" {
 		f, err := os.Create(opts.cpuProfile)
@@ -114,6 +118,7 @@ type options struct {
 	stall         time.Duration
 	quiet         bool
 	cpuProfile    string
+	gogc          int
 }
 
 // maxHold bounds a run, so that a mistyped flag cannot load a machine for days.
@@ -140,6 +145,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.stall, "stall", 30*time.Second, "a playing connection that receives nothing this long counts as dropped (0: never)")
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress lines")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write the load tool's own CPU profile to this file (the tool shares the machine with the server)")
+	fs.IntVar(&o.gogc, "gogc", 400, "the tool's own garbage collection target (as GOGC); 0 leaves GOGC as it is. The tool shares the machine with the server, and each of its collections delays its readers, which the figures would count as the server's")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -367,7 +373,7 @@ func runLoad(ctx context.Context, opts options, progress io.Writer) (*report, er
 	holdStart := time.Now()
 	rep.RampSeconds = holdStart.Sub(begin).Seconds()
 	roundsBefore, playerRoundsBefore := l.st.rounds.Load(), l.st.playerRounds.Load()
-	cpuBefore := sampleCPU(opts.pid)
+	cpuBefore, gcBefore := sampleCPU(opts.pid), gcCycles()
 	if !stopped {
 		select {
 		case <-ctx.Done():
@@ -376,6 +382,7 @@ func runLoad(ctx context.Context, opts options, progress io.Writer) (*report, er
 	}
 	held := time.Since(holdStart)
 	rep.setCPU(cpuBefore, sampleCPU(opts.pid))
+	rep.ToolGCCycles = gcCycles() - gcBefore
 	rep.HoldSeconds = held.Seconds()
 	rep.RoundsPerSecond = float64(l.st.rounds.Load()-roundsBefore) / held.Seconds()
 	rep.PlayerRoundsPerSecond = float64(l.st.playerRounds.Load()-playerRoundsBefore) / held.Seconds()

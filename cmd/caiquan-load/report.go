@@ -7,6 +7,7 @@ import (
 	"maps"
 	"math/rand/v2"
 	"os"
+	"runtime/metrics"
 	"slices"
 	"sort"
 	"strconv"
@@ -117,6 +118,9 @@ type report struct {
 		AddedPerConnKiB float64 `json:"added_per_connection_kib"`
 	} `json:"server_rss"`
 	ToolRSSKiB int64 `json:"tool_rss_kib"`
+	// ToolGCCycles counts the tool's own collections during the hold
+	// (see -gogc).
+	ToolGCCycles uint64 `json:"tool_gc_cycles"`
 
 	// CPU used during the hold, in cores: the server (with -pid), this
 	// tool, and everything else on the machine, which should be near zero
@@ -182,7 +186,7 @@ func (r *report) writeText(w io.Writer) {
 		fmt.Fprintf(w, "server RSS     %d KiB before, %d KiB at the end (peak %d KiB): %.2f KiB added per connection\n",
 			r.ServerRSS.BeforeKiB, r.ServerRSS.EndKiB, r.ServerRSS.PeakKiB, r.ServerRSS.AddedPerConnKiB)
 	}
-	fmt.Fprintf(w, "tool RSS       %d KiB\n", r.ToolRSSKiB)
+	fmt.Fprintf(w, "tool RSS       %d KiB; %d collections of its own during the hold\n", r.ToolRSSKiB, r.ToolGCCycles)
 	fmt.Fprintf(w, "CPU (hold)     server %.2f cores, tool %.2f cores, rest of the machine %.2f cores\n", r.CPU.Server, r.CPU.Tool, r.CPU.Other)
 }
 
@@ -253,6 +257,13 @@ func readRSS(pid int) (rss, error) {
 }
 
 func randInt64N(n int64) int64 { return rand.Int64N(n) }
+
+// gcCycles is how many collections this process has finished.
+func gcCycles() uint64 {
+	s := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
+}
 
 // cpuSample is CPU time so far, in clock ticks: the whole machine's busy
 // time and that of two processes.
