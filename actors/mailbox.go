@@ -33,6 +33,7 @@ type mailbox struct {
 	user       fifo
 	invoker    actor.MessageInvoker
 	dispatcher actor.Dispatcher
+	runs       func() // process, made once: a method value made per post is an allocation per post
 }
 
 var _ actor.Mailbox = (*mailbox)(nil)
@@ -46,7 +47,7 @@ func (m *mailbox) PostUserMessage(msg any) {
 	start := m.claimLocked()
 	m.mu.Unlock()
 	if start {
-		m.dispatcher.Schedule(m.process)
+		m.dispatcher.Schedule(m.runs)
 	}
 }
 
@@ -64,7 +65,7 @@ func (m *mailbox) PostSystemMessage(msg any) {
 	start := m.claimLocked()
 	m.mu.Unlock()
 	if start {
-		m.dispatcher.Schedule(m.process)
+		m.dispatcher.Schedule(m.runs)
 	}
 }
 
@@ -84,6 +85,7 @@ func (m *mailbox) runnableLocked() bool {
 func (m *mailbox) RegisterHandlers(invoker actor.MessageInvoker, dispatcher actor.Dispatcher) {
 	m.mu.Lock()
 	m.invoker, m.dispatcher = invoker, dispatcher
+	m.runs = m.process
 	m.registered = true
 	m.mu.Unlock()
 	// protoactor made the actor before it calls this, once per actor: the
@@ -164,16 +166,29 @@ func (m *mailbox) next() (any, bool) {
 	return nil, false
 }
 
-// fifo is a queue on a slice. It lets its buffer go when it empties: most
-// actors are idle most of the time.
+// fifo is a queue on a slice, with its head in a slot of its own while the
+// slice is empty: most mailboxes hold one message at a time, and the slot
+// spares each post an allocation. It lets its buffer go when it empties:
+// most actors are idle most of the time. Messages are never nil.
 type fifo struct {
+	one  any // the first message, or nil
 	buf  []any
 	head int
 }
 
-func (q *fifo) len() int { return len(q.buf) - q.head }
+func (q *fifo) len() int {
+	n := len(q.buf) - q.head
+	if q.one != nil {
+		n++
+	}
+	return n
+}
 
 func (q *fifo) push(v any) {
+	if q.len() == 0 {
+		q.one = v
+		return
+	}
 	if q.head > 0 && len(q.buf) == cap(q.buf) && q.head >= len(q.buf)/2 {
 		n := copy(q.buf, q.buf[q.head:])
 		clear(q.buf[n:])
@@ -183,6 +198,13 @@ func (q *fifo) push(v any) {
 }
 
 func (q *fifo) pushFront(v any) {
+	if q.one != nil {
+		q.pushFrontBuf(q.one)
+	}
+	q.one = v
+}
+
+func (q *fifo) pushFrontBuf(v any) {
 	switch {
 	case q.head > 0:
 		q.head--
@@ -195,6 +217,10 @@ func (q *fifo) pushFront(v any) {
 }
 
 func (q *fifo) pop() any {
+	if v := q.one; v != nil {
+		q.one = nil
+		return v
+	}
 	v := q.buf[q.head]
 	q.buf[q.head] = nil
 	q.head++

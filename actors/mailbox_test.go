@@ -131,4 +131,41 @@ func TestFifo(t *testing.T) {
 	if a, b := q.pop(), q.pop(); a != "a" || b != "b" {
 		t.Fatalf("got %v %v", a, b)
 	}
+	// pushFront over a slot and a buffer, and over a buffer alone.
+	q.push("c")
+	q.push("d")
+	q.pushFront("b")
+	q.pushFront("a")
+	if got := []any{q.pop(), q.pop()}; got[0] != "a" || got[1] != "b" {
+		t.Fatalf("got %v", got)
+	}
+	q.pushFront("c2")
+	for _, want := range []any{"c2", "c", "d"} {
+		if v := q.pop(); v != want {
+			t.Fatalf("popped %v, want %v", v, want)
+		}
+	}
+	if q.len() != 0 || q.one != nil || q.buf != nil {
+		t.Fatalf("an emptied queue holds %v and %d slots", q.one, cap(q.buf))
+	}
+}
+
+// A post to an empty mailbox allocates nothing of the queue's, the run
+// function included.
+func TestMailboxPostAllocatesNothing(t *testing.T) {
+	m := newMailbox().(*mailbox)
+	m.RegisterHandlers(nil, manualDispatcher{})
+	m.open = true
+	msg := &struct{ n int }{}
+	allocs := testing.AllocsPerRun(100, func() {
+		m.PostUserMessage(msg)
+		m.mu.Lock()
+		m.user.pop()
+		m.users.Add(-1)
+		m.scheduled = false
+		m.mu.Unlock()
+	})
+	if allocs != 0 {
+		t.Fatalf("a post allocated %v times", allocs)
+	}
 }
