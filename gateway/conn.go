@@ -108,10 +108,16 @@ func (c *conn) enqueue(f frame) bool {
 	start := c.claimWriterLocked()
 	c.mu.Unlock()
 	if start {
-		workerPool.Go(c.writeLoop)
+		workerPool.Run((*connWriter)(c))
 	}
 	return true
 }
+
+// connWriter runs a connection's writeLoop on the worker pool without a
+// closure made for each burst of frames.
+type connWriter conn
+
+func (w *connWriter) Run() { (*conn)(w).writeLoop() }
 
 // claimWriterLocked takes the writer role if nobody has it; the caller then
 // starts writeLoop. c.mu must be held.
@@ -146,7 +152,7 @@ func (c *conn) onTick() {
 	c.armTickLocked()
 	c.mu.Unlock()
 	if start {
-		workerPool.Go(c.writeLoop)
+		workerPool.Run((*connWriter)(c))
 	}
 	if wake {
 		c.unpark()
@@ -219,7 +225,7 @@ func (c *conn) Close(code int, reason string) {
 	nc.SetWriteDeadline(deadline)
 	nc.SetReadDeadline(deadline)
 	if start {
-		workerPool.Go(c.writeLoop) // it carries out the close
+		workerPool.Run((*connWriter)(c)) // it carries out the close
 	}
 	c.unpark() // a parked reader waits for the client's close frame
 }
@@ -258,7 +264,7 @@ func (c *conn) serve() {
 	c.tick = time.AfterFunc(cfg.PingInterval, c.onTick)
 	c.mu.Unlock()
 	c.g.track(c)
-	workerPool.Go(c.writeLoop) // takes over the writer role from the greeting; exits at once if idle
+	workerPool.Run((*connWriter)(c)) // takes over the writer role from the greeting; exits at once if idle
 	c.helloTimer = time.AfterFunc(cfg.HandshakeTimeout, func() {
 		if !c.helloSeen.Load() {
 			c.Close(messages.CloseHelloTimeout, fmt.Sprintf("no hello within %v", cfg.HandshakeTimeout))

@@ -219,6 +219,10 @@ func (c *conn) writeLoop() {
 			if err == nil {
 				err = c.write(batch[i], c.writeDeadline())
 			}
+			if p := batch[i].pooled; p != nil {
+				*p = (*p)[:0]
+				framePool.Put(p)
+			}
 			batch[i] = frame{} // the data may be large; do not keep it
 		}
 		if err == nil && ping {

@@ -10,6 +10,10 @@ import (
 type frame struct {
 	kind int // websocket.TextMessage or websocket.BinaryMessage
 	data []byte
+	// pooled is data's buffer from framePool, given back once the frame
+	// is written (the writer copies it into its own buffer); nil: data
+	// is the garbage collector's.
+	pooled *[]byte
 }
 
 func textFrame(s string) frame { return frame{kind: websocket.TextMessage, data: []byte(s)} }
