@@ -213,10 +213,21 @@ func (l *lobby) match(ctx actor.Context) {
 	}
 	l.keep(rest)
 	l.forget(now)
-	stopTimer(l.wake)
-	l.wake = nil
-	if !wake.IsZero() {
+	l.wakeAt(ctx, wake, now)
+}
+
+// wakeAt sets the lobby's one timer for the next bot fill (none for a zero
+// wake). It is reset, not made anew: a timer per join was one per round.
+// A tick that crossed a reset only matches early, which seats nobody
+// before their time.
+func (l *lobby) wakeAt(ctx actor.Context, wake, now time.Time) {
+	switch {
+	case wake.IsZero():
+		stopTimer(l.wake)
+	case l.wake == nil:
 		l.wake = sendAfter(ctx, wake.Sub(now), &messages.MatchTick{})
+	default:
+		l.wake.Reset(wake.Sub(now))
 	}
 }
 

@@ -31,6 +31,10 @@ type session struct {
 	wait     *waitState   // while queued
 	gone     bool         // the socket is closed: nothing more from the client
 	hello    *time.Timer
+	// rejoin repeats a waiting session's join. It is made at the first
+	// join and reset at each, not made anew: a timer per join was two per
+	// round, and most joins are seated at once.
+	rejoin *time.Timer
 }
 
 // attachState is a session's while its hello waits for the player actor;
@@ -46,7 +50,6 @@ type waitState struct {
 	lobbies  []*actor.PID // every lobby the current join went to
 	joinedAt time.Time
 	acked    bool // the client has been told it is queued
-	rejoin   *time.Timer
 }
 
 // rejoinEvery is how often a waiting session repeats its join, so a lobby
@@ -103,7 +106,9 @@ func (s *session) Receive(ctx actor.Context) {
 			s.send(&messages.Envelope{Body: &messages.Envelope_Queued{Queued: msg}})
 		}
 	case *messages.RejoinTick:
-		if s.phase == queued && msg.Ticket == s.wait.ticket {
+		// A tick that crossed a new join in flight repeats that join
+		// early, which costs a message: a repeat keeps the place.
+		if s.phase == queued {
 			s.sendJoin(ctx)
 		}
 	case *messages.Error:
@@ -312,15 +317,16 @@ func (s *session) sendJoin(ctx actor.Context) {
 		Ticket:         w.ticket,
 		JoinedAtUnixMs: w.joinedAt.UnixMilli(),
 	})
-	stopTimer(w.rejoin)
-	w.rejoin = sendAfter(ctx, rejoinEvery, &messages.RejoinTick{Ticket: w.ticket})
+	if s.rejoin == nil {
+		s.rejoin = sendAfter(ctx, rejoinEvery, &messages.RejoinTick{})
+	} else {
+		s.rejoin.Reset(rejoinEvery)
+	}
 }
 
 func (s *session) stopWaiting() {
-	if s.wait != nil {
-		stopTimer(s.wait.rejoin)
-		s.wait = nil
-	}
+	stopTimer(s.rejoin)
+	s.wait = nil
 }
 
 // leaveLobbies takes the player out of every lobby its join went to. In a
