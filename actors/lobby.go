@@ -162,11 +162,6 @@ func (l *lobby) watch(ctx actor.Context, session *actor.PID) {
 	}
 }
 
-// remote tells whether pid lives on another member.
-func remote(ctx actor.Context, pid *actor.PID) bool {
-	return pid.Address != ctx.Self().Address
-}
-
 func pidKey(pid *actor.PID) string { return pid.Address + "/" + pid.Id }
 
 func (l *lobby) remove(ctx actor.Context, uid string, session *actor.PID) {

@@ -63,3 +63,11 @@ func (d *deps) ownsPlayer(uid string) bool {
 	a := d.place.Player(uid)
 	return a == "" || a == d.self
 }
+
+// remote tells whether pid lives on another member. Actors watch one
+// another only across members: on its own member an actor that stops says
+// so itself (a session leaves its queue and its room, a room publishes or
+// voids its round), and a watch costs a system message each way.
+func remote(ctx actor.Context, pid *actor.PID) bool {
+	return pid.Address != ctx.Self().Address
+}

@@ -408,7 +408,9 @@ func (s *session) handleStart(ctx actor.Context, msg *messages.Start) {
 	s.phase = inRound
 	s.room, s.round = room, msg.RoundId
 	ctx.Request(room, &messages.SeatTaken{RoundId: msg.RoundId, Uid: s.user.Uid})
-	ctx.Watch(room)
+	if remote(ctx, room) {
+		ctx.Watch(room) // a room here says its end itself (room.handleStopping)
+	}
 	s.send(&messages.Envelope{Body: &messages.Envelope_Start{Start: msg}})
 }
 
@@ -425,10 +427,11 @@ func (s *session) handleResult(ctx actor.Context, msg *messages.Result) {
 	s.send(&messages.Envelope{Body: &messages.Envelope_Result{Result: msg}})
 }
 
-// handleTerminated: a room that dies without a word still ends the round
-// for this client. Terminated is a system message and overtakes the room's
-// last user messages (its result), so the session first lets those through
-// by queueing RoomGone behind them.
+// handleTerminated: a room on another member that dies without a word
+// (its member died) still ends the round for this client. Terminated is a
+// system message and overtakes the room's last user messages (its
+// result), so the session first lets those through by queueing RoomGone
+// behind them.
 func (s *session) handleTerminated(ctx actor.Context, msg *actor.Terminated) {
 	if s.phase == inRound && s.room.Equal(msg.Who) {
 		ctx.Send(ctx.Self(), &messages.RoomGone{RoundId: s.round})
@@ -444,7 +447,7 @@ func (s *session) handleRoomGone(ctx actor.Context, msg *messages.RoomGone) {
 }
 
 func (s *session) endRound(ctx actor.Context) {
-	if s.room != nil {
+	if s.room != nil && remote(ctx, s.room) {
 		ctx.Unwatch(s.room)
 	}
 	s.room, s.round = nil, ""
