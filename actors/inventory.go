@@ -86,21 +86,40 @@ func (inv *Inventory) options(opts []actor.PropsOption) []actor.PropsOption {
 // under the PID's id, where the actor's shell finds it when it starts, and
 // again at each restart.
 func (inv *Inventory) spawn(parent actor.SpawnerContext, props *actor.Props, kind, id string, produce func() actor.Actor) *actor.PID {
-	name := parent.ActorSystem().ProcessRegistry.NextId()
+	pid, err := inv.spawnNamed(parent, props, kind, id, "", produce)
+	if err != nil {
+		panic(fmt.Sprintf("actors: spawn %s %s: %v", kind, id, err))
+	}
+	return pid
+}
+
+// spawnNamed is spawn with the name given (a generated one for ""); a name
+// in use is refused with protoactor's ErrNameExists.
+func (inv *Inventory) spawnNamed(parent actor.SpawnerContext, props *actor.Props, kind, id, name string, produce func() actor.Actor) (*actor.PID, error) {
+	if name == "" {
+		name = parent.ActorSystem().ProcessRegistry.NextId()
+	}
 	full := name // protoactor's ids: the name at the root, parent/name below
 	if _, root := parent.(*actor.RootContext); !root {
 		full = parent.Self().Id + "/" + name
 	}
 	t := &tracked{kind: kind, id: id, produce: produce}
 	inv.mu.Lock()
+	if inv.live[full] != nil {
+		inv.mu.Unlock()
+		return nil, actor.ErrNameExists
+	}
 	inv.live[full] = t
 	inv.mu.Unlock()
 	pid, err := parent.SpawnNamed(props, name)
 	if err != nil || pid.Id != full {
 		inv.stopped(full)
-		panic(fmt.Sprintf("actors: spawn %s %s as %s: got %v, %v", kind, id, full, pid, err))
+		if err == nil {
+			err = fmt.Errorf("got the id %s, want %s", pid.Id, full)
+		}
+		return nil, err
 	}
-	return pid
+	return pid, nil
 }
 
 // shell is the actor protoactor knows: it makes the game's actor when it

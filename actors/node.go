@@ -22,9 +22,10 @@ type deps struct {
 	players *actor.PID
 	self    string // this member's address
 	place   Placement
-	// The Props of all sessions and of all players (Inventory.spawn).
-	sessionProps, playerProps *actor.Props
-	playerIdle                time.Duration // playerIdle, but for tests
+	// The Props of all sessions, of all players and of all rooms
+	// (Inventory.spawn).
+	sessionProps, playerProps, roomProps *actor.Props
+	playerIdle                           time.Duration // playerIdle, but for tests
 }
 
 // Names of the node's long-lived actors, children of the node actor.
@@ -43,7 +44,8 @@ func newDeps(system *actor.ActorSystem, s Settings, inv *Inventory, m *metrics.M
 	}
 	return &deps{settings: s, inv: inv, metrics: m, lobby: child(lobbyName), rooms: child(roomsName), players: child(playersName),
 		self: system.Address(), place: place,
-		sessionProps: inv.sharedProps(), playerProps: inv.sharedProps(), playerIdle: playerIdle}
+		sessionProps: inv.sharedProps(), playerProps: inv.sharedProps(),
+		roomProps: inv.sharedProps(actor.WithSupervisor(stopOnFailure)), playerIdle: playerIdle}
 }
 
 // longLived are the node's children, in the order they start.

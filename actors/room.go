@@ -13,10 +13,9 @@ import (
 // publish the result, stop. Phases only go forward, so a round settles once
 // whatever arrives at the deadline.
 type room struct {
-	d        *deps
-	settings Settings
-	spec     *messages.RoomSpec
-	deadAt   time.Time // when the round's deadline falls
+	d      *deps
+	spec   *messages.RoomSpec
+	deadAt time.Time // when the round's deadline falls
 
 	seats    []*seat
 	phase    phase
@@ -57,10 +56,12 @@ type seat struct {
 // maxBotsPerSeat bounds how often a killed bot is replaced in one round.
 const maxBotsPerSeat = 3
 
-func roomProps(d *deps, spec *messages.RoomSpec) *actor.Props {
-	return d.inv.props(KindRoom, spec.RoundId, func() actor.Actor {
-		return &room{d: d, settings: d.settings, spec: spec}
-	}, actor.WithSupervisor(stopOnFailure))
+// spawnRoom starts the room of spec under parent (the room host), named by
+// its round id: a second room for the same round is refused.
+func spawnRoom(parent actor.SpawnerContext, d *deps, spec *messages.RoomSpec) (*actor.PID, error) {
+	return d.inv.spawnNamed(parent, d.roomProps, KindRoom, spec.RoundId, spec.RoundId, func() actor.Actor {
+		return &room{d: d, spec: spec}
+	})
 }
 
 func (r *room) Receive(ctx actor.Context) {
@@ -115,8 +116,8 @@ func (r *room) handleStarted(ctx actor.Context) {
 		})
 	}
 	start := &messages.Start{
-		GameTime:   int32((r.settings.RoundTime + time.Second - 1) / time.Second),
-		GameTimeMs: int32(r.settings.RoundTime / time.Millisecond),
+		GameTime:   int32((r.d.settings.RoundTime + time.Second - 1) / time.Second),
+		GameTimeMs: int32(r.d.settings.RoundTime / time.Millisecond),
 		RoundId:    r.spec.RoundId,
 	}
 	for _, s := range r.seats {
@@ -132,8 +133,8 @@ func (r *room) handleStarted(ctx actor.Context) {
 			ctx.Request(s.session, start)
 		}
 	}
-	r.deadAt = r.settings.Now().Add(r.settings.RoundTime)
-	r.deadline = sendAfter(ctx, r.settings.RoundTime, &messages.RoundDeadline{RoundId: r.spec.RoundId})
+	r.deadAt = r.d.settings.Now().Add(r.d.settings.RoundTime)
+	r.deadline = sendAfter(ctx, r.d.settings.RoundTime, &messages.RoundDeadline{RoundId: r.spec.RoundId})
 }
 
 // seatBot puts a new bot in seat i; its child PID tells the room its choices
@@ -293,7 +294,7 @@ func (r *room) askPlayers(ctx actor.Context) {
 			ctx.Request(to, r.applyRound(i))
 		}
 	}
-	r.retry = sendAfter(ctx, r.settings.SettleRetry, &messages.SettleTimeout{RoundId: r.spec.RoundId})
+	r.retry = sendAfter(ctx, r.d.settings.SettleRetry, &messages.SettleTimeout{RoundId: r.spec.RoundId})
 }
 
 // askDirectory: an ask reached a player actor that is gone (protoactor does
@@ -330,7 +331,7 @@ func (r *room) handleApplied(ctx actor.Context, msg *messages.RoundApplied) {
 // seated with.
 func (r *room) handleSettleTimeout(ctx actor.Context) {
 	r.attempts++
-	if r.attempts < r.settings.SettleAttempts {
+	if r.attempts < r.d.settings.SettleAttempts {
 		r.askPlayers(ctx)
 		return
 	}
@@ -366,7 +367,7 @@ func (r *room) publish(ctx actor.Context) {
 	}
 	r.phase = settled
 	r.d.metrics.RoundsSettled.Inc()
-	r.d.metrics.SettlementLag.Observe(r.settings.Now().Sub(r.deadAt).Seconds())
+	r.d.metrics.SettlementLag.Observe(r.d.settings.Now().Sub(r.deadAt).Seconds())
 	r.toHumans(ctx, result, nil)
 	ctx.Stop(ctx.Self())
 }

@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -23,7 +24,10 @@ func startRoom(t *testing.T, round string) (*actor.ActorSystem, *Server, *actor.
 		pids[i], spies[i] = spawnSpy(system)
 		spec.Seats = append(spec.Seats, &messages.SeatInfo{Uid: uid, Session: pids[i]})
 	}
-	room := system.Root.Spawn(roomProps(srv.d, spec))
+	room, err := spawnRoom(system.Root, srv.d, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, ch := range spies {
 		if _, ok := (<-ch).(*messages.Start); !ok {
 			t.Fatal("first message to a seat is not start")
@@ -191,5 +195,19 @@ func TestSessionDeadBeforeItTookTheSeat(t *testing.T) {
 	got, err := system.Root.RequestFuture(srv.d.players, &messages.ApplyRound{Uid: "b", RoundId: "probe", BaseScore: 0}, time.Second).Result()
 	if err != nil || got.(*messages.RoundApplied).WinStreak != 1 {
 		t.Fatalf("b lost a round it never saw: %v %v", got, err)
+	}
+}
+
+// A second room for a round that has one is refused, and the first one
+// stays listed and plays on.
+func TestSecondRoomOfARoundIsRefused(t *testing.T) {
+	system, srv, _, _, _ := startRoom(t, "once")
+	spec := &messages.RoomSpec{RoundId: "once"}
+	if pid, err := spawnRoom(system.Root, srv.d, spec); !errors.Is(err, actor.ErrNameExists) {
+		t.Fatalf("second room of the round: %v, %v; want ErrNameExists", pid, err)
+	}
+	rooms := srv.List(KindRoom)
+	if len(rooms) != 1 || rooms[0].ID != "once" {
+		t.Fatalf("rooms listed: %+v; want the first room alone", rooms)
 	}
 }

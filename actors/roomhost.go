@@ -26,7 +26,7 @@ func (h *roomHost) Receive(ctx actor.Context) {
 		// will each report Terminated here.
 		h.live = len(ctx.Children())
 	case *messages.RoomSpec:
-		if _, err := ctx.SpawnNamed(roomProps(h.d, msg), msg.RoundId); err != nil {
+		if _, err := spawnRoom(ctx, h.d, msg); err != nil {
 			ctx.Logger().Error("room host: spawn room", "round", msg.RoundId, "err", err)
 			h.refuse(ctx, msg)
 			return
