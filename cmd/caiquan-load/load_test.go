@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -94,6 +95,24 @@ func TestHistQuantiles(t *testing.T) {
 		got := h.quantile(c.q)
 		if diff := got - c.want; diff < -c.want.Abs()/100-time.Microsecond || diff > c.want.Abs()/100+time.Microsecond {
 			t.Errorf("q%v = %v, want %v within 1%%", c.q, got, c.want)
+		}
+	}
+}
+
+// Bad flags are refused with a sentence that names the flag.
+func TestBadFlagsAreRefused(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-players", "0"}, "-players"},
+		{[]string{"-gogc", "-2"}, "-gogc"},
+		{[]string{"-memlimit", "1000"}, "-memlimit"},
+		{[]string{"-hold", "0s"}, "-hold"},
+	} {
+		_, err := parseFlags(tc.args, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: %v; want an error naming %s", tc.args, err, tc.want)
 		}
 	}
 }

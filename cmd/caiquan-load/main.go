@@ -72,6 +72,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if opts.gogc != 0 {
 		debug.SetGCPercent(opts.gogc)
 	}
+	debug.SetMemoryLimit(opts.memLimit)
 	if opts.cpuProfile != "" {
 		f, err := os.Create(opts.cpuProfile)
 		if err != nil {
@@ -119,6 +120,7 @@ type options struct {
 	quiet         bool
 	cpuProfile    string
 	gogc          int
+	memLimit      int64
 }
 
 // maxHold bounds a run, so that a mistyped flag cannot load a machine for days.
@@ -145,7 +147,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.stall, "stall", 30*time.Second, "a playing connection that receives nothing this long counts as dropped (0: never)")
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress lines")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write the load tool's own CPU profile to this file (the tool shares the machine with the server)")
-	fs.IntVar(&o.gogc, "gogc", 400, "the tool's own garbage collection target (as GOGC); 0 leaves GOGC as it is. The tool shares the machine with the server, and each of its collections delays its readers, which the figures would count as the server's")
+	fs.IntVar(&o.gogc, "gogc", -1, "the tool's own garbage collection target, as GOGC: -1 (off) collects only as its memory nears -memlimit, 0 leaves GOGC as it is. The tool shares the machine with the server, and each of its collections delays its readers, which the figures would count as the server's")
+	fs.Int64Var(&o.memLimit, "memlimit", 4<<30, "the tool's soft memory limit, in bytes")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -165,6 +168,10 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, fmt.Errorf("-hold must be more than 0 and at most %v", maxHold)
 	case o.think < 0 || o.roundTimeHint < 0 || o.stall < 0:
 		return o, errors.New("-think, -round-time-hint and -stall must not be negative")
+	case o.gogc < -1:
+		return o, errors.New("-gogc must be -1 (off), 0 (GOGC as it is) or more")
+	case o.memLimit < 64<<20:
+		return o, errors.New("-memlimit must be at least 64 MiB (67108864)")
 	case o.sources < 1 || o.sources > 250:
 		return o, errors.New("-sources must be between 1 and 250")
 	case o.rechoose < 0 || o.rechoose > 1:

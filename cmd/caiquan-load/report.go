@@ -119,7 +119,7 @@ type report struct {
 	} `json:"server_rss"`
 	ToolRSSKiB int64 `json:"tool_rss_kib"`
 	// ToolGCCycles counts the tool's own collections during the hold
-	// (see -gogc).
+	// (see -gogc and -memlimit).
 	ToolGCCycles uint64 `json:"tool_gc_cycles"`
 
 	// CPU used during the hold, in cores: the server (with -pid), this
