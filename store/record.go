@@ -75,3 +75,20 @@ func DecodeRecord(data []byte) (actors.PlayerRecord, error) {
 		Recent: FromStored(r.Recent), Writes: r.Writes,
 	}, nil
 }
+
+// RecordHead is what a store needs of a stored record to replace it: its
+// Writes and where it stands on the leaderboard.
+type RecordHead struct {
+	Writes int64 `json:"w,omitempty"`
+	Total  int32 `json:"total"`
+	Rounds int   `json:"rounds"`
+}
+
+// DecodeRecordHead reads only the head of what EncodeRecord wrote: it
+// skips the names and the round ids, which a full decode allocates (a
+// flush of the bbolt journal replaces thousands of records at once).
+func DecodeRecordHead(data []byte) (RecordHead, error) {
+	var h RecordHead
+	err := json.Unmarshal(data, &h)
+	return h, err
+}

@@ -140,9 +140,14 @@ func (s *Store) Save(uid string, rec actors.PlayerRecord) error {
 // so replaying a segment twice, or an old one after a newer, changes
 // nothing.
 func putNewer(tx *bbolt.Tx, uid string, rec actors.PlayerRecord) error {
-	old, found, err := get(tx, uid)
-	if err != nil {
-		return err
+	var old store.RecordHead
+	stored := tx.Bucket(playersBucket).Get([]byte(uid))
+	found := stored != nil
+	if found {
+		var err error
+		if old, err = store.DecodeRecordHead(stored); err != nil {
+			return fmt.Errorf("bolt: record of %s: %w", uid, err)
+		}
 	}
 	if found && old.Writes >= rec.Writes {
 		return nil
