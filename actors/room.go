@@ -35,7 +35,9 @@ const (
 )
 
 type seat struct {
-	user    *messages.User
+	uid     string
+	uname   string
+	uavatar string
 	session *actor.PID // nil for a bot
 	player  *actor.PID // the player actor to ask first; nil: the directory
 	bot     *actor.PID
@@ -100,20 +102,26 @@ func (r *room) Receive(ctx actor.Context) {
 }
 
 func (r *room) handleStarted(ctx actor.Context) {
-	for _, s := range r.spec.Seats {
-		r.seats = append(r.seats, &seat{
-			user:    &messages.User{Uid: s.Uid, Uname: s.Uname, Uavatar: s.Uavatar},
+	// The seats in one allocation: a room is made every round.
+	all := make([]seat, len(r.spec.Seats)+int(r.spec.Bots))
+	r.seats = make([]*seat, len(all))
+	for i := range all {
+		r.seats[i] = &all[i]
+	}
+	for i, s := range r.spec.Seats {
+		*r.seats[i] = seat{
+			uid: s.Uid, uname: s.Uname, uavatar: s.Uavatar,
 			session: s.Session,
 			player:  s.Player,
 			prev:    rules.Standing{Total: s.TotalScore, Streak: s.WinStreak},
-		})
+		}
 		ctx.Watch(s.Session)
 	}
 	for i := 0; i < int(r.spec.Bots); i++ {
-		uid := fmt.Sprintf("bot-%s-%d", r.spec.RoundId, i+1)
-		r.seats = append(r.seats, &seat{
-			user: &messages.User{Uid: uid, Uname: botName(r.spec.Seed, i)},
-		})
+		*r.seats[len(r.spec.Seats)+i] = seat{
+			uid:   fmt.Sprintf("bot-%s-%d", r.spec.RoundId, i+1),
+			uname: botName(r.spec.Seed, i),
+		}
 	}
 	start := &messages.Start{
 		GameTime:   int32((r.d.settings.RoundTime + time.Second - 1) / time.Second),
@@ -122,7 +130,7 @@ func (r *room) handleStarted(ctx actor.Context) {
 	}
 	for _, s := range r.seats {
 		start.RoomUsers = append(start.RoomUsers, &messages.RoomUser{
-			Uid: s.user.Uid, Uname: s.user.Uname, Uavatar: s.user.Uavatar,
+			Uid: s.uid, Uname: s.uname, Uavatar: s.uavatar,
 			TotalScore: s.prev.Total, WinStreak: s.prev.Streak,
 		})
 	}
@@ -141,8 +149,8 @@ func (r *room) handleStarted(ctx actor.Context) {
 // are its own.
 func (r *room) seatBot(ctx actor.Context, s *seat, i int) {
 	s.bots++
-	s.bot = ctx.Spawn(botProps(r.d, s.user.Uid, uint64(r.spec.Seed), uint64(i*maxBotsPerSeat+s.bots)))
-	ctx.Send(s.bot, &messages.BotStart{RoundId: r.spec.RoundId, Uid: s.user.Uid})
+	s.bot = ctx.Spawn(botProps(r.d, s.uid, uint64(r.spec.Seed), uint64(i*maxBotsPerSeat+s.bots)))
+	ctx.Send(s.bot, &messages.BotStart{RoundId: r.spec.RoundId, Uid: s.uid})
 }
 
 // handleStopping keeps the room's promise when it dies early. Before the
@@ -181,7 +189,7 @@ func (r *room) void(ctx actor.Context, reason string) {
 func (r *room) seatOf(ctx actor.Context, uid string) *seat {
 	sender := ctx.Sender()
 	for _, s := range r.seats {
-		if s.user.Uid != uid || s.left {
+		if s.uid != uid || s.left {
 			continue
 		}
 		if (s.session != nil && s.session.Equal(sender)) || (s.bot != nil && s.bot.Equal(sender)) {
@@ -233,7 +241,7 @@ func (r *room) leave(ctx actor.Context, s *seat) {
 	if s.session != nil {
 		ctx.Unwatch(s.session)
 	}
-	r.toHumans(ctx, &messages.Leave{Uid: s.user.Uid}, s)
+	r.toHumans(ctx, &messages.Leave{Uid: s.uid}, s)
 }
 
 func (r *room) handleTerminated(ctx actor.Context, msg *actor.Terminated) {
@@ -289,7 +297,7 @@ func (r *room) askPlayers(ctx actor.Context) {
 		if s.scored() && s.applied == nil {
 			to := s.player
 			if to == nil || r.attempts > 0 {
-				s.player, to = nil, r.d.playersOf(s.user.Uid)
+				s.player, to = nil, r.d.playersOf(s.uid)
 			}
 			ctx.Request(to, r.applyRound(i))
 		}
@@ -304,13 +312,13 @@ func (r *room) askDirectory(ctx actor.Context) {
 	for i, s := range r.seats {
 		if s.scored() && s.applied == nil && s.player != nil {
 			s.player = nil
-			ctx.Request(r.d.playersOf(s.user.Uid), r.applyRound(i))
+			ctx.Request(r.d.playersOf(s.uid), r.applyRound(i))
 		}
 	}
 }
 
 func (r *room) applyRound(i int) *messages.ApplyRound {
-	return &messages.ApplyRound{Uid: r.seats[i].user.Uid, RoundId: r.spec.RoundId, BaseScore: int32(r.base[i])}
+	return &messages.ApplyRound{Uid: r.seats[i].uid, RoundId: r.spec.RoundId, BaseScore: int32(r.base[i])}
 }
 
 func (r *room) handleApplied(ctx actor.Context, msg *messages.RoundApplied) {
@@ -318,7 +326,7 @@ func (r *room) handleApplied(ctx actor.Context, msg *messages.RoundApplied) {
 		return
 	}
 	for _, s := range r.seats {
-		if s.scored() && s.user.Uid == msg.Uid {
+		if s.scored() && s.uid == msg.Uid {
 			s.applied = msg
 		}
 	}
@@ -357,7 +365,7 @@ func (r *room) publish(ctx actor.Context) {
 	for i, s := range r.seats {
 		o := r.outcomes[i]
 		pr := &messages.PlayerResult{
-			Uid: s.user.Uid, Choice: int32(s.hand),
+			Uid: s.uid, Choice: int32(s.hand),
 			RoundScore: o.RoundScore, TotalScore: o.Total, WinStreak: o.Streak,
 		}
 		if a := s.applied; a != nil {
