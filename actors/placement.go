@@ -64,10 +64,12 @@ func (d *deps) ownsPlayer(uid string) bool {
 	return a == "" || a == d.self
 }
 
-// remote tells whether pid lives on another member. Actors watch one
-// another only across members: on its own member an actor that stops says
-// so itself (a session leaves its queue and its room, a room publishes or
-// voids its round), and a watch costs a system message each way.
+// remote tells whether pid lives on another member. A lobby watches its
+// sessions, and a session its room, only across members: on their own
+// member a session that stops leaves its queue itself, and a room that
+// stops publishes or voids its round itself, and a watch costs a system
+// message each way. (A room watches all its sessions: one that dies before
+// it takes its seat says nothing.)
 func remote(ctx actor.Context, pid *actor.PID) bool {
 	return pid.Address != ctx.Self().Address
 }
