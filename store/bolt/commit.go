@@ -97,8 +97,8 @@ func startCommitter(db *bbolt.DB, prefix string, j *journal) *committer {
 	return c
 }
 
-// answers keeps the channels saves are answered on: one per save made
-// anew was a tenth of the bytes the server allocated in play.
+// answers keeps the channels saves are answered on: one made per save was
+// 3 % of the bytes the server allocated in play.
 var answers = sync.Pool{New: func() any { return make(chan error, 1) }}
 
 func (c *committer) save(r saveReq) error {
