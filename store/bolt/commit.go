@@ -30,6 +30,14 @@ const (
 	flushCheck = time.Second
 )
 
+// batchGap is the shortest time from one journal batch to the next: a save
+// that finds the last batch younger waits for the rest of it, with the saves
+// that come meanwhile. At 10,000 players a batch went out every 0.9 ms with
+// 2 to 3 saves, and its fsync alone took half of that; two milliseconds
+// apart, a batch holds about 6, and the server used 0.81 cores instead of
+// 0.94 for the same rounds. A save waits at most this much longer.
+const batchGap = 2 * time.Millisecond
+
 // writesCacheSize bounds the committer's memory of each uid's Writes.
 const writesCacheSize = 1 << 18
 
@@ -38,8 +46,9 @@ var errClosed = errors.New("bolt: the store is closed")
 // committer is a group commit over the journal: one goroutine takes every
 // save that arrived while the last batch was written and fsynced, checks
 // each against the Writes it replaces, and writes them as the next batch.
-// Under load the groups grow with the fsync time, so the fsyncs per second
-// stay few however many players settle; alone, a save commits at once.
+// Under load the groups grow with the fsync time and batchGap, so the
+// fsyncs per second stay few however many players settle; alone, a save
+// commits at once unless a batch went out less than batchGap before.
 //
 // Saves the journal holds and bbolt does not yet are kept in memory for
 // Load: pending (the open segment) and flushing (sealed segments that a
@@ -67,6 +76,7 @@ type committer struct {
 	covered    []chan error     // asked for the flush that runs
 	waiting    []chan error     // asked for the next flush
 	flushAgain bool
+	lastBatch  time.Time // when the last group was taken
 	// A group's saves, those that passed, and their entries: kept from
 	// group to group (and emptied after each), not made per group.
 	group    []saveReq
@@ -152,6 +162,7 @@ func (c *committer) run() {
 				c.closeErr = c.finish()
 				return
 			}
+			c.awaitGap()
 			c.commit(c.gather(first))
 			clear(c.group)
 			clear(c.accepted)
@@ -171,6 +182,14 @@ func (c *committer) run() {
 			}
 		}
 	}
+}
+
+// awaitGap waits until batchGap has passed since the last group was taken.
+func (c *committer) awaitGap() {
+	if wait := batchGap - time.Since(c.lastBatch); wait > 0 {
+		time.Sleep(wait)
+	}
+	c.lastBatch = time.Now()
 }
 
 func (c *committer) gather(first saveReq) []saveReq {
