@@ -1,7 +1,6 @@
 package actors
 
 import (
-	"fmt"
 	"math/rand/v2"
 	"time"
 
@@ -27,7 +26,8 @@ type lobby struct {
 	seated   map[string]seatedTicket
 	draining bool
 	wake     *time.Timer
-	rounds   uint64
+	rounds   uint64 // rooms opened: spreads them over the room hosts
+	ids      roundIDs
 	forgot   time.Time
 	// opening: rooms asked of another member's room host, not yet
 	// confirmed; shunned: room hosts that failed to confirm, until when.
@@ -271,7 +271,7 @@ func (l *lobby) forget(now time.Time) {
 
 func (l *lobby) nextRoundID() string {
 	l.rounds++
-	return fmt.Sprintf("r%x-%d", l.rng.Uint32(), l.rounds)
+	return l.ids.make(l.rng)
 }
 
 // handleDrain stops seating: everyone waiting is told, nobody new is queued.
