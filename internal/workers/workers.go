@@ -5,16 +5,32 @@
 // what its work needs, on every start: profiles of the 10,000-player run
 // showed 19 % of the server's CPU in stack growth when every actor mailbox
 // burst and every socket writer burst started a goroutine. A kept worker
-// has its stack grown already. A worker with nothing to do for the pool's
-// idle time exits, so a spike does not leave goroutines behind for good.
+// has its stack grown already. Workers left with nothing to do for the
+// pool's idle time exit, so a spike does not leave goroutines behind for
+// good.
 package workers
 
-import "time"
+import (
+	"sync/atomic"
+	"time"
+)
 
 // Pool hands work to idle workers, or starts new ones.
+//
+// Idle workers are retired by count, not each by its own timer: one sweep
+// per idle time retires as many workers as were waiting all through it
+// (the fewest seen waiting since the last sweep). A timer per worker was
+// two objects for the collector to mark for each of the 10,000 readers of
+// a loaded server, and a timer reset on every run.
 type Pool struct {
-	work chan Runner
+	work chan Runner // nil asks a waiting worker to exit
 	idle time.Duration
+
+	workers  atomic.Int64 // alive
+	waiting  atomic.Int64 // waiting for work
+	fewest   atomic.Int64 // the fewest waiting since the last sweep
+	sweeping atomic.Bool  // a sweep is due
+	sweeper  *time.Timer
 }
 
 // Runner is work that runs itself. Handing a pointer to Run allocates
@@ -25,9 +41,13 @@ type funcRunner func()
 
 func (f funcRunner) Run() { f() }
 
-// New makes a pool whose workers exit after idle without work.
+// New makes a pool whose workers exit after idle (to twice idle) without
+// work.
 func New(idle time.Duration) *Pool {
-	return &Pool{work: make(chan Runner), idle: idle}
+	p := &Pool{work: make(chan Runner), idle: idle}
+	p.sweeper = time.AfterFunc(time.Hour, p.sweep)
+	p.sweeper.Stop()
+	return p
 }
 
 // Go runs fn on an idle worker, or on a new one: it never waits, so a
@@ -40,20 +60,50 @@ func (p *Pool) Run(r Runner) {
 	select {
 	case p.work <- r:
 	default:
+		p.workers.Add(1)
+		p.armSweep()
 		go p.worker(r)
 	}
 }
 
 func (p *Pool) worker(r Runner) {
-	r.Run()
-	idle := time.NewTimer(p.idle)
-	defer idle.Stop()
-	for {
+	defer p.workers.Add(-1)
+	for r != nil {
+		r.Run()
+		p.waiting.Add(1)
+		r = <-p.work
+		lowerTo(&p.fewest, p.waiting.Add(-1))
+	}
+}
+
+// sweep retires the workers that waited since the last sweep, and comes
+// again while any worker is alive.
+func (p *Pool) sweep() {
+	n := p.fewest.Swap(p.waiting.Load())
+retire:
+	for ; n > 0; n-- {
 		select {
-		case r := <-p.work:
-			r.Run()
-			idle.Reset(p.idle)
-		case <-idle.C:
+		case p.work <- nil:
+		default:
+			break retire // none waits now
+		}
+	}
+	p.sweeping.Store(false)
+	if p.workers.Load() > 0 {
+		p.armSweep()
+	}
+}
+
+func (p *Pool) armSweep() {
+	if p.sweeping.CompareAndSwap(false, true) {
+		p.sweeper.Reset(p.idle)
+	}
+}
+
+func lowerTo(v *atomic.Int64, n int64) {
+	for {
+		cur := v.Load()
+		if n >= cur || v.CompareAndSwap(cur, n) {
 			return
 		}
 	}

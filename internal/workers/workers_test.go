@@ -67,3 +67,40 @@ func goid() uint64 {
 	fmt.Sscanf(string(buf), "goroutine %d ", &id)
 	return id
 }
+
+// Workers left without work exit; one still running is not asked to.
+func TestIdleWorkersExit(t *testing.T) {
+	p := New(20 * time.Millisecond)
+	const n = 10
+	var started sync.WaitGroup
+	started.Add(n)
+	release := make(chan struct{})
+	for range n {
+		p.Go(func() { started.Done(); <-release })
+	}
+	started.Wait()
+	busy := make(chan struct{})
+	close(release)
+	p.Go(func() { <-busy }) // may take one of the ten
+	waitFor(t, "the idle workers to exit", func() bool { return p.workers.Load() == 1 })
+	time.Sleep(100 * time.Millisecond) // five more sweeps
+	if got := p.workers.Load(); got != 1 {
+		t.Fatalf("%d workers alive while one runs, want 1", got)
+	}
+	close(busy)
+	waitFor(t, "the last worker to exit", func() bool { return p.workers.Load() == 0 })
+	ran := make(chan struct{})
+	p.Go(func() { close(ran) }) // a pool emptied once starts workers again
+	<-ran
+}
+
+func waitFor(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
