@@ -101,7 +101,7 @@ func replay(db *bbolt.DB, prefix string) (*journal, error) {
 		}
 		last = seq
 	}
-	if err := writeRecords(db, newest); err != nil {
+	if err := writeRecords(db, newest, nil); err != nil {
 		return nil, fmt.Errorf("bolt: replaying the journal: %w", err)
 	}
 	if err := removeSegments(prefix, seqs); err != nil {
