@@ -45,6 +45,7 @@ var settings = []setting{
 	str("admin_listen", "address of the admin API (actors, kills, chaos, metrics); empty turns it off", func(c *Config) *string { return &c.AdminListen }),
 	str("pprof_listen", "loopback address of Go's profiler (net/http/pprof) for performance work; empty turns it off", func(c *Config) *string { return &c.PprofListen }),
 	str("admin_token", "bearer token the admin API requires; needed beyond loopback", func(c *Config) *string { return &c.AdminToken }),
+	integer("heap_budget_mib", "most memory in MiB the heap may reach between collections while the server is busy; 0 (or GOGC set) turns the pacing off", func(c *Config) *int { return &c.HeapBudgetMiB }),
 	str("store", "where player records live: bolt (a file), postgres or memory", func(c *Config) *string { return &c.Store }),
 	str("store_path", "the bbolt file when store is bolt", func(c *Config) *string { return &c.StorePath }),
 	str("postgres_url", "the PostgreSQL URL when store is postgres, e.g. postgres://user:pass@host/db", func(c *Config) *string { return &c.PostgresURL }),

@@ -96,6 +96,9 @@ func (c Config) Validate() error {
 			bad(`pprof_listen must be a loopback host:port such as "127.0.0.1:6060", or empty, got %q`, c.PprofListen)
 		}
 	}
+	if c.HeapBudgetMiB != 0 && (c.HeapBudgetMiB < 64 || c.HeapBudgetMiB > 1<<20) {
+		bad("heap_budget_mib must be 0 (off) or between 64 and 1048576, got %d", c.HeapBudgetMiB)
+	}
 	switch c.Store {
 	case StoreBolt:
 		if c.StorePath == "" {

@@ -48,7 +48,9 @@ type Main struct {
 	store   actors.Store
 	closeDB func() error
 	cluster *cluster.Node // nil on a single node
-	done    chan error
+	// stopPacing ends the GC pacing (startPacing); nil when off.
+	stopPacing func()
+	done       chan error
 }
 
 // NewMain reads the configuration; nothing starts yet.
@@ -136,6 +138,7 @@ func (m *Main) Open() (err error) {
 	}()
 	m.log.Info("serving", "addr", ln.Addr().String(), "socketio_prefix", m.Config.SocketIOPrefix,
 		"store", m.Config.Store, "auth_mode", m.Config.AuthMode)
+	m.startPacing()
 	return nil
 }
 
@@ -246,6 +249,9 @@ func (m *Main) Close() error {
 	// The players are stopped: no Save can be under way.
 	if dbErr := m.closeDB(); dbErr != nil {
 		m.log.Warn("closing the store", "err", dbErr)
+	}
+	if m.stopPacing != nil {
+		m.stopPacing()
 	}
 	m.log.Info("stopped")
 	return err

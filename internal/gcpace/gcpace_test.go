@@ -1,0 +1,74 @@
+package gcpace
+
+import (
+	"testing"
+	"time"
+)
+
+func TestPercent(t *testing.T) {
+	const mib = 1 << 20
+	p := Policy{Budget: 512 * mib, Every: 30 * time.Second}
+	tests := []struct {
+		name       string
+		live, rate uint64
+		policy     Policy
+		want       int
+	}{
+		{"idle: the default", 150 * mib, 0, p, 100},
+		{"slow allocation: still the default", 150 * mib, 1 * mib, p, 100},
+		{"10,000 players: 12 MiB/s for 30 s over 76 MiB", 76 * mib, 12 * mib, p, 473},
+		{"faster than the budget allows: the budget", 76 * mib, 40 * mib, p, 573},
+		{"live heap past the budget: the default", 600 * mib, 40 * mib, p, 100},
+		{"live heap at the budget: the default", 512 * mib, 40 * mib, p, 100},
+		{"a heap under the runtime's 4 MB floor counts as 4 MiB", 1 * mib, 1 * mib, p, 750},
+		{"no budget: the default", 76 * mib, 12 * mib, Policy{Every: 30 * time.Second}, 100},
+		{"no interval: the default", 76 * mib, 12 * mib, Policy{Budget: 512 * mib}, 100},
+	}
+	for _, tt := range tests {
+		if got := Percent(tt.live, tt.rate, tt.policy); got != tt.want {
+			t.Errorf("%s: Percent(%d MiB, %d MiB/s) = %d, want %d", tt.name, tt.live/mib, tt.rate/mib, got, tt.want)
+		}
+	}
+}
+
+// The pacer follows the highest rate of its window, leaves small changes
+// alone, and gives memory back when it returns to the default.
+func TestPacerSteps(t *testing.T) {
+	const mib = 1 << 20
+	var set []int
+	frees := 0
+	p := &Pacer{policy: Policy{Budget: 512 * mib, Every: 30 * time.Second}, percent: DefaultPercent,
+		set: func(n int) int { set = append(set, n); return 0 }, free: func() { frees++ }}
+	at := time.Unix(0, 0)
+	allocs := uint64(0)
+	step := func(live, perSecond uint64) {
+		at = at.Add(time.Second)
+		allocs += perSecond
+		p.Step(live, allocs, at)
+	}
+	step(76*mib, 0) // the first sample gives no rate
+	if len(set) != 0 {
+		t.Fatalf("first sample set GOGC %v", set)
+	}
+	step(76*mib, 12*mib)
+	if p.Percent() != 473 {
+		t.Fatalf("at 12 MiB/s GOGC %d, want 473", p.Percent())
+	}
+	step(76*mib, 13*mib) // 513: less than a tenth more
+	if p.Percent() != 473 || len(set) != 1 {
+		t.Fatalf("a small change was made: GOGC %d, sets %v", p.Percent(), set)
+	}
+	for range rateWindow - 1 { // slower seconds: the window still holds 13 MiB/s
+		step(76*mib, 0)
+	}
+	if p.Percent() != 473 {
+		t.Fatalf("GOGC %d within the window, want 473", p.Percent())
+	}
+	step(76*mib, 0) // the last busy second leaves the window
+	if p.Percent() != DefaultPercent || frees != 1 {
+		t.Fatalf("quiet again: GOGC %d, memory given back %d times; want 100 and once", p.Percent(), frees)
+	}
+	if want := []int{473, 100}; len(set) != 2 || set[0] != want[0] || set[1] != want[1] {
+		t.Fatalf("GOGC set to %v, want %v", set, want)
+	}
+}
