@@ -1,6 +1,7 @@
 package gcpace
 
 import (
+	"runtime/debug"
 	"testing"
 	"time"
 )
@@ -71,4 +72,26 @@ func TestPacerSteps(t *testing.T) {
 	if want := []int{473, 100}; len(set) != 2 || set[0] != want[0] || set[1] != want[1] {
 		t.Fatalf("GOGC set to %v, want %v", set, want)
 	}
+}
+
+// One pacer per process sets GOGC; stopping it puts the default back.
+func TestOnePacerAtATime(t *testing.T) {
+	first := New(Policy{Budget: 512 << 20, Every: 30 * time.Second})
+	stop, ok := first.Start()
+	if !ok {
+		t.Fatal("the first pacer did not start")
+	}
+	if _, ok := New(first.policy).Start(); ok {
+		t.Fatal("a second pacer started beside the first")
+	}
+	debug.SetGCPercent(250) // as a busy second would
+	stop()
+	if got := debug.SetGCPercent(DefaultPercent); got != DefaultPercent {
+		t.Fatalf("GOGC %d after stop, want %d", got, DefaultPercent)
+	}
+	stop, ok = New(first.policy).Start()
+	if !ok {
+		t.Fatal("no pacer could start after the first stopped")
+	}
+	stop()
 }

@@ -60,15 +60,13 @@ func (p *Pacer) Start() (stop func(), ok bool) {
 	return func() {
 		close(done)
 		<-finished
-		if p.percent != DefaultPercent {
-			p.set(DefaultPercent)
-			p.percent = DefaultPercent
-		}
+		p.set(DefaultPercent)
+		p.percent = DefaultPercent
 		running.Store(false)
 	}, true
 }
 
-// Percent returns the GOGC the pacer set last.
+// Percent returns the GOGC the pacer set last; not while it runs (Start).
 func (p *Pacer) Percent() int { return p.percent }
 
 // Step takes one sample: the live heap after the last collection, the
