@@ -10,8 +10,9 @@
 // GOGC=400, though, would let an idle server keep four times its live heap
 // of garbage, so the target follows the allocation rate instead: a server
 // that allocates fast may grow its heap by what it allocates in Policy.Every,
-// up to Policy.Budget; a quiet one collects as Go does by default, and gives
-// back what the busy time took.
+// up to Policy.Budget; a quiet one, or one whose heap is building (many
+// connections opening), collects as Go does by default, and gives back
+// what a busy time took.
 package gcpace
 
 import "time"
@@ -24,6 +25,17 @@ type Policy struct {
 	Budget uint64
 	// Every is the time between collections aimed at while allocating.
 	Every time.Duration
+}
+
+// Building reports whether the heap grew, from one collection to a later
+// one, by more than a tenth of what was allocated in between: the server is
+// building lasting state (connections opening), not just making garbage
+// (play, where the live heap stays flat).
+func Building(before, after Sample) bool {
+	if after.Live <= before.Live || after.Allocs <= before.Allocs {
+		return false
+	}
+	return (after.Live-before.Live)*10 > after.Allocs-before.Allocs
 }
 
 // DefaultPercent is the runtime's own GOGC, the least Percent returns.

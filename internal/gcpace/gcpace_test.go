@@ -45,7 +45,7 @@ func TestPacerSteps(t *testing.T) {
 	step := func(live, perSecond uint64) {
 		at = at.Add(time.Second)
 		allocs += perSecond
-		p.Step(live, allocs, at)
+		p.Step(Sample{Live: live, Allocs: allocs, Cycles: 7, At: at})
 	}
 	step(76*mib, 0) // the first sample gives no rate
 	if len(set) != 0 {
@@ -94,4 +94,54 @@ func TestOnePacerAtATime(t *testing.T) {
 		t.Fatal("no pacer could start after the first stopped")
 	}
 	stop()
+}
+
+func TestBuilding(t *testing.T) {
+	const mib = 1 << 20
+	tests := []struct {
+		name                      string
+		liveBefore, liveAfter     uint64
+		allocsBefore, allocsAfter uint64
+		want                      bool
+	}{
+		{"play: flat live heap", 76 * mib, 77 * mib, 1000 * mib, 1400 * mib, false},
+		{"connections opening: a third stays", 20 * mib, 60 * mib, 100 * mib, 220 * mib, true},
+		{"a tenth stays: not yet", 70 * mib, 80 * mib, 0, 100 * mib, false},
+		{"shrinking", 80 * mib, 40 * mib, 0, 100 * mib, false},
+		{"nothing allocated", 80 * mib, 90 * mib, 100 * mib, 100 * mib, false},
+	}
+	for _, tt := range tests {
+		before := Sample{Live: tt.liveBefore, Allocs: tt.allocsBefore}
+		after := Sample{Live: tt.liveAfter, Allocs: tt.allocsAfter}
+		if got := Building(before, after); got != tt.want {
+			t.Errorf("%s: Building = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
+// While collections find the heap building, the pacer keeps the default
+// however fast the server allocates; once they find it flat, it paces.
+func TestPacerWaitsWhileTheHeapBuilds(t *testing.T) {
+	const mib = 1 << 20
+	var set []int
+	p := New(Policy{Budget: 512 * mib, Every: 30 * time.Second})
+	p.set, p.free = func(n int) int { set = append(set, n); return 0 }, func() {}
+	at := time.Unix(0, 0)
+	s := Sample{Live: 10 * mib, Cycles: 1}
+	step := func(live, perSecond, cycles uint64) {
+		at = at.Add(time.Second)
+		s = Sample{Live: live, Allocs: s.Allocs + perSecond, Cycles: cycles, At: at}
+		p.Step(s)
+	}
+	step(10*mib, 0, 1)
+	step(10*mib, 20*mib, 1) // no collection seen: taken to be building
+	step(30*mib, 20*mib, 2) // 20 of 40 MiB stayed: building
+	step(30*mib, 20*mib, 2)
+	if len(set) != 0 {
+		t.Fatalf("GOGC set to %v while the heap builds", set)
+	}
+	step(31*mib, 20*mib, 3) // 1 of 40 MiB stayed: flat
+	if p.Percent() == DefaultPercent {
+		t.Fatalf("GOGC still the default once the heap is flat")
+	}
 }
