@@ -133,4 +133,18 @@ func (h *hist) summary() dist {
 	return dist{Count: n, P50: ms(h.quantile(0.50)), P99: ms(h.quantile(0.99)), Max: ms(time.Duration(h.max.Load()) * time.Microsecond)}
 }
 
+// distSince summarizes what was recorded between the snapshots prev and
+// now; its max is the middle of the highest bucket, within 0.8 %.
+func distSince(now, prev *histCounts) dist {
+	var n uint64
+	for i := range histBuckets {
+		n += now.pos[i] - prev.pos[i] + now.neg[i] - prev.neg[i]
+	}
+	if n == 0 {
+		return dist{}
+	}
+	return dist{Count: n, P50: ms(quantileSince(now, prev, 0.50)), P99: ms(quantileSince(now, prev, 0.99)),
+		Max: ms(quantileSince(now, prev, 1))}
+}
+
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

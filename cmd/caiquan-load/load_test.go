@@ -51,6 +51,15 @@ func TestLoadEveryProtocol(t *testing.T) {
 				t.Errorf("not measured: time to match %d, relay %d, lateness %d samples",
 					rep.TimeToMatch.Count, rep.MoveRelay.Count, rep.ResultLateness.Count)
 			}
+			for _, d := range []struct {
+				name        string
+				hold, whole dist
+			}{{"time to match", rep.TimeToMatchHold, rep.TimeToMatch}, {"relay", rep.MoveRelayHold, rep.MoveRelay},
+				{"lateness", rep.ResultLatenessHold, rep.ResultLateness}} {
+				if d.hold.Count == 0 || d.hold.Count > d.whole.Count || d.hold.Max > d.whole.Max*1.01 {
+					t.Errorf("%s of the hold: %+v, of the whole run: %+v", d.name, d.hold, d.whole)
+				}
+			}
 		})
 	}
 }
@@ -96,6 +105,33 @@ func TestHistQuantiles(t *testing.T) {
 		if diff := got - c.want; diff < -c.want.Abs()/100-time.Microsecond || diff > c.want.Abs()/100+time.Microsecond {
 			t.Errorf("q%v = %v, want %v within 1%%", c.q, got, c.want)
 		}
+	}
+}
+
+// A window's summary counts only what was recorded in it.
+func TestDistSince(t *testing.T) {
+	var h hist
+	for i := 1; i <= 100; i++ {
+		h.record(500 * time.Millisecond) // before the window: slow
+	}
+	before := h.counts()
+	for i := 1; i <= 1000; i++ {
+		h.record(time.Duration(i) * time.Microsecond * 10)
+	}
+	d := distSince(h.counts(), before)
+	if d.Count != 1000 {
+		t.Fatalf("count %d, want 1000", d.Count)
+	}
+	for _, c := range []struct {
+		name      string
+		got, want float64
+	}{{"p50", d.P50, 5}, {"p99", d.P99, 9.9}, {"max", d.Max, 10}} {
+		if c.got < c.want*0.99 || c.got > c.want*1.01 {
+			t.Errorf("%s %.3f ms, want %.3f within 1%%", c.name, c.got, c.want)
+		}
+	}
+	if empty := distSince(before, before); empty != (dist{}) {
+		t.Errorf("an empty window gives %+v", empty)
 	}
 }
 

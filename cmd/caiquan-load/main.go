@@ -381,6 +381,11 @@ func runLoad(ctx context.Context, opts options, progress io.Writer) (*report, er
 	rep.RampSeconds = holdStart.Sub(begin).Seconds()
 	roundsBefore, playerRoundsBefore := l.st.rounds.Load(), l.st.playerRounds.Load()
 	cpuBefore, gcBefore := sampleCPU(opts.pid), gcCycles()
+	holdHists := []*hist{&l.st.ttm, &l.st.relay, &l.st.lateness}
+	atHoldStart := make([]*histCounts, len(holdHists))
+	for i, h := range holdHists {
+		atHoldStart[i] = h.counts()
+	}
 	if !stopped {
 		select {
 		case <-ctx.Done():
@@ -388,6 +393,10 @@ func runLoad(ctx context.Context, opts options, progress io.Writer) (*report, er
 		}
 	}
 	held := time.Since(holdStart)
+	holdDists := []*dist{&rep.TimeToMatchHold, &rep.MoveRelayHold, &rep.ResultLatenessHold}
+	for i, h := range holdHists {
+		*holdDists[i] = distSince(h.counts(), atHoldStart[i])
+	}
 	rep.setCPU(cpuBefore, sampleCPU(opts.pid))
 	rep.ToolGCCycles = gcCycles() - gcBefore
 	rep.HoldSeconds = held.Seconds()

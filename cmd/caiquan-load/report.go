@@ -110,6 +110,11 @@ type report struct {
 	TimeToMatchBot   dist `json:"time_to_match_with_bots"`
 	MoveRelay        dist `json:"move_relay"`
 	ResultLateness   dist `json:"result_lateness"`
+	// The same three of the hold alone: the ones above count the ramp too
+	// (players connecting while others play) and the shutdown.
+	TimeToMatchHold    dist `json:"time_to_match_hold"`
+	MoveRelayHold      dist `json:"move_relay_hold"`
+	ResultLatenessHold dist `json:"result_lateness_hold"`
 
 	ServerRSS struct {
 		BeforeKiB       int64   `json:"before_kib"`
@@ -181,6 +186,9 @@ func (r *report) writeText(w io.Writer) {
 		row("  with bots", r.TimeToMatchBot)
 		row("move relay", r.MoveRelay)
 		row("result lateness", r.ResultLateness)
+		row("hold only: time to match", r.TimeToMatchHold)
+		row("  move relay", r.MoveRelayHold)
+		row("  result lateness", r.ResultLatenessHold)
 	}
 	if r.ServerRSS.EndKiB > 0 {
 		fmt.Fprintf(w, "server RSS     %d KiB before, %d KiB at the end (peak %d KiB): %.2f KiB added per connection\n",
