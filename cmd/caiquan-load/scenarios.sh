@@ -6,7 +6,8 @@
 #   cmd/caiquan-load/scenarios.sh [scenario...]   # default: all of them
 #
 # Scenarios: play10k, idle19k, rounds1s-gomaxprocs1, rounds1s-gomaxprocs2,
-# rounds100ms-gomaxprocs1, rounds100ms-gomaxprocs2. SERVER_BIN names another
+# rounds100ms-gomaxprocs1, rounds100ms-gomaxprocs2; and, only when named,
+# play10k-gogc100 (play10k without the heap budget). SERVER_BIN names another
 # server build to measure. They take about ten minutes in all and want a
 # quiet machine.
 set -euo pipefail
@@ -82,6 +83,9 @@ for s in "${scenarios[@]}"; do
 	case $s in
 	play10k)
 		run play10k "" -players 10000 -ramp 1000 -hold 60s -think 200ms -sources 2 -quiet ;;
+	play10k-gogc100)
+		# play10k with Go's own collector pacing (no heap budget).
+		run play10k-gogc100 "-heap-budget-mib 0" -players 10000 -ramp 1000 -hold 60s -think 200ms -sources 2 -quiet ;;
 	idle19k)
 		# Held past the runtime's forced GC (every 2 min), which shrinks idle stacks.
 		run idle19k "" -players 19000 -ramp 2000 -hold 150s -idle -sources 2 -quiet ;;
