@@ -38,7 +38,7 @@ const (
 // that finds the last batch younger waits for the rest of it, with the saves
 // that come meanwhile. At 10,000 players a batch went out every 0.9 ms with
 // 2 to 3 saves, and its fsync alone took half of that; two milliseconds
-// apart, a batch holds about 6, and the server used 0.81 cores instead of
+// apart, a batch holds about 7, and the server used 0.81 cores instead of
 // 0.94 for the same rounds. A save waits at most this much longer.
 const batchGap = 2 * time.Millisecond
 
@@ -390,7 +390,7 @@ const flushChunk = 1024
 // flushPause is how long a paced flush rests after each transaction, in
 // multiples of the transaction's time.
 //
-// A flush of 10,000 players' records takes about 600 ms of CPU
+// A flush of 10,000 players' records takes about half a second of CPU
 // (BenchmarkSaveDuringFlush), on top of a server and a load tool that fill
 // two cores to about two thirds: flat out, it delayed a second of rounds in
 // play10k, as a collection does. Resting three times as long as it works,
