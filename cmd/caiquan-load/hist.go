@@ -92,13 +92,20 @@ func (h *hist) counts() *histCounts {
 
 type histCounts struct{ pos, neg [histBuckets]uint64 }
 
-// quantileSince is the q-th quantile of what was recorded between the
-// snapshot prev and the snapshot now.
-func quantileSince(now, prev *histCounts, q float64) time.Duration {
+// countSince is how many samples were recorded between the snapshot prev
+// and the snapshot now.
+func countSince(now, prev *histCounts) uint64 {
 	var n uint64
 	for i := range histBuckets {
 		n += now.pos[i] - prev.pos[i] + now.neg[i] - prev.neg[i]
 	}
+	return n
+}
+
+// quantileSince is the q-th quantile of what was recorded between the
+// snapshot prev and the snapshot now.
+func quantileSince(now, prev *histCounts, q float64) time.Duration {
+	n := countSince(now, prev)
 	if n == 0 {
 		return 0
 	}
@@ -136,10 +143,7 @@ func (h *hist) summary() dist {
 // distSince summarizes what was recorded between the snapshots prev and
 // now; its max is the middle of the highest bucket, within 0.8 %.
 func distSince(now, prev *histCounts) dist {
-	var n uint64
-	for i := range histBuckets {
-		n += now.pos[i] - prev.pos[i] + now.neg[i] - prev.neg[i]
-	}
+	n := countSince(now, prev)
 	if n == 0 {
 		return dist{}
 	}

@@ -381,7 +381,7 @@ func runLoad(ctx context.Context, opts options, progress io.Writer) (*report, er
 	rep.RampSeconds = holdStart.Sub(begin).Seconds()
 	roundsBefore, playerRoundsBefore := l.st.rounds.Load(), l.st.playerRounds.Load()
 	cpuBefore, gcBefore := sampleCPU(opts.pid), gcCycles()
-	holdHists := []*hist{&l.st.ttm, &l.st.relay, &l.st.lateness}
+	holdHists := l.st.timings()
 	atHoldStart := make([]*histCounts, len(holdHists))
 	for i, h := range holdHists {
 		atHoldStart[i] = h.counts()
@@ -458,7 +458,7 @@ func (l *load) progress(w io.Writer, begin time.Time, stop <-chan struct{}) {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	last := l.st.playerRounds.Load()
-	hists := []*hist{&l.st.ttm, &l.st.relay, &l.st.lateness}
+	hists := l.st.timings()
 	prev := make([]*histCounts, len(hists))
 	for i, h := range hists {
 		prev[i] = h.counts()

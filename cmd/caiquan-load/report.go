@@ -33,6 +33,10 @@ type stats struct {
 	badExamples                                      map[string]string // reason -> its first case, in detail
 }
 
+// timings are time to match, relay and lateness, in that order: the
+// histograms the progress lines and the hold's figures read.
+func (s *stats) timings() []*hist { return []*hist{&s.ttm, &s.relay, &s.lateness} }
+
 func (s *stats) init() {
 	s.dialReasons = map[string]int64{}
 	s.dropReasons = map[string]int64{}

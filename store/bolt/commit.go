@@ -129,7 +129,7 @@ func (c *committer) save(r saveReq) error {
 }
 
 // flushAsk asks for a flush and waits for it on done. A paced ask (only
-// benchmarks make one) does not hurry the flush, as the journal's own
+// tests and benchmarks make one) does not hurry the flush, as the journal's own
 // flushes by age or size are not hurried.
 type flushAsk struct {
 	done  chan error

@@ -48,9 +48,10 @@ func bboltTotal(t *testing.T, s *Store, uid string) int32 {
 	return rec.Total
 }
 
-// A flush nobody waits for (the journal's age or size) pauses between its
-// transactions, and still writes every record to bbolt and removes the
-// segment it covered; a Close during one hurries it and loses nothing.
+// A flush nobody waits for (the journal's age or size), which pauses
+// between its transactions (BenchmarkSaveDuringFlush measures how long),
+// still writes every record to bbolt and removes the segment it covered; a
+// Close during one hurries it and loses nothing.
 func TestPacedFlush(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "caiquan.db")
 	s := open(t, path)
