@@ -2,6 +2,7 @@ package actors
 
 import (
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/caiquan/caiquan"
 	"github.com/caiquan/caiquan/messages"
 	"google.golang.org/protobuf/proto"
 )
@@ -11,14 +12,14 @@ import (
 // for a uid never waits for the old one's name to be free.
 type directory struct {
 	d        *deps
-	store    Store
+	store    caiquan.Store
 	players  map[string]*actor.PID // uid -> the current player
 	byPID    map[string]string     // player PID id -> uid
 	sessions map[string]*actor.PID // session PID id -> session
 	made     uint64
 }
 
-func directoryProps(d *deps, store Store) *actor.Props {
+func directoryProps(d *deps, store caiquan.Store) *actor.Props {
 	return d.inv.props(KindDirectory, playersName, func() actor.Actor {
 		return &directory{d: d, store: store}
 	}, actor.WithSupervisor(restartPlayers))

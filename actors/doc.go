@@ -15,7 +15,7 @@
 //   - directory (one, named "players"): one player actor per uid, created on
 //     demand, and the count of sessions online.
 //   - player (a child of the directory): a uid's record (streak, total, rounds,
-//     name, avatar, last seen, the ids of its last rounds), kept in a Store so
+//     name, avatar, last seen, the ids of its last rounds), kept in a caiquan.Store so
 //     that a restart loses nothing; applies a round once per round id, and
 //     confirms it only once the store has it. The directory restarts a failed
 //     player with growing pauses (a store that is down stays down a while).

@@ -8,6 +8,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/caiquan/caiquan/messages"
+	"github.com/caiquan/caiquan/store/memory"
 )
 
 // fakeConn records what a session sends to its client.
@@ -67,7 +68,7 @@ func newTestServer(t *testing.T, s Settings) (*Server, *actor.ActorSystem) {
 	system := actor.NewActorSystemWithConfig(actor.Configure(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 		return slog.New(slog.DiscardHandler)
 	})))
-	srv, err := NewServer(system, s, NewMemoryStore(), nil)
+	srv, err := NewServer(system, s, memory.New(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

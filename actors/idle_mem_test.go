@@ -10,8 +10,9 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/caiquan/caiquan/config"
-	"github.com/caiquan/caiquan/internal/heaptest"
+	"github.com/caiquan/caiquan/internal/testing/heaptest"
 	"github.com/caiquan/caiquan/messages"
+	"github.com/caiquan/caiquan/store/memory"
 )
 
 // hiConn counts the hi messages its session sends; nothing else.
@@ -37,8 +38,7 @@ func BenchmarkIdleSessionMemory(b *testing.B) {
 		system := actor.NewActorSystemWithConfig(actor.Configure(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 			return slog.New(slog.DiscardHandler)
 		})))
-		CompactRegistry(system)
-		srv, err := NewServer(system, SettingsFrom(config.Default()), NewMemoryStore(), nil)
+		srv, err := NewServer(system, SettingsFrom(config.Default()), memory.New(), nil)
 		if err != nil {
 			b.Fatal(err)
 		}

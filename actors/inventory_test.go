@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/caiquan/caiquan"
+	"github.com/caiquan/caiquan/store/memory"
 )
 
 // Sessions and players share one Props per kind: the inventory still lists
@@ -49,7 +51,7 @@ func TestInventoryListsSharedKinds(t *testing.T) {
 
 	// The mailbox's length: a player whose store blocks holds what is sent
 	// to it meanwhile.
-	store := &blockingStore{Store: NewMemoryStore(), release: make(chan struct{})}
+	store := &blockingStore{Store: memory.New(), release: make(chan struct{})}
 	pid := spawnPlayer(system.Root, srv.d, "blocked", store)
 	defer close(store.release)
 	for range 3 {
@@ -63,11 +65,11 @@ func TestInventoryListsSharedKinds(t *testing.T) {
 
 // blockingStore's Load waits until release is closed.
 type blockingStore struct {
-	Store
+	caiquan.Store
 	release chan struct{}
 }
 
-func (s *blockingStore) Load(uid string) (PlayerRecord, error) {
+func (s *blockingStore) Load(uid string) (caiquan.PlayerRecord, error) {
 	select {
 	case <-s.release:
 	case <-time.After(10 * time.Second):

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/caiquan/caiquan"
 	"github.com/caiquan/caiquan/metrics"
 )
 
@@ -55,11 +56,11 @@ var longLived = []string{playersName, roomsName, lobbyName, adminName}
 // and one that is stopped or poisoned is made again under the same name.
 type node struct {
 	d        *deps
-	store    Store
+	store    caiquan.Store
 	stopping bool
 }
 
-func nodeProps(d *deps, store Store) *actor.Props {
+func nodeProps(d *deps, store caiquan.Store) *actor.Props {
 	return actor.PropsFromProducer(func() actor.Actor {
 		return &node{d: d, store: store}
 	}, actor.WithSupervisor(restartOnFailure))

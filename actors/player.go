@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/caiquan/caiquan"
 	"github.com/caiquan/caiquan/messages"
 )
 
@@ -15,8 +16,8 @@ const playerIdle = 10 * time.Minute
 
 type player struct {
 	uid     string
-	store   Store
-	rec     PlayerRecord
+	store   caiquan.Store
+	rec     caiquan.PlayerRecord
 	session *actor.PID
 	uname   string
 	uavatar string
@@ -32,7 +33,7 @@ type player struct {
 const saveRetryFirst = 100 * time.Millisecond
 
 // spawnPlayer starts the player of uid under parent (the directory).
-func spawnPlayer(parent actor.SpawnerContext, d *deps, uid string, store Store) *actor.PID {
+func spawnPlayer(parent actor.SpawnerContext, d *deps, uid string, store caiquan.Store) *actor.PID {
 	return d.inv.spawn(parent, d.playerProps, KindPlayer, uid, func() actor.Actor {
 		return &player{uid: uid, store: store, d: d}
 	})
@@ -129,7 +130,7 @@ func (p *player) handleAttach(ctx actor.Context, msg *messages.Attach) {
 // seen. Failing to save them costs nothing the player would miss at once:
 // the next round's Save carries them.
 func (p *player) remember(ctx actor.Context, uname, uavatar string) {
-	err := p.save(func(rec PlayerRecord) PlayerRecord {
+	err := p.save(func(rec caiquan.PlayerRecord) caiquan.PlayerRecord {
 		if uname != "" || uavatar != "" {
 			rec.Uname, rec.Uavatar = uname, uavatar
 		}
@@ -141,14 +142,14 @@ func (p *player) remember(ctx actor.Context, uname, uavatar string) {
 	}
 }
 
-// staleRetries bounds how often save loads a record again after ErrStale.
+// staleRetries bounds how often save loads a record again after caiquan.ErrStale.
 const staleRetries = 3
 
 // save applies change to the player's record and stores it. A record that
-// another player actor of this uid saved meanwhile (ErrStale) is loaded
+// another player actor of this uid saved meanwhile (caiquan.ErrStale) is loaded
 // again and changed again: rounds apply once per round id, so nothing is
 // applied twice or lost. On success p.rec is what the store holds.
-func (p *player) save(change func(PlayerRecord) PlayerRecord) error {
+func (p *player) save(change func(caiquan.PlayerRecord) caiquan.PlayerRecord) error {
 	for try := 0; ; try++ {
 		next := change(p.rec)
 		err := p.store.Save(p.uid, next)
@@ -157,7 +158,7 @@ func (p *player) save(change func(PlayerRecord) PlayerRecord) error {
 			p.rec = next
 			return nil
 		}
-		if !errors.Is(err, ErrStale) || try == staleRetries {
+		if !errors.Is(err, caiquan.ErrStale) || try == staleRetries {
 			return err
 		}
 		rec, lerr := p.store.Load(p.uid)
@@ -203,9 +204,9 @@ func (p *player) handleApplyRound(ctx actor.Context, msg *messages.ApplyRound) {
 // settle applies every owed round, in order, and stores the result in one
 // Save; on failure it sets a timer to try again.
 func (p *player) settle(ctx actor.Context) bool {
-	err := p.save(func(next PlayerRecord) PlayerRecord {
+	err := p.save(func(next caiquan.PlayerRecord) caiquan.PlayerRecord {
 		for _, m := range p.owed {
-			next, _, _ = applyRound(next, m.RoundId, int(m.BaseScore))
+			next, _, _ = caiquan.ApplyRound(next, m.RoundId, int(m.BaseScore))
 		}
 		next.LastSeen = p.now()
 		return next
@@ -239,13 +240,13 @@ func (p *player) handleSaveRetry(ctx actor.Context) {
 	}
 }
 
-func (p *player) find(roundID string) (AppliedRound, bool) {
+func (p *player) find(roundID string) (caiquan.AppliedRound, bool) {
 	for _, r := range p.rec.Recent {
 		if r.RoundID == roundID {
 			return r, true
 		}
 	}
-	return AppliedRound{}, false
+	return caiquan.AppliedRound{}, false
 }
 
 func (p *player) owes(roundID string) bool {
@@ -257,7 +258,7 @@ func (p *player) owes(roundID string) bool {
 	return false
 }
 
-func (p *player) applied(r AppliedRound) *messages.RoundApplied {
+func (p *player) applied(r caiquan.AppliedRound) *messages.RoundApplied {
 	return &messages.RoundApplied{
 		Uid:        p.uid,
 		RoundId:    r.RoundID,

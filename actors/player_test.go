@@ -6,6 +6,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/caiquan/caiquan/messages"
+	"github.com/caiquan/caiquan/store/memory"
 )
 
 // The same round's settlement delivered twice changes the totals once, even
@@ -47,7 +48,7 @@ func TestApplyRoundOnce(t *testing.T) {
 // the second actor answers with totals that include the first's round.
 func TestTwoPlayersOfOneUIDLoseNoRound(t *testing.T) {
 	srv, system := newTestServer(t, testSettings())
-	store := NewMemoryStore()
+	store := memory.New()
 	a := spawnPlayer(system.Root, srv.d, "p", store)
 	b := spawnPlayer(system.Root, srv.d, "p", store)
 	ask := func(pid *actor.PID, round string) *messages.RoundApplied {

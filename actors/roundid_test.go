@@ -14,7 +14,7 @@ func TestRoundIDsAcrossBlocks(t *testing.T) {
 	var ids roundIDs
 	rng := rand.New(rand.NewPCG(1, 2))
 	seen := make(map[string]bool)
-	for i := 1; i <= 3*roundIDBlock+5; i++ {
+	for i := 1; i <= 3*256+5; i++ {
 		id := ids.make(rng)
 		m := form.FindStringSubmatch(id)
 		if m == nil {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/caiquan/caiquan"
 	"github.com/caiquan/caiquan/messages"
 	"github.com/caiquan/caiquan/metrics"
 )
@@ -31,7 +32,7 @@ type Server struct {
 }
 
 // NewServer starts the node's long-lived actors on system.
-func NewServer(system *actor.ActorSystem, s Settings, store Store, m *metrics.Metrics) (*Server, error) {
+func NewServer(system *actor.ActorSystem, s Settings, store caiquan.Store, m *metrics.Metrics) (*Server, error) {
 	if err := s.validate(); err != nil {
 		return nil, err
 	}

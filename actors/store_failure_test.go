@@ -9,38 +9,40 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/caiquan/caiquan"
 	"github.com/caiquan/caiquan/messages"
+	"github.com/caiquan/caiquan/store/memory"
 )
 
-// brokenStore is a MemoryStore whose calls fail while down is set, as a
+// brokenStore is a memory.Store whose calls fail while down is set, as a
 // database that went away would; it counts the calls.
 type brokenStore struct {
-	*MemoryStore
+	*memory.Store
 	down         atomic.Bool
 	loads, saves atomic.Int32
 }
 
 var errDown = errors.New("store is down")
 
-func (b *brokenStore) Load(uid string) (PlayerRecord, error) {
+func (b *brokenStore) Load(uid string) (caiquan.PlayerRecord, error) {
 	b.loads.Add(1)
 	if b.down.Load() {
-		return PlayerRecord{}, errDown
+		return caiquan.PlayerRecord{}, errDown
 	}
-	return b.MemoryStore.Load(uid)
+	return b.Store.Load(uid)
 }
 
-func (b *brokenStore) Save(uid string, rec PlayerRecord) error {
+func (b *brokenStore) Save(uid string, rec caiquan.PlayerRecord) error {
 	b.saves.Add(1)
 	if b.down.Load() {
 		return errDown
 	}
-	return b.MemoryStore.Save(uid, rec)
+	return b.Store.Save(uid, rec)
 }
 
 // newServerWith is newTestServer on a given store; stop shuts the actor
 // system down (once, also at the end of the test).
-func newServerWith(t *testing.T, s Settings, store Store) (srv *Server, system *actor.ActorSystem, stop func()) {
+func newServerWith(t *testing.T, s Settings, store caiquan.Store) (srv *Server, system *actor.ActorSystem, stop func()) {
 	t.Helper()
 	system = actor.NewActorSystemWithConfig(actor.Configure(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 		return slog.New(slog.DiscardHandler)
@@ -59,11 +61,11 @@ func newServerWith(t *testing.T, s Settings, store Store) (srv *Server, system *
 // with growing pauses instead of spinning, the client is told to try again,
 // and once the store is back the same player answers with its record.
 func TestLoadFailureRestartsPlayerWithBackoff(t *testing.T) {
-	store := &brokenStore{MemoryStore: NewMemoryStore()}
-	store.MemoryStore.Save("p", PlayerRecord{Rounds: 3})
-	rec, _ := store.MemoryStore.Load("p")
+	store := &brokenStore{Store: memory.New()}
+	store.Store.Save("p", caiquan.PlayerRecord{Rounds: 3})
+	rec, _ := store.Store.Load("p")
 	rec.Total, rec.Streak = 5, 2
-	store.MemoryStore.Save("p", rec)
+	store.Store.Save("p", rec)
 	store.down.Store(true)
 
 	s := testSettings()
@@ -109,7 +111,7 @@ func TestLoadFailureRestartsPlayerWithBackoff(t *testing.T) {
 // A Save that fails is not a confirmation: the room's retry applies the
 // round when the store takes it, once.
 func TestSaveFailureIsNotConfirmed(t *testing.T) {
-	store := &brokenStore{MemoryStore: NewMemoryStore()}
+	store := &brokenStore{Store: memory.New()}
 	srv, system, _ := newServerWith(t, testSettings(), store)
 	ask := func(round string, timeout time.Duration) (*messages.RoundApplied, error) {
 		res, err := system.Root.RequestFuture(srv.d.players, &messages.ApplyRound{Uid: "p", RoundId: round, BaseScore: 1}, timeout).Result()
@@ -131,7 +133,7 @@ func TestSaveFailureIsNotConfirmed(t *testing.T) {
 			t.Fatalf("r1 retried: %v %v; want total 3, streak 2", r, err)
 		}
 	}
-	if got, _ := store.MemoryStore.Load("p"); got.Total != 3 || got.Rounds != 2 {
+	if got, _ := store.Store.Load("p"); got.Total != 3 || got.Rounds != 2 {
 		t.Fatalf("stored %+v; want r0 and r1 once each", got)
 	}
 }
@@ -139,7 +141,7 @@ func TestSaveFailureIsNotConfirmed(t *testing.T) {
 // The process dies between the write and the reply: a new node on the same
 // store answers the retried settlement from the record, without applying it.
 func TestSettlementAfterRestartAppliesOnce(t *testing.T) {
-	store := NewMemoryStore()
+	store := memory.New()
 	srvA, sysA, stopA := newServerWith(t, testSettings(), store)
 	res, err := sysA.Root.RequestFuture(srvA.d.players, &messages.ApplyRound{Uid: "p", RoundId: "r1", BaseScore: 1}, time.Second).Result()
 	if err != nil || res.(*messages.RoundApplied).TotalScore != 1 {
@@ -167,7 +169,7 @@ func TestSettlementAfterRestartAppliesOnce(t *testing.T) {
 // the player once the store is back, and a later round is applied after it:
 // totals never go back.
 func TestOwedRoundStoredWithoutTheRoom(t *testing.T) {
-	store := &brokenStore{MemoryStore: NewMemoryStore()}
+	store := &brokenStore{Store: memory.New()}
 	srv, system, _ := newServerWith(t, testSettings(), store)
 	ask := func(round string, timeout time.Duration) (*messages.RoundApplied, error) {
 		res, err := system.Root.RequestFuture(srv.d.players, &messages.ApplyRound{Uid: "p", RoundId: round, BaseScore: 1}, timeout).Result()
@@ -186,7 +188,7 @@ func TestOwedRoundStoredWithoutTheRoom(t *testing.T) {
 	time.Sleep(500 * time.Millisecond) // the player retries meanwhile, and fails
 	store.down.Store(false)
 	eventually(t, "r1 stored by the player's own retry", func() bool {
-		rec, _ := store.MemoryStore.Load("p")
+		rec, _ := store.Store.Load("p")
 		return rec.Total == 3 && rec.Rounds == 2
 	})
 	if r, err := ask("r2", time.Second); err != nil || r.TotalScore != 6 || r.WinStreak != 3 {

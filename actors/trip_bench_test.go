@@ -9,6 +9,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/caiquan/caiquan/messages"
+	"github.com/caiquan/caiquan/store/memory"
 )
 
 // BenchmarkTrip times one choice's trip through the actors: a session
@@ -62,7 +63,7 @@ func benchServer(b *testing.B) *Server {
 		return slog.New(slog.DiscardHandler)
 	})))
 	b.Cleanup(system.Shutdown)
-	srv, err := NewServer(system, s, NewMemoryStore(), nil)
+	srv, err := NewServer(system, s, memory.New(), nil)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -14,7 +14,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 
 	"github.com/caiquan/caiquan/admin"
-	"github.com/caiquan/caiquan/internal/testserver"
+	"github.com/caiquan/caiquan/internal/testing/testserver"
 	"github.com/caiquan/caiquan/messages"
 )
 

@@ -16,7 +16,7 @@ import (
 
 	"github.com/caiquan/caiquan/admin"
 	"github.com/caiquan/caiquan/gateway"
-	"github.com/caiquan/caiquan/internal/testserver"
+	"github.com/caiquan/caiquan/internal/testing/testserver"
 	"github.com/caiquan/caiquan/messages"
 	"github.com/caiquan/caiquan/rules"
 )

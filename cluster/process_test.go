@@ -23,8 +23,8 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
-	"github.com/caiquan/caiquan/internal/etcdtest"
-	"github.com/caiquan/caiquan/internal/testserver"
+	"github.com/caiquan/caiquan/internal/testing/etcdtest"
+	"github.com/caiquan/caiquan/internal/testing/testserver"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 )
 

@@ -19,8 +19,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/caiquan/caiquan/internal/etcdtest"
-	"github.com/caiquan/caiquan/internal/pgtest"
+	"github.com/caiquan/caiquan/internal/testing/etcdtest"
+	"github.com/caiquan/caiquan/internal/testing/pgtest"
 	"github.com/caiquan/caiquan/messages"
 	"github.com/gorilla/websocket"
 	clientv3 "go.etcd.io/etcd/client/v3"

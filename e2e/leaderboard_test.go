@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/caiquan/caiquan/actors"
-	"github.com/caiquan/caiquan/internal/testserver"
+	"github.com/caiquan/caiquan"
+	"github.com/caiquan/caiquan/internal/testing/testserver"
 	"github.com/caiquan/caiquan/rules"
 	"github.com/caiquan/caiquan/store/bolt"
 )
@@ -30,7 +30,7 @@ func TestLeaderboardHTTP(t *testing.T) {
 		{"dora", 10, 1, 9}, {"a", 7, 0, 8}, {"B", 7, 2, 7}, {"carl", 7, 1, 6},
 		{"eve", 12, 3, 5}, {"fay", 0, 0, 3}, {"gus", 3, 0, 2}, {"idle", 0, 0, 0},
 	} {
-		rec := actors.PlayerRecord{Standing: rules.Standing{Total: p.total, Streak: p.streak}, Rounds: p.rounds, Uname: "名" + p.uid, Uavatar: "https://a.example/" + p.uid}
+		rec := caiquan.PlayerRecord{Standing: rules.Standing{Total: p.total, Streak: p.streak}, Rounds: p.rounds, Uname: "名" + p.uid, Uavatar: "https://a.example/" + p.uid}
 		if err := db.Save(p.uid, rec); err != nil {
 			t.Fatal(err)
 		}

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/caiquan/caiquan/auth"
-	"github.com/caiquan/caiquan/internal/testserver"
+	"github.com/caiquan/caiquan/internal/testing/testserver"
 )
 
 const (

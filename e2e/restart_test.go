@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/caiquan/caiquan/internal/pgtest"
-	"github.com/caiquan/caiquan/internal/testserver"
+	"github.com/caiquan/caiquan/internal/testing/pgtest"
+	"github.com/caiquan/caiquan/internal/testing/testserver"
 )
 
 // Scores survive SIGKILL: every round whose result a player saw is in the

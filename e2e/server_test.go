@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/caiquan/caiquan/internal/testserver"
+	"github.com/caiquan/caiquan/internal/testing/testserver"
 )
 
 func TestMain(m *testing.M) {

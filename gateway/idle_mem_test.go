@@ -14,7 +14,7 @@ import (
 
 	"github.com/caiquan/caiquan/actors"
 	"github.com/caiquan/caiquan/config"
-	"github.com/caiquan/caiquan/internal/heaptest"
+	"github.com/caiquan/caiquan/internal/testing/heaptest"
 	"github.com/caiquan/caiquan/messages"
 )
 

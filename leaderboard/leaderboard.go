@@ -6,7 +6,7 @@
 //	GET /leaderboard/{uid}?around=K  uid's line and K lines either side (default 5, at most 50)
 //
 // Both answer {"players":[{"rank","uid","uname","uavatar","total","streak"}]};
-// the second also {"uid","rank"}. Order and ranks are actors.Store's: total,
+// the second also {"uid","rank"}. Order and ranks are caiquan.Store's: total,
 // higher first, then uid in byte order; equal totals share a rank
 // ("1, 2, 2, 4"). Players who never finished a round are not on it.
 // Refusals are {"code","message"}: bad_request (400), unknown_player (404),
@@ -22,7 +22,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/caiquan/caiquan/actors"
+	"github.com/caiquan/caiquan"
 )
 
 const (
@@ -37,8 +37,8 @@ const (
 
 // Board is what the handler needs of a store.
 type Board interface {
-	Top(n int) ([]actors.RankedPlayer, error)
-	Around(uid string, k int) ([]actors.RankedPlayer, error)
+	Top(n int) ([]caiquan.RankedPlayer, error)
+	Around(uid string, k int) ([]caiquan.RankedPlayer, error)
 }
 
 // Line is one player on the wire.
@@ -76,7 +76,7 @@ func Handler(b Board, log *slog.Logger) http.Handler {
 		}
 		uid, one := strings.CutPrefix(r.URL.Path, Path+"/")
 		var (
-			players []actors.RankedPlayer
+			players []caiquan.RankedPlayer
 			err     error
 			page    Page
 		)
@@ -99,7 +99,7 @@ func Handler(b Board, log *slog.Logger) http.Handler {
 			page.UID = uid
 		}
 		switch {
-		case errors.Is(err, actors.ErrNoPlayer):
+		case errors.Is(err, caiquan.ErrNoPlayer):
 			writeJSON(w, http.StatusNotFound, refusal{"unknown_player", fmt.Sprintf("%q is not on the leaderboard: unknown, or no round finished yet", uid)})
 			return
 		case err != nil:

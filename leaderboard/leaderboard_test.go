@@ -7,13 +7,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/caiquan/caiquan/actors"
+	"github.com/caiquan/caiquan"
 )
 
 type brokenBoard struct{}
 
-func (brokenBoard) Top(int) ([]actors.RankedPlayer, error) { return nil, errors.New("db down") }
-func (brokenBoard) Around(string, int) ([]actors.RankedPlayer, error) {
+func (brokenBoard) Top(int) ([]caiquan.RankedPlayer, error) { return nil, errors.New("db down") }
+func (brokenBoard) Around(string, int) ([]caiquan.RankedPlayer, error) {
 	return nil, errors.New("db down")
 }
 

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/caiquan/caiquan/internal/testserver"
+	"github.com/caiquan/caiquan/internal/testing/testserver"
 	"github.com/caiquan/caiquan/sdk"
 )
 

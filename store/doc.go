@@ -1,4 +1,4 @@
-// Package store holds the durable implementations of actors.Store, one
+// Package store holds the durable implementations of caiquan.Store, one
 // package per technology:
 //
 //   - store/bolt: an embedded bbolt file, the single-node default
@@ -7,7 +7,7 @@
 //     players (store: postgres, postgres_url).
 //
 // Both write a record and its applied round ids in one transaction, and
-// both keep the leaderboard order of actors.Store: total, higher first, then
+// both keep the leaderboard order of caiquan.Store: total, higher first, then
 // uid in byte order, with competition ranks by total. Package store itself
 // has the codec they share.
 package store

@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"time"
 
-	"github.com/caiquan/caiquan/actors"
+	"github.com/caiquan/caiquan"
 	"github.com/caiquan/caiquan/rules"
 )
 
@@ -32,7 +32,7 @@ type Record struct {
 }
 
 // ToStored turns applied rounds into their stored form.
-func ToStored(rs []actors.AppliedRound) []Applied {
+func ToStored(rs []caiquan.AppliedRound) []Applied {
 	out := make([]Applied, len(rs))
 	for i, a := range rs {
 		out[i] = Applied{RoundID: a.RoundID, RoundScore: a.RoundScore, Total: a.Total, Streak: a.Streak}
@@ -41,10 +41,10 @@ func ToStored(rs []actors.AppliedRound) []Applied {
 }
 
 // FromStored is ToStored's inverse.
-func FromStored(as []Applied) []actors.AppliedRound {
-	var out []actors.AppliedRound
+func FromStored(as []Applied) []caiquan.AppliedRound {
+	var out []caiquan.AppliedRound
 	for _, a := range as {
-		out = append(out, actors.AppliedRound{RoundID: a.RoundID, Outcome: rules.Outcome{
+		out = append(out, caiquan.AppliedRound{RoundID: a.RoundID, Outcome: rules.Outcome{
 			RoundScore: a.RoundScore, Standing: rules.Standing{Total: a.Total, Streak: a.Streak},
 		}})
 	}
@@ -52,7 +52,7 @@ func FromStored(as []Applied) []actors.AppliedRound {
 }
 
 // EncodeRecord renders rec as JSON.
-func EncodeRecord(rec actors.PlayerRecord) ([]byte, error) {
+func EncodeRecord(rec caiquan.PlayerRecord) ([]byte, error) {
 	r := Record{
 		Version: 1, Writes: rec.Writes, Total: rec.Total, Streak: rec.Streak, Rounds: rec.Rounds,
 		Uname: rec.Uname, Uavatar: rec.Uavatar, Recent: ToStored(rec.Recent),
@@ -64,12 +64,12 @@ func EncodeRecord(rec actors.PlayerRecord) ([]byte, error) {
 }
 
 // DecodeRecord reads what EncodeRecord wrote.
-func DecodeRecord(data []byte) (actors.PlayerRecord, error) {
+func DecodeRecord(data []byte) (caiquan.PlayerRecord, error) {
 	var r Record
 	if err := json.Unmarshal(data, &r); err != nil {
-		return actors.PlayerRecord{}, err
+		return caiquan.PlayerRecord{}, err
 	}
-	return actors.PlayerRecord{
+	return caiquan.PlayerRecord{
 		Standing: rules.Standing{Total: r.Total, Streak: r.Streak},
 		Rounds:   r.Rounds, Uname: r.Uname, Uavatar: r.Uavatar, LastSeen: r.LastSeen,
 		Recent: FromStored(r.Recent), Writes: r.Writes,

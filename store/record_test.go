@@ -3,16 +3,16 @@ package store
 import (
 	"testing"
 
-	"github.com/caiquan/caiquan/actors"
+	"github.com/caiquan/caiquan"
 	"github.com/caiquan/caiquan/rules"
 )
 
 // The head of a stored record is the record's Writes, total and rounds,
 // for records with and without the fields that may be left out.
 func TestDecodeRecordHead(t *testing.T) {
-	played := actors.PlayerRecord{Standing: rules.Standing{Total: -3, Streak: 0}, Rounds: 7, Writes: 12, Uname: "名字"}
-	played, _, _ = actors.ApplyRound(played, "r1", 1)
-	for _, rec := range []actors.PlayerRecord{{}, played} {
+	played := caiquan.PlayerRecord{Standing: rules.Standing{Total: -3, Streak: 0}, Rounds: 7, Writes: 12, Uname: "名字"}
+	played, _, _ = caiquan.ApplyRound(played, "r1", 1)
+	for _, rec := range []caiquan.PlayerRecord{{}, played} {
 		data, err := EncodeRecord(rec)
 		if err != nil {
 			t.Fatal(err)

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/caiquan/caiquan/internal/testserver"
+	"github.com/caiquan/caiquan/internal/testing/testserver"
 )
 
 func TestMain(m *testing.M) { os.Exit(testserver.Run(m)) }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/caiquan/caiquan"
 	"github.com/caiquan/caiquan/actors"
 	"github.com/caiquan/caiquan/admin"
 	"github.com/caiquan/caiquan/auth"
@@ -21,6 +22,7 @@ import (
 	"github.com/caiquan/caiquan/messages"
 	"github.com/caiquan/caiquan/metrics"
 	"github.com/caiquan/caiquan/store/bolt"
+	"github.com/caiquan/caiquan/store/memory"
 	"github.com/caiquan/caiquan/store/postgres"
 	"github.com/caiquan/caiquan/web"
 )
@@ -45,7 +47,7 @@ type Main struct {
 	admin   *admin.Server
 	adminLn net.Listener
 	adminHS *http.Server
-	store   actors.Store
+	store   caiquan.Store
 	closeDB func() error
 	cluster *cluster.Node // nil on a single node
 	// stopPacing ends the GC pacing (startPacing); nil when off.
@@ -76,7 +78,6 @@ func (m *Main) Open() (err error) {
 	m.system = actor.NewActorSystemWithConfig(actor.Configure(
 		actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return m.actorLog() }),
 	))
-	actors.CompactRegistry(m.system)
 	if err := m.openCluster(); err != nil {
 		return err
 	}
@@ -160,7 +161,7 @@ func (m *Main) openStore() error {
 		}
 		m.store, m.closeDB = s, s.Close
 	default:
-		m.store, m.closeDB = actors.NewMemoryStore(), func() error { return nil }
+		m.store, m.closeDB = memory.New(), func() error { return nil }
 	}
 	return nil
 }

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/caiquan/caiquan/actors"
+	"github.com/caiquan/caiquan"
 )
 
 // BenchmarkSave: players saving at once, each its own uid, as at a round's
@@ -28,9 +28,9 @@ func BenchmarkSave(b *testing.B) {
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		uid := fmt.Sprintf("player-%d", next.Add(1))
-		var rec actors.PlayerRecord
+		var rec caiquan.PlayerRecord
 		for i := 0; pb.Next(); i++ {
-			rec, _, _ = actors.ApplyRound(rec, fmt.Sprintf("round-%d", i), i%3)
+			rec, _, _ = caiquan.ApplyRound(rec, fmt.Sprintf("round-%d", i), i%3)
 			if err := s.Save(uid, rec); err != nil {
 				b.Error(err)
 				return
@@ -58,7 +58,7 @@ func benchmarkSaveDuringFlush(b *testing.B, paced bool) {
 	}
 	defer s.Close()
 	const players = 10000
-	recs := make([]actors.PlayerRecord, players)
+	recs := make([]caiquan.PlayerRecord, players)
 	var mu sync.Mutex
 	var during []time.Duration
 	flushing := false
@@ -78,7 +78,7 @@ func benchmarkSaveDuringFlush(b *testing.B, paced bool) {
 	}
 	for i := range recs {
 		for r := range 32 {
-			recs[i], _, _ = actors.ApplyRound(recs[i], fmt.Sprintf("r%x-%d", 1000+r, i*40+r), r%3)
+			recs[i], _, _ = caiquan.ApplyRound(recs[i], fmt.Sprintf("r%x-%d", 1000+r, i*40+r), r%3)
 		}
 	}
 	stop := make(chan struct{})

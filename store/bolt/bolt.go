@@ -1,4 +1,4 @@
-// Package bolt is the single-node actors.Store: one bbolt file, and a
+// Package bolt is the single-node caiquan.Store: one bbolt file, and a
 // journal beside it (journal.go) that makes each save durable cheaply and
 // hands bbolt the saves in large transactions.
 //
@@ -23,7 +23,7 @@ import (
 
 	bbolt "go.etcd.io/bbolt"
 
-	"github.com/caiquan/caiquan/actors"
+	"github.com/caiquan/caiquan"
 	"github.com/caiquan/caiquan/store"
 )
 
@@ -35,13 +35,13 @@ var (
 // lockTimeout bounds the wait for a file another process holds open.
 const lockTimeout = 2 * time.Second
 
-// Store is a bbolt-backed actors.Store.
+// Store is a bbolt-backed caiquan.Store.
 type Store struct {
 	db *bbolt.DB
 	w  *committer
 }
 
-var _ actors.Store = (*Store)(nil)
+var _ caiquan.Store = (*Store)(nil)
 
 // Open opens (or creates) the file at path.
 func Open(path string) (*Store, error) {
@@ -82,7 +82,7 @@ func replay(db *bbolt.DB, prefix string) (*journal, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bolt: journal: %w", err)
 	}
-	newest := make(map[string]actors.PlayerRecord)
+	newest := make(map[string]caiquan.PlayerRecord)
 	var last uint64
 	for i, seq := range seqs {
 		saves, cut, err := readSegment(prefix, seq)
@@ -116,11 +116,11 @@ func (s *Store) Close() error {
 	return errors.Join(s.w.close(), s.db.Close())
 }
 
-func (s *Store) Load(uid string) (actors.PlayerRecord, error) {
+func (s *Store) Load(uid string) (caiquan.PlayerRecord, error) {
 	if rec, ok := s.w.load(uid); ok {
 		return rec, nil
 	}
-	var rec actors.PlayerRecord
+	var rec caiquan.PlayerRecord
 	err := s.db.View(func(tx *bbolt.Tx) error {
 		var err error
 		rec, _, err = get(tx, uid)
@@ -131,7 +131,7 @@ func (s *Store) Load(uid string) (actors.PlayerRecord, error) {
 
 // Save returns once the record is on disk, in a journal batch it may share
 // with other saves (see committer).
-func (s *Store) Save(uid string, rec actors.PlayerRecord) error {
+func (s *Store) Save(uid string, rec caiquan.PlayerRecord) error {
 	return s.w.save(saveReq{uid: uid, rec: rec})
 }
 
@@ -139,7 +139,7 @@ func (s *Store) Save(uid string, rec actors.PlayerRecord) error {
 // leaderboard key, unless bbolt already holds that record or a newer one:
 // so replaying a segment twice, or an old one after a newer, changes
 // nothing.
-func putNewer(tx *bbolt.Tx, uid string, rec actors.PlayerRecord) error {
+func putNewer(tx *bbolt.Tx, uid string, rec caiquan.PlayerRecord) error {
 	var old store.RecordHead
 	stored := tx.Bucket(playersBucket).Get([]byte(uid))
 	found := stored != nil
@@ -173,9 +173,9 @@ func putNewer(tx *bbolt.Tx, uid string, rec actors.PlayerRecord) error {
 // Top and Around first have bbolt take the journal's saves, so the
 // leaderboard is exact; under steady leaderboard reads, bbolt's
 // transactions are as small as those reads are frequent.
-func (s *Store) Top(n int) ([]actors.RankedPlayer, error) {
-	var out []actors.RankedPlayer
-	err := s.walk(func(p actors.RankedPlayer, r *actors.Ranker) bool {
+func (s *Store) Top(n int) ([]caiquan.RankedPlayer, error) {
+	var out []caiquan.RankedPlayer
+	err := s.walk(func(p caiquan.RankedPlayer, r *caiquan.Ranker) bool {
 		if len(out) == n {
 			return true
 		}
@@ -185,21 +185,21 @@ func (s *Store) Top(n int) ([]actors.RankedPlayer, error) {
 	return out, err
 }
 
-func (s *Store) Around(uid string, k int) ([]actors.RankedPlayer, error) {
-	w := actors.NewWindow(uid, k)
-	if err := s.walk(func(p actors.RankedPlayer, _ *actors.Ranker) bool { return w.Add(p) }); err != nil {
+func (s *Store) Around(uid string, k int) ([]caiquan.RankedPlayer, error) {
+	w := caiquan.NewWindow(uid, k)
+	if err := s.walk(func(p caiquan.RankedPlayer, _ *caiquan.Ranker) bool { return w.Add(p) }); err != nil {
 		return nil, err
 	}
 	return w.Result()
 }
 
 // walk feeds the leaderboard to fn in order until fn returns true.
-func (s *Store) walk(fn func(actors.RankedPlayer, *actors.Ranker) bool) error {
+func (s *Store) walk(fn func(caiquan.RankedPlayer, *caiquan.Ranker) bool) error {
 	if err := s.w.flush(); err != nil {
 		return err
 	}
 	return s.db.View(func(tx *bbolt.Tx) error {
-		var r actors.Ranker
+		var r caiquan.Ranker
 		c := tx.Bucket(boardBucket).Cursor()
 		for k, _ := c.First(); k != nil; k, _ = c.Next() {
 			uid := string(k[4:])
@@ -207,7 +207,7 @@ func (s *Store) walk(fn func(actors.RankedPlayer, *actors.Ranker) bool) error {
 			if err != nil {
 				return err
 			}
-			p := actors.RankedPlayer{UID: uid, Uname: rec.Uname, Uavatar: rec.Uavatar, Standing: rec.Standing}
+			p := caiquan.RankedPlayer{UID: uid, Uname: rec.Uname, Uavatar: rec.Uavatar, Standing: rec.Standing}
 			if fn(p, &r) {
 				return nil
 			}
@@ -216,14 +216,14 @@ func (s *Store) walk(fn func(actors.RankedPlayer, *actors.Ranker) bool) error {
 	})
 }
 
-func get(tx *bbolt.Tx, uid string) (actors.PlayerRecord, bool, error) {
+func get(tx *bbolt.Tx, uid string) (caiquan.PlayerRecord, bool, error) {
 	data := tx.Bucket(playersBucket).Get([]byte(uid))
 	if data == nil {
-		return actors.PlayerRecord{}, false, nil
+		return caiquan.PlayerRecord{}, false, nil
 	}
 	rec, err := store.DecodeRecord(data)
 	if err != nil {
-		return actors.PlayerRecord{}, false, fmt.Errorf("bolt: record of %s: %w", uid, err)
+		return caiquan.PlayerRecord{}, false, fmt.Errorf("bolt: record of %s: %w", uid, err)
 	}
 	return rec, true, nil
 }

@@ -7,16 +7,16 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/caiquan/caiquan/actors"
-	"github.com/caiquan/caiquan/internal/storetest"
+	"github.com/caiquan/caiquan"
+	"github.com/caiquan/caiquan/internal/testing/storetest"
 	"github.com/caiquan/caiquan/rules"
 )
 
 func TestStore(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) (actors.Store, func() actors.Store) {
+	storetest.Run(t, func(t *testing.T) (caiquan.Store, func() caiquan.Store) {
 		path := filepath.Join(t.TempDir(), "caiquan.db")
 		s := open(t, path)
-		return s, func() actors.Store {
+		return s, func() caiquan.Store {
 			s.Close()
 			s = open(t, path)
 			return s
@@ -58,7 +58,7 @@ func TestConcurrentSavesGroupAndKeepOrder(t *testing.T) {
 			defer wg.Done()
 			uid := fmt.Sprintf("p%02d", p)
 			for i := 1; i <= saves; i++ {
-				rec := actors.PlayerRecord{Standing: rules.Standing{Total: int32(p*100 + i), Streak: int32(i)}, Rounds: i, Writes: int64(i - 1)}
+				rec := caiquan.PlayerRecord{Standing: rules.Standing{Total: int32(p*100 + i), Streak: int32(i)}, Rounds: i, Writes: int64(i - 1)}
 				if err := s.Save(uid, rec); err != nil {
 					t.Error(err)
 					return
@@ -68,7 +68,7 @@ func TestConcurrentSavesGroupAndKeepOrder(t *testing.T) {
 	}
 	wg.Wait()
 	s.Close()
-	if err := s.Save("late", actors.PlayerRecord{}); err == nil {
+	if err := s.Save("late", caiquan.PlayerRecord{}); err == nil {
 		t.Fatal("a save after Close succeeded")
 	}
 	s = open(t, path)

@@ -8,9 +8,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/caiquan/caiquan"
 	bbolt "go.etcd.io/bbolt"
-
-	"github.com/caiquan/caiquan/actors"
 )
 
 // maxGroup bounds how many saves share one journal batch.
@@ -94,13 +93,13 @@ type committer struct {
 	entries  []journalEntry
 
 	view     sync.Mutex
-	pending  map[string]actors.PlayerRecord
-	flushing map[string]actors.PlayerRecord
+	pending  map[string]caiquan.PlayerRecord
+	flushing map[string]caiquan.PlayerRecord
 }
 
 type saveReq struct {
 	uid string
-	rec actors.PlayerRecord
+	rec caiquan.PlayerRecord
 	err chan error
 }
 
@@ -111,7 +110,7 @@ func startCommitter(db *bbolt.DB, prefix string, j *journal) *committer {
 		flushes: make(chan flushAsk),
 		done:    make(chan struct{}),
 		writes:  make(map[string]int64),
-		pending: make(map[string]actors.PlayerRecord),
+		pending: make(map[string]caiquan.PlayerRecord),
 	}
 	go c.run()
 	return c
@@ -158,7 +157,7 @@ func (c *committer) ask(send func(), answer chan error) error {
 }
 
 // load returns the record of uid the journal holds, if bbolt may not have it.
-func (c *committer) load(uid string) (actors.PlayerRecord, bool) {
+func (c *committer) load(uid string) (caiquan.PlayerRecord, bool) {
 	c.view.Lock()
 	defer c.view.Unlock()
 	rec, ok := c.pending[uid]
@@ -166,7 +165,7 @@ func (c *committer) load(uid string) (actors.PlayerRecord, bool) {
 		rec, ok = c.flushing[uid]
 	}
 	if ok {
-		rec.Recent = append([]actors.AppliedRound(nil), rec.Recent...)
+		rec.Recent = append([]caiquan.AppliedRound(nil), rec.Recent...)
 	}
 	return rec, ok
 }
@@ -252,7 +251,7 @@ func (c *committer) commit(group []saveReq) {
 			continue
 		}
 		if cur != r.rec.Writes {
-			r.err <- actors.ErrStale
+			r.err <- caiquan.ErrStale
 			continue
 		}
 		stored := r.rec
@@ -303,7 +302,7 @@ func (c *committer) currentWrites(uid string) (int64, error) {
 	if rec, ok := c.flushing[uid]; ok {
 		return rec.Writes, nil
 	}
-	var rec actors.PlayerRecord
+	var rec caiquan.PlayerRecord
 	err := c.db.View(func(tx *bbolt.Tx) error {
 		var err error
 		rec, _, err = get(tx, uid)
@@ -343,12 +342,12 @@ func (c *committer) startFlush() {
 				c.flushing[uid] = rec
 			}
 		}
-		c.pending = make(map[string]actors.PlayerRecord)
+		c.pending = make(map[string]caiquan.PlayerRecord)
 		c.view.Unlock()
 	}
 	done := make(chan error, 1)
 	c.flushDone = done
-	go func(records map[string]actors.PlayerRecord, sealed []uint64) {
+	go func(records map[string]caiquan.PlayerRecord, sealed []uint64) {
 		err := writeRecords(c.db, records, &c.hurry)
 		if err == nil {
 			// Here, not in run, which every save waits for: unlinking a
@@ -404,7 +403,7 @@ const flushPause = 3
 // is true; with a nil hurry (Open's replay, which everything waits for) it
 // never does. A pause already begun is slept out. A write cut short is
 // simply done again: putNewer skips what bbolt has.
-func writeRecords(db *bbolt.DB, records map[string]actors.PlayerRecord, hurry *atomic.Bool) error {
+func writeRecords(db *bbolt.DB, records map[string]caiquan.PlayerRecord, hurry *atomic.Bool) error {
 	uids := make([]string, 0, len(records))
 	for uid := range records {
 		uids = append(uids, uid)

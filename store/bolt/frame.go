@@ -6,7 +6,7 @@ import (
 	"hash/crc32"
 	"time"
 
-	"github.com/caiquan/caiquan/actors"
+	"github.com/caiquan/caiquan"
 	"github.com/caiquan/caiquan/rules"
 )
 
@@ -28,7 +28,7 @@ var errBadBatch = errors.New("journal batch does not decode")
 
 type journalEntry struct {
 	uid string
-	rec actors.PlayerRecord
+	rec caiquan.PlayerRecord
 }
 
 // appendBatch appends one batch holding entries to buf.
@@ -94,7 +94,7 @@ func appendString(buf []byte, s string) []byte {
 	return append(buf, s...)
 }
 
-func appendRecord(buf []byte, r actors.PlayerRecord) []byte {
+func appendRecord(buf []byte, r caiquan.PlayerRecord) []byte {
 	buf = binary.AppendVarint(buf, r.Writes)
 	buf = binary.AppendVarint(buf, int64(r.Total))
 	buf = binary.AppendVarint(buf, int64(r.Streak))
@@ -161,8 +161,8 @@ func (d *decoder) string() string {
 	return s
 }
 
-func (d *decoder) record() actors.PlayerRecord {
-	var r actors.PlayerRecord
+func (d *decoder) record() caiquan.PlayerRecord {
+	var r caiquan.PlayerRecord
 	r.Writes = d.varint()
 	r.Standing = rules.Standing{Total: d.int32(), Streak: d.int32()}
 	r.Rounds = int(d.varint())
@@ -177,12 +177,12 @@ func (d *decoder) record() actors.PlayerRecord {
 		return r
 	}
 	if n > 0 {
-		r.Recent = make([]actors.AppliedRound, 0, n)
+		r.Recent = make([]caiquan.AppliedRound, 0, n)
 	}
 	for range n {
 		id := d.string()
 		score, total, streak := d.int32(), d.int32(), d.int32()
-		r.Recent = append(r.Recent, actors.AppliedRound{RoundID: id, Outcome: rules.Outcome{
+		r.Recent = append(r.Recent, caiquan.AppliedRound{RoundID: id, Outcome: rules.Outcome{
 			RoundScore: score, Standing: rules.Standing{Total: total, Streak: streak}}})
 	}
 	return r

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/caiquan/caiquan/actors"
+	"github.com/caiquan/caiquan"
 	"github.com/caiquan/caiquan/rules"
 )
 
@@ -30,12 +30,12 @@ func copyFiles(t *testing.T, from, to, base string) {
 	}
 }
 
-func playedRecord(rounds int, uname string) actors.PlayerRecord {
-	var rec actors.PlayerRecord
+func playedRecord(rounds int, uname string) caiquan.PlayerRecord {
+	var rec caiquan.PlayerRecord
 	rec.Uname = uname
 	rec.LastSeen = time.Date(2026, 11, 26, 1, 2, 3, 4000, time.UTC)
 	for i := range rounds {
-		rec, _, _ = actors.ApplyRound(rec, fmt.Sprintf("round-%d", i), i%3)
+		rec, _, _ = caiquan.ApplyRound(rec, fmt.Sprintf("round-%d", i), i%3)
 	}
 	return rec
 }
@@ -45,7 +45,7 @@ func playedRecord(rounds int, uname string) actors.PlayerRecord {
 func TestJournalReplayedAfterCrash(t *testing.T) {
 	live, crashed := t.TempDir(), t.TempDir()
 	s := open(t, filepath.Join(live, "caiquan.db"))
-	want := map[string]actors.PlayerRecord{}
+	want := map[string]caiquan.PlayerRecord{}
 	for i := range 30 {
 		uid := fmt.Sprintf("u%02d", i)
 		rec := playedRecord(i+1, "玩家"+uid)
@@ -82,9 +82,9 @@ func TestJournalReplayedAfterCrash(t *testing.T) {
 func TestJournalReplayKeepsTheNewestSave(t *testing.T) {
 	live, crashed := t.TempDir(), t.TempDir()
 	s := open(t, filepath.Join(live, "caiquan.db"))
-	var first, rec actors.PlayerRecord
+	var first, rec caiquan.PlayerRecord
 	for i := range 3 {
-		next, _, _ := actors.ApplyRound(rec, fmt.Sprintf("round-%d", i), 1)
+		next, _, _ := caiquan.ApplyRound(rec, fmt.Sprintf("round-%d", i), 1)
 		if err := s.Save("p", next); err != nil {
 			t.Fatal(err)
 		}
@@ -181,7 +181,7 @@ func TestJournalOldSegmentDoesNotRegress(t *testing.T) {
 	old.Writes = 1
 	oldSegment := appendBatch(nil, []journalEntry{{uid: "p", rec: old}})
 	cur, _ := s.Load("p")
-	next, _, _ := actors.ApplyRound(cur, "later", 2)
+	next, _, _ := caiquan.ApplyRound(cur, "later", 2)
 	if err := s.Save("p", next); err != nil {
 		t.Fatal(err)
 	}
@@ -204,7 +204,7 @@ func TestLeaderboardReadFlushesTheJournal(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "caiquan.db")
 	s := open(t, path)
 	for i := range 5 {
-		if err := s.Save(fmt.Sprintf("p%d", i), actors.PlayerRecord{Standing: rules.Standing{Total: int32(i)}, Rounds: 1}); err != nil {
+		if err := s.Save(fmt.Sprintf("p%d", i), caiquan.PlayerRecord{Standing: rules.Standing{Total: int32(i)}, Rounds: 1}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -216,7 +216,7 @@ func TestLeaderboardReadFlushesTheJournal(t *testing.T) {
 	if len(segs) != 1 || segs[0] == 1 {
 		t.Fatalf("segments after the flush: %v; want one new segment", segs)
 	}
-	if err := s.Save("p0", actors.PlayerRecord{Standing: rules.Standing{Total: 9}, Rounds: 2, Writes: 1}); err != nil {
+	if err := s.Save("p0", caiquan.PlayerRecord{Standing: rules.Standing{Total: 9}, Rounds: 2, Writes: 1}); err != nil {
 		t.Fatal(err)
 	}
 	top, err = s.Top(1)
@@ -234,9 +234,9 @@ func TestLeaderboardReadFlushesTheJournal(t *testing.T) {
 // Every record a player can have survives the journal's own form.
 func TestBatchRoundTrip(t *testing.T) {
 	entries := []journalEntry{
-		{uid: "a", rec: actors.PlayerRecord{}},
+		{uid: "a", rec: caiquan.PlayerRecord{}},
 		{uid: "用户", rec: playedRecord(40, "名字")},
-		{uid: "neg", rec: actors.PlayerRecord{Standing: rules.Standing{Total: -12, Streak: 0}, Rounds: 3, Writes: 7}},
+		{uid: "neg", rec: caiquan.PlayerRecord{Standing: rules.Standing{Total: -12, Streak: 0}, Rounds: 3, Writes: 7}},
 	}
 	buf := appendBatch(nil, entries)
 	got, size, ok := nextBatch(buf)

@@ -8,7 +8,7 @@ import (
 
 	bbolt "go.etcd.io/bbolt"
 
-	"github.com/caiquan/caiquan/actors"
+	"github.com/caiquan/caiquan"
 	"github.com/caiquan/caiquan/rules"
 )
 
@@ -22,7 +22,7 @@ func saveMany(t *testing.T, s *Store, n int, total func(i int) int32, writes int
 		go func() {
 			defer wg.Done()
 			for i := w; i < n; i += 64 {
-				rec := actors.PlayerRecord{Standing: rules.Standing{Total: total(i)}, Rounds: 1, Writes: writes}
+				rec := caiquan.PlayerRecord{Standing: rules.Standing{Total: total(i)}, Rounds: 1, Writes: writes}
 				if err := s.Save(fmt.Sprintf("p%05d", i), rec); err != nil {
 					t.Error(err)
 					return
@@ -36,7 +36,7 @@ func saveMany(t *testing.T, s *Store, n int, total func(i int) int32, writes int
 // bboltTotal reads uid's total from bbolt itself, not through the journal.
 func bboltTotal(t *testing.T, s *Store, uid string) int32 {
 	t.Helper()
-	var rec actors.PlayerRecord
+	var rec caiquan.PlayerRecord
 	err := s.db.View(func(tx *bbolt.Tx) error {
 		var err error
 		rec, _, err = get(tx, uid)

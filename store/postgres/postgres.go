@@ -1,4 +1,4 @@
-// Package postgres is the actors.Store on PostgreSQL, through pgx, for
+// Package postgres is the caiquan.Store on PostgreSQL, through pgx, for
 // nodes that share their players.
 //
 // One table, caiquan_players: a row per uid with the standing, rounds
@@ -23,7 +23,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/caiquan/caiquan/actors"
+	"github.com/caiquan/caiquan"
 	"github.com/caiquan/caiquan/store"
 )
 
@@ -50,12 +50,12 @@ CREATE INDEX IF NOT EXISTS caiquan_players_board
 	ON caiquan_players (total DESC, uid COLLATE "C") WHERE rounds > 0;
 `
 
-// Store is a PostgreSQL-backed actors.Store.
+// Store is a PostgreSQL-backed caiquan.Store.
 type Store struct {
 	pool *pgxpool.Pool
 }
 
-var _ actors.Store = (*Store)(nil)
+var _ caiquan.Store = (*Store)(nil)
 
 // Open connects to url (a postgres:// URL or a key=value string), checks
 // the connection and prepares the table.
@@ -83,20 +83,20 @@ func (s *Store) Close() error {
 	return nil
 }
 
-func (s *Store) Load(uid string) (actors.PlayerRecord, error) {
+func (s *Store) Load(uid string) (caiquan.PlayerRecord, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
-	var rec actors.PlayerRecord
+	var rec caiquan.PlayerRecord
 	var lastSeen *time.Time
 	var recent []store.Applied
 	err := s.pool.QueryRow(ctx,
 		`SELECT uname, uavatar, total, streak, rounds, last_seen, recent, writes FROM caiquan_players WHERE uid = $1`, uid,
 	).Scan(&rec.Uname, &rec.Uavatar, &rec.Total, &rec.Streak, &rec.Rounds, &lastSeen, &recent, &rec.Writes)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return actors.PlayerRecord{}, nil
+		return caiquan.PlayerRecord{}, nil
 	}
 	if err != nil {
-		return actors.PlayerRecord{}, fmt.Errorf("postgres: load %s: %w", uid, err)
+		return caiquan.PlayerRecord{}, fmt.Errorf("postgres: load %s: %w", uid, err)
 	}
 	if lastSeen != nil {
 		rec.LastSeen = lastSeen.UTC()
@@ -105,7 +105,7 @@ func (s *Store) Load(uid string) (actors.PlayerRecord, error) {
 	return rec, nil
 }
 
-func (s *Store) Save(uid string, rec actors.PlayerRecord) error {
+func (s *Store) Save(uid string, rec caiquan.PlayerRecord) error {
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
 	var lastSeen *time.Time
@@ -127,19 +127,19 @@ func (s *Store) Save(uid string, rec actors.PlayerRecord) error {
 		return fmt.Errorf("postgres: save %s: %w", uid, err)
 	}
 	if tag.RowsAffected() == 0 {
-		return actors.ErrStale
+		return caiquan.ErrStale
 	}
 	return nil
 }
 
-func (s *Store) Top(n int) ([]actors.RankedPlayer, error) {
+func (s *Store) Top(n int) ([]caiquan.RankedPlayer, error) {
 	return s.query(`
 		SELECT uid, uname, uavatar, total, streak, rank() OVER (ORDER BY total DESC)
 		FROM caiquan_players WHERE rounds > 0
 		ORDER BY total DESC, uid COLLATE "C" LIMIT $1`, n)
 }
 
-func (s *Store) Around(uid string, k int) ([]actors.RankedPlayer, error) {
+func (s *Store) Around(uid string, k int) ([]caiquan.RankedPlayer, error) {
 	out, err := s.query(`
 		WITH board AS (
 			SELECT uid, uname, uavatar, total, streak,
@@ -151,20 +151,20 @@ func (s *Store) Around(uid string, k int) ([]actors.RankedPlayer, error) {
 		FROM board b, me WHERE b.pos BETWEEN me.pos - $2 AND me.pos + $2
 		ORDER BY b.pos`, uid, k)
 	if err == nil && len(out) == 0 {
-		return nil, actors.ErrNoPlayer
+		return nil, caiquan.ErrNoPlayer
 	}
 	return out, err
 }
 
-func (s *Store) query(sql string, args ...any) ([]actors.RankedPlayer, error) {
+func (s *Store) query(sql string, args ...any) ([]caiquan.RankedPlayer, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
 	rows, err := s.pool.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: leaderboard: %w", err)
 	}
-	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (actors.RankedPlayer, error) {
-		var p actors.RankedPlayer
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (caiquan.RankedPlayer, error) {
+		var p caiquan.RankedPlayer
 		var rank int64
 		err := row.Scan(&p.UID, &p.Uname, &p.Uavatar, &p.Total, &p.Streak, &rank)
 		p.Rank = int(rank)

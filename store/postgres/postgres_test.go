@@ -5,20 +5,20 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/caiquan/caiquan/actors"
-	"github.com/caiquan/caiquan/internal/pgtest"
-	"github.com/caiquan/caiquan/internal/storetest"
+	"github.com/caiquan/caiquan"
+	"github.com/caiquan/caiquan/internal/testing/pgtest"
+	"github.com/caiquan/caiquan/internal/testing/storetest"
 )
 
 func TestStore(t *testing.T) {
 	pg := pgtest.Start(t)
 	db := 0
-	storetest.Run(t, func(t *testing.T) (actors.Store, func() actors.Store) {
+	storetest.Run(t, func(t *testing.T) (caiquan.Store, func() caiquan.Store) {
 		// A database per subtest: each starts empty.
 		db++
 		url := pg.CreateDB(t, db)
 		s := open(t, url)
-		return s, func() actors.Store {
+		return s, func() caiquan.Store {
 			s.Close()
 			s = open(t, url)
 			return s

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/caiquan/caiquan/internal/testserver"
+	"github.com/caiquan/caiquan/internal/testing/testserver"
 )
 
 const (

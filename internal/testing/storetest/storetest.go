@@ -1,4 +1,4 @@
-// Package storetest is the behaviour every actors.Store must show, as one
+// Package storetest is the behaviour every caiquan.Store must show, as one
 // suite that each implementation's tests run against a real instance.
 package storetest
 
@@ -9,13 +9,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/caiquan/caiquan/actors"
+	"github.com/caiquan/caiquan"
 	"github.com/caiquan/caiquan/rules"
 )
 
 // Opener gives a test an empty store, and a way to open the same data again
 // (a new process would); reopen closes the store it replaces.
-type Opener func(t *testing.T) (s actors.Store, reopen func() actors.Store)
+type Opener func(t *testing.T) (s caiquan.Store, reopen func() caiquan.Store)
 
 // Run runs the suite.
 func Run(t *testing.T, open Opener) {
@@ -27,10 +27,10 @@ func Run(t *testing.T, open Opener) {
 
 func testRoundTrip(t *testing.T, open Opener) {
 	s, reopen := open(t)
-	if rec, err := s.Load("nobody"); err != nil || !reflect.DeepEqual(rec, actors.PlayerRecord{}) {
+	if rec, err := s.Load("nobody"); err != nil || !reflect.DeepEqual(rec, caiquan.PlayerRecord{}) {
 		t.Fatalf("Load(unknown) = %+v, %v; want the zero record", rec, err)
 	}
-	want := actors.PlayerRecord{
+	want := caiquan.PlayerRecord{
 		Standing: rules.Standing{Total: 7, Streak: 2},
 		Rounds:   5,
 		Uname:    "小明 Ming",
@@ -38,7 +38,7 @@ func testRoundTrip(t *testing.T, open Opener) {
 		LastSeen: time.Date(2026, 5, 1, 12, 30, 15, 123456000, time.UTC),
 	}
 	for i := range 40 { // more than a player keeps, to see nothing is cut or reordered
-		want.Recent = append(want.Recent, actors.AppliedRound{RoundID: fmt.Sprintf("r-%d", i),
+		want.Recent = append(want.Recent, caiquan.AppliedRound{RoundID: fmt.Sprintf("r-%d", i),
 			Outcome: rules.Outcome{RoundScore: int32(i), Standing: rules.Standing{Total: int32(100 + i), Streak: int32(i % 3)}}})
 	}
 	if err := s.Save("ming", want); err != nil {
@@ -69,13 +69,13 @@ func testRoundTrip(t *testing.T, open Opener) {
 // between the write and the reply) changes the record once.
 func testTwice(t *testing.T, open Opener) {
 	s, reopen := open(t)
-	apply := func(st actors.Store, round string, base int) (actors.AppliedRound, bool) {
+	apply := func(st caiquan.Store, round string, base int) (caiquan.AppliedRound, bool) {
 		t.Helper()
 		rec, err := st.Load("p")
 		if err != nil {
 			t.Fatal(err)
 		}
-		next, applied, fresh := actors.ApplyRound(rec, round, base)
+		next, applied, fresh := caiquan.ApplyRound(rec, round, base)
 		if fresh {
 			if err := st.Save("p", next); err != nil {
 				t.Fatal(err)
@@ -131,11 +131,11 @@ var board = []struct {
 func testLeaderboard(t *testing.T, open Opener) {
 	s, reopen := open(t)
 	// "carl" first saved with another total, to see that a move leaves no trace.
-	if err := s.Save("carl", actors.PlayerRecord{Standing: rules.Standing{Total: 99}, Rounds: 1}); err != nil {
+	if err := s.Save("carl", caiquan.PlayerRecord{Standing: rules.Standing{Total: 99}, Rounds: 1}); err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range players {
-		rec := actors.PlayerRecord{Standing: rules.Standing{Total: p.total, Streak: p.streak}, Rounds: p.rounds, Uname: "N" + p.uid, Uavatar: "A" + p.uid}
+		rec := caiquan.PlayerRecord{Standing: rules.Standing{Total: p.total, Streak: p.streak}, Rounds: p.rounds, Uname: "N" + p.uid, Uavatar: "A" + p.uid}
 		if p.uid == "carl" {
 			rec.Writes = 1 // over the record saved above
 		}
@@ -143,7 +143,7 @@ func testLeaderboard(t *testing.T, open Opener) {
 			t.Fatal(err)
 		}
 	}
-	check := func(name string, got []actors.RankedPlayer, err error, from, to int) {
+	check := func(name string, got []caiquan.RankedPlayer, err error, from, to int) {
 		t.Helper()
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
@@ -182,14 +182,14 @@ func testLeaderboard(t *testing.T, open Opener) {
 		got, err = st.Around("carl", 0)
 		check(`Around("carl", 0)`, got, err, 4, 5)
 		for _, uid := range []string{"idle", "nobody"} {
-			if got, err := st.Around(uid, 2); !errors.Is(err, actors.ErrNoPlayer) {
+			if got, err := st.Around(uid, 2); !errors.Is(err, caiquan.ErrNoPlayer) {
 				t.Errorf("Around(%q) = %s, %v; want ErrNoPlayer", uid, lines(got), err)
 			}
 		}
 	}
 }
 
-func lines(ps []actors.RankedPlayer) string {
+func lines(ps []caiquan.RankedPlayer) string {
 	out := "["
 	for _, p := range ps {
 		out += fmt.Sprintf(" %d:%s(%d)", p.Rank, p.UID, p.Total)
@@ -202,20 +202,20 @@ func lines(ps []actors.RankedPlayer) string {
 // so it cannot overwrite the first one's round; loaded again, it goes in.
 func testStale(t *testing.T, open Opener) {
 	s, reopen := open(t)
-	if err := s.Save("p", actors.PlayerRecord{Rounds: 1}); err != nil {
+	if err := s.Save("p", caiquan.PlayerRecord{Rounds: 1}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Save("p", actors.PlayerRecord{Rounds: 9}); !errors.Is(err, actors.ErrStale) {
+	if err := s.Save("p", caiquan.PlayerRecord{Rounds: 9}); !errors.Is(err, caiquan.ErrStale) {
 		t.Fatalf("a second Save of a new record: %v, want ErrStale", err)
 	}
 	a, _ := s.Load("p")
 	b, _ := s.Load("p")
-	a1, _, _ := actors.ApplyRound(a, "ra", 1)
-	b1, _, _ := actors.ApplyRound(b, "rb", 1)
+	a1, _, _ := caiquan.ApplyRound(a, "ra", 1)
+	b1, _, _ := caiquan.ApplyRound(b, "rb", 1)
 	if err := s.Save("p", a1); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Save("p", b1); !errors.Is(err, actors.ErrStale) {
+	if err := s.Save("p", b1); !errors.Is(err, caiquan.ErrStale) {
 		t.Fatalf("Save over a record saved since it was loaded: %v, want ErrStale", err)
 	}
 	s = reopen()
@@ -223,7 +223,7 @@ func testStale(t *testing.T, open Opener) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b1, _, _ = actors.ApplyRound(b, "rb", 1)
+	b1, _, _ = caiquan.ApplyRound(b, "rb", 1)
 	if err := s.Save("p", b1); err != nil {
 		t.Fatalf("Save after loading again: %v", err)
 	}

@@ -1,0 +1,59 @@
+package caiquan
+
+import (
+	"time"
+
+	"github.com/caiquan/caiquan/rules"
+)
+
+// recentRounds is how many applied round ids a player remembers, so that a
+// retried settlement is answered from memory instead of applied again.
+const recentRounds = 32
+
+// AppliedRound is one round's effect on one player.
+type AppliedRound struct {
+	RoundID string
+	rules.Outcome
+}
+
+// PlayerRecord is what survives a player actor: its standing, the rounds it
+// applied last, and what the leaderboard shows of it. A record and its
+// applied round ids are one value, written in one Save: a store never holds
+// a total without the round that made it, which is what makes a retried
+// settlement (or one retried after the process died between the write and
+// the reply) apply once.
+type PlayerRecord struct {
+	rules.Standing
+	Rounds   int
+	Recent   []AppliedRound
+	Uname    string
+	Uavatar  string
+	LastSeen time.Time
+	// Writes counts the Saves that made this record. Save stores a record
+	// only over the one it was made from (same Writes), and counts one
+	// more: two player actors of one uid (for a moment while a cluster's
+	// member list changes) cannot overwrite each other's rounds.
+	Writes int64
+}
+
+// ApplyRound applies a round's base score to rec once per round id. fresh
+// is false when rec already holds the round: then next is rec and applied
+// is what the round did when it was applied.
+func ApplyRound(rec PlayerRecord, roundID string, base int) (next PlayerRecord, applied AppliedRound, fresh bool) {
+	for _, r := range rec.Recent {
+		if r.RoundID == roundID {
+			return rec, r, false
+		}
+	}
+	out := rules.Apply(rec.Standing, base)
+	next = rec
+	next.Standing = out.Standing
+	next.Rounds++
+	applied = AppliedRound{RoundID: roundID, Outcome: out}
+	// A fresh slice: rec's backing array may be shared with the caller's copy.
+	next.Recent = append(append(make([]AppliedRound, 0, len(rec.Recent)+1), rec.Recent...), applied)
+	if len(next.Recent) > recentRounds {
+		next.Recent = next.Recent[len(next.Recent)-recentRounds:]
+	}
+	return next, applied, true
+}

@@ -1,0 +1,34 @@
+package caiquan
+
+import "errors"
+
+// ErrStale is Save's answer for a record made from an older one than the
+// store holds: load it again and redo the change.
+var ErrStale = errors.New("store: the record changed since it was loaded")
+
+// ErrNoPlayer is Around's answer for a uid that is not on the leaderboard:
+// unknown, or it never finished a round.
+var ErrNoPlayer = errors.New("store: no such player on the leaderboard")
+
+// Store keeps player records. A player actor reads its record when it starts
+// and writes it before it confirms a round, so a restarted actor neither
+// forgets a score nor applies one twice. Only the player actor of a uid
+// writes that uid's record.
+//
+// The leaderboard holds the players who finished at least one round, in
+// one order for every store: total, higher first; then uid in byte order.
+// Rank is competition ranking by total: players with equal totals share a
+// rank, and the next total's rank counts them all ("1, 2, 2, 4").
+type Store interface {
+	Load(uid string) (PlayerRecord, error)
+	// Save stores rec with Writes+1 if the stored record's Writes is
+	// rec.Writes (0 for none), and returns ErrStale otherwise. It may keep
+	// rec.Recent: a record's slice is never changed once made (applyRound
+	// makes a new one).
+	Save(uid string, rec PlayerRecord) error
+	// Top returns the first n players of the leaderboard.
+	Top(n int) ([]RankedPlayer, error)
+	// Around returns uid's line with up to k lines before and after it;
+	// ErrNoPlayer when uid is not on the leaderboard.
+	Around(uid string, k int) ([]RankedPlayer, error)
+}
