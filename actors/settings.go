@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/caiquan/caiquan/auth"
-	"github.com/caiquan/caiquan/config"
 )
 
 // Settings are the game's timings and sizes, and the sources of time and
@@ -49,24 +48,6 @@ type Verifier interface {
 // WeChatUIDPrefix starts every uid that auth derives from an openid; an
 // anonymous client may not claim one.
 const WeChatUIDPrefix = auth.UIDPrefix
-
-// SettingsFrom takes the game's settings from the server configuration.
-func SettingsFrom(c config.Config) Settings {
-	return Settings{
-		RoomSize:         c.RoomSize,
-		RoundTime:        c.RoundTime,
-		BotFill:          c.BotFill,
-		BotFirstChoice:   c.BotFirstChoice,
-		BotRechooseMin:   c.BotRechooseMin,
-		BotRechooseMax:   c.BotRechooseMax,
-		SettleRetry:      300 * time.Millisecond,
-		SettleAttempts:   20,
-		AttachTimeout:    5 * time.Second,
-		HandshakeTimeout: c.HandshakeTimeout,
-		Now:              time.Now,
-		Seed:             uint64(time.Now().UnixNano()),
-	}
-}
 
 func (s Settings) validate() error {
 	switch {

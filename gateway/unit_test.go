@@ -174,3 +174,25 @@ func TestOriginAllowed(t *testing.T) {
 		}
 	}
 }
+
+// A Config that would turn a limit off is refused, not filled in: the
+// server's defaults live in package config alone.
+func TestNewRefusesLimitsTurnedOff(t *testing.T) {
+	for name, tweak := range map[string]func(*Config){
+		"frame size":   func(c *Config) { c.MaxFrameBytes = 0 },
+		"rate":         func(c *Config) { c.RateLimit = 0 },
+		"burst":        func(c *Config) { c.RateBurst = -1 },
+		"queue":        func(c *Config) { c.OutboundQueue = 0 },
+		"idle timeout": func(c *Config) { c.IdleTimeout = 0 },
+		"prefix":       func(c *Config) { c.SocketIOPrefix = "" },
+	} {
+		cfg := testConfig()
+		tweak(&cfg)
+		if _, err := New(cfg, &fakeOpener{}, nil); err == nil {
+			t.Errorf("%s: New accepted %+v", name, cfg)
+		}
+	}
+	if _, err := New(testConfig(), &fakeOpener{}, nil); err != nil {
+		t.Fatalf("defaults refused: %v", err)
+	}
+}

@@ -85,7 +85,7 @@ func (m *Main) Open() (err error) {
 	if err := m.openStore(); err != nil {
 		return err
 	}
-	settings := actors.SettingsFrom(m.Config)
+	settings := actorSettings(m.Config)
 	login := auth.Disabled()
 	if m.Config.AuthMode == config.AuthWeChat {
 		signer, err := auth.NewSigner(m.Config.AuthSecret, m.Config.TokenTTL)
@@ -114,12 +114,15 @@ func (m *Main) Open() (err error) {
 		srv.TopologyChanged() // for a change before OnChange
 	}
 	board := leaderboard.Handler(m.store, m.log)
-	m.gateway = gateway.New(m.Config, srv, m.log,
+	m.gateway, err = gateway.New(gatewayConfig(m.Config), srv, m.log,
 		gateway.WithMetrics(m.metrics),
 		gateway.WithRoute("/login", login),
 		gateway.WithRoute(leaderboard.Path, board),
 		gateway.WithRoute(leaderboard.Path+"/", board),
 		gateway.WithStatic(web.Handler()))
+	if err != nil {
+		return err
+	}
 	if err := m.openAdmin(); err != nil {
 		return err
 	}
