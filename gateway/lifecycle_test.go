@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -180,7 +181,12 @@ func TestWebSocketPongsKeepAConnectionAlive(t *testing.T) {
 	}, nil)
 	ws := ts.dial(t, "/ws", nil)
 	s := ts.session(t)
-	// Reading makes gorilla answer the server's pings.
+	// Reading runs the ping handler, which answers each ping with a pong.
+	var pings atomic.Int32
+	ws.SetPingHandler(func(data string) error {
+		pings.Add(1)
+		return ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(time.Second))
+	})
 	go func() {
 		for {
 			if _, _, err := ws.ReadMessage(); err != nil {
@@ -188,9 +194,16 @@ func TestWebSocketPongsKeepAConnectionAlive(t *testing.T) {
 			}
 		}
 	}()
-	time.Sleep(time.Second)
+	// Twelve pings 50 ms apart span twice the idle timeout.
+	deadline := time.Now().Add(10 * time.Second)
+	for pings.Load() < 12 && s.closedCount.Load() == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
 	if s.closedCount.Load() != 0 {
-		t.Fatalf("closed although pongs kept coming: %s", <-s.closedReason)
+		t.Fatalf("closed after %d pings although pongs kept coming: %s", pings.Load(), <-s.closedReason)
+	}
+	if pings.Load() < 12 {
+		t.Fatalf("%d pings within 10 s", pings.Load())
 	}
 }
 
