@@ -59,7 +59,7 @@ func testSettings() Settings {
 		RoomSize: 2, RoundTime: 300 * time.Millisecond, BotFill: 100 * time.Millisecond,
 		BotFirstChoice: 10 * time.Millisecond, BotRechooseMin: 20 * time.Millisecond, BotRechooseMax: 50 * time.Millisecond,
 		SettleRetry: 100 * time.Millisecond, SettleAttempts: 3, AttachTimeout: time.Second,
-		Now: time.Now, Seed: 42,
+		Clock: RealClock(), Seed: 42,
 	}
 }
 

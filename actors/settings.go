@@ -27,8 +27,8 @@ type Settings struct {
 	// (a refused token does not count); zero means no limit.
 	HandshakeTimeout time.Duration
 
-	Now  func() time.Time
-	Seed uint64
+	Clock Clock
+	Seed  uint64
 
 	// Auth checks the token of a hello; nil is anonymous mode, where the
 	// client names its uid.
@@ -59,7 +59,7 @@ func (s Settings) validate() error {
 		return errors.New("actors: bad bot rechoose range")
 	case s.SettleRetry <= 0 || s.SettleAttempts < 1 || s.AttachTimeout <= 0:
 		return errors.New("actors: bad settle or attach timing")
-	case s.Now == nil:
+	case s.Clock == nil:
 		return errors.New("actors: no clock")
 	}
 	return nil
