@@ -295,6 +295,10 @@ func (s *session) handleJoin(ctx actor.Context) {
 		s.sendError(messages.CodeAlreadyQueued, "already waiting for a seat or playing a round")
 		return
 	}
+	if s.d.settings.Busy != nil && s.d.settings.Busy() {
+		s.sendError(messages.CodeServerBusy, "the server is near its memory limit; join again in a moment")
+		return
+	}
 	s.phase = queued
 	now := s.d.settings.Clock.Now()
 	s.wait = &waitState{joinedAt: now, ticket: uint64(now.UnixNano())} // the ticket grows across sessions of one uid

@@ -34,6 +34,10 @@ type Settings struct {
 	// client names its uid.
 	Auth Verifier
 
+	// Busy, when set and true, refuses new rounds with server_busy (the
+	// process is near its memory limit).
+	Busy func() bool
+
 	// Placement places the shared actors in a cluster; nil is a single
 	// node.
 	Placement Placement

@@ -45,6 +45,7 @@ type Gateway struct {
 	parkAfter time.Duration
 
 	draining atomic.Bool
+	busy     func() bool // nil: always admit
 
 	mu    sync.Mutex
 	conns map[*conn]struct{}
@@ -60,6 +61,10 @@ type closeCause struct {
 
 // Option changes a Gateway made by New.
 type Option func(*Gateway)
+
+// WithAdmission refuses new connections with 503 server_busy while busy
+// returns true (the process is near its memory limit).
+func WithAdmission(busy func() bool) Option { return func(g *Gateway) { g.busy = busy } }
 
 // WithStatic serves every path that no route claims (for example a web demo
 // at /) with h instead of answering 404.
