@@ -106,3 +106,34 @@ func TestJSONStringInvalidUTF8(t *testing.T) {
 		t.Fatalf("%s", got)
 	}
 }
+
+// The quick read of a choice says what the general path says, and leaves
+// every other spelling to it.
+func TestFastChoiceMatchesGeneralDecode(t *testing.T) {
+	for _, frame := range []string{
+		`{"choice":{"choice":2}}`, `{"choice":{"choice":0}}`, `{"choice":{"choice":999}}`, `{"choice":{"choice":007}}`,
+		`{"choice":{"choice":1000}}`, `{"choice":{"choice":-1}}`, `{"choice":{"choice":}}`, `{"choice":{"choice":2} }`,
+		`{"choice":{"choice":"2"}}`, `{"choice":{"choice":2}}x`,
+	} {
+		fast, ok := fastChoice([]byte(frame), jsonChoicePrefix, jsonChoiceSuffix)
+		if !ok {
+			continue
+		}
+		var general messages.Choice
+		if err := payloadUnmarshal.Unmarshal([]byte(frame[len(`{"choice":`):len(frame)-1]), &general); err != nil {
+			t.Errorf("%s: fast read %v, general refused: %v", frame, fast, err)
+			continue
+		}
+		if fast.GetChoice().GetChoice() != general.GetChoice() {
+			t.Errorf("%s: fast %d, general %d", frame, fast.GetChoice().GetChoice(), general.GetChoice())
+		}
+	}
+	if _, ok := fastChoice([]byte(`42["choice",{"choice":3}]`), eventChoicePrefix, eventChoiceSuffix); !ok {
+		t.Fatal("the Socket.IO choice was not read quickly")
+	}
+	for _, frame := range []string{`{"choice":{"choice":1000}}`, `{"choice":{"choice":-1}}`, `{"choice":{"choice":"2"}}`, `{"choice":{"choice":007}}`} {
+		if _, ok := fastChoice([]byte(frame), jsonChoicePrefix, jsonChoiceSuffix); ok {
+			t.Errorf("%s read quickly", frame)
+		}
+	}
+}
