@@ -35,7 +35,7 @@ func TestAllocationBudgets(t *testing.T) {
 	}
 	bodies := map[string]*messages.Envelope{"start": benchStart, "movement": benchMovement, "result": benchResult}
 	choice := map[string][]byte{
-		"binary": benchProto(benchChoice), "json": benchJSON(benchChoice),
+		"binary": benchProto(benchChoice), "json": []byte(`{"choice":{"choice":2}}`),
 		"eio3": []byte(`42["choice",{"choice":2}]`), "eio4": []byte(`42["choice",{"choice":2}]`),
 	}
 	got := map[string]float64{}

@@ -27,6 +27,17 @@ func appendBodyJSON(b []byte, env *messages.Envelope) (out []byte, ok bool) {
 		b = appendIntField(b, `,"nearby":`, m.GetNearby())
 		b = appendIntField(b, `,"totalScore":`, m.GetTotalScore())
 		b = appendIntField(b, `,"winStreak":`, m.GetWinStreak())
+		if m.ResumeToken != nil {
+			b = append(b, `,"resumeToken":`...)
+			b = appendJSONString(b, m.GetResumeToken())
+		}
+		if m.ResumeWindowMs != nil {
+			b = appendIntField(b, `,"resumeWindowMs":`, m.GetResumeWindowMs())
+		}
+		if m.Resumed != nil {
+			b = append(b, `,"resumed":`...)
+			b = strconv.AppendBool(b, m.GetResumed())
+		}
 		return append(b, '}'), true
 	case *messages.Envelope_Queued:
 		b = appendIntField(b, `{"waiting":`, body.Queued.GetWaiting())

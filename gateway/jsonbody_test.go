@@ -48,6 +48,8 @@ func scalar(fd protoreflect.FieldDescriptor, rng *rand.Rand) protoreflect.Value 
 	switch fd.Kind() {
 	case protoreflect.StringKind:
 		return protoreflect.ValueOfString(trickyStrings[rng.IntN(len(trickyStrings))])
+	case protoreflect.BoolKind:
+		return protoreflect.ValueOfBool(rng.IntN(2) == 0)
 	case protoreflect.Int32Kind:
 		if rng.IntN(4) == 0 {
 			return protoreflect.ValueOfInt32(0)

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"encoding/json"
+	"strconv"
 	"sync/atomic"
 
 	"github.com/gorilla/websocket"
@@ -31,6 +32,10 @@ func appendJSONEnvelope(b []byte, env *messages.Envelope) ([]byte, error) {
 	b = append(b, fd.JSONName()...)
 	b = append(b, `":`...)
 	if out, ok := appendBodyJSON(b, env); ok {
+		if seq := env.GetSeq(); seq > 0 {
+			out = append(out, `,"seq":`...)
+			out = strconv.AppendUint(out, uint64(seq), 10)
+		}
 		return append(out, '}'), nil
 	}
 	payload, err := marshalCompact(env)

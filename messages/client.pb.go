@@ -44,7 +44,11 @@ type Envelope struct {
 	//	*Envelope_Result
 	//	*Envelope_Void
 	//	*Envelope_Error
-	Body          isEnvelope_Body `protobuf_oneof:"body"`
+	Body isEnvelope_Body `protobuf_oneof:"body"`
+	// seq numbers what the server sends on a connection that may resume
+	// (hi.resume_token set): 1, 2, 3 … in order. A client that resumes names
+	// the last seq it saw. 0: not numbered.
+	Seq           uint32 `protobuf:"varint,40,opt,name=seq,proto3" json:"seq,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -194,6 +198,13 @@ func (x *Envelope) GetError() *Error {
 	return nil
 }
 
+func (x *Envelope) GetSeq() uint32 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
 type isEnvelope_Body interface {
 	isEnvelope_Body()
 }
@@ -338,9 +349,12 @@ func (x *User) GetUavatar() string {
 // shown instead of the names given at login. Socket.IO clients may give
 // the token in the handshake auth or the URL query instead.
 type Hello struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	User          *User                  `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
-	Token         string                 `protobuf:"bytes,2,opt,name=token,proto3" json:"token,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	User  *User                  `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	Token string                 `protobuf:"bytes,2,opt,name=token,proto3" json:"token,omitempty"`
+	// resume asks for the session of an earlier connection back: its seat,
+	// its choice, and every message after last_seq.
+	Resume        *Resume `protobuf:"bytes,3,opt,name=resume,proto3" json:"resume,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -389,6 +403,65 @@ func (x *Hello) GetToken() string {
 	return ""
 }
 
+func (x *Hello) GetResume() *Resume {
+	if x != nil {
+		return x.Resume
+	}
+	return nil
+}
+
+type Resume struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Token         string                 `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`                     // hi.resume_token of the earlier connection
+	LastSeq       uint32                 `protobuf:"varint,2,opt,name=last_seq,json=lastSeq,proto3" json:"last_seq,omitempty"` // the last seq the client saw on it
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Resume) Reset() {
+	*x = Resume{}
+	mi := &file_client_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Resume) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Resume) ProtoMessage() {}
+
+func (x *Resume) ProtoReflect() protoreflect.Message {
+	mi := &file_client_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Resume.ProtoReflect.Descriptor instead.
+func (*Resume) Descriptor() ([]byte, []int) {
+	return file_client_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *Resume) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
+func (x *Resume) GetLastSeq() uint32 {
+	if x != nil {
+		return x.LastSeq
+	}
+	return 0
+}
+
 // Join asks for a seat in the next round.
 type Join struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -398,7 +471,7 @@ type Join struct {
 
 func (x *Join) Reset() {
 	*x = Join{}
-	mi := &file_client_proto_msgTypes[3]
+	mi := &file_client_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -410,7 +483,7 @@ func (x *Join) String() string {
 func (*Join) ProtoMessage() {}
 
 func (x *Join) ProtoReflect() protoreflect.Message {
-	mi := &file_client_proto_msgTypes[3]
+	mi := &file_client_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -423,7 +496,7 @@ func (x *Join) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Join.ProtoReflect.Descriptor instead.
 func (*Join) Descriptor() ([]byte, []int) {
-	return file_client_proto_rawDescGZIP(), []int{3}
+	return file_client_proto_rawDescGZIP(), []int{4}
 }
 
 // Choice is 1 scissors, 2 rock, 3 paper. The last one before the deadline counts.
@@ -436,7 +509,7 @@ type Choice struct {
 
 func (x *Choice) Reset() {
 	*x = Choice{}
-	mi := &file_client_proto_msgTypes[4]
+	mi := &file_client_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -448,7 +521,7 @@ func (x *Choice) String() string {
 func (*Choice) ProtoMessage() {}
 
 func (x *Choice) ProtoReflect() protoreflect.Message {
-	mi := &file_client_proto_msgTypes[4]
+	mi := &file_client_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -461,7 +534,7 @@ func (x *Choice) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Choice.ProtoReflect.Descriptor instead.
 func (*Choice) Descriptor() ([]byte, []int) {
-	return file_client_proto_rawDescGZIP(), []int{4}
+	return file_client_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Choice) GetChoice() int32 {
@@ -481,7 +554,7 @@ type Face struct {
 
 func (x *Face) Reset() {
 	*x = Face{}
-	mi := &file_client_proto_msgTypes[5]
+	mi := &file_client_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -493,7 +566,7 @@ func (x *Face) String() string {
 func (*Face) ProtoMessage() {}
 
 func (x *Face) ProtoReflect() protoreflect.Message {
-	mi := &file_client_proto_msgTypes[5]
+	mi := &file_client_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -506,7 +579,7 @@ func (x *Face) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Face.ProtoReflect.Descriptor instead.
 func (*Face) Descriptor() ([]byte, []int) {
-	return file_client_proto_rawDescGZIP(), []int{5}
+	return file_client_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Face) GetFace() int32 {
@@ -527,7 +600,7 @@ type Leave struct {
 
 func (x *Leave) Reset() {
 	*x = Leave{}
-	mi := &file_client_proto_msgTypes[6]
+	mi := &file_client_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -539,7 +612,7 @@ func (x *Leave) String() string {
 func (*Leave) ProtoMessage() {}
 
 func (x *Leave) ProtoReflect() protoreflect.Message {
-	mi := &file_client_proto_msgTypes[6]
+	mi := &file_client_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -552,7 +625,7 @@ func (x *Leave) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Leave.ProtoReflect.Descriptor instead.
 func (*Leave) Descriptor() ([]byte, []int) {
-	return file_client_proto_rawDescGZIP(), []int{6}
+	return file_client_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Leave) GetUid() string {
@@ -568,15 +641,25 @@ type Hi struct {
 	Message string                 `protobuf:"bytes,1,opt,name=message,proto3" json:"message,omitempty"`
 	Nearby  int32                  `protobuf:"varint,2,opt,name=nearby,proto3" json:"nearby,omitempty"`
 	// The player's standing when the session began.
-	TotalScore    int32 `protobuf:"varint,3,opt,name=total_score,json=totalScore,proto3" json:"total_score,omitempty"`
-	WinStreak     int32 `protobuf:"varint,4,opt,name=win_streak,json=winStreak,proto3" json:"win_streak,omitempty"`
+	TotalScore int32 `protobuf:"varint,3,opt,name=total_score,json=totalScore,proto3" json:"total_score,omitempty"`
+	WinStreak  int32 `protobuf:"varint,4,opt,name=win_streak,json=winStreak,proto3" json:"win_streak,omitempty"`
+	// resume_token lets a new connection take this session back within
+	// resume_window_ms of this one dropping (Hello.resume); empty when the
+	// server or the wire offers no resume. It works once: the hi that
+	// answers a resume carries the next one.
+	// (optional: absent on connections without resume, so the 2016 client's
+	// hi stays as it was.)
+	ResumeToken    *string `protobuf:"bytes,5,opt,name=resume_token,json=resumeToken,proto3,oneof" json:"resume_token,omitempty"`
+	ResumeWindowMs *int32  `protobuf:"varint,6,opt,name=resume_window_ms,json=resumeWindowMs,proto3,oneof" json:"resume_window_ms,omitempty"`
+	// resumed: this hi answers a resume, and the messages missed follow it.
+	Resumed       *bool `protobuf:"varint,7,opt,name=resumed,proto3,oneof" json:"resumed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Hi) Reset() {
 	*x = Hi{}
-	mi := &file_client_proto_msgTypes[7]
+	mi := &file_client_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -588,7 +671,7 @@ func (x *Hi) String() string {
 func (*Hi) ProtoMessage() {}
 
 func (x *Hi) ProtoReflect() protoreflect.Message {
-	mi := &file_client_proto_msgTypes[7]
+	mi := &file_client_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -601,7 +684,7 @@ func (x *Hi) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Hi.ProtoReflect.Descriptor instead.
 func (*Hi) Descriptor() ([]byte, []int) {
-	return file_client_proto_rawDescGZIP(), []int{7}
+	return file_client_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Hi) GetMessage() string {
@@ -632,6 +715,27 @@ func (x *Hi) GetWinStreak() int32 {
 	return 0
 }
 
+func (x *Hi) GetResumeToken() string {
+	if x != nil && x.ResumeToken != nil {
+		return *x.ResumeToken
+	}
+	return ""
+}
+
+func (x *Hi) GetResumeWindowMs() int32 {
+	if x != nil && x.ResumeWindowMs != nil {
+		return *x.ResumeWindowMs
+	}
+	return 0
+}
+
+func (x *Hi) GetResumed() bool {
+	if x != nil && x.Resumed != nil {
+		return *x.Resumed
+	}
+	return false
+}
+
 // Queued acknowledges Join: the player waits for a seat.
 type Queued struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -642,7 +746,7 @@ type Queued struct {
 
 func (x *Queued) Reset() {
 	*x = Queued{}
-	mi := &file_client_proto_msgTypes[8]
+	mi := &file_client_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -654,7 +758,7 @@ func (x *Queued) String() string {
 func (*Queued) ProtoMessage() {}
 
 func (x *Queued) ProtoReflect() protoreflect.Message {
-	mi := &file_client_proto_msgTypes[8]
+	mi := &file_client_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -667,7 +771,7 @@ func (x *Queued) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Queued.ProtoReflect.Descriptor instead.
 func (*Queued) Descriptor() ([]byte, []int) {
-	return file_client_proto_rawDescGZIP(), []int{8}
+	return file_client_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Queued) GetWaiting() int32 {
@@ -692,7 +796,7 @@ type RoomUser struct {
 
 func (x *RoomUser) Reset() {
 	*x = RoomUser{}
-	mi := &file_client_proto_msgTypes[9]
+	mi := &file_client_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -704,7 +808,7 @@ func (x *RoomUser) String() string {
 func (*RoomUser) ProtoMessage() {}
 
 func (x *RoomUser) ProtoReflect() protoreflect.Message {
-	mi := &file_client_proto_msgTypes[9]
+	mi := &file_client_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -717,7 +821,7 @@ func (x *RoomUser) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomUser.ProtoReflect.Descriptor instead.
 func (*RoomUser) Descriptor() ([]byte, []int) {
-	return file_client_proto_rawDescGZIP(), []int{9}
+	return file_client_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *RoomUser) GetUid() string {
@@ -783,7 +887,7 @@ type Start struct {
 
 func (x *Start) Reset() {
 	*x = Start{}
-	mi := &file_client_proto_msgTypes[10]
+	mi := &file_client_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -795,7 +899,7 @@ func (x *Start) String() string {
 func (*Start) ProtoMessage() {}
 
 func (x *Start) ProtoReflect() protoreflect.Message {
-	mi := &file_client_proto_msgTypes[10]
+	mi := &file_client_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -808,7 +912,7 @@ func (x *Start) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Start.ProtoReflect.Descriptor instead.
 func (*Start) Descriptor() ([]byte, []int) {
-	return file_client_proto_rawDescGZIP(), []int{10}
+	return file_client_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Start) GetGameTime() int32 {
@@ -851,7 +955,7 @@ type Movement struct {
 
 func (x *Movement) Reset() {
 	*x = Movement{}
-	mi := &file_client_proto_msgTypes[11]
+	mi := &file_client_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -863,7 +967,7 @@ func (x *Movement) String() string {
 func (*Movement) ProtoMessage() {}
 
 func (x *Movement) ProtoReflect() protoreflect.Message {
-	mi := &file_client_proto_msgTypes[11]
+	mi := &file_client_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -876,7 +980,7 @@ func (x *Movement) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Movement.ProtoReflect.Descriptor instead.
 func (*Movement) Descriptor() ([]byte, []int) {
-	return file_client_proto_rawDescGZIP(), []int{11}
+	return file_client_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Movement) GetUid() string {
@@ -913,7 +1017,7 @@ type PlayerResult struct {
 
 func (x *PlayerResult) Reset() {
 	*x = PlayerResult{}
-	mi := &file_client_proto_msgTypes[12]
+	mi := &file_client_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -925,7 +1029,7 @@ func (x *PlayerResult) String() string {
 func (*PlayerResult) ProtoMessage() {}
 
 func (x *PlayerResult) ProtoReflect() protoreflect.Message {
-	mi := &file_client_proto_msgTypes[12]
+	mi := &file_client_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -938,7 +1042,7 @@ func (x *PlayerResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlayerResult.ProtoReflect.Descriptor instead.
 func (*PlayerResult) Descriptor() ([]byte, []int) {
-	return file_client_proto_rawDescGZIP(), []int{12}
+	return file_client_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *PlayerResult) GetUid() string {
@@ -987,7 +1091,7 @@ type Result struct {
 
 func (x *Result) Reset() {
 	*x = Result{}
-	mi := &file_client_proto_msgTypes[13]
+	mi := &file_client_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -999,7 +1103,7 @@ func (x *Result) String() string {
 func (*Result) ProtoMessage() {}
 
 func (x *Result) ProtoReflect() protoreflect.Message {
-	mi := &file_client_proto_msgTypes[13]
+	mi := &file_client_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1012,7 +1116,7 @@ func (x *Result) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Result.ProtoReflect.Descriptor instead.
 func (*Result) Descriptor() ([]byte, []int) {
-	return file_client_proto_rawDescGZIP(), []int{13}
+	return file_client_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Result) GetResult() []*PlayerResult {
@@ -1040,7 +1144,7 @@ type Void struct {
 
 func (x *Void) Reset() {
 	*x = Void{}
-	mi := &file_client_proto_msgTypes[14]
+	mi := &file_client_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1052,7 +1156,7 @@ func (x *Void) String() string {
 func (*Void) ProtoMessage() {}
 
 func (x *Void) ProtoReflect() protoreflect.Message {
-	mi := &file_client_proto_msgTypes[14]
+	mi := &file_client_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1065,7 +1169,7 @@ func (x *Void) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Void.ProtoReflect.Descriptor instead.
 func (*Void) Descriptor() ([]byte, []int) {
-	return file_client_proto_rawDescGZIP(), []int{14}
+	return file_client_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Void) GetRoundId() string {
@@ -1093,7 +1197,7 @@ type Error struct {
 
 func (x *Error) Reset() {
 	*x = Error{}
-	mi := &file_client_proto_msgTypes[15]
+	mi := &file_client_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1105,7 +1209,7 @@ func (x *Error) String() string {
 func (*Error) ProtoMessage() {}
 
 func (x *Error) ProtoReflect() protoreflect.Message {
-	mi := &file_client_proto_msgTypes[15]
+	mi := &file_client_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1118,7 +1222,7 @@ func (x *Error) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Error.ProtoReflect.Descriptor instead.
 func (*Error) Descriptor() ([]byte, []int) {
-	return file_client_proto_rawDescGZIP(), []int{15}
+	return file_client_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Error) GetCode() string {
@@ -1140,7 +1244,7 @@ var File_client_proto protoreflect.FileDescriptor
 const file_client_proto_rawDesc = "" +
 	"\n" +
 	"\fclient.proto\x12\n" +
-	"caiquan.v1\"\x96\x04\n" +
+	"caiquan.v1\"\xa8\x04\n" +
 	"\bEnvelope\x12)\n" +
 	"\x05hello\x18\x01 \x01(\v2\x11.caiquan.v1.HelloH\x00R\x05hello\x12&\n" +
 	"\x04join\x18\x02 \x01(\v2\x10.caiquan.v1.JoinH\x00R\x04join\x12,\n" +
@@ -1153,29 +1257,41 @@ const file_client_proto_rawDesc = "" +
 	"\bmovement\x18\x17 \x01(\v2\x14.caiquan.v1.MovementH\x00R\bmovement\x12,\n" +
 	"\x06result\x18\x18 \x01(\v2\x12.caiquan.v1.ResultH\x00R\x06result\x12&\n" +
 	"\x04void\x18\x19 \x01(\v2\x10.caiquan.v1.VoidH\x00R\x04void\x12)\n" +
-	"\x05error\x18\x1a \x01(\v2\x11.caiquan.v1.ErrorH\x00R\x05errorB\x06\n" +
+	"\x05error\x18\x1a \x01(\v2\x11.caiquan.v1.ErrorH\x00R\x05error\x12\x10\n" +
+	"\x03seq\x18( \x01(\rR\x03seqB\x06\n" +
 	"\x04body\"H\n" +
 	"\x04User\x12\x10\n" +
 	"\x03uid\x18\x01 \x01(\tR\x03uid\x12\x14\n" +
 	"\x05uname\x18\x02 \x01(\tR\x05uname\x12\x18\n" +
-	"\auavatar\x18\x03 \x01(\tR\auavatar\"C\n" +
+	"\auavatar\x18\x03 \x01(\tR\auavatar\"o\n" +
 	"\x05Hello\x12$\n" +
 	"\x04user\x18\x01 \x01(\v2\x10.caiquan.v1.UserR\x04user\x12\x14\n" +
-	"\x05token\x18\x02 \x01(\tR\x05token\"\x06\n" +
+	"\x05token\x18\x02 \x01(\tR\x05token\x12*\n" +
+	"\x06resume\x18\x03 \x01(\v2\x12.caiquan.v1.ResumeR\x06resume\"9\n" +
+	"\x06Resume\x12\x14\n" +
+	"\x05token\x18\x01 \x01(\tR\x05token\x12\x19\n" +
+	"\blast_seq\x18\x02 \x01(\rR\alastSeq\"\x06\n" +
 	"\x04Join\" \n" +
 	"\x06Choice\x12\x16\n" +
 	"\x06choice\x18\x01 \x01(\x05R\x06choice\"\x1a\n" +
 	"\x04Face\x12\x12\n" +
 	"\x04face\x18\x01 \x01(\x05R\x04face\"\x19\n" +
 	"\x05Leave\x12\x10\n" +
-	"\x03uid\x18\x01 \x01(\tR\x03uid\"v\n" +
+	"\x03uid\x18\x01 \x01(\tR\x03uid\"\x9e\x02\n" +
 	"\x02Hi\x12\x18\n" +
 	"\amessage\x18\x01 \x01(\tR\amessage\x12\x16\n" +
 	"\x06nearby\x18\x02 \x01(\x05R\x06nearby\x12\x1f\n" +
 	"\vtotal_score\x18\x03 \x01(\x05R\n" +
 	"totalScore\x12\x1d\n" +
 	"\n" +
-	"win_streak\x18\x04 \x01(\x05R\twinStreak\"\"\n" +
+	"win_streak\x18\x04 \x01(\x05R\twinStreak\x12&\n" +
+	"\fresume_token\x18\x05 \x01(\tH\x00R\vresumeToken\x88\x01\x01\x12-\n" +
+	"\x10resume_window_ms\x18\x06 \x01(\x05H\x01R\x0eresumeWindowMs\x88\x01\x01\x12\x1d\n" +
+	"\aresumed\x18\a \x01(\bH\x02R\aresumed\x88\x01\x01B\x0f\n" +
+	"\r_resume_tokenB\x13\n" +
+	"\x11_resume_window_msB\n" +
+	"\n" +
+	"\b_resumed\"\"\n" +
 	"\x06Queued\x12\x18\n" +
 	"\awaiting\x18\x01 \x01(\x05R\awaiting\"\xc5\x01\n" +
 	"\bRoomUser\x12\x10\n" +
@@ -1231,46 +1347,48 @@ func file_client_proto_rawDescGZIP() []byte {
 	return file_client_proto_rawDescData
 }
 
-var file_client_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
+var file_client_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_client_proto_goTypes = []any{
 	(*Envelope)(nil),     // 0: caiquan.v1.Envelope
 	(*User)(nil),         // 1: caiquan.v1.User
 	(*Hello)(nil),        // 2: caiquan.v1.Hello
-	(*Join)(nil),         // 3: caiquan.v1.Join
-	(*Choice)(nil),       // 4: caiquan.v1.Choice
-	(*Face)(nil),         // 5: caiquan.v1.Face
-	(*Leave)(nil),        // 6: caiquan.v1.Leave
-	(*Hi)(nil),           // 7: caiquan.v1.Hi
-	(*Queued)(nil),       // 8: caiquan.v1.Queued
-	(*RoomUser)(nil),     // 9: caiquan.v1.RoomUser
-	(*Start)(nil),        // 10: caiquan.v1.Start
-	(*Movement)(nil),     // 11: caiquan.v1.Movement
-	(*PlayerResult)(nil), // 12: caiquan.v1.PlayerResult
-	(*Result)(nil),       // 13: caiquan.v1.Result
-	(*Void)(nil),         // 14: caiquan.v1.Void
-	(*Error)(nil),        // 15: caiquan.v1.Error
+	(*Resume)(nil),       // 3: caiquan.v1.Resume
+	(*Join)(nil),         // 4: caiquan.v1.Join
+	(*Choice)(nil),       // 5: caiquan.v1.Choice
+	(*Face)(nil),         // 6: caiquan.v1.Face
+	(*Leave)(nil),        // 7: caiquan.v1.Leave
+	(*Hi)(nil),           // 8: caiquan.v1.Hi
+	(*Queued)(nil),       // 9: caiquan.v1.Queued
+	(*RoomUser)(nil),     // 10: caiquan.v1.RoomUser
+	(*Start)(nil),        // 11: caiquan.v1.Start
+	(*Movement)(nil),     // 12: caiquan.v1.Movement
+	(*PlayerResult)(nil), // 13: caiquan.v1.PlayerResult
+	(*Result)(nil),       // 14: caiquan.v1.Result
+	(*Void)(nil),         // 15: caiquan.v1.Void
+	(*Error)(nil),        // 16: caiquan.v1.Error
 }
 var file_client_proto_depIdxs = []int32{
 	2,  // 0: caiquan.v1.Envelope.hello:type_name -> caiquan.v1.Hello
-	3,  // 1: caiquan.v1.Envelope.join:type_name -> caiquan.v1.Join
-	4,  // 2: caiquan.v1.Envelope.choice:type_name -> caiquan.v1.Choice
-	5,  // 3: caiquan.v1.Envelope.face:type_name -> caiquan.v1.Face
-	6,  // 4: caiquan.v1.Envelope.leave:type_name -> caiquan.v1.Leave
-	7,  // 5: caiquan.v1.Envelope.hi:type_name -> caiquan.v1.Hi
-	8,  // 6: caiquan.v1.Envelope.queued:type_name -> caiquan.v1.Queued
-	10, // 7: caiquan.v1.Envelope.start:type_name -> caiquan.v1.Start
-	11, // 8: caiquan.v1.Envelope.movement:type_name -> caiquan.v1.Movement
-	13, // 9: caiquan.v1.Envelope.result:type_name -> caiquan.v1.Result
-	14, // 10: caiquan.v1.Envelope.void:type_name -> caiquan.v1.Void
-	15, // 11: caiquan.v1.Envelope.error:type_name -> caiquan.v1.Error
+	4,  // 1: caiquan.v1.Envelope.join:type_name -> caiquan.v1.Join
+	5,  // 2: caiquan.v1.Envelope.choice:type_name -> caiquan.v1.Choice
+	6,  // 3: caiquan.v1.Envelope.face:type_name -> caiquan.v1.Face
+	7,  // 4: caiquan.v1.Envelope.leave:type_name -> caiquan.v1.Leave
+	8,  // 5: caiquan.v1.Envelope.hi:type_name -> caiquan.v1.Hi
+	9,  // 6: caiquan.v1.Envelope.queued:type_name -> caiquan.v1.Queued
+	11, // 7: caiquan.v1.Envelope.start:type_name -> caiquan.v1.Start
+	12, // 8: caiquan.v1.Envelope.movement:type_name -> caiquan.v1.Movement
+	14, // 9: caiquan.v1.Envelope.result:type_name -> caiquan.v1.Result
+	15, // 10: caiquan.v1.Envelope.void:type_name -> caiquan.v1.Void
+	16, // 11: caiquan.v1.Envelope.error:type_name -> caiquan.v1.Error
 	1,  // 12: caiquan.v1.Hello.user:type_name -> caiquan.v1.User
-	9,  // 13: caiquan.v1.Start.room_users:type_name -> caiquan.v1.RoomUser
-	12, // 14: caiquan.v1.Result.result:type_name -> caiquan.v1.PlayerResult
-	15, // [15:15] is the sub-list for method output_type
-	15, // [15:15] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	3,  // 13: caiquan.v1.Hello.resume:type_name -> caiquan.v1.Resume
+	10, // 14: caiquan.v1.Start.room_users:type_name -> caiquan.v1.RoomUser
+	13, // 15: caiquan.v1.Result.result:type_name -> caiquan.v1.PlayerResult
+	16, // [16:16] is the sub-list for method output_type
+	16, // [16:16] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_client_proto_init() }
@@ -1292,13 +1410,14 @@ func file_client_proto_init() {
 		(*Envelope_Void)(nil),
 		(*Envelope_Error)(nil),
 	}
+	file_client_proto_msgTypes[8].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_client_proto_rawDesc), len(file_client_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   16,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -1425,6 +1425,213 @@ func (*GetRoomCount) Descriptor() ([]byte, []int) {
 	return file_internal_proto_rawDescGZIP(), []int{24}
 }
 
+// new session -> the session a resume token names: take over my
+// connection (parked under handover) if secret and uid match and every
+// message after last_seq is still held.
+type ResumeRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Secret        string                 `protobuf:"bytes,1,opt,name=secret,proto3" json:"secret,omitempty"`
+	Uid           string                 `protobuf:"bytes,2,opt,name=uid,proto3" json:"uid,omitempty"`
+	LastSeq       uint32                 `protobuf:"varint,3,opt,name=last_seq,json=lastSeq,proto3" json:"last_seq,omitempty"`
+	Handover      uint64                 `protobuf:"varint,4,opt,name=handover,proto3" json:"handover,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResumeRequest) Reset() {
+	*x = ResumeRequest{}
+	mi := &file_internal_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResumeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResumeRequest) ProtoMessage() {}
+
+func (x *ResumeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_internal_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResumeRequest.ProtoReflect.Descriptor instead.
+func (*ResumeRequest) Descriptor() ([]byte, []int) {
+	return file_internal_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *ResumeRequest) GetSecret() string {
+	if x != nil {
+		return x.Secret
+	}
+	return ""
+}
+
+func (x *ResumeRequest) GetUid() string {
+	if x != nil {
+		return x.Uid
+	}
+	return ""
+}
+
+func (x *ResumeRequest) GetLastSeq() uint32 {
+	if x != nil {
+		return x.LastSeq
+	}
+	return 0
+}
+
+func (x *ResumeRequest) GetHandover() uint64 {
+	if x != nil {
+		return x.Handover
+	}
+	return 0
+}
+
+// resumed session -> new session: the answer to ResumeRequest.
+type ResumeAnswer struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Ok            bool                   `protobuf:"varint,1,opt,name=ok,proto3" json:"ok,omitempty"`
+	Reason        string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResumeAnswer) Reset() {
+	*x = ResumeAnswer{}
+	mi := &file_internal_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResumeAnswer) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResumeAnswer) ProtoMessage() {}
+
+func (x *ResumeAnswer) ProtoReflect() protoreflect.Message {
+	mi := &file_internal_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResumeAnswer.ProtoReflect.Descriptor instead.
+func (*ResumeAnswer) Descriptor() ([]byte, []int) {
+	return file_internal_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *ResumeAnswer) GetOk() bool {
+	if x != nil {
+		return x.Ok
+	}
+	return false
+}
+
+func (x *ResumeAnswer) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// session -> itself: its connection has been gone for the resume window.
+type ResumeExpired struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	DetachedAtSeq uint32                 `protobuf:"varint,1,opt,name=detached_at_seq,json=detachedAtSeq,proto3" json:"detached_at_seq,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResumeExpired) Reset() {
+	*x = ResumeExpired{}
+	mi := &file_internal_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResumeExpired) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResumeExpired) ProtoMessage() {}
+
+func (x *ResumeExpired) ProtoReflect() protoreflect.Message {
+	mi := &file_internal_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResumeExpired.ProtoReflect.Descriptor instead.
+func (*ResumeExpired) Descriptor() ([]byte, []int) {
+	return file_internal_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *ResumeExpired) GetDetachedAtSeq() uint32 {
+	if x != nil {
+		return x.DetachedAtSeq
+	}
+	return 0
+}
+
+// session -> itself: no answer came to a ResumeRequest; or a relay's
+// grace ended.
+type ResumeTimeout struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResumeTimeout) Reset() {
+	*x = ResumeTimeout{}
+	mi := &file_internal_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResumeTimeout) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResumeTimeout) ProtoMessage() {}
+
+func (x *ResumeTimeout) ProtoReflect() protoreflect.Message {
+	mi := &file_internal_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResumeTimeout.ProtoReflect.Descriptor instead.
+func (*ResumeTimeout) Descriptor() ([]byte, []int) {
+	return file_internal_proto_rawDescGZIP(), []int{28}
+}
+
 // room host -> asker.
 type RoomCount struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1435,7 +1642,7 @@ type RoomCount struct {
 
 func (x *RoomCount) Reset() {
 	*x = RoomCount{}
-	mi := &file_internal_proto_msgTypes[25]
+	mi := &file_internal_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1447,7 +1654,7 @@ func (x *RoomCount) String() string {
 func (*RoomCount) ProtoMessage() {}
 
 func (x *RoomCount) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[25]
+	mi := &file_internal_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1460,7 +1667,7 @@ func (x *RoomCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomCount.ProtoReflect.Descriptor instead.
 func (*RoomCount) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{25}
+	return file_internal_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *RoomCount) GetRooms() int32 {
@@ -1479,7 +1686,7 @@ type GetOnline struct {
 
 func (x *GetOnline) Reset() {
 	*x = GetOnline{}
-	mi := &file_internal_proto_msgTypes[26]
+	mi := &file_internal_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1491,7 +1698,7 @@ func (x *GetOnline) String() string {
 func (*GetOnline) ProtoMessage() {}
 
 func (x *GetOnline) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[26]
+	mi := &file_internal_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1504,7 +1711,7 @@ func (x *GetOnline) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOnline.ProtoReflect.Descriptor instead.
 func (*GetOnline) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{26}
+	return file_internal_proto_rawDescGZIP(), []int{30}
 }
 
 // directory -> asker.
@@ -1518,7 +1725,7 @@ type Online struct {
 
 func (x *Online) Reset() {
 	*x = Online{}
-	mi := &file_internal_proto_msgTypes[27]
+	mi := &file_internal_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1530,7 +1737,7 @@ func (x *Online) String() string {
 func (*Online) ProtoMessage() {}
 
 func (x *Online) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[27]
+	mi := &file_internal_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1543,7 +1750,7 @@ func (x *Online) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Online.ProtoReflect.Descriptor instead.
 func (*Online) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{27}
+	return file_internal_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *Online) GetSessions() int32 {
@@ -1569,7 +1776,7 @@ type AttachTimeout struct {
 
 func (x *AttachTimeout) Reset() {
 	*x = AttachTimeout{}
-	mi := &file_internal_proto_msgTypes[28]
+	mi := &file_internal_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1581,7 +1788,7 @@ func (x *AttachTimeout) String() string {
 func (*AttachTimeout) ProtoMessage() {}
 
 func (x *AttachTimeout) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[28]
+	mi := &file_internal_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1594,7 +1801,7 @@ func (x *AttachTimeout) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttachTimeout.ProtoReflect.Descriptor instead.
 func (*AttachTimeout) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{28}
+	return file_internal_proto_rawDescGZIP(), []int{32}
 }
 
 // session -> session: its room stopped; queued behind the room's last words.
@@ -1607,7 +1814,7 @@ type RoomGone struct {
 
 func (x *RoomGone) Reset() {
 	*x = RoomGone{}
-	mi := &file_internal_proto_msgTypes[29]
+	mi := &file_internal_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1619,7 +1826,7 @@ func (x *RoomGone) String() string {
 func (*RoomGone) ProtoMessage() {}
 
 func (x *RoomGone) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[29]
+	mi := &file_internal_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1632,7 +1839,7 @@ func (x *RoomGone) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomGone.ProtoReflect.Descriptor instead.
 func (*RoomGone) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{29}
+	return file_internal_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *RoomGone) GetRoundId() string {
@@ -1653,7 +1860,7 @@ type Crash struct {
 
 func (x *Crash) Reset() {
 	*x = Crash{}
-	mi := &file_internal_proto_msgTypes[30]
+	mi := &file_internal_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1665,7 +1872,7 @@ func (x *Crash) String() string {
 func (*Crash) ProtoMessage() {}
 
 func (x *Crash) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[30]
+	mi := &file_internal_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1678,7 +1885,7 @@ func (x *Crash) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Crash.ProtoReflect.Descriptor instead.
 func (*Crash) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{30}
+	return file_internal_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *Crash) GetReason() string {
@@ -1700,7 +1907,7 @@ type PlayerStopping struct {
 
 func (x *PlayerStopping) Reset() {
 	*x = PlayerStopping{}
-	mi := &file_internal_proto_msgTypes[31]
+	mi := &file_internal_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1712,7 +1919,7 @@ func (x *PlayerStopping) String() string {
 func (*PlayerStopping) ProtoMessage() {}
 
 func (x *PlayerStopping) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[31]
+	mi := &file_internal_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1725,7 +1932,7 @@ func (x *PlayerStopping) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlayerStopping.ProtoReflect.Descriptor instead.
 func (*PlayerStopping) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{31}
+	return file_internal_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *PlayerStopping) GetUid() string {
@@ -1751,7 +1958,7 @@ type Reattach struct {
 
 func (x *Reattach) Reset() {
 	*x = Reattach{}
-	mi := &file_internal_proto_msgTypes[32]
+	mi := &file_internal_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1763,7 +1970,7 @@ func (x *Reattach) String() string {
 func (*Reattach) ProtoMessage() {}
 
 func (x *Reattach) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[32]
+	mi := &file_internal_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1776,7 +1983,7 @@ func (x *Reattach) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Reattach.ProtoReflect.Descriptor instead.
 func (*Reattach) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{32}
+	return file_internal_proto_rawDescGZIP(), []int{36}
 }
 
 // SaveRetry is a player's own timer: try again to save the rounds it
@@ -1789,7 +1996,7 @@ type SaveRetry struct {
 
 func (x *SaveRetry) Reset() {
 	*x = SaveRetry{}
-	mi := &file_internal_proto_msgTypes[33]
+	mi := &file_internal_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1801,7 +2008,7 @@ func (x *SaveRetry) String() string {
 func (*SaveRetry) ProtoMessage() {}
 
 func (x *SaveRetry) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[33]
+	mi := &file_internal_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1814,7 +2021,7 @@ func (x *SaveRetry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SaveRetry.ProtoReflect.Descriptor instead.
 func (*SaveRetry) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{33}
+	return file_internal_proto_rawDescGZIP(), []int{37}
 }
 
 // server -> room host: stop every room now (a drain that ran out of time);
@@ -1827,7 +2034,7 @@ type StopRooms struct {
 
 func (x *StopRooms) Reset() {
 	*x = StopRooms{}
-	mi := &file_internal_proto_msgTypes[34]
+	mi := &file_internal_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1839,7 +2046,7 @@ func (x *StopRooms) String() string {
 func (*StopRooms) ProtoMessage() {}
 
 func (x *StopRooms) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[34]
+	mi := &file_internal_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1852,7 +2059,7 @@ func (x *StopRooms) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopRooms.ProtoReflect.Descriptor instead.
 func (*StopRooms) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{34}
+	return file_internal_proto_rawDescGZIP(), []int{38}
 }
 
 // session -> session: the connection said no accepted hello in time.
@@ -1864,7 +2071,7 @@ type HelloTimeout struct {
 
 func (x *HelloTimeout) Reset() {
 	*x = HelloTimeout{}
-	mi := &file_internal_proto_msgTypes[35]
+	mi := &file_internal_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1876,7 +2083,7 @@ func (x *HelloTimeout) String() string {
 func (*HelloTimeout) ProtoMessage() {}
 
 func (x *HelloTimeout) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[35]
+	mi := &file_internal_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1889,7 +2096,7 @@ func (x *HelloTimeout) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HelloTimeout.ProtoReflect.Descriptor instead.
 func (*HelloTimeout) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{35}
+	return file_internal_proto_rawDescGZIP(), []int{39}
 }
 
 // session -> room: the session took its seat and told its client the round
@@ -1905,7 +2112,7 @@ type SeatTaken struct {
 
 func (x *SeatTaken) Reset() {
 	*x = SeatTaken{}
-	mi := &file_internal_proto_msgTypes[36]
+	mi := &file_internal_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1917,7 +2124,7 @@ func (x *SeatTaken) String() string {
 func (*SeatTaken) ProtoMessage() {}
 
 func (x *SeatTaken) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[36]
+	mi := &file_internal_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1930,7 +2137,7 @@ func (x *SeatTaken) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SeatTaken.ProtoReflect.Descriptor instead.
 func (*SeatTaken) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{36}
+	return file_internal_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *SeatTaken) GetRoundId() string {
@@ -1957,7 +2164,7 @@ type RoomOpened struct {
 
 func (x *RoomOpened) Reset() {
 	*x = RoomOpened{}
-	mi := &file_internal_proto_msgTypes[37]
+	mi := &file_internal_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1969,7 +2176,7 @@ func (x *RoomOpened) String() string {
 func (*RoomOpened) ProtoMessage() {}
 
 func (x *RoomOpened) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[37]
+	mi := &file_internal_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1982,7 +2189,7 @@ func (x *RoomOpened) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomOpened.ProtoReflect.Descriptor instead.
 func (*RoomOpened) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{37}
+	return file_internal_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *RoomOpened) GetRoundId() string {
@@ -2002,7 +2209,7 @@ type OpenTimeout struct {
 
 func (x *OpenTimeout) Reset() {
 	*x = OpenTimeout{}
-	mi := &file_internal_proto_msgTypes[38]
+	mi := &file_internal_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2014,7 +2221,7 @@ func (x *OpenTimeout) String() string {
 func (*OpenTimeout) ProtoMessage() {}
 
 func (x *OpenTimeout) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[38]
+	mi := &file_internal_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2027,7 +2234,7 @@ func (x *OpenTimeout) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenTimeout.ProtoReflect.Descriptor instead.
 func (*OpenTimeout) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{38}
+	return file_internal_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *OpenTimeout) GetRoundId() string {
@@ -2046,7 +2253,7 @@ type TopologyChanged struct {
 
 func (x *TopologyChanged) Reset() {
 	*x = TopologyChanged{}
-	mi := &file_internal_proto_msgTypes[39]
+	mi := &file_internal_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2058,7 +2265,7 @@ func (x *TopologyChanged) String() string {
 func (*TopologyChanged) ProtoMessage() {}
 
 func (x *TopologyChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[39]
+	mi := &file_internal_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2071,7 +2278,7 @@ func (x *TopologyChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TopologyChanged.ProtoReflect.Descriptor instead.
 func (*TopologyChanged) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{39}
+	return file_internal_proto_rawDescGZIP(), []int{43}
 }
 
 // admin API -> a member's admin actor: list its live actors.
@@ -2084,7 +2291,7 @@ type AdminList struct {
 
 func (x *AdminList) Reset() {
 	*x = AdminList{}
-	mi := &file_internal_proto_msgTypes[40]
+	mi := &file_internal_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2096,7 +2303,7 @@ func (x *AdminList) String() string {
 func (*AdminList) ProtoMessage() {}
 
 func (x *AdminList) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[40]
+	mi := &file_internal_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2109,7 +2316,7 @@ func (x *AdminList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdminList.ProtoReflect.Descriptor instead.
 func (*AdminList) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{40}
+	return file_internal_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *AdminList) GetKinds() []string {
@@ -2135,7 +2342,7 @@ type AdminActor struct {
 
 func (x *AdminActor) Reset() {
 	*x = AdminActor{}
-	mi := &file_internal_proto_msgTypes[41]
+	mi := &file_internal_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2147,7 +2354,7 @@ func (x *AdminActor) String() string {
 func (*AdminActor) ProtoMessage() {}
 
 func (x *AdminActor) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[41]
+	mi := &file_internal_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2160,7 +2367,7 @@ func (x *AdminActor) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdminActor.ProtoReflect.Descriptor instead.
 func (*AdminActor) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{41}
+	return file_internal_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *AdminActor) GetKind() string {
@@ -2222,7 +2429,7 @@ type AdminActors struct {
 
 func (x *AdminActors) Reset() {
 	*x = AdminActors{}
-	mi := &file_internal_proto_msgTypes[42]
+	mi := &file_internal_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2234,7 +2441,7 @@ func (x *AdminActors) String() string {
 func (*AdminActors) ProtoMessage() {}
 
 func (x *AdminActors) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[42]
+	mi := &file_internal_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2247,7 +2454,7 @@ func (x *AdminActors) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdminActors.ProtoReflect.Descriptor instead.
 func (*AdminActors) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{42}
+	return file_internal_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *AdminActors) GetActors() []*AdminActor {
@@ -2271,7 +2478,7 @@ type AdminKill struct {
 
 func (x *AdminKill) Reset() {
 	*x = AdminKill{}
-	mi := &file_internal_proto_msgTypes[43]
+	mi := &file_internal_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2283,7 +2490,7 @@ func (x *AdminKill) String() string {
 func (*AdminKill) ProtoMessage() {}
 
 func (x *AdminKill) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[43]
+	mi := &file_internal_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2296,7 +2503,7 @@ func (x *AdminKill) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdminKill.ProtoReflect.Descriptor instead.
 func (*AdminKill) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{43}
+	return file_internal_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *AdminKill) GetPid() string {
@@ -2338,7 +2545,7 @@ type AdminKilled struct {
 
 func (x *AdminKilled) Reset() {
 	*x = AdminKilled{}
-	mi := &file_internal_proto_msgTypes[44]
+	mi := &file_internal_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2350,7 +2557,7 @@ func (x *AdminKilled) String() string {
 func (*AdminKilled) ProtoMessage() {}
 
 func (x *AdminKilled) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[44]
+	mi := &file_internal_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2363,7 +2570,7 @@ func (x *AdminKilled) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdminKilled.ProtoReflect.Descriptor instead.
 func (*AdminKilled) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{44}
+	return file_internal_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *AdminKilled) GetActor() *AdminActor {
@@ -2393,7 +2600,7 @@ type GoAway struct {
 
 func (x *GoAway) Reset() {
 	*x = GoAway{}
-	mi := &file_internal_proto_msgTypes[45]
+	mi := &file_internal_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2405,7 +2612,7 @@ func (x *GoAway) String() string {
 func (*GoAway) ProtoMessage() {}
 
 func (x *GoAway) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[45]
+	mi := &file_internal_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2418,7 +2625,7 @@ func (x *GoAway) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GoAway.ProtoReflect.Descriptor instead.
 func (*GoAway) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{45}
+	return file_internal_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *GoAway) GetReason() string {
@@ -2440,7 +2647,7 @@ type SessionEnded struct {
 
 func (x *SessionEnded) Reset() {
 	*x = SessionEnded{}
-	mi := &file_internal_proto_msgTypes[46]
+	mi := &file_internal_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2452,7 +2659,7 @@ func (x *SessionEnded) String() string {
 func (*SessionEnded) ProtoMessage() {}
 
 func (x *SessionEnded) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[46]
+	mi := &file_internal_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2465,7 +2672,7 @@ func (x *SessionEnded) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionEnded.ProtoReflect.Descriptor instead.
 func (*SessionEnded) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{46}
+	return file_internal_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *SessionEnded) GetSession() *actor.PID {
@@ -2580,7 +2787,18 @@ const file_internal_proto_rawDesc = "" +
 	"\n" +
 	"ConnClosed\x12\x16\n" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\"\x0e\n" +
-	"\fGetRoomCount\"!\n" +
+	"\fGetRoomCount\"p\n" +
+	"\rResumeRequest\x12\x16\n" +
+	"\x06secret\x18\x01 \x01(\tR\x06secret\x12\x10\n" +
+	"\x03uid\x18\x02 \x01(\tR\x03uid\x12\x19\n" +
+	"\blast_seq\x18\x03 \x01(\rR\alastSeq\x12\x1a\n" +
+	"\bhandover\x18\x04 \x01(\x04R\bhandover\"6\n" +
+	"\fResumeAnswer\x12\x0e\n" +
+	"\x02ok\x18\x01 \x01(\bR\x02ok\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"7\n" +
+	"\rResumeExpired\x12&\n" +
+	"\x0fdetached_at_seq\x18\x01 \x01(\rR\rdetachedAtSeq\"\x0f\n" +
+	"\rResumeTimeout\"!\n" +
 	"\tRoomCount\x12\x14\n" +
 	"\x05rooms\x18\x01 \x01(\x05R\x05rooms\"\v\n" +
 	"\tGetOnline\">\n" +
@@ -2649,7 +2867,7 @@ func file_internal_proto_rawDescGZIP() []byte {
 	return file_internal_proto_rawDescData
 }
 
-var file_internal_proto_msgTypes = make([]protoimpl.MessageInfo, 47)
+var file_internal_proto_msgTypes = make([]protoimpl.MessageInfo, 51)
 var file_internal_proto_goTypes = []any{
 	(*SeatInfo)(nil),        // 0: caiquan.internal.v1.SeatInfo
 	(*JoinQueue)(nil),       // 1: caiquan.internal.v1.JoinQueue
@@ -2676,42 +2894,46 @@ var file_internal_proto_goTypes = []any{
 	(*GetDrainStatus)(nil),  // 22: caiquan.internal.v1.GetDrainStatus
 	(*ConnClosed)(nil),      // 23: caiquan.internal.v1.ConnClosed
 	(*GetRoomCount)(nil),    // 24: caiquan.internal.v1.GetRoomCount
-	(*RoomCount)(nil),       // 25: caiquan.internal.v1.RoomCount
-	(*GetOnline)(nil),       // 26: caiquan.internal.v1.GetOnline
-	(*Online)(nil),          // 27: caiquan.internal.v1.Online
-	(*AttachTimeout)(nil),   // 28: caiquan.internal.v1.AttachTimeout
-	(*RoomGone)(nil),        // 29: caiquan.internal.v1.RoomGone
-	(*Crash)(nil),           // 30: caiquan.internal.v1.Crash
-	(*PlayerStopping)(nil),  // 31: caiquan.internal.v1.PlayerStopping
-	(*Reattach)(nil),        // 32: caiquan.internal.v1.Reattach
-	(*SaveRetry)(nil),       // 33: caiquan.internal.v1.SaveRetry
-	(*StopRooms)(nil),       // 34: caiquan.internal.v1.StopRooms
-	(*HelloTimeout)(nil),    // 35: caiquan.internal.v1.HelloTimeout
-	(*SeatTaken)(nil),       // 36: caiquan.internal.v1.SeatTaken
-	(*RoomOpened)(nil),      // 37: caiquan.internal.v1.RoomOpened
-	(*OpenTimeout)(nil),     // 38: caiquan.internal.v1.OpenTimeout
-	(*TopologyChanged)(nil), // 39: caiquan.internal.v1.TopologyChanged
-	(*AdminList)(nil),       // 40: caiquan.internal.v1.AdminList
-	(*AdminActor)(nil),      // 41: caiquan.internal.v1.AdminActor
-	(*AdminActors)(nil),     // 42: caiquan.internal.v1.AdminActors
-	(*AdminKill)(nil),       // 43: caiquan.internal.v1.AdminKill
-	(*AdminKilled)(nil),     // 44: caiquan.internal.v1.AdminKilled
-	(*GoAway)(nil),          // 45: caiquan.internal.v1.GoAway
-	(*SessionEnded)(nil),    // 46: caiquan.internal.v1.SessionEnded
-	(*actor.PID)(nil),       // 47: actor.PID
+	(*ResumeRequest)(nil),   // 25: caiquan.internal.v1.ResumeRequest
+	(*ResumeAnswer)(nil),    // 26: caiquan.internal.v1.ResumeAnswer
+	(*ResumeExpired)(nil),   // 27: caiquan.internal.v1.ResumeExpired
+	(*ResumeTimeout)(nil),   // 28: caiquan.internal.v1.ResumeTimeout
+	(*RoomCount)(nil),       // 29: caiquan.internal.v1.RoomCount
+	(*GetOnline)(nil),       // 30: caiquan.internal.v1.GetOnline
+	(*Online)(nil),          // 31: caiquan.internal.v1.Online
+	(*AttachTimeout)(nil),   // 32: caiquan.internal.v1.AttachTimeout
+	(*RoomGone)(nil),        // 33: caiquan.internal.v1.RoomGone
+	(*Crash)(nil),           // 34: caiquan.internal.v1.Crash
+	(*PlayerStopping)(nil),  // 35: caiquan.internal.v1.PlayerStopping
+	(*Reattach)(nil),        // 36: caiquan.internal.v1.Reattach
+	(*SaveRetry)(nil),       // 37: caiquan.internal.v1.SaveRetry
+	(*StopRooms)(nil),       // 38: caiquan.internal.v1.StopRooms
+	(*HelloTimeout)(nil),    // 39: caiquan.internal.v1.HelloTimeout
+	(*SeatTaken)(nil),       // 40: caiquan.internal.v1.SeatTaken
+	(*RoomOpened)(nil),      // 41: caiquan.internal.v1.RoomOpened
+	(*OpenTimeout)(nil),     // 42: caiquan.internal.v1.OpenTimeout
+	(*TopologyChanged)(nil), // 43: caiquan.internal.v1.TopologyChanged
+	(*AdminList)(nil),       // 44: caiquan.internal.v1.AdminList
+	(*AdminActor)(nil),      // 45: caiquan.internal.v1.AdminActor
+	(*AdminActors)(nil),     // 46: caiquan.internal.v1.AdminActors
+	(*AdminKill)(nil),       // 47: caiquan.internal.v1.AdminKill
+	(*AdminKilled)(nil),     // 48: caiquan.internal.v1.AdminKilled
+	(*GoAway)(nil),          // 49: caiquan.internal.v1.GoAway
+	(*SessionEnded)(nil),    // 50: caiquan.internal.v1.SessionEnded
+	(*actor.PID)(nil),       // 51: actor.PID
 }
 var file_internal_proto_depIdxs = []int32{
-	47, // 0: caiquan.internal.v1.SeatInfo.session:type_name -> actor.PID
-	47, // 1: caiquan.internal.v1.SeatInfo.player:type_name -> actor.PID
+	51, // 0: caiquan.internal.v1.SeatInfo.session:type_name -> actor.PID
+	51, // 1: caiquan.internal.v1.SeatInfo.player:type_name -> actor.PID
 	0,  // 2: caiquan.internal.v1.JoinQueue.seat:type_name -> caiquan.internal.v1.SeatInfo
 	0,  // 3: caiquan.internal.v1.RoomSpec.seats:type_name -> caiquan.internal.v1.SeatInfo
-	47, // 4: caiquan.internal.v1.Attach.session:type_name -> actor.PID
-	47, // 5: caiquan.internal.v1.Attached.player:type_name -> actor.PID
-	47, // 6: caiquan.internal.v1.Detach.session:type_name -> actor.PID
-	47, // 7: caiquan.internal.v1.PlayerStopping.session:type_name -> actor.PID
-	41, // 8: caiquan.internal.v1.AdminActors.actors:type_name -> caiquan.internal.v1.AdminActor
-	41, // 9: caiquan.internal.v1.AdminKilled.actor:type_name -> caiquan.internal.v1.AdminActor
-	47, // 10: caiquan.internal.v1.SessionEnded.session:type_name -> actor.PID
+	51, // 4: caiquan.internal.v1.Attach.session:type_name -> actor.PID
+	51, // 5: caiquan.internal.v1.Attached.player:type_name -> actor.PID
+	51, // 6: caiquan.internal.v1.Detach.session:type_name -> actor.PID
+	51, // 7: caiquan.internal.v1.PlayerStopping.session:type_name -> actor.PID
+	45, // 8: caiquan.internal.v1.AdminActors.actors:type_name -> caiquan.internal.v1.AdminActor
+	45, // 9: caiquan.internal.v1.AdminKilled.actor:type_name -> caiquan.internal.v1.AdminActor
+	51, // 10: caiquan.internal.v1.SessionEnded.session:type_name -> actor.PID
 	11, // [11:11] is the sub-list for method output_type
 	11, // [11:11] is the sub-list for method input_type
 	11, // [11:11] is the sub-list for extension type_name
@@ -2730,7 +2952,7 @@ func file_internal_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_internal_proto_rawDesc), len(file_internal_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   47,
+			NumMessages:   51,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
