@@ -12,6 +12,7 @@ import (
 
 	"github.com/caiquan/caiquan/actors"
 	"github.com/caiquan/caiquan/config"
+	"github.com/caiquan/caiquan/internal/quietlog"
 	"github.com/caiquan/caiquan/metrics"
 )
 
@@ -35,6 +36,7 @@ type Gateway struct {
 	cfg      config.Config
 	opener   actors.Opener
 	log      *slog.Logger
+	quiet    *quietlog.Logger // log for what clients provoke: one line per kind per 10 s
 	metrics  *metrics.Metrics // nil: not counted
 	static   http.Handler
 	routes   map[string]http.Handler
@@ -88,6 +90,7 @@ func New(cfg config.Config, opener actors.Opener, log *slog.Logger, opts ...Opti
 		cfg:             withDefaults(cfg),
 		opener:          opener,
 		log:             log,
+		quiet:           quietlog.New(log),
 		eio4PingTimeout: eio4PingTimeout,
 		parkAfter:       parkAfter,
 		conns:           make(map[*conn]struct{}),
@@ -100,7 +103,8 @@ func New(cfg config.Config, opener actors.Opener, log *slog.Logger, opts ...Opti
 		WriteBufferPool: &sync.Pool{},
 		// Origins are checked before the upgrade, with a JSON answer.
 		CheckOrigin: func(*http.Request) bool { return true },
-		Error: func(w http.ResponseWriter, _ *http.Request, status int, reason error) {
+		Error: func(w http.ResponseWriter, r *http.Request, status int, reason error) {
+			g.refused(metrics.RefusedBadUpgrade, "gateway: upgrade refused: not a WebSocket handshake", "err", reason, "remote", r.RemoteAddr)
 			writeJSON(w, status, apiError{Code: "bad_request", Message: reason.Error()})
 		},
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/caiquan/caiquan/messages"
+	"github.com/caiquan/caiquan/metrics"
 )
 
 // ServeHTTP is the whole router. It matches r.URL.Path itself instead of
@@ -92,6 +93,7 @@ func (g *Gateway) serveSocketIO(w http.ResponseWriter, r *http.Request) {
 // serveSocket checks, upgrades, and starts the connection's reader goroutine.
 func (g *Gateway) serveSocket(w http.ResponseWriter, r *http.Request, wire wire) {
 	if g.draining.Load() {
+		g.refused(metrics.RefusedDraining, "gateway: upgrade refused: draining", "remote", r.RemoteAddr)
 		writeJSON(w, http.StatusServiceUnavailable, apiError{Code: messages.CodeDraining, Message: "the server is shutting down"})
 		return
 	}
@@ -100,6 +102,7 @@ func (g *Gateway) serveSocket(w http.ResponseWriter, r *http.Request, wire wire)
 		if origin == "" {
 			origin = "(none)"
 		}
+		g.refused(metrics.RefusedOrigin, "gateway: upgrade refused: origin not allowed", "origin", clip(origin), "remote", r.RemoteAddr)
 		writeJSON(w, http.StatusForbidden, apiError{Code: "origin_not_allowed", Message: "origin " + origin + " is not allowed"})
 		return
 	}

@@ -216,6 +216,9 @@ func (s *Server) WSURL(path string) string { return "ws://" + s.Addr + path }
 // Stderr is the server's log so far.
 func (s *Server) Stderr() string { return s.stderr.String() }
 
+// Stdout is what the server printed to standard output so far.
+func (s *Server) Stdout() string { return s.stdout.String() }
+
 // Alive reports whether the process still runs.
 func (s *Server) Alive() bool {
 	select {
