@@ -212,9 +212,11 @@ func TestQuietUnderAttack(t *testing.T) {
 			t.Errorf("%q: %d log lines over %v, want 1 to %d", msg, n, elapsed.Round(time.Millisecond), most)
 		}
 	}
-	if lines := strings.Count(log, "\n"); lines > 100 {
+	lines := strings.Count(log, "\n")
+	if lines > 30 {
 		t.Errorf("the attack wrote %d log lines", lines)
 	}
+	t.Logf("%d upgrades, %d connections in %v: %d log lines", origins, bigs+floods, elapsed.Round(time.Millisecond), lines)
 }
 
 // With WeChat unreachable, players log in again and again; someone tries

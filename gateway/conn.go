@@ -300,8 +300,13 @@ func (c *conn) readEnded() {
 	cause := end.cause
 	c.session.Closed(cause.reason) // the reader ended: no Deliver can follow
 	c.g.untrack(c)
-	c.g.log.Debug("gateway: connection closed", "wire", c.wire.name(),
-		"remote", c.ws.RemoteAddr().String(), "code", cause.code, "reason", cause.reason)
+	args := []any{"wire", c.wire.name(), "remote", c.ws.RemoteAddr().String(), "code", cause.code, "reason", cause.reason}
+	if cause.code == messages.CloseNormal || cause.code == messages.CloseGoingAway {
+		c.g.log.Debug("gateway: connection closed", args...)
+		return
+	}
+	// Closes for cause are what an attack makes by the thousand.
+	c.g.quiet.Debug("closed", "gateway: connection closed", args...)
 }
 
 // extendReadDeadline pushes the idle deadline forward, unless Close has
