@@ -243,6 +243,9 @@ func (m *Main) openMetrics() error {
 		}
 	}()
 	m.log.Info("metrics", "addr", ln.Addr().String(), "token_required", m.Config.MetricsToken != "")
+	if host, _, _ := net.SplitHostPort(m.Config.MetricsListen); !config.IsLoopback(host) && m.Config.MetricsToken == "" {
+		m.log.Warn("metrics listen beyond loopback without metrics_token: let only the scraper reach it", "addr", ln.Addr().String())
+	}
 	return nil
 }
 
