@@ -1,8 +1,15 @@
 // Package admin is the operator's API: list the live actors, kill one in a
-// chosen way (stop, poison or panic), run chaos (random kills at a rate for
-// a while), and read the metrics. It listens apart from the game (loopback by
-// default) and, when given a token, refuses any request without it.
+// chosen way (stop, poison or panic), and run chaos (random kills at a rate
+// for a while). It listens apart from the game (loopback by default) and
+// always wants a token; when none is configured the server makes one and
+// keeps it in a file (LoadOrCreateToken) that `caiquan admin` reads.
+//
+// A web page must not be able to drive it, so besides the token it refuses
+// (guard.go) a Host that is not the listener's own address (DNS
+// rebinding), an Origin other than its own, and a request other than GET
+// whose body is not application/json (403 or 415, with a JSON error).
+// Metrics are not here: they have a listener of their own (metrics_listen).
 //
 // Routes: GET /actors[?kind=room,bot], POST /kill, POST /chaos, GET /chaos,
-// DELETE /chaos, GET /metrics (Prometheus text), GET /healthz.
+// DELETE /chaos, GET /healthz.
 package admin

@@ -14,7 +14,6 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/caiquan/caiquan/admin"
 	"github.com/caiquan/caiquan/gateway"
 	"github.com/caiquan/caiquan/internal/testing/testserver"
 	"github.com/caiquan/caiquan/messages"
@@ -274,10 +273,11 @@ func (p *player) check(res *messages.Result) {
 	p.uncertain = false
 }
 
-// metric reads one sample (summed over labels matching match) from /metrics.
-func metric(t *testing.T, c *admin.Client, name, match string) float64 {
+// metric reads one sample (summed over labels matching match) from the
+// /metrics of the metrics listener at addr.
+func metric(t *testing.T, addr, name, match string) float64 {
 	t.Helper()
-	req, _ := http.NewRequest("GET", "http://"+c.Addr+"/metrics", nil)
+	req, _ := http.NewRequest("GET", "http://"+addr+"/metrics", nil)
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -1,7 +1,6 @@
 package admin
 
 import (
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -9,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/caiquan/caiquan/actors"
-	"github.com/caiquan/caiquan/metrics"
 )
 
 // Actors is what the admin API needs of the game's actors.
@@ -22,18 +20,19 @@ type Actors interface {
 
 // Server serves the admin API.
 type Server struct {
-	actors  Actors
-	metrics *metrics.Metrics
-	token   string
-	log     *slog.Logger
-	chaos   *chaosRunner
-	mux     *http.ServeMux
+	actors Actors
+	guard  guard
+	log    *slog.Logger
+	chaos  *chaosRunner
+	mux    *http.ServeMux
 }
 
-// New makes the admin API. With a non-empty token every request must carry
-// "Authorization: Bearer <token>".
-func New(a Actors, m *metrics.Metrics, token string, log *slog.Logger) *Server {
-	s := &Server{actors: a, metrics: m, token: token, log: log, chaos: newChaosRunner(a, log), mux: http.NewServeMux()}
+// New makes the admin API for the listener at addr (host:port, as bound).
+// Every request must carry "Authorization: Bearer <token>", name addr in
+// Host, come from no other Origin, and, unless it is a GET, have a JSON
+// body. An empty token lets nothing through.
+func New(a Actors, token, addr string, log *slog.Logger) *Server {
+	s := &Server{actors: a, guard: newGuard(token, addr), log: log, chaos: newChaosRunner(a, log), mux: http.NewServeMux()}
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -42,22 +41,18 @@ func New(a Actors, m *metrics.Metrics, token string, log *slog.Logger) *Server {
 	s.mux.HandleFunc("POST /chaos", s.handleChaosStart)
 	s.mux.HandleFunc("GET /chaos", s.handleChaosStatus)
 	s.mux.HandleFunc("DELETE /chaos", s.handleChaosStop)
-	s.mux.Handle("GET /metrics", m.Handler())
 	return s
 }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if s.token != "" && !s.authorized(r) {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="caiquan-admin"`)
-		writeError(w, http.StatusUnauthorized, "unauthorized", "this admin API needs Authorization: Bearer <admin_token>")
+	if status, code, msg := s.guard.check(r); status != 0 {
+		if status == http.StatusUnauthorized {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="caiquan-admin"`)
+		}
+		writeError(w, status, code, msg)
 		return
 	}
 	s.mux.ServeHTTP(w, r)
-}
-
-func (s *Server) authorized(r *http.Request) bool {
-	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	return ok && subtle.ConstantTimeCompare([]byte(got), []byte(s.token)) == 1
 }
 
 // Close stops a chaos run in progress.

@@ -1,9 +1,11 @@
 package auth
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -200,5 +202,38 @@ func TestLoginUnreachable(t *testing.T) {
 	l.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/login", strings.NewReader(`{"code":"ok-x"}`)))
 	if rec.Code != 502 || !strings.Contains(rec.Body.String(), CodeWeChatUnreachable) || calls.Load() != 0 {
 		t.Fatalf("%d %s", rec.Code, rec.Body)
+	}
+}
+
+// code2Session's URL carries the AppSecret and the player's one-time code:
+// an error for an unreachable WeChat, or one that redirects, names the
+// endpoint without them, and so does the log line of the refused login.
+func TestWeChatErrorsHideTheSecret(t *testing.T) {
+	const appSecret, code = "wx-app-secret-4fd1c2", "ok-onetimecode"
+	dead := httptest.NewServer(http.NotFoundHandler())
+	dead.Close()
+	loop := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, r.URL.String(), http.StatusFound) // keeps the query
+	}))
+	defer loop.Close()
+	for _, base := range []string{dead.URL, loop.URL} {
+		var logged strings.Builder
+		wx := &WeChat{Base: base, AppID: "wxapp", Secret: appSecret}
+		_, err := wx.Code2Session(context.Background(), code)
+		if err == nil {
+			t.Fatalf("%s: no error", base)
+		}
+		l := &Login{WeChat: wx, Signer: signer(t, secret, time.Hour), Timeout: time.Second, Now: time.Now,
+			Log: slog.New(slog.NewTextHandler(&logged, nil))}
+		rec := httptest.NewRecorder()
+		l.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/login", strings.NewReader(`{"code":"`+code+`"}`)))
+		for _, text := range []string{err.Error(), logged.String(), rec.Body.String()} {
+			if strings.Contains(text, appSecret) || strings.Contains(text, code) || strings.Contains(text, "secret=") {
+				t.Errorf("%s: the secret or the code shows: %s", base, text)
+			}
+		}
+		if !strings.Contains(err.Error(), base+"/sns/jscode2session") || !strings.Contains(logged.String(), "login refused") {
+			t.Errorf("%s: the error does not name the endpoint, or nothing was logged: %v\n%s", base, err, logged.String())
+		}
 	}
 }

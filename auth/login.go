@@ -7,7 +7,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
+
+	"github.com/caiquan/caiquan/internal/quietlog"
 )
 
 // Refusal codes of POST /login, in the body {"code","message"}.
@@ -41,6 +44,9 @@ type Login struct {
 	Timeout time.Duration // bounds the code2Session call
 	Now     func() time.Time
 	Log     *slog.Logger // nil: discarded
+
+	quietOnce sync.Once
+	quiet     *quietlog.Logger
 }
 
 type loginRequest struct {
@@ -85,7 +91,9 @@ func (l *Login) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	openid, err := l.WeChat.Code2Session(ctx, req.Code)
 	if err != nil {
 		status, refusal := refusalOf(err, l.Timeout)
-		l.log().Warn("login refused", "code", refusal.Code, "err", err)
+		// One line per code per 10 s: a flood of bad codes, or WeChat down
+		// under a rush of logins, must not flood the log.
+		l.quietLog().Warn("login:"+refusal.Code, "login refused", "code", refusal.Code, "err", err)
 		writeJSON(w, status, refusal)
 		return
 	}
@@ -121,11 +129,13 @@ func refusalOf(err error, timeout time.Duration) (int, Refusal) {
 	}
 }
 
-func (l *Login) log() *slog.Logger {
-	if l.Log == nil {
-		return slog.New(slog.DiscardHandler)
-	}
-	return l.Log
+func (l *Login) quietLog() *quietlog.Logger {
+	l.quietOnce.Do(func() {
+		if l.Log != nil {
+			l.quiet = quietlog.New(l.Log)
+		}
+	})
+	return l.quiet
 }
 
 // Disabled answers /login when auth_mode is anonymous.

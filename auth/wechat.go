@@ -55,9 +55,12 @@ func (w *WeChat) Code2Session(ctx context.Context, code string) (openid string, 
 		"js_code":    {code},
 		"grant_type": {"authorization_code"},
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(w.Base, "/")+"/sns/jscode2session?"+q.Encode(), nil)
+	// The URL carries the AppSecret: no error may quote it, so errors name
+	// endpoint, the URL without its query.
+	endpoint := strings.TrimSuffix(w.Base, "/") + "/sns/jscode2session"
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, endpoint+"?"+q.Encode(), nil)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("wechat: code2Session request to %s: %w", endpoint, withoutURL(err))
 	}
 	client := w.Client
 	if client == nil {
@@ -68,7 +71,7 @@ func (w *WeChat) Code2Session(ctx context.Context, code string) (openid string, 
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return "", ctxErr
 		}
-		return "", fmt.Errorf("wechat: %w", err)
+		return "", fmt.Errorf("wechat: GET %s: %w", endpoint, withoutURL(err))
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxWeChatBody))
@@ -97,6 +100,18 @@ func (w *WeChat) Code2Session(ctx context.Context, code string) (openid string, 
 		return "", errors.New("wechat: code2Session answered without an openid")
 	}
 	return r.OpenID, nil
+}
+
+// withoutURL drops the URL that net/http's *url.Error quotes (a redirect's
+// too), keeping what went wrong.
+func withoutURL(err error) error {
+	for {
+		var ue *url.Error
+		if !errors.As(err, &ue) {
+			return err
+		}
+		err = ue.Err
+	}
 }
 
 // UIDPrefix starts every uid UID makes.

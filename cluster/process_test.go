@@ -176,7 +176,7 @@ func TestCallHonoursDeadline(t *testing.T) {
 
 func TestUnreachableEtcdExits(t *testing.T) {
 	endpoint := fmt.Sprintf("127.0.0.1:%d", etcdtest.FreePort(t))
-	cmd := exec.Command(testserver.Binary(t), "-listen", "127.0.0.1:0", "-admin-listen", "", "-auth-mode", "anonymous", "-store", "memory",
+	cmd := exec.Command(testserver.Binary(t), "-listen", "127.0.0.1:0", "-admin-listen", "", "-metrics-listen", "", "-auth-mode", "anonymous", "-store", "memory",
 		"-cluster-provider", "etcd", "-cluster-etcd-endpoints", endpoint)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr

@@ -49,14 +49,26 @@ type Config struct {
 	// DrainTimeout bounds how long SIGTERM waits for rounds in progress.
 	DrainTimeout time.Duration `yaml:"drain_timeout"`
 
-	// AdminListen is the address of the admin API (actors, kills, chaos,
-	// metrics); empty turns it off. AdminToken is the bearer token it
-	// requires; it must be set when AdminListen is not a loopback address.
-	AdminListen string `yaml:"admin_listen"`
+	// AdminListen is the address of the admin API (actors, kills, chaos);
+	// empty turns it off. AdminToken is the bearer token it requires, at
+	// least 32 bytes. Without one the server makes one at start and keeps
+	// it in AdminTokenFile (mode 0640), where `caiquan admin` reads it; a
+	// valid token already in that file is used again.
+	AdminListen    string `yaml:"admin_listen"`
+	AdminToken     string `yaml:"admin_token"`
+	AdminTokenFile string `yaml:"admin_token_file"`
+	// MetricsListen serves Prometheus text at /metrics and nothing else;
+	// empty turns it off. MetricsToken, when set (at least 32 bytes), is
+	// the bearer token a scraper must send.
+	MetricsListen string `yaml:"metrics_listen"`
+	MetricsToken  string `yaml:"metrics_token"`
 	// PprofListen serves Go's profiler (net/http/pprof) for performance
 	// work; empty (the default) turns it off. Loopback addresses only.
 	PprofListen string `yaml:"pprof_listen"`
-	AdminToken  string `yaml:"admin_token"`
+	// LogLevel is the least level logged: debug, info, warn or error.
+	// Refusals of clients (origins, floods, oversized frames) are logged at
+	// debug, at most one line per kind every 10 s.
+	LogLevel string `yaml:"log_level"`
 
 	// MemoryLimitMiB is the process's soft memory limit (Go's
 	// debug.SetMemoryLimit); near it the server refuses new connections
@@ -143,6 +155,9 @@ func Default() Config {
 		AllowNoOrigin:    true,
 		DrainTimeout:     15 * time.Second,
 		AdminListen:      "127.0.0.1:8081",
+		AdminTokenFile:   "caiquan.admin-token",
+		MetricsListen:    "127.0.0.1:9100",
+		LogLevel:         "info",
 		MemoryLimitMiB:   1024,
 		GCPercent:        200,
 		Store:            StoreBolt,

@@ -82,13 +82,30 @@ func (c Config) Validate() error {
 		bad("drain_timeout must be more than 0, got %v", c.DrainTimeout)
 	}
 	if c.AdminListen != "" {
-		host, port, err := net.SplitHostPort(c.AdminListen)
-		switch {
-		case err != nil || port == "":
+		if _, port, err := net.SplitHostPort(c.AdminListen); err != nil || port == "" {
 			bad(`admin_listen must be host:port such as "127.0.0.1:8081", or empty, got %q`, c.AdminListen)
-		case !IsLoopback(host) && c.AdminToken == "":
-			bad("admin_listen %q is not a loopback address, so admin_token is required", c.AdminListen)
 		}
+		if c.AdminToken == "" && c.AdminTokenFile == "" {
+			bad("admin_token_file must name a file for the admin token the server makes, as admin_token is not set")
+		}
+	}
+	// The length is not measured to the character: no value shorter than
+	// this can hold enough chance to resist guessing over the network.
+	if c.AdminToken != "" && len(c.AdminToken) < MinToken {
+		bad("admin_token must be at least %d bytes, got %d (for example from `openssl rand -base64 32`; or leave it empty and the server makes one)", MinToken, len(c.AdminToken))
+	}
+	if c.MetricsListen != "" {
+		if _, port, err := net.SplitHostPort(c.MetricsListen); err != nil || port == "" {
+			bad(`metrics_listen must be host:port such as "127.0.0.1:9100", or empty, got %q`, c.MetricsListen)
+		}
+	}
+	if c.MetricsToken != "" && len(c.MetricsToken) < MinToken {
+		bad("metrics_token must be at least %d bytes, got %d (for example from `openssl rand -base64 32`), or empty for none", MinToken, len(c.MetricsToken))
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log_level must be debug, info, warn or error, got %q", c.LogLevel)
 	}
 	if c.PprofListen != "" {
 		host, port, err := net.SplitHostPort(c.PprofListen)
@@ -155,6 +172,9 @@ func (c Config) Validate() error {
 	c.validateCluster(bad)
 	return errors.Join(errs...)
 }
+
+// MinToken is the shortest admin_token or metrics_token accepted, in bytes.
+const MinToken = 32
 
 // minAuthSecret is the shortest auth_secret, in bytes (auth.MinSecret).
 const minAuthSecret = 32

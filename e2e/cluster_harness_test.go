@@ -96,10 +96,10 @@ func (c *gameCluster) waitMembers(n int) {
 	c.t.Fatalf("etcd lists %d members, want %d", got, n)
 }
 
-// metricsText is s's /metrics, from its admin listener.
+// metricsText is s's /metrics, from its metrics listener.
 func metricsText(t *testing.T, s *server) string {
 	t.Helper()
-	resp, err := (&http.Client{Timeout: 5 * time.Second}).Get("http://" + s.AdminAddr() + "/metrics")
+	resp, err := (&http.Client{Timeout: 5 * time.Second}).Get("http://" + s.MetricsAddr() + "/metrics")
 	if err != nil {
 		t.Fatalf("GET /metrics: %v", err)
 	}

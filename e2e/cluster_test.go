@@ -334,7 +334,7 @@ func TestClusterAdminReachesEveryNode(t *testing.T) {
 	var cr crowd
 	cr.spread(ctx, c, 30, 0, 1, 2)
 	time.Sleep(3 * time.Second)
-	adm := &admin.Client{Addr: c.nodes[0].AdminAddr()}
+	adm := &admin.Client{Addr: c.nodes[0].AdminAddr(), Token: c.nodes[0].AdminToken()}
 
 	list, err := adm.Actors()
 	if err != nil {

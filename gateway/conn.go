@@ -11,6 +11,7 @@ import (
 
 	"github.com/caiquan/caiquan/actors"
 	"github.com/caiquan/caiquan/messages"
+	"github.com/caiquan/caiquan/metrics"
 )
 
 // conn is one client connection: the actors.Conn a session sends through.
@@ -101,6 +102,9 @@ func (c *conn) enqueue(f frame) bool {
 	}
 	if len(c.queue) >= c.g.cfg.OutboundQueue {
 		c.mu.Unlock()
+		if !c.isClosing() {
+			c.dropped(metrics.DroppedSlowConsumer, "gateway: closed: slow consumer", "queue", c.g.cfg.OutboundQueue)
+		}
 		c.Close(messages.CloseSlowConsumer, "outbound queue full")
 		return false
 	}
@@ -266,7 +270,8 @@ func (c *conn) serve() {
 	c.g.track(c)
 	workerPool.Run((*connWriter)(c)) // takes over the writer role from the greeting; exits at once if idle
 	c.helloTimer = time.AfterFunc(cfg.HandshakeTimeout, func() {
-		if !c.helloSeen.Load() {
+		if !c.helloSeen.Load() && !c.isClosing() {
+			c.dropped(metrics.DroppedHelloTimeout, "gateway: closed: no hello", "handshake_timeout", cfg.HandshakeTimeout)
 			c.Close(messages.CloseHelloTimeout, fmt.Sprintf("no hello within %v", cfg.HandshakeTimeout))
 		}
 	})
@@ -295,8 +300,13 @@ func (c *conn) readEnded() {
 	cause := end.cause
 	c.session.Closed(cause.reason) // the reader ended: no Deliver can follow
 	c.g.untrack(c)
-	c.g.log.Debug("gateway: connection closed", "wire", c.wire.name(),
-		"remote", c.ws.RemoteAddr().String(), "code", cause.code, "reason", cause.reason)
+	args := []any{"wire", c.wire.name(), "remote", c.ws.RemoteAddr().String(), "code", cause.code, "reason", cause.reason}
+	if cause.code == messages.CloseNormal || cause.code == messages.CloseGoingAway {
+		c.g.log.Debug("gateway: connection closed", args...)
+		return
+	}
+	// Closes for cause are what an attack makes by the thousand.
+	c.g.quiet.Debug("closed", "gateway: connection closed", args...)
 }
 
 // extendReadDeadline pushes the idle deadline forward, unless Close has

@@ -11,6 +11,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/caiquan/caiquan/actors"
+	"github.com/caiquan/caiquan/internal/quietlog"
 	"github.com/caiquan/caiquan/metrics"
 )
 
@@ -34,6 +35,7 @@ type Gateway struct {
 	cfg      Config
 	opener   actors.Opener
 	log      *slog.Logger
+	quiet    *quietlog.Logger // log for what clients provoke: one line per kind per 10 s
 	metrics  *metrics.Metrics // nil: not counted
 	static   http.Handler
 	routes   map[string]http.Handler
@@ -94,6 +96,7 @@ func New(cfg Config, opener actors.Opener, log *slog.Logger, opts ...Option) (*G
 		cfg:             cfg,
 		opener:          opener,
 		log:             log,
+		quiet:           quietlog.New(log),
 		eio4PingTimeout: eio4PingTimeout,
 		parkAfter:       parkAfter,
 		conns:           make(map[*conn]struct{}),
@@ -106,7 +109,8 @@ func New(cfg Config, opener actors.Opener, log *slog.Logger, opts ...Option) (*G
 		WriteBufferPool: &sync.Pool{},
 		// Origins are checked before the upgrade, with a JSON answer.
 		CheckOrigin: func(*http.Request) bool { return true },
-		Error: func(w http.ResponseWriter, _ *http.Request, status int, reason error) {
+		Error: func(w http.ResponseWriter, r *http.Request, status int, reason error) {
+			g.refused(metrics.RefusedBadUpgrade, "gateway: upgrade refused: not a WebSocket handshake", "err", reason, "remote", r.RemoteAddr)
 			writeJSON(w, status, apiError{Code: "bad_request", Message: reason.Error()})
 		},
 	}

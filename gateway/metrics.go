@@ -16,3 +16,31 @@ func (g *Gateway) countRejected(reason string) {
 		g.metrics.MessagesRejected.WithLabelValues(reason).Inc()
 	}
 }
+
+// refused counts an upgrade refused for reason (a metrics.Refused* value)
+// and logs it at debug level, one line per reason per 10 s.
+func (g *Gateway) refused(reason, msg string, args ...any) {
+	if g.metrics != nil {
+		g.metrics.ConnectionsRefused.WithLabelValues(reason).Inc()
+	}
+	g.quiet.Debug("refused:"+reason, msg, args...)
+}
+
+// dropped counts a connection closed for what its client did (reason, a
+// metrics.Dropped* value) and logs it at debug level, one line per reason
+// per 10 s.
+func (c *conn) dropped(reason, msg string, args ...any) {
+	if c.g.metrics != nil {
+		c.g.metrics.ConnectionsDropped.WithLabelValues(reason).Inc()
+	}
+	c.g.quiet.Debug("dropped:"+reason, msg, append(args, "wire", c.wire.name(), "remote", c.ws.RemoteAddr().String())...)
+}
+
+// clip bounds what a client wrote before it goes into a log line.
+func clip(s string) string {
+	const max = 128
+	if len(s) <= max {
+		return s
+	}
+	return s[:max] + "…"
+}

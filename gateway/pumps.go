@@ -12,6 +12,7 @@ import (
 
 	"github.com/caiquan/caiquan/internal/workers"
 	"github.com/caiquan/caiquan/messages"
+	"github.com/caiquan/caiquan/metrics"
 )
 
 // awaitInput is the reader: it waits for input, then reads on.
@@ -105,6 +106,7 @@ func (c *conn) readFrame() (ok, game bool) {
 	c.extendReadDeadline()
 	if len(data) > limit {
 		c.g.countRejected("frame_too_big")
+		c.dropped(metrics.DroppedFrameTooBig, "gateway: closed: frame too big", "limit", limit)
 		c.Close(messages.CloseTooBig, fmt.Sprintf("frame exceeds %d bytes", limit))
 		return true, false
 	}
@@ -124,6 +126,7 @@ func (c *conn) handle(kind int, data []byte) (game bool) {
 		c.g.countRejected(messages.CodeRateLimited)
 		return true
 	case floodClosed:
+		c.dropped(metrics.DroppedFlood, "gateway: closed: message flood", "rate_limit", c.g.cfg.RateLimit)
 		c.Close(messages.ClosePolicy, "message rate limit exceeded")
 		return false
 	}
@@ -147,6 +150,7 @@ func (c *conn) handle(kind int, data []byte) (game bool) {
 		c.enqueue(*in.reply)
 	case in.err != nil:
 		c.g.countRejected(in.err.Code)
+		c.g.quiet.Debug("bad_frame", "gateway: bad frame", "code", in.err.Code, "wire", c.wire.name(), "remote", c.ws.RemoteAddr().String())
 		c.Send(errorEnvelope(in.err.Code, in.err.Message))
 	case in.close:
 		c.Close(messages.CloseNormal, in.closeReason)
@@ -165,6 +169,9 @@ func (c *conn) closeAfterReadError(err error) {
 		}
 		c.Close(code, fmt.Sprintf("client closed (%d)", ce.Code))
 	case errors.Is(err, websocket.ErrReadLimit):
+		if !c.isClosing() { // not the rest of a frame already refused
+			c.dropped(metrics.DroppedFrameTooBig, "gateway: closed: message too big")
+		}
 		c.Close(messages.CloseTooBig, "message too big")
 	case errors.As(err, &ne) && ne.Timeout():
 		// After Close this is the end of the grace, and Close is a no-op.

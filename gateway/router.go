@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/caiquan/caiquan/messages"
+	"github.com/caiquan/caiquan/metrics"
 )
 
 // ServeHTTP is the whole router. It matches r.URL.Path itself instead of
@@ -92,10 +93,12 @@ func (g *Gateway) serveSocketIO(w http.ResponseWriter, r *http.Request) {
 // serveSocket checks, upgrades, and starts the connection's reader goroutine.
 func (g *Gateway) serveSocket(w http.ResponseWriter, r *http.Request, wire wire) {
 	if g.draining.Load() {
+		g.refused(metrics.RefusedDraining, "gateway: upgrade refused: draining", "remote", r.RemoteAddr)
 		writeJSON(w, http.StatusServiceUnavailable, apiError{Code: messages.CodeDraining, Message: "the server is shutting down"})
 		return
 	}
 	if g.busy != nil && g.busy() {
+		g.refused(metrics.RefusedMemory, "gateway: upgrade refused: near the memory limit", "remote", r.RemoteAddr)
 		w.Header().Set("Retry-After", "5")
 		writeJSON(w, http.StatusServiceUnavailable, apiError{Code: messages.CodeServerBusy, Message: "the server is near its memory limit; try again in a moment"})
 		return
@@ -105,6 +108,7 @@ func (g *Gateway) serveSocket(w http.ResponseWriter, r *http.Request, wire wire)
 		if origin == "" {
 			origin = "(none)"
 		}
+		g.refused(metrics.RefusedOrigin, "gateway: upgrade refused: origin not allowed", "origin", clip(origin), "remote", r.RemoteAddr)
 		writeJSON(w, http.StatusForbidden, apiError{Code: "origin_not_allowed", Message: "origin " + origin + " is not allowed"})
 		return
 	}

@@ -1,9 +1,14 @@
 // Package metrics is the server's one set of Prometheus metrics. The actors
-// and the gateway update them; the admin listener serves them at /metrics.
+// and the gateway update them; a listener of their own (metrics_listen)
+// serves them at /metrics (Endpoint), apart from the admin API, so that a
+// scraper never holds the token that kills actors.
 package metrics
 
 import (
+	"crypto/subtle"
+	"encoding/json"
 	"net/http"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -25,7 +30,34 @@ type Metrics struct {
 	ActorRestarts    *prometheus.CounterVec // kind
 	ActorKills       *prometheus.CounterVec // kind, mode
 	MessagesRejected *prometheus.CounterVec // reason (an error code or a close reason)
+	// ConnectionsRefused counts upgrades refused before any socket was
+	// made; ConnectionsDropped connections the server closed because of
+	// what the client did. Every reason below is present from the start, at 0.
+	ConnectionsRefused *prometheus.CounterVec // reason: Refused*
+	ConnectionsDropped *prometheus.CounterVec // reason: Dropped*
 }
+
+// Reasons of ConnectionsRefused.
+const (
+	RefusedOrigin     = "origin"      // Origin not in allowed_origins
+	RefusedDraining   = "draining"    // the server is shutting down
+	RefusedBadUpgrade = "bad_upgrade" // not a valid WebSocket handshake
+	RefusedMemory     = "memory"      // the process is near memory_limit_mib
+)
+
+// Reasons of ConnectionsDropped.
+const (
+	DroppedFlood        = "flood"         // far over the message rate limit
+	DroppedFrameTooBig  = "frame_too_big" // a frame over max_frame_bytes
+	DroppedSlowConsumer = "slow_consumer" // the outbound queue filled up
+	DroppedHelloTimeout = "hello_timeout" // no hello within handshake_timeout
+)
+
+// RefusedReasons and DroppedReasons list every label value, for tests.
+var (
+	RefusedReasons = []string{RefusedOrigin, RefusedDraining, RefusedBadUpgrade, RefusedMemory}
+	DroppedReasons = []string{DroppedFlood, DroppedFrameTooBig, DroppedSlowConsumer, DroppedHelloTimeout}
+)
 
 // New makes a fresh set on its own registry, with Go and process metrics.
 func New() *Metrics {
@@ -67,9 +99,27 @@ func New() *Metrics {
 	m.MessagesRejected = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "caiquan_messages_rejected_total", Help: "Client messages refused, by reason.",
 	}, []string{"reason"})
+	m.ConnectionsRefused = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "caiquan_connections_refused_total", Help: "WebSocket upgrades refused, by reason.",
+	}, []string{"reason"})
+	m.ConnectionsDropped = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "caiquan_connections_dropped_total", Help: "Connections closed by the server for what the client did, by reason.",
+	}, []string{"reason"})
+	// A rate over a series that appears only with its first event misses
+	// that event; alerts want the zero.
+	for _, r := range RefusedReasons {
+		m.ConnectionsRefused.WithLabelValues(r)
+	}
+	for _, r := range DroppedReasons {
+		m.ConnectionsDropped.WithLabelValues(r)
+	}
+	for _, r := range []string{"frame_too_big", "rate_limited"} {
+		m.MessagesRejected.WithLabelValues(r)
+	}
 	for _, c := range []prometheus.Collector{
 		m.Connections, m.PlayersWaiting, m.RoomsInProgress, m.RoundsSettled, m.RoundsVoided,
 		m.TimeToMatch, m.BotFill, m.SettlementLag, m.ActorRestarts, m.ActorKills, m.MessagesRejected,
+		m.ConnectionsRefused, m.ConnectionsDropped,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	} {
 		f(c)
@@ -80,4 +130,36 @@ func New() *Metrics {
 // Handler serves the metrics in Prometheus text format.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
+}
+
+// Endpoint is the metrics listener's whole handler: GET /metrics and
+// nothing else (404). With a token, /metrics wants
+// "Authorization: Bearer <token>" (compared in constant time).
+func (m *Metrics) Endpoint(token string) http.Handler {
+	h := m.Handler()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path != "/metrics":
+			refuse(w, http.StatusNotFound, "not_found", "this listener serves /metrics only")
+		case r.Method != http.MethodGet && r.Method != http.MethodHead:
+			w.Header().Set("Allow", "GET, HEAD")
+			refuse(w, http.StatusMethodNotAllowed, "method_not_allowed", "GET /metrics")
+		case token != "" && !bearer(r, token):
+			w.Header().Set("WWW-Authenticate", `Bearer realm="caiquan-metrics"`)
+			refuse(w, http.StatusUnauthorized, "unauthorized", "/metrics needs Authorization: Bearer <metrics_token>")
+		default:
+			h.ServeHTTP(w, r)
+		}
+	})
+}
+
+func bearer(r *http.Request, token string) bool {
+	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	return ok && subtle.ConstantTimeCompare([]byte(got), []byte(token)) == 1
+}
+
+func refuse(w http.ResponseWriter, status int, code, message string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]string{"code": code, "message": message})
 }

@@ -11,7 +11,8 @@ NODES=${NODES:-3}
 ETCD_CLIENT=127.0.0.1:${ETCD_PORT:-23791}
 ETCD_PEER=127.0.0.1:${ETCD_PEER_PORT:-23792}
 HTTP_BASE=${HTTP_BASE:-8180}     # node i serves on HTTP_BASE+i
-ADMIN_BASE=${ADMIN_BASE:-8190}   # its admin API on ADMIN_BASE+i
+ADMIN_BASE=${ADMIN_BASE:-8190}   # its admin API on ADMIN_BASE+i (token in $DIR/nodeI.admin-token)
+METRICS_BASE=${METRICS_BASE:-9190} # its /metrics on METRICS_BASE+i
 BIND_BASE=${BIND_BASE:-8200}     # and talks to the other nodes on BIND_BASE+i
 PG_PORT=${PG_PORT:-25432}
 
@@ -75,6 +76,7 @@ start() {
 	start_postgres
 	for i in $(seq 1 "$NODES"); do
 		"$BIN" -listen "127.0.0.1:$((HTTP_BASE + i))" -admin-listen "127.0.0.1:$((ADMIN_BASE + i))" \
+			-admin-token-file "$DIR/node$i.admin-token" -metrics-listen "127.0.0.1:$((METRICS_BASE + i))" \
 			-cluster-provider etcd -cluster-etcd-endpoints "$ETCD_CLIENT" \
 			-cluster-bind "127.0.0.1:$((BIND_BASE + i))" \
 			-auth-mode anonymous -store postgres \
@@ -87,7 +89,7 @@ start() {
 			echo "cluster: node $i did not start; see $DIR/node$i.log" >&2
 			exit 1
 		fi
-		echo "node $i     http://127.0.0.1:$((HTTP_BASE + i))/  admin http://127.0.0.1:$((ADMIN_BASE + i))  cluster 127.0.0.1:$((BIND_BASE + i))"
+		echo "node $i     http://127.0.0.1:$((HTTP_BASE + i))/  admin http://127.0.0.1:$((ADMIN_BASE + i)) (caiquan admin -addr 127.0.0.1:$((ADMIN_BASE + i)) -token-file $DIR/node$i.admin-token)  metrics http://127.0.0.1:$((METRICS_BASE + i))/metrics  cluster 127.0.0.1:$((BIND_BASE + i))"
 	done
 	echo "logs in $DIR/; make cluster-stop stops them"
 }

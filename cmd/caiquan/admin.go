@@ -11,9 +11,10 @@ import (
 	"time"
 
 	"github.com/caiquan/caiquan/admin"
+	"github.com/caiquan/caiquan/config"
 )
 
-const adminUsage = `usage: caiquan admin [-addr host:port] [-token T] COMMAND [flags]
+const adminUsage = `usage: caiquan admin [-addr host:port] [-token T | -token-file F] COMMAND [flags]
 
 Commands:
   actors [-kind room,bot]                      list live actors
@@ -24,7 +25,9 @@ Commands:
   chaos-status                                 the current or last chaos run
   chaos-stop                                   end a chaos run
 
--addr defaults to CAIQUAN_ADMIN_LISTEN or 127.0.0.1:8081; -token to CAIQUAN_ADMIN_TOKEN.
+-addr defaults to CAIQUAN_ADMIN_LISTEN or 127.0.0.1:8081. The token is -token, else
+CAIQUAN_ADMIN_TOKEN, else the file -token-file (default CAIQUAN_ADMIN_TOKEN_FILE or
+caiquan.admin-token in the working directory, where the server keeps the token it made).
 `
 
 // runAdmin is `caiquan admin ...`: a client of the admin API.
@@ -33,12 +36,21 @@ func runAdmin(args []string, getenv func(string) string, stdout, stderr io.Write
 	fs.SetOutput(io.Discard)
 	addr := fs.String("addr", or(getenv("CAIQUAN_ADMIN_LISTEN"), "127.0.0.1:8081"), "")
 	token := fs.String("token", getenv("CAIQUAN_ADMIN_TOKEN"), "")
+	tokenFile := fs.String("token-file", or(getenv("CAIQUAN_ADMIN_TOKEN_FILE"), config.Default().AdminTokenFile), "")
 	if err := fs.Parse(args); err != nil || fs.NArg() == 0 {
 		io.WriteString(stderr, adminUsage)
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
 		return 2
+	}
+	if *token == "" {
+		tok, err := admin.ReadTokenFile(*tokenFile)
+		if err != nil {
+			fmt.Fprintf(stderr, "caiquan admin: no token: give -token, or -token-file naming the server's admin_token_file: %v\n", err)
+			return 2
+		}
+		*token = tok
 	}
 	c := &admin.Client{Addr: *addr, Token: *token}
 	cmd, rest := fs.Arg(0), fs.Args()[1:]

@@ -3,11 +3,58 @@ package main
 import (
 	"context"
 	"io"
+	"log"
 	"log/slog"
+	"net/url"
 	"strings"
 
 	"github.com/caiquan/caiquan/config"
+	"github.com/caiquan/caiquan/internal/quietlog"
 )
+
+// newLogger is the server's log: text lines at the configured level, with
+// every secret of cfg (and any added to sec later) redacted.
+func newLogger(out io.Writer, cfg config.Config, sec *secrets) *slog.Logger {
+	sec.add(cfg.WeChatSecret, cfg.AuthSecret, cfg.AdminToken, cfg.MetricsToken, postgresPassword(cfg.PostgresURL))
+	h := slog.NewTextHandler(out, &slog.HandlerOptions{Level: parseLevel(cfg.LogLevel)})
+	return slog.New(redacting{h, sec})
+}
+
+// parseLevel reads a validated log_level.
+func parseLevel(s string) slog.Level {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return slog.LevelInfo
+	}
+	return l
+}
+
+// postgresPassword is the password in a PostgreSQL URL, if any.
+func postgresPassword(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return ""
+	}
+	p, _ := u.User.Password()
+	return p
+}
+
+// httpErrorLog takes net/http's own complaints (a failed accept, a
+// panicking handler) into the log, one line per 10 s: a client can
+// provoke them at will.
+func httpErrorLog(q *quietlog.Logger, listener string) *log.Logger {
+	return log.New(quietWriter{q, listener}, "", 0)
+}
+
+type quietWriter struct {
+	q        *quietlog.Logger
+	listener string
+}
+
+func (w quietWriter) Write(p []byte) (int, error) {
+	w.q.Warn("http:"+w.listener, strings.TrimSpace(string(p)), "listener", w.listener)
+	return len(p), nil
+}
 
 // warnOnly passes records of level warning and above to the handler
 // inside, and protoactor's note that an actor failed, which it logs at info

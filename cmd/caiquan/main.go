@@ -37,12 +37,15 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		return 2
 	}
 	if err := m.Open(); err != nil {
-		fmt.Fprintf(stderr, "caiquan: %v\n", err)
+		fmt.Fprintf(stderr, "caiquan: %s\n", m.Redact(err.Error()))
 		return 1
 	}
 	fmt.Fprintf(stdout, "listening on %s\n", m.Addr())
 	if a := m.AdminAddr(); a != "" {
 		fmt.Fprintf(stdout, "admin on %s\n", a)
+	}
+	if a := m.MetricsAddr(); a != "" {
+		fmt.Fprintf(stdout, "metrics on %s\n", a)
 	}
 	m.printCluster(stdout)
 
@@ -51,7 +54,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	select {
 	case <-ctx.Done():
 	case err := <-m.Done():
-		fmt.Fprintf(stderr, "caiquan: %v\n", err)
+		fmt.Fprintf(stderr, "caiquan: %s\n", m.Redact(err.Error()))
 		return 1
 	case <-m.Fenced():
 		// Cut off from the cluster: stop taking players, drain, exit so

@@ -19,6 +19,7 @@ import (
 	"github.com/caiquan/caiquan/config"
 	"github.com/caiquan/caiquan/gateway"
 	"github.com/caiquan/caiquan/internal/memguard"
+	"github.com/caiquan/caiquan/internal/quietlog"
 	"github.com/caiquan/caiquan/leaderboard"
 	"github.com/caiquan/caiquan/messages"
 	"github.com/caiquan/caiquan/metrics"
@@ -38,6 +39,10 @@ const goAwayGrace = 2 * time.Second
 type Main struct {
 	Config config.Config
 	log    *slog.Logger
+	// secrets are redacted from every log line (and from the errors run
+	// prints); the admin token the server makes joins them.
+	secrets *secrets
+	quiet   *quietlog.Logger
 
 	system  *actor.ActorSystem
 	metrics *metrics.Metrics
@@ -48,9 +53,14 @@ type Main struct {
 	admin   *admin.Server
 	adminLn net.Listener
 	adminHS *http.Server
-	store   caiquan.Store
-	closeDB func() error
-	cluster *cluster.Node // nil on a single node
+	// adminTokenFile is where the token the server made is kept; "" when
+	// the token was given.
+	adminTokenFile string
+	metricsLn      net.Listener
+	metricsHS      *http.Server
+	store          caiquan.Store
+	closeDB        func() error
+	cluster        *cluster.Node // nil on a single node
 	// memory refuses new work near the memory limit; nil when off.
 	memory *memguard.Guard
 	done   chan error
@@ -62,12 +72,19 @@ func NewMain(args []string, getenv func(string) string, logOut io.Writer) (*Main
 	if err != nil {
 		return nil, err
 	}
+	sec := &secrets{}
+	log := newLogger(logOut, cfg, sec)
 	return &Main{
-		Config: cfg,
-		log:    slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelInfo})),
-		done:   make(chan error, 1),
+		Config:  cfg,
+		log:     log,
+		secrets: sec,
+		quiet:   quietlog.New(log),
+		done:    make(chan error, 1),
 	}, nil
 }
+
+// Redact removes every secret the server knows from text.
+func (m *Main) Redact(text string) string { return m.secrets.redact(text) }
 
 // Open starts the actors and begins to serve.
 func (m *Main) Open() (err error) {
@@ -130,6 +147,9 @@ func (m *Main) Open() (err error) {
 	if err := m.openAdmin(); err != nil {
 		return err
 	}
+	if err := m.openMetrics(); err != nil {
+		return err
+	}
 	if err := m.openPprof(); err != nil {
 		return err
 	}
@@ -138,7 +158,7 @@ func (m *Main) Open() (err error) {
 		return fmt.Errorf("listen: %w", err)
 	}
 	m.ln = ln
-	m.http = &http.Server{Handler: m.gateway, ReadHeaderTimeout: 10 * time.Second}
+	m.http = &http.Server{Handler: m.gateway, ReadHeaderTimeout: 10 * time.Second, ErrorLog: httpErrorLog(m.quiet, "game")}
 	go func() {
 		if err := m.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			m.done <- err
@@ -173,23 +193,65 @@ func (m *Main) openStore() error {
 }
 
 // openAdmin serves the admin API on its own listener, unless turned off.
+// Without admin_token it uses the token in admin_token_file, or makes one
+// and writes it there: the API never runs without a token.
 func (m *Main) openAdmin() error {
 	if m.Config.AdminListen == "" {
 		return nil
 	}
+	token := m.Config.AdminToken
+	if token == "" {
+		tok, made, err := admin.LoadOrCreateToken(m.Config.AdminTokenFile)
+		if err != nil {
+			return err
+		}
+		m.secrets.add(tok)
+		token, m.adminTokenFile = tok, m.Config.AdminTokenFile
+		if made {
+			m.log.Info("admin token made", "file", m.adminTokenFile)
+		}
+	}
 	ln, err := net.Listen("tcp", m.Config.AdminListen)
 	if err != nil {
-		return fmt.Errorf("admin listen: %w", err)
+		return fmt.Errorf("admin_listen: %w", err)
 	}
 	m.adminLn = ln
-	m.admin = admin.New(m.server, m.metrics, m.Config.AdminToken, m.log)
-	m.adminHS = &http.Server{Handler: m.admin, ReadHeaderTimeout: 10 * time.Second}
+	m.admin = admin.New(m.server, token, ln.Addr().String(), m.log)
+	m.adminHS = &http.Server{Handler: m.admin, ReadHeaderTimeout: 10 * time.Second, ErrorLog: httpErrorLog(m.quiet, "admin")}
 	go func() {
 		if err := m.adminHS.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			m.done <- err
 		}
 	}()
-	m.log.Info("admin API", "addr", ln.Addr().String(), "token_required", m.Config.AdminToken != "")
+	if m.adminTokenFile != "" {
+		m.log.Info("admin API", "addr", ln.Addr().String(), "token_file", m.adminTokenFile)
+	} else {
+		m.log.Info("admin API", "addr", ln.Addr().String(), "token", "admin_token")
+	}
+	return nil
+}
+
+// openMetrics serves /metrics, and only that, on its own listener, unless
+// turned off: whoever scrapes it holds no key to the admin API.
+func (m *Main) openMetrics() error {
+	if m.Config.MetricsListen == "" {
+		return nil
+	}
+	ln, err := net.Listen("tcp", m.Config.MetricsListen)
+	if err != nil {
+		return fmt.Errorf("metrics_listen: %w", err)
+	}
+	m.metricsLn = ln
+	m.metricsHS = &http.Server{Handler: m.metrics.Endpoint(m.Config.MetricsToken), ReadHeaderTimeout: 10 * time.Second, ErrorLog: httpErrorLog(m.quiet, "metrics")}
+	go func() {
+		if err := m.metricsHS.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			m.done <- err
+		}
+	}()
+	m.log.Info("metrics", "addr", ln.Addr().String(), "token_required", m.Config.MetricsToken != "")
+	if host, _, _ := net.SplitHostPort(m.Config.MetricsListen); !config.IsLoopback(host) && m.Config.MetricsToken == "" {
+		m.log.Warn("metrics listen beyond loopback without metrics_token: let only the scraper reach it", "addr", ln.Addr().String())
+	}
 	return nil
 }
 
@@ -199,6 +261,14 @@ func (m *Main) AdminAddr() string {
 		return ""
 	}
 	return m.adminLn.Addr().String()
+}
+
+// MetricsAddr is the metrics listener's address, or "" when it is off.
+func (m *Main) MetricsAddr() string {
+	if m.metricsLn == nil {
+		return ""
+	}
+	return m.metricsLn.Addr().String()
 }
 
 // actorLog keeps protoactor's own chatter (dead letters, supervision
@@ -251,6 +321,9 @@ func (m *Main) Close() error {
 	err := m.http.Shutdown(sctx)
 	if m.adminHS != nil {
 		m.adminHS.Shutdown(sctx)
+	}
+	if m.metricsHS != nil {
+		m.metricsHS.Shutdown(sctx)
 	}
 	m.stopActors()
 	// The players are stopped: no Save can be under way.

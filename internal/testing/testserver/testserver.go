@@ -98,19 +98,37 @@ type Server struct {
 // server reported a data race, the server's log is printed.
 func Start(t testing.TB, flags ...string) *Server {
 	t.Helper()
+	return start(t, "", flags)
+}
+
+// StartIn is Start with the process's working directory dir, where the
+// server keeps its admin token file by default (no -admin-token-file).
+func StartIn(t testing.TB, dir string, flags ...string) *Server {
+	t.Helper()
+	return start(t, dir, flags)
+}
+
+func start(t testing.TB, workDir string, flags []string) *Server {
+	t.Helper()
 	bin := Binary(t)
+	dir := t.TempDir()
+	if workDir == "" {
+		flags = append([]string{"-admin-token-file", filepath.Join(dir, "caiquan.admin-token")}, flags...)
+	}
 	s := &Server{
 		t: t,
-		// The admin API gets a port of its own too, so servers run side by
-		// side; each has its own bbolt file; players name themselves unless
-		// flags turn WeChat login on.
-		args: append([]string{"-listen", "127.0.0.1:0", "-admin-listen", "127.0.0.1:0",
-			"-auth-mode", "anonymous", "-store", "bolt", "-store-path", filepath.Join(t.TempDir(), "caiquan.db")}, flags...),
+		// The admin API and the metrics get ports of their own too, so
+		// servers run side by side; each has its own bbolt file and admin
+		// token file; players name themselves unless flags turn WeChat
+		// login on.
+		args: append([]string{"-listen", "127.0.0.1:0", "-admin-listen", "127.0.0.1:0", "-metrics-listen", "127.0.0.1:0",
+			"-auth-mode", "anonymous", "-store", "bolt", "-store-path", filepath.Join(dir, "caiquan.db")}, flags...),
 		stdout: &firstLine{line: make(chan string, 1)},
 		stderr: &SyncBuffer{},
 		exited: make(chan struct{}),
 	}
 	s.cmd = exec.Command(bin, s.args...)
+	s.cmd.Dir = workDir
 	s.cmd.Stdout = s.stdout
 	s.cmd.Stderr = s.stderr
 	if err := s.cmd.Start(); err != nil {
@@ -152,11 +170,54 @@ func (s *Server) AdminAddr() string {
 	return ""
 }
 
+// MetricsAddr is the metrics listener's host:port, from the server's
+// "metrics on ADDR" line.
+func (s *Server) MetricsAddr() string { s.t.Helper(); return s.Line("metrics on ") }
+
+// AdminToken is the admin API's token: the last -admin-token flag given,
+// or else the one the server made in its -admin-token-file.
+func (s *Server) AdminToken() string {
+	s.t.Helper()
+	if tok := s.flag("admin-token"); tok != "" {
+		return tok
+	}
+	s.AdminAddr() // the file is written before the listener opens
+	b, err := os.ReadFile(s.AdminTokenFile())
+	if err != nil {
+		s.t.Fatalf("testserver: admin token: %v", err)
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// AdminTokenFile is where the server keeps the admin token it made.
+func (s *Server) AdminTokenFile() string {
+	if f := s.flag("admin-token-file"); f != "" {
+		return f
+	}
+	return filepath.Join(s.cmd.Dir, "caiquan.admin-token")
+}
+
+// flag is the value of the last -name flag the server was given.
+func (s *Server) flag(name string) string {
+	v := ""
+	for i, a := range s.args {
+		if (a == "-"+name || a == "--"+name) && i+1 < len(s.args) {
+			v = s.args[i+1]
+		} else if rest, ok := strings.CutPrefix(strings.TrimLeft(a, "-"), name+"="); ok && strings.HasPrefix(a, "-") {
+			v = rest
+		}
+	}
+	return v
+}
+
 // WSURL is the WebSocket URL of path on this server, e.g. "/ws?format=json".
 func (s *Server) WSURL(path string) string { return "ws://" + s.Addr + path }
 
 // Stderr is the server's log so far.
 func (s *Server) Stderr() string { return s.stderr.String() }
+
+// Stdout is what the server printed to standard output so far.
+func (s *Server) Stdout() string { return s.stdout.String() }
 
 // Alive reports whether the process still runs.
 func (s *Server) Alive() bool {
