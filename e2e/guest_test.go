@@ -181,7 +181,7 @@ func TestGuestRenewal(t *testing.T) {
 	}
 
 	// Expired 721 h ago, past the 720 h window: refused, with a code.
-	old := mint(t, uid, time.Now().Add(-(24 + 721) * time.Hour), newKey)
+	old := mint(t, uid, time.Now().Add(-(24+721)*time.Hour), newKey)
 	if status, body := postGuest(t, s, old); status != 401 || body["code"] != auth.CodeRefreshExpired || body["token"] != nil {
 		t.Fatalf("renewing past the window: %d %v", status, body)
 	}
