@@ -100,7 +100,7 @@ func TestDefaultNamesWhatIsMissing(t *testing.T) {
 			t.Errorf("line %d = %q, want it to start %q", i, lines[i], w)
 		}
 	}
-	if !strings.Contains(lines[0], "auth_mode: anonymous") {
+	if !strings.Contains(lines[0], "auth_mode: guest") {
 		t.Errorf("the first line does not say how to run without login: %q", lines[0])
 	}
 }

@@ -122,7 +122,10 @@ func (c Config) Validate() error {
 	switch c.AuthMode {
 	case AuthWeChat, AuthGuest:
 		// The hint comes once, on the first line it applies to.
-		hint := " (or auth_mode: anonymous for the 2016 client, where anyone can play as anyone)"
+		hint := " (or auth_mode: guest, as make run does, to play without WeChat)"
+		if c.AuthMode == AuthGuest {
+			hint = " (make run makes one into caiquan.dev-secret)"
+		}
 		need := func(format string, args ...any) { bad(format+hint, args...); hint = "" }
 		if len(c.Secrets()) == 0 {
 			need("auth_secrets (or auth_secret) is required when auth_mode is %s: at least %d bytes, e.g. from `openssl rand -base64 48`", c.AuthMode, minAuthSecret)
