@@ -76,6 +76,7 @@ func TestForgedTokensRefused(t *testing.T) {
 		"not base64 sig":       head + body + ".!!!",
 		"signed non-JSON":      signRaw(s, "not json"),
 		"signed, no sub":       signRaw(s, `{"exp":9999999999}`),
+		"signed, too long":     signRaw(s, `{"sub":"wx_1","exp":9999999999,"name":"`+strings.Repeat("n", MaxToken)+`"}`),
 		"signed, bad body":     head + "%%%" + "." + base64.RawURLEncoding.EncodeToString(mac([]byte(secret), head+"%%%")),
 	} {
 		if _, err := s.Verify(bad, t0); !errors.Is(err, ErrBadToken) {
@@ -157,6 +158,15 @@ func TestRotation(t *testing.T) {
 	}
 	if _, err := NewSignerKeys([]string{newS, "short"}, time.Hour); err == nil || !strings.Contains(err.Error(), "secret 1") {
 		t.Errorf("a short second secret: %v", err)
+	}
+}
+
+// The longest claims a login may carry still make a token Check reads.
+func TestLongestTokenFits(t *testing.T) {
+	s := signer(t, secret, time.Hour)
+	tok, _ := s.Issue(Claims{Sub: UID("app", "o"), Uname: strings.Repeat("<", maxUname), Uavatar: strings.Repeat("&", maxUavatar)}, t0)
+	if _, err := s.Verify(tok, t0); err != nil {
+		t.Fatalf("a token of %d bytes: %v", len(tok), err)
 	}
 }
 

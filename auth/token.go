@@ -15,6 +15,11 @@ import (
 // MinSecret is the shortest secret accepted, in bytes.
 const MinSecret = 32
 
+// MaxToken bounds the tokens Check reads, in bytes: the longest Issue makes
+// (a 256-byte name and a 1024-byte avatar, every byte JSON-escaped) is
+// below it, and a longer one is refused before it is hashed.
+const MaxToken = 16 << 10
+
 var (
 	// ErrBadToken is a token that is malformed, forged, or signed with a
 	// secret that is not (or no longer) listed.
@@ -130,7 +135,7 @@ func (s *Signer) Verify(token string, now time.Time) (Claims, error) {
 // in constant time, before it reads the claims.
 func (s *Signer) Check(token string) (Claims, error) {
 	cut := strings.LastIndexByte(token, '.')
-	if cut < 0 {
+	if cut < 0 || len(token) > MaxToken {
 		return Claims{}, ErrBadToken
 	}
 	body := token[:cut]
