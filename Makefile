@@ -10,9 +10,16 @@ all: build
 build:
 	$(GO) build -o $(BIN)/caiquan ./cmd/caiquan
 
-# Anonymous players (no WeChat login) and scores in ./caiquan.db.
-run: build
-	./$(BIN)/caiquan -auth-mode anonymous $(ARGS)
+# Guest players (POST /guest hands out uids and tokens; no WeChat) and
+# scores in ./caiquan.db. The token secret is made once into DEV_SECRET
+# (gitignored), so guests keep their uids across restarts. The 2016 client
+# names its own uid: make run ARGS="-auth-mode anonymous" (docs/auth.md).
+DEV_SECRET := caiquan.dev-secret
+run: build $(DEV_SECRET)
+	CAIQUAN_AUTH_SECRETS="$$(cat $(DEV_SECRET))" ./$(BIN)/caiquan -auth-mode guest $(ARGS)
+
+$(DEV_SECRET):
+	umask 077 && head -c 48 /dev/urandom | base64 -w0 > $@
 
 # Vet, format check, then every test under the race detector. The end-to-end
 # tests build the binary, start real server processes on loopback and install

@@ -72,12 +72,14 @@ func TestHelloNeedsAValidToken(t *testing.T) {
 	}
 }
 
-// Anonymous clients cannot take a WeChat player's uid.
+// Anonymous clients cannot take a WeChat player's or a guest's uid.
 func TestAnonymousCannotClaimWeChatUID(t *testing.T) {
 	srv, _ := newTestServer(t, testSettings())
 	c := &client{t: t, conn: newFakeConn(), uid: "wx_x"}
 	c.s = srv.OpenSession(c.conn)
 	c.send(hello("wx_0123", ""))
+	c.expect("error:" + messages.CodeBadUser)
+	c.send(hello("g_0123", ""))
 	c.expect("error:" + messages.CodeBadUser)
 	c.send(hello("plain", ""))
 	c.expect("hi")

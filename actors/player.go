@@ -123,19 +123,22 @@ func (p *player) handleAttach(ctx actor.Context, msg *messages.Attach) {
 		Online:     msg.Online,
 	})
 	// After the answer: hi does not wait for the write.
-	p.remember(ctx, msg.Uname, msg.Uavatar)
+	p.remember(ctx)
 }
 
-// remember keeps the name and avatar the player last showed, and when it was
-// seen. Failing to save them costs nothing the player would miss at once:
-// the next round's Save carries them.
-func (p *player) remember(ctx actor.Context, uname, uavatar string) {
+// remember stores the name and avatar the player last showed, and when it
+// was seen. A player that never finished a round has no record, and gets
+// none: anyone can make uids (a guest per POST /guest, or any uid in
+// anonymous mode), and only playing should cost the store. Its name still
+// shows in rooms, which take it from the session; its first round's Save
+// carries it. Failing to save costs nothing the player would miss at once:
+// the next round's Save carries it too.
+func (p *player) remember(ctx actor.Context) {
+	if p.rec.Rounds == 0 {
+		return
+	}
 	err := p.save(func(rec caiquan.PlayerRecord) caiquan.PlayerRecord {
-		if uname != "" || uavatar != "" {
-			rec.Uname, rec.Uavatar = uname, uavatar
-		}
-		rec.LastSeen = p.now()
-		return rec
+		return p.shown(rec)
 	})
 	if err != nil {
 		ctx.Logger().Warn("player: save of name and last seen failed", "uid", p.uid, "err", err)
@@ -167,6 +170,16 @@ func (p *player) save(change func(caiquan.PlayerRecord) caiquan.PlayerRecord) er
 		}
 		p.rec = rec
 	}
+}
+
+// shown is rec with the name and avatar the player shows now, when it
+// showed any, and seen now.
+func (p *player) shown(rec caiquan.PlayerRecord) caiquan.PlayerRecord {
+	if p.uname != "" || p.uavatar != "" {
+		rec.Uname, rec.Uavatar = p.uname, p.uavatar
+	}
+	rec.LastSeen = p.now()
+	return rec
 }
 
 func (p *player) now() time.Time {
@@ -208,8 +221,7 @@ func (p *player) settle(ctx actor.Context) bool {
 		for _, m := range p.owed {
 			next, _, _ = caiquan.ApplyRound(next, m.RoundId, int(m.BaseScore))
 		}
-		next.LastSeen = p.now()
-		return next
+		return p.shown(next)
 	})
 	if err != nil {
 		ctx.Logger().Error("player: save failed", "uid", p.uid, "rounds_owed", len(p.owed), "err", err)

@@ -1,10 +1,14 @@
 package actors
 
 import (
+	"log/slog"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/caiquan/caiquan"
 	"github.com/caiquan/caiquan/messages"
 	"github.com/caiquan/caiquan/store/memory"
 )
@@ -95,5 +99,95 @@ func TestPlayerIdlesOutOnlyWithoutASession(t *testing.T) {
 	// of b's would have ended it before a's ended a.
 	if !live("b") {
 		t.Fatal("player b stopped with its session attached")
+	}
+}
+
+// countingStore counts the Saves of each uid.
+type countingStore struct {
+	caiquan.Store
+	mu    sync.Mutex
+	saves map[string]int
+}
+
+func (s *countingStore) Save(uid string, rec caiquan.PlayerRecord) error {
+	s.mu.Lock()
+	s.saves[uid]++
+	s.mu.Unlock()
+	return s.Store.Save(uid, rec)
+}
+
+func (s *countingStore) count(uid string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.saves[uid]
+}
+
+// A hello of a player that never finished a round writes nothing (uids
+// cost nothing to make; only playing may cost the store), yet its name
+// shows in the room; the first round stores the record with the name, and
+// a later hello of a player with rounds updates it.
+func TestNoRecordBeforeARound(t *testing.T) {
+	system := actor.NewActorSystemWithConfig(actor.Configure(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
+		return slog.New(slog.DiscardHandler)
+	})))
+	t.Cleanup(system.Shutdown)
+	store := &countingStore{Store: memory.New(), saves: map[string]int{}}
+	s := testSettings()
+	s.BotFill = 5 * time.Second // a and b meet each other
+	srv, err := NewServer(system, s, store, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := connect(t, srv, "a"), connect(t, srv, "b")
+	a.join()
+	b.join()
+	start := a.expect("start")
+	b.expect("start")
+	var names []string
+	for _, u := range start.GetStart().RoomUsers {
+		names = append(names, u.Uid+"="+u.Uname)
+	}
+	if !slices.Contains(names, "b=b") {
+		t.Fatalf("start seats %v; want b under its name", names)
+	}
+	a.choose(2)
+	b.choose(1)
+	a.expect("result")
+	b.expect("result")
+	// Each player's mailbox had its hello's Attach before the round's
+	// ApplyRound: one Save each means the hello wrote nothing.
+	for _, uid := range []string{"a", "b"} {
+		if n := store.count(uid); n != 1 {
+			t.Errorf("%s: %d saves after hello and one round; want 1 (the round's)", uid, n)
+		}
+		rec, _ := store.Load(uid)
+		if rec.Rounds != 1 || rec.Uname != uid {
+			t.Errorf("%s: stored %+v; want one round under its name", uid, rec)
+		}
+	}
+
+	// Only saying hello: nothing stored, ever. A second Attach, answered
+	// once the player has handled the first (and its would-be save), is the
+	// signal to look.
+	connect(t, srv, "lurker")
+	c := connect(t, srv, "a") // replaces a's session: a has rounds, so its hello is saved
+	eventually(t, "a's second hello saved", func() bool { return store.count("a") == 2 })
+	c.s.Closed("done")
+	_, lurker, ok := srv.d.inv.Find("", KindPlayer, "lurker")
+	if !ok {
+		t.Fatal("no player actor for lurker")
+	}
+	spy, got := spawnSpy(system)
+	system.Root.Send(lurker, &messages.Attach{Session: spy, Uname: "lurker"})
+	select {
+	case <-got:
+	case <-time.After(3 * time.Second):
+		t.Fatal("lurker's player did not answer a second Attach")
+	}
+	if n := store.count("lurker"); n != 0 {
+		t.Errorf("lurker, who never played, was saved %d times", n)
+	}
+	if rec, _ := store.Load("lurker"); rec.Writes != 0 {
+		t.Errorf("lurker has a record: %+v", rec)
 	}
 }

@@ -203,13 +203,19 @@ func (s *session) identify(h *messages.Hello) (user *messages.User, code, proble
 		if problem := checkUser(h.GetUser()); problem != "" {
 			return nil, messages.CodeBadUser, problem
 		}
+		// Uids of these prefixes are the server's to give: in anonymous
+		// mode anyone can be anyone else, but not a WeChat player or a
+		// guest of an earlier run in another mode.
 		if strings.HasPrefix(h.User.Uid, WeChatUIDPrefix) {
 			return nil, messages.CodeBadUser, "user.uid may not start with " + WeChatUIDPrefix + ", which names WeChat players"
+		}
+		if strings.HasPrefix(h.User.Uid, GuestUIDPrefix) {
+			return nil, messages.CodeBadUser, "user.uid may not start with " + GuestUIDPrefix + ", which names guests"
 		}
 		return h.User, "", ""
 	}
 	if h.Token == "" {
-		return nil, messages.CodeTokenRequired, "this server needs a token from POST /login: in hello.token, or for Socket.IO in the handshake auth {token} or ?token="
+		return nil, messages.CodeTokenRequired, "this server needs a token from POST /login (WeChat) or POST /guest (guest play): in hello.token, or for Socket.IO in the handshake auth {token} or ?token="
 	}
 	claims, err := s.d.settings.Auth.Verify(h.Token, s.d.settings.Clock.Now())
 	switch {

@@ -49,9 +49,12 @@ type Verifier interface {
 	Verify(token string, now time.Time) (auth.Claims, error)
 }
 
-// WeChatUIDPrefix starts every uid that auth derives from an openid; an
-// anonymous client may not claim one.
-const WeChatUIDPrefix = auth.UIDPrefix
+// WeChatUIDPrefix starts every uid that auth derives from an openid, and
+// GuestUIDPrefix every guest's; an anonymous client may claim neither.
+const (
+	WeChatUIDPrefix = auth.UIDPrefix
+	GuestUIDPrefix  = auth.GuestPrefix
+)
 
 func (s Settings) validate() error {
 	switch {

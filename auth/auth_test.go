@@ -46,7 +46,11 @@ func TestForgedTokensRefused(t *testing.T) {
 	s := signer(t, secret, time.Hour)
 	tok, _ := s.Issue(Claims{Sub: "wx_1"}, t0)
 	other, _ := signer(t, strings.Repeat("x", 32), time.Hour).Issue(Claims{Sub: "wx_1"}, t0)
-	body, sig, _ := strings.Cut(tok[len(tokenPrefix):], ".")
+	parts := strings.Split(tok, ".") // v2, key id, claims, signature
+	if len(parts) != 4 || parts[0] != "v2" || parts[1] != KeyID(secret) {
+		t.Fatalf("token %q: want v2.<key id>.<claims>.<signature>", tok)
+	}
+	head, body, sig := "v2."+parts[1]+".", parts[2], parts[3]
 	claims, _ := base64.RawURLEncoding.DecodeString(body)
 	var c map[string]any
 	json.Unmarshal(claims, &c)
@@ -54,31 +58,49 @@ func TestForgedTokensRefused(t *testing.T) {
 	forged, _ := json.Marshal(c)
 	c["exp"] = t0.Add(100 * time.Hour).Unix()
 	longer, _ := json.Marshal(c)
+	otherID := KeyID(strings.Repeat("x", 32))
 	for name, bad := range map[string]string{
-		"other secret":     other,
-		"changed subject":  tokenPrefix + base64.RawURLEncoding.EncodeToString(forged) + "." + sig,
-		"extended expiry":  tokenPrefix + base64.RawURLEncoding.EncodeToString(longer) + "." + sig,
-		"no signature":     tokenPrefix + body,
-		"empty signature":  tokenPrefix + body + ".",
-		"truncated":        tok[:len(tok)-3],
-		"garbage":          "hello",
-		"empty":            "",
-		"other version":    "v2." + body + "." + sig,
-		"signature bit":    tok[:len(tok)-1] + flip(tok[len(tok)-1]),
-		"not base64 sig":   tokenPrefix + body + ".!!!",
-		"signed non-JSON":  signRaw(s, "not json"),
-		"signed, no sub":   signRaw(s, `{"exp":9999999999}`),
-		"signed, bad body": tokenPrefix + "%%%" + "." + base64.RawURLEncoding.EncodeToString(s.mac(tokenPrefix+"%%%")),
+		"other secret":         other,
+		"other secret, our id": strings.Replace(other, otherID, parts[1], 1),
+		"our id, other sig":    strings.Replace(tok, sig, strings.Split(other, ".")[3], 1),
+		"changed subject":      head + base64.RawURLEncoding.EncodeToString(forged) + "." + sig,
+		"extended expiry":      head + base64.RawURLEncoding.EncodeToString(longer) + "." + sig,
+		"as v1":                "v1." + body + "." + sig,
+		"no signature":         head + body,
+		"empty signature":      head + body + ".",
+		"no key id":            "v2." + body + "." + sig,
+		"empty key id":         "v2.." + body + "." + sig,
+		"truncated":            tok[:len(tok)-3],
+		"garbage":              "hello",
+		"empty":                "",
+		"other version":        "v3." + parts[1] + "." + body + "." + sig,
+		"signature bit":        tok[:len(tok)-1] + flip(tok[len(tok)-1]),
+		"not base64 sig":       head + body + ".!!!",
+		"signed non-JSON":      signRaw(s, "not json"),
+		"signed, no sub":       signRaw(s, `{"exp":9999999999}`),
+		"signed, too long":     signRaw(s, `{"sub":"wx_1","exp":9999999999,"name":"`+strings.Repeat("n", MaxToken)+`"}`),
+		"signed, bad body":     head + "%%%" + "." + base64.RawURLEncoding.EncodeToString(mac([]byte(secret), head+"%%%")),
 	} {
 		if _, err := s.Verify(bad, t0); !errors.Is(err, ErrBadToken) {
 			t.Errorf("%s: Verify = %v, want ErrBadToken", name, err)
+		}
+		if _, err := s.Check(bad); !errors.Is(err, ErrBadToken) {
+			t.Errorf("%s: Check = %v, want ErrBadToken", name, err)
 		}
 	}
 }
 
 func signRaw(s *Signer, payload string) string {
-	body := tokenPrefix + base64.RawURLEncoding.EncodeToString([]byte(payload))
-	return body + "." + base64.RawURLEncoding.EncodeToString(s.mac(body))
+	k := s.keys[0]
+	body := tokenPrefix + k.id + "." + base64.RawURLEncoding.EncodeToString([]byte(payload))
+	return body + "." + base64.RawURLEncoding.EncodeToString(mac(k.secret, body))
+}
+
+// issueV1 signs a token as the server did before secrets rotated: no key id.
+func issueV1(secret string, c Claims) string {
+	payload, _ := json.Marshal(c)
+	body := legacyPrefix + base64.RawURLEncoding.EncodeToString(payload)
+	return body + "." + base64.RawURLEncoding.EncodeToString(mac([]byte(secret), body))
 }
 
 func flip(c byte) string {
@@ -86,6 +108,68 @@ func flip(c byte) string {
 		return "B"
 	}
 	return "A"
+}
+
+// Rotation: the first secret signs, every listed one verifies, a retired
+// one does not; v1 tokens (no key id) verify under whichever listed secret
+// made them.
+func TestRotation(t *testing.T) {
+	oldS, newS, gone := strings.Repeat("o", 32), strings.Repeat("n", 40), strings.Repeat("g", 32)
+	claims := Claims{Sub: "wx_1", Exp: t0.Add(time.Hour).Unix()}
+	before := signer(t, oldS, time.Hour)
+	oldTok, _ := before.Issue(Claims{Sub: "wx_1"}, t0)
+	retiredTok, _ := signer(t, gone, time.Hour).Issue(Claims{Sub: "wx_1"}, t0)
+
+	ring, err := NewSignerKeys([]string{newS, oldS}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	newTok, _ := ring.Issue(Claims{Sub: "wx_2"}, t0)
+	if !strings.HasPrefix(newTok, "v2."+KeyID(newS)+".") {
+		t.Fatalf("not signed with the first secret: %q", newTok)
+	}
+	if _, err := before.Verify(newTok, t0); !errors.Is(err, ErrBadToken) {
+		t.Fatalf("a server without the new secret took its token: %v", err)
+	}
+	for name, tok := range map[string]string{
+		"new":          newTok,
+		"old (second)": oldTok,
+		"v1, old":      issueV1(oldS, claims),
+		"v1, new":      issueV1(newS, claims),
+	} {
+		if c, err := ring.Verify(tok, t0.Add(time.Minute)); err != nil || c.Sub == "" {
+			t.Errorf("%s: Verify = %+v, %v", name, c, err)
+		}
+	}
+	for name, tok := range map[string]string{
+		"retired":     retiredTok,
+		"v1, retired": issueV1(gone, claims),
+	} {
+		if _, err := ring.Verify(tok, t0); !errors.Is(err, ErrBadToken) {
+			t.Errorf("%s: Verify = %v, want ErrBadToken", name, err)
+		}
+	}
+	if _, err := ring.Verify(issueV1(oldS, Claims{Sub: "wx_1", Exp: t0.Unix()}), t0); !errors.Is(err, ErrExpired) {
+		t.Errorf("expired v1: %v", err)
+	}
+	if _, err := NewSignerKeys([]string{newS, oldS, newS}, time.Hour); err == nil || !strings.Contains(err.Error(), "secret 2") {
+		t.Errorf("a repeated secret: %v", err)
+	}
+	if _, err := NewSignerKeys(nil, time.Hour); err == nil {
+		t.Error("no secret was accepted")
+	}
+	if _, err := NewSignerKeys([]string{newS, "short"}, time.Hour); err == nil || !strings.Contains(err.Error(), "secret 1") {
+		t.Errorf("a short second secret: %v", err)
+	}
+}
+
+// The longest claims a login may carry still make a token Check reads.
+func TestLongestTokenFits(t *testing.T) {
+	s := signer(t, secret, time.Hour)
+	tok, _ := s.Issue(Claims{Sub: UID("app", "o"), Uname: strings.Repeat("<", maxUname), Uavatar: strings.Repeat("&", maxUavatar)}, t0)
+	if _, err := s.Verify(tok, t0); err != nil {
+		t.Fatalf("a token of %d bytes: %v", len(tok), err)
+	}
 }
 
 func TestShortSecretRefused(t *testing.T) {

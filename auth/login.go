@@ -26,7 +26,7 @@ const (
 	CodeWeChatError       = "wechat_error"        // 502: any other WeChat errcode (named in the message)
 	CodeWeChatTimeout     = "wechat_timeout"      // 504: no answer within login_timeout
 	CodeWeChatUnreachable = "wechat_unreachable"  // 502: no usable answer
-	CodeLoginDisabled     = "login_disabled"      // 404: auth_mode is anonymous
+	CodeLoginDisabled     = "login_disabled"      // 404: auth_mode is not wechat
 )
 
 // Field limits of a login, as for a hello's user.
@@ -138,10 +138,16 @@ func (l *Login) quietLog() *quietlog.Logger {
 	return l.quiet
 }
 
-// Disabled answers /login when auth_mode is anonymous.
+// Disabled answers /login when auth_mode is not wechat.
 func Disabled() http.Handler {
+	return Off(CodeLoginDisabled, "WeChat login is off on this server (its auth_mode is not wechat)")
+}
+
+// Off answers 404 with code and message: a route the server's auth_mode
+// turns off.
+func Off(code, message string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusNotFound, Refusal{CodeLoginDisabled, "login is off: this server runs with auth_mode anonymous"})
+		writeJSON(w, http.StatusNotFound, Refusal{code, message})
 	})
 }
 

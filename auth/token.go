@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,18 +12,30 @@ import (
 	"time"
 )
 
-// MinSecret is the shortest auth_secret accepted, in bytes.
+// MinSecret is the shortest secret accepted, in bytes.
 const MinSecret = 32
 
+// MaxToken bounds the tokens Check reads, in bytes: the longest Issue makes
+// (a 256-byte name and a 1024-byte avatar, every byte JSON-escaped) is
+// below it, and a longer one is refused before it is hashed.
+const MaxToken = 16 << 10
+
 var (
-	// ErrBadToken is a token that is malformed, forged, or signed with
-	// another secret.
+	// ErrBadToken is a token that is malformed, forged, or signed with a
+	// secret that is not (or no longer) listed.
 	ErrBadToken = errors.New("auth: bad token")
 	// ErrExpired is a well-signed token past its expiry.
 	ErrExpired = errors.New("auth: token expired")
 )
 
-const tokenPrefix = "v1."
+// Token formats. v2 names the key that signed it; v1 (before secrets
+// rotated) does not, and is tried against every listed secret.
+const (
+	tokenPrefix   = "v2."
+	legacyPrefix  = "v1."
+	keyIDLen      = 8 // hex digits
+	keyIDHashSize = keyIDLen / 2
+)
 
 // Claims is what a token says.
 type Claims struct {
@@ -36,51 +49,80 @@ type Claims struct {
 // Expires is the expiry as a time.
 func (c Claims) Expires() time.Time { return time.Unix(c.Exp, 0).UTC() }
 
-// Signer issues and verifies tokens with one secret.
-type Signer struct {
+// key is one secret and the id tokens signed with it carry.
+type key struct {
+	id     string
 	secret []byte
-	ttl    time.Duration
 }
 
-// NewSigner makes a Signer; the secret must be at least MinSecret bytes.
+// Signer issues tokens with its first secret and verifies them with any of
+// its secrets.
+type Signer struct {
+	keys []key // keys[0] signs
+	byID map[string]key
+	ttl  time.Duration
+}
+
+// KeyID is the id of the key a secret makes: the first 8 hex digits of the
+// secret's SHA-256. It names the key in every token it signs; it reveals
+// nothing that lets anyone sign (the token's HMAC already lets a guesser
+// test a secret, and a secret of 32 random bytes is beyond guessing).
+func KeyID(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:keyIDHashSize])
+}
+
+// NewSigner makes a Signer of one secret, at least MinSecret bytes.
 func NewSigner(secret string, ttl time.Duration) (*Signer, error) {
-	if len(secret) < MinSecret {
-		return nil, fmt.Errorf("auth: the secret must be at least %d bytes", MinSecret)
+	return NewSignerKeys([]string{secret}, ttl)
+}
+
+// NewSignerKeys makes a Signer that signs with secrets[0] and verifies
+// with any of them. Each must be at least MinSecret bytes, and no two may
+// share a key id.
+func NewSignerKeys(secrets []string, ttl time.Duration) (*Signer, error) {
+	if len(secrets) == 0 {
+		return nil, errors.New("auth: no secret")
 	}
 	if ttl <= 0 {
 		return nil, errors.New("auth: the token lifetime must be more than 0")
 	}
-	return &Signer{secret: []byte(secret), ttl: ttl}, nil
+	s := &Signer{byID: make(map[string]key, len(secrets)), ttl: ttl}
+	for i, sec := range secrets {
+		if len(sec) < MinSecret {
+			return nil, fmt.Errorf("auth: secret %d must be at least %d bytes, got %d", i, MinSecret, len(sec))
+		}
+		k := key{id: KeyID(sec), secret: []byte(sec)}
+		if _, dup := s.byID[k.id]; dup {
+			return nil, fmt.Errorf("auth: secret %d repeats an earlier one (key id %s)", i, k.id)
+		}
+		s.byID[k.id] = k
+		s.keys = append(s.keys, k)
+	}
+	return s, nil
 }
 
-// Issue signs a token for c.Sub, valid from now for the Signer's lifetime.
+// TTL is how long the tokens Issue makes are valid.
+func (s *Signer) TTL() time.Duration { return s.ttl }
+
+// Issue signs a token for c.Sub with the first secret, valid from now for
+// the Signer's lifetime.
 func (s *Signer) Issue(c Claims, now time.Time) (token string, expires time.Time) {
 	c.Iat = now.Unix()
 	c.Exp = now.Add(s.ttl).Unix()
 	payload, _ := json.Marshal(c) // strings and numbers only: cannot fail
-	body := tokenPrefix + base64.RawURLEncoding.EncodeToString(payload)
-	return body + "." + base64.RawURLEncoding.EncodeToString(s.mac(body)), c.Expires()
+	k := s.keys[0]
+	body := tokenPrefix + k.id + "." + base64.RawURLEncoding.EncodeToString(payload)
+	return body + "." + base64.RawURLEncoding.EncodeToString(mac(k.secret, body)), c.Expires()
 }
 
-// Verify returns the claims of a token this Signer made that has not
-// expired at now; otherwise ErrBadToken or ErrExpired.
+// Verify returns the claims of a token signed with one of the Signer's
+// secrets that has not expired at now; otherwise ErrBadToken or
+// ErrExpired.
 func (s *Signer) Verify(token string, now time.Time) (Claims, error) {
-	cut := strings.LastIndexByte(token, '.')
-	if !strings.HasPrefix(token, tokenPrefix) || cut <= len(tokenPrefix) {
-		return Claims{}, ErrBadToken
-	}
-	body := token[:cut]
-	sig, err := base64.RawURLEncoding.DecodeString(token[cut+1:])
-	if err != nil || !hmac.Equal(sig, s.mac(body)) {
-		return Claims{}, ErrBadToken
-	}
-	payload, err := base64.RawURLEncoding.DecodeString(body[len(tokenPrefix):])
+	c, err := s.Check(token)
 	if err != nil {
-		return Claims{}, ErrBadToken
-	}
-	var c Claims
-	if err := json.Unmarshal(payload, &c); err != nil || c.Sub == "" {
-		return Claims{}, ErrBadToken
+		return Claims{}, err
 	}
 	if now.Unix() >= c.Exp {
 		return Claims{}, ErrExpired
@@ -88,8 +130,56 @@ func (s *Signer) Verify(token string, now time.Time) (Claims, error) {
 	return c, nil
 }
 
-func (s *Signer) mac(body string) []byte {
-	h := hmac.New(sha256.New, s.secret)
+// Check returns the claims of a token signed with one of the Signer's
+// secrets, expired or not; otherwise ErrBadToken. It checks the signature,
+// in constant time, before it reads the claims.
+func (s *Signer) Check(token string) (Claims, error) {
+	cut := strings.LastIndexByte(token, '.')
+	if cut < 0 || len(token) > MaxToken {
+		return Claims{}, ErrBadToken
+	}
+	body := token[:cut]
+	sig, err := base64.RawURLEncoding.DecodeString(token[cut+1:])
+	if err != nil {
+		return Claims{}, ErrBadToken
+	}
+	var payload string
+	switch {
+	case strings.HasPrefix(body, tokenPrefix):
+		id, rest, ok := strings.Cut(body[len(tokenPrefix):], ".")
+		k, known := s.byID[id]
+		if !ok || !known || !hmac.Equal(sig, mac(k.secret, body)) {
+			return Claims{}, ErrBadToken
+		}
+		payload = rest
+	case strings.HasPrefix(body, legacyPrefix) && len(body) > len(legacyPrefix):
+		// v1 tokens name no key: every listed secret is tried (a handful
+		// of HMACs), so the tokens issued before an upgrade keep working
+		// until they expire.
+		ok := false
+		for _, k := range s.keys {
+			ok = hmac.Equal(sig, mac(k.secret, body)) || ok
+		}
+		if !ok {
+			return Claims{}, ErrBadToken
+		}
+		payload = body[len(legacyPrefix):]
+	default:
+		return Claims{}, ErrBadToken
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(payload)
+	if err != nil {
+		return Claims{}, ErrBadToken
+	}
+	var c Claims
+	if err := json.Unmarshal(raw, &c); err != nil || c.Sub == "" {
+		return Claims{}, ErrBadToken
+	}
+	return c, nil
+}
+
+func mac(secret []byte, body string) []byte {
+	h := hmac.New(sha256.New, secret)
 	h.Write([]byte(body))
 	return h.Sum(nil)
 }

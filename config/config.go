@@ -86,13 +86,21 @@ type Config struct {
 	PostgresURL string `yaml:"postgres_url"`
 
 	// AuthMode is "wechat" (players log in with WeChat at POST /login and
-	// present the token; the player id is the server's) or "anonymous" (the
-	// 2016 behaviour: the client names its uid; for the demo).
+	// present the token; the player id is the server's), "guest" (POST
+	// /guest hands out a player id and its token, no WeChat needed) or
+	// "anonymous" (the 2016 behaviour: the client names its uid, so anyone
+	// can play as anyone; for the 2016 client).
 	AuthMode string `yaml:"auth_mode"`
-	// AuthSecret signs the tokens; at least 32 bytes. TokenTTL is how long
-	// a token is valid.
-	AuthSecret string        `yaml:"auth_secret"`
-	TokenTTL   time.Duration `yaml:"token_ttl"`
+	// AuthSecrets sign and verify the tokens: the first signs, every one
+	// verifies, each at least 32 bytes. AuthSecret is the older spelling of
+	// a list of one; only one of the two may be set (see Secrets).
+	// TokenTTL is how long a token is valid.
+	AuthSecrets []string      `yaml:"auth_secrets"`
+	AuthSecret  string        `yaml:"auth_secret"`
+	TokenTTL    time.Duration `yaml:"token_ttl"`
+	// GuestRefreshWindow is how long after its expiry a guest's token may
+	// still be renewed at POST /guest for the same uid.
+	GuestRefreshWindow time.Duration `yaml:"guest_refresh_window"`
 	// WeChatAppID and WeChatSecret are the mini-program's credentials for
 	// code2Session at WeChatAPIBase; LoginTimeout bounds that call.
 	WeChatAppID   string        `yaml:"wechat_appid"`
@@ -127,45 +135,59 @@ const (
 	StorePostgres = "postgres"
 
 	AuthWeChat    = "wechat"
+	AuthGuest     = "guest"
 	AuthAnonymous = "anonymous"
 )
+
+// Secrets is the list of token secrets, the signing one first: auth_secrets,
+// or auth_secret as a list of one.
+func (c Config) Secrets() []string {
+	if len(c.AuthSecrets) > 0 {
+		return c.AuthSecrets
+	}
+	if c.AuthSecret != "" {
+		return []string{c.AuthSecret}
+	}
+	return nil
+}
 
 // Default returns the defaults: the demo's game on port 8080, players in
 // caiquan.db, WeChat login. Auth needs auth_secret, wechat_appid and
 // wechat_secret, which have no defaults, so Default alone does not
-// validate; `make run` adds -auth-mode anonymous.
+// validate; `make run` adds -auth-mode guest and a throwaway secret.
 func Default() Config {
 	return Config{
-		Listen:           ":8080",
-		SocketIOPrefix:   "/applet/websocket/socket.io/",
-		RoomSize:         2,
-		RoundTime:        3 * time.Second,
-		BotFill:          time.Second,
-		BotFirstChoice:   10 * time.Millisecond,
-		BotRechooseMin:   100 * time.Millisecond,
-		BotRechooseMax:   4099 * time.Millisecond,
-		MaxFrameBytes:    4096,
-		RateLimit:        20,
-		RateBurst:        40,
-		HandshakeTimeout: 10 * time.Second,
-		PingInterval:     25 * time.Second,
-		IdleTimeout:      60 * time.Second,
-		OutboundQueue:    64,
-		AllowedOrigins:   nil,
-		AllowNoOrigin:    true,
-		DrainTimeout:     15 * time.Second,
-		AdminListen:      "127.0.0.1:8081",
-		AdminTokenFile:   "caiquan.admin-token",
-		MetricsListen:    "127.0.0.1:9100",
-		LogLevel:         "info",
-		MemoryLimitMiB:   1024,
-		GCPercent:        200,
-		Store:            StoreBolt,
-		StorePath:        "caiquan.db",
-		AuthMode:         AuthWeChat,
-		TokenTTL:         24 * time.Hour,
-		WeChatAPIBase:    "https://api.weixin.qq.com",
-		LoginTimeout:     5 * time.Second,
+		Listen:             ":8080",
+		SocketIOPrefix:     "/applet/websocket/socket.io/",
+		RoomSize:           2,
+		RoundTime:          3 * time.Second,
+		BotFill:            time.Second,
+		BotFirstChoice:     10 * time.Millisecond,
+		BotRechooseMin:     100 * time.Millisecond,
+		BotRechooseMax:     4099 * time.Millisecond,
+		MaxFrameBytes:      4096,
+		RateLimit:          20,
+		RateBurst:          40,
+		HandshakeTimeout:   10 * time.Second,
+		PingInterval:       25 * time.Second,
+		IdleTimeout:        60 * time.Second,
+		OutboundQueue:      64,
+		AllowedOrigins:     nil,
+		AllowNoOrigin:      true,
+		DrainTimeout:       15 * time.Second,
+		AdminListen:        "127.0.0.1:8081",
+		AdminTokenFile:     "caiquan.admin-token",
+		MetricsListen:      "127.0.0.1:9100",
+		LogLevel:           "info",
+		MemoryLimitMiB:     1024,
+		GCPercent:          200,
+		Store:              StoreBolt,
+		StorePath:          "caiquan.db",
+		AuthMode:           AuthWeChat,
+		TokenTTL:           24 * time.Hour,
+		GuestRefreshWindow: 720 * time.Hour,
+		WeChatAPIBase:      "https://api.weixin.qq.com",
+		LoginTimeout:       5 * time.Second,
 
 		ClusterProvider:        "none",
 		ClusterName:            "caiquan",

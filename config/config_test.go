@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/caiquan/caiquan/auth"
 )
 
 // anon is Default with auth_mode anonymous: the settings of make run, and
@@ -27,6 +29,52 @@ func wechat() Config {
 	return c
 }
 
+// guest turns c into guest mode with two secrets.
+func guest(c *Config) {
+	c.AuthMode = AuthGuest
+	c.AuthSecrets = []string{strings.Repeat("a", 32), strings.Repeat("b", 48)}
+}
+
+// The key id config checks for repeats is the one tokens carry.
+func TestKeyIDIsAuths(t *testing.T) {
+	for _, s := range []string{strings.Repeat("a", 32), "another secret of at least 32 bytes"} {
+		if keyID(s) != auth.KeyID(s) {
+			t.Errorf("keyID(%q) = %s, auth.KeyID = %s", s, keyID(s), auth.KeyID(s))
+		}
+	}
+}
+
+// The secrets never show in what Validate says.
+func TestValidateHidesSecrets(t *testing.T) {
+	c := anon()
+	guest(&c)
+	c.AuthSecrets = append(c.AuthSecrets, "tooshort-SECRET", c.AuthSecrets[0])
+	err := c.Validate()
+	if err == nil {
+		t.Fatal("Validate() = nil")
+	}
+	for _, s := range c.AuthSecrets {
+		if strings.Contains(err.Error(), s) {
+			t.Errorf("the error shows a secret: %v", err)
+		}
+	}
+}
+
+func TestSecrets(t *testing.T) {
+	c := anon()
+	if c.Secrets() != nil {
+		t.Errorf("no secret: %q", c.Secrets())
+	}
+	c.AuthSecret = "one"
+	if !reflect.DeepEqual(c.Secrets(), []string{"one"}) {
+		t.Errorf("auth_secret: %q", c.Secrets())
+	}
+	c.AuthSecret, c.AuthSecrets = "", []string{"a", "b"}
+	if !reflect.DeepEqual(c.Secrets(), []string{"a", "b"}) {
+		t.Errorf("auth_secrets: %q", c.Secrets())
+	}
+}
+
 func TestDefaultIsValid(t *testing.T) {
 	for name, c := range map[string]Config{"anonymous": anon(), "wechat": wechat()} {
 		if err := c.Validate(); err != nil {
@@ -43,7 +91,7 @@ func TestDefaultNamesWhatIsMissing(t *testing.T) {
 		t.Fatal("Default().Validate() = nil; WeChat login cannot work without its settings")
 	}
 	lines := strings.Split(err.Error(), "\n")
-	want := []string{"config: auth_secret is required when auth_mode is wechat", "config: wechat_appid is required", "config: wechat_secret is required"}
+	want := []string{"config: auth_secrets (or auth_secret) is required when auth_mode is wechat", "config: wechat_appid is required", "config: wechat_secret is required"}
 	if len(lines) != len(want) {
 		t.Fatalf("Validate() =\n%v\nwant %d lines", err, len(want))
 	}
@@ -52,7 +100,7 @@ func TestDefaultNamesWhatIsMissing(t *testing.T) {
 			t.Errorf("line %d = %q, want it to start %q", i, lines[i], w)
 		}
 	}
-	if !strings.Contains(lines[0], "auth_mode: anonymous") {
+	if !strings.Contains(lines[0], "auth_mode: guest") {
 		t.Errorf("the first line does not say how to run without login: %q", lines[0])
 	}
 }
@@ -159,9 +207,16 @@ func TestValidateNamesSetting(t *testing.T) {
 		{"store", func(c *Config) { c.Store = "sqlite" }, `store must be bolt, postgres or memory, got "sqlite"`},
 		{"store_path", func(c *Config) { c.StorePath = "" }, "store_path must name the bbolt file"},
 		{"postgres_url", func(c *Config) { c.Store = StorePostgres }, "postgres_url is required when store is postgres"},
-		{"auth_mode", func(c *Config) { c.AuthMode = "none" }, `auth_mode must be wechat or anonymous, got "none"`},
-		{"auth_secret", func(c *Config) { *c = wechat(); c.AuthSecret = "" }, "auth_secret is required when auth_mode is wechat"},
+		{"auth_mode", func(c *Config) { c.AuthMode = "none" }, `auth_mode must be wechat, guest or anonymous, got "none"`},
+		{"auth_secrets", func(c *Config) { *c = wechat(); c.AuthSecret = "" }, "auth_secrets (or auth_secret) is required when auth_mode is wechat"},
+		{"auth_secrets", func(c *Config) { c.AuthMode = AuthGuest }, "auth_secrets (or auth_secret) is required when auth_mode is guest"},
 		{"auth_secret", func(c *Config) { *c = wechat(); c.AuthSecret = strings.Repeat("s", 31) }, "at least 32 bytes, got 31"},
+		{"auth_secret", func(c *Config) { *c = wechat(); c.AuthSecrets = []string{strings.Repeat("t", 32)} }, "auth_secret and auth_secrets are both set"},
+		{"auth_secrets", func(c *Config) { guest(c); c.AuthSecrets = append(c.AuthSecrets, "short") }, "auth_secrets[2] must be at least 32 bytes, got 5"},
+		{"auth_secrets", func(c *Config) { guest(c); c.AuthSecrets = append(c.AuthSecrets, c.AuthSecrets[0]) }, "auth_secrets[2] is the same secret as auth_secrets[0]"},
+		{"auth_secrets", func(c *Config) { guest(c); c.AuthSecrets = make([]string, 9) }, "at most 8 secrets, got 9"},
+		{"guest_refresh_window", func(c *Config) { c.GuestRefreshWindow = -time.Second }, "guest_refresh_window must be between 0s and 8760h0m0s, got -1s"},
+		{"guest_refresh_window", func(c *Config) { c.GuestRefreshWindow = 8761 * time.Hour }, "got 8761h0m0s"},
 		{"wechat_appid", func(c *Config) { *c = wechat(); c.WeChatAppID = "" }, "wechat_appid is required"},
 		{"wechat_secret", func(c *Config) { *c = wechat(); c.WeChatSecret = "" }, "wechat_secret is required"},
 		{"token_ttl", func(c *Config) { c.TokenTTL = 0 }, "token_ttl must be at least 1s"},
@@ -226,6 +281,9 @@ func TestValidateAcceptsEdges(t *testing.T) {
 		"memory_limit_mib off":    func(c *Config) { c.MemoryLimitMiB = 0 },
 		"memory_limit_mib 64":     func(c *Config) { c.MemoryLimitMiB = 64 },
 		"cluster etcd":            etcd,
+		"guest, two secrets":      guest,
+		"guest, auth_secret":      func(c *Config) { c.AuthMode, c.AuthSecret = AuthGuest, strings.Repeat("s", 32) },
+		"guest_refresh_window 0":  func(c *Config) { guest(c); c.GuestRefreshWindow = 0 },
 		"cluster automanaged":     automanaged,
 		"cluster none ignores":    func(c *Config) { c.ClusterBind = "junk"; c.ClusterEtcdEndpoints = []string{"junk"} },
 		"cluster advertise":       func(c *Config) { etcd(c); c.ClusterBind = "0.0.0.0:8090"; c.ClusterAdvertise = "10.0.0.5:8090" },

@@ -313,3 +313,33 @@ func TestNilGetenv(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// auth_secret (CAIQUAN_AUTH_SECRET) is still taken, as a list of one;
+// auth_secrets comes from a YAML list, a comma list in the environment, or
+// a flag.
+func TestSecretsFromEverySource(t *testing.T) {
+	a, b := strings.Repeat("a", 32), strings.Repeat("b", 40)
+	tests := []struct {
+		name string
+		args []string
+		env  func(string) string
+		want []string
+	}{
+		{"CAIQUAN_AUTH_SECRET", nil, env("CAIQUAN_AUTH_SECRET", a), []string{a}},
+		{"-auth-secret", []string{"-auth-secret", a}, env(), []string{a}},
+		{"CAIQUAN_AUTH_SECRETS", nil, env("CAIQUAN_AUTH_SECRETS", a+", "+b), []string{a, b}},
+		{"-auth-secrets", []string{"-auth-secrets", a + "," + b}, env(), []string{a, b}},
+		{"yaml", []string{"-config", writeYAML(t, "auth_secrets:\n  - "+a+"\n  - "+b+"\n")}, env(), []string{a, b}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Load(append(tt.args, "-auth-mode", "guest"), tt.env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got.Secrets(), tt.want) {
+				t.Errorf("Secrets() = %q, want %q", got.Secrets(), tt.want)
+			}
+		})
+	}
+}

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math"
@@ -138,26 +140,29 @@ func (c Config) Validate() error {
 		bad("store must be bolt, postgres or memory, got %q", c.Store)
 	}
 	switch c.AuthMode {
-	case AuthWeChat:
+	case AuthWeChat, AuthGuest:
 		// The hint comes once, on the first line it applies to.
-		hint := " (or auth_mode: anonymous, as make run does, for the demo without login)"
-		need := func(format string, args ...any) { bad(format+hint, args...); hint = "" }
-		if len(c.AuthSecret) < minAuthSecret {
-			if c.AuthSecret == "" {
-				need("auth_secret is required when auth_mode is wechat: at least %d bytes, e.g. from `openssl rand -base64 48`", minAuthSecret)
-			} else {
-				need("auth_secret must be at least %d bytes, got %d", minAuthSecret, len(c.AuthSecret))
-			}
+		hint := " (or auth_mode: guest, as make run does, to play without WeChat)"
+		if c.AuthMode == AuthGuest {
+			hint = " (make run makes one into caiquan.dev-secret)"
 		}
-		if c.WeChatAppID == "" {
+		need := func(format string, args ...any) { bad(format+hint, args...); hint = "" }
+		if len(c.Secrets()) == 0 {
+			need("auth_secrets (or auth_secret) is required when auth_mode is %s: at least %d bytes, e.g. from `openssl rand -base64 48`", c.AuthMode, minAuthSecret)
+		}
+		c.validateSecrets(bad)
+		if c.AuthMode == AuthWeChat && c.WeChatAppID == "" {
 			need("wechat_appid is required when auth_mode is wechat: the mini-program's AppID")
 		}
-		if c.WeChatSecret == "" {
+		if c.AuthMode == AuthWeChat && c.WeChatSecret == "" {
 			need("wechat_secret is required when auth_mode is wechat: the mini-program's AppSecret")
 		}
 	case AuthAnonymous:
 	default:
-		bad("auth_mode must be wechat or anonymous, got %q", c.AuthMode)
+		bad("auth_mode must be wechat, guest or anonymous, got %q", c.AuthMode)
+	}
+	if c.GuestRefreshWindow < 0 || c.GuestRefreshWindow > maxRefreshWindow {
+		bad("guest_refresh_window must be between 0s and %v, got %v", maxRefreshWindow, c.GuestRefreshWindow)
 	}
 	if c.TokenTTL < time.Second {
 		bad("token_ttl must be at least 1s, got %v", c.TokenTTL)
@@ -176,8 +181,50 @@ func (c Config) Validate() error {
 // MinToken is the shortest admin_token or metrics_token accepted, in bytes.
 const MinToken = 32
 
-// minAuthSecret is the shortest auth_secret, in bytes (auth.MinSecret).
+// minAuthSecret is the shortest token secret, in bytes (auth.MinSecret).
 const minAuthSecret = 32
+
+// maxAuthSecrets bounds auth_secrets: tokens of the format before key ids
+// are tried against each.
+const maxAuthSecrets = 8
+
+// maxRefreshWindow bounds guest_refresh_window to a year.
+const maxRefreshWindow = 8760 * time.Hour
+
+// validateSecrets checks the token secrets of a mode that signs tokens.
+// The secrets themselves never appear in an error, only their place and
+// length.
+func (c Config) validateSecrets(bad func(string, ...any)) {
+	switch {
+	case len(c.AuthSecrets) > 0 && c.AuthSecret != "":
+		bad("auth_secret and auth_secrets are both set: list every secret in auth_secrets (the signing one first) and remove auth_secret")
+		return
+	case len(c.AuthSecret) > 0 && len(c.AuthSecret) < minAuthSecret:
+		bad("auth_secret must be at least %d bytes, got %d", minAuthSecret, len(c.AuthSecret))
+		return
+	case len(c.AuthSecrets) > maxAuthSecrets:
+		bad("auth_secrets may list at most %d secrets, got %d", maxAuthSecrets, len(c.AuthSecrets))
+		return
+	}
+	seen := map[string]int{}
+	for i, sec := range c.AuthSecrets {
+		if len(sec) < minAuthSecret {
+			bad("auth_secrets[%d] must be at least %d bytes, got %d", i, minAuthSecret, len(sec))
+		}
+		id := keyID(sec)
+		if j, dup := seen[id]; dup {
+			bad("auth_secrets[%d] is the same secret as auth_secrets[%d] (key id %s)", i, j, id)
+		}
+		seen[id] = i
+	}
+}
+
+// keyID is auth.KeyID, which config does not import: the first 8 hex
+// digits of the secret's SHA-256, the id its tokens carry.
+func keyID(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:4])
+}
 
 // validateCluster checks the cluster settings; with cluster_provider none
 // the others are not used, so only their form is checked.

@@ -37,6 +37,8 @@ declare class Caiquan {
   static readonly ROCK: 2;
   static readonly PAPER: 3;
   static readonly version: string;
+  /** POST /guest: the kept guest renewed (same uid, same scores) or a new one; null when the server does not run guest mode. Rejects with an Error whose `code` is the server's. */
+  static loginAsGuest(options: Caiquan.GuestOptions): Promise<Caiquan.GuestSession | null>;
 }
 
 declare namespace Caiquan {
@@ -53,7 +55,7 @@ declare namespace Caiquan {
     /** ws:// or wss:// URL of the server's /ws; ?format=json is added. */
     url: string;
     user: User;
-    /** The session token from POST /login, when the server runs with WeChat login (then user.uid must be the login's uid). A function is called for each connection, so a renewed token is used on reconnect. */
+    /** The session token from POST /login (WeChat mode) or POST /guest (guest mode); user.uid must then be the login's uid. A function is called for each connection, so a renewed token is used on reconnect. */
     token?: string | (() => string);
     /** Reconnect after a lost connection (default true). Never after close() or close code 4001. */
     reconnect?: boolean;
@@ -66,6 +68,26 @@ declare namespace Caiquan {
     wx?: any;
     /** A WebSocket class, where there is no wx (default: the global WebSocket). */
     WebSocket?: any;
+  }
+
+  interface GuestOptions {
+    /** http:// or https:// base URL of the server, e.g. https://game.example.com. */
+    server: string;
+    /** Storage key of the kept guest (default 'caiquan.guest'). */
+    key?: string;
+    /** Where the guest is kept (default: wx storage in a mini-program, localStorage in a browser). */
+    storage?: { get(key: string): any; set(key: string, value: any): void; remove(key: string): void };
+    /** POSTs to url with the token as a bearer, if any (default: wx.request or fetch). */
+    request?: (url: string, token: string) => Promise<{ status: number; data: any }>;
+    /** The mini-program's wx object (default: the global wx, if it has request). */
+    wx?: any;
+  }
+
+  interface GuestSession {
+    uid: string;
+    token: string;
+    /** RFC 3339; renew with loginAsGuest before or up to guest_refresh_window (30 days by default) after it. */
+    expiresAt: string;
   }
 
   interface RoomUser {

@@ -32,6 +32,8 @@ func TestSDK(t *testing.T) {
 	login := testserver.Start(t, "-bot-fill", "300ms", "-round-time", "1s", "-auth-mode", "wechat",
 		"-auth-secret", "sdk-test-secret-sdk-test-secret-sdk", "-wechat-appid", "wxsdk", "-wechat-secret", "s",
 		"-wechat-api-base", fakeCode2Session(t))
+	guest := testserver.Start(t, "-bot-fill", "300ms", "-round-time", "1s", "-auth-mode", "guest",
+		"-auth-secrets", "sdk-guest-secret-sdk-guest-secret-sdk")
 
 	files, err := filepath.Glob("test/*.test.js")
 	if err != nil || len(files) == 0 {
@@ -45,7 +47,7 @@ func TestSDK(t *testing.T) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "node", args...)
 	cmd.Dir = "test"
-	cmd.Env = append(os.Environ(), "CAIQUAN_BOT_URL="+bot.URL, "CAIQUAN_PVP_URL="+pvp.URL, "CAIQUAN_LOGIN_URL="+login.URL, "NO_COLOR=1")
+	cmd.Env = append(os.Environ(), "CAIQUAN_BOT_URL="+bot.URL, "CAIQUAN_PVP_URL="+pvp.URL, "CAIQUAN_LOGIN_URL="+login.URL, "CAIQUAN_GUEST_URL="+guest.URL, "NO_COLOR=1")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("node %v: %v\n%s", args, err, out)
@@ -55,7 +57,7 @@ func TestSDK(t *testing.T) {
 		t.Fatalf("node --test passed no test:\n%s", out)
 	}
 	t.Logf("node %v:\n%s", args, out)
-	for _, s := range []*testserver.Server{bot, pvp, login} {
+	for _, s := range []*testserver.Server{bot, pvp, login, guest} {
 		if err := s.Healthy(); err != nil {
 			t.Errorf("after the SDK tests: %v", err)
 		}

@@ -114,12 +114,16 @@ func outputDir(t *testing.T) string {
 
 // TestBrowser plays the demo, as served by a real server at /, in headless
 // Chromium: test/demo.test.mjs (node --test, playwright-core) against a
-// server where a bot fills a seat after 300 ms and one where two tabs meet
-// each other. It saves a screenshot of each result screen.
+// server in guest mode where a bot fills a seat after 300 ms, and an
+// anonymous one where two tabs meet each other. It saves a screenshot of
+// each result screen.
 func TestBrowser(t *testing.T) {
 	ensureBrowser(t)
 	testserver.NPMCI(t, "test")
-	bot := testserver.Start(t, "-bot-fill", "300ms", "-round-time", "1s")
+	// One server in guest mode (as make run), one anonymous (the demo then
+	// names its own uids).
+	bot := testserver.Start(t, "-bot-fill", "300ms", "-round-time", "1s",
+		"-auth-mode", "guest", "-auth-secrets", "web-test-secret-web-test-secret-web-test")
 	pvp := testserver.Start(t, "-bot-fill", "30s", "-round-time", "1s")
 
 	resp, err := http.Get(bot.URL + "/")

@@ -16,6 +16,7 @@ import (
 // every secret of cfg (and any added to sec later) redacted.
 func newLogger(out io.Writer, cfg config.Config, sec *secrets) *slog.Logger {
 	sec.add(cfg.WeChatSecret, cfg.AuthSecret, cfg.AdminToken, cfg.MetricsToken, postgresPassword(cfg.PostgresURL))
+	sec.add(cfg.AuthSecrets...)
 	h := slog.NewTextHandler(out, &slog.HandlerOptions{Level: parseLevel(cfg.LogLevel)})
 	return slog.New(redacting{h, sec})
 }

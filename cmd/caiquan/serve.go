@@ -107,18 +107,24 @@ func (m *Main) Open() (err error) {
 	settings := actorSettings(m.Config)
 	settings.Busy = m.memory.Busy
 	login := auth.Disabled()
-	if m.Config.AuthMode == config.AuthWeChat {
-		signer, err := auth.NewSigner(m.Config.AuthSecret, m.Config.TokenTTL)
+	guest := auth.Off(auth.CodeGuestDisabled, "guest play is off on this server (its auth_mode is not guest)")
+	if m.Config.AuthMode == config.AuthWeChat || m.Config.AuthMode == config.AuthGuest {
+		signer, err := auth.NewSignerKeys(m.Config.Secrets(), m.Config.TokenTTL)
 		if err != nil {
 			return err
 		}
 		settings.Auth = signer
-		login = &auth.Login{
-			WeChat:  &auth.WeChat{Base: m.Config.WeChatAPIBase, AppID: m.Config.WeChatAppID, Secret: m.Config.WeChatSecret},
-			Signer:  signer,
-			Timeout: m.Config.LoginTimeout,
-			Now:     time.Now,
-			Log:     m.log,
+		m.log.Info("session tokens", "signing_key_id", auth.KeyID(m.Config.Secrets()[0]), "keys", len(m.Config.Secrets()))
+		if m.Config.AuthMode == config.AuthWeChat {
+			login = &auth.Login{
+				WeChat:  &auth.WeChat{Base: m.Config.WeChatAPIBase, AppID: m.Config.WeChatAppID, Secret: m.Config.WeChatSecret},
+				Signer:  signer,
+				Timeout: m.Config.LoginTimeout,
+				Now:     time.Now,
+				Log:     m.log,
+			}
+		} else {
+			guest = &auth.Guest{Signer: signer, RefreshWindow: m.Config.GuestRefreshWindow, Now: time.Now}
 		}
 	}
 	if m.cluster != nil {
@@ -138,6 +144,7 @@ func (m *Main) Open() (err error) {
 		gateway.WithMetrics(m.metrics),
 		gateway.WithAdmission(m.memory.Busy),
 		gateway.WithRoute("/login", login),
+		gateway.WithRoute("/guest", guest),
 		gateway.WithRoute(leaderboard.Path, board),
 		gateway.WithRoute(leaderboard.Path+"/", board),
 		gateway.WithStatic(web.Handler()))

@@ -357,6 +357,66 @@
     this._emit('error', { code: code, message: m.message || '' });
   };
 
+  // loginAsGuest resolves with {uid, token, expiresAt} from POST /guest:
+  // the guest kept in storage, its token renewed for the same uid (and
+  // scores), or a new guest if none is kept or the kept one is refused; null
+  // when the server does not run guest mode (then name a uid yourself).
+  // Other refusals reject with an Error with the server's code. At most two
+  // requests; never a loop.
+  Caiquan.loginAsGuest = function (o) {
+    o = o || {};
+    var w = o.wx || (typeof wx === 'object' && wx && wx.request ? wx : null);
+    var key = o.key || 'caiquan.guest';
+    var store = o.storage || storageOf(w);
+    var post = o.request || requestOf(w);
+    var url = String(o.server || '').replace(/\/+$/, '') + '/guest';
+    function ask(token) {
+      return post(url, token).then(function (r) {
+        var d = r.data || {};
+        if (r.status === 200 && d.uid && d.token) {
+          var s = { uid: d.uid, token: d.token, expiresAt: d.expires_at };
+          store.set(key, s);
+          return s;
+        }
+        if (r.status === 404 && d.code === 'guest_disabled') return null;
+        if (token && /^(bad_token|refresh_expired|not_a_guest)$/.test(d.code)) {
+          store.remove(key);
+          return ask('');
+        }
+        var e = new Error(d.message || 'POST /guest: HTTP ' + r.status);
+        e.code = d.code || 'http_' + r.status;
+        throw e;
+      });
+    }
+    var kept = store.get(key);
+    return ask((kept && kept.token) || '');
+  };
+
+  function storageOf(w) {
+    if (w) return { get: w.getStorageSync.bind(w), set: w.setStorageSync.bind(w), remove: w.removeStorageSync.bind(w) };
+    var ls = localStorage;
+    return {
+      get: function (k) { try { return JSON.parse(ls.getItem(k)); } catch (e) { return null; } },
+      set: function (k, v) { ls.setItem(k, JSON.stringify(v)); },
+      remove: function (k) { ls.removeItem(k); }
+    };
+  }
+
+  // requestOf POSTs with the token as a bearer, by wx.request or fetch.
+  function requestOf(w) {
+    return function (url, token) {
+      var h = token ? { Authorization: 'Bearer ' + token } : {};
+      if (!w) {
+        return fetch(url, { method: 'POST', headers: h }).then(function (r) {
+          return r.json().catch(function () { return {}; }).then(function (d) { return { status: r.status, data: d }; });
+        });
+      }
+      return new Promise(function (ok, fail) {
+        w.request({ url: url, method: 'POST', header: h, success: function (r) { ok({ status: r.statusCode, data: r.data }); }, fail: function (e) { fail(new Error(e.errMsg)); } });
+      });
+    };
+  }
+
   Caiquan.SCISSORS = 1;
   Caiquan.ROCK = 2;
   Caiquan.PAPER = 3;

@@ -15,6 +15,8 @@
 
   var $ = function (id) { return document.getElementById(id); };
   var client = null;
+  var current = null; // the player of this tab: {uid (its own id; its uid when anonymous), uname}
+  var relogged = false; // one new login after a refused token, not a loop
   var phase = 'idle';
   var round = null;
   var timers = {};
@@ -71,16 +73,29 @@
     el.style.background = user.uid ? 'hsl(' + h + ' 60% 45%)' : '';
   }
 
+  // connect plays as the player user: a guest of the server's POST /guest
+  // (kept per player, so each tab's player keeps its uid and scores), or,
+  // on a server without guest mode (anonymous), under user.uid itself.
   function connect(user) {
     if (client) client.close();
+    current = user;
+    Caiquan.loginAsGuest({ server: location.origin, key: 'caiquan.guest.' + user.uid }).then(function (s) {
+      if (current === user) open(user, s);
+    }, function (e) {
+      notice('Could not get a guest login: ' + (e.message || e.code));
+    });
+  }
+
+  function open(user, guest) {
     var url = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws';
-    client = new Caiquan({ url: url, user: { uid: user.uid, uname: user.uname, uavatar: '' } });
-    client.on('state', onState).on('hi', stats).on('queued', function () { setPhase('waiting'); })
+    var uid = guest ? guest.uid : user.uid;
+    client = new Caiquan({ url: url, user: { uid: uid, uname: user.uname, uavatar: '' }, token: guest ? guest.token : undefined });
+    client.on('state', onState).on('hi', function () { relogged = false; stats(); }).on('queued', function () { setPhase('waiting'); })
       .on('start', onStart).on('movement', onMovement).on('result', onResult)
       .on('void', onVoid).on('leave', onLeave).on('error', onError);
-    $('uid').textContent = user.uid;
+    $('uid').textContent = uid;
     $('name').value = user.uname;
-    avatar($('me-avatar'), user);
+    avatar($('me-avatar'), { uid: uid, uname: user.uname });
     client.connect();
   }
 
@@ -99,6 +114,7 @@
   function notice(text) { $('notice').textContent = text || ''; }
 
   function stats() {
+    if (!client) return;
     $('total').textContent = client.totalScore;
     $('streak').textContent = client.winStreak;
   }
@@ -201,6 +217,10 @@
   }
 
   function onError(e) {
+    if (e.code === 'token_expired' && !relogged) {
+      relogged = true;
+      return connect(current); // renews the guest: same uid, same scores
+    }
     if (e.code === 'replaced') return toIdle('This player was opened in another window.');
     if (phase === 'waiting' && client.state === 'ready') return toIdle(e.message || e.code);
     notice(e.message || e.code);
@@ -236,7 +256,7 @@
   }
 
   $('play').addEventListener('click', function () {
-    if (phase !== 'idle') return;
+    if (phase !== 'idle' || !client) return;
     $('outcome').textContent = '';
     setPhase('waiting');
     client.join();
@@ -259,7 +279,7 @@
   $('name').addEventListener('change', function () {
     var uname = $('name').value.trim().slice(0, 24);
     if (!uname) return;
-    var p = { uid: $('uid').textContent, uname: uname };
+    var p = { uid: current.uid, uname: uname };
     savePlayer(p);
     toIdle('');
     connect(p); // the server learns a name at hello: same uid, same totals
