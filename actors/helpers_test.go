@@ -13,11 +13,12 @@ import (
 
 // fakeConn records what a session sends to its client.
 type fakeConn struct {
-	out    chan *messages.Envelope
-	mu     sync.Mutex
-	closed bool
-	code   int
-	reason string
+	out       chan *messages.Envelope
+	resumable bool // as /ws is
+	mu        sync.Mutex
+	closed    bool
+	code      int
+	reason    string
 }
 
 func newFakeConn() *fakeConn { return &fakeConn{out: make(chan *messages.Envelope, 256)} }
@@ -39,6 +40,8 @@ func (c *fakeConn) Close(code int, reason string) {
 		c.closed, c.code, c.reason = true, code, reason
 	}
 }
+
+func (c *fakeConn) Resumable() bool { return c.resumable }
 
 func (c *fakeConn) closeCode() (bool, int) {
 	c.mu.Lock()

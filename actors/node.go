@@ -27,6 +27,8 @@ type deps struct {
 	// (Inventory.spawn).
 	sessionProps, playerProps, roomProps *actor.Props
 	playerIdle                           time.Duration // playerIdle, but for tests
+	// handovers park a resuming connection for the session it resumes.
+	handovers handovers
 }
 
 // Names of the node's long-lived actors, children of the node actor.

@@ -215,7 +215,7 @@ func TestSessionDoesNotKeepItsRooms(t *testing.T) {
 		a.expect("result")
 		b.expect("result")
 	}
-	session := a.s.(sessionHandle).pid
+	session := a.s.(*sessionHandle).pid.Load()
 	var toDeadRooms atomic.Int32
 	sub := system.EventStream.Subscribe(func(ev any) {
 		if dl, ok := ev.(*actor.DeadLetterEvent); ok {

@@ -78,18 +78,9 @@ func (s *Server) Inventory() *Inventory { return s.d.inv }
 
 // OpenSession spawns the session actor of a new connection.
 func (s *Server) OpenSession(conn Conn) Session {
-	pid := spawnSession(s.sessions, s.d, conn)
-	return sessionHandle{root: s.system.Root, pid: pid}
-}
-
-type sessionHandle struct {
-	root *actor.RootContext
-	pid  *actor.PID
-}
-
-func (h sessionHandle) Deliver(env *messages.Envelope) { h.root.Send(h.pid, env) }
-func (h sessionHandle) Closed(reason string) {
-	h.root.Send(h.pid, &messages.ConnClosed{Reason: reason})
+	h := &sessionHandle{root: s.system.Root}
+	h.pid.Store(spawnSession(s.sessions, s.d, conn, h))
+	return h
 }
 
 // Kill modes of the admin API.

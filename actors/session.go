@@ -17,8 +17,9 @@ import (
 // light of its phase and turns it into messages to the lobby, the room and
 // the player; and it forwards what they say back to the client.
 type session struct {
-	conn Conn
-	d    *deps
+	conn   Conn
+	handle *sessionHandle // the gateway's on conn; a resume swaps both
+	d      *deps
 
 	phase    sessionPhase
 	user     *messages.User
@@ -35,6 +36,11 @@ type session struct {
 	// join and reset at each, not made anew: a timer per join was two per
 	// round, and most joins are seated at once.
 	rejoin Timer
+	// resume is set once a resumable session said hi (resume.go);
+	// resuming while this session asks another for a takeover, or relays
+	// to it after one.
+	resume   *resumeState
+	resuming *resumingState
 }
 
 // attachState is a session's while its hello waits for the player actor;
@@ -70,9 +76,9 @@ const (
 )
 
 // spawnSession starts the session of conn under parent.
-func spawnSession(parent actor.SpawnerContext, d *deps, conn Conn) *actor.PID {
+func spawnSession(parent actor.SpawnerContext, d *deps, conn Conn, handle *sessionHandle) *actor.PID {
 	return d.inv.spawn(parent, d.sessionProps, KindSession, "", func() actor.Actor {
-		return &session{conn: conn, d: d}
+		return &session{conn: conn, handle: handle, d: d}
 	})
 }
 
@@ -86,14 +92,16 @@ func (s *session) Receive(ctx actor.Context) {
 		// The gateway's own deadline ends at any hello; this one waits for a
 		// hello that was accepted, so a client with a bad token cannot
 		// hold a connection open without ever playing.
-		if s.phase == greeting || s.phase == attaching {
+		if (s.phase == greeting || s.phase == attaching) && s.resuming == nil {
 			s.conn.Close(messages.CloseHelloTimeout, fmt.Sprintf("no accepted hello within %v", s.d.settings.HandshakeTimeout))
 			ctx.Stop(ctx.Self())
 		}
 	case *actor.Stopping:
 		s.handleStopping(ctx)
 	case *messages.Envelope:
-		s.handleClient(ctx, msg)
+		if !s.relay(ctx, msg) {
+			s.handleClient(ctx, msg)
+		}
 	case *messages.Attached:
 		s.handleAttached(ctx, msg)
 	case *messages.AttachTimeout:
@@ -140,8 +148,21 @@ func (s *session) Receive(ctx actor.Context) {
 	case *messages.GoAway:
 		s.conn.Close(messages.CloseGoingAway, msg.Reason)
 	case *messages.ConnClosed:
+		if s.relay(ctx, msg) {
+			return
+		}
 		s.gone = true
-		ctx.Stop(ctx.Self())
+		if !s.detach(ctx) {
+			ctx.Stop(ctx.Self())
+		}
+	case *messages.ResumeRequest:
+		s.handleResumeRequest(ctx, msg)
+	case *messages.ResumeAnswer:
+		s.handleResumeAnswer(ctx, msg)
+	case *messages.ResumeTimeout:
+		s.handleResumeTimeout(ctx)
+	case *messages.ResumeExpired:
+		s.handleResumeExpired(ctx, msg)
 	}
 }
 
@@ -187,6 +208,18 @@ func (s *session) handleHello(ctx actor.Context, h *messages.Hello) {
 		s.sendError(code, problem)
 		return
 	}
+	if h.GetResume().GetToken() != "" {
+		if s.startResume(ctx, h, user) {
+			dropTimer(&s.hello) // the resume answers, or times out, within seconds
+			return
+		}
+		s.sendError(messages.CodeResumeFailed, "the resume token is malformed, or this server offers no resume; this connection starts a new session")
+	}
+	s.admit(ctx, user)
+}
+
+// admit begins the session of user: its player actor is asked for.
+func (s *session) admit(ctx actor.Context, user *messages.User) {
 	s.user = user
 	s.phase = attaching
 	s.att = &attachState{by: s.d.settings.Clock.Now().Add(s.d.settings.AttachTimeout)}
@@ -285,10 +318,12 @@ func (s *session) handleAttached(ctx actor.Context, msg *messages.Attached) {
 	s.player = msg.Player
 	s.standing = rules.Standing{Total: msg.TotalScore, Streak: msg.WinStreak}
 	s.phase = idle
-	s.send(&messages.Envelope{Body: &messages.Envelope_Hi{Hi: &messages.Hi{
+	hi := &messages.Hi{
 		Message: "welcome", Nearby: msg.Online,
 		TotalScore: msg.TotalScore, WinStreak: msg.WinStreak,
-	}}})
+	}
+	s.offerResume(ctx, hi)
+	s.send(&messages.Envelope{Body: &messages.Envelope_Hi{Hi: hi}})
 	pending := s.att.pending
 	s.att = nil
 	for _, env := range pending {
@@ -478,6 +513,15 @@ func (s *session) handleStopping(ctx actor.Context) {
 	}
 	stopTimer(s.attach)
 	stopTimer(s.hello)
+	if s.resume != nil {
+		stopTimer(s.resume.expiry)
+	}
+	if rs := s.resuming; rs != nil {
+		stopTimer(rs.timer)
+		if !rs.relaying {
+			s.d.handovers.take(rs.handover) // not taken: nobody else holds our connection
+		}
+	}
 	switch s.phase {
 	case queued:
 		s.leaveLobbies(ctx) // before stopWaiting, which forgets the lobbies
@@ -492,6 +536,9 @@ func (s *session) handleStopping(ctx actor.Context) {
 }
 
 func (s *session) send(env *messages.Envelope) {
+	if s.resume != nil {
+		s.resume.number(env)
+	}
 	s.conn.Send(env)
 }
 

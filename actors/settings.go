@@ -34,6 +34,11 @@ type Settings struct {
 	// client names its uid.
 	Auth Verifier
 
+	// ResumeWindow is how long a session whose connection dropped keeps
+	// its seat for a new connection to resume it (resume.go); 0: no
+	// resume.
+	ResumeWindow time.Duration
+
 	// Busy, when set and true, refuses new rounds with server_busy (the
 	// process is near its memory limit).
 	Busy func() bool

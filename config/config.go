@@ -46,6 +46,11 @@ type Config struct {
 	AllowedOrigins []string `yaml:"allowed_origins"`
 	AllowNoOrigin  bool     `yaml:"allow_no_origin"`
 
+	// ResumeWindow is how long a player whose connection dropped keeps
+	// its session (its seat, its choice) for a new connection to resume;
+	// 0 turns resume off.
+	ResumeWindow time.Duration `yaml:"resume_window"`
+
 	// DrainTimeout bounds how long SIGTERM waits for rounds in progress.
 	DrainTimeout time.Duration `yaml:"drain_timeout"`
 
@@ -174,6 +179,7 @@ func Default() Config {
 		OutboundQueue:      64,
 		AllowedOrigins:     nil,
 		AllowNoOrigin:      true,
+		ResumeWindow:       15 * time.Second,
 		DrainTimeout:       15 * time.Second,
 		AdminListen:        "127.0.0.1:8081",
 		AdminTokenFile:     "caiquan.admin-token",

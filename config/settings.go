@@ -41,6 +41,7 @@ var settings = []setting{
 	integer("outbound_queue", "messages that may wait for a slow client before it is dropped", func(c *Config) *int { return &c.OutboundQueue }),
 	list("allowed_origins", `Origin values accepted on upgrade, comma-separated; "*" accepts any`, func(c *Config) *[]string { return &c.AllowedOrigins }),
 	boolean("allow_no_origin", "accept clients that send no Origin (mini-programs, apps)", func(c *Config) *bool { return &c.AllowNoOrigin }),
+	duration("resume_window", "how long a dropped player keeps its session for a reconnect to resume; 0 turns resume off", func(c *Config) *time.Duration { return &c.ResumeWindow }),
 	duration("drain_timeout", "how long SIGTERM waits for rounds in progress", func(c *Config) *time.Duration { return &c.DrainTimeout }),
 	str("admin_listen", "address of the admin API (actors, kills, chaos); empty turns it off", func(c *Config) *string { return &c.AdminListen }),
 	str("admin_token", "bearer token the admin API requires, at least 32 bytes; none: one is made and kept in admin_token_file", func(c *Config) *string { return &c.AdminToken }),

@@ -80,6 +80,9 @@ func (c Config) Validate() error {
 			bad(`allowed_origins[%d] must be "*" or an origin such as "https://example.com:8443" (no path), got %q`, i, o)
 		}
 	}
+	if c.ResumeWindow < 0 || c.ResumeWindow > 10*time.Minute {
+		bad("resume_window must be between 0 (off) and 10m0s, got %v", c.ResumeWindow)
+	}
 	if c.DrainTimeout <= 0 {
 		bad("drain_timeout must be more than 0, got %v", c.DrainTimeout)
 	}

@@ -61,6 +61,13 @@ type conn struct {
 
 var _ actors.Conn = (*conn)(nil)
 
+// Resumable says whether the wire can carry seqs and resume tokens: /ws
+// can; Socket.IO numbers its own way, and the 2016 client cannot ask.
+func (c *conn) Resumable() bool {
+	_, ok := c.wire.(*oursWire)
+	return ok
+}
+
 // ending is what the close needs: made by the first Close, read-only after.
 type ending struct {
 	cause       closeCause

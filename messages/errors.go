@@ -20,6 +20,7 @@ const (
 	CodeTokenRequired  = "token_required"   // hello without a token on a server with WeChat login
 	CodeBadToken       = "bad_token"        // a token that is malformed, forged or signed with another key
 	CodeTokenExpired   = "token_expired"    // a well-signed token past its expiry; log in again
+	CodeResumeFailed   = "resume_failed"    // hello.resume refused; the hello goes on as a new session
 )
 
 // WebSocket close codes. 1000-1011 are RFC 6455's; 4000-4999 are ours.
@@ -29,7 +30,7 @@ const (
 	ClosePolicy        = 1008 // origin, flood, handshake timeout
 	CloseTooBig        = 1009 // a frame over the size limit
 	CloseInternal      = 1011
-	CloseReplaced      = 4001 // the same player connected again elsewhere
+	CloseReplaced      = 4001 // the same player connected again elsewhere, or resumed this session
 	CloseSlowConsumer  = 4002 // the client did not read its messages in time
 	CloseHelloTimeout  = 4003 // no hello within the handshake timeout
 	CloseSessionFailed = 4004 // the session actor died; reconnect to go on

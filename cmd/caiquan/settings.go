@@ -30,6 +30,7 @@ func actorSettings(c config.Config) actors.Settings {
 		SettleAttempts:   settleAttempts,
 		AttachTimeout:    attachTimeout,
 		HandshakeTimeout: c.HandshakeTimeout,
+		ResumeWindow:     c.ResumeWindow,
 		Clock:            actors.RealClock(),
 		Seed:             uint64(time.Now().UnixNano()),
 	}

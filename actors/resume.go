@@ -1,0 +1,350 @@
+package actors
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/caiquan/caiquan/messages"
+)
+
+// Resume: a client whose connection drops (a phone's app sent to the
+// background, a network blip) keeps its session, with its seat and its
+// choice, for Settings.ResumeWindow. A new connection that says hello with
+// the session's resume token and the last seq it saw takes the session
+// back and gets every message it missed, in order, once.
+//
+// The session of the dropped connection (the old one) stays where it is:
+// the room, the lobby and the player keep its PID. The new connection's
+// session asks it for the takeover (ResumeRequest); the old one takes the
+// new connection over, and the new one hands on what its client sent
+// meanwhile, points the connection's handle at the old session and goes.
+// Only a session on this node can be resumed: a connection that lands on
+// another node starts afresh (resume_failed), and the old session's seat
+// counts as not choosing when its window ends.
+
+// replayBuffer is how many sent messages a resumable session keeps: a
+// round's start, movements and result fit many times over. A client that
+// missed more starts afresh.
+const replayBuffer = 64
+
+// resumeAnswerWait bounds how long a new session waits for the old one.
+const resumeAnswerWait = 2 * time.Second
+
+// relayGrace is how long a new session that handed its connection on
+// still passes on frames its reader had already read.
+const relayGrace = time.Second
+
+// resumableConn is a Conn whose wire can carry seqs and resume tokens
+// (gateway: /ws). Others get no resume.
+type resumableConn interface{ Resumable() bool }
+
+// sessionHandle is the gateway's handle on a connection's session: a
+// resume points it at another session actor.
+type sessionHandle struct {
+	root *actor.RootContext
+	pid  atomic.Pointer[actor.PID] // nil: the connection belongs to no session any more
+}
+
+func (h *sessionHandle) Deliver(env *messages.Envelope) {
+	if pid := h.pid.Load(); pid != nil {
+		h.root.Send(pid, env)
+	}
+}
+
+func (h *sessionHandle) Closed(reason string) {
+	if pid := h.pid.Load(); pid != nil {
+		h.root.Send(pid, &messages.ConnClosed{Reason: reason})
+	}
+}
+
+// handover is a connection parked for the session a resume names. Conns
+// are Go values of this process; the table is where one passes between
+// two sessions, whose messages to each other stay protobuf.
+type handover struct {
+	conn   Conn
+	handle *sessionHandle
+}
+
+type handovers struct {
+	next atomic.Uint64
+	m    sync.Map // uint64 -> *handover
+}
+
+func (h *handovers) park(ho *handover) uint64 {
+	id := h.next.Add(1)
+	h.m.Store(id, ho)
+	return id
+}
+
+// take removes and returns the handover id; nil if taken already.
+func (h *handovers) take(id uint64) *handover {
+	v, ok := h.m.LoadAndDelete(id)
+	if !ok {
+		return nil
+	}
+	return v.(*handover)
+}
+
+// resumeState is a resumable session's: its token's secret, the seq of
+// what it sent last, the messages it keeps for a replay, and while its
+// connection is gone, the timer of its window.
+type resumeState struct {
+	secret   string
+	seq      uint32
+	sent     []*messages.Envelope // the last replayBuffer sent, oldest first
+	detached bool
+	expiry   Timer
+}
+
+// resumingState is a new session's while it asks an old one for the
+// takeover, and then while it relays.
+type resumingState struct {
+	target   *actor.PID
+	user     *messages.User
+	hello    *messages.Hello
+	handover uint64
+	pending  []*messages.Envelope
+	timer    Timer
+	gone     bool // our connection closed meanwhile
+	relaying bool
+}
+
+func newSecret() string {
+	var b [18]byte
+	rand.Read(b[:]) // never fails (crypto/rand)
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// Tokens are "<session PID id>.<secret>", the PID id base64url'd.
+func resumeToken(pidID, secret string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(pidID)) + "." + secret
+}
+
+func parseResumeToken(token string) (pidID, secret string, ok bool) {
+	id, secret, ok := strings.Cut(token, ".")
+	if !ok || secret == "" {
+		return "", "", false
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(id)
+	if err != nil || len(raw) == 0 {
+		return "", "", false
+	}
+	return string(raw), secret, true
+}
+
+// offerResume makes this session resumable if the settings and the
+// connection's wire allow it; the hi then carries the token.
+func (s *session) offerResume(ctx actor.Context, hi *messages.Hi) {
+	if s.d.settings.ResumeWindow <= 0 {
+		return
+	}
+	if rc, ok := s.conn.(resumableConn); !ok || !rc.Resumable() {
+		return
+	}
+	if s.resume == nil {
+		s.resume = &resumeState{}
+	}
+	s.resume.secret = newSecret() // a token works once: a resume rotates it
+	token := resumeToken(ctx.Self().Id, s.resume.secret)
+	window := int32(s.d.settings.ResumeWindow / time.Millisecond)
+	hi.ResumeToken, hi.ResumeWindowMs = &token, &window
+}
+
+// number gives env the next seq and keeps it for a replay.
+func (r *resumeState) number(env *messages.Envelope) {
+	r.seq++
+	env.Seq = r.seq
+	if len(r.sent) == replayBuffer {
+		copy(r.sent, r.sent[1:])
+		r.sent = r.sent[:replayBuffer-1]
+	}
+	r.sent = append(r.sent, env)
+}
+
+// detach keeps the session for the resume window after its connection
+// closed; false when it cannot be resumed, and must stop.
+func (s *session) detach(ctx actor.Context) bool {
+	if s.resume == nil || s.user == nil || s.phase == greeting || s.phase == attaching {
+		return false
+	}
+	s.resume.detached = true
+	stopTimer(s.resume.expiry)
+	s.resume.expiry = sendAfter(ctx, s.d.settings.Clock, s.d.settings.ResumeWindow, &messages.ResumeExpired{DetachedAtSeq: s.resume.seq})
+	return true
+}
+
+func (s *session) handleResumeExpired(ctx actor.Context, msg *messages.ResumeExpired) {
+	if s.resume != nil && s.resume.detached && s.resume.seq >= msg.DetachedAtSeq {
+		ctx.Stop(ctx.Self()) // leaves the room: the seat counts as not choosing
+	}
+}
+
+// handleResumeRequest: another session asks for this one with our token.
+func (s *session) handleResumeRequest(ctx actor.Context, req *messages.ResumeRequest) {
+	refuse := func(reason string) { ctx.Respond(&messages.ResumeAnswer{Reason: reason}) }
+	r := s.resume
+	switch {
+	case r == nil || r.secret == "" || s.user == nil:
+		refuse("this session cannot be resumed")
+		return
+	case subtle.ConstantTimeCompare([]byte(req.Secret), []byte(r.secret)) != 1:
+		refuse("the resume token is not valid (used already, or never given)")
+		return
+	case req.Uid != s.user.Uid:
+		refuse("the resume token belongs to another player")
+		return
+	case req.LastSeq > r.seq || (len(r.sent) > 0 && req.LastSeq+1 < r.sent[0].Seq):
+		refuse("the messages after last_seq are no longer held")
+		return
+	}
+	ho := s.d.handovers.take(req.Handover)
+	if ho == nil {
+		refuse("the new connection is gone")
+		return
+	}
+	r.secret = "" // until the hi below gives a new one
+	if s.handle != nil {
+		s.handle.pid.Store(nil) // the old connection's reader reaches nobody now
+	}
+	if !r.detached {
+		// The old connection is still open to us (a half-open TCP
+		// connection the server has not noticed): it is replaced.
+		s.conn.Close(messages.CloseReplaced, "this session was resumed on another connection")
+	}
+	dropTimer(&r.expiry)
+	r.detached, s.gone = false, false
+	s.conn, s.handle = ho.conn, ho.handle
+	resumed := true
+	hi := &messages.Hi{
+		Message: "welcome back", Nearby: 0,
+		TotalScore: s.standing.Total, WinStreak: s.standing.Streak, Resumed: &resumed,
+	}
+	s.offerResume(ctx, hi)
+	// The hi is not numbered: what follows it is the replay, in its seqs.
+	s.conn.Send(&messages.Envelope{Body: &messages.Envelope_Hi{Hi: hi}})
+	for _, env := range r.sent {
+		if env.Seq > req.LastSeq {
+			s.conn.Send(env)
+		}
+	}
+	ctx.Respond(&messages.ResumeAnswer{Ok: true})
+}
+
+// startResume: a hello that asks for another session. The identity is
+// checked as for any hello; the old session then checks token and uid.
+func (s *session) startResume(ctx actor.Context, h *messages.Hello, user *messages.User) bool {
+	pidID, secret, ok := parseResumeToken(h.Resume.Token)
+	if !ok || s.d.settings.ResumeWindow <= 0 {
+		return false
+	}
+	rs := &resumingState{
+		target: actor.NewPID(ctx.Self().Address, pidID),
+		user:   user, hello: h,
+		handover: s.d.handovers.park(&handover{conn: s.conn, handle: s.handle}),
+	}
+	s.resuming = rs
+	ctx.Request(rs.target, &messages.ResumeRequest{Secret: secret, Uid: user.Uid, LastSeq: h.Resume.LastSeq, Handover: rs.handover})
+	rs.timer = sendAfter(ctx, s.d.settings.Clock, resumeAnswerWait, &messages.ResumeTimeout{})
+	return true
+}
+
+func (s *session) handleResumeAnswer(ctx actor.Context, ans *messages.ResumeAnswer) {
+	rs := s.resuming
+	if rs == nil || rs.relaying {
+		return
+	}
+	if !ans.Ok {
+		if s.d.handovers.take(rs.handover) == nil {
+			return // taken after all; the answer that counts is on its way
+		}
+		s.resumeFailed(ctx, ans.Reason)
+		return
+	}
+	s.becomeRelay(ctx)
+}
+
+func (s *session) handleResumeTimeout(ctx actor.Context) {
+	rs := s.resuming
+	switch {
+	case rs == nil:
+	case rs.relaying:
+		ctx.Stop(ctx.Self())
+	case s.d.handovers.take(rs.handover) != nil:
+		// Nobody took our connection: the old session is gone.
+		s.resumeFailed(ctx, "the session to resume is gone (its window ended, or it lived on another node)")
+	}
+	// Otherwise the old session took it, and its answer is coming.
+}
+
+// resumeFailed goes on as a new session for the hello's player.
+func (s *session) resumeFailed(ctx actor.Context, reason string) {
+	rs := s.resuming
+	s.resuming = nil
+	stopTimer(rs.timer)
+	if rs.gone {
+		ctx.Stop(ctx.Self())
+		return
+	}
+	s.sendError(messages.CodeResumeFailed, reason+"; this connection starts a new session")
+	s.admit(ctx, rs.user)
+	for _, env := range rs.pending {
+		s.handleClient(ctx, env)
+	}
+}
+
+// becomeRelay: the old session has our connection. Hand on what our client
+// sent meanwhile, point the handle at the old session, and pass on for a
+// moment whatever the reader had already read for us.
+func (s *session) becomeRelay(ctx actor.Context) {
+	rs := s.resuming
+	rs.relaying = true
+	for _, env := range rs.pending {
+		ctx.Send(rs.target, env)
+	}
+	rs.pending = nil
+	if rs.gone {
+		ctx.Send(rs.target, &messages.ConnClosed{Reason: "closed while resuming"})
+	} else {
+		s.handle.pid.Store(rs.target)
+	}
+	s.conn = nopConn{}
+	stopTimer(rs.timer)
+	rs.timer = sendAfter(ctx, s.d.settings.Clock, relayGrace, &messages.ResumeTimeout{})
+}
+
+// relay passes on a client message or the connection's end; true if s
+// relays (or waits for a takeover) and took it.
+func (s *session) relay(ctx actor.Context, msg any) bool {
+	rs := s.resuming
+	if rs == nil {
+		return false
+	}
+	switch m := msg.(type) {
+	case *messages.Envelope:
+		if rs.relaying {
+			ctx.Send(rs.target, m)
+		} else if len(rs.pending) < maxPending {
+			rs.pending = append(rs.pending, m)
+		}
+	case *messages.ConnClosed:
+		if rs.relaying {
+			ctx.Send(rs.target, m)
+		} else {
+			rs.gone = true
+		}
+	}
+	return true
+}
+
+// nopConn is a relay's: its connection belongs to another session.
+type nopConn struct{}
+
+func (nopConn) Send(*messages.Envelope) bool { return false }
+func (nopConn) Close(int, string)            {}
