@@ -134,7 +134,7 @@ func (m *Main) Open() (err error) {
 		return fmt.Errorf("listen: %w", err)
 	}
 	m.ln = ln
-	m.http = &http.Server{Handler: m.gateway, ReadHeaderTimeout: 10 * time.Second}
+	m.http = m.httpServer(m.gateway)
 	go func() {
 		if err := m.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			m.done <- err
@@ -180,7 +180,7 @@ func (m *Main) openAdmin() error {
 	}
 	m.adminLn = ln
 	m.admin = admin.New(m.server, m.metrics, m.Config.AdminToken, m.log)
-	m.adminHS = &http.Server{Handler: m.admin, ReadHeaderTimeout: 10 * time.Second}
+	m.adminHS = m.httpServer(m.admin)
 	go func() {
 		if err := m.adminHS.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			m.done <- err
@@ -188,6 +188,17 @@ func (m *Main) openAdmin() error {
 	}()
 	m.log.Info("admin API", "addr", ln.Addr().String(), "token_required", m.Config.AdminToken != "")
 	return nil
+}
+
+// httpServer is every HTTP listener's server: a slow or idle client is
+// closed by the standard library's own timeouts, and headers are bounded.
+func (m *Main) httpServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: m.Config.HTTPReadHeaderTimeout,
+		IdleTimeout:       m.Config.HTTPIdleTimeout,
+		MaxHeaderBytes:    m.Config.HTTPMaxHeaderBytes,
+	}
 }
 
 // AdminAddr is the admin API's address, or "" when it is off.
