@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"fmt"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -30,6 +31,7 @@ type conn struct {
 	ws   *websocket.Conn
 	nc   *netConn // the socket under ws
 	wire wire
+	addr netip.Addr // the client's (ClientAddr); its per-address slot is released by untrack
 
 	// Reader role only (serve, then awaitInput and readLoop).
 	session    actors.Session
@@ -296,7 +298,7 @@ func (c *conn) readEnded() {
 	c.session.Closed(cause.reason) // the reader ended: no Deliver can follow
 	c.g.untrack(c)
 	c.g.log.Debug("gateway: connection closed", "wire", c.wire.name(),
-		"remote", c.ws.RemoteAddr().String(), "code", cause.code, "reason", cause.reason)
+		"remote", c.addr.String(), "code", cause.code, "reason", cause.reason)
 }
 
 // extendReadDeadline pushes the idle deadline forward, unless Close has

@@ -25,6 +25,12 @@ type Metrics struct {
 	ActorRestarts    *prometheus.CounterVec // kind
 	ActorKills       *prometheus.CounterVec // kind, mode
 	MessagesRejected *prometheus.CounterVec // reason (an error code or a close reason)
+	// ConnectionsRefused counts connections refused before the upgrade,
+	// by the limit that refused them; HTTPRefused requests of the HTTP
+	// API refused by a limit, by endpoint and reason. Every series the
+	// server can produce is present from the start, at zero.
+	ConnectionsRefused *prometheus.CounterVec // reason
+	HTTPRefused        *prometheus.CounterVec // endpoint, reason
 }
 
 // New makes a fresh set on its own registry, with Go and process metrics.
@@ -67,7 +73,20 @@ func New() *Metrics {
 	m.MessagesRejected = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "caiquan_messages_rejected_total", Help: "Client messages refused, by reason.",
 	}, []string{"reason"})
+	m.ConnectionsRefused = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "caiquan_connections_refused_total", Help: "Client connections refused with 503 by max_connections or max_connections_per_ip.",
+	}, []string{"reason"})
+	for _, r := range []string{"max_connections", "max_connections_per_ip"} {
+		m.ConnectionsRefused.WithLabelValues(r)
+	}
+	m.HTTPRefused = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "caiquan_http_refused_total", Help: "HTTP API requests refused by a limit (rate_limited: 429, wechat_busy: 503), by endpoint.",
+	}, []string{"endpoint", "reason"})
+	for _, e := range [][2]string{{"/login", "rate_limited"}, {"/login", "wechat_busy"}, {"/leaderboard", "rate_limited"}} {
+		m.HTTPRefused.WithLabelValues(e[0], e[1])
+	}
 	for _, c := range []prometheus.Collector{
+		m.ConnectionsRefused, m.HTTPRefused,
 		m.Connections, m.PlayersWaiting, m.RoomsInProgress, m.RoundsSettled, m.RoundsVoided,
 		m.TimeToMatch, m.BotFill, m.SettlementLag, m.ActorRestarts, m.ActorKills, m.MessagesRejected,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),

@@ -136,12 +136,12 @@ func (m *Main) Open() (err error) {
 	m.ln = ln
 	m.http = m.httpServer(m.gateway)
 	go func() {
-		if err := m.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := m.gateway.Serve(m.http, ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			m.done <- err
 		}
 	}()
 	m.log.Info("serving", "addr", ln.Addr().String(), "socketio_prefix", m.Config.SocketIOPrefix,
-		"store", m.Config.Store, "auth_mode", m.Config.AuthMode)
+		"store", m.Config.Store, "auth_mode", m.Config.AuthMode, "max_connections", maxConnections(m.Config))
 	m.startPacing()
 	return nil
 }
