@@ -249,7 +249,15 @@ func (c *conn) serve() {
 	c.ws.SetReadLimit(int64(max(16*cfg.MaxFrameBytes, 1<<20)))
 	// The close path answers the client's close frame, with its code.
 	c.ws.SetCloseHandler(func(int, string) error { return nil })
-	c.ws.SetPongHandler(func(string) error { c.extendReadDeadline(); return nil })
+	// Control frames cost the server as much as data frames: they take
+	// from the same bucket, and a flood of them closes like any other.
+	c.ws.SetPingHandler(c.onPing)
+	c.ws.SetPongHandler(func(string) error {
+		if c.admitControl() {
+			c.extendReadDeadline()
+		}
+		return nil
+	})
 	c.extendReadDeadline()
 
 	c.nc.hold() // Engine.IO 3 greets with two frames: one write

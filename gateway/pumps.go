@@ -72,8 +72,40 @@ func (c *conn) skipPong() bool {
 		return false
 	}
 	br.Discard(size)
-	c.extendReadDeadline()
+	if c.admitControl() {
+		c.extendReadDeadline()
+	}
 	return true
+}
+
+// admitControl counts a client's ping or pong against the rate limit:
+// true when it may be acted on. Excess ones are dropped unanswered, and a
+// flood closes the connection with 1008. Reader role only.
+func (c *conn) admitControl() bool {
+	if c.isClosing() {
+		return false
+	}
+	switch c.limiter.take(time.Now()) {
+	case allowed:
+		return true
+	case floodClosed:
+		c.Close(messages.ClosePolicy, "message rate limit exceeded (control frames)")
+	default:
+		c.g.countRejected(messages.CodeRateLimited)
+	}
+	return false
+}
+
+// onPing answers a client's ping that the rate limit admits, as gorilla's
+// default handler would, under the close grace once closing. A write
+// error is left to the writer and the next read to report.
+func (c *conn) onPing(data string) error {
+	if !c.admitControl() {
+		return nil
+	}
+	c.extendReadDeadline()
+	c.ws.WriteControl(websocket.PongMessage, []byte(data), c.writeDeadline())
+	return nil
 }
 
 // readFrame reads and handles one frame; ok is false when the socket failed
