@@ -1,7 +1,10 @@
 package e2e
 
 import (
+	"bytes"
 	"errors"
+	"io"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -109,4 +112,87 @@ func TestControlFrameFlood(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// TestOversizedFramesClose1009: a message over -max-frame-bytes (4096)
+// closes the connection with 1009 and a reason, and the close handshake
+// completes, whatever the size (5 KB, 1 MiB, 16 MiB), whether it comes in
+// one frame or in fragments, on /ws (binary and JSON) and on Socket.IO
+// (Engine.IO 3 and 4): the client reads the close frame, never a reset.
+func TestOversizedFramesClose1009(t *testing.T) {
+	t.Parallel()
+	s := startServer(t)
+	endpoints := []struct {
+		name, path string
+		kind       int
+		frame      func(size int) []byte
+	}{
+		{"ws-binary", "/ws", websocket.BinaryMessage, func(n int) []byte { return bytes.Repeat([]byte{0x0a}, n) }},
+		{"ws-json", "/ws?format=json", websocket.TextMessage, func(n int) []byte {
+			return []byte(`{"hello":{"user":{"uid":"big","uname":"` + strings.Repeat("x", n) + `"}}}`)
+		}},
+		{"eio3", "/applet/websocket/socket.io//?EIO=3&transport=websocket", websocket.TextMessage, func(n int) []byte {
+			return []byte(`42["face",{"face":1,"pad":"` + strings.Repeat("x", n) + `"}]`)
+		}},
+		{"eio4", "/applet/websocket/socket.io/?EIO=4&transport=websocket", websocket.TextMessage, func(n int) []byte {
+			return []byte(`42["face",{"face":1,"pad":"` + strings.Repeat("x", n) + `"}]`)
+		}},
+	}
+	sizes := []struct {
+		name string
+		n    int
+	}{{"5KB", 5000}, {"1MiB", 1 << 20}, {"16MiB", 16 << 20}}
+	for _, e := range endpoints {
+		for _, size := range sizes {
+			for _, oneFrame := range []bool{true, false} {
+				name := e.name + "/" + size.name + "/fragmented"
+				if oneFrame {
+					name = e.name + "/" + size.name + "/one-frame"
+				}
+				t.Run(name, func(t *testing.T) {
+					// One at a time: each sends up to 16 MiB.
+					frame := e.frame(size.n)
+					d := websocket.Dialer{HandshakeTimeout: dialTimeout}
+					if oneFrame {
+						d.WriteBufferSize = len(frame) + 16 // gorilla writes a message that fits its buffer as one frame
+					}
+					ws, resp, err := d.Dial(s.wsURL(e.path), nil)
+					if err != nil {
+						t.Fatalf("dial: %v (%v)", err, resp)
+					}
+					defer ws.Close()
+					closed := make(chan error, 1)
+					go func() {
+						for {
+							if _, _, err := ws.ReadMessage(); err != nil {
+								closed <- err
+								return
+							}
+						}
+					}()
+					go ws.WriteMessage(e.kind, frame) // fails once the server has closed
+					select {
+					case err := <-closed:
+						var ce *websocket.CloseError
+						if !errors.As(err, &ce) {
+							t.Fatalf("a %d-byte message: the connection ended without a close frame: %v", len(frame), err)
+						}
+						if ce.Code != messages.CloseTooBig || ce.Text == "" {
+							t.Fatalf("a %d-byte message: closed with %d %q, want 1009 and a reason", len(frame), ce.Code, ce.Text)
+						}
+						// gorilla has answered the close frame: the server then
+						// ends the TCP connection in order, not with a reset.
+						nc := ws.NetConn()
+						nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+						if n, err := io.Copy(io.Discard, nc); err != nil {
+							t.Fatalf("a %d-byte message: after the close frame the socket ended with %v (%d more bytes), want EOF", len(frame), err, n)
+						}
+					case <-time.After(10 * time.Second):
+						t.Fatalf("a %d-byte message: still open after 10s", len(frame))
+					}
+				})
+			}
+		}
+	}
+	s.requireHealthy(t)
 }

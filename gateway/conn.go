@@ -244,8 +244,8 @@ func (c *conn) ending() *ending {
 // serve sets the connection up and starts its reader.
 func (c *conn) serve() {
 	cfg := c.g.cfg
-	// Our own limit (readLoop) closes with a reason; gorilla's, which closes
-	// without one, only guards against huge fragmented messages.
+	// Our own limit (frameGuard) closes with a reason at the frame header;
+	// gorilla's, which would close without one, is only a backstop.
 	c.ws.SetReadLimit(int64(max(16*cfg.MaxFrameBytes, 1<<20)))
 	// The close path answers the client's close frame, with its code.
 	c.ws.SetCloseHandler(func(int, string) error { return nil })

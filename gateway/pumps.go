@@ -51,6 +51,9 @@ func (c *conn) readLoop() {
 	if c.watched {
 		theParker().forget(c)
 	}
+	if c.nc.guard.tooBig {
+		c.nc.guard.drain() // under the close grace Close has set
+	}
 	c.readEnded()
 }
 
@@ -196,6 +199,9 @@ func (c *conn) closeAfterReadError(err error) {
 			code = messages.CloseNormal
 		}
 		c.Close(code, fmt.Sprintf("client closed (%d)", ce.Code))
+	case errors.Is(err, errFrameTooBig):
+		c.g.countRejected("frame_too_big")
+		c.Close(messages.CloseTooBig, fmt.Sprintf("frame exceeds %d bytes", c.g.cfg.MaxFrameBytes))
 	case errors.Is(err, websocket.ErrReadLimit):
 		c.Close(messages.CloseTooBig, "message too big")
 	case errors.As(err, &ne) && ne.Timeout():

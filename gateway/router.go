@@ -116,7 +116,7 @@ func (g *Gateway) serveSocket(w http.ResponseWriter, r *http.Request, wire wire)
 		g.refuseAddr(w, addr)
 		return
 	}
-	hj := &hijacker{ResponseWriter: w}
+	hj := &hijacker{ResponseWriter: w, maxMessage: g.cfg.MaxFrameBytes}
 	ws, err := g.upgrader.Upgrade(hj, r, nil)
 	if err != nil {
 		g.releaseAddr(addr)
