@@ -29,7 +29,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case g.isSocketIOPath(path):
 		g.serveSocketIO(w, r)
 	case g.route(path) != nil:
-		g.route(path).ServeHTTP(w, r)
+		g.route(path).ServeHTTP(w, g.withClientAddr(r))
 	case g.static != nil:
 		g.static.ServeHTTP(w, r)
 	default:

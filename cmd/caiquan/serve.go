@@ -99,6 +99,9 @@ func (m *Main) Open() (err error) {
 			Timeout: m.Config.LoginTimeout,
 			Now:     time.Now,
 			Log:     m.log,
+
+			MaxConcurrent: m.Config.WeChatMaxConcurrent,
+			OnBusy:        func() { m.metrics.HTTPRefused.WithLabelValues("/login", auth.CodeWeChatBusy).Inc() },
 		}
 	}
 	if m.cluster != nil {
@@ -113,10 +116,15 @@ func (m *Main) Open() (err error) {
 		m.cluster.OnChange(srv.TopologyChanged)
 		srv.TopologyChanged() // for a change before OnChange
 	}
-	board := leaderboard.Handler(m.store, m.log)
+	// Each endpoint has its own buckets: browsing the leaderboard does not
+	// spend an address's logins.
+	limit := func(endpoint string, h http.Handler) http.Handler {
+		return gateway.NewHTTPLimit(endpoint, m.Config.HTTPRateLimit, m.Config.HTTPRateBurst, m.metrics).Wrap(h)
+	}
+	board := limit(leaderboard.Path, leaderboard.Handler(m.store, m.log))
 	m.gateway, err = gateway.New(gatewayConfig(m.Config), srv, m.log,
 		gateway.WithMetrics(m.metrics),
-		gateway.WithRoute("/login", login),
+		gateway.WithRoute("/login", limit("/login", login)),
 		gateway.WithRoute(leaderboard.Path, board),
 		gateway.WithRoute(leaderboard.Path+"/", board),
 		gateway.WithStatic(web.Handler()))
