@@ -2,7 +2,9 @@ package e2e
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"sync/atomic"
@@ -193,6 +195,37 @@ func TestOversizedFramesClose1009(t *testing.T) {
 				})
 			}
 		}
+	}
+	// Control frames may carry 125 bytes: a bigger ping is refused the same
+	// way, at its header (gorilla clients cannot send one; this writes it raw).
+	for _, n := range []int{200, 1 << 20} {
+		t.Run(fmt.Sprintf("ping of %d bytes", n), func(t *testing.T) {
+			ws, status, _ := dialRaw(t, s, "/ws", nil)
+			if ws == nil {
+				t.Fatalf("dial: status %d", status)
+			}
+			closed := make(chan error, 1)
+			go func() {
+				for {
+					if _, _, err := ws.ReadMessage(); err != nil {
+						closed <- err
+						return
+					}
+				}
+			}()
+			frame := []byte{0x89, 0x80 | 127, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0} // FIN ping, masked with a zero key
+			binary.BigEndian.PutUint64(frame[2:10], uint64(n))
+			go ws.NetConn().Write(append(frame, make([]byte, n)...))
+			select {
+			case err := <-closed:
+				var ce *websocket.CloseError
+				if !errors.As(err, &ce) || ce.Code != messages.CloseTooBig || ce.Text == "" {
+					t.Fatalf("a %d-byte ping: %v, want a close frame with 1009 and a reason", n, err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatalf("a %d-byte ping: still open after 10s", n)
+			}
+		})
 	}
 	s.requireHealthy(t)
 }

@@ -2,12 +2,19 @@ package gateway
 
 import (
 	"errors"
+	"fmt"
 	"net"
 )
 
 // errFrameTooBig is what the reader gets once a client's message is over
 // the limit. It is sticky: nothing of that message reaches gorilla.
 var errFrameTooBig = errors.New("gateway: message over the frame limit")
+
+// errControlTooBig is errFrameTooBig for a control frame over the 125
+// bytes RFC 6455 allows them (gorilla would answer 1002 and reset).
+var errControlTooBig = fmt.Errorf("%w: a control frame over %d bytes", errFrameTooBig, maxControlPayload)
+
+const maxControlPayload = 125
 
 // drainMax bounds what the close of an oversized message discards while
 // it waits for the client's close frame (besides the close grace).
@@ -38,6 +45,7 @@ type frameGuard struct {
 	msg    uint64 // payload bytes of the current data message so far
 
 	tooBig    bool // a message went over the limit: reads fail from there
+	control   bool // the frame that did was a control frame
 	closeSeen bool // the client's close frame has come whole
 }
 
@@ -50,13 +58,20 @@ const (
 
 func (f *frameGuard) Read(p []byte) (int, error) {
 	if f.tooBig {
-		return 0, errFrameTooBig
+		return 0, f.err()
 	}
 	n, err := f.src.Read(p)
 	if at := f.scan(p[:n]); at >= 0 {
-		return at, errFrameTooBig
+		return at, f.err()
 	}
 	return n, err
+}
+
+func (f *frameGuard) err() error {
+	if f.control {
+		return errControlTooBig
+	}
+	return errFrameTooBig
 }
 
 // scan follows p's frames. It returns the offset in p before which the
@@ -117,11 +132,15 @@ func (f *frameGuard) scan(p []byte) int {
 			f.msg = f.plen
 		case opContinuation:
 			f.msg += f.plen
-		case opClose:
-			f.closeSeen = f.closeSeen || f.plen == 0
+		default: // control frames: ping, pong, close
+			if f.plen > maxControlPayload && !f.tooBig {
+				f.tooBig, f.control = true, true
+				at = start
+			}
+			if f.b0&0x0f == opClose && f.plen == 0 {
+				f.closeSeen = true
+			}
 			continue
-		default:
-			continue // other control frames are gorilla's to check
 		}
 		if f.msg > f.limit && !f.tooBig {
 			f.tooBig = true

@@ -59,16 +59,21 @@ func TestFrameGuard(t *testing.T) {
 		name   string
 		frames [][]byte
 		ok     int // frames handed on whole before the error; -1: no error
+		// closes says the offending frame is itself a close frame: the
+		// drain stops after it.
+		closes bool
 	}{
-		{"under the limit", [][]byte{clientFrame(true, opText, small), clientFrame(true, opBinary, make([]byte, limit))}, -1},
-		{"one frame over (16-bit length)", [][]byte{clientFrame(true, opText, small), clientFrame(true, opBinary, make([]byte, limit+1))}, 1},
-		{"one frame over (64-bit length)", [][]byte{clientFrame(true, opBinary, make([]byte, 70000))}, 0},
-		{"fragments add up", [][]byte{clientFrame(false, opText, small), clientFrame(true, opContinuation, small)}, 1},
+		{"under the limit", [][]byte{clientFrame(true, opText, small), clientFrame(true, opBinary, make([]byte, limit))}, -1, false},
+		{"one frame over (16-bit length)", [][]byte{clientFrame(true, opText, small), clientFrame(true, opBinary, make([]byte, limit+1))}, 1, false},
+		{"one frame over (64-bit length)", [][]byte{clientFrame(true, opBinary, make([]byte, 70000))}, 0, false},
+		{"fragments add up", [][]byte{clientFrame(false, opText, small), clientFrame(true, opContinuation, small)}, 1, false},
 		{"pings between fragments do not count", [][]byte{
 			clientFrame(false, opText, small[:150]), clientFrame(true, 0x9, small[:100]),
 			clientFrame(true, opContinuation, small[:150]), clientFrame(true, opText, small),
-		}, -1},
-		{"each message counts alone", [][]byte{clientFrame(true, opText, small), clientFrame(true, opText, small), clientFrame(true, opText, small)}, -1},
+		}, -1, false},
+		{"a ping over 125 bytes", [][]byte{clientFrame(true, opText, small), clientFrame(true, 0x9, make([]byte, 126))}, 1, false},
+		{"a close frame over 125 bytes", [][]byte{clientFrame(true, opClose, make([]byte, 1<<20))}, 0, true},
+		{"each message counts alone", [][]byte{clientFrame(true, opText, small), clientFrame(true, opText, small), clientFrame(true, opText, small)}, -1, false},
 	}
 	for _, tt := range tests {
 		for _, chunk := range []int{1, 3, 7, 512, 1 << 20} {
@@ -109,6 +114,12 @@ func TestFrameGuard(t *testing.T) {
 				t.Errorf("%s: a read after the error gave %d, %v", tt.name, n, err)
 			}
 			g.drain()
+			if tt.closes {
+				if !g.closeSeen || len(src.data) > len(stream)-want-len(tt.frames[0]) {
+					t.Errorf("%s, reads of %d: drain stopped with closeSeen %v and %d bytes unread, want it to stop after the close frame", tt.name, chunk, g.closeSeen, len(src.data))
+				}
+				continue
+			}
 			if !g.closeSeen || len(src.data) > len("after") {
 				t.Errorf("%s, reads of %d: drain stopped with closeSeen %v and %d bytes unread, want the close frame read and only what follows it left", tt.name, chunk, g.closeSeen, len(src.data))
 			}

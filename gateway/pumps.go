@@ -199,6 +199,9 @@ func (c *conn) closeAfterReadError(err error) {
 			code = messages.CloseNormal
 		}
 		c.Close(code, fmt.Sprintf("client closed (%d)", ce.Code))
+	case errors.Is(err, errControlTooBig):
+		c.g.countRejected("frame_too_big")
+		c.Close(messages.CloseTooBig, fmt.Sprintf("control frame exceeds %d bytes", maxControlPayload))
 	case errors.Is(err, errFrameTooBig):
 		c.g.countRejected("frame_too_big")
 		c.Close(messages.CloseTooBig, fmt.Sprintf("frame exceeds %d bytes", c.g.cfg.MaxFrameBytes))
