@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -292,5 +293,23 @@ func TestHTTPTimeouts(t *testing.T) {
 				t.Errorf("16 KiB of headers: status %d, want 431", resp.StatusCode)
 			}
 		})
+	}
+}
+
+// TestMaxConnectionsDefault: without max_connections the server takes the
+// open-file limit less 256 (Go raises the soft limit to the hard one at
+// start, in the server as in this test).
+func TestMaxConnectionsDefault(t *testing.T) {
+	t.Parallel()
+	var rl syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
+		t.Skip(err)
+	}
+	s := startServer(t)
+	want := fmt.Sprintf("max_connections=%d", rl.Cur-256)
+	for end := time.Now().Add(eventTimeout); !strings.Contains(s.Stderr(), want); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatalf("the server did not log %s (open-file limit %d):\n%s", want, rl.Cur, s.Stderr())
+		}
 	}
 }

@@ -108,8 +108,9 @@ func (c *trackedConn) CloseWrite() error {
 }
 
 // refuseFull answers a request that came on a connection over the limit.
-func (g *Gateway) refuseFull(w http.ResponseWriter) {
+func (g *Gateway) refuseFull(w http.ResponseWriter, r *http.Request) {
 	g.countRefused(refusedTotal)
+	g.log.Debug("gateway: request refused", "reason", refusedTotal, "remote", g.ClientAddr(r).String(), "path", r.URL.Path)
 	writeJSON(w, http.StatusServiceUnavailable, apiError{Code: CodeServerFull,
 		Message: fmt.Sprintf("the server is full (%d connections); try again later", g.cfg.MaxConnections)})
 }

@@ -17,7 +17,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// Accepted over max_connections: one answer, then the socket goes.
 		w.Header().Set("Connection", "close")
 		if path != "/healthz" {
-			g.refuseFull(w)
+			g.refuseFull(w, r)
 			return
 		}
 	}
