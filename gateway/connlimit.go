@@ -49,10 +49,6 @@ type overLimitKey struct{}
 // overLimit says whether r came on a connection accepted over the limit.
 func overLimit(r *http.Request) bool { return r.Context().Value(overLimitKey{}) != nil }
 
-// OpenTCP is the number of connections of the listener given to Serve,
-// upgraded or not.
-func (g *Gateway) OpenTCP() int { return int(g.tcpOpen.Load()) }
-
 type limitListener struct {
 	net.Listener
 	g *Gateway
