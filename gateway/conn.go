@@ -37,7 +37,6 @@ type conn struct {
 	session    actors.Session
 	limiter    limiter
 	helloTimer *time.Timer // until hello
-	watched    bool        // the parker has the socket (park.go)
 	// token is the session token given outside hello (the URL's ?token=,
 	// or the Engine.IO 4 connect auth); a hello without one carries it.
 	token string
@@ -47,12 +46,15 @@ type conn struct {
 	spare     []frame     // the writer's last batch, reused for the next queue
 	writing   bool        // the writer role is taken: a writeLoop runs (or serve greets)
 	pingDue   bool        // a ping is due; the writer sends the pings
+	closed    bool        // Close has run; end is set
 	tick      *time.Timer // at the next ping, or at the read deadline when parked (onTick)
 	nextPing  time.Time
 	pongTimer *time.Timer // Engine.IO 4: runs while a ping is unanswered
-	closed    bool
-	end       *ending // set with closed; nil while open, which is most of a connection's life
-	parked    bool    // no reader runs; unpark starts one
+	end       *ending     // set with closed; nil while open, which is most of a connection's life
+	parked    bool        // no reader runs; unpark starts one
+	// watched is the reader role's, not mu's: the parker has the socket
+	// (park.go). It sits here only to share parked's padding.
+	watched bool
 
 	closing atomic.Bool // set by the first Close
 

@@ -3,7 +3,7 @@ package gateway
 import (
 	"errors"
 	"fmt"
-	"net"
+	"io"
 )
 
 // errFrameTooBig is what the reader gets once a client's message is over
@@ -31,15 +31,14 @@ const drainMax = 64 << 20
 // frame, until the client's close frame.
 //
 // A header is parsed a byte at a time, so it may be split across reads.
-// Reader role only; about 40 bytes, as every connection has one.
+// Reader role only; 40 bytes, as every connection has one (netConn
+// passes the socket in rather than keep it twice).
 type frameGuard struct {
-	src   net.Conn
-	limit uint64 // the largest message, in payload bytes
-
 	hdrN   uint8  // header bytes seen of the frame being parsed; 0 between
 	hdrLen uint8  // the header's whole length, known from its second byte
 	ext    uint8  // bytes of extended payload length after the second
 	b0     byte   // FIN, RSV and opcode
+	limit  uint32 // the largest message, in payload bytes
 	plen   uint64 // the payload length being read from the header
 	left   uint64 // payload bytes still to come of the current frame
 	msg    uint64 // payload bytes of the current data message so far
@@ -56,11 +55,12 @@ const (
 	opClose        = 0x8
 )
 
-func (f *frameGuard) Read(p []byte) (int, error) {
+// read reads from src into p, handing on only what may go to gorilla.
+func (f *frameGuard) read(src io.Reader, p []byte) (int, error) {
 	if f.tooBig {
 		return 0, f.err()
 	}
-	n, err := f.src.Read(p)
+	n, err := src.Read(p)
 	if at := f.scan(p[:n]); at >= 0 {
 		return at, f.err()
 	}
@@ -142,7 +142,7 @@ func (f *frameGuard) scan(p []byte) int {
 			}
 			continue
 		}
-		if f.msg > f.limit && !f.tooBig {
+		if f.msg > uint64(f.limit) && !f.tooBig {
 			f.tooBig = true
 			at = start
 		}
@@ -154,10 +154,10 @@ func (f *frameGuard) scan(p []byte) int {
 // by frame, until its close frame has come whole (the close handshake is
 // then complete and the socket can close without a reset), the socket's
 // read deadline (the close grace) passes, or drainMax bytes were read.
-func (f *frameGuard) drain() {
+func (f *frameGuard) drain(src io.Reader) {
 	buf := make([]byte, 16<<10)
 	for read := 0; !f.closeSeen && read < drainMax; {
-		n, err := f.src.Read(buf)
+		n, err := src.Read(buf)
 		read += n
 		f.scan(buf[:n])
 		if err != nil {

@@ -48,6 +48,10 @@ func (c *chunkConn) Read(p []byte) (int, error) {
 	return n, nil
 }
 
+type readerFunc func([]byte) (int, error)
+
+func (f readerFunc) Read(p []byte) (int, error) { return f(p) }
+
 // TestFrameGuard: whatever the read sizes, the guard hands on exactly the
 // bytes before the header that puts a message over the limit, counting
 // fragments together and control frames apart; after that it fails every
@@ -85,8 +89,8 @@ func TestFrameGuard(t *testing.T) {
 			closing := clientFrame(true, opClose, []byte{0x03, 0xe8})                // its close frame
 			stream = append(append(append(stream, tail...), closing...), "after"...) // bytes after it stay unread
 			src := &chunkConn{data: stream, chunk: chunk}
-			g := &frameGuard{src: src, limit: limit}
-			got, err := io.ReadAll(g)
+			g := &frameGuard{limit: limit}
+			got, err := io.ReadAll(readerFunc(func(p []byte) (int, error) { return g.read(src, p) }))
 			want := 0
 			for _, f := range tt.frames[:max(tt.ok, 0)] {
 				want += len(f)
@@ -110,10 +114,10 @@ func TestFrameGuard(t *testing.T) {
 				t.Errorf("%s, reads of %d: handed on %d bytes with %v, want %d to %d and errFrameTooBig", tt.name, chunk, len(got), err, want, want+hdr-1)
 				continue
 			}
-			if n, err := g.Read(make([]byte, 10)); n != 0 || !errors.Is(err, errFrameTooBig) {
+			if n, err := g.read(src, make([]byte, 10)); n != 0 || !errors.Is(err, errFrameTooBig) {
 				t.Errorf("%s: a read after the error gave %d, %v", tt.name, n, err)
 			}
-			g.drain()
+			g.drain(src)
 			if tt.closes {
 				if !g.closeSeen || len(src.data) > len(stream)-want-len(tt.frames[0]) {
 					t.Errorf("%s, reads of %d: drain stopped with closeSeen %v and %d bytes unread, want it to stop after the close frame", tt.name, chunk, g.closeSeen, len(src.data))

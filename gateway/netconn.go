@@ -18,12 +18,12 @@ import (
 // written between hold and flush to send them in one system call.
 type netConn struct {
 	net.Conn
-	br  *bufio.Reader      // gorilla reads through it (from guard); reader goroutine only
+	br  *bufio.Reader      // gorilla reads through it (from Read); reader goroutine only
 	raw syscall.RawConn    // nil: no shallow wait
 	fd  int32              // the socket's descriptor, for the parker; -1: none
 	rdy func(uintptr) bool // c.ready as a value made once: no allocation per wait
 
-	guard  frameGuard   // between the socket and br; reader role only
+	guard  frameGuard   // in Read, between the socket and br; reader role only
 	waited bool         // reader role only: ready has already peeked once
 	rdl    atomic.Int64 // the read deadline in Unix nanoseconds; 0: none
 	dlMu   sync.Mutex   // orders setting the socket's read deadline with noting it
@@ -40,8 +40,8 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b 
 
 func newNetConn(c net.Conn, maxMessage int) *netConn {
 	nc := &netConn{Conn: c, fd: -1}
-	nc.guard = frameGuard{src: c, limit: uint64(maxMessage)}
-	nc.br = bufio.NewReaderSize(&nc.guard, readBufferSize)
+	nc.guard = frameGuard{limit: uint32(maxMessage)}
+	nc.br = bufio.NewReaderSize(nc, readBufferSize)
 	if sc, ok := c.(syscall.Conn); ok && canPeek {
 		if raw, err := sc.SyscallConn(); err == nil {
 			nc.raw = raw
@@ -55,7 +55,7 @@ func newNetConn(c net.Conn, maxMessage int) *netConn {
 // Read reads through the frame guard. gorilla's Upgrade resets the read
 // buffer it is given onto the hijacked connection (bufioReaderSize in
 // v1.5.3), so the guard must be on this path, not only in br.
-func (nc *netConn) Read(p []byte) (int, error) { return nc.guard.Read(p) }
+func (nc *netConn) Read(p []byte) (int, error) { return nc.guard.read(nc.Conn, p) }
 
 // SetReadDeadline also notes the deadline, for a parked connection's timer.
 func (nc *netConn) SetReadDeadline(t time.Time) error {
@@ -249,10 +249,10 @@ func (nc *netConn) restoreReadBuffer() {
 	}
 	readBufs.Unlock()
 	if carrier == nil {
-		carrier = bufio.NewReaderSize(&nc.guard, readBufferSize)
+		carrier = bufio.NewReaderSize(nc, readBufferSize)
 	}
 	*nc.br = *carrier
-	nc.br.Reset(&nc.guard)
+	nc.br.Reset(nc)
 }
 
 // hijacker gives gorilla's Upgrade a netConn and our read buffer in place

@@ -52,7 +52,7 @@ func (c *conn) readLoop() {
 		theParker().forget(c)
 	}
 	if c.nc.guard.tooBig {
-		c.nc.guard.drain() // under the close grace Close has set
+		c.nc.guard.drain(c.nc.Conn) // under the close grace Close has set
 	}
 	c.readEnded()
 }
