@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -319,5 +320,59 @@ func TestWeChatErrorsHideTheSecret(t *testing.T) {
 		if !strings.Contains(err.Error(), base+"/sns/jscode2session") || !strings.Contains(logged.String(), "login refused") {
 			t.Errorf("%s: the error does not name the endpoint, or nothing was logged: %v\n%s", base, err, logged.String())
 		}
+	}
+}
+
+// TestLoginConcurrencyCap: with MaxConcurrent 3 and a WeChat that does not
+// answer yet, three logins wait on WeChat and every other one is refused
+// at once with 503 wechat_busy and Retry-After; WeChat never has more than
+// three calls; once it answers, the three succeed and logins go on.
+func TestLoginConcurrencyCap(t *testing.T) {
+	release := make(chan struct{})
+	var inFlight, most, calls atomic.Int32
+	wx := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		n := inFlight.Add(1)
+		defer inFlight.Add(-1)
+		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+		}
+		<-release
+		json.NewEncoder(w).Encode(map[string]any{"openid": "o" + r.URL.Query().Get("js_code")})
+	}))
+	defer wx.Close()
+	var busy atomic.Int32
+	l := &Login{WeChat: &WeChat{Base: wx.URL, AppID: "wxapp", Secret: "wxsecret"}, Signer: signer(t, secret, time.Hour),
+		Timeout: 10 * time.Second, Now: time.Now, MaxConcurrent: 3, OnBusy: func() { busy.Add(1) }}
+	post := func(code string) *httptest.ResponseRecorder {
+		rec := httptest.NewRecorder()
+		l.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/login", strings.NewReader(`{"code":"`+code+`"}`)))
+		return rec
+	}
+	done := make(chan *httptest.ResponseRecorder, 3)
+	for i := range 3 {
+		go func() { done <- post(fmt.Sprint("held", i)) }()
+	}
+	for end := time.Now().Add(5 * time.Second); inFlight.Load() < 3; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatalf("%d calls reached WeChat, want 3", inFlight.Load())
+		}
+	}
+	for i := range 20 {
+		rec := post(fmt.Sprint("more", i))
+		if rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), `"code":"wechat_busy"`) || rec.Header().Get("Retry-After") == "" {
+			t.Fatalf("login %d with 3 under way: %d %s", i, rec.Code, rec.Body)
+		}
+	}
+	close(release)
+	for range 3 {
+		if rec := <-done; rec.Code != http.StatusOK {
+			t.Errorf("a held login: %d %s", rec.Code, rec.Body)
+		}
+	}
+	if rec := post("after"); rec.Code != http.StatusOK {
+		t.Errorf("a login after WeChat answered: %d %s", rec.Code, rec.Body)
+	}
+	if most.Load() != 3 || calls.Load() != 4 || busy.Load() != 20 {
+		t.Errorf("WeChat saw at most %d at once and %d calls, %d refusals counted; want 3, 4 and 20", most.Load(), calls.Load(), busy.Load())
 	}
 }

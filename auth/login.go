@@ -21,7 +21,7 @@ const (
 	CodeInvalidCode       = "invalid_code"        // 401: WeChat 40029 or 40163, the code is wrong, expired or used
 	CodeUserBlocked       = "user_blocked"        // 403: WeChat 40226
 	CodeWeChatRateLimited = "wechat_rate_limited" // 429: WeChat 45011; try again in a minute
-	CodeWeChatBusy        = "wechat_busy"         // 503: WeChat -1; try again
+	CodeWeChatBusy        = "wechat_busy"         // 503: WeChat -1, or MaxConcurrent logins under way; try again
 	CodeWeChatConfig      = "wechat_config"       // 502: WeChat 40013 or 40125, the server's app id or secret is wrong
 	CodeWeChatError       = "wechat_error"        // 502: any other WeChat errcode (named in the message)
 	CodeWeChatTimeout     = "wechat_timeout"      // 504: no answer within login_timeout
@@ -44,6 +44,16 @@ type Login struct {
 	Timeout time.Duration // bounds the code2Session call
 	Now     func() time.Time
 	Log     *slog.Logger // nil: discarded
+	// MaxConcurrent bounds the code2Session calls under way at once; a
+	// login beyond it is refused at once with 503 wechat_busy, so a burst
+	// of logins can neither pile up goroutines waiting on WeChat nor spend
+	// the app's WeChat quota faster than WeChat answers. 0: no bound.
+	MaxConcurrent int
+	// OnBusy, if set, is called for each login refused by MaxConcurrent.
+	OnBusy func()
+
+	slotsOnce sync.Once
+	slots     chan struct{} // one element per call under way
 
 	quietOnce sync.Once
 	quiet     *quietlog.Logger
@@ -86,6 +96,15 @@ func (l *Login) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, Refusal{CodeBadRequest, fmt.Sprintf("code, uname and uavatar may be at most %d, %d and %d bytes", maxCode, maxUname, maxUavatar)})
 		return
 	}
+	if !l.acquire() {
+		if l.OnBusy != nil {
+			l.OnBusy()
+		}
+		w.Header().Set("Retry-After", "1")
+		writeJSON(w, http.StatusServiceUnavailable, Refusal{CodeWeChatBusy, "too many logins are under way; try again in a moment"})
+		return
+	}
+	defer l.release()
 	ctx, cancel := context.WithTimeout(r.Context(), l.Timeout)
 	defer cancel()
 	openid, err := l.WeChat.Code2Session(ctx, req.Code)
@@ -100,6 +119,27 @@ func (l *Login) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	uid := UID(l.WeChat.AppID, openid)
 	token, exp := l.Signer.Issue(Claims{Sub: uid, Uname: req.Uname, Uavatar: req.Uavatar}, l.Now())
 	writeJSON(w, http.StatusOK, loginResponse{Token: token, ExpiresAt: exp, UID: uid})
+}
+
+// acquire takes a slot for a code2Session call without waiting; false
+// when MaxConcurrent are under way.
+func (l *Login) acquire() bool {
+	if l.MaxConcurrent <= 0 {
+		return true
+	}
+	l.slotsOnce.Do(func() { l.slots = make(chan struct{}, l.MaxConcurrent) })
+	select {
+	case l.slots <- struct{}{}:
+		return true
+	default:
+		return false
+	}
+}
+
+func (l *Login) release() {
+	if l.MaxConcurrent > 0 {
+		<-l.slots
+	}
 }
 
 // refusalOf maps a code2Session failure to our answer: the one place where

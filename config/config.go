@@ -50,6 +50,26 @@ type Config struct {
 	// its session (its seat, its choice) for a new connection to resume;
 	// 0 turns resume off.
 	ResumeWindow time.Duration `yaml:"resume_window"`
+	// HTTPReadHeaderTimeout bounds the time a client may take to send a
+	// request's headers, HTTPIdleTimeout how long a keep-alive HTTP
+	// connection may wait for its next request, and HTTPMaxHeaderBytes the
+	// size of a request's headers, on every HTTP listener of the process.
+	HTTPReadHeaderTimeout time.Duration `yaml:"http_read_header_timeout"`
+	HTTPIdleTimeout       time.Duration `yaml:"http_idle_timeout"`
+	HTTPMaxHeaderBytes    int           `yaml:"http_max_header_bytes"`
+	// MaxConnections bounds the open connections of the game listener; 0
+	// means the process's open-file limit minus 256, read at start.
+	// MaxConnectionsPerIP bounds the WebSockets of one client address
+	// (an IPv6 client's /64); 0 turns it off.
+	MaxConnections      int `yaml:"max_connections"`
+	MaxConnectionsPerIP int `yaml:"max_connections_per_ip"`
+	// TrustedProxies lists the proxies (CIDRs or addresses) whose
+	// X-Forwarded-For names the client; from anyone else it is ignored.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+	// HTTPRateLimit and HTTPRateBurst are each client address's token
+	// bucket on /login and on /leaderboard (one bucket per endpoint).
+	HTTPRateLimit float64 `yaml:"http_rate_limit"`
+	HTTPRateBurst int     `yaml:"http_rate_burst"`
 
 	// DrainTimeout bounds how long SIGTERM waits for rounds in progress.
 	DrainTimeout time.Duration `yaml:"drain_timeout"`
@@ -112,6 +132,9 @@ type Config struct {
 	WeChatSecret  string        `yaml:"wechat_secret"`
 	WeChatAPIBase string        `yaml:"wechat_api_base"`
 	LoginTimeout  time.Duration `yaml:"login_timeout"`
+	// WeChatMaxConcurrent bounds the code2Session calls under way at once;
+	// a login beyond it is refused with wechat_busy.
+	WeChatMaxConcurrent int `yaml:"wechat_max_concurrent"`
 
 	// ClusterProvider is "none" (one node, no outside service), "etcd" or
 	// "automanaged" (a static list of peers).
@@ -199,5 +222,14 @@ func Default() Config {
 		ClusterName:            "caiquan",
 		ClusterBind:            "127.0.0.1:0",
 		ClusterHeartbeatExpiry: 10 * time.Second,
+
+		HTTPReadHeaderTimeout: 10 * time.Second,
+		HTTPIdleTimeout:       60 * time.Second,
+		HTTPMaxHeaderBytes:    16 << 10,
+		MaxConnections:        0, // the open-file limit minus 256
+		MaxConnectionsPerIP:   0, // off: carriers put many players behind one address
+		HTTPRateLimit:         1,
+		HTTPRateBurst:         20,
+		WeChatMaxConcurrent:   32,
 	}
 }

@@ -192,6 +192,16 @@ func TestValidateNamesSetting(t *testing.T) {
 		{"allowed_origins", func(c *Config) { c.AllowedOrigins = []string{"https://a.example:"} }, "allowed_origins[0]"},
 		{"allowed_origins", func(c *Config) { c.AllowedOrigins = []string{"https://"} }, "allowed_origins[0]"},
 		{"allowed_origins", func(c *Config) { c.AllowedOrigins = []string{""} }, "allowed_origins[0]"},
+		{"http_read_header_timeout", func(c *Config) { c.HTTPReadHeaderTimeout = 0 }, "http_read_header_timeout must be more than 0"},
+		{"http_idle_timeout", func(c *Config) { c.HTTPIdleTimeout = -time.Second }, "http_idle_timeout must be more than 0, got -1s"},
+		{"http_max_header_bytes", func(c *Config) { c.HTTPMaxHeaderBytes = 1023 }, "http_max_header_bytes must be between 1024 and 1048576, got 1023"},
+		{"max_connections", func(c *Config) { c.MaxConnections = -1 }, "max_connections must be 0 (the open-file limit minus 256) or more, got -1"},
+		{"max_connections_per_ip", func(c *Config) { c.MaxConnectionsPerIP = -1 }, "max_connections_per_ip must be 0 (off) or more"},
+		{"trusted_proxies", func(c *Config) { c.TrustedProxies = []string{"10.0.0.0/8", "nginx"} }, `trusted_proxies[1] must be a CIDR such as "10.0.0.0/8" or an address such as "127.0.0.1", got "nginx"`},
+		{"trusted_proxies", func(c *Config) { c.TrustedProxies = []string{"10.0.0.0/33"} }, `got "10.0.0.0/33"`},
+		{"http_rate_limit", func(c *Config) { c.HTTPRateLimit = 0 }, "http_rate_limit must be a number more than 0"},
+		{"http_rate_limit", func(c *Config) { c.HTTPRateLimit = math.Inf(1) }, "got +Inf"},
+		{"http_rate_burst", func(c *Config) { c.HTTPRateBurst = 0 }, "http_rate_burst must be at least 1, got 0"},
 		{"drain_timeout", func(c *Config) { c.DrainTimeout = 0 }, "drain_timeout must be more than 0"},
 		{"admin_listen", func(c *Config) { c.AdminListen = "8081" }, "admin_listen must be host:port"},
 		{"admin_token", func(c *Config) { c.AdminToken = "hunter2" }, "admin_token must be at least 32 bytes, got 7"},
@@ -222,6 +232,7 @@ func TestValidateNamesSetting(t *testing.T) {
 		{"token_ttl", func(c *Config) { c.TokenTTL = 0 }, "token_ttl must be at least 1s"},
 		{"wechat_api_base", func(c *Config) { c.WeChatAPIBase = "api.weixin.qq.com" }, "wechat_api_base must be an http or https URL"},
 		{"login_timeout", func(c *Config) { c.LoginTimeout = 0 }, "login_timeout must be more than 0"},
+		{"wechat_max_concurrent", func(c *Config) { c.WeChatMaxConcurrent = 0 }, "wechat_max_concurrent must be at least 1, got 0"},
 		{"cluster_provider", func(c *Config) { c.ClusterProvider = "consul" }, `cluster_provider must be "none", "etcd" or "automanaged", got "consul"`},
 		{"cluster_provider", func(c *Config) { c.ClusterProvider = "" }, `got ""`},
 		{"cluster_name", func(c *Config) { etcd(c); c.ClusterName = "" }, "cluster_name must be a name"},
@@ -280,6 +291,9 @@ func TestValidateAcceptsEdges(t *testing.T) {
 		"bot_first_choice < 1 rt": func(c *Config) { c.RoundTime = time.Second; c.BotFirstChoice = 999 * time.Millisecond },
 		"memory_limit_mib off":    func(c *Config) { c.MemoryLimitMiB = 0 },
 		"memory_limit_mib 64":     func(c *Config) { c.MemoryLimitMiB = 64 },
+		"trusted proxies":         func(c *Config) { c.TrustedProxies = []string{"127.0.0.1", "10.0.0.0/8", "fd00::/8", "::1"} },
+		"fractional http rate":    func(c *Config) { c.HTTPRateLimit = 0.01 },
+		"per-ip limit":            func(c *Config) { c.MaxConnections, c.MaxConnectionsPerIP = 10, 2 },
 		"cluster etcd":            etcd,
 		"guest, two secrets":      guest,
 		"guest, auth_secret":      func(c *Config) { c.AuthMode, c.AuthSecret = AuthGuest, strings.Repeat("s", 32) },
@@ -344,4 +358,25 @@ func automanaged(c *Config) {
 	c.ClusterProvider = "automanaged"
 	c.ClusterPeerListen = "127.0.0.1:6330"
 	c.ClusterPeers = []string{"127.0.0.1:6330", "127.0.0.1:6331"}
+}
+
+func TestParsePrefix(t *testing.T) {
+	for in, want := range map[string]string{
+		"127.0.0.1":           "127.0.0.1/32",
+		"10.1.2.3/8":          "10.0.0.0/8",
+		"::1":                 "::1/128",
+		"::ffff:10.0.0.1":     "10.0.0.1/32",
+		"::ffff:10.0.0.0/104": "10.0.0.0/8",
+		"2001:db8::/32":       "2001:db8::/32",
+	} {
+		p, err := ParsePrefix(in)
+		if err != nil || p.String() != want {
+			t.Errorf("ParsePrefix(%q) = %v, %v; want %s", in, p, err, want)
+		}
+	}
+	for _, bad := range []string{"", "nginx", "10.0.0.0/33", "10.0.0.1:80", "10.0.0.0/"} {
+		if p, err := ParsePrefix(bad); err == nil {
+			t.Errorf("ParsePrefix(%q) = %v, want an error", bad, p)
+		}
+	}
 }

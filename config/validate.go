@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -82,6 +83,32 @@ func (c Config) Validate() error {
 	}
 	if c.ResumeWindow < 0 || c.ResumeWindow > 10*time.Minute {
 		bad("resume_window must be between 0 (off) and 10m0s, got %v", c.ResumeWindow)
+	}
+	if c.HTTPReadHeaderTimeout <= 0 {
+		bad("http_read_header_timeout must be more than 0, got %v", c.HTTPReadHeaderTimeout)
+	}
+	if c.HTTPIdleTimeout <= 0 {
+		bad("http_idle_timeout must be more than 0, got %v", c.HTTPIdleTimeout)
+	}
+	if c.HTTPMaxHeaderBytes < 1024 || c.HTTPMaxHeaderBytes > 1<<20 {
+		bad("http_max_header_bytes must be between 1024 and 1048576, got %d", c.HTTPMaxHeaderBytes)
+	}
+	if c.MaxConnections < 0 {
+		bad("max_connections must be 0 (the open-file limit minus 256) or more, got %d", c.MaxConnections)
+	}
+	if c.MaxConnectionsPerIP < 0 {
+		bad("max_connections_per_ip must be 0 (off) or more, got %d", c.MaxConnectionsPerIP)
+	}
+	for i, p := range c.TrustedProxies {
+		if _, err := ParsePrefix(p); err != nil {
+			bad(`trusted_proxies[%d] must be a CIDR such as "10.0.0.0/8" or an address such as "127.0.0.1", got %q`, i, p)
+		}
+	}
+	if !(c.HTTPRateLimit > 0) || math.IsInf(c.HTTPRateLimit, 0) {
+		bad("http_rate_limit must be a number more than 0, got %v", c.HTTPRateLimit)
+	}
+	if c.HTTPRateBurst < 1 {
+		bad("http_rate_burst must be at least 1, got %d", c.HTTPRateBurst)
 	}
 	if c.DrainTimeout <= 0 {
 		bad("drain_timeout must be more than 0, got %v", c.DrainTimeout)
@@ -175,6 +202,9 @@ func (c Config) Validate() error {
 	}
 	if c.LoginTimeout <= 0 {
 		bad("login_timeout must be more than 0, got %v", c.LoginTimeout)
+	}
+	if c.WeChatMaxConcurrent < 1 {
+		bad("wechat_max_concurrent must be at least 1, got %d", c.WeChatMaxConcurrent)
 	}
 
 	c.validateCluster(bad)
@@ -287,6 +317,27 @@ func isHostPort(s string, zeroOK bool) bool {
 	}
 	p, err := strconv.Atoi(port)
 	return err == nil && p >= 0 && p <= 65535 && (p > 0 || zeroOK)
+}
+
+// ParsePrefix reads one trusted_proxies entry: a CIDR, or an address
+// standing for itself alone. IPv4-mapped IPv6 forms become IPv4.
+func ParsePrefix(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return netip.Prefix{}, err
+		}
+		if p.Addr().Is4In6() && p.Bits() >= 96 {
+			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+		}
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	a = a.Unmap().WithZone("")
+	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 
 // IsLoopback reports whether host names only this machine: "localhost" or

@@ -76,11 +76,18 @@ func (c *wsClient) next() (string, map[string]any) {
 			json.Unmarshal(args[1], &body)
 			return name, body
 		}
-		var env map[string]map[string]any
+		var env map[string]json.RawMessage
 		if err := json.Unmarshal(data, &env); err != nil {
 			c.t.Fatalf("bad envelope %q: %v", data, err)
 		}
-		for name, body := range env {
+		for name, raw := range env {
+			if name == "seq" {
+				continue // the envelope's number, beside its one body
+			}
+			var body map[string]any
+			if err := json.Unmarshal(raw, &body); err != nil {
+				c.t.Fatalf("bad envelope %q: %v", data, err)
+			}
 			return name, body
 		}
 	}

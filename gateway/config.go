@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"errors"
+	"net/netip"
 	"time"
 )
 
@@ -28,6 +29,13 @@ type Config struct {
 	// upgrade.
 	AllowedOrigins []string
 	AllowNoOrigin  bool
+	// MaxConnections bounds the open connections of the listener given to
+	// Serve; MaxConnectionsPerIP bounds one client address's WebSockets
+	// (0: no bound).
+	MaxConnections      int
+	MaxConnectionsPerIP int
+	// TrustedProxies are the peers whose X-Forwarded-For names the client.
+	TrustedProxies []netip.Prefix
 }
 
 func (c Config) validate() error {
@@ -36,6 +44,8 @@ func (c Config) validate() error {
 		return errors.New("gateway: no Socket.IO prefix")
 	case c.MaxFrameBytes <= 0, c.RateLimit <= 0, c.RateBurst <= 0, c.OutboundQueue <= 0:
 		return errors.New("gateway: frame size, rate limit, burst and outbound queue must be positive")
+	case c.MaxConnections <= 0, c.MaxConnectionsPerIP < 0:
+		return errors.New("gateway: max connections must be positive, per address at least 0")
 	case c.HandshakeTimeout <= 0, c.PingInterval <= 0, c.IdleTimeout <= 0:
 		return errors.New("gateway: handshake timeout, ping interval and idle timeout must be positive")
 	}

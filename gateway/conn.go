@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"fmt"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -31,12 +32,12 @@ type conn struct {
 	ws   *websocket.Conn
 	nc   *netConn // the socket under ws
 	wire wire
+	addr netip.Addr // the client's (ClientAddr); its per-address slot is released by untrack
 
 	// Reader role only (serve, then awaitInput and readLoop).
 	session    actors.Session
 	limiter    limiter
 	helloTimer *time.Timer // until hello
-	watched    bool        // the parker has the socket (park.go)
 	// token is the session token given outside hello (the URL's ?token=,
 	// or the Engine.IO 4 connect auth); a hello without one carries it.
 	token string
@@ -46,12 +47,15 @@ type conn struct {
 	spare     []frame     // the writer's last batch, reused for the next queue
 	writing   bool        // the writer role is taken: a writeLoop runs (or serve greets)
 	pingDue   bool        // a ping is due; the writer sends the pings
+	closed    bool        // Close has run; end is set
 	tick      *time.Timer // at the next ping, or at the read deadline when parked (onTick)
 	nextPing  time.Time
 	pongTimer *time.Timer // Engine.IO 4: runs while a ping is unanswered
-	closed    bool
-	end       *ending // set with closed; nil while open, which is most of a connection's life
-	parked    bool    // no reader runs; unpark starts one
+	end       *ending     // set with closed; nil while open, which is most of a connection's life
+	parked    bool        // no reader runs; unpark starts one
+	// watched is the reader role's, not mu's: the parker has the socket
+	// (park.go). It sits here only to share parked's padding.
+	watched bool
 
 	closing atomic.Bool // set by the first Close
 
@@ -253,12 +257,20 @@ func (c *conn) ending() *ending {
 // serve sets the connection up and starts its reader.
 func (c *conn) serve() {
 	cfg := c.g.cfg
-	// Our own limit (readLoop) closes with a reason; gorilla's, which closes
-	// without one, only guards against huge fragmented messages.
+	// Our own limit (frameGuard) closes with a reason at the frame header;
+	// gorilla's, which would close without one, is only a backstop.
 	c.ws.SetReadLimit(int64(max(16*cfg.MaxFrameBytes, 1<<20)))
 	// The close path answers the client's close frame, with its code.
 	c.ws.SetCloseHandler(func(int, string) error { return nil })
-	c.ws.SetPongHandler(func(string) error { c.extendReadDeadline(); return nil })
+	// Control frames cost the server as much as data frames: they take
+	// from the same bucket, and a flood of them closes like any other.
+	c.ws.SetPingHandler(c.onPing)
+	c.ws.SetPongHandler(func(string) error {
+		if c.admitControl() {
+			c.extendReadDeadline()
+		}
+		return nil
+	})
 	c.extendReadDeadline()
 
 	c.nc.hold() // Engine.IO 3 greets with two frames: one write
@@ -307,7 +319,7 @@ func (c *conn) readEnded() {
 	cause := end.cause
 	c.session.Closed(cause.reason) // the reader ended: no Deliver can follow
 	c.g.untrack(c)
-	args := []any{"wire", c.wire.name(), "remote", c.ws.RemoteAddr().String(), "code", cause.code, "reason", cause.reason}
+	args := []any{"wire", c.wire.name(), "remote", c.addr.String(), "code", cause.code, "reason", cause.reason}
 	if cause.code == messages.CloseNormal || cause.code == messages.CloseGoingAway {
 		c.g.log.Debug("gateway: connection closed", args...)
 		return

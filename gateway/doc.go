@@ -27,7 +27,12 @@
 // later of the two winning). The gateway puts it into a hello that carries
 // none; checking it is the session's.
 //
-// Before an upgrade: 503 while draining, then the Origin check (403).
+// Before an upgrade: 503 while draining, then the Origin check (403), then
+// cfg.MaxConnectionsPerIP (503 too_many_connections). Serve counts every
+// connection of the listener against cfg.MaxConnections: a request on one
+// over the limit gets 503 server_full (see connlimit.go). The client
+// address used by the limits and the log is ClientAddr's: X-Forwarded-For
+// is believed only from cfg.TrustedProxies.
 //
 // # One connection
 //
@@ -51,10 +56,13 @@
 // only, so it never follows Closed. OpenConns counts a connection until
 // both goroutines have ended, so WaitIdle after CloseAll means they are gone.
 //
-// Limits, per connection: frames over cfg.MaxFrameBytes close with 1009
-// (never buffered past the limit); a token bucket (cfg.RateLimit,
-// cfg.RateBurst) drops excess messages with one rate_limited error per
-// second and closes a persistent flood with 1008; no Hello within
+// Limits, per connection: a message over cfg.MaxFrameBytes closes with
+// 1009 and a reason, known from its frame headers before its payload is
+// read (frameguard.go); the close then discards what the client still
+// sends until its close frame, so the handshake completes; a token bucket
+// (cfg.RateLimit, cfg.RateBurst) takes every message, ping and pong, drops
+// excess messages with one rate_limited error per second (excess pings go
+// unanswered) and closes a persistent flood with 1008; no Hello within
 // cfg.HandshakeTimeout closes with 4003; nothing read (not even a pong) for
 // cfg.IdleTimeout closes; an Engine.IO 4 client that leaves a ping
 // unanswered for 20 s is closed with 1008.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -48,9 +49,11 @@ type Gateway struct {
 
 	draining atomic.Bool
 	busy     func() bool // nil: always admit
+	tcpOpen  atomic.Int64 // connections of the listener given to Serve
 
-	mu    sync.Mutex
-	conns map[*conn]struct{}
+	mu      sync.Mutex
+	conns   map[*conn]struct{}
+	perAddr map[netip.Prefix]int // WebSockets by addrKey, when limited
 	// closedWith is set by CloseAll; connections that finish their upgrade
 	// later are closed at once with the same code and reason.
 	closedWith *closeCause
@@ -178,5 +181,6 @@ func (g *Gateway) untrack(c *conn) {
 	g.mu.Lock()
 	delete(g.conns, c)
 	g.mu.Unlock()
+	g.releaseAddr(c.addr)
 	g.countConn(c.wire.name(), -1)
 }

@@ -106,7 +106,7 @@ func testConfig() Config {
 		SocketIOPrefix: "/applet/websocket/socket.io/",
 		MaxFrameBytes:  4096, RateLimit: 20, RateBurst: 40, OutboundQueue: 64,
 		HandshakeTimeout: 10 * time.Second, PingInterval: 2 * time.Second, IdleTimeout: 10 * time.Second,
-		AllowNoOrigin: true,
+		AllowNoOrigin: true, MaxConnections: 10000,
 	}
 }
 

@@ -11,6 +11,12 @@ func (g *Gateway) countConn(wire string, delta float64) {
 	}
 }
 
+func (g *Gateway) countRefused(reason string) {
+	if g.metrics != nil {
+		g.metrics.ConnectionsRefused.WithLabelValues(reason).Inc()
+	}
+}
+
 func (g *Gateway) countRejected(reason string) {
 	if g.metrics != nil {
 		g.metrics.MessagesRejected.WithLabelValues(reason).Inc()

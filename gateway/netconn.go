@@ -18,11 +18,12 @@ import (
 // written between hold and flush to send them in one system call.
 type netConn struct {
 	net.Conn
-	br  *bufio.Reader      // gorilla reads through it; reader goroutine only
+	br  *bufio.Reader      // gorilla reads through it (from Read); reader goroutine only
 	raw syscall.RawConn    // nil: no shallow wait
 	fd  int32              // the socket's descriptor, for the parker; -1: none
 	rdy func(uintptr) bool // c.ready as a value made once: no allocation per wait
 
+	guard  frameGuard   // in Read, between the socket and br; reader role only
 	waited bool         // reader role only: ready has already peeked once
 	rdl    atomic.Int64 // the read deadline in Unix nanoseconds; 0: none
 	dlMu   sync.Mutex   // orders setting the socket's read deadline with noting it
@@ -37,9 +38,10 @@ const maxHeld = 32 << 10
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
-func newNetConn(c net.Conn) *netConn {
+func newNetConn(c net.Conn, maxMessage int) *netConn {
 	nc := &netConn{Conn: c, fd: -1}
-	nc.br = bufio.NewReaderSize(nc.Conn, readBufferSize)
+	nc.guard = frameGuard{limit: uint32(maxMessage)}
+	nc.br = bufio.NewReaderSize(nc, readBufferSize)
 	if sc, ok := c.(syscall.Conn); ok && canPeek {
 		if raw, err := sc.SyscallConn(); err == nil {
 			nc.raw = raw
@@ -49,6 +51,11 @@ func newNetConn(c net.Conn) *netConn {
 	}
 	return nc
 }
+
+// Read reads through the frame guard. gorilla's Upgrade resets the read
+// buffer it is given onto the hijacked connection (bufioReaderSize in
+// v1.5.3), so the guard must be on this path, not only in br.
+func (nc *netConn) Read(p []byte) (int, error) { return nc.guard.read(nc.Conn, p) }
 
 // SetReadDeadline also notes the deadline, for a parked connection's timer.
 func (nc *netConn) SetReadDeadline(t time.Time) error {
@@ -74,7 +81,7 @@ func (nc *netConn) waitReadableFor(d time.Duration) bool {
 	if nc.raw == nil || d <= 0 {
 		return false
 	}
-	if nc.br.Buffered() > 0 {
+	if nc.pending() {
 		return true
 	}
 	short := time.Now().Add(d)
@@ -166,14 +173,19 @@ func (nc *netConn) flush() error {
 
 // drained says the reader has nothing buffered and can wait in
 // waitReadable; without a way to wait there it reads on in place.
-func (nc *netConn) drained() bool { return nc.raw != nil && nc.br.Buffered() == 0 }
+func (nc *netConn) drained() bool { return nc.raw != nil && !nc.pending() }
+
+// pending says whether the reader has something to read without waiting:
+// buffered bytes, or the error of an oversized message, which must reach
+// the reader even if the client sends nothing more.
+func (nc *netConn) pending() bool { return nc.br.Buffered() > 0 || nc.guard.tooBig }
 
 // waitReadable returns once the socket has data, and reads it into the
 // buffer (or once it fails or its read deadline passes: gorilla's read
 // then reports it). It waits in a shallow call, under 1 KiB of stack;
 // waiting in gorilla's read the reader would use more.
 func (nc *netConn) waitReadable() {
-	if nc.raw == nil || nc.br.Buffered() > 0 {
+	if nc.raw == nil || nc.pending() {
 		return
 	}
 	nc.waited = false
@@ -237,17 +249,18 @@ func (nc *netConn) restoreReadBuffer() {
 	}
 	readBufs.Unlock()
 	if carrier == nil {
-		carrier = bufio.NewReaderSize(nc.Conn, readBufferSize)
+		carrier = bufio.NewReaderSize(nc, readBufferSize)
 	}
 	*nc.br = *carrier
-	nc.br.Reset(nc.Conn)
+	nc.br.Reset(nc)
 }
 
 // hijacker gives gorilla's Upgrade a netConn and our read buffer in place
 // of net/http's (gorilla keeps a hijacked reader when ReadBufferSize is 0).
 type hijacker struct {
 	http.ResponseWriter
-	nc *netConn
+	maxMessage int // the frame limit, for the netConn's guard
+	nc         *netConn
 }
 
 func (h *hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
@@ -259,6 +272,6 @@ func (h *hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if err != nil || brw.Reader.Buffered() > 0 {
 		return c, brw, err // gorilla refuses data sent before the handshake
 	}
-	h.nc = newNetConn(c)
+	h.nc = newNetConn(c, h.maxMessage)
 	return h.nc, bufio.NewReadWriter(h.nc.br, brw.Writer), nil
 }

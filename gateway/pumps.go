@@ -52,6 +52,9 @@ func (c *conn) readLoop() {
 	if c.watched {
 		theParker().forget(c)
 	}
+	if c.nc.guard.tooBig {
+		c.nc.guard.drain(c.nc.Conn) // under the close grace Close has set
+	}
 	c.readEnded()
 }
 
@@ -73,8 +76,40 @@ func (c *conn) skipPong() bool {
 		return false
 	}
 	br.Discard(size)
-	c.extendReadDeadline()
+	if c.admitControl() {
+		c.extendReadDeadline()
+	}
 	return true
+}
+
+// admitControl counts a client's ping or pong against the rate limit:
+// true when it may be acted on. Excess ones are dropped unanswered, and a
+// flood closes the connection with 1008. Reader role only.
+func (c *conn) admitControl() bool {
+	if c.isClosing() {
+		return false
+	}
+	switch c.limiter.take(time.Now()) {
+	case allowed:
+		return true
+	case floodClosed:
+		c.Close(messages.ClosePolicy, "message rate limit exceeded (control frames)")
+	default:
+		c.g.countRejected(messages.CodeRateLimited)
+	}
+	return false
+}
+
+// onPing answers a client's ping that the rate limit admits, as gorilla's
+// default handler would, under the close grace once closing. A write
+// error is left to the writer and the next read to report.
+func (c *conn) onPing(data string) error {
+	if !c.admitControl() {
+		return nil
+	}
+	c.extendReadDeadline()
+	c.ws.WriteControl(websocket.PongMessage, []byte(data), c.writeDeadline())
+	return nil
 }
 
 // readFrame reads and handles one frame; ok is false when the socket failed
@@ -168,6 +203,14 @@ func (c *conn) closeAfterReadError(err error) {
 			code = messages.CloseNormal
 		}
 		c.Close(code, fmt.Sprintf("client closed (%d)", ce.Code))
+	case errors.Is(err, errControlTooBig):
+		c.g.countRejected("frame_too_big")
+		c.dropped(metrics.DroppedFrameTooBig, "gateway: closed: control frame too big")
+		c.Close(messages.CloseTooBig, fmt.Sprintf("control frame exceeds %d bytes", maxControlPayload))
+	case errors.Is(err, errFrameTooBig):
+		c.g.countRejected("frame_too_big")
+		c.dropped(metrics.DroppedFrameTooBig, "gateway: closed: frame too big")
+		c.Close(messages.CloseTooBig, fmt.Sprintf("frame exceeds %d bytes", c.g.cfg.MaxFrameBytes))
 	case errors.Is(err, websocket.ErrReadLimit):
 		if !c.isClosing() { // not the rest of a frame already refused
 			c.dropped(metrics.DroppedFrameTooBig, "gateway: closed: message too big")

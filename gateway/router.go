@@ -14,6 +14,14 @@ import (
 // client's `socket.io//` to a path the client does not follow.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	path := r.URL.Path
+	if overLimit(r) {
+		// Accepted over max_connections: one answer, then the socket goes.
+		w.Header().Set("Connection", "close")
+		if path != "/healthz" {
+			g.refuseFull(w, r)
+			return
+		}
+	}
 	switch {
 	case path == "/healthz":
 		g.serveHealth(w)
@@ -22,7 +30,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case g.isSocketIOPath(path):
 		g.serveSocketIO(w, r)
 	case g.route(path) != nil:
-		g.route(path).ServeHTTP(w, r)
+		g.route(path).ServeHTTP(w, g.withClientAddr(r))
 	case g.static != nil:
 		g.static.ServeHTTP(w, r)
 	default:
@@ -112,12 +120,19 @@ func (g *Gateway) serveSocket(w http.ResponseWriter, r *http.Request, wire wire)
 		writeJSON(w, http.StatusForbidden, apiError{Code: "origin_not_allowed", Message: "origin " + origin + " is not allowed"})
 		return
 	}
-	hj := &hijacker{ResponseWriter: w}
+	addr := g.ClientAddr(r)
+	if !g.reserveAddr(addr) {
+		g.refuseAddr(w, addr)
+		return
+	}
+	hj := &hijacker{ResponseWriter: w, maxMessage: g.cfg.MaxFrameBytes}
 	ws, err := g.upgrader.Upgrade(hj, r, nil)
 	if err != nil {
+		g.releaseAddr(addr)
 		return // the upgrader has answered
 	}
 	c := newConn(g, ws, hj.nc, wire)
+	c.addr = addr
 	c.token = r.URL.Query().Get("token")
 	// The connection outlives this handler: net/http then drops its request
 	// state and buffers, which would otherwise stay for the connection's life.

@@ -30,19 +30,24 @@ type Metrics struct {
 	ActorRestarts    *prometheus.CounterVec // kind
 	ActorKills       *prometheus.CounterVec // kind, mode
 	MessagesRejected *prometheus.CounterVec // reason (an error code or a close reason)
-	// ConnectionsRefused counts upgrades refused before any socket was
-	// made; ConnectionsDropped connections the server closed because of
-	// what the client did. Every reason below is present from the start, at 0.
+	// ConnectionsRefused counts connections refused before the upgrade,
+	// by reason; ConnectionsDropped connections the server closed because
+	// of what the client did; HTTPRefused requests of the HTTP API refused
+	// by a limit, by endpoint and reason. Every series the server can
+	// produce is present from the start, at zero.
 	ConnectionsRefused *prometheus.CounterVec // reason: Refused*
 	ConnectionsDropped *prometheus.CounterVec // reason: Dropped*
+	HTTPRefused        *prometheus.CounterVec // endpoint, reason
 }
 
 // Reasons of ConnectionsRefused.
 const (
-	RefusedOrigin     = "origin"      // Origin not in allowed_origins
-	RefusedDraining   = "draining"    // the server is shutting down
-	RefusedBadUpgrade = "bad_upgrade" // not a valid WebSocket handshake
-	RefusedMemory     = "memory"      // the process is near memory_limit_mib
+	RefusedOrigin     = "origin"                 // Origin not in allowed_origins
+	RefusedDraining   = "draining"               // the server is shutting down
+	RefusedBadUpgrade = "bad_upgrade"            // not a valid WebSocket handshake
+	RefusedMemory     = "memory"                 // the process is near memory_limit_mib
+	RefusedTotal      = "max_connections"        // over max_connections
+	RefusedPerIP      = "max_connections_per_ip" // over max_connections_per_ip
 )
 
 // Reasons of ConnectionsDropped.
@@ -55,7 +60,7 @@ const (
 
 // RefusedReasons and DroppedReasons list every label value, for tests.
 var (
-	RefusedReasons = []string{RefusedOrigin, RefusedDraining, RefusedBadUpgrade, RefusedMemory}
+	RefusedReasons = []string{RefusedOrigin, RefusedDraining, RefusedBadUpgrade, RefusedMemory, RefusedTotal, RefusedPerIP}
 	DroppedReasons = []string{DroppedFlood, DroppedFrameTooBig, DroppedSlowConsumer, DroppedHelloTimeout}
 )
 
@@ -100,7 +105,7 @@ func New() *Metrics {
 		Name: "caiquan_messages_rejected_total", Help: "Client messages refused, by reason.",
 	}, []string{"reason"})
 	m.ConnectionsRefused = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "caiquan_connections_refused_total", Help: "WebSocket upgrades refused, by reason.",
+		Name: "caiquan_connections_refused_total", Help: "Client connections refused before the upgrade, by reason.",
 	}, []string{"reason"})
 	m.ConnectionsDropped = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "caiquan_connections_dropped_total", Help: "Connections closed by the server for what the client did, by reason.",
@@ -116,7 +121,14 @@ func New() *Metrics {
 	for _, r := range []string{"frame_too_big", "rate_limited"} {
 		m.MessagesRejected.WithLabelValues(r)
 	}
+	m.HTTPRefused = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "caiquan_http_refused_total", Help: "HTTP API requests refused by a limit (rate_limited: 429, wechat_busy: 503), by endpoint.",
+	}, []string{"endpoint", "reason"})
+	for _, e := range [][2]string{{"/login", "rate_limited"}, {"/login", "wechat_busy"}, {"/guest", "rate_limited"}, {"/leaderboard", "rate_limited"}} {
+		m.HTTPRefused.WithLabelValues(e[0], e[1])
+	}
 	for _, c := range []prometheus.Collector{
+		m.HTTPRefused,
 		m.Connections, m.PlayersWaiting, m.RoomsInProgress, m.RoundsSettled, m.RoundsVoided,
 		m.TimeToMatch, m.BotFill, m.SettlementLag, m.ActorRestarts, m.ActorKills, m.MessagesRejected,
 		m.ConnectionsRefused, m.ConnectionsDropped,

@@ -122,6 +122,9 @@ func (m *Main) Open() (err error) {
 				Timeout: m.Config.LoginTimeout,
 				Now:     time.Now,
 				Log:     m.log,
+
+				MaxConcurrent: m.Config.WeChatMaxConcurrent,
+				OnBusy:        func() { m.metrics.HTTPRefused.WithLabelValues("/login", auth.CodeWeChatBusy).Inc() },
 			}
 		} else {
 			guest = &auth.Guest{Signer: signer, RefreshWindow: m.Config.GuestRefreshWindow, Now: time.Now}
@@ -139,12 +142,17 @@ func (m *Main) Open() (err error) {
 		m.cluster.OnChange(srv.TopologyChanged)
 		srv.TopologyChanged() // for a change before OnChange
 	}
-	board := leaderboard.Handler(m.store, m.log)
+	// Each endpoint has its own buckets: browsing the leaderboard does not
+	// spend an address's logins.
+	limit := func(endpoint string, h http.Handler) http.Handler {
+		return gateway.NewHTTPLimit(endpoint, m.Config.HTTPRateLimit, m.Config.HTTPRateBurst, m.metrics).Wrap(h)
+	}
+	board := limit(leaderboard.Path, leaderboard.Handler(m.store, m.log))
 	m.gateway, err = gateway.New(gatewayConfig(m.Config), srv, m.log,
 		gateway.WithMetrics(m.metrics),
 		gateway.WithAdmission(m.memory.Busy),
-		gateway.WithRoute("/login", login),
-		gateway.WithRoute("/guest", guest),
+		gateway.WithRoute("/login", limit("/login", login)),
+		gateway.WithRoute("/guest", limit("/guest", guest)),
 		gateway.WithRoute(leaderboard.Path, board),
 		gateway.WithRoute(leaderboard.Path+"/", board),
 		gateway.WithStatic(web.Handler()))
@@ -165,14 +173,14 @@ func (m *Main) Open() (err error) {
 		return fmt.Errorf("listen: %w", err)
 	}
 	m.ln = ln
-	m.http = &http.Server{Handler: m.gateway, ReadHeaderTimeout: 10 * time.Second, ErrorLog: httpErrorLog(m.quiet, "game")}
+	m.http = m.httpServer(m.gateway, "game")
 	go func() {
-		if err := m.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := m.gateway.Serve(m.http, ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			m.done <- err
 		}
 	}()
 	m.log.Info("serving", "addr", ln.Addr().String(), "socketio_prefix", m.Config.SocketIOPrefix,
-		"store", m.Config.Store, "auth_mode", m.Config.AuthMode)
+		"store", m.Config.Store, "auth_mode", m.Config.AuthMode, "max_connections", maxConnections(m.Config))
 	return nil
 }
 
@@ -224,7 +232,7 @@ func (m *Main) openAdmin() error {
 	}
 	m.adminLn = ln
 	m.admin = admin.New(m.server, token, ln.Addr().String(), m.log)
-	m.adminHS = &http.Server{Handler: m.admin, ReadHeaderTimeout: 10 * time.Second, ErrorLog: httpErrorLog(m.quiet, "admin")}
+	m.adminHS = m.httpServer(m.admin, "admin")
 	go func() {
 		if err := m.adminHS.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			m.done <- err
@@ -249,7 +257,7 @@ func (m *Main) openMetrics() error {
 		return fmt.Errorf("metrics_listen: %w", err)
 	}
 	m.metricsLn = ln
-	m.metricsHS = &http.Server{Handler: m.metrics.Endpoint(m.Config.MetricsToken), ReadHeaderTimeout: 10 * time.Second, ErrorLog: httpErrorLog(m.quiet, "metrics")}
+	m.metricsHS = m.httpServer(m.metrics.Endpoint(m.Config.MetricsToken), "metrics")
 	go func() {
 		if err := m.metricsHS.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			m.done <- err
@@ -260,6 +268,18 @@ func (m *Main) openMetrics() error {
 		m.log.Warn("metrics listen beyond loopback without metrics_token: let only the scraper reach it", "addr", ln.Addr().String())
 	}
 	return nil
+}
+
+// httpServer is every HTTP listener's server: a slow or idle client is
+// closed by the standard library's own timeouts, and headers are bounded.
+func (m *Main) httpServer(h http.Handler, name string) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: m.Config.HTTPReadHeaderTimeout,
+		IdleTimeout:       m.Config.HTTPIdleTimeout,
+		MaxHeaderBytes:    m.Config.HTTPMaxHeaderBytes,
+		ErrorLog:          httpErrorLog(m.quiet, name),
+	}
 }
 
 // AdminAddr is the admin API's address, or "" when it is off.

@@ -48,5 +48,9 @@ func gatewayConfig(c config.Config) gateway.Config {
 		OutboundQueue:    c.OutboundQueue,
 		AllowedOrigins:   c.AllowedOrigins,
 		AllowNoOrigin:    c.AllowNoOrigin,
+
+		MaxConnections:      maxConnections(c),
+		MaxConnectionsPerIP: c.MaxConnectionsPerIP,
+		TrustedProxies:      trustedProxies(c),
 	}
 }
