@@ -28,6 +28,9 @@ type Config struct {
 	// upgrade.
 	AllowedOrigins []string
 	AllowNoOrigin  bool
+	// PingTimeout is how long an Engine.IO 4 client has to answer a ping;
+	// 0 means 20 s, Engine.IO's default.
+	PingTimeout time.Duration
 }
 
 func (c Config) validate() error {

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -142,14 +143,21 @@ func (c *conn) handle(kind int, data []byte) (game bool) {
 			}
 		}
 		c.session.Deliver(in.env)
+		if in.ack != nil {
+			c.enqueue(*in.ack)
+		}
 		return h == nil
 	case in.reply != nil:
 		c.enqueue(*in.reply)
 	case in.err != nil:
 		c.g.countRejected(in.err.Code)
-		c.Send(errorEnvelope(in.err.Code, in.err.Message))
+		if in.ack != nil {
+			c.enqueue(*in.ack)
+		} else {
+			c.Send(errorEnvelope(in.err.Code, in.err.Message))
+		}
 	case in.close:
-		c.Close(messages.CloseNormal, in.closeReason)
+		c.Close(cmp.Or(in.closeCode, messages.CloseNormal), in.closeReason)
 	}
 	return false
 }

@@ -47,5 +47,6 @@ func gatewayConfig(c config.Config) gateway.Config {
 		OutboundQueue:    c.OutboundQueue,
 		AllowedOrigins:   c.AllowedOrigins,
 		AllowNoOrigin:    c.AllowNoOrigin,
+		PingTimeout:      c.PingTimeout,
 	}
 }
