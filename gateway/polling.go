@@ -235,6 +235,13 @@ func (p *pollSession) Close(code int, reason string) {
 	p.g.log.Debug("gateway: polling session closing", "sid", p.wire.sid, "code", code, "reason", reason)
 }
 
+// abort ends the session at once for a request the protocol forbids: a
+// pending GET gets the close packet, later requests the unknown sid.
+func (p *pollSession) abort(code int, reason string) {
+	p.Close(code, reason)
+	p.finish()
+}
+
 // clientDisconnected is the reason of a client's own close packet.
 const clientDisconnected = "client disconnected"
 
@@ -310,7 +317,7 @@ func (p *pollSession) serveGet(w http.ResponseWriter, r *http.Request) {
 	case p.poll != nil:
 		p.mu.Unlock()
 		// The protocol: a second GET at once is refused and ends the session.
-		p.Close(messages.ClosePolicy, "two GET requests at once")
+		p.abort(messages.ClosePolicy, "two GET requests at once")
 		writeJSON(w, http.StatusBadRequest, eioBadRequest)
 		return
 	case p.ended:
@@ -372,7 +379,7 @@ func (p *pollSession) servePost(w http.ResponseWriter, r *http.Request) {
 		return
 	case p.posting:
 		p.mu.Unlock()
-		p.Close(messages.ClosePolicy, "two POST requests at once")
+		p.abort(messages.ClosePolicy, "two POST requests at once")
 		writeJSON(w, http.StatusBadRequest, eioBadRequest)
 		return
 	}
@@ -405,6 +412,7 @@ func (p *pollSession) servePost(w http.ResponseWriter, r *http.Request) {
 	}
 	p.postMu.Unlock()
 	if !ok {
+		p.finish()
 		writeJSON(w, http.StatusBadRequest, eioBadRequest)
 		return
 	}

@@ -234,3 +234,77 @@ func TestSocketIOPaths(t *testing.T) {
 		t.Errorf("a path that only shares the prefix's letters: %d; want 404", status)
 	}
 }
+
+// TestEIO4NamespacesOverWebSocket: CONNECT_ERROR for another namespace; 41
+// leaves the namespace while the Engine.IO connection stays and keeps
+// pinging; events with an ack id are acknowledged.
+func TestEIO4NamespacesOverWebSocket(t *testing.T) {
+	ts := newTestServer(t, func(c *Config) { c.PingInterval = 50 * time.Millisecond }, nil)
+	ws, s, _ := eio4Connect(t, ts)
+	// next skips and answers pings.
+	next := func() string {
+		t.Helper()
+		for {
+			if f := readText(t, ws); f != "2" {
+				return f
+			}
+			writeText(t, ws, "3")
+		}
+	}
+	writeText(t, ws, `40/other,{"token":"t"}`)
+	if got := next(); got != `44/other,{"message":"Invalid namespace"}` {
+		t.Fatalf("CONNECT to /other: %q", got)
+	}
+	writeText(t, ws, `42456["hello",{"user":{"uid":"n1","uname":"N","uavatar":""}}]`)
+	s.next(t)
+	if got := []string{next(), next()}; got[0] != "43456[]" && got[1] != "43456[]" {
+		t.Fatalf("answers to hello with ack id 456: %q; want 43456[] among them", got)
+	}
+	writeText(t, ws, `421["choice",{"choice":"rock"}]`)
+	if got := next(); !strings.HasPrefix(got, `431[{"code":"bad_payload","message":`) {
+		t.Fatalf("ack of a bad payload: %q", got)
+	}
+	writeText(t, ws, "41")
+	writeText(t, ws, "2") // its pong shows the 41 was read
+	if f := next(); f != "3" {
+		t.Fatalf("answer to ping: %q", f)
+	}
+	// Pings go on, and server events stop while the client is outside.
+	for pings := 0; pings < 3; {
+		s.conn.Send(&messages.Envelope{Body: &messages.Envelope_Movement{Movement: &messages.Movement{Uid: "u2", Movement: "x"}}})
+		if f := readText(t, ws); f != "2" {
+			t.Fatalf("after 41: %q; want only pings", f)
+		}
+		writeText(t, ws, "3")
+		pings++
+	}
+	writeText(t, ws, "40")
+	if got := next(); !strings.HasPrefix(got, `40{"sid":"`) {
+		t.Fatalf("second CONNECT: %q", got)
+	}
+	writeText(t, ws, "41/custom,")
+	expectCloseCode(t, ws, messages.CloseProtocol, "/custom")
+	s.waitClosed(t)
+	expectClosedOnce(t, ts, s)
+}
+
+// TestEIO4InvalidPacketsClose: each packet the protocols forbid ends the
+// connection with 1002 and a reason.
+func TestEIO4InvalidPacketsClose(t *testing.T) {
+	for _, packet := range []string{"x", "42[]", `42{"a":1}`, "44{}", `451-["x",{"_placeholder":true,"num":0}]`, "40[1]", `42["join"`} {
+		ts := newTestServer(t, nil, nil)
+		ws, s, _ := eio4Connect(t, ts)
+		writeText(t, ws, packet)
+		expectCloseCode(t, ws, messages.CloseProtocol, "")
+		s.waitClosed(t)
+		expectClosedOnce(t, ts, s)
+	}
+	// An event before CONNECT, too.
+	ts := newTestServer(t, nil, nil)
+	ws := ts.dial(t, "/applet/websocket/socket.io/?EIO=4&transport=websocket", nil)
+	readText(t, ws)
+	s := ts.session(t)
+	writeText(t, ws, `42["join"]`)
+	expectCloseCode(t, ws, messages.CloseProtocol, "before CONNECT")
+	s.waitClosed(t)
+}
