@@ -9,9 +9,11 @@ import (
 	"time"
 )
 
-// TestSocketIOClientV4: the npm socket.io-client 4 (Engine.IO 4, websocket
-// transport) plays a full round through the Socket.IO prefix, with server
-// pings every second that it must answer; node/sio4_round.mjs checks it.
+// TestSocketIOClientV4: the npm socket.io-client 4 (Engine.IO 4) plays a
+// full round through the Socket.IO prefix, with server pings every second
+// that it must answer and emitWithAck; node/sio4_round.mjs checks it. Three
+// ways: WebSocket only, the client's defaults (long-polling, then the
+// upgrade), and long-polling only.
 func TestSocketIOClientV4(t *testing.T) {
 	t.Parallel()
 	dir, err := filepath.Abs("node")
@@ -27,15 +29,20 @@ func TestSocketIOClientV4(t *testing.T) {
 			t.Fatalf("npm ci in %s: %v\n%s", dir, err, out)
 		}
 	}
-	s := startServer(t, "-ping-interval", "1s", "-idle-timeout", "3s")
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	node := exec.CommandContext(ctx, "node", "sio4_round.mjs", s.httpURL(""))
-	node.Dir = dir
-	out, err := node.CombinedOutput()
-	if err != nil {
-		t.Fatalf("node sio4_round.mjs: %v\n%s", err, out)
+	for _, mode := range []string{"websocket", "default", "polling"} {
+		t.Run(mode, func(t *testing.T) {
+			t.Parallel()
+			s := startServer(t, "-ping-interval", "1s", "-idle-timeout", "3s")
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			node := exec.CommandContext(ctx, "node", "sio4_round.mjs", s.httpURL(""), mode)
+			node.Dir = dir
+			out, err := node.CombinedOutput()
+			if err != nil {
+				t.Fatalf("node sio4_round.mjs %s: %v\n%s", mode, err, out)
+			}
+			t.Logf("node sio4_round.mjs %s:\n%s", mode, out)
+			s.requireHealthy(t)
+		})
 	}
-	t.Logf("node sio4_round.mjs:\n%s", out)
-	s.requireHealthy(t)
 }
