@@ -554,3 +554,48 @@ func TestPollingFailedProbe(t *testing.T) {
 		t.Fatal("the failed probe closed the session")
 	}
 }
+
+// TestPollingDuplicatePOST: a second POST while one is still being read
+// ends the session; the protocol allows one POST at a time for ordering.
+func TestPollingDuplicatePOST(t *testing.T) {
+	ts := newTestServer(t, nil, nil)
+	c, _ := openPolling(t, ts)
+	s := ts.session(t)
+	pr, pw := io.Pipe()
+	first := make(chan int, 1)
+	go func() {
+		resp, err := http.Post(ts.srv.URL+sioPath+c.query(), "text/plain", pr)
+		if err != nil {
+			first <- 0
+			return
+		}
+		resp.Body.Close()
+		first <- resp.StatusCode
+	}()
+	pw.Write([]byte("4"))
+	waitFor(t, "the first POST to be read", func() bool {
+		p := ts.gw.pollSession(c.sid)
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return p.posting
+	})
+	if status, body := c.post(t, "3"); status != 400 || body != `{"code":3,"message":"Bad request"}` {
+		t.Fatalf("second POST: %d %s; want 400", status, body)
+	}
+	pw.Close()
+	select {
+	case <-first:
+	case <-time.After(waitTime):
+		t.Fatal("the first POST never ended")
+	}
+	if status, _ := c.get(t); status != 400 {
+		t.Fatalf("GET after: %d; want 400", status)
+	}
+	if s.waitClosed(t) != "two POST requests at once" {
+		t.Fatal("closed for another reason")
+	}
+	expectClosedOnce(t, ts, s)
+	if env := s.delivered; len(env) != 0 {
+		t.Fatalf("%d envelopes delivered from the aborted POST", len(env))
+	}
+}
