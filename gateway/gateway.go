@@ -38,6 +38,7 @@ type Gateway struct {
 	metrics  *metrics.Metrics // nil: not counted
 	static   http.Handler
 	routes   map[string]http.Handler
+	peers    Peers // nil: one node
 	upgrader websocket.Upgrader
 
 	// eio4PingTimeout is a field so tests can shorten it.

@@ -134,7 +134,7 @@ func (g *Gateway) openPolling(w http.ResponseWriter, r *http.Request) {
 	cfg := g.cfg
 	p := &pollSession{
 		g:       g,
-		wire:    newEIO4Wire(newSID(), true, cfg.PingInterval, g.eio4PingTimeout, cfg.MaxFrameBytes),
+		wire:    newEIO4Wire(g.newPollSID(), true, cfg.PingInterval, g.eio4PingTimeout, cfg.MaxFrameBytes),
 		limiter: newLimiter(cfg.RateLimit, cfg.RateBurst, time.Now()),
 		token:   r.URL.Query().Get("token"),
 	}

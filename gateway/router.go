@@ -74,6 +74,9 @@ func (g *Gateway) serveOurs(w http.ResponseWriter, r *http.Request) {
 func (g *Gateway) serveSocketIO(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	version, transport, sid := q.Get("EIO"), q.Get("transport"), q.Get("sid")
+	if version == "4" && sid != "" && g.pollSession(sid) == nil && g.forward(w, r, sid) {
+		return
+	}
 	switch {
 	case version != "3" && version != "4":
 		writeJSON(w, http.StatusBadRequest, eioBadVersion)

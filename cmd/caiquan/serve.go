@@ -74,7 +74,16 @@ func (m *Main) Open() (err error) {
 		if err != nil && m.closeDB != nil {
 			m.closeDB() // free the bbolt file for whoever tries next
 		}
+		if err != nil && m.ln != nil {
+			m.ln.Close()
+		}
 	}()
+	// The game listener comes first: the cluster publishes its port.
+	ln, err := net.Listen("tcp", m.Config.Listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	m.ln = ln
 	m.system = actor.NewActorSystemWithConfig(actor.Configure(
 		actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return m.actorLog() }),
 	))
@@ -114,12 +123,17 @@ func (m *Main) Open() (err error) {
 		srv.TopologyChanged() // for a change before OnChange
 	}
 	board := leaderboard.Handler(m.store, m.log)
-	m.gateway, err = gateway.New(gatewayConfig(m.Config), srv, m.log,
+	gwOpts := []gateway.Option{
 		gateway.WithMetrics(m.metrics),
 		gateway.WithRoute("/login", login),
 		gateway.WithRoute(leaderboard.Path, board),
 		gateway.WithRoute(leaderboard.Path+"/", board),
-		gateway.WithStatic(web.Handler()))
+		gateway.WithStatic(web.Handler()),
+	}
+	if m.cluster != nil {
+		gwOpts = append(gwOpts, gateway.WithPeers(clusterPeers{m.cluster}))
+	}
+	m.gateway, err = gateway.New(gatewayConfig(m.Config), srv, m.log, gwOpts...)
 	if err != nil {
 		return err
 	}
@@ -129,11 +143,6 @@ func (m *Main) Open() (err error) {
 	if err := m.openPprof(); err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", m.Config.Listen)
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
-	}
-	m.ln = ln
 	m.http = &http.Server{Handler: m.gateway, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := m.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
