@@ -20,15 +20,7 @@ func TestSocketIOClientV4(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "socket.io-client", "package.json")); err != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-		defer cancel()
-		npm := exec.CommandContext(ctx, "npm", "ci", "--no-audit", "--no-fund")
-		npm.Dir = dir
-		if out, err := npm.CombinedOutput(); err != nil {
-			t.Fatalf("npm ci in %s: %v\n%s", dir, err, out)
-		}
-	}
+	ensureNodeModules(t, dir)
 	for _, mode := range []string{"websocket", "default", "polling"} {
 		t.Run(mode, func(t *testing.T) {
 			t.Parallel()
@@ -44,5 +36,20 @@ func TestSocketIOClientV4(t *testing.T) {
 			t.Logf("node sio4_round.mjs %s:\n%s", mode, out)
 			s.requireHealthy(t)
 		})
+	}
+}
+
+// ensureNodeModules installs node/'s locked packages unless they are there.
+func ensureNodeModules(t *testing.T, dir string) {
+	t.Helper()
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "socket.io-client", "package.json")); err == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	npm := exec.CommandContext(ctx, "npm", "ci", "--no-audit", "--no-fund")
+	npm.Dir = dir
+	if out, err := npm.CombinedOutput(); err != nil {
+		t.Fatalf("npm ci in %s: %v\n%s", dir, err, out)
 	}
 }
