@@ -138,8 +138,8 @@ func (g *Gateway) openPolling(w http.ResponseWriter, r *http.Request) {
 		limiter: newLimiter(cfg.RateLimit, cfg.RateBurst, time.Now()),
 		token:   r.URL.Query().Get("token"),
 	}
+	p.session = g.opener.OpenSession(p) // before any finish can tell it Closed
 	cause := g.addPoll(p)
-	p.session = g.opener.OpenSession(p)
 	p.mu.Lock()
 	p.pingTimer = time.AfterFunc(cfg.PingInterval, p.onPing)
 	p.helloTmr = time.AfterFunc(cfg.HandshakeTimeout, func() {
