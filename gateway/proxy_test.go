@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -98,4 +99,25 @@ func TestForwardRefusals(t *testing.T) {
 	if status != 400 || body != unknown {
 		t.Errorf("an already passed request: %d %s; want 400 %s", status, body, unknown)
 	}
+
+	// A member that does not answer: 502, and B goes on.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := ln.Addr().String()
+	ln.Close()
+	pb := b.gw.peers.(*fakePeers)
+	pb.mu.Lock()
+	pb.addr[NodeTag("node-dead:1")] = dead
+	pb.mu.Unlock()
+	status, body, _ = b.httpDo(t, "POST", "?EIO=4&transport=polling&sid="+NodeTag("node-dead:1")+c.sid[nodeTagLen:], "40", nil)
+	if status != http.StatusBadGateway || !strings.Contains(body, "node_unreachable") {
+		t.Errorf("a sid of a member that does not answer: %d %s; want 502 node_unreachable", status, body)
+	}
+	if status, _ := b.refusal(t, sioPath+"?EIO=4&transport=websocket&sid="+NodeTag("node-dead:1")+c.sid[nodeTagLen:], nil); status != http.StatusBadGateway {
+		t.Errorf("an upgrade for a member that does not answer: %d; want 502", status)
+	}
+	openPolling(t, b)
+	b.session(t)
 }

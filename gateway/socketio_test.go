@@ -207,6 +207,8 @@ func TestSocketIORefusals(t *testing.T) {
 		{"?transport=websocket", `{"code":5,"message":"Unsupported protocol version"}`},
 		{"?EIO=3&transport=polling", `{"code":0,"message":"Transport unknown"}`},
 		{"?EIO=4", `{"code":0,"message":"Transport unknown"}`},
+		{"?EIO=3&transport=websocket&sid=abc", `{"code":1,"message":"Session ID unknown"}`},
+		{"?EIO=4&transport=websocket&sid=abc", `{"code":1,"message":"Session ID unknown"}`},
 	}
 	for _, tc := range tests {
 		status, body := ts.refusal(t, "/applet/websocket/socket.io/"+tc.query, nil)
