@@ -78,7 +78,7 @@ func (w *eio4Wire) decode(kind int, data []byte) inbound {
 	}
 	switch data[0] {
 	case '1': // close
-		return hangUp("client disconnected")
+		return hangUp(clientDisconnected)
 	case '2': // ping; "2probe" during an upgrade. The pong echoes the payload.
 		if len(data) > 1 && string(data) != "2probe" {
 			return violation("ping with payload %s", preview(data))

@@ -43,6 +43,7 @@ var (
 	eioBadVersion       = engineIOError{Code: 5, Message: "Unsupported protocol version"}
 )
 
+// pollSession is one Engine.IO 4 session that began on long-polling.
 type pollSession struct {
 	g       *Gateway
 	wire    *eio4Wire
