@@ -82,12 +82,26 @@ func (s *Server) OpenSession(conn Conn) Session {
 	return sessionHandle{root: s.system.Root, pid: pid}
 }
 
+var _ AckSession = sessionHandle{}
+
 type sessionHandle struct {
 	root *actor.RootContext
 	pid  *actor.PID
 }
 
 func (h sessionHandle) Deliver(env *messages.Envelope) { h.root.Send(h.pid, env) }
+
+func (h sessionHandle) DeliverAck(env *messages.Envelope, ack func(code, message string)) {
+	h.root.Send(h.pid, &ackedEnvelope{env: env, ack: ack})
+}
+
+// ackedEnvelope is a client message whose sender waits for the verdict;
+// local to the node, like the session.
+type ackedEnvelope struct {
+	env *messages.Envelope
+	ack func(code, message string)
+}
+
 func (h sessionHandle) Closed(reason string) {
 	h.root.Send(h.pid, &messages.ConnClosed{Reason: reason})
 }

@@ -35,6 +35,9 @@ type session struct {
 	// join and reset at each, not made anew: a timer per join was two per
 	// round, and most joins are seated at once.
 	rejoin *time.Timer
+	// ack is the verdict callback of the client message being handled, set
+	// only within handleClient (ackedEnvelope).
+	ack func(code, message string)
 }
 
 // attachState is a session's while its hello waits for the player actor;
@@ -94,6 +97,8 @@ func (s *session) Receive(ctx actor.Context) {
 		s.handleStopping(ctx)
 	case *messages.Envelope:
 		s.handleClient(ctx, msg)
+	case *ackedEnvelope:
+		s.handleAcked(ctx, msg)
 	case *messages.Attached:
 		s.handleAttached(ctx, msg)
 	case *messages.AttachTimeout:
@@ -174,6 +179,19 @@ func (s *session) handleClient(ctx actor.Context, env *messages.Envelope) {
 		s.handleLeave(ctx)
 	default:
 		s.sendError(messages.CodeUnknownEvent, "the server does not take this message from clients")
+	}
+}
+
+// handleAcked handles a client message whose sender waits for the
+// verdict: a refusal while handling it goes to ack (sendError), and
+// otherwise ack hears that it was taken.
+func (s *session) handleAcked(ctx actor.Context, msg *ackedEnvelope) {
+	s.ack = msg.ack
+	defer func() { s.ack = nil }() // even if handleClient panics
+	s.handleClient(ctx, msg.env)
+	if ack := s.ack; ack != nil {
+		s.ack = nil
+		ack("", "")
 	}
 }
 
@@ -487,5 +505,10 @@ func (s *session) send(env *messages.Envelope) {
 
 func (s *session) sendError(code, text string) {
 	s.d.metrics.MessagesRejected.WithLabelValues(code).Inc()
+	if ack := s.ack; ack != nil {
+		s.ack = nil
+		ack(code, text)
+		return
+	}
 	s.send(&messages.Envelope{Body: &messages.Envelope_Error{Error: &messages.Error{Code: code, Message: text}}})
 }

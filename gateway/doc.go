@@ -67,7 +67,8 @@
 // Frames that cannot be decoded never reach the session: the client gets
 // an Error envelope (bad_frame, unknown_event, not_client_event,
 // bad_payload), or for a Socket.IO v4 event with an ack id the ack carries
-// it. Only a packet the Engine.IO 4 or Socket.IO 5 protocol forbids closes
+// it; such an event goes to the session with DeliverAck
+// (actors.AckSession), so the session's own refusal lands in the ack too. Only a packet the Engine.IO 4 or Socket.IO 5 protocol forbids closes
 // the connection, with 1002 (over polling: 400 and the session ends).
 // Range checks and "hello first" are the session's.
 //

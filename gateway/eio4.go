@@ -11,6 +11,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/caiquan/caiquan/actors"
 	"github.com/caiquan/caiquan/messages"
 )
 
@@ -198,20 +199,29 @@ func (w *eio4Wire) event(ackID string, payload []byte) inbound {
 	if err != nil {
 		in = refuse(err)
 	}
-	if ackID != "" {
-		f := ackFrame(ackID, in.err)
-		in.ack = &f
-	}
+	in.ackID = ackID
 	return in
 }
 
-// ackFrame is 43<id>[] or 43<id>[{"code","message"}].
-func ackFrame(id string, refused *DecodeError) frame {
-	if refused == nil {
+// ackFrame is 43<id>[] for a message taken, 43<id>[{"code","message"}]
+// for one refused.
+func ackFrame(id, code, message string) frame {
+	if code == "" {
 		return textFrame("43" + id + "[]")
 	}
-	body, _ := json.Marshal([]engineIOAckError{{Code: refused.Code, Message: refused.Message}})
+	body, _ := json.Marshal([]engineIOAckError{{Code: code, Message: message}})
 	return frame{kind: websocket.TextMessage, data: append([]byte("43"+id), body...)}
+}
+
+// deliverWithAck hands env to s and sends the ACK with id through send:
+// with the session's verdict when it can give one, else at once as taken.
+func deliverWithAck(s actors.Session, env *messages.Envelope, id string, send func(frame) bool) {
+	if as, ok := s.(actors.AckSession); ok {
+		as.DeliverAck(env, func(code, message string) { send(ackFrame(id, code, message)) })
+		return
+	}
+	s.Deliver(env)
+	send(ackFrame(id, "", ""))
 }
 
 // engineIOAckError is the one argument of an ACK that refuses an event; the

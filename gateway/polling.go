@@ -456,16 +456,17 @@ func (p *pollSession) handle(pkt []byte) bool {
 				h.Token = p.token
 			}
 		}
-		p.session.Deliver(in.env)
-		if in.ack != nil {
-			p.enqueue(in.ack.data)
+		if in.ackID != "" {
+			deliverWithAck(p.session, in.env, in.ackID, func(f frame) bool { return p.enqueue(f.data) })
+		} else {
+			p.session.Deliver(in.env)
 		}
 	case in.reply != nil:
 		p.enqueue(in.reply.data)
 	case in.err != nil:
 		p.g.countRejected(in.err.Code)
-		if in.ack != nil {
-			p.enqueue(in.ack.data)
+		if in.ackID != "" {
+			p.enqueue(ackFrame(in.ackID, in.err.Code, in.err.Message).data)
 		} else {
 			p.Send(errorEnvelope(in.err.Code, in.err.Message))
 		}
@@ -627,6 +628,8 @@ func (u *upgradeWire) decode(kind int, data []byte) inbound {
 	return violation("packet %s before the upgrade", preview(data))
 }
 
+var _ actors.AckSession = upgradeSession{}
+
 // upgradeSession is the upgrading WebSocket's view of the polling
 // session's actor.
 type upgradeSession struct {
@@ -639,6 +642,18 @@ func (s upgradeSession) Deliver(env *messages.Envelope) {
 		s.p.sawHello()
 	}
 	s.p.session.Deliver(env)
+}
+
+func (s upgradeSession) DeliverAck(env *messages.Envelope, ack func(code, message string)) {
+	if env.GetHello() != nil {
+		s.p.sawHello()
+	}
+	if as, ok := s.p.session.(actors.AckSession); ok {
+		as.DeliverAck(env, ack)
+		return
+	}
+	s.p.session.Deliver(env)
+	ack("", "")
 }
 
 // Closed: the WebSocket ended. Once it carried the session, the session

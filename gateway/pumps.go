@@ -142,17 +142,18 @@ func (c *conn) handle(kind int, data []byte) (game bool) {
 				h.Token = c.token
 			}
 		}
-		c.session.Deliver(in.env)
-		if in.ack != nil {
-			c.enqueue(*in.ack)
+		if in.ackID != "" {
+			deliverWithAck(c.session, in.env, in.ackID, c.enqueue)
+		} else {
+			c.session.Deliver(in.env)
 		}
 		return h == nil
 	case in.reply != nil:
 		c.enqueue(*in.reply)
 	case in.err != nil:
 		c.g.countRejected(in.err.Code)
-		if in.ack != nil {
-			c.enqueue(*in.ack)
+		if in.ackID != "" {
+			c.enqueue(ackFrame(in.ackID, in.err.Code, in.err.Message))
 		} else {
 			c.Send(errorEnvelope(in.err.Code, in.err.Message))
 		}

@@ -310,3 +310,40 @@ func TestEIO4InvalidPacketsClose(t *testing.T) {
 	expectCloseCode(t, ws, messages.CloseProtocol, "before CONNECT")
 	s.waitClosed(t)
 }
+
+// TestEIO4AckCarriesTheSessionsVerdict: with a session that judges acked
+// messages, its refusal comes back in the ACK (over WebSocket and over
+// polling) and not as an error event.
+func TestEIO4AckCarriesTheSessionsVerdict(t *testing.T) {
+	ts := newTestServer(t, nil, nil)
+	ts.opener.acking = true
+	ws, s, _ := eio4Connect(t, ts)
+	writeText(t, ws, `4231["join"]`)
+	if got := readText(t, ws); got != `4331[{"code":"already_queued","message":"already waiting"}]` {
+		t.Fatalf("ack of a refused join: %q", got)
+	}
+	writeText(t, ws, `4232["choice",{"choice":1}]`)
+	if got := readText(t, ws); got != `4332[]` {
+		t.Fatalf("ack of a taken choice: %q", got)
+	}
+	s.next(t)
+	s.next(t)
+
+	c, _ := openPolling(t, ts)
+	ts.session(t)
+	c.connect(t)
+	c.mustPost(t, `427["join"]`, `428["leave"]`)
+	got := c.until(t, `437.*`)
+	if got != `437[{"code":"already_queued","message":"already waiting"}]` {
+		t.Fatalf("polling ack of a refused join: %q", got)
+	}
+}
+
+func TestAckFrame(t *testing.T) {
+	if got := string(ackFrame("7", "", "").data); got != "437[]" {
+		t.Errorf("taken: %q", got)
+	}
+	if got := string(ackFrame("7", "bad_payload", `say "x"`).data); got != `437[{"code":"bad_payload","message":"say \"x\""}]` {
+		t.Errorf("refused: %q", got)
+	}
+}

@@ -44,10 +44,10 @@ type inbound struct {
 	close       bool               // the client asked to disconnect, or broke the protocol
 	closeReason string
 	closeCode   int // with close; 0 is CloseNormal
-	// ack is the protocol's acknowledgement of env or err (a Socket.IO
-	// ACK), sent after env is delivered; with err it replaces the error
-	// event.
-	ack *frame
+	// ackID asks for an acknowledgement of env or err (a Socket.IO ACK
+	// with this id): the session's verdict on env (deliverWithAck), or
+	// err in place of the error event.
+	ackID string
 	// token is a session token the protocol carried outside hello (the
 	// Engine.IO 4 connect packet's auth); it may come with reply.
 	token string

@@ -1,6 +1,6 @@
 // Plays one round against a caiquan server with the npm socket.io-client v4
 // (Engine.IO 4) and exits 0 only if every answer is consistent: hello → hi,
-// a refused event's ack carries the error, join's ack resolves, join → start,
+// refused events' acks carry the error, join's ack resolves, join → start,
 // choice → one result at the deadline that follows the rules. Then it stays
 // connected a few seconds, answering the server's pings, and must not be
 // dropped.
@@ -92,11 +92,14 @@ socket.on('hi', (msg) => {
   check(hi === null, 'a second hi');
   hi = msg;
   (async () => {
-    // Acks: a refused event's ack carries the error event's code; join's
-    // ack is empty.
+    // Acks: a refused event's ack carries the error event's code, whether
+    // the gateway refused it (bad_payload) or the game (not_playing);
+    // join's ack is empty.
     const refused = await socket.timeout(5000).emitWithAck('choice', { choice: 'rock' });
     check(refused && refused.code === 'bad_payload' && typeof refused.message === 'string',
       `ack of a bad choice: ${JSON.stringify(refused)}`);
+    const early = await socket.timeout(5000).emitWithAck('choice', { choice: 1 });
+    check(early && early.code === 'not_playing', `ack of a choice outside a round: ${JSON.stringify(early)}`);
     const joined = await socket.timeout(5000).emitWithAck('join');
     check(joined === undefined, `ack of join: ${JSON.stringify(joined)}`);
     log('acks ok');
