@@ -26,3 +26,15 @@ type Session interface {
 type Opener interface {
 	OpenSession(conn Conn) Session
 }
+
+// AckSession is a Session that can say how it judged a client message, for
+// protocols with acknowledgements (Socket.IO acks). ack is called once, on
+// the session actor's goroutine: with an empty code when the message was
+// taken, or with the error code and message it was refused with, which
+// then goes to the client only through ack. Refusals that come later (a
+// lobby that answers after the message was taken) are error messages as
+// usual. A session that is gone never calls ack.
+type AckSession interface {
+	Session
+	DeliverAck(env *messages.Envelope, ack func(code, message string))
+}

@@ -58,6 +58,12 @@ func (h *sessionHandle) Deliver(env *messages.Envelope) {
 	}
 }
 
+func (h *sessionHandle) DeliverAck(env *messages.Envelope, ack func(code, message string)) {
+	if pid := h.pid.Load(); pid != nil {
+		h.root.Send(pid, &ackedEnvelope{env: env, ack: ack})
+	}
+}
+
 func (h *sessionHandle) Closed(reason string) {
 	if pid := h.pid.Load(); pid != nil {
 		h.root.Send(pid, &messages.ConnClosed{Reason: reason})

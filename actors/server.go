@@ -83,6 +83,15 @@ func (s *Server) OpenSession(conn Conn) Session {
 	return h
 }
 
+var _ AckSession = (*sessionHandle)(nil)
+
+// ackedEnvelope is a client message whose sender waits for the verdict;
+// local to the node, like the session.
+type ackedEnvelope struct {
+	env *messages.Envelope
+	ack func(code, message string)
+}
+
 // Kill modes of the admin API.
 const (
 	KillStop   = "stop"   // stop at once; the mailbox is dropped

@@ -41,6 +41,9 @@ type session struct {
 	// to it after one.
 	resume   *resumeState
 	resuming *resumingState
+	// ack is the verdict callback of the client message being handled, set
+	// only within handleClient (ackedEnvelope).
+	ack func(code, message string)
 }
 
 // attachState is a session's while its hello waits for the player actor;
@@ -102,6 +105,8 @@ func (s *session) Receive(ctx actor.Context) {
 		if !s.relay(ctx, msg) {
 			s.handleClient(ctx, msg)
 		}
+	case *ackedEnvelope:
+		s.handleAcked(ctx, msg)
 	case *messages.Attached:
 		s.handleAttached(ctx, msg)
 	case *messages.AttachTimeout:
@@ -195,6 +200,19 @@ func (s *session) handleClient(ctx actor.Context, env *messages.Envelope) {
 		s.handleLeave(ctx)
 	default:
 		s.sendError(messages.CodeUnknownEvent, "the server does not take this message from clients")
+	}
+}
+
+// handleAcked handles a client message whose sender waits for the
+// verdict: a refusal while handling it goes to ack (sendError), and
+// otherwise ack hears that it was taken.
+func (s *session) handleAcked(ctx actor.Context, msg *ackedEnvelope) {
+	s.ack = msg.ack
+	defer func() { s.ack = nil }() // even if handleClient panics
+	s.handleClient(ctx, msg.env)
+	if ack := s.ack; ack != nil {
+		s.ack = nil
+		ack("", "")
 	}
 }
 
@@ -544,5 +562,10 @@ func (s *session) send(env *messages.Envelope) {
 
 func (s *session) sendError(code, text string) {
 	s.d.metrics.MessagesRejected.WithLabelValues(code).Inc()
+	if ack := s.ack; ack != nil {
+		s.ack = nil
+		ack(code, text)
+		return
+	}
 	s.send(&messages.Envelope{Body: &messages.Envelope_Error{Error: &messages.Error{Code: code, Message: text}}})
 }

@@ -37,6 +37,9 @@ type Config struct {
 	// which nothing, not even a pong, arrived for that long.
 	PingInterval time.Duration `yaml:"ping_interval"`
 	IdleTimeout  time.Duration `yaml:"idle_timeout"`
+	// PingTimeout is how long an Engine.IO 4 client has to answer a ping
+	// (the open packet's pingTimeout) before it is closed.
+	PingTimeout time.Duration `yaml:"ping_timeout"`
 	// OutboundQueue is how many messages may wait for a slow client before
 	// it is disconnected.
 	OutboundQueue int `yaml:"outbound_queue"`
@@ -199,6 +202,7 @@ func Default() Config {
 		HandshakeTimeout:   10 * time.Second,
 		PingInterval:       25 * time.Second,
 		IdleTimeout:        60 * time.Second,
+		PingTimeout:        20 * time.Second,
 		OutboundQueue:      64,
 		AllowedOrigins:     nil,
 		AllowNoOrigin:      true,

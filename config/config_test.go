@@ -180,6 +180,7 @@ func TestValidateNamesSetting(t *testing.T) {
 		{"rate_burst", func(c *Config) { c.RateBurst = 0 }, "rate_burst must be at least 1, got 0"},
 		{"handshake_timeout", func(c *Config) { c.HandshakeTimeout = 0 }, "handshake_timeout must be more than 0"},
 		{"ping_interval", func(c *Config) { c.PingInterval = -time.Second }, "ping_interval must be more than 0"},
+		{"ping_timeout", func(c *Config) { c.PingTimeout = 0 }, "ping_timeout must be more than 0, got 0s"},
 		{"idle_timeout", func(c *Config) { c.IdleTimeout = c.PingInterval }, "idle_timeout must be more than ping_interval (25s), got 25s"},
 		{"outbound_queue", func(c *Config) { c.OutboundQueue = 0 }, "outbound_queue must be between 1 and 100000"},
 		{"outbound_queue", func(c *Config) { c.OutboundQueue = 100001 }, "got 100001"},

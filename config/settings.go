@@ -38,6 +38,7 @@ var settings = []setting{
 	duration("handshake_timeout", "how long a new connection has to say hello", func(c *Config) *time.Duration { return &c.HandshakeTimeout }),
 	duration("ping_interval", "how often the server pings a connection", func(c *Config) *time.Duration { return &c.PingInterval }),
 	duration("idle_timeout", "silence after which a connection is closed", func(c *Config) *time.Duration { return &c.IdleTimeout }),
+	duration("ping_timeout", "how long an Engine.IO 4 client has to answer a ping", func(c *Config) *time.Duration { return &c.PingTimeout }),
 	integer("outbound_queue", "messages that may wait for a slow client before it is dropped", func(c *Config) *int { return &c.OutboundQueue }),
 	list("allowed_origins", `Origin values accepted on upgrade, comma-separated; "*" accepts any`, func(c *Config) *[]string { return &c.AllowedOrigins }),
 	boolean("allow_no_origin", "accept clients that send no Origin (mini-programs, apps)", func(c *Config) *bool { return &c.AllowNoOrigin }),

@@ -73,6 +73,9 @@ func (c Config) Validate() error {
 	if c.IdleTimeout <= c.PingInterval {
 		bad("idle_timeout must be more than ping_interval (%v), got %v", c.PingInterval, c.IdleTimeout)
 	}
+	if c.PingTimeout <= 0 {
+		bad("ping_timeout must be more than 0, got %v", c.PingTimeout)
+	}
 	if c.OutboundQueue < 1 || c.OutboundQueue > 100000 {
 		bad("outbound_queue must be between 1 and 100000, got %d", c.OutboundQueue)
 	}

@@ -9,33 +9,47 @@ import (
 	"time"
 )
 
-// TestSocketIOClientV4: the npm socket.io-client 4 (Engine.IO 4, websocket
-// transport) plays a full round through the Socket.IO prefix, with server
-// pings every second that it must answer; node/sio4_round.mjs checks it.
+// TestSocketIOClientV4: the npm socket.io-client 4 (Engine.IO 4) plays a
+// full round through the Socket.IO prefix, with server pings every second
+// that it must answer and emitWithAck; node/sio4_round.mjs checks it. Three
+// ways: WebSocket only, the client's defaults (long-polling, then the
+// upgrade), and long-polling only.
 func TestSocketIOClientV4(t *testing.T) {
 	t.Parallel()
 	dir, err := filepath.Abs("node")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "socket.io-client", "package.json")); err != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-		defer cancel()
-		npm := exec.CommandContext(ctx, "npm", "ci", "--no-audit", "--no-fund")
-		npm.Dir = dir
-		if out, err := npm.CombinedOutput(); err != nil {
-			t.Fatalf("npm ci in %s: %v\n%s", dir, err, out)
-		}
+	ensureNodeModules(t, dir)
+	for _, mode := range []string{"websocket", "default", "polling"} {
+		t.Run(mode, func(t *testing.T) {
+			t.Parallel()
+			s := startServer(t, "-ping-interval", "1s", "-idle-timeout", "3s")
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			node := exec.CommandContext(ctx, "node", "sio4_round.mjs", s.httpURL(""), mode)
+			node.Dir = dir
+			out, err := node.CombinedOutput()
+			if err != nil {
+				t.Fatalf("node sio4_round.mjs %s: %v\n%s", mode, err, out)
+			}
+			t.Logf("node sio4_round.mjs %s:\n%s", mode, out)
+			s.requireHealthy(t)
+		})
 	}
-	s := startServer(t, "-ping-interval", "1s", "-idle-timeout", "3s")
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+}
+
+// ensureNodeModules installs node/'s locked packages unless they are there.
+func ensureNodeModules(t *testing.T, dir string) {
+	t.Helper()
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "socket.io-client", "package.json")); err == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	node := exec.CommandContext(ctx, "node", "sio4_round.mjs", s.httpURL(""))
-	node.Dir = dir
-	out, err := node.CombinedOutput()
-	if err != nil {
-		t.Fatalf("node sio4_round.mjs: %v\n%s", err, out)
+	npm := exec.CommandContext(ctx, "npm", "ci", "--no-audit", "--no-fund")
+	npm.Dir = dir
+	if out, err := npm.CombinedOutput(); err != nil {
+		t.Fatalf("npm ci in %s: %v\n%s", dir, err, out)
 	}
-	t.Logf("node sio4_round.mjs:\n%s", out)
-	s.requireHealthy(t)
 }

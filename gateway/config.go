@@ -36,6 +36,9 @@ type Config struct {
 	MaxConnectionsPerIP int
 	// TrustedProxies are the peers whose X-Forwarded-For names the client.
 	TrustedProxies []netip.Prefix
+	// PingTimeout is how long an Engine.IO 4 client has to answer a ping;
+	// 0 means 20 s, Engine.IO's default.
+	PingTimeout time.Duration
 }
 
 func (c Config) validate() error {

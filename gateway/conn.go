@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"sync"
@@ -98,6 +99,9 @@ func (c *conn) Send(env *messages.Envelope) bool {
 		return false
 	}
 	f, err := c.wire.encode(env)
+	if errors.Is(err, errNotConnected) {
+		return true // the client left the namespace; the connection stays
+	}
 	if err != nil {
 		c.g.log.Error("gateway: cannot encode a server message", "wire", c.wire.name(), "err", err)
 		return false
@@ -294,7 +298,9 @@ func (c *conn) serve() {
 			c.Close(messages.CloseHelloTimeout, fmt.Sprintf("no hello within %v", cfg.HandshakeTimeout))
 		}
 	})
-	c.session = c.g.opener.OpenSession(c)
+	if c.session == nil { // an upgrade comes with its polling session's
+		c.session = c.g.opener.OpenSession(c)
+	}
 	if c.nc.waitReadableFor(c.g.parkAfter) || !c.park() {
 		c.awaitInput()
 	}

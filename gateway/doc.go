@@ -13,11 +13,14 @@
 //     first one, binary, unless the query says ?format=json. Text output is
 //     compact protojson with every field present.
 //   - cfg.SocketIOPrefix, with or without its trailing slash, and every path
-//     below it (the 2016 client asks for socket.io//): Socket.IO with the
-//     websocket transport only, Engine.IO 3 or 4 by the EIO query parameter.
-//     Events are 42["name",payload] where name is the Envelope body's field
-//     name. Engine.IO 3 clients get only the open packet, 40, bare 3 pongs
-//     and 42[...] events, and are never asked to ping.
+//     below it (the 2016 client asks for socket.io//): Socket.IO, Engine.IO
+//     3 or 4 by the EIO query parameter. Events are 42["name",payload] where
+//     name is the Envelope body's field name. Engine.IO 3 is WebSocket only:
+//     its clients get only the open packet, 40, bare 3 pongs and 42[...]
+//     events, and are never asked to ping. Engine.IO 4 (eio4.go) also has
+//     long-polling and the upgrade to WebSocket (polling.go), namespaces
+//     (only / is served) and acks. docs/socketio.md lists what is
+//     implemented of both protocols.
 //   - Paths given with WithRoute (exact, or below a route ending in "/"):
 //     the server's HTTP API, such as /login and /leaderboard.
 //   - Anything else: 404, or the handler given with WithStatic.
@@ -65,10 +68,24 @@
 // unanswered) and closes a persistent flood with 1008; no Hello within
 // cfg.HandshakeTimeout closes with 4003; nothing read (not even a pong) for
 // cfg.IdleTimeout closes; an Engine.IO 4 client that leaves a ping
-// unanswered for 20 s is closed with 1008.
+// unanswered for cfg.PingTimeout is closed with 1008. A long-polling
+// session has the same rate limit per packet, hello deadline, ping timeout
+// and outbound queue; its POST body is bounded by cfg.MaxFrameBytes (413).
 //
-// Frames that cannot be decoded never reach the session and never close the
-// connection: the client gets an Error envelope (bad_frame, unknown_event,
-// not_client_event, bad_payload). Range checks and "hello first" are the
-// session's.
+// Frames that cannot be decoded never reach the session: the client gets
+// an Error envelope (bad_frame, unknown_event, not_client_event,
+// bad_payload), or for a Socket.IO v4 event with an ack id the ack carries
+// it; such an event goes to the session with DeliverAck
+// (actors.AckSession), so the session's own refusal lands in the ack too. Only a packet the Engine.IO 4 or Socket.IO 5 protocol forbids closes
+// the connection, with 1002 (over polling: 400 and the session ends).
+// Range checks and "hello first" are the session's.
+//
+// # Long-polling
+//
+// A polling session (pollSession) is its session actor's actors.Conn for
+// its whole life; when a WebSocket takes it over, Send and Close go through
+// that WebSocket's conn, whose Session is the polling session's actor. So
+// the actor never learns the transport. A polling session has no goroutine:
+// a GET waits in its own handler, POSTs deliver in theirs (one at a time,
+// so Deliver never runs concurrently), and timers flag or close.
 package gateway

@@ -14,6 +14,7 @@ var (
 	jsonChoicePrefix  = []byte(`{"choice":{"choice":`)
 	jsonChoiceSuffix  = []byte(`}}`)
 	eventChoicePrefix = []byte(`42["choice",{"choice":`)
+	eventChoiceArgs   = eventChoicePrefix[2:] // an EVENT's arguments, after the packet types
 	eventChoiceSuffix = []byte(`}]`)
 )
 

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"net/http"
@@ -22,7 +23,7 @@ const (
 	// closeGrace bounds the close handshake: writing our close frame and
 	// waiting for the client's answer before the TCP connection is closed.
 	closeGrace = time.Second
-	// eio4PingTimeout is how long an Engine.IO 4 client has to answer a ping.
+	// eio4PingTimeout is Engine.IO's default for Config.PingTimeout.
 	eio4PingTimeout = 20 * time.Second
 	// Small buffers: memory per connection matters more than syscalls here.
 	// Client frames are small; a bigger one is read in several pieces.
@@ -40,6 +41,7 @@ type Gateway struct {
 	metrics  *metrics.Metrics // nil: not counted
 	static   http.Handler
 	routes   map[string]http.Handler
+	peers    Peers // nil: one node
 	upgrader websocket.Upgrader
 
 	// eio4PingTimeout is a field so tests can shorten it.
@@ -48,12 +50,17 @@ type Gateway struct {
 	parkAfter time.Duration
 
 	draining atomic.Bool
-	busy     func() bool // nil: always admit
+	busy     func() bool  // nil: always admit
 	tcpOpen  atomic.Int64 // connections of the listener given to Serve
 
 	mu      sync.Mutex
 	conns   map[*conn]struct{}
 	perAddr map[netip.Prefix]int // WebSockets by addrKey, when limited
+	// polls are the Engine.IO long-polling sessions by sid, upgraded or
+	// not; pollingOpen counts those not upgraded (an upgraded one is
+	// counted as its WebSocket).
+	polls       map[string]*pollSession
+	pollingOpen int
 	// closedWith is set by CloseAll; connections that finish their upgrade
 	// later are closed at once with the same code and reason.
 	closedWith *closeCause
@@ -100,7 +107,7 @@ func New(cfg Config, opener actors.Opener, log *slog.Logger, opts ...Option) (*G
 		opener:          opener,
 		log:             log,
 		quiet:           quietlog.New(log),
-		eio4PingTimeout: eio4PingTimeout,
+		eio4PingTimeout: cmp.Or(cfg.PingTimeout, eio4PingTimeout),
 		parkAfter:       parkAfter,
 		conns:           make(map[*conn]struct{}),
 	}
@@ -141,13 +148,15 @@ func (g *Gateway) CloseAll(code int, reason string) {
 	for _, c := range open {
 		c.Close(code, reason)
 	}
+	g.closePolls(code, reason)
 }
 
-// OpenConns is the number of connections whose goroutines are still running.
+// OpenConns is the number of connections whose goroutines are still running,
+// and of long-polling sessions whose session actor has not been told Closed.
 func (g *Gateway) OpenConns() int {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return len(g.conns)
+	return len(g.conns) + g.pollingOpen
 }
 
 // WaitIdle waits until no connection is open (every Session.Closed has been

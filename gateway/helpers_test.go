@@ -81,6 +81,7 @@ func (s *fakeSession) waitClosed(t *testing.T) string {
 
 type fakeOpener struct {
 	sessions chan *fakeSession
+	acking   bool // sessions judge acked messages (ackingSession)
 }
 
 func (o *fakeOpener) OpenSession(c actors.Conn) actors.Session {
@@ -90,7 +91,23 @@ func (o *fakeOpener) OpenSession(c actors.Conn) actors.Session {
 		closedReason: make(chan string, 4),
 	}
 	o.sessions <- s
+	if o.acking {
+		return ackingSession{s}
+	}
 	return s
+}
+
+// ackingSession judges acked messages as the session actor would: it
+// refuses every join with already_queued and takes the rest.
+type ackingSession struct{ *fakeSession }
+
+func (s ackingSession) DeliverAck(env *messages.Envelope, ack func(code, message string)) {
+	s.Deliver(env)
+	if env.GetJoin() != nil {
+		ack(messages.CodeAlreadyQueued, "already waiting")
+		return
+	}
+	ack("", "")
 }
 
 type testServer struct {

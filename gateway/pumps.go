@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -179,16 +180,24 @@ func (c *conn) handle(kind int, data []byte) (game bool) {
 				h.Token = c.token
 			}
 		}
-		c.session.Deliver(in.env)
+		if in.ackID != "" {
+			deliverWithAck(c.session, in.env, in.ackID, c.enqueue)
+		} else {
+			c.session.Deliver(in.env)
+		}
 		return h == nil
 	case in.reply != nil:
 		c.enqueue(*in.reply)
 	case in.err != nil:
 		c.g.countRejected(in.err.Code)
-		c.g.quiet.Debug("bad_frame", "gateway: bad frame", "code", in.err.Code, "wire", c.wire.name(), "remote", c.ws.RemoteAddr().String())
-		c.Send(errorEnvelope(in.err.Code, in.err.Message))
+		c.g.quiet.Debug("bad_frame", "gateway: bad frame", "code", in.err.Code, "wire", c.wire.name(), "remote", c.addr.String())
+		if in.ackID != "" {
+			c.enqueue(ackFrame(in.ackID, in.err.Code, in.err.Message))
+		} else {
+			c.Send(errorEnvelope(in.err.Code, in.err.Message))
+		}
 	case in.close:
-		c.Close(messages.CloseNormal, in.closeReason)
+		c.Close(cmp.Or(in.closeCode, messages.CloseNormal), in.closeReason)
 	}
 	return false
 }

@@ -82,20 +82,26 @@ func (g *Gateway) serveOurs(w http.ResponseWriter, r *http.Request) {
 // answers refusals the way an Engine.IO server does.
 func (g *Gateway) serveSocketIO(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	version := q.Get("EIO")
-	if version != "3" && version != "4" {
-		writeJSON(w, http.StatusBadRequest, engineIOError{Code: 5, Message: "Unsupported protocol version"})
+	version, transport, sid := q.Get("EIO"), q.Get("transport"), q.Get("sid")
+	if version == "4" && sid != "" && g.pollSession(sid) == nil && g.forward(w, r, sid) {
 		return
 	}
-	if q.Get("transport") != "websocket" {
-		writeJSON(w, http.StatusBadRequest, engineIOError{Code: 0, Message: "Transport unknown"})
-		return
-	}
-	if version == "3" {
+	switch {
+	case version != "3" && version != "4":
+		writeJSON(w, http.StatusBadRequest, eioBadVersion)
+	case transport == "polling" && version == "4":
+		g.servePolling(w, r, sid)
+	case transport != "websocket":
+		writeJSON(w, http.StatusBadRequest, eioTransportUnknown)
+	case sid != "" && version == "4":
+		g.serveUpgrade(w, r, sid)
+	case sid != "": // Engine.IO 3 has no polling sessions here
+		writeJSON(w, http.StatusBadRequest, eioUnknownSID)
+	case version == "3":
 		g.serveSocket(w, r, newEIO3Wire())
-		return
+	default:
+		g.serveSocket(w, r, newEIO4Wire(newSID(), false, g.cfg.PingInterval, g.eio4PingTimeout, g.cfg.MaxFrameBytes))
 	}
-	g.serveSocket(w, r, newEIO4Wire(g.cfg.PingInterval, g.eio4PingTimeout, g.cfg.MaxFrameBytes))
 }
 
 // serveSocket checks, upgrades, and starts the connection's reader goroutine.
@@ -112,12 +118,7 @@ func (g *Gateway) serveSocket(w http.ResponseWriter, r *http.Request, wire wire)
 		return
 	}
 	if !originAllowed(r, g.cfg.AllowedOrigins, g.cfg.AllowNoOrigin) {
-		origin := r.Header.Get("Origin")
-		if origin == "" {
-			origin = "(none)"
-		}
-		g.refused(metrics.RefusedOrigin, "gateway: upgrade refused: origin not allowed", "origin", clip(origin), "remote", r.RemoteAddr)
-		writeJSON(w, http.StatusForbidden, apiError{Code: "origin_not_allowed", Message: "origin " + origin + " is not allowed"})
+		g.refuseOrigin(w, r)
 		return
 	}
 	addr := g.ClientAddr(r)
@@ -137,6 +138,15 @@ func (g *Gateway) serveSocket(w http.ResponseWriter, r *http.Request, wire wire)
 	// The connection outlives this handler: net/http then drops its request
 	// state and buffers, which would otherwise stay for the connection's life.
 	go c.serve()
+}
+
+func (g *Gateway) refuseOrigin(w http.ResponseWriter, r *http.Request) {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		origin = "(none)"
+	}
+	g.refused(metrics.RefusedOrigin, "gateway: upgrade refused: origin not allowed", "origin", clip(origin), "remote", g.ClientAddr(r).String())
+	writeJSON(w, http.StatusForbidden, apiError{Code: "origin_not_allowed", Message: "origin " + origin + " is not allowed"})
 }
 
 // apiError is the body of every HTTP refusal of ours.

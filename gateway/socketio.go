@@ -70,6 +70,12 @@ func decodeEvent(packet []byte, clientOnly bool) (*messages.Envelope, error) {
 	if err := json.Unmarshal(rest, &args); err != nil {
 		return nil, decodeErr(messages.CodeBadFrame, "invalid event JSON: %v", err)
 	}
+	return decodeEventArgs(args, clientOnly)
+}
+
+// decodeEventArgs turns an event's JSON array, ["name",payload,…], into an
+// Envelope.
+func decodeEventArgs(args []json.RawMessage, clientOnly bool) (*messages.Envelope, error) {
 	if len(args) == 0 {
 		return nil, decodeErr(messages.CodeBadFrame, "event without a name")
 	}

@@ -133,12 +133,6 @@ func eio4Connect(t *testing.T, ts *testServer) (*websocket.Conn, *fakeSession, m
 		t.Fatalf("open packet %q", open)
 	}
 	s := ts.session(t)
-
-	// An event before 40 is refused.
-	writeText(t, ws, `42["join"]`)
-	if env := readEvent(t, ws); env.GetError().GetCode() != messages.CodeBadFrame {
-		t.Fatalf("event before 40: got %v; want bad_frame", env)
-	}
 	writeText(t, ws, `40{"token":"abc"}`)
 	if got := readText(t, ws); !regexp.MustCompile(`^40\{"sid":"[A-Za-z0-9_-]{20}"\}$`).MatchString(got) {
 		t.Fatalf("connect answer %q", got)
@@ -177,7 +171,7 @@ func TestEIO4Handshake(t *testing.T) {
 		}
 		writeText(t, ws, "3")
 	}
-	writeText(t, ws, "41")
+	writeText(t, ws, "1")
 	expectCloseCode(t, ws, messages.CloseNormal, "client")
 	s.waitClosed(t)
 	expectClosedOnce(t, ts, s)
@@ -213,6 +207,8 @@ func TestSocketIORefusals(t *testing.T) {
 		{"?transport=websocket", `{"code":5,"message":"Unsupported protocol version"}`},
 		{"?EIO=3&transport=polling", `{"code":0,"message":"Transport unknown"}`},
 		{"?EIO=4", `{"code":0,"message":"Transport unknown"}`},
+		{"?EIO=3&transport=websocket&sid=abc", `{"code":1,"message":"Session ID unknown"}`},
+		{"?EIO=4&transport=websocket&sid=abc", `{"code":1,"message":"Session ID unknown"}`},
 	}
 	for _, tc := range tests {
 		status, body := ts.refusal(t, "/applet/websocket/socket.io/"+tc.query, nil)
@@ -238,5 +234,116 @@ func TestSocketIOPaths(t *testing.T) {
 	}
 	if status, _ := ts.refusal(t, "/applet/websocket/socket.iox?EIO=3&transport=websocket", nil); status != 404 {
 		t.Errorf("a path that only shares the prefix's letters: %d; want 404", status)
+	}
+}
+
+// TestEIO4NamespacesOverWebSocket: CONNECT_ERROR for another namespace; 41
+// leaves the namespace while the Engine.IO connection stays and keeps
+// pinging; events with an ack id are acknowledged.
+func TestEIO4NamespacesOverWebSocket(t *testing.T) {
+	ts := newTestServer(t, func(c *Config) { c.PingInterval = 50 * time.Millisecond }, nil)
+	ws, s, _ := eio4Connect(t, ts)
+	// next skips and answers pings.
+	next := func() string {
+		t.Helper()
+		for {
+			if f := readText(t, ws); f != "2" {
+				return f
+			}
+			writeText(t, ws, "3")
+		}
+	}
+	writeText(t, ws, `40/other,{"token":"t"}`)
+	if got := next(); got != `44/other,{"message":"Invalid namespace"}` {
+		t.Fatalf("CONNECT to /other: %q", got)
+	}
+	writeText(t, ws, `42456["hello",{"user":{"uid":"n1","uname":"N","uavatar":""}}]`)
+	s.next(t)
+	if got := []string{next(), next()}; got[0] != "43456[]" && got[1] != "43456[]" {
+		t.Fatalf("answers to hello with ack id 456: %q; want 43456[] among them", got)
+	}
+	writeText(t, ws, `421["choice",{"choice":"rock"}]`)
+	if got := next(); !strings.HasPrefix(got, `431[{"code":"bad_payload","message":`) {
+		t.Fatalf("ack of a bad payload: %q", got)
+	}
+	writeText(t, ws, "41")
+	writeText(t, ws, "2") // its pong shows the 41 was read
+	if f := next(); f != "3" {
+		t.Fatalf("answer to ping: %q", f)
+	}
+	// Pings go on, and server events stop while the client is outside.
+	for pings := 0; pings < 3; {
+		s.conn.Send(&messages.Envelope{Body: &messages.Envelope_Movement{Movement: &messages.Movement{Uid: "u2", Movement: "x"}}})
+		if f := readText(t, ws); f != "2" {
+			t.Fatalf("after 41: %q; want only pings", f)
+		}
+		writeText(t, ws, "3")
+		pings++
+	}
+	writeText(t, ws, "40")
+	if got := next(); !strings.HasPrefix(got, `40{"sid":"`) {
+		t.Fatalf("second CONNECT: %q", got)
+	}
+	writeText(t, ws, "41/custom,")
+	expectCloseCode(t, ws, messages.CloseProtocol, "/custom")
+	s.waitClosed(t)
+	expectClosedOnce(t, ts, s)
+}
+
+// TestEIO4InvalidPacketsClose: each packet the protocols forbid ends the
+// connection with 1002 and a reason.
+func TestEIO4InvalidPacketsClose(t *testing.T) {
+	for _, packet := range []string{"x", "42[]", `42{"a":1}`, "44{}", `451-["x",{"_placeholder":true,"num":0}]`, "40[1]", `42["join"`} {
+		ts := newTestServer(t, nil, nil)
+		ws, s, _ := eio4Connect(t, ts)
+		writeText(t, ws, packet)
+		expectCloseCode(t, ws, messages.CloseProtocol, "")
+		s.waitClosed(t)
+		expectClosedOnce(t, ts, s)
+	}
+	// An event before CONNECT, too.
+	ts := newTestServer(t, nil, nil)
+	ws := ts.dial(t, "/applet/websocket/socket.io/?EIO=4&transport=websocket", nil)
+	readText(t, ws)
+	s := ts.session(t)
+	writeText(t, ws, `42["join"]`)
+	expectCloseCode(t, ws, messages.CloseProtocol, "before CONNECT")
+	s.waitClosed(t)
+}
+
+// TestEIO4AckCarriesTheSessionsVerdict: with a session that judges acked
+// messages, its refusal comes back in the ACK (over WebSocket and over
+// polling) and not as an error event.
+func TestEIO4AckCarriesTheSessionsVerdict(t *testing.T) {
+	ts := newTestServer(t, nil, nil)
+	ts.opener.acking = true
+	ws, s, _ := eio4Connect(t, ts)
+	writeText(t, ws, `4231["join"]`)
+	if got := readText(t, ws); got != `4331[{"code":"already_queued","message":"already waiting"}]` {
+		t.Fatalf("ack of a refused join: %q", got)
+	}
+	writeText(t, ws, `4232["choice",{"choice":1}]`)
+	if got := readText(t, ws); got != `4332[]` {
+		t.Fatalf("ack of a taken choice: %q", got)
+	}
+	s.next(t)
+	s.next(t)
+
+	c, _ := openPolling(t, ts)
+	ts.session(t)
+	c.connect(t)
+	c.mustPost(t, `427["join"]`, `428["leave"]`)
+	got := c.until(t, `437.*`)
+	if got != `437[{"code":"already_queued","message":"already waiting"}]` {
+		t.Fatalf("polling ack of a refused join: %q", got)
+	}
+}
+
+func TestAckFrame(t *testing.T) {
+	if got := string(ackFrame("7", "", "").data); got != "437[]" {
+		t.Errorf("taken: %q", got)
+	}
+	if got := string(ackFrame("7", "bad_payload", `say "x"`).data); got != `437[{"code":"bad_payload","message":"say \"x\""}]` {
+		t.Errorf("refused: %q", got)
 	}
 }

@@ -7,19 +7,26 @@ import (
 	"testing"
 	"time"
 
-	"github.com/caiquan/caiquan/messages"
 	"github.com/gorilla/websocket"
+
+	"github.com/caiquan/caiquan/messages"
 )
 
 // describe reduces an inbound to a comparable word.
 func describe(in inbound) string {
 	switch {
+	case in.env != nil && in.ackID != "":
+		return "deliver " + string(setBody(in.env).Name()) + " ack " + in.ackID
 	case in.env != nil:
 		return "deliver " + string(setBody(in.env).Name())
+	case in.err != nil && in.ackID != "":
+		return "error " + in.err.Code + " ack " + in.ackID
 	case in.reply != nil:
 		return "reply " + string(in.reply.data)
 	case in.err != nil:
 		return "error " + in.err.Code
+	case in.close && in.closeCode == messages.CloseProtocol:
+		return "violation"
 	case in.close:
 		return "close"
 	}
@@ -61,21 +68,55 @@ func TestEIO3Greeting(t *testing.T) {
 	}
 }
 
+// TestEIO4Decode walks the packet types of both protocol documents
+// (engine.io-protocol v4, socket.io-protocol v5) through one session's wire.
 func TestEIO4Decode(t *testing.T) {
-	w := newEIO4Wire(25*time.Second, 20*time.Second, 4096)
+	w := newEIO4Wire("sid", false, 25*time.Second, 20*time.Second, 4096)
+	sid := `[A-Za-z0-9_-]{20}`
 	// want is a regular expression over describe's word.
 	steps := []struct{ frame, want string }{
-		{`42["join"]`, "error bad_frame"}, // before 40
-		{"40/admin,", "error bad_frame"},
 		{"2", "reply 3"},
-		{`40{"token":"x"}`, `reply 40\{"sid":"[A-Za-z0-9_-]{20}"\}`},
-		{"40", "ignore"}, // already connected
-		{`42["join"]`, "deliver join"},
-		{`42["queued",{}]`, "error not_client_event"},
 		{"2probe", "reply 3probe"},
 		{"3", "ignore"},
-		{"41", "close"},
-		{"x", "error bad_frame"},
+		{"5", "ignore"},
+		{"6", "ignore"},
+		{`42["join"]`, "violation"}, // EVENT before CONNECT
+		{"40/admin,", `reply 44/admin,\{"message":"Invalid namespace"\}`},
+		{`40/admin,{"token":"x"}`, `reply 44/admin,\{"message":"Invalid namespace"\}`},
+		{"40[]", "violation"}, // CONNECT payload must be an object
+		{`40{"token":"x"}`, `reply 40\{"sid":"` + sid + `"\}`},
+		{"40", `reply 40\{"sid":"` + sid + `"\}`}, // a new socket, as the protocol has it
+		{`42["join"]`, "deliver join"},
+		{`4212["join"]`, `deliver join ack 12`},
+		{`427["nope"]`, `error unknown_event ack 7`},
+		{`42["queued",{}]`, "error not_client_event"},
+		{`42["choice","x"]`, "error bad_payload"},
+		{`42{}`, "violation"},
+		{`42[]`, "violation"},
+		{`42`, "violation"},
+		{`421234567890123456["join"]`, "violation"}, // ack id past 2^53
+		{`42/admin,["join"]`, "violation"},          // a namespace the client is not in
+		{`431[]`, "ignore"},                         // an ACK the server never asked for
+		{`43[]`, "violation"},
+		{`431{}`, "violation"},
+		{`44{"message":"x"}`, "violation"},
+		{`451-["join",{"_placeholder":true,"num":0}]`, "violation"},
+		{`461-[]`, "violation"},
+		{`47`, "violation"},
+		{"4", "violation"},
+		{"41/admin,", "violation"},
+		{"41x", "violation"},
+		{"41", "ignore"}, // leaves the namespace; the Engine.IO session stays
+		{`42["join"]`, "violation"},
+		{"41", "violation"},
+		{"40", `reply 40\{"sid":"` + sid + `"\}`},
+		{`42["join"]`, "deliver join"},
+		{"0", "violation"},
+		{"7", "violation"},
+		{"x", "violation"},
+		{"", "violation"},
+		{"2x", "violation"},
+		{"1", "close"},
 	}
 	for _, s := range steps {
 		got := describe(w.decode(websocket.TextMessage, []byte(s.frame)))
@@ -83,9 +124,34 @@ func TestEIO4Decode(t *testing.T) {
 			t.Errorf("eio4 %q: %s; want %s", s.frame, got, s.want)
 		}
 	}
-	open := regexp.MustCompile(`^0\{"sid":"[A-Za-z0-9_-]{20}","upgrades":\[\],"pingInterval":25000,"pingTimeout":20000,"maxPayload":4096\}$`)
+	if got := describe(w.decode(websocket.BinaryMessage, []byte{4})); got != "violation" {
+		t.Errorf("binary packet: %s; want violation", got)
+	}
+	open := regexp.MustCompile(`^0\{"sid":"sid","upgrades":\[\],"pingInterval":25000,"pingTimeout":20000,"maxPayload":4096\}$`)
 	if g := w.greeting(); len(g) != 1 || !open.Match(g[0].data) {
 		t.Fatalf("greeting = %v", g)
+	}
+	polling := newEIO4Wire("sid", true, time.Second, 2*time.Second, 256)
+	if got := polling.open; got != `0{"sid":"sid","upgrades":["websocket"],"pingInterval":1000,"pingTimeout":2000,"maxPayload":256}` {
+		t.Fatalf("polling open packet %s", got)
+	}
+}
+
+// TestEIO4EncodeOnlyInTheNamespace: server events wait for CONNECT and stop
+// after DISCONNECT.
+func TestEIO4EncodeOnlyInTheNamespace(t *testing.T) {
+	w := newEIO4Wire("sid", false, time.Second, time.Second, 4096)
+	hi := &messages.Envelope{Body: &messages.Envelope_Hi{Hi: &messages.Hi{Message: "welcome"}}}
+	if _, err := w.encode(hi); err != errNotConnected {
+		t.Fatalf("encode before 40: %v; want errNotConnected", err)
+	}
+	w.decode(websocket.TextMessage, []byte("40"))
+	if f, err := w.encode(hi); err != nil || !strings.HasPrefix(string(f.data), `42["hi",`) {
+		t.Fatalf("encode after 40: %q %v", f.data, err)
+	}
+	w.decode(websocket.TextMessage, []byte("41"))
+	if _, err := w.encode(hi); err != errNotConnected {
+		t.Fatalf("encode after 41: %v; want errNotConnected", err)
 	}
 }
 
@@ -228,7 +294,8 @@ func TestEIO3VoidBecomesAResult(t *testing.T) {
 	if f, _ := w.encode(void("r0")); !strings.HasPrefix(string(f.data), `42["void"`) {
 		t.Fatalf("a void of another round: %s", f.data)
 	}
-	e4 := newEIO4Wire(time.Second, time.Second, 4096)
+	e4 := newEIO4Wire("sid", false, time.Second, time.Second, 4096)
+	e4.decode(websocket.TextMessage, []byte("40"))
 	e4.encode(start)
 	if f, _ := e4.encode(void("r1")); !strings.HasPrefix(string(f.data), `42["void"`) {
 		t.Fatalf("EIO4 void: %s", f.data)

@@ -41,8 +41,13 @@ type inbound struct {
 	env         *messages.Envelope // a client message for the session
 	reply       *frame             // a protocol answer, such as an Engine.IO pong
 	err         *DecodeError       // refused: answer with an Error envelope
-	close       bool               // the client asked to disconnect
+	close       bool               // the client asked to disconnect, or broke the protocol
 	closeReason string
+	closeCode   int // with close; 0 is CloseNormal
+	// ackID asks for an acknowledgement of env or err (a Socket.IO ACK
+	// with this id): the session's verdict on env (deliverWithAck), or
+	// err in place of the error event.
+	ackID string
 	// token is a session token the protocol carried outside hello (the
 	// Engine.IO 4 connect packet's auth); it may come with reply.
 	token string

@@ -27,6 +27,7 @@ const (
 const (
 	CloseNormal        = 1000
 	CloseGoingAway     = 1001 // server draining or restarting
+	CloseProtocol      = 1002 // a packet the Socket.IO or Engine.IO protocol forbids
 	ClosePolicy        = 1008 // origin, flood, handshake timeout
 	CloseTooBig        = 1009 // a frame over the size limit
 	CloseInternal      = 1011

@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"strings"
 	"time"
 
 	"github.com/caiquan/caiquan/cluster"
+	"github.com/caiquan/caiquan/gateway"
 )
 
 const (
@@ -38,7 +40,7 @@ func (m *Main) openCluster() error {
 		Bind:            c.ClusterBind,
 		Advertise:       c.ClusterAdvertise,
 		HeartbeatExpiry: c.ClusterHeartbeatExpiry,
-		Kinds:           []*cluster.Kind{cluster.PingKindDef()},
+		Kinds:           []*cluster.Kind{cluster.PingKindDef(), cluster.HTTPKindDef(m.ln.Addr().(*net.TCPAddr).Port)},
 		Logger:          m.log,
 	})
 	if err != nil {
@@ -82,4 +84,20 @@ func (m *Main) stopActors() {
 	if err := m.cluster.Stop(ctx); err != nil {
 		m.log.Warn("leaving the cluster", "err", err)
 	}
+}
+
+// clusterPeers tells the gateway where the other nodes' game listeners are,
+// from the member list: each member publishes its HTTP port
+// (cluster.HTTPKindDef) and is reached on the host of its cluster address.
+type clusterPeers struct{ node *cluster.Node }
+
+func (p clusterPeers) SelfTag() string { return gateway.NodeTag(p.node.Address()) }
+
+func (p clusterPeers) HTTPAddr(tag string) (string, bool) {
+	for _, m := range p.node.Members() {
+		if gateway.NodeTag(m.Address) == tag {
+			return m.HTTPAddr()
+		}
+	}
+	return "", false
 }

@@ -92,7 +92,16 @@ func (m *Main) Open() (err error) {
 		if err != nil && m.closeDB != nil {
 			m.closeDB() // free the bbolt file for whoever tries next
 		}
+		if err != nil && m.ln != nil {
+			m.ln.Close()
+		}
 	}()
+	// The game listener comes first: the cluster publishes its port.
+	ln, err := net.Listen("tcp", m.Config.Listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	m.ln = ln
 	m.system = actor.NewActorSystemWithConfig(actor.Configure(
 		actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return m.actorLog() }),
 	))
@@ -148,14 +157,19 @@ func (m *Main) Open() (err error) {
 		return gateway.NewHTTPLimit(endpoint, m.Config.HTTPRateLimit, m.Config.HTTPRateBurst, m.metrics).Wrap(h)
 	}
 	board := limit(leaderboard.Path, leaderboard.Handler(m.store, m.log))
-	m.gateway, err = gateway.New(gatewayConfig(m.Config), srv, m.log,
+	gwOpts := []gateway.Option{
 		gateway.WithMetrics(m.metrics),
 		gateway.WithAdmission(m.memory.Busy),
 		gateway.WithRoute("/login", limit("/login", login)),
 		gateway.WithRoute("/guest", limit("/guest", guest)),
 		gateway.WithRoute(leaderboard.Path, board),
 		gateway.WithRoute(leaderboard.Path+"/", board),
-		gateway.WithStatic(web.Handler()))
+		gateway.WithStatic(web.Handler()),
+	}
+	if m.cluster != nil {
+		gwOpts = append(gwOpts, gateway.WithPeers(clusterPeers{m.cluster}))
+	}
+	m.gateway, err = gateway.New(gatewayConfig(m.Config), srv, m.log, gwOpts...)
 	if err != nil {
 		return err
 	}
@@ -168,11 +182,6 @@ func (m *Main) Open() (err error) {
 	if err := m.openPprof(); err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", m.Config.Listen)
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
-	}
-	m.ln = ln
 	m.http = m.httpServer(m.gateway, "game")
 	go func() {
 		if err := m.gateway.Serve(m.http, ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -48,6 +48,7 @@ func gatewayConfig(c config.Config) gateway.Config {
 		OutboundQueue:    c.OutboundQueue,
 		AllowedOrigins:   c.AllowedOrigins,
 		AllowNoOrigin:    c.AllowNoOrigin,
+		PingTimeout:      c.PingTimeout,
 
 		MaxConnections:      maxConnections(c),
 		MaxConnectionsPerIP: c.MaxConnectionsPerIP,

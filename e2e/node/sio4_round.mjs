@@ -1,15 +1,23 @@
 // Plays one round against a caiquan server with the npm socket.io-client v4
-// (Engine.IO 4, websocket transport only) and exits 0 only if every answer is
-// consistent: hello → hi, join → start, choice → one result at the deadline
-// that follows the rules. Then it stays connected a few seconds, answering the
-// server's pings, and must not be dropped.
+// (Engine.IO 4) and exits 0 only if every answer is consistent: hello → hi,
+// refused events' acks carry the error, join's ack resolves, join → start,
+// choice → one result at the deadline that follows the rules. Then it stays
+// connected a few seconds, answering the server's pings, and must not be
+// dropped.
 //
-// usage: node sio4_round.mjs http://127.0.0.1:PORT
+// The transport mode:
+//   websocket  transports: ['websocket'] (the default mode)
+//   default    socket.io-client's defaults: long-polling, then the upgrade
+//              to WebSocket, which must have happened by the result
+//   polling    transports: ['polling'] only
+//
+// usage: node sio4_round.mjs http://127.0.0.1:PORT [websocket|default|polling]
 import { io } from 'socket.io-client';
 
 const base = process.argv[2];
-if (!base) {
-  console.error('usage: node sio4_round.mjs http://HOST:PORT');
+const mode = process.argv[3] || 'websocket';
+if (!base || !['websocket', 'default', 'polling'].includes(mode)) {
+  console.error('usage: node sio4_round.mjs http://HOST:PORT [websocket|default|polling]');
   process.exit(2);
 }
 
@@ -38,10 +46,19 @@ setTimeout(() => fail('timed out'), 20000);
 const uid = Array.from({ length: 12 }, () => Math.floor(Math.random() * 36).toString(36)).join('');
 const user = { uid, uname: 'NodeV4', uavatar: 'avatar-v4.png' };
 
-const socket = io(base, {
-  path: '/applet/websocket/socket.io/',
-  transports: ['websocket'],
-  reconnection: false,
+const options = { path: '/applet/websocket/socket.io/', reconnection: false };
+if (mode === 'websocket') options.transports = ['websocket'];
+if (mode === 'polling') options.transports = ['polling'];
+const socket = io(base, options);
+const firstTransport = mode === 'websocket' ? 'websocket' : 'polling';
+let upgraded = false;
+let openedOn = null;
+socket.io.on('open', () => {
+  openedOn = socket.io.engine.transport.name;
+  socket.io.engine.on('upgrade', (t) => {
+    log('upgraded to', t.name);
+    upgraded = true;
+  });
 });
 
 let hi = null;
@@ -62,7 +79,8 @@ socket.io.on('ping', () => { pings++; });
 
 socket.on('connect', () => {
   log('connected', socket.id, 'transport', socket.io.engine.transport.name);
-  check(socket.io.engine.transport.name === 'websocket', 'not on the websocket transport');
+  // With the defaults the upgrade may be done already; the first transport counts.
+  check(openedOn === firstTransport, `opened on ${openedOn}, want ${firstTransport}`);
   socket.emit('hello', { user });
 });
 
@@ -73,7 +91,19 @@ socket.on('hi', (msg) => {
   check(msg.nearby >= 1, `hi.nearby ${msg.nearby}`);
   check(hi === null, 'a second hi');
   hi = msg;
-  socket.emit('join');
+  (async () => {
+    // Acks: a refused event's ack carries the error event's code, whether
+    // the gateway refused it (bad_payload) or the game (not_playing);
+    // join's ack is empty.
+    const refused = await socket.timeout(5000).emitWithAck('choice', { choice: 'rock' });
+    check(refused && refused.code === 'bad_payload' && typeof refused.message === 'string',
+      `ack of a bad choice: ${JSON.stringify(refused)}`);
+    const early = await socket.timeout(5000).emitWithAck('choice', { choice: 1 });
+    check(early && early.code === 'not_playing', `ack of a choice outside a round: ${JSON.stringify(early)}`);
+    const joined = await socket.timeout(5000).emitWithAck('join');
+    check(joined === undefined, `ack of join: ${JSON.stringify(joined)}`);
+    log('acks ok');
+  })().catch((e) => fail(`emitWithAck: ${e.message}`));
 });
 
 socket.on('queued', (msg) => log('queued', JSON.stringify(msg)));
@@ -141,6 +171,9 @@ socket.on('result', (msg) => {
   // Stay a while: the server pings every second and must keep us.
   setTimeout(() => {
     check(socket.connected, 'no longer connected');
+    const now = socket.io.engine.transport.name;
+    if (mode === 'default') check(upgraded && now === 'websocket', `not upgraded: on ${now}`);
+    if (mode === 'polling') check(now === 'polling' && !upgraded, `left polling for ${now}`);
     const secs = (Date.now() - t0) / 1000;
     check(pings >= Math.floor(secs) - 2, `${pings} server pings in ${secs}s with -ping-interval 1s`);
     log('pings', pings);
