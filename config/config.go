@@ -46,6 +46,12 @@ type Config struct {
 	AllowedOrigins []string `yaml:"allowed_origins"`
 	AllowNoOrigin  bool     `yaml:"allow_no_origin"`
 
+	// TLSCertFile and TLSKeyFile, when set, make the game listener serve
+	// HTTPS and wss:// itself (PEM files; the certificate file may hold the
+	// chain). SIGHUP reads them again; open connections stay.
+	TLSCertFile string `yaml:"tls_cert_file"`
+	TLSKeyFile  string `yaml:"tls_key_file"`
+
 	// DrainTimeout bounds how long SIGTERM waits for rounds in progress.
 	DrainTimeout time.Duration `yaml:"drain_timeout"`
 

@@ -41,6 +41,8 @@ var settings = []setting{
 	integer("outbound_queue", "messages that may wait for a slow client before it is dropped", func(c *Config) *int { return &c.OutboundQueue }),
 	list("allowed_origins", `Origin values accepted on upgrade, comma-separated; "*" accepts any`, func(c *Config) *[]string { return &c.AllowedOrigins }),
 	boolean("allow_no_origin", "accept clients that send no Origin (mini-programs, apps)", func(c *Config) *bool { return &c.AllowNoOrigin }),
+	str("tls_cert_file", "PEM certificate (and chain) for HTTPS and wss:// on the game listener; empty serves plain HTTP; SIGHUP reloads it", func(c *Config) *string { return &c.TLSCertFile }),
+	str("tls_key_file", "PEM private key of tls_cert_file", func(c *Config) *string { return &c.TLSKeyFile }),
 	duration("drain_timeout", "how long SIGTERM waits for rounds in progress", func(c *Config) *time.Duration { return &c.DrainTimeout }),
 	str("admin_listen", "address of the admin API (actors, kills, chaos, metrics); empty turns it off", func(c *Config) *string { return &c.AdminListen }),
 	str("pprof_listen", "loopback address of Go's profiler (net/http/pprof) for performance work; empty turns it off", func(c *Config) *string { return &c.PprofListen }),

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -44,6 +45,7 @@ type Main struct {
 	gateway *gateway.Gateway
 	http    *http.Server
 	ln      net.Listener
+	certs   *certReloader // nil without tls_cert_file
 	admin   *admin.Server
 	adminLn net.Listener
 	adminHS *http.Server
@@ -129,19 +131,28 @@ func (m *Main) Open() (err error) {
 	if err := m.openPprof(); err != nil {
 		return err
 	}
+	if m.Config.TLSCertFile != "" {
+		if m.certs, err = newCertReloader(m.Config.TLSCertFile, m.Config.TLSKeyFile); err != nil {
+			return err
+		}
+	}
 	ln, err := net.Listen("tcp", m.Config.Listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
 	m.ln = ln
 	m.http = &http.Server{Handler: m.gateway, ReadHeaderTimeout: 10 * time.Second}
+	serve := ln
+	if m.certs != nil {
+		serve = tls.NewListener(ln, m.certs.tlsConfig())
+	}
 	go func() {
-		if err := m.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := m.http.Serve(serve); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			m.done <- err
 		}
 	}()
 	m.log.Info("serving", "addr", ln.Addr().String(), "socketio_prefix", m.Config.SocketIOPrefix,
-		"store", m.Config.Store, "auth_mode", m.Config.AuthMode)
+		"store", m.Config.Store, "auth_mode", m.Config.AuthMode, "tls", m.certs != nil)
 	m.startPacing()
 	return nil
 }
