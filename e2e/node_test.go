@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 )
@@ -14,6 +15,27 @@ import (
 // pings every second that it must answer; node/sio4_round.mjs checks it.
 func TestSocketIOClientV4(t *testing.T) {
 	t.Parallel()
+	dir := nodeDir(t)
+	s := startServer(t, "-ping-interval", "1s", "-idle-timeout", "3s")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	node := exec.CommandContext(ctx, "node", "sio4_round.mjs", s.httpURL(""))
+	node.Dir = dir
+	out, err := node.CombinedOutput()
+	if err != nil {
+		t.Fatalf("node sio4_round.mjs: %v\n%s", err, out)
+	}
+	t.Logf("node sio4_round.mjs:\n%s", out)
+	s.requireHealthy(t)
+}
+
+var nodeMu sync.Mutex
+
+// nodeDir is e2e/node with its npm packages installed.
+func nodeDir(t *testing.T) string {
+	t.Helper()
+	nodeMu.Lock() // one npm ci at a time in one folder
+	defer nodeMu.Unlock()
 	dir, err := filepath.Abs("node")
 	if err != nil {
 		t.Fatal(err)
@@ -27,15 +49,5 @@ func TestSocketIOClientV4(t *testing.T) {
 			t.Fatalf("npm ci in %s: %v\n%s", dir, err, out)
 		}
 	}
-	s := startServer(t, "-ping-interval", "1s", "-idle-timeout", "3s")
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	node := exec.CommandContext(ctx, "node", "sio4_round.mjs", s.httpURL(""))
-	node.Dir = dir
-	out, err := node.CombinedOutput()
-	if err != nil {
-		t.Fatalf("node sio4_round.mjs: %v\n%s", err, out)
-	}
-	t.Logf("node sio4_round.mjs:\n%s", out)
-	s.requireHealthy(t)
+	return dir
 }
