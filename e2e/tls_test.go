@@ -3,15 +3,8 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -25,91 +18,8 @@ import (
 	"time"
 
 	"github.com/caiquan/caiquan/internal/testing/testserver"
+	"github.com/caiquan/caiquan/internal/testing/tlstest"
 )
-
-// testCA issues throwaway certificates for 127.0.0.1 that clients trust
-// through caFile (Go's tls.Config, Node's NODE_EXTRA_CA_CERTS).
-type testCA struct {
-	cert   *x509.Certificate
-	key    *ecdsa.PrivateKey
-	caFile string
-}
-
-func newTestCA(t *testing.T) *testCA {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "caiquan test CA"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		KeyUsage:              x509.KeyUsageCertSign,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	ca := &testCA{cert: cert, key: key, caFile: filepath.Join(t.TempDir(), "ca.pem")}
-	writePEM(t, ca.caFile, "CERTIFICATE", der)
-	return ca
-}
-
-// issue writes a certificate for 127.0.0.1 and localhost with the given
-// serial number (which tells certificates apart) and its key.
-func (ca *testCA) issue(t *testing.T, dir string, serial int64) (certFile, keyFile string) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(serial),
-		Subject:      pkix.Name{CommonName: fmt.Sprintf("caiquan test %d", serial)},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-		DNSNames:     []string{"localhost"},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	certFile, keyFile = filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
-	writePEM(t, certFile, "CERTIFICATE", der)
-	writePEM(t, keyFile, "PRIVATE KEY", kder)
-	return certFile, keyFile
-}
-
-// writePEM replaces path in one rename, as a certificate renewal should,
-// so a reader never sees half a file.
-func writePEM(t *testing.T, path, typ string, der []byte) {
-	t.Helper()
-	tmp := path + ".new"
-	if err := os.WriteFile(tmp, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func (ca *testCA) clientConfig() *tls.Config {
-	pool := x509.NewCertPool()
-	pool.AddCert(ca.cert)
-	return &tls.Config{RootCAs: pool}
-}
 
 // peerSerial opens a TLS connection to addr and returns the serial number
 // of the certificate the server showed.
@@ -165,21 +75,21 @@ func runNodeRound(t *testing.T, base, caFile string) {
 // answer over HTTPS. Plain ws:// and TLS 1.1 are refused on that port.
 func TestWSSOwnTLS(t *testing.T) {
 	t.Parallel()
-	ca := newTestCA(t)
-	certFile, keyFile := ca.issue(t, t.TempDir(), 100)
+	ca := tlstest.NewCA(t)
+	certFile, keyFile := ca.Issue(t, t.TempDir(), 100)
 	s := startServer(t, "-tls-cert-file", certFile, "-tls-key-file", keyFile, "-ping-interval", "1s", "-idle-timeout", "3s")
 	plain := &server{Server: s.Server}
-	s.tls = ca.clientConfig()
+	s.tls = ca.ClientConfig()
 
 	if _, err := tryDialOurs(t, plain, true, dialOpts{}); err == nil {
 		t.Fatal("a plain ws:// client connected to the TLS listener")
 	}
-	old := ca.clientConfig()
+	old := ca.ClientConfig()
 	old.MaxVersion = tls.VersionTLS11
 	if _, err := peerSerial(s.Addr, old); err == nil {
 		t.Fatal("a TLS 1.1 client got a connection")
 	}
-	h2 := ca.clientConfig()
+	h2 := ca.ClientConfig()
 	h2.NextProtos = []string{"h2"}
 	if c, err := tls.Dial("tcp", s.Addr, h2); err == nil {
 		proto := c.ConnectionState().NegotiatedProtocol
@@ -190,7 +100,7 @@ func TestWSSOwnTLS(t *testing.T) {
 	}
 
 	playTwoWires(t, s)
-	runNodeRound(t, s.httpURL(""), ca.caFile)
+	runNodeRound(t, s.httpURL(""), ca.File)
 	s.requireHealthy(t)
 
 	bin := testserver.Binary(t)
@@ -208,18 +118,18 @@ func TestWSSOwnTLS(t *testing.T) {
 // refused, logged, and the last good certificate stays.
 func TestTLSReloadOnSIGHUP(t *testing.T) {
 	t.Parallel()
-	ca := newTestCA(t)
+	ca := tlstest.NewCA(t)
 	dir := t.TempDir()
-	certFile, keyFile := ca.issue(t, dir, 201)
+	certFile, keyFile := ca.Issue(t, dir, 201)
 	s := startServer(t, "-tls-cert-file", certFile, "-tls-key-file", keyFile)
-	s.tls = ca.clientConfig()
+	s.tls = ca.ClientConfig()
 	if n, err := peerSerial(s.Addr, s.tls); err != nil || n != 201 {
 		t.Fatalf("first certificate: serial %d, %v", n, err)
 	}
 	early := oursPlayer(t, s, "Early", true)
 	early.hi(t)
 
-	ca.issue(t, dir, 202)
+	ca.Issue(t, dir, 202)
 	s.signal(syscall.SIGHUP)
 	waitFor(t, "new connections to see the new certificate", func() bool {
 		n, err := peerSerial(s.Addr, s.tls)
@@ -227,7 +137,7 @@ func TestTLSReloadOnSIGHUP(t *testing.T) {
 	})
 
 	// The broken pair: a key that is not the certificate's.
-	other, _ := ca.issue(t, t.TempDir(), 203)
+	other, _ := ca.Issue(t, t.TempDir(), 203)
 	raw, err := os.ReadFile(other)
 	if err != nil {
 		t.Fatal(err)
@@ -384,14 +294,14 @@ func freePort(t *testing.T) string {
 // client does not reach the server.
 func TestWSSThroughNginx(t *testing.T) {
 	t.Parallel()
-	ca := newTestCA(t)
-	certFile, keyFile := ca.issue(t, t.TempDir(), 300)
+	ca := tlstest.NewCA(t)
+	certFile, keyFile := ca.Issue(t, t.TempDir(), 300)
 	backend := startServer(t, "-ping-interval", "1s", "-idle-timeout", "3s")
 	front := startNginx(t, backend.Addr, certFile, keyFile)
-	s := &server{Server: backend.Server, front: front, tls: ca.clientConfig()}
+	s := &server{Server: backend.Server, front: front, tls: ca.ClientConfig()}
 
 	playTwoWires(t, s)
-	runNodeRound(t, s.httpURL(""), ca.caFile)
+	runNodeRound(t, s.httpURL(""), ca.File)
 	s.requireHealthy(t)
 
 	// What headers the server gets: the same config in front of a recorder.

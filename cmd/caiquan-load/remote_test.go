@@ -2,22 +2,12 @@ package main
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
-	"net"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/caiquan/caiquan/internal/testing/testserver"
+	"github.com/caiquan/caiquan/internal/testing/tlstest"
 )
 
 // TestAllowRemoteParsing: without -allow-remote every host but loopback is
@@ -60,13 +50,14 @@ func TestAllowRemoteParsing(t *testing.T) {
 // server over wss://, as a staging cluster behind TLS would be) warns
 // first, even with -quiet, and plays.
 func TestAllowRemoteRun(t *testing.T) {
-	certFile, keyFile, roots := throwawayCert(t)
+	ca := tlstest.NewCA(t)
+	certFile, keyFile := ca.Issue(t, t.TempDir(), 2)
 	s := testserver.Start(t, "-tls-cert-file", certFile, "-tls-key-file", keyFile, "-round-time", "1s", "-bot-fill", "200ms")
 	opts, err := parseFlags([]string{"-allow-remote", "-url", "wss://" + s.Addr, "-players", "20", "-ramp", "100", "-hold", "2s", "-quiet"}, os.Stderr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts.tls = &tls.Config{RootCAs: roots}
+	opts.tls = ca.ClientConfig()
 	var progress strings.Builder
 	rep, err := runLoad(context.Background(), opts, &progress)
 	if err != nil {
@@ -78,37 +69,4 @@ func TestAllowRemoteRun(t *testing.T) {
 	if rep.Connected != 20 || rep.DialFailures != 0 || rep.Drops != 0 || rep.Malformed != 0 || rep.Rounds == 0 {
 		t.Errorf("connected %d, dial failures %d, drops %v, malformed %v, rounds %d", rep.Connected, rep.DialFailures, rep.DropReasons, rep.BadReasons, rep.Rounds)
 	}
-}
-
-// throwawayCert writes a self-signed certificate for 127.0.0.1 and returns
-// its files and a pool that trusts it.
-func throwawayCert(t *testing.T) (certFile, keyFile string, roots *x509.CertPool) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "caiquan-load test"},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-		IsCA:         true, BasicConstraintsValid: true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, _ := x509.MarshalPKCS8PrivateKey(key)
-	dir := t.TempDir()
-	certFile, keyFile = filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
-	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
-	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), 0o600)
-	cert, _ := x509.ParseCertificate(der)
-	roots = x509.NewCertPool()
-	roots.AddCert(cert)
-	return certFile, keyFile, roots
 }
