@@ -286,10 +286,32 @@ func freePort(t *testing.T) string {
 	return port
 }
 
+// runSDKRound runs the SDK's round tests (wx stand-in and WebSocket class)
+// through nginx in front of a server with the rounds they expect (1 s, a bot
+// after 300 ms).
+func runSDKRound(t *testing.T, ca *tlstest.CA, certFile, keyFile string) {
+	t.Helper()
+	testserver.NPMCI(t, "../sdk/test")
+	backend := startServer(t, "-bot-fill", "300ms", "-round-time", "1s")
+	front := startNginx(t, backend.Addr, certFile, keyFile)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "node", "--test", "--test-reporter=spec", "round.test.js")
+	cmd.Dir = "../sdk/test"
+	cmd.Env = append(os.Environ(), "CAIQUAN_BOT_URL=https://"+front, "NODE_EXTRA_CA_CERTS="+ca.File, "NO_COLOR=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("the SDK's round.test.js through nginx: %v\n%s", err, out)
+	}
+	if !regexp.MustCompile(`(?m)^ℹ pass [1-9]`).Match(out) {
+		t.Fatalf("node --test passed no test:\n%s", out)
+	}
+}
+
 // TestWSSThroughNginx: the nginx route. Debian's nginx with the shipped
 // deploy/nginx/caiquan.conf ends TLS in front of a plain server; the 2016
-// client's wire (double slash and all), a /ws client and npm
-// socket.io-client play through it, with pings and an idle wait that the
+// client's wire (double slash and all), a /ws client, npm socket.io-client
+// and the SDK play through it, with pings and an idle wait that the
 // proxy's timeouts must let through. A forged X-Forwarded-For from the
 // client does not reach the server.
 func TestWSSThroughNginx(t *testing.T) {
@@ -303,6 +325,7 @@ func TestWSSThroughNginx(t *testing.T) {
 	playTwoWires(t, s)
 	runNodeRound(t, s.httpURL(""), ca.File)
 	s.requireHealthy(t)
+	runSDKRound(t, ca, certFile, keyFile)
 
 	// What headers the server gets: the same config in front of a recorder.
 	got := make(chan http.Header, 1)
