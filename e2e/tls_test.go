@@ -369,3 +369,25 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		}
 	}
 }
+
+// TestSIGHUPWithoutTLS: SIGHUP's default action would end the process; a
+// server without a certificate logs that it has nothing to reload and
+// keeps its players.
+func TestSIGHUPWithoutTLS(t *testing.T) {
+	t.Parallel()
+	s := startServer(t)
+	p := oursPlayer(t, s, "Hup", true)
+	p.hi(t)
+	s.signal(syscall.SIGHUP)
+	waitFor(t, "the server to log the SIGHUP", func() bool {
+		return strings.Contains(s.Stderr(), "no tls_cert_file to reload")
+	})
+	if info := p.closedInfo(); info != nil || !s.alive() {
+		t.Fatalf("after SIGHUP: alive %v, socket %+v", s.alive(), info)
+	}
+	s.requireHealthy(t)
+	p.must(t, p.join())
+	if _, err := p.awaitStart(startTimeout); err != nil {
+		t.Fatal(err)
+	}
+}

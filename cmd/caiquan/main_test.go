@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
@@ -161,5 +162,34 @@ func TestHealthcheck(t *testing.T) {
 	check("closed", 1, []string{"-addr", plainAddr}, nil)
 	if time.Since(start) > 5*time.Second {
 		t.Error("a closed port took longer than the timeout")
+	}
+}
+
+// TestTLSFilesMustLoad: a certificate or key that cannot be read, or a key
+// that is not the certificate's, stops start-up with exit 1 and a message
+// naming the settings, before anything listens; one of the pair alone is a
+// configuration error (exit 2).
+func TestTLSFilesMustLoad(t *testing.T) {
+	dir := t.TempDir()
+	junk := filepath.Join(dir, "junk.pem")
+	if err := os.WriteFile(junk, []byte("-----BEGIN CERTIFICATE-----\nnot a certificate\n-----END CERTIFICATE-----\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	base := []string{"-auth-mode", "anonymous", "-store", "memory", "-listen", "127.0.0.1:0", "-admin-listen", ""}
+	for _, c := range []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"missing files", []string{"-tls-cert-file", filepath.Join(dir, "nope.crt"), "-tls-key-file", filepath.Join(dir, "nope.key")}, 1, "tls_cert_file"},
+		{"junk", []string{"-tls-cert-file", junk, "-tls-key-file", junk}, 1, "tls_key_file"},
+		{"cert alone", []string{"-tls-cert-file", junk}, 2, "tls_cert_file and tls_key_file go together"},
+		{"key alone", []string{"-tls-key-file", junk}, 2, "tls_cert_file and tls_key_file go together"},
+	} {
+		code, out, errOut := runCmd(append(base, c.args...), nil)
+		if code != c.code || !strings.Contains(errOut, c.want) || strings.Contains(out, "listening on") {
+			t.Errorf("%s: exit %d (want %d), stdout %q, stderr %q (want %q)", c.name, code, c.code, out, errOut, c.want)
+		}
 	}
 }

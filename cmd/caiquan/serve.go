@@ -77,6 +77,13 @@ func (m *Main) Open() (err error) {
 			m.closeDB() // free the bbolt file for whoever tries next
 		}
 	}()
+	// A certificate that does not load stops start-up before anything
+	// listens or opens the store.
+	if m.Config.TLSCertFile != "" {
+		if m.certs, err = newCertReloader(m.Config.TLSCertFile, m.Config.TLSKeyFile); err != nil {
+			return err
+		}
+	}
 	m.system = actor.NewActorSystemWithConfig(actor.Configure(
 		actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return m.actorLog() }),
 	))
@@ -130,11 +137,6 @@ func (m *Main) Open() (err error) {
 	}
 	if err := m.openPprof(); err != nil {
 		return err
-	}
-	if m.Config.TLSCertFile != "" {
-		if m.certs, err = newCertReloader(m.Config.TLSCertFile, m.Config.TLSKeyFile); err != nil {
-			return err
-		}
 	}
 	ln, err := net.Listen("tcp", m.Config.Listen)
 	if err != nil {
