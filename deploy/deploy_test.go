@@ -180,7 +180,9 @@ func TestSystemdUnit(t *testing.T) {
 	if err := os.WriteFile(path, []byte(copyUnit), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.Command(analyze, "verify", path).CombinedOutput()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, analyze, "verify", path).CombinedOutput()
 	if err != nil || len(bytes.TrimSpace(out)) > 0 {
 		t.Fatalf("systemd-analyze verify: %v\n%s", err, out)
 	}
@@ -428,7 +430,9 @@ func TestDockerfile(t *testing.T) {
 // recipe's continuation lines joined).
 func makeDryRun(t *testing.T, target string, vars ...string) []string {
 	t.Helper()
-	cmd := exec.Command("make", append([]string{"-n", "--no-print-directory", "-C", "..", target}, vars...)...)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "make", append([]string{"-n", "--no-print-directory", "-C", "..", target}, vars...)...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("make -n %s: %v\n%s", target, err, out)
