@@ -174,6 +174,26 @@ func TestSystemdUnit(t *testing.T) {
 		t.Errorf("TimeoutStopSec=%v does not cover drain_timeout (%v) and the close after it", d, config.Default().DrainTimeout)
 	}
 
+	// The unit's own settings load on top of the example file it tells
+	// operators to install (with the anonymous demo standing in for the
+	// secrets of EnvironmentFile).
+	env := map[string]string{"CAIQUAN_AUTH_MODE": "anonymous"}
+	for _, m := range regexp.MustCompile(`(?m)^Environment=(CAIQUAN_[A-Z0-9_]+)=(.*)$`).FindAllStringSubmatch(unit, -1) {
+		a.checkEnv(t, "Environment=", m[1])
+		env[m[1]] = m[2]
+	}
+	if len(env) < 2 {
+		t.Error("the unit sets no CAIQUAN_ variable; the store path must be in its state directory")
+	}
+	if !strings.Contains(unit, "install -m 644 config/caiquan.example.yaml /etc/caiquan/caiquan.yaml") {
+		t.Error("the unit's install steps no longer copy the example configuration; update this test")
+	}
+	if c, err := config.Load([]string{"-config", "../config/caiquan.example.yaml"}, func(k string) string { return env[k] }); err != nil {
+		t.Errorf("the unit's settings do not load: %v", err)
+	} else if !strings.HasPrefix(c.StorePath, "/var/lib/caiquan/") {
+		t.Errorf("store_path %s is not in the unit's StateDirectory", c.StorePath)
+	}
+
 	dir := t.TempDir()
 	copyUnit := strings.Replace(unit, "ExecStart="+exec1[1], "ExecStart="+testserver.Binary(t), 1)
 	path := filepath.Join(dir, "caiquan.service")
@@ -301,6 +321,24 @@ func TestKustomize(t *testing.T) {
 		if strings.HasPrefix(name, "CAIQUAN_") {
 			a.checkEnv(t, "deployment env", name)
 		}
+	}
+	// The values load as a configuration: secrets stand in for those the
+	// Secrets hold, the pod's address for $(POD_IP).
+	standIns := map[string]string{"postgres-url": "postgres://caiquan:pw@postgres:5432/caiquan", "auth-secret": strings.Repeat("s", 48),
+		"wechat-appid": "wx0123456789abcdef", "wechat-secret": "secret"}
+	loadable := map[string]string{}
+	for name, e := range env {
+		if v, ok := e["value"].(string); ok {
+			loadable[name] = strings.ReplaceAll(v, "$(POD_IP)", "10.1.2.3")
+		} else if key, ok := e.get("valueFrom", "secretKeyRef", "key").(string); ok {
+			if standIns[key] == "" {
+				t.Errorf("%s: no stand-in for Secret key %s", name, key)
+			}
+			loadable[name] = standIns[key]
+		}
+	}
+	if _, err := config.Load(nil, func(k string) string { return loadable[k] }); err != nil {
+		t.Errorf("the Deployment's settings do not load: %v", err)
 	}
 	drain := config.Default().DrainTimeout
 	if v, ok := env["CAIQUAN_DRAIN_TIMEOUT"]["value"].(string); ok {
@@ -486,6 +524,13 @@ func TestCompose(t *testing.T) {
 		if s.Environment["CAIQUAN_CLUSTER_PROVIDER"] != "etcd" || s.Environment["CAIQUAN_STORE"] != "postgres" {
 			t.Errorf("%s: not on etcd and postgres: %v", n, s.Environment)
 		}
+		env := map[string]string{}
+		for k, v := range s.Environment {
+			env[k] = os.Expand(v, composeDefault)
+		}
+		if _, err := config.Load(nil, func(k string) string { return env[k] }); err != nil {
+			t.Errorf("%s: its settings do not load: %v", n, err)
+		}
 		if s.Restart != "on-failure" {
 			t.Errorf("%s: restart %q, want on-failure (a fenced node exits 3)", n, s.Restart)
 		}
@@ -499,6 +544,12 @@ func TestCompose(t *testing.T) {
 			t.Errorf("Prometheus does not scrape %s:%s", n, port)
 		}
 	}
+}
+
+// composeDefault expands ${NAME:-default} as compose does when NAME is unset.
+func composeDefault(expr string) string {
+	_, def, _ := strings.Cut(expr, ":-")
+	return def
 }
 
 // TestNginxTimeouts: nginx waits longer than the server's ping interval
