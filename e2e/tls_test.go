@@ -391,3 +391,33 @@ func TestSIGHUPWithoutTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestTLSSilentClientIsClosed: a client that opens a TCP connection to the
+// TLS listener and never says hello is closed within the handshake's time
+// (the HTTP server's ReadHeaderTimeout, 10 s), so silent sockets cannot
+// pile up.
+func TestTLSSilentClientIsClosed(t *testing.T) {
+	t.Parallel()
+	ca := tlstest.NewCA(t)
+	certFile, keyFile := ca.Issue(t, t.TempDir(), 400)
+	s := startServer(t, "-tls-cert-file", certFile, "-tls-key-file", keyFile)
+	c, err := net.DialTimeout("tcp", s.Addr, dialTimeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	start := time.Now()
+	c.SetReadDeadline(start.Add(20 * time.Second))
+	n, err := c.Read(make([]byte, 1))
+	if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		t.Fatalf("a silent client was still open after %v", time.Since(start))
+	}
+	if n != 0 || err == nil {
+		t.Fatalf("read %d bytes, %v; want the server to close the socket", n, err)
+	}
+	took := time.Since(start)
+	t.Logf("closed after %v: %v", took, err)
+	if took < 8*time.Second {
+		t.Errorf("closed after %v, before the handshake's 10 s", took)
+	}
+}
