@@ -3,7 +3,16 @@ GO ?= go
 BIN := bin
 ACTOR_PROTO_DIR = $(shell $(GO) list -m -f '{{.Dir}}' github.com/asynkron/protoactor-go)/actor
 
-.PHONY: all build run test bench-check test-cluster test-deps etcd postgres cluster cluster-stop proto vet clean
+.PHONY: all build run test bench-check test-cluster test-deps etcd postgres nginx deploy-tools cluster cluster-stop proto vet clean static release
+
+# A release's name: the tag on HEAD, else the commit, with -dirty for
+# uncommitted changes. make release VERSION=v1.2.3 names it yourself.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null)
+GOOS ?= linux
+GOARCH ?= $(shell $(GO) env GOARCH)
+OUT ?= $(BIN)/caiquan-$(VERSION)-$(GOOS)-$(GOARCH)
+RELEASE_ARCHES := amd64 arm64
 
 all: build
 
@@ -48,9 +57,20 @@ test-cluster: etcd postgres
 # Node.js and npm run the Socket.IO v4 client and SDK tests; Chromium (with
 # fonts for emoji and Chinese names) the browser demo's; PostgreSQL the
 # store's (the tests start throwaway clusters on loopback). All from Debian.
-test-deps: etcd postgres
+test-deps: etcd postgres nginx deploy-tools
 	command -v npm >/dev/null || (apt-get update -qq && apt-get install -y -qq nodejs npm)
 	test -x /usr/bin/chromium -a -e /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf -a -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc || (apt-get update -qq && apt-get install -y -qq chromium fonts-noto-color-emoji fonts-wqy-microhei)
+
+# nginx from Debian: the wss:// test puts it in front of the server as
+# deploy/nginx/caiquan.conf does (its own config, on loopback).
+nginx:
+	command -v nginx >/dev/null || test -x /usr/sbin/nginx || (apt-get update -qq && apt-get install -y -qq nginx-light)
+
+# The deploy/ tests: systemd-analyze verifies the unit, kubectl kustomize
+# builds deploy/k8s (both from Debian; no container runtime needed).
+deploy-tools:
+	command -v systemd-analyze >/dev/null || (apt-get update -qq && apt-get install -y -qq systemd)
+	command -v kubectl >/dev/null || (apt-get update -qq && apt-get install -y -qq kubectl)
 
 # PostgreSQL from Debian: the store a cluster's nodes share.
 postgres:
@@ -82,7 +102,26 @@ vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$'))" || (gofmt -l . ; exit 1)
 
 clean:
-	rm -rf $(BIN)
+	rm -rf $(BIN) dist
+
+# One static binary (no cgo, so it runs on any Linux of its architecture,
+# in a scratch or distroless image too) with the version and commit stamped
+# in: caiquan -version prints them. deploy/Dockerfile builds with this target
+# too, so an image and a release hold the same binary.
+static:
+	CGO_ENABLED=0 GOOS=$(GOOS) GOARCH=$(GOARCH) $(GO) build -trimpath -buildvcs=false \
+		-ldflags '-s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)' \
+		-o $(OUT) ./cmd/caiquan
+
+# dist/: caiquan-VERSION-linux-{amd64,arm64} and their SHA256SUMS
+# (check with: cd dist && sha256sum -c SHA256SUMS).
+release:
+	rm -rf dist && mkdir -p dist
+	for arch in $(RELEASE_ARCHES); do \
+		$(MAKE) --no-print-directory static GOOS=linux GOARCH=$$arch VERSION=$(VERSION) COMMIT=$(COMMIT) \
+			OUT=dist/caiquan-$(VERSION)-linux-$$arch || exit 1; \
+	done
+	cd dist && sha256sum caiquan-* > SHA256SUMS
 
 # Benchmarks: each codec's encode and decode, settlement, and one message's
 # trip session → room → session through the actors. With LOAD=1 it then runs

@@ -73,6 +73,11 @@ type Config struct {
 	// bucket on /login and on /leaderboard (one bucket per endpoint).
 	HTTPRateLimit float64 `yaml:"http_rate_limit"`
 	HTTPRateBurst int     `yaml:"http_rate_burst"`
+	// TLSCertFile and TLSKeyFile, when set, make the game listener serve
+	// HTTPS and wss:// itself (PEM files; the certificate file may hold the
+	// chain). SIGHUP reads them again; open connections stay.
+	TLSCertFile string `yaml:"tls_cert_file"`
+	TLSKeyFile  string `yaml:"tls_key_file"`
 
 	// DrainTimeout bounds how long SIGTERM waits for rounds in progress.
 	DrainTimeout time.Duration `yaml:"drain_timeout"`

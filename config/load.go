@@ -181,9 +181,9 @@ func applyNode(c *Config, s setting, n *yaml.Node, from string) error {
 }
 
 // Usage prints every flag with its kind, default, environment variable and
-// a one-line description.
+// a one-line description; the caller prints the command line above it.
 func Usage(w io.Writer) {
-	fmt.Fprintf(w, "Usage: caiquan [flags]\n\nSettings come from defaults < YAML file < environment < flags.\n\n")
+	fmt.Fprintf(w, "Settings come from defaults < YAML file < environment < flags.\n\n")
 	fmt.Fprintf(w, "  -config path\n    \tYAML file of settings (env %s)\n", configEnv)
 	d := Default()
 	for _, s := range settings {

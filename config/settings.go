@@ -51,6 +51,8 @@ var settings = []setting{
 	list("trusted_proxies", "proxies (CIDRs or addresses) whose X-Forwarded-For is believed, comma-separated", func(c *Config) *[]string { return &c.TrustedProxies }),
 	number("http_rate_limit", "requests per second one client address may make to /login and to /leaderboard, sustained", func(c *Config) *float64 { return &c.HTTPRateLimit }),
 	integer("http_rate_burst", "requests one client address may make to /login and to /leaderboard at once", func(c *Config) *int { return &c.HTTPRateBurst }),
+	str("tls_cert_file", "PEM certificate (and chain) for HTTPS and wss:// on the game listener; empty serves plain HTTP; SIGHUP reloads it", func(c *Config) *string { return &c.TLSCertFile }),
+	str("tls_key_file", "PEM private key of tls_cert_file", func(c *Config) *string { return &c.TLSKeyFile }),
 	duration("drain_timeout", "how long SIGTERM waits for rounds in progress", func(c *Config) *time.Duration { return &c.DrainTimeout }),
 	str("admin_listen", "address of the admin API (actors, kills, chaos); empty turns it off", func(c *Config) *string { return &c.AdminListen }),
 	str("admin_token", "bearer token the admin API requires, at least 32 bytes; none: one is made and kept in admin_token_file", func(c *Config) *string { return &c.AdminToken }),

@@ -25,6 +25,9 @@ func (c Config) Validate() error {
 	if _, port, err := net.SplitHostPort(c.Listen); err != nil || port == "" {
 		bad(`listen must be host:port such as ":8080", got %q`, c.Listen)
 	}
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		bad("tls_cert_file and tls_key_file go together: set both or neither (tls_cert_file %q, tls_key_file %q)", c.TLSCertFile, c.TLSKeyFile)
+	}
 	switch p := c.SocketIOPrefix; {
 	case !strings.HasPrefix(p, "/") || !strings.HasSuffix(p, "/"):
 		bad(`socketio_prefix must start and end with "/", got %q`, p)

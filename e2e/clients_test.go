@@ -383,8 +383,7 @@ func dialEIO3(t *testing.T, s *server, u *messages.User, o dialOpts) *eio3Client
 }
 
 func tryDialEIO3(t *testing.T, s *server, u *messages.User, o dialOpts) (*eio3Client, error) {
-	d := websocket.Dialer{HandshakeTimeout: dialTimeout}
-	ws, resp, err := d.Dial(s.eio3URL(), o.header)
+	ws, resp, err := s.dialer().Dial(s.eio3URL(), o.header)
 	if err != nil {
 		status := 0
 		if resp != nil {
@@ -523,8 +522,7 @@ func tryDialOurs(t *testing.T, s *server, asJSON bool, o dialOpts) (*oursClient,
 		url += "?format=json"
 		label = "ws-json"
 	}
-	d := websocket.Dialer{HandshakeTimeout: dialTimeout}
-	ws, resp, err := d.Dial(url, o.header)
+	ws, resp, err := s.dialer().Dial(url, o.header)
 	if err != nil {
 		status := 0
 		if resp != nil {

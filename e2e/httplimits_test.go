@@ -133,7 +133,7 @@ func TestHTTPRateLimits(t *testing.T) {
 		if counts[http.StatusOK] != burst || counts[http.StatusTooManyRequests] != 300-burst {
 			t.Errorf("300 leaderboard requests from one address: %v, want %d answered and the rest 429", counts, burst)
 		}
-		ts := &server{s}
+		ts := &server{Server: s}
 		for series, want := range map[string]float64{
 			`caiquan_http_refused_total{endpoint="/login",reason="rate_limited"}`:       300 - burst,
 			`caiquan_http_refused_total{endpoint="/leaderboard",reason="rate_limited"}`: 300 - burst,
@@ -209,7 +209,7 @@ func TestWeChatConcurrencyCap(t *testing.T) {
 	if wx.most.Load() != 3 || wx.calls.Load() != 3 {
 		t.Errorf("WeChat saw %d calls, at most %d at once; want 3 and 3", wx.calls.Load(), wx.most.Load())
 	}
-	if got := labelled(t, &server{s}, `caiquan_http_refused_total{endpoint="/login",reason="wechat_busy"}`); got != 30 {
+	if got := labelled(t, &server{Server: s}, `caiquan_http_refused_total{endpoint="/login",reason="wechat_busy"}`); got != 30 {
 		t.Errorf("wechat_busy refusals counted: %v, want 30", got)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 )
@@ -16,11 +17,7 @@ import (
 // upgrade), and long-polling only.
 func TestSocketIOClientV4(t *testing.T) {
 	t.Parallel()
-	dir, err := filepath.Abs("node")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ensureNodeModules(t, dir)
+	dir := nodeDir(t)
 	for _, mode := range []string{"websocket", "default", "polling"} {
 		t.Run(mode, func(t *testing.T) {
 			t.Parallel()
@@ -37,6 +34,21 @@ func TestSocketIOClientV4(t *testing.T) {
 			s.requireHealthy(t)
 		})
 	}
+}
+
+var nodeMu sync.Mutex
+
+// nodeDir is e2e/node with its npm packages installed.
+func nodeDir(t *testing.T) string {
+	t.Helper()
+	nodeMu.Lock() // one npm ci at a time in one folder
+	defer nodeMu.Unlock()
+	dir, err := filepath.Abs("node")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ensureNodeModules(t, dir)
+	return dir
 }
 
 // ensureNodeModules installs node/'s locked packages unless they are there.

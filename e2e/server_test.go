@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"crypto/tls"
 	"encoding/json"
 	"flag"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/caiquan/caiquan/internal/testing/testserver"
+	"github.com/gorilla/websocket"
 )
 
 func TestMain(m *testing.M) {
@@ -30,20 +32,61 @@ func TestMain(m *testing.M) {
 // URLs these tests use.
 type server struct {
 	*testserver.Server
+	// front, when set, is the host:port clients dial instead of the
+	// server's own: a proxy in front of it.
+	front string
+	// tls, when set, makes clients speak TLS (https://, wss://) with it.
+	tls *tls.Config
 }
 
 // startServer starts the binary on 127.0.0.1:0 with flags and stops it when
 // the test ends (SIGTERM, then SIGKILL); on failure it prints the server's log.
 func startServer(t *testing.T, flags ...string) *server {
 	t.Helper()
-	return &server{testserver.Start(t, flags...)}
+	return &server{Server: testserver.Start(t, flags...)}
 }
 
 func (s *server) signal(sig os.Signal)                  { s.Signal(sig) }
 func (s *server) waitExit(d time.Duration) (int, error) { return s.WaitExit(d) }
 func (s *server) alive() bool                           { return s.Alive() }
-func (s *server) httpURL(path string) string            { return s.URL + path }
-func (s *server) wsURL(path string) string              { return s.WSURL(path) }
+
+func (s *server) httpURL(path string) string {
+	if s.front == "" && s.tls == nil {
+		return s.URL + path
+	}
+	return s.scheme("http") + "://" + s.host() + path
+}
+
+func (s *server) wsURL(path string) string {
+	if s.front == "" && s.tls == nil {
+		return s.WSURL(path)
+	}
+	return s.scheme("ws") + "://" + s.host() + path
+}
+
+func (s *server) scheme(plain string) string {
+	if s.tls != nil {
+		return plain + "s"
+	}
+	return plain
+}
+
+func (s *server) host() string {
+	if s.front != "" {
+		return s.front
+	}
+	return s.Addr
+}
+
+// dialer is how every test client opens its socket to s.
+func (s *server) dialer() *websocket.Dialer {
+	return &websocket.Dialer{HandshakeTimeout: dialTimeout, TLSClientConfig: s.tls}
+}
+
+// httpClient is how tests make plain HTTP requests to s.
+func (s *server) httpClient() *http.Client {
+	return &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: s.tls}}
+}
 
 // eio3URL is the exact URL the 2016 mini-program dials, double slash included.
 func (s *server) eio3URL() string {
@@ -54,10 +97,14 @@ func (s *server) eio3URL() string {
 // {"status":"ok"}.
 func (s *server) requireHealthy(t *testing.T) {
 	t.Helper()
-	if err := s.Healthy(); err != nil {
-		t.Fatal(err)
+	if s.tls == nil {
+		if err := s.Healthy(); err != nil {
+			t.Fatal(err)
+		}
+	} else if !s.Alive() {
+		t.Fatal("server exited")
 	}
-	resp, err := (&http.Client{Timeout: 5 * time.Second}).Get(s.httpURL("/healthz"))
+	resp, err := s.httpClient().Get(s.httpURL("/healthz"))
 	if err != nil {
 		t.Fatalf("GET /healthz: %v", err)
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/caiquan/caiquan/internal/testing/testserver"
+	"github.com/caiquan/caiquan/internal/testing/tlstest"
 	"github.com/caiquan/caiquan/sdk"
 )
 
@@ -61,6 +62,32 @@ func TestSDK(t *testing.T) {
 		if err := s.Healthy(); err != nil {
 			t.Errorf("after the SDK tests: %v", err)
 		}
+	}
+}
+
+// TestSDKOverWSS: the SDK's full rounds (through the wx stand-in, as in a
+// mini-program, and through a browser-style WebSocket) over wss:// to a
+// server that serves TLS itself with a throwaway certificate, trusted
+// through NODE_EXTRA_CA_CERTS.
+func TestSDKOverWSS(t *testing.T) {
+	testserver.NPMCI(t, "test")
+	ca := tlstest.NewCA(t)
+	certFile, keyFile := ca.Issue(t, t.TempDir(), 7)
+	s := testserver.Start(t, "-bot-fill", "300ms", "-round-time", "1s", "-tls-cert-file", certFile, "-tls-key-file", keyFile)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "node", "--test", "--test-reporter=spec", "round.test.js")
+	cmd.Dir = "test"
+	cmd.Env = append(os.Environ(), "CAIQUAN_BOT_URL=https://"+s.Addr, "NODE_EXTRA_CA_CERTS="+ca.File, "NO_COLOR=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("node round.test.js over wss://: %v\n%s", err, out)
+	}
+	if m := regexp.MustCompile(`(?m)^ℹ pass (\d+)$`).FindSubmatch(out); m == nil || string(m[1]) == "0" {
+		t.Fatalf("node --test passed no test:\n%s", out)
+	}
+	if !strings.Contains(s.Stderr(), "tls=true") {
+		t.Fatalf("the server does not say it serves TLS:\n%s", s.Stderr())
 	}
 }
 

@@ -82,11 +82,11 @@ func TestIdle(t *testing.T) {
 
 func TestRefusesNonLoopback(t *testing.T) {
 	for _, u := range []string{"ws://10.0.0.1:80", "ws://example.com:80", "ws://[::1]:80", "ws://127.0.0.1"} {
-		if _, err := targetURL(u, protoBinary); err == nil {
+		if _, err := targetURL(u, protoBinary, false); err == nil {
 			t.Errorf("%s accepted", u)
 		}
 	}
-	if got, err := targetURL("ws://127.0.0.1:8080", protoEIO3); err != nil || !strings.HasSuffix(got, "socket.io//?EIO=3&transport=websocket") {
+	if got, err := targetURL("ws://127.0.0.1:8080", protoEIO3, false); err != nil || !strings.HasSuffix(got, "socket.io//?EIO=3&transport=websocket") {
 		t.Errorf("eio3 URL %q, %v", got, err)
 	}
 }

@@ -22,12 +22,18 @@
 // score that does not follow the rules), and the server's resident memory
 // when -pid is given.
 //
-// It only talks to loopback addresses (127.0.0.0/8), and stops by itself
-// after the ramp and the hold.
+// It only talks to loopback addresses (127.0.0.0/8) unless -allow-remote
+// is given, and stops by itself after the ramp and the hold. With
+// -allow-remote it loads any host named in -url (ws://, wss://), warns
+// which and how hard first, and keeps its connection rate at or below
+// -ramp's remote cap (maxRemoteRamp), its players at or below
+// maxRemotePlayers and its hold at or below maxRemoteHold: a staging
+// cluster, not somebody else's server, is what it is for.
 package main
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -121,7 +127,19 @@ type options struct {
 	cpuProfile    string
 	gogc          int
 	memLimit      int64
+	allowRemote   bool
+	// tls is the client configuration for wss:// (nil: the system's
+	// roots); tests set it to trust a throwaway CA.
+	tls *tls.Config
 }
+
+// Limits of a run with -allow-remote. A mistyped flag or URL then costs
+// somebody else's machine, so the tool goes at most this hard.
+const (
+	maxRemoteRamp    = 200 // new connections per second
+	maxRemotePlayers = 20000
+	maxRemoteHold    = 30 * time.Minute
+)
 
 // maxHold bounds a run, so that a mistyped flag cannot load a machine for days.
 const maxHold = 2 * time.Hour
@@ -131,7 +149,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	var proto string
 	fs := flag.NewFlagSet("caiquan-load", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&o.url, "url", "ws://127.0.0.1:8080", "server URL, loopback only; without a path the protocol's usual endpoint is used")
+	fs.StringVar(&o.url, "url", "ws://127.0.0.1:8080", "server URL (ws:// or wss://), loopback only unless -allow-remote; without a path the protocol's usual endpoint is used")
+	fs.BoolVar(&o.allowRemote, "allow-remote", false, fmt.Sprintf("load a host other than loopback (a staging cluster you run): at most %d connections per second, %d players and %v of hold", maxRemoteRamp, maxRemotePlayers, maxRemoteHold))
 	fs.StringVar(&proto, "protocol", "binary", "binary, json (both /ws), eio3 or eio4 (Socket.IO)")
 	fs.IntVar(&o.players, "players", 100, "simulated players")
 	fs.Float64Var(&o.ramp, "ramp", 500, "players connected per second")
@@ -177,6 +196,23 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	case o.rechoose < 0 || o.rechoose > 1:
 		return o, errors.New("-rechoose must be between 0 and 1")
 	}
+	if o.allowRemote {
+		rampGiven := false
+		fs.Visit(func(f *flag.Flag) { rampGiven = rampGiven || f.Name == "ramp" })
+		if !rampGiven {
+			o.ramp = min(o.ramp, maxRemoteRamp)
+		}
+		switch {
+		case o.ramp > maxRemoteRamp:
+			return o, fmt.Errorf("-ramp %g is above the cap for -allow-remote (%d connections per second)", o.ramp, maxRemoteRamp)
+		case o.players > maxRemotePlayers:
+			return o, fmt.Errorf("-players %d is above the cap for -allow-remote (%d)", o.players, maxRemotePlayers)
+		case o.hold > maxRemoteHold:
+			return o, fmt.Errorf("-hold %v is above the cap for -allow-remote (%v)", o.hold, maxRemoteHold)
+		case o.sources != 1:
+			return o, errors.New("-sources are loopback source addresses; with -allow-remote leave it at 1")
+		}
+	}
 	return o, nil
 }
 
@@ -196,7 +232,7 @@ type load struct {
 }
 
 func newLoad(opts options) (*load, error) {
-	target, err := targetURL(opts.url, opts.proto)
+	target, err := targetURL(opts.url, opts.proto, opts.allowRemote)
 	if err != nil {
 		return nil, err
 	}
@@ -214,13 +250,23 @@ func newLoad(opts options) (*load, error) {
 	pool := &sync.Pool{}
 	for i := range opts.sources {
 		nd := &net.Dialer{Timeout: 15 * time.Second, LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(1+i))}}
+		network := "tcp4"
+		if opts.allowRemote {
+			// The system picks the source address that reaches the host.
+			nd.LocalAddr, network = nil, "tcp"
+		}
 		l.dialers = append(l.dialers, &websocket.Dialer{
-			NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-				if err := checkLoopback(addr); err != nil {
-					return nil, err
+			NetDialContext: func(ctx context.Context, _, addr string) (net.Conn, error) {
+				// Checked again at each dial: a name could resolve elsewhere
+				// than when the URL was read.
+				if !opts.allowRemote {
+					if err := checkLoopback(addr); err != nil {
+						return nil, err
+					}
 				}
-				return nd.DialContext(ctx, "tcp4", addr)
+				return nd.DialContext(ctx, network, addr)
 			},
+			TLSClientConfig:  opts.tls,
 			HandshakeTimeout: 15 * time.Second,
 			ReadBufferSize:   512,
 			WriteBufferSize:  512,
@@ -234,25 +280,29 @@ func newLoad(opts options) (*load, error) {
 	return l, nil
 }
 
-// targetURL adds the protocol's endpoint to a URL without a path and
-// refuses anything that is not on loopback.
-func targetURL(raw string, p protocol) (string, error) {
+// targetURL adds the protocol's endpoint to a URL without a path and,
+// unless remote hosts are allowed, refuses anything not on loopback.
+func targetURL(raw string, p protocol, allowRemote bool) (string, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return "", fmt.Errorf("-url: %v", err)
 	}
 	switch u.Scheme {
-	case "ws":
+	case "ws", "wss":
 	case "http":
 		u.Scheme = "ws"
+	case "https":
+		u.Scheme = "wss"
 	default:
-		return "", fmt.Errorf("-url must be ws:// or http://, got %q", u.Scheme)
+		return "", fmt.Errorf("-url must be ws://, wss://, http:// or https://, got %q", u.Scheme)
 	}
 	if u.Port() == "" {
 		return "", errors.New("-url must name a port")
 	}
-	if err := checkLoopback(u.Host); err != nil {
-		return "", err
+	if !allowRemote {
+		if err := checkLoopback(u.Host); err != nil {
+			return "", err
+		}
 	}
 	if u.Path == "" || u.Path == "/" {
 		return u.Scheme + "://" + u.Host + p.defaultPath(), nil
@@ -272,7 +322,7 @@ func checkLoopback(hostport string) error {
 	}
 	ip := net.ParseIP(host).To4()
 	if ip == nil || ip[0] != 127 {
-		return fmt.Errorf("refusing %s: only loopback addresses (127.0.0.0/8) may be loaded", host)
+		return fmt.Errorf("refusing %s: only loopback addresses (127.0.0.0/8) may be loaded; -allow-remote loads a server of yours elsewhere, at a capped rate", host)
 	}
 	return nil
 }
@@ -336,6 +386,11 @@ func runLoad(ctx context.Context, opts options, progress io.Writer) (*report, er
 	l, err := newLoad(opts)
 	if err != nil {
 		return nil, err
+	}
+	if opts.allowRemote {
+		// Said even when -quiet: whoever reads the log must see it.
+		fmt.Fprintf(progress, "caiquan-load: WARNING: -allow-remote: about to load %s with %d players at %g connections per second for %v after the ramp. "+
+			"Load only servers you run or may test; press Ctrl-C to stop.\n", l.target, opts.players, opts.ramp, opts.hold)
 	}
 	rep := &report{
 		Protocol: opts.proto.String(), URL: l.target, Players: opts.players, Ramp: opts.ramp,

@@ -21,7 +21,9 @@ Commands:
   kill [-node ADDR] (-pid PID | -kind K -id ID) [-mode M]
                                              kill one actor: stop, poison or panic; in a
                                              cluster -node (the NODE column) names its member
-  chaos -kinds K,K [-modes M,M] -every D -for D   kill random actors at a rate, with progress
+  chaos -kinds K,K [-modes M,M] -every D -for D [-seed N]
+                                             kill random actors at a rate, with progress;
+                                             the same -seed picks the same victims
   chaos-status                                 the current or last chaos run
   chaos-stop                                   end a chaos run
 
@@ -132,10 +134,11 @@ func adminChaos(c *admin.Client, args []string, out, progress io.Writer) error {
 	modes := fs.String("modes", "", "")
 	every := fs.String("every", "100ms", "")
 	span := fs.String("for", "10s", "")
+	seed := fs.Uint64("seed", 0, "")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	req := admin.ChaosRequest{Every: *every, For: *span}
+	req := admin.ChaosRequest{Every: *every, For: *span, Seed: *seed}
 	if *kinds != "" {
 		req.Kinds = strings.Split(*kinds, ",")
 	}

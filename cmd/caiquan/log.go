@@ -84,8 +84,3 @@ func (w warnOnly) WithAttrs(attrs []slog.Attr) slog.Handler {
 func (w warnOnly) WithGroup(name string) slog.Handler {
 	return warnOnly{w.Handler.WithGroup(name)}
 }
-
-func usage(w io.Writer) {
-	io.WriteString(w, "usage: caiquan [flags]\n\nEvery flag can also be set in the YAML file (-config) or as CAIQUAN_<NAME>.\n\n")
-	config.Usage(w)
-}

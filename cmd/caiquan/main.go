@@ -1,11 +1,14 @@
 // Command caiquan is the game server: one process, no outside service.
 //
 //	caiquan [-listen :8080] [-config caiquan.yaml] [flags]
+//	caiquan -version
 //	caiquan admin COMMAND ...   (a client of the admin API; see caiquan admin -h)
+//	caiquan healthcheck         (exit 0 if the local server is healthy)
 //
 // It prints "listening on ADDR" on its first line of output once it serves;
 // logs go to standard error. SIGTERM or SIGINT drains: no new rounds, rounds
 // in progress finish, then every socket closes with 1001 (going away).
+// SIGHUP reloads the game listener's TLS certificate (tls_cert_file).
 package main
 
 import (
@@ -17,15 +20,47 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/caiquan/caiquan/config"
 )
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
 }
 
+// subcommand is a word after caiquan that runs something other than the
+// server. usage lists them in this order.
+type subcommand struct {
+	name, args, help string
+	run              func(args []string, getenv func(string) string, stdout, stderr io.Writer) int
+}
+
+var subcommands = []subcommand{
+	{"admin", "COMMAND ...", "a client of the admin API: actors, kill, chaos (caiquan admin -h)", runAdmin},
+	{"healthcheck", "[-addr host:port] [-tls]", "exit 0 if the local server's /healthz answers 200 (for container health checks)", runHealthcheck},
+}
+
+func usage(w io.Writer) {
+	io.WriteString(w, "usage: caiquan [flags]                serve the game\n")
+	io.WriteString(w, "       caiquan -version              print the version, commit and Go version\n")
+	for _, c := range subcommands {
+		fmt.Fprintf(w, "       caiquan %s %s\n           \t%s\n", c.name, c.args, c.help)
+	}
+	io.WriteString(w, "\nEvery flag can also be set in the YAML file (-config) or as CAIQUAN_<NAME>.\n")
+	config.Usage(w)
+}
+
 func run(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	if len(args) > 0 && args[0] == "admin" {
-		return runAdmin(args[1:], getenv, stdout, stderr)
+	if len(args) > 0 {
+		for _, c := range subcommands {
+			if args[0] == c.name {
+				return c.run(args[1:], getenv, stdout, stderr)
+			}
+		}
+	}
+	if wantsVersion(args) {
+		printVersion(stdout)
+		return 0
 	}
 	m, err := NewMain(args, getenv, stderr)
 	if errors.Is(err, flag.ErrHelp) {
@@ -36,6 +71,11 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		fmt.Fprintf(stderr, "caiquan: %v\n", err)
 		return 2
 	}
+	// SIGHUP's default would end the process: catch it before anyone
+	// can read "listening on" and send one.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	if err := m.Open(); err != nil {
 		fmt.Fprintf(stderr, "caiquan: %s\n", m.Redact(err.Error()))
 		return 1
@@ -51,20 +91,26 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	select {
-	case <-ctx.Done():
-	case err := <-m.Done():
-		fmt.Fprintf(stderr, "caiquan: %s\n", m.Redact(err.Error()))
-		return 1
-	case <-m.Fenced():
-		// Cut off from the cluster: stop taking players, drain, exit so
-		// that a supervisor starts a fresh member (the others have blocked
-		// this one's id for good).
-		fmt.Fprintf(stderr, "caiquan: FENCED, leaving the cluster: %s\n", m.cluster.FenceReason().Reason)
-		if err := m.Close(); err != nil {
-			fmt.Fprintf(stderr, "caiquan: %v\n", err)
+	for {
+		select {
+		case <-hup:
+			m.ReloadTLS()
+			continue
+		case <-ctx.Done():
+		case err := <-m.Done():
+			fmt.Fprintf(stderr, "caiquan: %s\n", m.Redact(err.Error()))
+			return 1
+		case <-m.Fenced():
+			// Cut off from the cluster: stop taking players, drain, exit so
+			// that a supervisor starts a fresh member (the others have blocked
+			// this one's id for good).
+			fmt.Fprintf(stderr, "caiquan: FENCED, leaving the cluster: %s\n", m.cluster.FenceReason().Reason)
+			if err := m.Close(); err != nil {
+				fmt.Fprintf(stderr, "caiquan: %v\n", err)
+			}
+			return exitFenced
 		}
-		return exitFenced
+		break
 	}
 	if err := m.Close(); err != nil {
 		fmt.Fprintf(stderr, "caiquan: %v\n", err)

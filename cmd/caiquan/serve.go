@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -50,6 +51,7 @@ type Main struct {
 	gateway *gateway.Gateway
 	http    *http.Server
 	ln      net.Listener
+	certs   *certReloader // nil without tls_cert_file
 	admin   *admin.Server
 	adminLn net.Listener
 	adminHS *http.Server
@@ -96,6 +98,13 @@ func (m *Main) Open() (err error) {
 			m.ln.Close()
 		}
 	}()
+	// A certificate that does not load stops start-up before anything
+	// listens or opens the store.
+	if m.Config.TLSCertFile != "" {
+		if m.certs, err = newCertReloader(m.Config.TLSCertFile, m.Config.TLSKeyFile); err != nil {
+			return err
+		}
+	}
 	// The game listener comes first: the cluster publishes its port.
 	ln, err := net.Listen("tcp", m.Config.Listen)
 	if err != nil {
@@ -183,13 +192,17 @@ func (m *Main) Open() (err error) {
 		return err
 	}
 	m.http = m.httpServer(m.gateway, "game")
+	serve := ln
+	if m.certs != nil {
+		serve = tls.NewListener(ln, m.certs.tlsConfig())
+	}
 	go func() {
-		if err := m.gateway.Serve(m.http, ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := m.gateway.Serve(m.http, serve); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			m.done <- err
 		}
 	}()
 	m.log.Info("serving", "addr", ln.Addr().String(), "socketio_prefix", m.Config.SocketIOPrefix,
-		"store", m.Config.Store, "auth_mode", m.Config.AuthMode, "max_connections", maxConnections(m.Config))
+		"store", m.Config.Store, "auth_mode", m.Config.AuthMode, "max_connections", maxConnections(m.Config), "tls", m.certs != nil)
 	return nil
 }
 
