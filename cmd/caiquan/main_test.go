@@ -80,7 +80,12 @@ func TestVersion(t *testing.T) {
 func TestAdminChaosSeed(t *testing.T) {
 	var mu sync.Mutex
 	var got []admin.ChaosRequest
+	const token = "chaos-seed-test-token-0123456789abcdef"
 	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer "+token {
+			http.Error(w, "no token", http.StatusUnauthorized)
+			return
+		}
 		if r.Method == http.MethodPost && r.URL.Path == "/chaos" {
 			var req admin.ChaosRequest
 			if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
@@ -97,14 +102,14 @@ func TestAdminChaosSeed(t *testing.T) {
 	defer api.Close()
 	addr := strings.TrimPrefix(api.URL, "http://")
 
-	code, out, errOut := runCmd([]string{"admin", "-addr", addr, "chaos", "-kinds", "bot", "-every", "50ms", "-for", "1s", "-seed", "42"}, nil)
+	code, out, errOut := runCmd([]string{"admin", "-addr", addr, "-token", token, "chaos", "-kinds", "bot", "-every", "50ms", "-for", "1s", "-seed", "42"}, nil)
 	if code != 0 || !strings.Contains(out, "chaos ended: 3 kills") {
 		t.Fatalf("chaos -seed 42: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
-	if code, _, _ := runCmd([]string{"admin", "-addr", addr, "chaos", "-kinds", "bot"}, nil); code != 0 {
+	if code, _, _ := runCmd([]string{"admin", "-addr", addr, "-token", token, "chaos", "-kinds", "bot"}, nil); code != 0 {
 		t.Fatalf("chaos without -seed: exit %d", code)
 	}
-	code, _, errOut = runCmd([]string{"admin", "-addr", addr, "chaos", "-kinds", "bot", "-seed", "-1"}, nil)
+	code, _, errOut = runCmd([]string{"admin", "-addr", addr, "-token", token, "chaos", "-kinds", "bot", "-seed", "-1"}, nil)
 	if code == 0 || !strings.Contains(errOut, "seed") {
 		t.Errorf("-seed -1: exit %d, stderr %q; want a failure that names the seed", code, errOut)
 	}
