@@ -45,6 +45,10 @@ const relayGrace = time.Second
 // (gateway: /ws). Others get no resume.
 type resumableConn interface{ Resumable() bool }
 
+// lostConn is a Conn that tells a connection the client lost (it may come
+// back) from one the server closed for cause (it may not).
+type lostConn interface{ Lost() bool }
+
 // sessionHandle is the gateway's handle on a connection's session: a
 // resume points it at another session actor.
 type sessionHandle struct {
@@ -179,6 +183,17 @@ func (r *resumeState) number(env *messages.Envelope) {
 func (s *session) detach(ctx actor.Context) bool {
 	if s.resume == nil || s.user == nil || s.phase == greeting || s.phase == attaching {
 		return false
+	}
+	if lc, ok := s.conn.(lostConn); ok && !lc.Lost() {
+		return false // closed for cause: a slow consumer, a flood
+	}
+	if s.phase == queued {
+		// Nobody should be seated against a player who is not there: the
+		// join is dropped, and the client learns it if it comes back.
+		s.leaveLobbies(ctx)
+		s.stopWaiting()
+		s.phase = idle
+		s.sendError(messages.CodeJoinDropped, "the connection dropped while waiting for a seat; join again")
 	}
 	s.resume.detached = true
 	stopTimer(s.resume.expiry)

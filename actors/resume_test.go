@@ -200,3 +200,27 @@ func TestNoResumeWithoutAResumableConn(t *testing.T) {
 		t.Fatalf("leave of %q", l.Uid)
 	}
 }
+
+// A player whose connection drops while it waits for a seat is not seated
+// against anyone while away: its join is dropped, and the client learns it
+// when it resumes.
+func TestResumeDropsAWaitingJoin(t *testing.T) {
+	s := resumeSettings()
+	s.BotFill = time.Hour // only humans fill a room
+	srv, _ := newTestServer(t, s)
+	a, hi := connectResumable(t, srv, "a")
+	a.join()
+	a.expect("queued")
+	seen := lastSeq(a, 2)
+	a.s.Closed("gone")
+	a2 := reconnect(t, srv, "a", hi.GetResumeToken(), seen)
+	a2.expect("hi")
+	a2.expect("error:" + messages.CodeJoinDropped)
+	// b waits alone (were a's old join there, b would start at once).
+	b := connect(t, srv, "b")
+	b.join()
+	b.expect("queued")
+	a2.join()
+	a2.expect("start")
+	b.expect("start")
+}

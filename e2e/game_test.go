@@ -470,7 +470,9 @@ func TestOursFormatFollowsLastFrame(t *testing.T) {
 // round against a newcomer with streak 2.
 func TestDisconnectMidRound(t *testing.T) {
 	t.Parallel()
-	s := startServer(t)
+	// Resume off: B's session ends with its socket (resume_test.go has
+	// the session that waits for its player).
+	s := startServer(t, "-resume-window", "0s")
 	a := demoPlayer(t, s, "A")
 	b := oursPlayer(t, s, "B", true)
 	a.hi(t)

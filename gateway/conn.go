@@ -62,6 +62,7 @@ type conn struct {
 
 	helloSeen atomic.Bool
 	pongDue   atomic.Bool // an Engine.IO ping is unanswered
+	lost      atomic.Bool // ended from the client's side (Lost)
 }
 
 var _ actors.Conn = (*conn)(nil)
@@ -72,6 +73,12 @@ func (c *conn) Resumable() bool {
 	_, ok := c.wire.(*oursWire)
 	return ok
 }
+
+// Lost says whether the client's side ended the connection without saying
+// goodbye (it vanished, went silent, or closed with anything but 1000),
+// rather than the server closing it for cause (a slow consumer, a flood,
+// an oversized frame): only a lost one's session waits for a resume.
+func (c *conn) Lost() bool { return c.lost.Load() }
 
 // ending is what the close needs: made by the first Close, read-only after.
 type ending struct {

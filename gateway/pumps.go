@@ -205,6 +205,11 @@ func (c *conn) handle(kind int, data []byte) (game bool) {
 func (c *conn) closeAfterReadError(err error) {
 	var ce *websocket.CloseError
 	var ne net.Error
+	var bye *websocket.CloseError
+	deliberate := errors.As(err, &bye) && bye.Code == websocket.CloseNormalClosure // the client said goodbye
+	if !c.isClosing() && !deliberate && !errors.Is(err, errControlTooBig) && !errors.Is(err, errFrameTooBig) && !errors.Is(err, websocket.ErrReadLimit) {
+		c.lost.Store(true) // the client's network went, or the app was put away: it may resume
+	}
 	switch {
 	case errors.As(err, &ce):
 		code := ce.Code

@@ -21,6 +21,7 @@ const (
 	CodeBadToken       = "bad_token"        // a token that is malformed, forged or signed with another key
 	CodeTokenExpired   = "token_expired"    // a well-signed token past its expiry; log in again
 	CodeResumeFailed   = "resume_failed"    // hello.resume refused; the hello goes on as a new session
+	CodeJoinDropped    = "join_dropped"     // the connection dropped while waiting for a seat; join again
 )
 
 // WebSocket close codes. 1000-1011 are RFC 6455's; 4000-4999 are ours.
