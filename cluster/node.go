@@ -110,6 +110,15 @@ func Start(ctx context.Context, system *actor.ActorSystem, cfg Config) (*Node, e
 	if cfg.Advertise != "" {
 		ropts = append(ropts, remote.WithAdvertisedHost(cfg.Advertise))
 	}
+	if cfg.TLS.set() {
+		server, client, err := memberTLS(cfg.TLS, cfg.Name)
+		if err != nil {
+			return nil, err
+		}
+		sopt, dopt := grpcOptions(server, client)
+		// WithDialOptions replaces the remote's default, grpc.WithInsecure.
+		ropts = append(ropts, remote.WithServerOptions(sopt), remote.WithDialOptions(dopt))
+	}
 	remoteCfg := remote.Configure(host, port, ropts...)
 
 	var provider pcluster.ClusterProvider
@@ -151,7 +160,7 @@ func Start(ctx context.Context, system *actor.ActorSystem, cfg Config) (*Node, e
 	}
 	n.wg.Add(1)
 	go n.watchPauses()
-	n.log.Info("joined the cluster", "name", cfg.Name, "provider", cfg.Provider, "address", n.self, "id", system.ID)
+	n.log.Info("joined the cluster", "name", cfg.Name, "provider", cfg.Provider, "address", n.self, "id", system.ID, "tls", cfg.TLS.set())
 	return n, nil
 }
 
@@ -175,6 +184,13 @@ func (n *Node) openEtcd(ctx context.Context) (pcluster.ClusterProvider, error) {
 		Endpoints:   n.cfg.EtcdEndpoints,
 		DialTimeout: time.Until(deadline(ctx)),
 		Logger:      zap.NewNop(),
+	}
+	if n.cfg.EtcdTLS.set() {
+		tc, err := etcdTLS(n.cfg.EtcdTLS)
+		if err != nil {
+			return nil, err
+		}
+		ccfg.TLS = tc
 	}
 	client, err := clientv3.New(ccfg)
 	if err != nil {
