@@ -264,3 +264,37 @@ func TestClusterTLSRequiredBeyondLoopback(t *testing.T) {
 		})
 	}
 }
+
+// TestClusterEtcdTLSRefusesWrongClients: an etcd that requires client
+// certificates turns away a node that presents none, and a node that
+// trusts another CA turns etcd away; each exits naming the endpoint.
+func TestClusterEtcdTLSRefusesWrongClients(t *testing.T) {
+	certs := makeCerts(t)
+	m, f := certs.member, certs.foreign
+	e := etcdtest.StartTLS(t, etcdtest.TLSFiles{Cert: m.Cert, Key: m.Key, CA: m.CA, ClientCert: m.Cert, ClientKey: m.Key})
+	base := []string{"-listen", "127.0.0.1:0", "-admin-listen", "", "-auth-mode", "anonymous", "-store", "memory",
+		"-cluster-provider", "etcd", "-cluster-etcd-endpoints", e.Endpoint}
+	for _, tc := range []struct {
+		name  string
+		flags []string
+	}{
+		{"no client certificate", []string{"-cluster-etcd-tls-ca-file", m.CA}},
+		{"plain", nil},
+		{"trusts another CA", []string{"-cluster-etcd-tls-ca-file", f.CA, "-cluster-etcd-tls-cert-file", m.Cert, "-cluster-etcd-tls-key-file", m.Key}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel() // each waits out the node's 10 s etcd deadline
+			cmd := exec.Command(testserver.Binary(t), append(base, tc.flags...)...)
+			var stderr strings.Builder
+			cmd.Stderr = &stderr
+			err := cmd.Run()
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) || ee.ExitCode() == 0 {
+				t.Fatalf("node joined (%v), want a refusal\n%s", err, stderr.String())
+			}
+			if want := "cannot reach etcd at " + e.Endpoint; !strings.Contains(stderr.String(), want) {
+				t.Errorf("stderr does not say %q:\n%s", want, stderr.String())
+			}
+		})
+	}
+}
