@@ -152,7 +152,7 @@ func TestCallHonoursDeadline(t *testing.T) {
 	}
 	cancel()
 
-	srv.Signal(syscall.SIGSTOP)
+	srv.Pause()
 	t.Cleanup(func() { srv.Signal(syscall.SIGCONT) })
 	const deadline = 300 * time.Millisecond
 	for _, id := range []string{cached, fresh} {
@@ -203,7 +203,7 @@ func TestPausedNodeFencesItself(t *testing.T) {
 	paused, c := startServer(t, e, "-cluster-heartbeat-expiry", "2s", "-drain-timeout", "2s")
 	waitMembers(t, a, a.Address(), b, c)
 
-	paused.Signal(syscall.SIGSTOP)
+	paused.Pause()
 	waitMembers(t, a, a.Address(), b) // the lease expired: the others dropped it
 	time.Sleep(3 * time.Second)       // and longer than the heartbeat expiry
 	paused.Signal(syscall.SIGCONT)
