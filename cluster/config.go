@@ -35,6 +35,9 @@ const (
 	// startTimeout bounds reaching the provider when Start's context has
 	// no deadline.
 	startTimeout = 5 * time.Second
+	// handshakeTimeout bounds a new connection to the remote's listener
+	// from accept to a finished handshake (TLS included).
+	handshakeTimeout = 10 * time.Second
 )
 
 // Config is one member's view of the cluster.

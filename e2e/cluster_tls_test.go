@@ -9,6 +9,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -150,6 +151,14 @@ func TestClusterTLSRefusesOutsiders(t *testing.T) {
 	// one actor system's remote: each program gets its own.
 	target := func() *actor.PID { return actor.NewPID(clusterAddr(c.nodes[0]), "node/admin") }
 	lobby := lobbyOn(t, c.nodes[1], clusterAddr(c.nodes[0]))
+	// A connection that never starts its handshake is closed by the node
+	// (10 s), not held for grpc's default 120 s; checked at the end.
+	idle, err := net.Dial("tcp", clusterAddr(c.nodes[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close()
+	idleSince := time.Now()
 
 	memberPair, pool := loadPair(t, certs.member)
 	foreignPair, _ := loadPair(t, certs.foreign)
@@ -204,6 +213,13 @@ func TestClusterTLSRefusesOutsiders(t *testing.T) {
 		t.Errorf("lobby before the outsiders %+v, after %+v: it was killed or restarted", lobby, after)
 	}
 	playAcross(t, c)
+
+	idle.SetReadDeadline(idleSince.Add(25 * time.Second))
+	if n, err := idle.Read(make([]byte, 1)); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("a connection that sent nothing is still open after %v (read %d, %v)", time.Since(idleSince).Round(time.Second), n, err)
+	} else {
+		t.Logf("idle connection closed by the node after %v: %v", time.Since(idleSince).Round(100*time.Millisecond), err)
+	}
 }
 
 // playAcross has a player on node 0 and one on node 1 play one round together.
