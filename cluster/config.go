@@ -137,6 +137,8 @@ func (c Config) Validate() error {
 	}
 	if c.Advertise != "" && !hostPort(c.Advertise, false) {
 		bad("advertise must be host:port with a port other than 0, got %q", c.Advertise)
+	} else if host, _, _ := net.SplitHostPort(c.Advertise); c.Advertise != "" && !isLoopback(host) && !c.TLS.set() {
+		bad("advertise %q is beyond loopback: members must talk mutual TLS (a certificate, key and CA)", c.Advertise)
 	}
 	if c.HeartbeatExpiry < 0 || c.PauseLimit < 0 {
 		bad("heartbeat expiry and pause limit must not be negative")

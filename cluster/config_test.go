@@ -31,6 +31,7 @@ func TestValidate(t *testing.T) {
 		{"advertise port 0", func(c *Config) { c.Advertise = "127.0.0.1:0" }, "advertise must be host:port"},
 		{"bind beyond loopback", func(c *Config) { c.Bind = "0.0.0.0:8090" }, `bind "0.0.0.0:8090" listens beyond loopback: members must talk mutual TLS`},
 		{"bind beyond loopback with TLS", func(c *Config) { c.Bind, c.TLS = "0.0.0.0:8090", TLSFiles{"c", "k", "ca"} }, ""},
+		{"advertise beyond loopback", func(c *Config) { c.Advertise = "10.0.0.5:8090" }, `advertise "10.0.0.5:8090" is beyond loopback`},
 		{"TLS without CA", func(c *Config) { c.TLS = TLSFiles{Cert: "c", Key: "k"} }, "TLS needs all three"},
 		{"etcd beyond loopback", func(c *Config) { c.EtcdEndpoints = []string{"10.0.0.2:2379"} }, `etcd endpoint "10.0.0.2:2379" is beyond loopback`},
 		{"etcd beyond loopback with TLS", func(c *Config) { c.EtcdEndpoints, c.EtcdTLS = []string{"10.0.0.2:2379"}, TLSFiles{CA: "ca"} }, ""},

@@ -182,6 +182,7 @@ func TestValidateNamesSetting(t *testing.T) {
 		{"cluster_bind", func(c *Config) { etcd(c); c.ClusterBind = "0.0.0.0:8090" }, `cluster_bind "0.0.0.0:8090" listens beyond loopback, so mutual TLS is required: set cluster_tls_cert_file, cluster_tls_key_file and cluster_tls_ca_file`},
 		{"cluster_bind", func(c *Config) { etcd(c); c.ClusterBind = "[::]:8090" }, "cluster_tls_cert_file, cluster_tls_key_file and cluster_tls_ca_file"},
 		{"cluster_bind", func(c *Config) { etcd(c); c.ClusterBind = "10.0.0.5:0" }, "listens beyond loopback"},
+		{"cluster_advertise", func(c *Config) { etcd(c); c.ClusterAdvertise = "10.0.0.5:8090" }, `cluster_advertise "10.0.0.5:8090" is beyond loopback, so mutual TLS is required`},
 		{"cluster_tls_ca_file", func(c *Config) { etcd(c); withTLS(c); c.ClusterTLSCAFile = "" }, "cluster_tls_ca_file is required: mutual TLS needs"},
 		{"cluster_tls_cert_file", func(c *Config) { etcd(c); c.ClusterTLSKeyFile = "k.pem" }, "mutual TLS needs"},
 		{"cluster_etcd_endpoints", func(c *Config) { etcd(c); c.ClusterEtcdEndpoints = []string{"127.0.0.1:2379", "10.0.0.7:2379"} }, `cluster_etcd_endpoints[1] "10.0.0.7:2379" is beyond loopback, so cluster_etcd_tls_ca_file is required`},

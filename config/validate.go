@@ -233,6 +233,10 @@ func (c Config) validateCluster(bad func(string, ...any)) {
 	}
 	if c.ClusterAdvertise != "" && !isHostPort(c.ClusterAdvertise, false) {
 		bad(`cluster_advertise must be host:port with a port, or empty, got %q`, c.ClusterAdvertise)
+	} else if host, _, _ := net.SplitHostPort(c.ClusterAdvertise); c.ClusterAdvertise != "" && !IsLoopback(host) && !tlsSet {
+		// Something forwards that address to a loopback cluster_bind: the
+		// port is on the network all the same.
+		bad("cluster_advertise %q is beyond loopback, so mutual TLS is required: set cluster_tls_cert_file, cluster_tls_key_file and cluster_tls_ca_file", c.ClusterAdvertise)
 	}
 	if c.ClusterHeartbeatExpiry < time.Second || c.ClusterHeartbeatExpiry > 10*time.Minute {
 		bad("cluster_heartbeat_expiry must be between 1s and 10m0s, got %v", c.ClusterHeartbeatExpiry)
