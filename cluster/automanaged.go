@@ -14,7 +14,8 @@ import (
 
 // openAutomanaged makes the automanaged provider answer health checks on
 // PeerListen, which Validate keeps on loopback: the library's health
-// checks are plain HTTP on echo, with nothing to authenticate a peer. The library binds its own server to 0.0.0.0 (automanaged.go:181);
+// checks are plain HTTP on echo, with nothing to authenticate a peer.
+// The library binds its own server to 0.0.0.0 (automanaged.go:181);
 // handing it an echo server whose listener we opened keeps it on the
 // address we were given (echo's StartServer uses a set Listener).
 func (n *Node) openAutomanaged() (pcluster.ClusterProvider, error) {
