@@ -80,8 +80,9 @@ postgres:
 etcd:
 	command -v etcd >/dev/null || (apt-get update -qq && apt-get install -y -qq etcd-server)
 
-# etcd and three nodes on loopback, in the background; data and logs in
-# .cluster/. make cluster-stop stops them.
+# etcd, PostgreSQL and three nodes on loopback, in the background, every
+# connection between them TLS with certificates that `caiquan cert` makes
+# in .cluster/certs; data and logs in .cluster/. make cluster-stop stops them.
 cluster: build etcd postgres
 	./scripts/cluster.sh start
 

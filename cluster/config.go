@@ -35,6 +35,9 @@ const (
 	// startTimeout bounds reaching the provider when Start's context has
 	// no deadline.
 	startTimeout = 5 * time.Second
+	// handshakeTimeout bounds a new connection to the remote's listener
+	// from accept to a finished handshake (TLS included).
+	handshakeTimeout = 10 * time.Second
 )
 
 // Config is one member's view of the cluster.
@@ -66,6 +69,16 @@ type Config struct {
 	// VM) after which it fences itself; 0 means the provider's limit (see
 	// pauseLimit).
 	PauseLimit time.Duration
+	// TLS is this member's certificate, key and the CA of every member's
+	// certificate: with it, members talk mutual TLS and accept only peers
+	// whose certificate the CA signed for Name. Without it the remote is
+	// plain gRPC, which Validate allows on a loopback Bind only.
+	TLS TLSFiles
+	// EtcdTLS is the etcd client's TLS: the CA of etcd's certificate and,
+	// for an etcd that checks clients, our certificate and key. Without
+	// it etcd is spoken to in plain text, which Validate allows only to
+	// loopback endpoints.
+	EtcdTLS TLSFiles
 	// Logger receives this package's own notes; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -82,6 +95,8 @@ func (c Config) Validate() error {
 		for _, e := range c.EtcdEndpoints {
 			if !hostPort(e, false) {
 				bad("etcd endpoint %q is not host:port", e)
+			} else if host, _, _ := net.SplitHostPort(e); !isLoopback(host) && c.EtcdTLS.CA == "" {
+				bad("etcd endpoint %q is beyond loopback: the etcd client needs TLS (a CA, and a certificate and key if etcd checks clients)", e)
 			}
 		}
 	case ProviderAutomanaged:
@@ -96,6 +111,13 @@ func (c Config) Validate() error {
 				bad("peer %q is not host:port", p)
 			}
 		}
+		// The library's health checks are plain HTTP that anyone who
+		// reaches them can answer or read; etcd is for real networks.
+		for _, a := range append([]string{c.PeerListen}, c.Peers...) {
+			if host, _, err := net.SplitHostPort(a); err == nil && !isLoopback(host) {
+				bad("automanaged peer address %q is beyond loopback: its health checks are plain HTTP; use the etcd provider", a)
+			}
+		}
 	default:
 		bad("provider must be %q or %q, got %q", ProviderEtcd, ProviderAutomanaged, c.Provider)
 	}
@@ -104,9 +126,19 @@ func (c Config) Validate() error {
 	}
 	if !hostPort(c.Bind, true) {
 		bad("bind must be host:port, got %q", c.Bind)
+	} else if host, _, _ := net.SplitHostPort(c.Bind); !isLoopback(host) && !c.TLS.set() {
+		bad("bind %q listens beyond loopback: members must talk mutual TLS (a certificate, key and CA)", c.Bind)
+	}
+	if c.TLS.set() && (c.TLS.Cert == "" || c.TLS.Key == "" || c.TLS.CA == "") {
+		bad("TLS needs all three of a certificate, a key and a CA")
+	}
+	if c.EtcdTLS.set() && (c.EtcdTLS.CA == "" || (c.EtcdTLS.Cert == "") != (c.EtcdTLS.Key == "")) {
+		bad("etcd TLS needs a CA, and a certificate and key together or neither")
 	}
 	if c.Advertise != "" && !hostPort(c.Advertise, false) {
 		bad("advertise must be host:port with a port other than 0, got %q", c.Advertise)
+	} else if host, _, _ := net.SplitHostPort(c.Advertise); c.Advertise != "" && !isLoopback(host) && !c.TLS.set() {
+		bad("advertise %q is beyond loopback: members must talk mutual TLS (a certificate, key and CA)", c.Advertise)
 	}
 	if c.HeartbeatExpiry < 0 || c.PauseLimit < 0 {
 		bad("heartbeat expiry and pause limit must not be negative")

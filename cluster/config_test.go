@@ -29,6 +29,16 @@ func TestValidate(t *testing.T) {
 		{"no name", func(c *Config) { c.Name = "" }, "needs a name"},
 		{"bad bind", func(c *Config) { c.Bind = "127.0.0.1" }, "bind must be host:port"},
 		{"advertise port 0", func(c *Config) { c.Advertise = "127.0.0.1:0" }, "advertise must be host:port"},
+		{"bind beyond loopback", func(c *Config) { c.Bind = "0.0.0.0:8090" }, `bind "0.0.0.0:8090" listens beyond loopback: members must talk mutual TLS`},
+		{"bind beyond loopback with TLS", func(c *Config) { c.Bind, c.TLS = "0.0.0.0:8090", TLSFiles{"c", "k", "ca"} }, ""},
+		{"advertise beyond loopback", func(c *Config) { c.Advertise = "10.0.0.5:8090" }, `advertise "10.0.0.5:8090" is beyond loopback`},
+		{"TLS without CA", func(c *Config) { c.TLS = TLSFiles{Cert: "c", Key: "k"} }, "TLS needs all three"},
+		{"etcd beyond loopback", func(c *Config) { c.EtcdEndpoints = []string{"10.0.0.2:2379"} }, `etcd endpoint "10.0.0.2:2379" is beyond loopback`},
+		{"etcd beyond loopback with TLS", func(c *Config) { c.EtcdEndpoints, c.EtcdTLS = []string{"10.0.0.2:2379"}, TLSFiles{CA: "ca"} }, ""},
+		{"etcd cert without key", func(c *Config) { c.EtcdTLS = TLSFiles{Cert: "c", CA: "ca"} }, "etcd TLS needs a CA, and a certificate and key together"},
+		{"automanaged beyond loopback", func(c *Config) {
+			c.Provider, c.EtcdEndpoints, c.PeerListen, c.Peers = ProviderAutomanaged, nil, "127.0.0.1:6330", []string{"127.0.0.1:6330", "10.0.0.5:6330"}
+		}, `automanaged peer address "10.0.0.5:6330" is beyond loopback`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -20,6 +20,15 @@
 //     fresh member. Rejoining in place is not possible: the others block
 //     the old member id for good (below).
 //
+//   - With Config.TLS, the remote's gRPC server and dials are mutual TLS:
+//     a peer is accepted only with a certificate the CA signed that names
+//     the cluster (Config.Name as a DNS SAN); addresses are not checked.
+//     Without it the cluster port is plain gRPC that anyone who reaches it
+//     can drive (list and kill actors, or crash the process, below), so
+//     Validate refuses a Bind beyond loopback without TLS, an etcd
+//     endpoint beyond loopback without Config.EtcdTLS, and automanaged
+//     anywhere but loopback.
+//
 //   - Stop leaves and shuts the actor system down, bounded by its ctx.
 //
 //   - Place, Lobby, Player, RoomHosts, MaySeat and Live place the game's
@@ -116,7 +125,15 @@
 // every node's binary (one messages package, one binary).
 //
 // Automanaged binds its health endpoint to 0.0.0.0 (automanaged.go:181,
-// :344); we hand it an echo server with our own listener on PeerListen.
+// :344); we hand it an echo server with our own listener on PeerListen,
+// and timeouts echo's server lacks. The endpoint is plain HTTP with no
+// way to authenticate a peer, hence loopback only.
+//
+// TLS. remote.WithDialOptions replaces the remote's default dial options
+// (grpc.WithInsecure, remote/config.go:13), and the remote dials only
+// through them (remote/endpoint_writer.go:82). A reply travels on a
+// connection the answering member dials back to the asker's advertised
+// address, so an asker must also serve TLS the others accept.
 //
 // Data races. Under -race the library reports races of its own: the grpc
 // logger set by every remote start (remote/server.go:61), the etcd

@@ -21,6 +21,7 @@ import (
 	"github.com/asynkron/protoactor-go/remote"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
+	"google.golang.org/grpc"
 )
 
 // etcdBaseKey is the prefix of every key the etcd provider writes: a
@@ -110,6 +111,20 @@ func Start(ctx context.Context, system *actor.ActorSystem, cfg Config) (*Node, e
 	if cfg.Advertise != "" {
 		ropts = append(ropts, remote.WithAdvertisedHost(cfg.Advertise))
 	}
+	// grpc waits 120 s by default for a new connection's handshake; a
+	// client that connects and says nothing holds it that long.
+	sopts := []grpc.ServerOption{grpc.ConnectionTimeout(handshakeTimeout)}
+	if cfg.TLS.set() {
+		server, client, err := memberTLS(cfg.TLS, cfg.Name)
+		if err != nil {
+			return nil, err
+		}
+		sopt, dopt := grpcOptions(server, client)
+		sopts = append(sopts, sopt)
+		// WithDialOptions replaces the remote's default, grpc.WithInsecure.
+		ropts = append(ropts, remote.WithDialOptions(dopt))
+	}
+	ropts = append(ropts, remote.WithServerOptions(sopts...))
 	remoteCfg := remote.Configure(host, port, ropts...)
 
 	var provider pcluster.ClusterProvider
@@ -151,7 +166,7 @@ func Start(ctx context.Context, system *actor.ActorSystem, cfg Config) (*Node, e
 	}
 	n.wg.Add(1)
 	go n.watchPauses()
-	n.log.Info("joined the cluster", "name", cfg.Name, "provider", cfg.Provider, "address", n.self, "id", system.ID)
+	n.log.Info("joined the cluster", "name", cfg.Name, "provider", cfg.Provider, "address", n.self, "id", system.ID, "tls", cfg.TLS.set())
 	return n, nil
 }
 
@@ -175,6 +190,13 @@ func (n *Node) openEtcd(ctx context.Context) (pcluster.ClusterProvider, error) {
 		Endpoints:   n.cfg.EtcdEndpoints,
 		DialTimeout: time.Until(deadline(ctx)),
 		Logger:      zap.NewNop(),
+	}
+	if n.cfg.EtcdTLS.set() {
+		tc, err := etcdTLS(n.cfg.EtcdTLS)
+		if err != nil {
+			return nil, err
+		}
+		ccfg.TLS = tc
 	}
 	client, err := clientv3.New(ccfg)
 	if err != nil {

@@ -14,6 +14,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"slices"
@@ -152,7 +154,7 @@ func TestCallHonoursDeadline(t *testing.T) {
 	}
 	cancel()
 
-	srv.Signal(syscall.SIGSTOP)
+	srv.Pause()
 	t.Cleanup(func() { srv.Signal(syscall.SIGCONT) })
 	const deadline = 300 * time.Millisecond
 	for _, id := range []string{cached, fresh} {
@@ -203,7 +205,7 @@ func TestPausedNodeFencesItself(t *testing.T) {
 	paused, c := startServer(t, e, "-cluster-heartbeat-expiry", "2s", "-drain-timeout", "2s")
 	waitMembers(t, a, a.Address(), b, c)
 
-	paused.Signal(syscall.SIGSTOP)
+	paused.Pause()
 	waitMembers(t, a, a.Address(), b) // the lease expired: the others dropped it
 	time.Sleep(3 * time.Second)       // and longer than the heartbeat expiry
 	paused.Signal(syscall.SIGCONT)
@@ -245,4 +247,34 @@ func TestAutomanagedMembers(t *testing.T) {
 	if got := res.(*wrapperspb.StringValue).GetValue(); !strings.Contains(got, "@"+b.Address()+" ") {
 		t.Errorf("answer %q, want one from %s", got, b.Address())
 	}
+}
+
+// TestAutomanagedHealthListenerTimesOut: a client that starts a request
+// on the automanaged health listener and never finishes its headers is
+// cut off (echo's server has no timeouts of its own; openAutomanaged sets
+// them), and the listener still answers health checks meanwhile.
+func TestAutomanagedHealthListenerTimesOut(t *testing.T) {
+	peer := fmt.Sprintf("127.0.0.1:%d", etcdtest.FreePort(t))
+	joinTest(t, Config{Provider: ProviderAutomanaged, Peers: []string{peer}, PeerListen: peer})
+	slow, err := net.Dial("tcp", peer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Close()
+	start := time.Now()
+	if _, err := slow.Write([]byte("GET /_health HTTP/1.1\r\nHost: x\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := (&http.Client{Timeout: 2 * time.Second}).Get("http://" + peer + "/_health")
+	if err != nil {
+		t.Fatalf("health check while a slow client waits: %v", err)
+	}
+	resp.Body.Close()
+	slow.SetReadDeadline(start.Add(15 * time.Second))
+	// Go's server answers 408 or just closes; either ends the read.
+	_, err = io.ReadAll(slow)
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("a client that never finished its headers was still connected after %v", time.Since(start).Round(time.Second))
+	}
+	t.Logf("slow client cut off after %v", time.Since(start).Round(100*time.Millisecond))
 }

@@ -162,6 +162,20 @@ type Config struct {
 	// ClusterHeartbeatExpiry is how long the nodes go without hearing from
 	// one before they block it.
 	ClusterHeartbeatExpiry time.Duration `yaml:"cluster_heartbeat_expiry"`
+	// ClusterTLSCertFile, ClusterTLSKeyFile and ClusterTLSCAFile (PEM)
+	// make the nodes talk mutual TLS: each accepts only a peer whose
+	// certificate ClusterTLSCAFile signed with ClusterName as a DNS name
+	// in its SAN. Required when ClusterBind is beyond loopback.
+	ClusterTLSCertFile string `yaml:"cluster_tls_cert_file"`
+	ClusterTLSKeyFile  string `yaml:"cluster_tls_key_file"`
+	ClusterTLSCAFile   string `yaml:"cluster_tls_ca_file"`
+	// ClusterEtcdTLSCAFile (PEM) checks etcd's certificate; with
+	// ClusterEtcdTLSCertFile and ClusterEtcdTLSKeyFile the node presents a
+	// client certificate to an etcd that asks for one. Required when an
+	// etcd endpoint is beyond loopback.
+	ClusterEtcdTLSCertFile string `yaml:"cluster_etcd_tls_cert_file"`
+	ClusterEtcdTLSKeyFile  string `yaml:"cluster_etcd_tls_key_file"`
+	ClusterEtcdTLSCAFile   string `yaml:"cluster_etcd_tls_ca_file"`
 }
 
 // Store and auth modes.

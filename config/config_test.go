@@ -251,6 +251,17 @@ func TestValidateNamesSetting(t *testing.T) {
 		{"cluster_bind", func(c *Config) { etcd(c); c.ClusterBind = "8090" }, `cluster_bind must be host:port such as "127.0.0.1:8090", got "8090"`},
 		{"cluster_advertise", func(c *Config) { etcd(c); c.ClusterAdvertise = "10.0.0.5" }, `cluster_advertise must be host:port with a port`},
 		{"cluster_heartbeat_expiry", func(c *Config) { etcd(c); c.ClusterHeartbeatExpiry = 500 * time.Millisecond }, "cluster_heartbeat_expiry must be between 1s and 10m0s, got 500ms"},
+		{"cluster_bind", func(c *Config) { etcd(c); c.ClusterBind = "0.0.0.0:8090" }, `cluster_bind "0.0.0.0:8090" listens beyond loopback, so mutual TLS is required: set cluster_tls_cert_file, cluster_tls_key_file and cluster_tls_ca_file`},
+		{"cluster_bind", func(c *Config) { etcd(c); c.ClusterBind = "[::]:8090" }, "cluster_tls_cert_file, cluster_tls_key_file and cluster_tls_ca_file"},
+		{"cluster_bind", func(c *Config) { etcd(c); c.ClusterBind = "10.0.0.5:0" }, "listens beyond loopback"},
+		{"cluster_advertise", func(c *Config) { etcd(c); c.ClusterAdvertise = "10.0.0.5:8090" }, `cluster_advertise "10.0.0.5:8090" is beyond loopback, so mutual TLS is required`},
+		{"cluster_tls_ca_file", func(c *Config) { etcd(c); withTLS(c); c.ClusterTLSCAFile = "" }, "cluster_tls_ca_file is required: mutual TLS needs"},
+		{"cluster_tls_cert_file", func(c *Config) { etcd(c); c.ClusterTLSKeyFile = "k.pem" }, "mutual TLS needs"},
+		{"cluster_etcd_endpoints", func(c *Config) { etcd(c); c.ClusterEtcdEndpoints = []string{"127.0.0.1:2379", "10.0.0.7:2379"} }, `cluster_etcd_endpoints[1] "10.0.0.7:2379" is beyond loopback, so cluster_etcd_tls_ca_file is required`},
+		{"cluster_etcd_tls_ca_file", func(c *Config) { etcd(c); c.ClusterEtcdTLSCertFile, c.ClusterEtcdTLSKeyFile = "c.pem", "k.pem" }, "cluster_etcd_tls_ca_file is required with"},
+		{"cluster_etcd_tls_key_file", func(c *Config) { etcd(c); c.ClusterEtcdTLSCAFile, c.ClusterEtcdTLSCertFile = "ca.pem", "c.pem" }, "cluster_etcd_tls_key_file is required with cluster_etcd_tls_cert_file"},
+		{"cluster_peers", func(c *Config) { automanaged(c); c.ClusterPeers = []string{"127.0.0.1:6330", "10.0.0.5:6330"} }, `cluster_peers[1] "10.0.0.5:6330" is beyond loopback: cluster_provider automanaged health-checks peers over plain HTTP`},
+		{"cluster_peer_listen", func(c *Config) { automanaged(c); withTLS(c); c.ClusterPeerListen = "0.0.0.0:6330" }, "health-checks peers over plain HTTP"},
 		{"store", func(c *Config) { etcd(c); c.Store = StoreBolt }, "store bolt keeps player records in one node's file; with cluster_provider etcd use store postgres"},
 	}
 	for _, tt := range tests {
@@ -301,7 +312,22 @@ func TestValidateAcceptsEdges(t *testing.T) {
 		"guest_refresh_window 0":  func(c *Config) { guest(c); c.GuestRefreshWindow = 0 },
 		"cluster automanaged":     automanaged,
 		"cluster none ignores":    func(c *Config) { c.ClusterBind = "junk"; c.ClusterEtcdEndpoints = []string{"junk"} },
-		"cluster advertise":       func(c *Config) { etcd(c); c.ClusterBind = "0.0.0.0:8090"; c.ClusterAdvertise = "10.0.0.5:8090" },
+		"cluster advertise": func(c *Config) {
+			etcd(c)
+			withTLS(c)
+			c.ClusterBind = "0.0.0.0:8090"
+			c.ClusterAdvertise = "10.0.0.5:8090"
+		},
+		"cluster tls on loopback": func(c *Config) { etcd(c); withTLS(c) },
+		"etcd beyond loopback with tls": func(c *Config) {
+			etcd(c)
+			c.ClusterEtcdEndpoints = []string{"etcd.internal:2379"}
+			c.ClusterEtcdTLSCAFile = "etcd-ca.pem"
+		},
+		"etcd client certificate": func(c *Config) {
+			etcd(c)
+			c.ClusterEtcdTLSCAFile, c.ClusterEtcdTLSCertFile, c.ClusterEtcdTLSKeyFile = "ca.pem", "c.pem", "k.pem"
+		},
 	}
 	for name, change := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -352,6 +378,11 @@ func etcd(c *Config) {
 	c.Store = StoreMemory
 	c.ClusterProvider = "etcd"
 	c.ClusterEtcdEndpoints = []string{"127.0.0.1:2379"}
+}
+
+// withTLS names the three files of mutual TLS between nodes.
+func withTLS(c *Config) {
+	c.ClusterTLSCertFile, c.ClusterTLSKeyFile, c.ClusterTLSCAFile = "node.pem", "node-key.pem", "ca.pem"
 }
 
 func automanaged(c *Config) {

@@ -84,6 +84,12 @@ var settings = []setting{
 	str("cluster_bind", "host:port this node listens on for the other nodes", func(c *Config) *string { return &c.ClusterBind }),
 	str("cluster_advertise", "host:port the other nodes dial; empty: the bound address", func(c *Config) *string { return &c.ClusterAdvertise }),
 	duration("cluster_heartbeat_expiry", "silence after which the nodes block a node", func(c *Config) *time.Duration { return &c.ClusterHeartbeatExpiry }),
+	str("cluster_tls_cert_file", "this node's certificate (PEM) for mutual TLS between nodes; must name cluster_name as a DNS SAN", func(c *Config) *string { return &c.ClusterTLSCertFile }),
+	str("cluster_tls_key_file", "the key (PEM) of cluster_tls_cert_file", func(c *Config) *string { return &c.ClusterTLSKeyFile }),
+	str("cluster_tls_ca_file", "CA (PEM) that signs every node's certificate", func(c *Config) *string { return &c.ClusterTLSCAFile }),
+	str("cluster_etcd_tls_cert_file", "client certificate (PEM) this node presents to etcd, if etcd checks clients", func(c *Config) *string { return &c.ClusterEtcdTLSCertFile }),
+	str("cluster_etcd_tls_key_file", "the key (PEM) of cluster_etcd_tls_cert_file", func(c *Config) *string { return &c.ClusterEtcdTLSKeyFile }),
+	str("cluster_etcd_tls_ca_file", "CA (PEM) of etcd's certificate; turns on TLS to etcd", func(c *Config) *string { return &c.ClusterEtcdTLSCAFile }),
 }
 
 // lookup finds a setting by its yaml name.

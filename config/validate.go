@@ -287,7 +287,18 @@ func (c Config) validateCluster(bad func(string, ...any)) {
 		for i, e := range c.ClusterEtcdEndpoints {
 			if !isHostPort(e, false) {
 				bad(`cluster_etcd_endpoints[%d] must be host:port such as "127.0.0.1:2379", got %q`, i, e)
+			} else if host, _, _ := net.SplitHostPort(e); !IsLoopback(host) && c.ClusterEtcdTLSCAFile == "" {
+				bad("cluster_etcd_endpoints[%d] %q is beyond loopback, so cluster_etcd_tls_ca_file is required (and cluster_etcd_tls_cert_file and cluster_etcd_tls_key_file if etcd checks clients)", i, e)
 			}
+		}
+		if (c.ClusterEtcdTLSCertFile != "" || c.ClusterEtcdTLSKeyFile != "") && c.ClusterEtcdTLSCAFile == "" {
+			bad("cluster_etcd_tls_ca_file is required with cluster_etcd_tls_cert_file and cluster_etcd_tls_key_file: the CA of etcd's certificate")
+		}
+		if c.ClusterEtcdTLSCertFile == "" && c.ClusterEtcdTLSKeyFile != "" {
+			bad("cluster_etcd_tls_cert_file is required with cluster_etcd_tls_key_file")
+		}
+		if c.ClusterEtcdTLSKeyFile == "" && c.ClusterEtcdTLSCertFile != "" {
+			bad("cluster_etcd_tls_key_file is required with cluster_etcd_tls_cert_file")
 		}
 	}
 	if c.ClusterProvider == "automanaged" {
@@ -302,12 +313,39 @@ func (c Config) validateCluster(bad func(string, ...any)) {
 				bad(`cluster_peers[%d] must be host:port, got %q`, i, p)
 			}
 		}
+		// protoactor's automanaged provider health-checks peers over plain
+		// HTTP (echo), which nothing authenticates: loopback only.
+		const why = "is beyond loopback: cluster_provider automanaged health-checks peers over plain HTTP, so it runs on loopback only; across machines use cluster_provider etcd"
+		if host, _, err := net.SplitHostPort(c.ClusterPeerListen); err == nil && !IsLoopback(host) {
+			bad("cluster_peer_listen %q %s", c.ClusterPeerListen, why)
+		}
+		for i, p := range c.ClusterPeers {
+			if host, _, err := net.SplitHostPort(p); err == nil && !IsLoopback(host) {
+				bad("cluster_peers[%d] %q %s", i, p, why)
+			}
+		}
+	}
+	tlsSet := c.ClusterTLSCertFile != "" || c.ClusterTLSKeyFile != "" || c.ClusterTLSCAFile != ""
+	for _, f := range []struct{ name, val string }{
+		{"cluster_tls_cert_file", c.ClusterTLSCertFile},
+		{"cluster_tls_key_file", c.ClusterTLSKeyFile},
+		{"cluster_tls_ca_file", c.ClusterTLSCAFile},
+	} {
+		if tlsSet && f.val == "" {
+			bad("%s is required: mutual TLS needs cluster_tls_cert_file, cluster_tls_key_file and cluster_tls_ca_file together", f.name)
+		}
 	}
 	if !isHostPort(c.ClusterBind, true) {
 		bad(`cluster_bind must be host:port such as "127.0.0.1:8090", got %q`, c.ClusterBind)
+	} else if host, _, _ := net.SplitHostPort(c.ClusterBind); !IsLoopback(host) && !tlsSet {
+		bad("cluster_bind %q listens beyond loopback, so mutual TLS is required: set cluster_tls_cert_file, cluster_tls_key_file and cluster_tls_ca_file (caiquan cert makes a development set)", c.ClusterBind)
 	}
 	if c.ClusterAdvertise != "" && !isHostPort(c.ClusterAdvertise, false) {
 		bad(`cluster_advertise must be host:port with a port, or empty, got %q`, c.ClusterAdvertise)
+	} else if host, _, _ := net.SplitHostPort(c.ClusterAdvertise); c.ClusterAdvertise != "" && !IsLoopback(host) && !tlsSet {
+		// Something forwards that address to a loopback cluster_bind: the
+		// port is on the network all the same.
+		bad("cluster_advertise %q is beyond loopback, so mutual TLS is required: set cluster_tls_cert_file, cluster_tls_key_file and cluster_tls_ca_file", c.ClusterAdvertise)
 	}
 	if c.ClusterHeartbeatExpiry < time.Second || c.ClusterHeartbeatExpiry > 10*time.Minute {
 		bad("cluster_heartbeat_expiry must be between 1s and 10m0s, got %v", c.ClusterHeartbeatExpiry)

@@ -75,7 +75,7 @@ func (c *gameCluster) liveNodes() []*server {
 // every node to have read the change.
 func (c *gameCluster) waitMembers(n int) {
 	c.t.Helper()
-	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{c.etcd.Endpoint}, DialTimeout: 5 * time.Second})
+	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{c.etcd.Endpoint}, DialTimeout: 5 * time.Second, TLS: c.etcd.TLS})
 	if err != nil {
 		c.t.Fatal(err)
 	}

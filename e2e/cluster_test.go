@@ -229,7 +229,7 @@ func TestClusterPausedLobbyNode(t *testing.T) {
 	time.Sleep(5 * time.Second)
 
 	paused := c.nodes[lobby]
-	paused.Signal(syscall.SIGSTOP)
+	paused.Pause()
 	c.waitMembers(2)            // its lease expired: the others dropped it
 	time.Sleep(3 * time.Second) // and longer than the heartbeat expiry
 	paused.Signal(syscall.SIGCONT)

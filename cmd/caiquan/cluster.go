@@ -40,6 +40,8 @@ func (m *Main) openCluster() error {
 		Bind:            c.ClusterBind,
 		Advertise:       c.ClusterAdvertise,
 		HeartbeatExpiry: c.ClusterHeartbeatExpiry,
+		TLS:             cluster.TLSFiles{Cert: c.ClusterTLSCertFile, Key: c.ClusterTLSKeyFile, CA: c.ClusterTLSCAFile},
+		EtcdTLS:         cluster.TLSFiles{Cert: c.ClusterEtcdTLSCertFile, Key: c.ClusterEtcdTLSKeyFile, CA: c.ClusterEtcdTLSCAFile},
 		Kinds:           []*cluster.Kind{cluster.PingKindDef(), cluster.HTTPKindDef(m.ln.Addr().(*net.TCPAddr).Port)},
 		Logger:          m.log,
 	})

@@ -4,6 +4,7 @@
 //	caiquan -version
 //	caiquan admin COMMAND ...   (a client of the admin API; see caiquan admin -h)
 //	caiquan healthcheck         (exit 0 if the local server is healthy)
+//	caiquan cert [-dir DIR] ... (development certificates; see caiquan cert -h)
 //
 // It prints "listening on ADDR" on its first line of output once it serves;
 // logs go to standard error. SIGTERM or SIGINT drains: no new rounds, rounds
@@ -61,6 +62,9 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	if wantsVersion(args) {
 		printVersion(stdout)
 		return 0
+	}
+	if len(args) > 0 && args[0] == "cert" {
+		return runCert(args[1:], stdout, stderr)
 	}
 	m, err := NewMain(args, getenv, stderr)
 	if errors.Is(err, flag.ErrHelp) {

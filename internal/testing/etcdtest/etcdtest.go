@@ -7,9 +7,12 @@ package etcdtest
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"syscall"
@@ -31,13 +34,39 @@ type Etcd struct {
 	// Dir holds its data.
 	Dir string
 
+	// TLS is what a client needs to reach an etcd started by StartTLS:
+	// the CA and a client certificate; nil for plain etcd.
+	TLS *tls.Config
+
 	cmd    *exec.Cmd
 	log    *testserver.SyncBuffer
 	exited chan struct{}
 }
 
+// TLSFiles are the PEM files of an etcd that speaks TLS to its clients.
+type TLSFiles struct {
+	// Cert and Key are etcd's server certificate, good for 127.0.0.1.
+	Cert, Key string
+	// CA signs etcd's certificate and the client certificates it accepts.
+	CA string
+	// ClientCert and ClientKey are what the harness itself presents.
+	ClientCert, ClientKey string
+}
+
 // Start runs etcd on two free loopback ports and waits until it answers.
 func Start(t testing.TB) *Etcd {
+	t.Helper()
+	return start(t, nil)
+}
+
+// StartTLS runs etcd whose client port speaks only TLS and requires a
+// client certificate signed by f.CA (--client-cert-auth).
+func StartTLS(t testing.TB, f TLSFiles) *Etcd {
+	t.Helper()
+	return start(t, &f)
+}
+
+func start(t testing.TB, f *TLSFiles) *Etcd {
 	t.Helper()
 	bin, err := exec.LookPath("etcd")
 	if err != nil {
@@ -51,17 +80,28 @@ func Start(t testing.TB) *Etcd {
 		exited:   make(chan struct{}),
 	}
 	clientURL := "http://" + e.Endpoint
+	var tlsArgs []string
+	if f != nil {
+		clientURL = "https://" + e.Endpoint
+		tlsArgs = []string{"--cert-file", f.Cert, "--key-file", f.Key, "--client-cert-auth", "--trusted-ca-file", f.CA}
+		tc, err := clientTLS(*f)
+		if err != nil {
+			t.Fatalf("etcdtest: %v", err)
+		}
+		e.TLS = tc
+	}
 	peerURL := fmt.Sprintf("http://127.0.0.1:%d", peer)
-	e.cmd = exec.Command(bin,
+	args := []string{
 		"--name", "test",
 		"--data-dir", e.Dir,
 		"--listen-client-urls", clientURL,
 		"--advertise-client-urls", clientURL,
 		"--listen-peer-urls", peerURL,
 		"--initial-advertise-peer-urls", peerURL,
-		"--initial-cluster", "test="+peerURL,
+		"--initial-cluster", "test=" + peerURL,
 		"--initial-cluster-state", "new",
-	)
+	}
+	e.cmd = exec.Command(bin, append(args, tlsArgs...)...)
 	e.cmd.Stdout, e.cmd.Stderr = e.log, e.log
 	if err := e.cmd.Start(); err != nil {
 		t.Fatalf("etcdtest: start %s: %v", bin, err)
@@ -85,6 +125,11 @@ func Start(t testing.TB) *Etcd {
 // waitHealthy polls etcd's /health until it reports true.
 func (e *Etcd) waitHealthy() error {
 	client := &http.Client{Timeout: time.Second}
+	url := "http://" + e.Endpoint + "/health"
+	if e.TLS != nil {
+		client.Transport = &http.Transport{TLSClientConfig: e.TLS}
+		url = "https://" + e.Endpoint + "/health"
+	}
 	deadline := time.Now().Add(readyTimeout)
 	for time.Now().Before(deadline) {
 		select {
@@ -92,7 +137,7 @@ func (e *Etcd) waitHealthy() error {
 			return fmt.Errorf("etcd exited before it was ready")
 		default:
 		}
-		resp, err := client.Get("http://" + e.Endpoint + "/health")
+		resp, err := client.Get(url)
 		if err == nil {
 			var body bytes.Buffer
 			body.ReadFrom(resp.Body)
@@ -104,6 +149,22 @@ func (e *Etcd) waitHealthy() error {
 		time.Sleep(50 * time.Millisecond)
 	}
 	return fmt.Errorf("etcd at %s not healthy within %v", e.Endpoint, readyTimeout)
+}
+
+func clientTLS(f TLSFiles) (*tls.Config, error) {
+	pair, err := tls.LoadX509KeyPair(f.ClientCert, f.ClientKey)
+	if err != nil {
+		return nil, err
+	}
+	ca, err := os.ReadFile(f.CA)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(ca) {
+		return nil, fmt.Errorf("%s holds no PEM certificate", f.CA)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{pair}, RootCAs: pool}, nil
 }
 
 // Stop ends etcd (SIGTERM, then SIGKILL) and waits for it.

@@ -10,11 +10,9 @@ package pgtest
 
 import (
 	"context"
-	"time"
-
 	"fmt"
-	"github.com/jackc/pgx/v5"
 	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"os/user"
@@ -22,6 +20,9 @@ import (
 	"sort"
 	"strconv"
 	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // Cluster is one running PostgreSQL server.
@@ -34,10 +35,29 @@ type Cluster struct {
 	dir string
 	bin string
 	own string // the user who runs the server; "" is this process's
+	uid int    // own's ids, for the files the server must own
+	gid int
+	ssl string // the server's TLS options; "" without TLS
+	// query ends every URL: the sslmode and, with TLS, the CA.
+	query string
 }
 
 // Start makes and starts a cluster; t's cleanup stops and removes it.
 func Start(t testing.TB) *Cluster {
+	t.Helper()
+	return start(t, "", "", "")
+}
+
+// StartTLS makes and starts a cluster that accepts only TLS connections
+// (pg_hba hostssl), presenting cert and key (PEM; the certificate must
+// name 127.0.0.1). Its URL asks for sslmode=verify-full against caFile,
+// as a deployment's postgres_url would.
+func StartTLS(t testing.TB, cert, key, caFile string) *Cluster {
+	t.Helper()
+	return start(t, cert, key, caFile)
+}
+
+func start(t testing.TB, cert, key, caFile string) *Cluster {
 	t.Helper()
 	bin, err := binDir()
 	if err != nil {
@@ -55,18 +75,53 @@ func Start(t testing.TB) *Cluster {
 		if err != nil {
 			t.Fatalf("pgtest: running as root needs the postgres user: %v", err)
 		}
-		uid, _ := strconv.Atoi(u.Uid)
-		gid, _ := strconv.Atoi(u.Gid)
-		if err := os.Chown(dir, uid, gid); err != nil {
+		c.uid, _ = strconv.Atoi(u.Uid)
+		c.gid, _ = strconv.Atoi(u.Gid)
+		if err := os.Chown(dir, c.uid, c.gid); err != nil {
 			t.Fatal(err)
 		}
 	}
 	data := filepath.Join(dir, "data")
 	c.run("initdb", "-D", data, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync")
+	c.query = "sslmode=disable"
+	if cert != "" {
+		c.setupTLS(cert, key, caFile)
+	}
 	c.Port = freePort(t)
 	c.start()
-	c.URL = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", c.Port)
+	c.URL = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?%s", c.Port, c.query)
 	return c
+}
+
+// setupTLS copies the key pair where the server reads it (PostgreSQL
+// wants its key owned by its own user and private) and allows only TLS
+// connections over TCP.
+func (c *Cluster) setupTLS(cert, key, caFile string) {
+	c.t.Helper()
+	for _, f := range []struct{ from, to string }{{cert, "server.crt"}, {key, "server.key"}} {
+		b, err := os.ReadFile(f.from)
+		if err != nil {
+			c.t.Fatalf("pgtest: %v", err)
+		}
+		dst := filepath.Join(c.dir, f.to)
+		if err := os.WriteFile(dst, b, 0o600); err != nil {
+			c.t.Fatal(err)
+		}
+		if c.own != "" {
+			if err := os.Chown(dst, c.uid, c.gid); err != nil {
+				c.t.Fatal(err)
+			}
+		}
+	}
+	hba := "local all all trust\nhostssl all all 127.0.0.1/32 trust\n"
+	if err := os.WriteFile(filepath.Join(c.dir, "data", "pg_hba.conf"), []byte(hba), 0o600); err != nil {
+		c.t.Fatal(err)
+	}
+	if c.own != "" {
+		os.Chown(filepath.Join(c.dir, "data", "pg_hba.conf"), c.uid, c.gid)
+	}
+	c.ssl = fmt.Sprintf(" -c ssl=on -c ssl_cert_file=%s -c ssl_key_file=%s", filepath.Join(c.dir, "server.crt"), filepath.Join(c.dir, "server.key"))
+	c.query = "sslmode=verify-full&sslrootcert=" + url.QueryEscape(caFile)
 }
 
 // Stop stops the server at once (as a crash would); Start it again with Restart.
@@ -80,7 +135,7 @@ func (c *Cluster) Restart() { c.t.Helper(); c.start() }
 
 func (c *Cluster) start() {
 	c.t.Helper()
-	opts := fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %d -c unix_socket_directories=%s -c fsync=off", c.Port, c.dir)
+	opts := fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %d -c unix_socket_directories=%s -c fsync=off", c.Port, c.dir) + c.ssl
 	c.run("pg_ctl", "-D", filepath.Join(c.dir, "data"), "-l", filepath.Join(c.dir, "log"), "-o", opts, "-w", "-t", "60", "start")
 }
 
@@ -157,5 +212,5 @@ func (c *Cluster) CreateDB(t testing.TB, n int) string {
 	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
 		t.Fatalf("pgtest: create database %s: %v", name, err)
 	}
-	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", c.Port, name)
+	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?%s", c.Port, name, c.query)
 }

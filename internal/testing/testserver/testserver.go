@@ -254,6 +254,44 @@ func (s *Server) Signal(sig os.Signal) {
 	}
 }
 
+// Pause stops the process (SIGSTOP) and returns once every one of its
+// threads is stopped. The signal alone is asynchronous: a thread running
+// on another CPU goes on for a moment, long enough to answer a message
+// sent right after.
+func (s *Server) Pause() {
+	s.t.Helper()
+	s.Signal(syscall.SIGSTOP)
+	dir := fmt.Sprintf("/proc/%d/task", s.cmd.Process.Pid)
+	for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(time.Millisecond) {
+		if allStopped(dir) {
+			return
+		}
+	}
+	s.t.Fatalf("testserver: %d threads not all stopped 5 s after SIGSTOP", s.cmd.Process.Pid)
+}
+
+// allStopped reports whether every task under dir (/proc/PID/task) is in
+// state T (stopped).
+func allStopped(dir string) bool {
+	tasks, err := os.ReadDir(dir)
+	if err != nil || len(tasks) == 0 {
+		return false
+	}
+	for _, task := range tasks {
+		stat, err := os.ReadFile(filepath.Join(dir, task.Name(), "stat"))
+		if err != nil {
+			return false
+		}
+		// The state follows the command name, which is in parentheses
+		// and may itself hold spaces or parentheses.
+		i := bytes.LastIndexByte(stat, ')')
+		if i < 0 || i+2 >= len(stat) || stat[i+2] != 'T' {
+			return false
+		}
+	}
+	return true
+}
+
 // WaitExit waits up to timeout for the process to end and returns its exit
 // code.
 func (s *Server) WaitExit(timeout time.Duration) (int, error) {
