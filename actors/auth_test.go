@@ -92,8 +92,10 @@ func TestRefusedHellosStillTimeOut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	clock := newFakeClock()
 	s := testSettings()
 	s.Auth = signer
+	s.Clock = clock
 	s.HandshakeTimeout = 300 * time.Millisecond
 	srv, _ := newTestServer(t, s)
 
@@ -101,17 +103,21 @@ func TestRefusedHellosStillTimeOut(t *testing.T) {
 	c.s = srv.OpenSession(c.conn)
 	c.send(hello("x", "garbage"))
 	c.expect("error:" + messages.CodeBadToken)
+	clock.Advance(s.HandshakeTimeout)
 	eventually(t, "closed with 4003", func() bool {
 		closed, code := c.conn.closeCode()
 		return closed && code == messages.CloseHelloTimeout
 	})
 
-	good, _ := signer.Issue(auth.Claims{Sub: "wx_ok"}, time.Now())
+	good, _ := signer.Issue(auth.Claims{Sub: "wx_ok"}, clock.Now())
 	ok := &client{t: t, conn: newFakeConn(), uid: "wx_ok"}
 	ok.s = srv.OpenSession(ok.conn)
 	ok.send(hello("", good))
 	ok.expect("hi")
-	time.Sleep(400 * time.Millisecond) // past the timeout: an accepted hello keeps the socket
+	clock.Advance(2 * s.HandshakeTimeout)
+	// A timeout the clock ran would reach the session before this join.
+	ok.join()
+	ok.expect("queued")
 	if closed, _ := ok.conn.closeCode(); closed {
 		t.Fatal("a player with an accepted hello was cut off")
 	}
