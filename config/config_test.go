@@ -151,8 +151,13 @@ func TestValidateNamesSetting(t *testing.T) {
 		{"pprof_listen", func(c *Config) { c.PprofListen = "0.0.0.0:6060" }, "pprof_listen must be a loopback host:port"},
 		{"heap_budget_mib", func(c *Config) { c.HeapBudgetMiB = 63 }, "heap_budget_mib must be 0 (off) or between 64 and 1048576, got 63"},
 		{"heap_budget_mib", func(c *Config) { c.HeapBudgetMiB = -1 }, "got -1"},
-		{"store", func(c *Config) { c.Store = "sqlite" }, `store must be bolt, postgres or memory, got "sqlite"`},
-		{"store_path", func(c *Config) { c.StorePath = "" }, "store_path must name the bbolt file"},
+		{"store", func(c *Config) { c.Store = "sqlite" }, `store must be pebble, postgres or memory, got "sqlite"`},
+		{"store_path", func(c *Config) { c.StorePath = "" }, "store_path must name the store's directory"},
+		{"store", func(c *Config) { c.Store = "bolt" }, "store bolt is gone: use store pebble"},
+		{"store_write_version", func(c *Config) { c.StoreWriteVersion = 2 }, "store_write_version must be from 1 to 1"},
+		{"store_write_version", func(c *Config) { c.StoreWriteVersion = 0 }, "got 0"},
+		{"store_min_free_mib", func(c *Config) { c.StoreMinFreeMiB = -1 }, "store_min_free_mib must be 0 (off) or more"},
+		{"guest_record_ttl", func(c *Config) { c.GuestRecordTTL = time.Minute }, "guest_record_ttl must be 0 (keep) or at least 1h"},
 		{"postgres_url", func(c *Config) { c.Store = StorePostgres }, "postgres_url is required when store is postgres"},
 		{"auth_mode", func(c *Config) { c.AuthMode = "none" }, `auth_mode must be wechat or anonymous, got "none"`},
 		{"auth_secret", func(c *Config) { *c = wechat(); c.AuthSecret = "" }, "auth_secret is required when auth_mode is wechat"},
@@ -179,7 +184,7 @@ func TestValidateNamesSetting(t *testing.T) {
 		{"cluster_bind", func(c *Config) { etcd(c); c.ClusterBind = "8090" }, `cluster_bind must be host:port such as "127.0.0.1:8090", got "8090"`},
 		{"cluster_advertise", func(c *Config) { etcd(c); c.ClusterAdvertise = "10.0.0.5" }, `cluster_advertise must be host:port with a port`},
 		{"cluster_heartbeat_expiry", func(c *Config) { etcd(c); c.ClusterHeartbeatExpiry = 500 * time.Millisecond }, "cluster_heartbeat_expiry must be between 1s and 10m0s, got 500ms"},
-		{"store", func(c *Config) { etcd(c); c.Store = StoreBolt }, "store bolt keeps player records in one node's file; with cluster_provider etcd use store postgres"},
+		{"store", func(c *Config) { etcd(c); c.Store = StorePebble }, "store pebble keeps player records in one node's directory; with cluster_provider etcd use store postgres"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+"/"+tt.want, func(t *testing.T) {

@@ -21,8 +21,8 @@ import (
 	"github.com/caiquan/caiquan/leaderboard"
 	"github.com/caiquan/caiquan/messages"
 	"github.com/caiquan/caiquan/metrics"
-	"github.com/caiquan/caiquan/store/bolt"
 	"github.com/caiquan/caiquan/store/memory"
+	"github.com/caiquan/caiquan/store/pebble"
 	"github.com/caiquan/caiquan/store/postgres"
 	"github.com/caiquan/caiquan/web"
 )
@@ -49,6 +49,7 @@ type Main struct {
 	adminHS *http.Server
 	store   caiquan.Store
 	closeDB func() error
+	pebble  *pebble.Store // nil unless store is pebble
 	cluster *cluster.Node // nil on a single node
 	// stopPacing ends the GC pacing (startPacing); nil when off.
 	stopPacing func()
@@ -72,7 +73,7 @@ func NewMain(args []string, getenv func(string) string, logOut io.Writer) (*Main
 func (m *Main) Open() (err error) {
 	defer func() {
 		if err != nil && m.closeDB != nil {
-			m.closeDB() // free the bbolt file for whoever tries next
+			m.closeDB() // free the store's lock for whoever tries next
 		}
 	}()
 	m.system = actor.NewActorSystemWithConfig(actor.Configure(
@@ -146,12 +147,19 @@ func (m *Main) Open() (err error) {
 // openStore opens the player store the configuration names.
 func (m *Main) openStore() error {
 	switch m.Config.Store {
-	case config.StoreBolt:
-		s, err := bolt.Open(m.Config.StorePath)
+	case config.StorePebble:
+		if _, err := pebble.Migrate(m.Config.StorePath, m.log); err != nil {
+			return fmt.Errorf("store_path: %w", err)
+		}
+		s, err := pebble.Open(m.Config.StorePath, pebble.Options{
+			Log:          m.log,
+			WriteVersion: m.Config.StoreWriteVersion,
+			OnDamaged:    func(string, error) { m.metrics.DamagedRecords.Inc() },
+		})
 		if err != nil {
 			return fmt.Errorf("store_path: %w", err)
 		}
-		m.store, m.closeDB = s, s.Close
+		m.store, m.closeDB, m.pebble = s, s.Close, s
 	case config.StorePostgres:
 		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 		defer cancel()
