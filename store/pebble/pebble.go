@@ -222,7 +222,6 @@ func (s *Store) damaged(key string, err error) {
 	}
 }
 
-
 // get reads uid's record from r; found is false for none. A record that
 // does not decode is reported and returned as a store.DamageError.
 func (s *Store) get(r pebble.Reader, uid string) (rec caiquan.PlayerRecord, found bool, err error) {
@@ -419,7 +418,9 @@ type logger struct {
 	opening *atomic.Bool
 }
 
-func (l logger) Infof(format string, args ...any) { l.log.Debug("pebble: " + fmt.Sprintf(format, args...)) }
+func (l logger) Infof(format string, args ...any) {
+	l.log.Debug("pebble: " + fmt.Sprintf(format, args...))
+}
 func (l logger) Errorf(format string, args ...any) {
 	l.log.Error("pebble: " + fmt.Sprintf(format, args...))
 }
