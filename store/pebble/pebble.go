@@ -97,6 +97,9 @@ func Open(dir string, o Options) (*Store, error) {
 	s := &Store{dir: dir, log: o.Log, version: o.WriteVersion, onDamaged: o.OnDamaged,
 		seed: maphash.MakeSeed(), opening: new(atomic.Bool)}
 	scans := scanWALs(dir)
+	if err := refuseMidLogDamage(dir, scans, o.Log); err != nil {
+		return nil, err
+	}
 	fs := &readTracker{FS: vfs.Default, read: map[string]bool{}, track: true}
 	s.opening.Store(true)
 	db, err := openPebble(dir, &pebble.Options{
@@ -168,9 +171,40 @@ func (s *Store) reportRecovery(replayed []string, scans map[string]walScan) {
 		if sc.discarded > 0 {
 			s.log.Warn("store: discarded the end of the write-ahead log: it does not read whole "+
 				"(a write cut short, or damage); the saves in it were never acknowledged if it was a write cut short",
-				"file", filepath.Join(s.dir, name), "offset", sc.bytes, "discarded_bytes", sc.discarded, "err", sc.err)
+				"file", filepath.Join(s.dir, name), "offset", sc.bytes, "discarded_bytes", sc.discarded, "err", sc.err.Error())
 		}
 	}
+}
+
+// refuseMidLogDamage refuses a store whose WAL, one that recovery would
+// replay, is damaged before intact records: Pebble would replay up to the
+// damage and drop the acknowledged saves after it. Which WALs recovery
+// replays only Pebble knows (the MANIFEST says which are flushed), so a
+// read-only open finds out, only when a WAL is damaged at all.
+func refuseMidLogDamage(dir string, scans map[string]walScan, log *slog.Logger) error {
+	damaged := false
+	for _, sc := range scans {
+		damaged = damaged || sc.intactAt >= 0
+	}
+	if !damaged {
+		return nil
+	}
+	fs := &readTracker{FS: vfs.Default, read: map[string]bool{}, track: true}
+	opening := new(atomic.Bool)
+	opening.Store(true)
+	db, err := openPebble(dir, &pebble.Options{FS: fs, Merger: counter, ReadOnly: true, Logger: logger{log: log, opening: opening}})
+	if err != nil {
+		return &DamagedError{Dir: dir, Files: namedFiles(dir, err), Err: err}
+	}
+	db.Close()
+	for _, name := range fs.replayed() {
+		if sc := scans[name]; sc.intactAt >= 0 {
+			return &DamagedError{Dir: dir, Files: []string{filepath.Join(dir, name)},
+				Err: fmt.Errorf("the write-ahead log does not read at offset %d and intact records follow at offset %d: "+
+					"recovery would drop acknowledged saves", sc.bytes, sc.intactAt)}
+		}
+	}
+	return nil
 }
 
 // checkFormat refuses a store of a newer format, and marks a new store

@@ -2,6 +2,8 @@ package pebble
 
 import (
 	"bytes"
+	"encoding/binary"
+	"hash/crc32"
 	"errors"
 	"fmt"
 	"io"
@@ -28,6 +30,10 @@ type walScan struct {
 	// is reused): a write cut short, or damage. Pebble drops them.
 	discarded int64
 	err       error // reading stopped on this (nil: a clean end)
+	// intactAt is the offset of a whole chunk of this log after the place
+	// reading stopped, or -1: damage in the middle of the log, not a
+	// write cut short at its end.
+	intactAt int64
 }
 
 // scanWALs reads every WAL in dir before Pebble opens it, so that the
@@ -44,7 +50,7 @@ func scanWALs(dir string) map[string]walScan {
 			continue // failover is not used: one file per log
 		}
 		_, path := ll.SegmentLocation(0)
-		s := walScan{file: filepath.Base(path)}
+		s := walScan{file: filepath.Base(path), intactAt: -1}
 		if st, err := os.Stat(path); err == nil {
 			s.size = st.Size()
 		}
@@ -63,6 +69,9 @@ func scanWALs(dir string) map[string]walScan {
 			if !errors.Is(err, io.EOF) {
 				s.err = err
 				s.discarded = tailBytes(path, s.bytes, uint32(ll.Num))
+				if s.discarded > 0 {
+					s.intactAt = intactChunkAfter(path, s.bytes, uint32(ll.Num))
+				}
 			}
 			break
 		}
@@ -94,6 +103,41 @@ func tailBytes(path string, off int64, logNum uint32) int64 {
 	}
 	return int64(len(tail))
 }
+
+// intactChunkAfter looks past off for a whole chunk of log logNum: a
+// header of the recyclable or WAL-sync formats with this log's number, a
+// length that fits its 32 KiB block, and a checksum that matches (masked
+// CRC-32C of the type byte through the payload, as package record
+// writes). Pebble v2.1.7 takes damage in the last block of the newest WAL
+// for a write cut short and drops the saves after it; this finds them.
+func intactChunkAfter(path string, off int64, logNum uint32) int64 {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return -1
+	}
+	const block = 32 << 10
+	for p := int(off) + 1; p+11 <= len(data); p++ {
+		typ := data[p+6]
+		if typ < 5 || typ > 12 || binary.LittleEndian.Uint32(data[p+7:]) != logNum {
+			continue
+		}
+		hs := 11
+		if typ >= 9 {
+			hs = 19
+		}
+		end := p + hs + int(binary.LittleEndian.Uint16(data[p+4:]))
+		if end > len(data) || p/block != (end-1)/block {
+			continue
+		}
+		c := crc32.Checksum(data[p+6:end], castagnoli)
+		if c>>15|c<<17+0xa282ead8 == binary.LittleEndian.Uint32(data[p:]) {
+			return int64(p)
+		}
+	}
+	return -1
+}
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // readTracker is a vfs.FS that notes the WAL files Pebble opens to read:
 // during Open those are the logs it replays.
@@ -151,6 +195,13 @@ func namedFiles(dir string, err error) []string {
 		if !seen[e.Name()] && strings.Contains(msg, e.Name()) {
 			seen[e.Name()] = true
 			out = append(out, filepath.Join(dir, e.Name()))
+		}
+	}
+	if len(out) == 0 && (strings.Contains(msg, "key=value") || strings.Contains(strings.ToLower(msg), "options")) {
+		for _, e := range entries { // Pebble's OPTIONS parser names no file
+			if strings.HasPrefix(e.Name(), "OPTIONS-") {
+				out = append(out, filepath.Join(dir, e.Name()))
+			}
 		}
 	}
 	return out

@@ -1,0 +1,132 @@
+package pebble
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/caiquan/caiquan"
+	"github.com/caiquan/caiquan/rules"
+)
+
+// copyDir copies the files of src (a store directory) to dst.
+func copyDir(t *testing.T, src, dst string) {
+	t.Helper()
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		data, err := os.ReadFile(filepath.Join(src, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dst, e.Name()), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// damageStore writes players to a new store: half of them flushed to a
+// data file, the rest only in the WAL. It returns the directory and each
+// uid's acknowledged total.
+func damageStore(t *testing.T) (string, map[string]int32) {
+	dir := filepath.Join(t.TempDir(), "caiquan.db")
+	s := open(t, dir, Options{})
+	want := map[string]int32{}
+	for i := range 40 {
+		uid := fmt.Sprintf("p%02d", i)
+		rec := caiquan.PlayerRecord{Standing: rules.Standing{Total: int32(i*7 - 50)}, Rounds: i + 1, Uname: "N" + uid}
+		if err := s.Save(uid, rec); err != nil {
+			t.Fatal(err)
+		}
+		want[uid] = rec.Total
+		if i == 19 {
+			if err := s.Flush(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return dir, want
+}
+
+// One byte flipped anywhere in any file of a store, then opened: the store
+// refuses to open naming the file, or opens with every acknowledged total,
+// or opens and logs exactly what it discarded. Never other totals and
+// nothing said, never a panic.
+func TestDamageIsFoundAndSaid(t *testing.T) {
+	dir, want := damageStore(t)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	outcomes := map[string]int{}
+	base := t.TempDir() // not the subtests' own: their names hold the file's
+	n := 0
+	for _, e := range entries {
+		name := e.Name()
+		data, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(data) == 0 {
+			continue // LOCK and the marker files: their names are their contents
+		}
+		offsets := []int{0, len(data) / 3, len(data) / 2, 2 * len(data) / 3, len(data) - 1}
+		for _, off := range offsets {
+			t.Run(fmt.Sprintf("%s@%d", name, off), func(t *testing.T) {
+				n++
+				d := filepath.Join(base, fmt.Sprint(n))
+				copyDir(t, dir, d)
+				bad := append([]byte(nil), data...)
+				bad[off] ^= 0x20
+				if err := os.WriteFile(filepath.Join(d, name), bad, 0o600); err != nil {
+					t.Fatal(err)
+				}
+				log, buf := testLog(t)
+				s, err := Open(d, Options{Log: log})
+				if err != nil {
+					if !strings.Contains(err.Error(), name) || !strings.Contains(err.Error(), "caiquan store check") {
+						t.Fatalf("refused without naming %s and the next step: %v", name, err)
+					}
+					t.Logf("refused: %v", err)
+					outcomes["refused naming the file"]++
+					return
+				}
+				defer s.Close()
+				discarded := strings.Contains(buf.String(), "discarded") && strings.Contains(buf.String(), name)
+				lost := 0
+				for uid, total := range want {
+					rec, err := s.Load(uid)
+					if err != nil {
+						t.Fatalf("%s: %v (opened, then a record does not read)", uid, err)
+					}
+					if rec.Total != total {
+						if rec.Writes != 0 || !discarded {
+							t.Fatalf("%s: total %d, want %d; log:\n%s", uid, rec.Total, total, buf)
+						}
+						lost++
+					}
+				}
+				switch {
+				case lost > 0:
+					t.Logf("lost %d; log:\n%s", lost, buf)
+					outcomes["opened, said what it discarded"]++
+				case discarded:
+					outcomes["opened whole, said it discarded bytes"]++
+				default:
+					outcomes["opened whole"]++
+				}
+			})
+		}
+	}
+	t.Logf("outcomes: %v", outcomes)
+}
