@@ -163,7 +163,11 @@ func (m *Main) openStore() error {
 	case config.StorePostgres:
 		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 		defer cancel()
-		s, err := postgres.Open(ctx, m.Config.PostgresURL)
+		s, err := postgres.Open(ctx, m.Config.PostgresURL, postgres.Options{
+			Log:          m.log,
+			WriteVersion: m.Config.StoreWriteVersion,
+			OnDamaged:    func(string, error) { m.metrics.DamagedRecords.Inc() },
+		})
 		if err != nil {
 			return fmt.Errorf("postgres_url: %w", err)
 		}
