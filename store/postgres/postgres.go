@@ -34,7 +34,6 @@ import (
 	"github.com/caiquan/caiquan/store"
 )
 
-
 // opTimeout bounds one call to the database.
 const opTimeout = 5 * time.Second
 
