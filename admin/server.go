@@ -28,6 +28,8 @@ type Server struct {
 	log     *slog.Logger
 	chaos   *chaosRunner
 	mux     *http.ServeMux
+	// checkpoints makes store checkpoints; nil when the store has none.
+	checkpoints Checkpointer
 }
 
 // New makes the admin API. With a non-empty token every request must carry
@@ -42,6 +44,7 @@ func New(a Actors, m *metrics.Metrics, token string, log *slog.Logger) *Server {
 	s.mux.HandleFunc("POST /chaos", s.handleChaosStart)
 	s.mux.HandleFunc("GET /chaos", s.handleChaosStatus)
 	s.mux.HandleFunc("DELETE /chaos", s.handleChaosStop)
+	s.mux.HandleFunc("POST /store/checkpoint", s.handleCheckpoint)
 	s.mux.Handle("GET /metrics", m.Handler())
 	return s
 }

@@ -2,6 +2,7 @@
 //
 //	caiquan [-listen :8080] [-config caiquan.yaml] [flags]
 //	caiquan admin COMMAND ...   (a client of the admin API; see caiquan admin -h)
+//	caiquan store COMMAND ...   (check, export, import a store; see caiquan store -h)
 //
 // It prints "listening on ADDR" on its first line of output once it serves;
 // logs go to standard error. SIGTERM or SIGINT drains: no new rounds, rounds
@@ -26,6 +27,9 @@ func main() {
 func run(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "admin" {
 		return runAdmin(args[1:], getenv, stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "store" {
+		return runStore(args[1:], getenv, stdout, stderr)
 	}
 	m, err := NewMain(args, getenv, stderr)
 	if errors.Is(err, flag.ErrHelp) {

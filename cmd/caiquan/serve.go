@@ -189,6 +189,9 @@ func (m *Main) openAdmin() error {
 	}
 	m.adminLn = ln
 	m.admin = admin.New(m.server, m.metrics, m.Config.AdminToken, m.log)
+	if m.pebble != nil {
+		m.admin.HandleCheckpoints(checkpoints{s: m.pebble, dir: m.Config.StorePath + ".checkpoints"})
+	}
 	m.adminHS = &http.Server{Handler: m.admin, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := m.adminHS.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

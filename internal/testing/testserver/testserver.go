@@ -102,10 +102,10 @@ func Start(t testing.TB, flags ...string) *Server {
 	s := &Server{
 		t: t,
 		// The admin API gets a port of its own too, so servers run side by
-		// side; each has its own bbolt file; players name themselves unless
+		// side; each has its own pebble store; players name themselves unless
 		// flags turn WeChat login on.
 		args: append([]string{"-listen", "127.0.0.1:0", "-admin-listen", "127.0.0.1:0",
-			"-auth-mode", "anonymous", "-store", "bolt", "-store-path", filepath.Join(t.TempDir(), "caiquan.db")}, flags...),
+			"-auth-mode", "anonymous", "-store", "pebble", "-store-path", filepath.Join(t.TempDir(), "caiquan.db")}, flags...),
 		stdout: &firstLine{line: make(chan string, 1)},
 		stderr: &SyncBuffer{},
 		exited: make(chan struct{}),
