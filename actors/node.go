@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -27,6 +28,9 @@ type deps struct {
 	// (Inventory.spawn).
 	sessionProps, playerProps, roomProps *actor.Props
 	playerIdle                           time.Duration // playerIdle, but for tests
+	// hold, when set, is why the lobby seats no new rounds (the store's
+	// disk is nearly full); nil seats as usual. Server.HoldSeating sets it.
+	hold atomic.Pointer[string]
 }
 
 // Names of the node's long-lived actors, children of the node actor.

@@ -53,6 +53,10 @@ type Main struct {
 	cluster *cluster.Node // nil on a single node
 	// stopPacing ends the GC pacing (startPacing); nil when off.
 	stopPacing func()
+	// disk holds seating while the store's disk is nearly full; nil off.
+	disk *diskGuard
+	// stopSweep ends the guests' expiry sweep; nil when off.
+	stopSweep func()
 	done       chan error
 }
 
@@ -110,6 +114,12 @@ func (m *Main) Open() (err error) {
 		return err
 	}
 	m.server = srv
+	if m.pebble != nil && m.Config.StoreMinFreeMiB > 0 {
+		if m.disk, err = startDiskGuard(m.Config.StorePath, m.Config.StoreMinFreeMiB, srv, m.metrics, m.log); err != nil {
+			return err
+		}
+	}
+	m.startSweep()
 	if m.cluster != nil {
 		m.cluster.OnChange(srv.TopologyChanged)
 		srv.TopologyChanged() // for a change before OnChange
@@ -261,7 +271,13 @@ func (m *Main) Close() error {
 	if m.adminHS != nil {
 		m.adminHS.Shutdown(sctx)
 	}
+	if m.stopSweep != nil {
+		m.stopSweep()
+	}
 	m.stopActors()
+	if m.disk != nil {
+		m.disk.close()
+	}
 	// The players are stopped: no Save can be under way.
 	if dbErr := m.closeDB(); dbErr != nil {
 		m.log.Warn("closing the store", "err", dbErr)
