@@ -57,7 +57,7 @@ type Main struct {
 	disk *diskGuard
 	// stopSweep ends the guests' expiry sweep; nil when off.
 	stopSweep func()
-	done       chan error
+	done      chan error
 }
 
 // NewMain reads the configuration; nothing starts yet.
