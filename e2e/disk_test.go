@@ -134,3 +134,32 @@ func serverMetric(t *testing.T, s *testserver.Server, name string) string {
 	}
 	return fmt.Sprintf("(no %s)", name)
 }
+
+// A record this release cannot read (a newer version) met while serving:
+// that player gets server_busy, not a zero record; the log names the key;
+// the metric counts it; everyone else plays.
+func TestDamagedRecordIsServerBusy(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "caiquan.db")
+	db, err := pebble.Open(path, pebble.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.PutRaw("future", []byte(`{"v":2,"w":4,"total":40,"rounds":9,"recent":[]}`)); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	s := testserver.Start(t, "-store-path", path, "-bot-fill", "100ms", "-round-time", "500ms")
+	c := dial(t, s.WSURL("/ws?format=json"))
+	c.send("hello", hello("future", ""))
+	c.expectError("server_busy")
+	if !strings.Contains(s.Stderr(), "key=p/future") {
+		t.Errorf("no log line names the damaged key:\n%s", s.Stderr())
+	}
+	if got := serverMetric(t, s, "caiquan_store_damaged_records_total"); got == "0" || strings.HasPrefix(got, "(") {
+		t.Errorf("caiquan_store_damaged_records_total = %s", got)
+	}
+	other := dial(t, s.WSURL("/ws?format=json"))
+	other.send("hello", hello("fine", ""))
+	other.expect("hi")
+	other.playRound("fine")
+}

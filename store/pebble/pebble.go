@@ -315,6 +315,13 @@ func (s *Store) Put(uid string, rec caiquan.PlayerRecord) error {
 	return s.write(uid, old, found && err == nil, rec)
 }
 
+// PutRaw stores data as uid's record without encoding or checking it and
+// without touching the leaderboard: for tests that need a record this
+// release cannot read.
+func (s *Store) PutRaw(uid string, data []byte) error {
+	return s.db.Set(recordKey(uid), data, pebble.Sync)
+}
+
 // write puts rec in one synced batch with its leaderboard key and counts,
 // moved from where old (found) had them.
 func (s *Store) write(uid string, old caiquan.PlayerRecord, found bool, rec caiquan.PlayerRecord) error {
