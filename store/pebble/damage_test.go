@@ -33,9 +33,10 @@ func copyDir(t *testing.T, src, dst string) {
 }
 
 // damageStore writes players to a new store: half of them flushed to a
-// data file, the rest only in the WAL. It returns the directory and each
-// uid's acknowledged total.
-func damageStore(t *testing.T) (string, map[string]int32) {
+// data file, the rest only in the WAL. It returns the directory (closed,
+// or, with crash, a copy taken while the store was open, as a SIGKILL
+// leaves it: no WAL trailer) and each uid's acknowledged total.
+func damageStore(t *testing.T, crash bool) (string, map[string]int32) {
 	dir := filepath.Join(t.TempDir(), "caiquan.db")
 	s := open(t, dir, Options{})
 	want := map[string]int32{}
@@ -52,6 +53,11 @@ func damageStore(t *testing.T) (string, map[string]int32) {
 			}
 		}
 	}
+	if crash {
+		cp := filepath.Join(t.TempDir(), "crashed.db")
+		copyDir(t, dir, cp)
+		dir = cp
+	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +69,12 @@ func damageStore(t *testing.T) (string, map[string]int32) {
 // or opens and logs exactly what it discarded. Never other totals and
 // nothing said, never a panic.
 func TestDamageIsFoundAndSaid(t *testing.T) {
-	dir, want := damageStore(t)
+	t.Run("closed", func(t *testing.T) { testDamage(t, false) })
+	t.Run("killed", func(t *testing.T) { testDamage(t, true) })
+}
+
+func testDamage(t *testing.T, crash bool) {
+	dir, want := damageStore(t, crash)
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -81,6 +92,9 @@ func TestDamageIsFoundAndSaid(t *testing.T) {
 			continue // LOCK and the marker files: their names are their contents
 		}
 		offsets := []int{0, len(data) / 3, len(data) / 2, 2 * len(data) / 3, len(data) - 1}
+		for i := 1; i < 16; i++ {
+			offsets = append(offsets, (i*len(data)/16+i)%len(data)) // more places in each file
+		}
 		for _, off := range offsets {
 			t.Run(fmt.Sprintf("%s@%d", name, off), func(t *testing.T) {
 				n++
