@@ -38,6 +38,6 @@ func (w warnOnly) WithGroup(name string) slog.Handler {
 }
 
 func usage(w io.Writer) {
-	io.WriteString(w, "usage: caiquan [flags]\n\nEvery flag can also be set in the YAML file (-config) or as CAIQUAN_<NAME>.\n\n")
+	io.WriteString(w, "usage: caiquan [flags]\n       caiquan admin COMMAND ...   (caiquan admin -h)\n       caiquan store check|export|import ...   (caiquan store -h)\n\nEvery flag can also be set in the YAML file (-config) or as CAIQUAN_<NAME>.\n\n")
 	config.Usage(w)
 }

@@ -3,9 +3,9 @@ package pebble
 import (
 	"bytes"
 	"context"
-	"path/filepath"
 	"errors"
 	"fmt"
+	"path/filepath"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/sstable"
