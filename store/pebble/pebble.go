@@ -61,6 +61,8 @@ type Options struct {
 	ReadOnly bool
 	// SkipCheck leaves out Open's read of every record.
 	SkipCheck bool
+
+	memTableSize uint64 // tests: small memtables make many WALs, recycled
 }
 
 // Store is a Pebble-backed caiquan.Store.
@@ -103,14 +105,20 @@ func Open(dir string, o Options) (*Store, error) {
 	fs := &readTracker{FS: vfs.Default, read: map[string]bool{}, track: true}
 	s.opening.Store(true)
 	db, err := openPebble(dir, &pebble.Options{
-		FS:       fs,
-		Merger:   counter,
-		ReadOnly: o.ReadOnly,
-		Logger:   logger{log: o.Log, opening: s.opening},
+		FS:           fs,
+		Merger:       counter,
+		ReadOnly:     o.ReadOnly,
+		MemTableSize: o.memTableSize,
+		Logger:       logger{log: o.Log, opening: s.opening},
 		EventListener: &pebble.EventListener{
 			BackgroundError: func(err error) { o.Log.Error("store: pebble background error", "dir", dir, "err", err) },
 			DataCorruption: func(info pebble.DataCorruptionInfo) {
 				o.Log.Error("store: damaged data file", "file", info.Path, "err", info.Details)
+			},
+			WALCreated: func(info pebble.WALCreateInfo) {
+				if info.RecycledFileNum != 0 {
+					o.Log.Debug("store: a write-ahead log file reused", "file", info.Path, "was", info.RecycledFileNum)
+				}
 			},
 		},
 	})

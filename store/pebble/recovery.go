@@ -81,9 +81,13 @@ func scanWALs(dir string) map[string]walScan {
 	return out
 }
 
-// tailBytes counts the bytes of path from off that carry something: not
-// zeros (preallocated space), and not chunks of another log number (a
-// recycled file's old contents, which Pebble rightly ignores).
+// tailBytes counts the bytes of path from off that Pebble drops and that
+// were this log's: not zeros (preallocated space), and not what a recycled
+// WAL file still holds of the log it was before, which Pebble rightly
+// ignores. The header at off tells: a chunk header with this log's number
+// is a record of this log that does not read. Anything else is this log's
+// too, unless the file holds whole chunks of another log (it is a
+// recycled file, and off is where the old contents begin).
 func tailBytes(path string, off int64, logNum uint32) int64 {
 	data, err := os.ReadFile(path)
 	if err != nil || off >= int64(len(data)) {
@@ -93,32 +97,35 @@ func tailBytes(path string, off int64, logNum uint32) int64 {
 	if len(bytes.Trim(tail, "\x00")) == 0 {
 		return 0
 	}
-	// A chunk header of the recyclable formats: checksum (4), length (2),
-	// type (1), log number (4).
-	const header = 11
-	if len(tail) >= header && tail[6] >= 5 {
-		if n := uint32(tail[7]) | uint32(tail[8])<<8 | uint32(tail[9])<<16 | uint32(tail[10])<<24; n != logNum {
-			return 0
-		}
+	if len(tail) >= 11 && tail[6] >= 5 && tail[6] <= 12 && binary.LittleEndian.Uint32(tail[7:]) == logNum {
+		return int64(len(tail))
+	}
+	if findChunk(data, off, func(n uint32) bool { return n != logNum }) >= 0 {
+		return 0
 	}
 	return int64(len(tail))
 }
 
-// intactChunkAfter looks past off for a whole chunk of log logNum: a
-// header of the recyclable or WAL-sync formats with this log's number, a
-// length that fits its 32 KiB block, and a checksum that matches (masked
-// CRC-32C of the type byte through the payload, as package record
-// writes). Pebble v2.1.7 takes damage in the last block of the newest WAL
+// intactChunkAfter is the offset of a whole chunk of log logNum after off,
+// or -1. Pebble v2.1.7 takes damage in the last block of the newest WAL
 // for a write cut short and drops the saves after it; this finds them.
 func intactChunkAfter(path string, off int64, logNum uint32) int64 {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return -1
 	}
+	return findChunk(data, off+1, func(n uint32) bool { return n == logNum })
+}
+
+// findChunk looks from off for a whole chunk of a log whose number want
+// accepts: a header of the recyclable or WAL-sync formats, a length that
+// fits its 32 KiB block, and a checksum that matches (masked CRC-32C of
+// the type byte through the payload, as package record writes).
+func findChunk(data []byte, off int64, want func(logNum uint32) bool) int64 {
 	const block = 32 << 10
-	for p := int(off) + 1; p+11 <= len(data); p++ {
+	for p := int(off); p+11 <= len(data); p++ {
 		typ := data[p+6]
-		if typ < 5 || typ > 12 || binary.LittleEndian.Uint32(data[p+7:]) != logNum {
+		if typ < 5 || typ > 12 || !want(binary.LittleEndian.Uint32(data[p+7:])) {
 			continue
 		}
 		hs := 11
