@@ -46,7 +46,10 @@ type diskGuard struct {
 func startDiskGuard(dir string, minMiB int, srv *actors.Server, m *metrics.Metrics, log *slog.Logger) (*diskGuard, error) {
 	g := &diskGuard{dir: dir, min: uint64(minMiB) << 20, ballast: max(int64(minMiB)<<19, 1<<20), srv: srv, m: m, log: log,
 		free: freeBytes, stop: make(chan struct{}), done: make(chan struct{})}
-	if err := g.makeBallast(); err != nil {
+	if err := g.makeBallast(); errors.Is(err, syscall.ENOSPC) {
+		// Start held rather than not at all: check sees the space is low.
+		log.Warn("store: no room for the disk-space ballast", "dir", dir, "err", err)
+	} else if err != nil {
 		return nil, err
 	}
 	g.check(time.Now())
