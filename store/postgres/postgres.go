@@ -277,11 +277,47 @@ func (s *Store) Expire(before time.Time) (int, error) {
 	return int(tag.RowsAffected()), nil
 }
 
-func (s *Store) Top(n int) ([]caiquan.RankedPlayer, error) {
-	out, err := s.query(`
+// topSQL reads the first $1 lines of the board index.
+const topSQL = `
 		SELECT uid, uname, uavatar, total, streak, 0
 		FROM caiquan_players WHERE rounds > 0
-		ORDER BY total DESC, uid COLLATE "C" LIMIT $1`, n)
+		ORDER BY total DESC, uid COLLATE "C" LIMIT $1`
+
+// aroundSQL reads $2 lines of the board index either side of uid $1 (each
+// side two index ranges: the player's total, then the totals beyond), and
+// each line's rank: one more than the players of higher totals, which
+// PostgreSQL counts (through the index or the table, as it plans).
+const aroundSQL = `
+		WITH me AS MATERIALIZED (SELECT total, uid COLLATE "C" AS uid FROM caiquan_players WHERE uid = $1 AND rounds > 0),
+		before AS (
+			SELECT * FROM (
+				(SELECT uid, uname, uavatar, total, streak FROM caiquan_players
+				 WHERE rounds > 0 AND total = (SELECT total FROM me) AND uid COLLATE "C" < (SELECT uid FROM me)
+				 ORDER BY total DESC, uid COLLATE "C" DESC LIMIT $2)
+				UNION ALL
+				(SELECT uid, uname, uavatar, total, streak FROM caiquan_players
+				 WHERE rounds > 0 AND total > (SELECT total FROM me)
+				 ORDER BY total ASC, uid COLLATE "C" DESC LIMIT $2)
+			) b ORDER BY total ASC, uid COLLATE "C" DESC LIMIT $2
+		),
+		after AS (
+			SELECT * FROM (
+				(SELECT uid, uname, uavatar, total, streak FROM caiquan_players
+				 WHERE rounds > 0 AND total = (SELECT total FROM me) AND uid COLLATE "C" >= (SELECT uid FROM me)
+				 ORDER BY total DESC, uid COLLATE "C" LIMIT $2 + 1)
+				UNION ALL
+				(SELECT uid, uname, uavatar, total, streak FROM caiquan_players
+				 WHERE rounds > 0 AND total < (SELECT total FROM me)
+				 ORDER BY total DESC, uid COLLATE "C" LIMIT $2 + 1)
+			) a ORDER BY total DESC, uid COLLATE "C" LIMIT $2 + 1
+		),
+		win AS (SELECT * FROM before UNION ALL SELECT * FROM after)
+		SELECT w.uid, w.uname, w.uavatar, w.total, w.streak,
+			1 + (SELECT count(*) FROM caiquan_players q WHERE q.rounds > 0 AND q.total > w.total)
+		FROM win w ORDER BY w.total DESC, w.uid COLLATE "C"`
+
+func (s *Store) Top(n int) ([]caiquan.RankedPlayer, error) {
+	out, err := s.query(topSQL, n)
 	var r caiquan.Ranker
 	for i := range out {
 		out[i] = r.Next(out[i])
@@ -292,20 +328,7 @@ func (s *Store) Top(n int) ([]caiquan.RankedPlayer, error) {
 // Around's two halves each walk the board index from the player, and each
 // line's rank counts the index entries above its total.
 func (s *Store) Around(uid string, k int) ([]caiquan.RankedPlayer, error) {
-	out, err := s.query(`
-		WITH me AS (SELECT total, uid COLLATE "C" AS uid FROM caiquan_players WHERE uid = $1 AND rounds > 0),
-		win AS (
-			(SELECT p.uid, p.uname, p.uavatar, p.total, p.streak FROM caiquan_players p, me
-			 WHERE p.rounds > 0 AND (p.total > me.total OR (p.total = me.total AND p.uid COLLATE "C" < me.uid))
-			 ORDER BY p.total ASC, p.uid COLLATE "C" DESC LIMIT $2)
-			UNION ALL
-			(SELECT p.uid, p.uname, p.uavatar, p.total, p.streak FROM caiquan_players p, me
-			 WHERE p.rounds > 0 AND (p.total < me.total OR (p.total = me.total AND p.uid COLLATE "C" >= me.uid))
-			 ORDER BY p.total DESC, p.uid COLLATE "C" LIMIT $2 + 1)
-		)
-		SELECT w.uid, w.uname, w.uavatar, w.total, w.streak,
-			1 + (SELECT count(*) FROM caiquan_players q WHERE q.rounds > 0 AND q.total > w.total)
-		FROM win w ORDER BY w.total DESC, w.uid COLLATE "C"`, uid, k)
+	out, err := s.query(aroundSQL, uid, k)
 	if err == nil && len(out) == 0 {
 		return nil, caiquan.ErrNoPlayer
 	}
