@@ -44,7 +44,9 @@ type Store interface {
 	// ErrNoPlayer when uid is not on the leaderboard.
 	Around(uid string, k int) ([]RankedPlayer, error)
 	// Expire removes the records of guests (IsGuest) last seen before
-	// before; a record never seen counts as seen long ago. It returns how
-	// many it removed. A WeChat player's record is never removed.
+	// before, and returns how many it removed. A record without a last
+	// seen time (written by a tool, or by a release before it kept one)
+	// is kept: its age is unknown. A WeChat player's record is never
+	// removed.
 	Expire(before time.Time) (int, error)
 }

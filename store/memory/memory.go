@@ -59,7 +59,7 @@ func (m *Store) Expire(before time.Time) (int, error) {
 	defer m.mu.Unlock()
 	n := 0
 	for uid, rec := range m.records {
-		if caiquan.IsGuest(uid) && rec.LastSeen.Before(before) {
+		if caiquan.IsGuest(uid) && !rec.LastSeen.IsZero() && rec.LastSeen.Before(before) {
 			delete(m.records, uid)
 			n++
 		}

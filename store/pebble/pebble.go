@@ -400,8 +400,8 @@ func (s *Store) Checkpoint(dest string) error {
 	return nil
 }
 
-// Expire removes the records of guests unseen since before (a record never
-// seen counts as unseen); the removals share one fsync.
+// Expire removes the records of guests unseen since before (not those
+// without a last seen time); the removals share one fsync.
 func (s *Store) Expire(before time.Time) (int, error) {
 	var uids []string
 	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: recordPre, UpperBound: prefixEnd(recordPre)})
@@ -417,7 +417,7 @@ func (s *Store) Expire(before time.Time) (int, error) {
 		if err != nil {
 			continue // damaged: left for an operator to see
 		}
-		if rec.LastSeen.Before(before) {
+		if expired(rec, before) {
 			uids = append(uids, uid)
 		}
 	}
@@ -443,12 +443,16 @@ func (s *Store) Expire(before time.Time) (int, error) {
 	return n, nil
 }
 
+func expired(rec caiquan.PlayerRecord, before time.Time) bool {
+	return !rec.LastSeen.IsZero() && rec.LastSeen.Before(before)
+}
+
 func (s *Store) expireOne(uid string, before time.Time) (bool, error) {
 	mu := s.lock(uid)
 	mu.Lock()
 	defer mu.Unlock()
 	rec, found, err := s.get(s.db, uid)
-	if err != nil || !found || !rec.LastSeen.Before(before) {
+	if err != nil || !found || !expired(rec, before) {
 		return false, nil // seen since, or damaged: kept
 	}
 	b := s.db.NewBatch()

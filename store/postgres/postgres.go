@@ -270,7 +270,7 @@ func (s *Store) Expire(before time.Time) (int, error) {
 	defer cancel()
 	tag, err := s.pool.Exec(ctx, `
 		DELETE FROM caiquan_players
-		WHERE left(uid, length($2)) <> $2 AND (last_seen IS NULL OR last_seen < $1)`, before, caiquan.WeChatPrefix)
+		WHERE left(uid, length($2)) <> $2 AND last_seen < $1`, before, caiquan.WeChatPrefix)
 	if err != nil {
 		return 0, fmt.Errorf("postgres: expire guests: %w", err)
 	}
