@@ -9,8 +9,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/caiquan/caiquan"
+	"github.com/caiquan/caiquan/internal/testing/pgtest"
 	"github.com/caiquan/caiquan/internal/testing/testserver"
+	"github.com/caiquan/caiquan/rules"
+	"github.com/caiquan/caiquan/store/pebble"
 )
 
 // runCLI runs the binary with args and returns its output and exit code.
@@ -108,5 +113,39 @@ func TestStoreCheckpointExportImport(t *testing.T) {
 	os.WriteFile(ssts[0], data, 0o600)
 	if _, errOut, code := runCLI(t, "", "store", "check", "-store-path", ck); code != 1 || !strings.Contains(errOut, filepath.Base(ssts[0])) || !strings.Contains(errOut, "restore") {
 		t.Errorf("check of a damaged checkpoint: exit %d, %s", code, errOut)
+	}
+}
+
+// Records move from the embedded store to PostgreSQL and back unchanged:
+// export, import, check, export again.
+func TestStoreMovesToPostgres(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "caiquan.db")
+	db, err := pebble.Open(path, pebble.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := time.Date(2026, 11, 30, 8, 0, 0, 0, time.UTC)
+	for uid, total := range map[string]int32{"wx_ann": 12, "guest-bo": 3} {
+		rec := caiquan.PlayerRecord{Standing: rules.Standing{Total: total, Streak: 1}, Rounds: 4, Uname: "名" + uid, LastSeen: seen}
+		rec, _, _ = caiquan.ApplyRound(rec, "r-"+uid, 1)
+		if err := db.Save(uid, rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	pg := pgtest.Start(t)
+	export, errOut, code := runCLI(t, "", "store", "export", "-store-path", path)
+	if code != 0 {
+		t.Fatalf("export: %d %s", code, errOut)
+	}
+	if out, errOut, code := runCLI(t, export, "store", "import", "-store", "postgres", "-postgres-url", pg.URL); code != 0 || !strings.Contains(out, "imported 2 records") {
+		t.Fatalf("import into postgres: %d %s%s", code, out, errOut)
+	}
+	if out, errOut, code := runCLI(t, "", "store", "check", "-store", "postgres", "-postgres-url", pg.URL); code != 0 || !strings.Contains(out, "2 records, 0 damaged") {
+		t.Fatalf("check postgres: %d %s%s", code, out, errOut)
+	}
+	back, errOut, code := runCLI(t, "", "store", "export", "-store", "postgres", "-postgres-url", pg.URL)
+	if code != 0 || back != export {
+		t.Fatalf("export of postgres (%d, %s) differs:\n%s\nwant\n%s", code, errOut, back, export)
 	}
 }
