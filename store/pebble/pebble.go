@@ -76,6 +76,7 @@ type Store struct {
 	locks     [lockStripes]sync.Mutex
 	opening   *atomic.Bool
 	closed    atomic.Bool
+	reported  sync.Map // keys of damaged records logged
 }
 
 var _ caiquan.Store = (*Store)(nil)
@@ -256,8 +257,13 @@ func (s *Store) lock(uid string) *sync.Mutex {
 	return &s.locks[maphash.String(s.seed, uid)%lockStripes]
 }
 
-// damaged logs a damaged record and tells OnDamaged.
+// damaged logs a damaged record and tells OnDamaged, once per key: a
+// player actor that cannot load its record tries again with growing
+// pauses, and each try would say it again.
 func (s *Store) damaged(key string, err error) {
+	if _, seen := s.reported.LoadOrStore(key, true); seen {
+		return
+	}
 	s.log.Error("store: damaged record", "key", key, "err", err)
 	if s.onDamaged != nil {
 		s.onDamaged(key, err)

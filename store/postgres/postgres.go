@@ -25,6 +25,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -70,6 +71,7 @@ type Store struct {
 	version   int
 	log       *slog.Logger
 	onDamaged func(key string, err error)
+	reported  sync.Map // keys of damaged rows logged
 }
 
 // Options are Open's settings; the zero value is usable.
@@ -174,11 +176,15 @@ func (s *Store) scan(uid string, row pgx.Row) (caiquan.PlayerRecord, error) {
 	return rec, nil
 }
 
+// damaged reports a damaged row once per uid (a player actor that cannot
+// load its record tries again with growing pauses) and returns its error.
 func (s *Store) damaged(uid string, err error) error {
 	key := "caiquan_players uid=" + uid
-	s.log.Error("store: damaged record", "key", key, "err", err)
-	if s.onDamaged != nil {
-		s.onDamaged(key, err)
+	if _, seen := s.reported.LoadOrStore(key, true); !seen {
+		s.log.Error("store: damaged record", "key", key, "err", err)
+		if s.onDamaged != nil {
+			s.onDamaged(key, err)
+		}
 	}
 	return &store.DamageError{Key: key, Err: err}
 }
