@@ -130,5 +130,5 @@ release:
 # each starts its own server on loopback).
 .PHONY: bench
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./gateway/ ./rules/ ./actors/ ./store/bolt/
+	$(GO) test -run '^$$' -bench . -benchmem ./gateway/ ./rules/ ./actors/ ./store/pebble/
 	@if [ -n "$(LOAD)" ]; then BIN=$(BIN) GO=$(GO) ./cmd/caiquan-load/scenarios.sh; fi

@@ -1,6 +1,18 @@
 package caiquan
 
-import "errors"
+import (
+	"errors"
+	"strings"
+	"time"
+)
+
+// WeChatPrefix begins the uid of every player who logged in with WeChat;
+// any other uid is a guest's (anonymous mode, or a guest login), whose
+// record expires when unseen for long (Store.Expire).
+const WeChatPrefix = "wx_"
+
+// IsGuest reports whether uid is not a WeChat player's.
+func IsGuest(uid string) bool { return !strings.HasPrefix(uid, WeChatPrefix) }
 
 // ErrStale is Save's answer for a record made from an older one than the
 // store holds: load it again and redo the change.
@@ -31,4 +43,10 @@ type Store interface {
 	// Around returns uid's line with up to k lines before and after it;
 	// ErrNoPlayer when uid is not on the leaderboard.
 	Around(uid string, k int) ([]RankedPlayer, error)
+	// Expire removes the records of guests (IsGuest) last seen before
+	// before, and returns how many it removed. A record without a last
+	// seen time (written by a tool, or by a release before it kept one)
+	// is kept: its age is unknown. A WeChat player's record is never
+	// removed.
+	Expire(before time.Time) (int, error)
 }

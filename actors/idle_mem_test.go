@@ -28,7 +28,8 @@ func (hiConn) Close(int, string) {}
 // BenchmarkIdleSessionMemory reports the live heap that one idle session
 // (hello said, its player attached) and its player actor add, as the
 // idle19k load scenario holds them: B/idle is heap bytes per session (with
-// the memory store's record, which bbolt keeps off the heap). With
+// the memory store's record, which the pebble store keeps in its files
+// and its block cache instead). With
 // IDLE_HEAP_PROFILE=FILE and -memprofilerate 1 it also writes a heap
 // profile of them.
 func BenchmarkIdleSessionMemory(b *testing.B) {

@@ -124,6 +124,10 @@ func (l *lobby) handleJoin(ctx actor.Context, msg *messages.JoinQueue) {
 		l.tellDraining(ctx, seat.Session)
 		return
 	}
+	if why := l.d.hold.Load(); why != nil {
+		l.tellHeld(ctx, seat.Session, *why)
+		return
+	}
 	if s, ok := l.seated[seat.Uid]; ok && msg.Ticket != 0 && msg.Ticket <= s.ticket {
 		return // already seated; the start is on its way
 	}
@@ -189,6 +193,14 @@ func (l *lobby) removeSession(pid *actor.PID) {
 // the timer for the next bot fill.
 func (l *lobby) match(ctx actor.Context) {
 	if l.draining {
+		return
+	}
+	if why := l.d.hold.Load(); why != nil {
+		for _, w := range l.queue {
+			l.tellHeld(ctx, w.seat.Session, *why)
+		}
+		l.queue = nil
+		l.d.metrics.PlayersWaiting.Set(0)
 		return
 	}
 	if !l.d.place.MaySeat() {
@@ -294,6 +306,12 @@ func (l *lobby) tellDraining(ctx actor.Context, session *actor.PID) {
 	if session.Address == l.d.self {
 		ctx.Send(session, &messages.Error{Code: messages.CodeDraining, Message: "the server is shutting down and starts no new rounds"})
 	}
+}
+
+// tellHeld refuses a join while seating is held: the player may try again.
+func (l *lobby) tellHeld(ctx actor.Context, session *actor.PID, why string) {
+	l.d.metrics.JoinsRefused.Inc()
+	ctx.Send(session, &messages.Error{Code: messages.CodeServerBusy, Message: why + "; join again later"})
 }
 
 // passOn hands a join to the lobby that seats, once: a member that is cut

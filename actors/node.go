@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -29,6 +30,9 @@ type deps struct {
 	playerIdle                           time.Duration // playerIdle, but for tests
 	// handovers park a resuming connection for the session it resumes.
 	handovers handovers
+	// hold, when set, is why the lobby seats no new rounds (the store's
+	// disk is nearly full); nil seats as usual. Server.HoldSeating sets it.
+	hold atomic.Pointer[string]
 }
 
 // Names of the node's long-lived actors, children of the node actor.

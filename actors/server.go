@@ -182,6 +182,17 @@ func (s *Server) Drain(ctx context.Context) error {
 	return s.waitNoRooms(ctx)
 }
 
+// HoldSeating stops the lobby from seating new rounds, for reason (told to
+// the players who join, with server_busy); rounds in progress go on.
+// ResumeSeating undoes it.
+func (s *Server) HoldSeating(reason string) {
+	s.d.hold.Store(&reason)
+	s.system.Root.Send(s.d.lobby, &messages.MatchTick{})
+}
+
+// ResumeSeating seats again after HoldSeating.
+func (s *Server) ResumeSeating() { s.d.hold.Store(nil) }
+
 // GoAway asks every session of this node to close its socket with
 // going-away once it has passed on what its mailbox already holds (the
 // results of the rounds a drain let finish). It does not wait.

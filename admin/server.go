@@ -25,6 +25,8 @@ type Server struct {
 	log    *slog.Logger
 	chaos  *chaosRunner
 	mux    *http.ServeMux
+	// checkpoints makes store checkpoints; nil when the store has none.
+	checkpoints Checkpointer
 }
 
 // New makes the admin API for the listener at addr (host:port, as bound).
@@ -41,6 +43,7 @@ func New(a Actors, token, addr string, log *slog.Logger) *Server {
 	s.mux.HandleFunc("POST /chaos", s.handleChaosStart)
 	s.mux.HandleFunc("GET /chaos", s.handleChaosStatus)
 	s.mux.HandleFunc("DELETE /chaos", s.handleChaosStop)
+	s.mux.HandleFunc("POST /store/checkpoint", s.handleCheckpoint)
 	return s
 }
 

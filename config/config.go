@@ -1,6 +1,10 @@
 package config
 
-import "time"
+import (
+	"time"
+
+	"github.com/caiquan/caiquan/store"
+)
 
 // Config is every setting of the server. Durations are Go duration strings
 // ("3s", "250ms") in the YAML file, the environment and the flags.
@@ -111,12 +115,25 @@ type Config struct {
 	MemoryLimitMiB int `yaml:"memory_limit_mib"`
 	GCPercent      int `yaml:"gc_percent"`
 
-	// Store is where player records live: "bolt" (the file StorePath, one
-	// node), "postgres" (PostgresURL, shared by nodes) or "memory" (gone
-	// with the process; for tests).
+	// Store is where player records live: "pebble" (the directory
+	// StorePath, one node), "postgres" (PostgresURL, shared by nodes) or
+	// "memory" (gone with the process; for tests). A bbolt file of an
+	// earlier release found at StorePath is migrated into pebble at start.
 	Store       string `yaml:"store"`
 	StorePath   string `yaml:"store_path"`
 	PostgresURL string `yaml:"postgres_url"`
+	// StoreWriteVersion is the record version the server writes: the
+	// newest it knows by default; kept at the previous one while a rolling
+	// upgrade has nodes of the previous release on a shared PostgreSQL.
+	StoreWriteVersion int `yaml:"store_write_version"`
+	// StoreMinFreeMiB is the free space, in MiB, below which the server
+	// stops seating new rounds on store pebble (Pebble ends the process on
+	// a failed write); 0 turns the guard off.
+	StoreMinFreeMiB int `yaml:"store_min_free_mib"`
+	// GuestRecordTTL is how long the record of a player who is not a
+	// WeChat player (uid not starting "wx_") is kept after it was last
+	// seen; an hourly sweep removes older ones. 0 keeps them for ever.
+	GuestRecordTTL time.Duration `yaml:"guest_record_ttl"`
 
 	// AuthMode is "wechat" (players log in with WeChat at POST /login and
 	// present the token; the player id is the server's), "guest" (POST
@@ -181,7 +198,7 @@ type Config struct {
 // Store and auth modes.
 const (
 	StoreMemory   = "memory"
-	StoreBolt     = "bolt"
+	StorePebble   = "pebble"
 	StorePostgres = "postgres"
 
 	AuthWeChat    = "wechat"
@@ -233,8 +250,11 @@ func Default() Config {
 		LogLevel:           "info",
 		MemoryLimitMiB:     1024,
 		GCPercent:          200,
-		Store:              StoreBolt,
+		Store:              StorePebble,
 		StorePath:          "caiquan.db",
+		StoreWriteVersion:  store.RecordVersion,
+		StoreMinFreeMiB:    64,
+		GuestRecordTTL:     720 * time.Hour,
 		AuthMode:           AuthWeChat,
 		TokenTTL:           24 * time.Hour,
 		GuestRefreshWindow: 720 * time.Hour,

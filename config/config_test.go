@@ -215,8 +215,13 @@ func TestValidateNamesSetting(t *testing.T) {
 		{"memory_limit_mib", func(c *Config) { c.MemoryLimitMiB = 63 }, "memory_limit_mib must be 0 (off) or between 64 and 1048576, got 63"},
 		{"memory_limit_mib", func(c *Config) { c.MemoryLimitMiB = -1 }, "got -1"},
 		{"gc_percent", func(c *Config) { c.GCPercent = 0 }, "gc_percent must be between 10 and 10000, got 0"},
-		{"store", func(c *Config) { c.Store = "sqlite" }, `store must be bolt, postgres or memory, got "sqlite"`},
-		{"store_path", func(c *Config) { c.StorePath = "" }, "store_path must name the bbolt file"},
+		{"store", func(c *Config) { c.Store = "sqlite" }, `store must be pebble, postgres or memory, got "sqlite"`},
+		{"store_path", func(c *Config) { c.StorePath = "" }, "store_path must name the store's directory"},
+		{"store", func(c *Config) { c.Store = "bolt" }, "store bolt is gone: use store pebble"},
+		{"store_write_version", func(c *Config) { c.StoreWriteVersion = 2 }, "store_write_version must be from 1 to 1"},
+		{"store_write_version", func(c *Config) { c.StoreWriteVersion = 0 }, "got 0"},
+		{"store_min_free_mib", func(c *Config) { c.StoreMinFreeMiB = -1 }, "store_min_free_mib must be 0 (off) or more"},
+		{"guest_record_ttl", func(c *Config) { c.GuestRecordTTL = time.Minute }, "guest_record_ttl must be 0 (keep) or at least 1h"},
 		{"postgres_url", func(c *Config) { c.Store = StorePostgres }, "postgres_url is required when store is postgres"},
 		{"auth_mode", func(c *Config) { c.AuthMode = "none" }, `auth_mode must be wechat, guest or anonymous, got "none"`},
 		{"auth_secrets", func(c *Config) { *c = wechat(); c.AuthSecret = "" }, "auth_secrets (or auth_secret) is required when auth_mode is wechat"},
@@ -262,7 +267,7 @@ func TestValidateNamesSetting(t *testing.T) {
 		{"cluster_etcd_tls_key_file", func(c *Config) { etcd(c); c.ClusterEtcdTLSCAFile, c.ClusterEtcdTLSCertFile = "ca.pem", "c.pem" }, "cluster_etcd_tls_key_file is required with cluster_etcd_tls_cert_file"},
 		{"cluster_peers", func(c *Config) { automanaged(c); c.ClusterPeers = []string{"127.0.0.1:6330", "10.0.0.5:6330"} }, `cluster_peers[1] "10.0.0.5:6330" is beyond loopback: cluster_provider automanaged health-checks peers over plain HTTP`},
 		{"cluster_peer_listen", func(c *Config) { automanaged(c); withTLS(c); c.ClusterPeerListen = "0.0.0.0:6330" }, "health-checks peers over plain HTTP"},
-		{"store", func(c *Config) { etcd(c); c.Store = StoreBolt }, "store bolt keeps player records in one node's file; with cluster_provider etcd use store postgres"},
+		{"store", func(c *Config) { etcd(c); c.Store = StorePebble }, "store pebble keeps player records in one node's directory; with cluster_provider etcd use store postgres"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+"/"+tt.want, func(t *testing.T) {

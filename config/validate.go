@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/caiquan/caiquan/store"
 )
 
 // Validate reports every setting that is out of range, each on its own
@@ -158,22 +160,33 @@ func (c Config) Validate() error {
 		bad("gc_percent must be between 10 and 10000, got %d", c.GCPercent)
 	}
 	switch c.Store {
-	case StoreBolt:
+	case StorePebble:
 		if c.StorePath == "" {
-			bad("store_path must name the bbolt file when store is bolt")
+			bad("store_path must name the store's directory when store is pebble")
 		}
 		if c.ClusterProvider == "etcd" || c.ClusterProvider == "automanaged" {
 			// A uid's player moves between nodes with the member list; its
 			// record must be where every node reads it.
-			bad("store bolt keeps player records in one node's file; with cluster_provider %s use store postgres, shared by every node (or memory, which forgets)", c.ClusterProvider)
+			bad("store pebble keeps player records in one node's directory; with cluster_provider %s use store postgres, shared by every node (or memory, which forgets)", c.ClusterProvider)
 		}
+	case "bolt":
+		bad("store bolt is gone: use store pebble (the default); a bbolt file at store_path is migrated into it at start, the file kept as a backup")
 	case StorePostgres:
 		if c.PostgresURL == "" {
 			bad("postgres_url is required when store is postgres, e.g. postgres://user:pass@127.0.0.1:5432/caiquan")
 		}
 	case StoreMemory:
 	default:
-		bad("store must be bolt, postgres or memory, got %q", c.Store)
+		bad("store must be pebble, postgres or memory, got %q", c.Store)
+	}
+	if c.StoreWriteVersion < 1 || c.StoreWriteVersion > store.RecordVersion {
+		bad("store_write_version must be from 1 to %d (the newest record version this release knows), got %d", store.RecordVersion, c.StoreWriteVersion)
+	}
+	if c.StoreMinFreeMiB < 0 {
+		bad("store_min_free_mib must be 0 (off) or more, got %d", c.StoreMinFreeMiB)
+	}
+	if c.GuestRecordTTL != 0 && c.GuestRecordTTL < time.Hour {
+		bad("guest_record_ttl must be 0 (keep) or at least 1h, got %v", c.GuestRecordTTL)
 	}
 	switch c.AuthMode {
 	case AuthWeChat, AuthGuest:

@@ -3,7 +3,7 @@
 // it over real WebSockets and HTTP, the way the 2016 mini-program (Engine.IO
 // 3), the npm socket.io-client v4 (node/) and our own protobuf clients do:
 // the game, the limits, draining, WeChat login against a fake code2Session,
-// tokens on every wire, scores that survive SIGKILL on bbolt and PostgreSQL,
+// tokens on every wire, scores that survive SIGKILL on pebble and PostgreSQL,
 // and the leaderboard. Tests that depend on matching start their own server
 // process, so they run in parallel without meeting each other's players.
 // Helpers wait for events with a timeout; no test sleeps and hopes.

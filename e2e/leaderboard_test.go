@@ -13,15 +13,13 @@ import (
 	"github.com/caiquan/caiquan/store/bolt"
 )
 
-// The leaderboard over HTTP, on a known set of players written to the
-// server's file before it starts: order by total, ties by uid in byte
+// The leaderboard over HTTP, on a known set of players written to a bbolt
+// file of an earlier release before the server starts (so the server
+// migrates it first, and says so): order by total, ties by uid in byte
 // order sharing a rank, players without a finished round left out.
 func TestLeaderboardHTTP(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "board.db")
-	db, err := bolt.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	old := map[string]caiquan.PlayerRecord{}
 	for _, p := range []struct {
 		uid           string
 		total, streak int32
@@ -31,12 +29,16 @@ func TestLeaderboardHTTP(t *testing.T) {
 		{"eve", 12, 3, 5}, {"fay", 0, 0, 3}, {"gus", 3, 0, 2}, {"idle", 0, 0, 0},
 	} {
 		rec := caiquan.PlayerRecord{Standing: rules.Standing{Total: p.total, Streak: p.streak}, Rounds: p.rounds, Uname: "名" + p.uid, Uavatar: "https://a.example/" + p.uid}
-		if err := db.Save(p.uid, rec); err != nil {
-			t.Fatal(err)
-		}
+		rec.Writes = 1
+		old[p.uid] = rec
 	}
-	db.Close()
+	if err := bolt.WriteOld(path, old, nil, nil); err != nil {
+		t.Fatal(err)
+	}
 	s := testserver.Start(t, "-store-path", path)
+	if !strings.Contains(s.Stderr(), "migrated the bbolt store") || !strings.Contains(s.Stderr(), "records=8") {
+		t.Errorf("the migration of the bbolt file was not logged:\n%s", s.Stderr())
+	}
 
 	lines := func(body map[string]any) string {
 		var out []string

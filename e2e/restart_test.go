@@ -15,9 +15,9 @@ import (
 // Scores survive SIGKILL: every round whose result a player saw is in the
 // store, so a new process on the same file shows exactly those totals and
 // streaks, in hi and on the leaderboard.
-func TestRestartKeepsScoresBolt(t *testing.T) {
+func TestRestartKeepsScoresPebble(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "scores.db")
-	testRestart(t, "-store", "bolt", "-store-path", path)
+	testRestart(t, "-store", "pebble", "-store-path", path)
 }
 
 // The same on PostgreSQL, in a throwaway cluster on loopback. Two nodes

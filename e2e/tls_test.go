@@ -131,7 +131,7 @@ func TestTLSReloadOnSIGHUP(t *testing.T) {
 
 	ca.Issue(t, dir, 202)
 	s.signal(syscall.SIGHUP)
-	waitFor(t, "new connections to see the new certificate", func() bool {
+	waitFor(t, 10*time.Second, "new connections to see the new certificate", func() bool {
 		n, err := peerSerial(s.Addr, s.tls)
 		return err == nil && n == 202
 	})
@@ -146,7 +146,7 @@ func TestTLSReloadOnSIGHUP(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.signal(syscall.SIGHUP)
-	waitFor(t, "the server to log the refused certificate", func() bool {
+	waitFor(t, 10*time.Second, "the server to log the refused certificate", func() bool {
 		return strings.Contains(s.Stderr(), "certificate not reloaded")
 	})
 	if n, err := peerSerial(s.Addr, s.tls); err != nil || n != 202 {
@@ -260,7 +260,7 @@ http {
 			t.Logf("nginx error.log:\n%s", log)
 		}
 	})
-	waitFor(t, "nginx to listen on "+addr, func() bool {
+	waitFor(t, 10*time.Second, "nginx to listen on "+addr, func() bool {
 		select {
 		case <-exited:
 			t.Fatalf("nginx exited: %s", out.String())
@@ -357,19 +357,6 @@ func TestWSSThroughNginx(t *testing.T) {
 	}
 }
 
-// waitFor polls cond until it holds, failing the test after ten seconds.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for end := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if cond() {
-			return
-		}
-		if time.Now().After(end) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-	}
-}
-
 // TestSIGHUPWithoutTLS: SIGHUP's default action would end the process; a
 // server without a certificate logs that it has nothing to reload and
 // keeps its players.
@@ -379,7 +366,7 @@ func TestSIGHUPWithoutTLS(t *testing.T) {
 	p := oursPlayer(t, s, "Hup", true)
 	p.hi(t)
 	s.signal(syscall.SIGHUP)
-	waitFor(t, "the server to log the SIGHUP", func() bool {
+	waitFor(t, 10*time.Second, "the server to log the SIGHUP", func() bool {
 		return strings.Contains(s.Stderr(), "no tls_cert_file to reload")
 	})
 	if info := p.closedInfo(); info != nil || !s.alive() {

@@ -38,6 +38,10 @@ type Metrics struct {
 	ConnectionsRefused *prometheus.CounterVec // reason: Refused*
 	ConnectionsDropped *prometheus.CounterVec // reason: Dropped*
 	HTTPRefused        *prometheus.CounterVec // endpoint, reason
+	DamagedRecords     prometheus.Counter     // store records that failed to read
+	StoreLowSpace      prometheus.Gauge       // 1 while the store's disk is below store_min_free_mib
+	JoinsRefused       prometheus.Counter     // joins answered server_busy for low disk space
+	GuestsExpired      prometheus.Counter     // guest records removed by the sweep
 }
 
 // Reasons of ConnectionsRefused.
@@ -127,8 +131,21 @@ func New() *Metrics {
 	for _, e := range [][2]string{{"/login", "rate_limited"}, {"/login", "wechat_busy"}, {"/guest", "rate_limited"}, {"/leaderboard", "rate_limited"}} {
 		m.HTTPRefused.WithLabelValues(e[0], e[1])
 	}
+
+	m.DamagedRecords = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "caiquan_store_damaged_records_total", Help: "Player records that failed to read (decode, version or checksum); each one's player gets server_busy.",
+	})
+	m.StoreLowSpace = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "caiquan_store_low_space", Help: "1 while the store's file system has less free space than store_min_free_mib: no new rounds are seated.",
+	})
+	m.JoinsRefused = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "caiquan_store_low_space_joins_refused_total", Help: "Joins answered server_busy because the store's disk is nearly full.",
+	})
+	m.GuestsExpired = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "caiquan_store_guest_records_expired_total", Help: "Records of non-WeChat players removed after guest_record_ttl unseen.",
+	})
 	for _, c := range []prometheus.Collector{
-		m.HTTPRefused,
+		m.DamagedRecords, m.StoreLowSpace, m.JoinsRefused, m.GuestsExpired, m.HTTPRefused,
 		m.Connections, m.PlayersWaiting, m.RoomsInProgress, m.RoundsSettled, m.RoundsVoided,
 		m.TimeToMatch, m.BotFill, m.SettlementLag, m.ActorRestarts, m.ActorKills, m.MessagesRejected,
 		m.ConnectionsRefused, m.ConnectionsDropped,

@@ -2,11 +2,43 @@ package store
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/caiquan/caiquan"
 	"github.com/caiquan/caiquan/rules"
 )
+
+// RecordVersion is the newest record version this release reads and, by
+// default, writes (setting store_write_version). A release reads every
+// version up to its own; a new version may only add fields, so that the
+// release before it reads it too (a rolling upgrade on a shared
+// PostgreSQL writes the old version until every node runs the new one).
+const RecordVersion = 1
+
+// FormatVersion is the newest layout of a whole store this release knows
+// (the keys of the embedded store; the tables of PostgreSQL). A store of a
+// newer format is refused at start: its keys may mean something else.
+const FormatVersion = 1
+
+// ErrDamaged marks a record (or a part of a store) that cannot be read as
+// written: it fails to decode, or carries a version this release does not
+// know. A store never answers a damaged record with a zero one.
+var ErrDamaged = errors.New("store: damaged record")
+
+// DamageError is an ErrDamaged that names where the damage is.
+type DamageError struct {
+	Key string // the store's key, or "uid X" in PostgreSQL
+	Err error
+}
+
+func (e *DamageError) Error() string {
+	return fmt.Sprintf("store: damaged record at %q: %v", e.Key, e.Err)
+}
+
+func (e *DamageError) Is(target error) bool { return target == ErrDamaged }
+func (e *DamageError) Unwrap() error        { return e.Err }
 
 // Applied is one remembered round in its stored form. The JSON names are
 // part of the stored format: rename nothing.
@@ -17,8 +49,9 @@ type Applied struct {
 	Streak     int32  `json:"k"`
 }
 
-// Record is a whole player record in its stored form (bbolt keeps it as
-// JSON under the uid; PostgreSQL keeps Recent as jsonb beside columns).
+// Record is a whole player record in its stored form (the embedded store
+// keeps it as JSON under the uid; PostgreSQL keeps Recent as jsonb beside
+// columns). Version 1 is every field below.
 type Record struct {
 	Version  int       `json:"v"`
 	Writes   int64     `json:"w,omitempty"` // PlayerRecord.Writes
@@ -51,22 +84,29 @@ func FromStored(as []Applied) []caiquan.AppliedRound {
 	return out
 }
 
-// EncodeRecord renders rec as JSON.
-func EncodeRecord(rec caiquan.PlayerRecord) ([]byte, error) {
+// CheckVersion is nil for a record version this release reads.
+func CheckVersion(v int) error {
+	if v < 1 || v > RecordVersion {
+		return fmt.Errorf("record version %d, this release reads 1 to %d", v, RecordVersion)
+	}
+	return nil
+}
+
+// ToRecord is rec in its stored form, of version v.
+func ToRecord(rec caiquan.PlayerRecord, v int) Record {
 	r := Record{
-		Version: 1, Writes: rec.Writes, Total: rec.Total, Streak: rec.Streak, Rounds: rec.Rounds,
+		Version: v, Writes: rec.Writes, Total: rec.Total, Streak: rec.Streak, Rounds: rec.Rounds,
 		Uname: rec.Uname, Uavatar: rec.Uavatar, Recent: ToStored(rec.Recent),
 	}
 	if !rec.LastSeen.IsZero() {
 		r.LastSeen = rec.LastSeen.UTC()
 	}
-	return json.Marshal(r)
+	return r
 }
 
-// DecodeRecord reads what EncodeRecord wrote.
-func DecodeRecord(data []byte) (caiquan.PlayerRecord, error) {
-	var r Record
-	if err := json.Unmarshal(data, &r); err != nil {
+// FromRecord is ToRecord's inverse; it refuses versions it does not know.
+func FromRecord(r Record) (caiquan.PlayerRecord, error) {
+	if err := CheckVersion(r.Version); err != nil {
 		return caiquan.PlayerRecord{}, err
 	}
 	return caiquan.PlayerRecord{
@@ -76,19 +116,26 @@ func DecodeRecord(data []byte) (caiquan.PlayerRecord, error) {
 	}, nil
 }
 
-// RecordHead is what a store needs of a stored record to replace it: its
-// Writes and where it stands on the leaderboard.
-type RecordHead struct {
-	Writes int64 `json:"w,omitempty"`
-	Total  int32 `json:"total"`
-	Rounds int   `json:"rounds"`
+// EncodeRecord renders rec as JSON of the current version.
+func EncodeRecord(rec caiquan.PlayerRecord) ([]byte, error) {
+	return EncodeRecordVersion(rec, RecordVersion)
 }
 
-// DecodeRecordHead reads only the head of what EncodeRecord wrote: it
-// skips the names and the round ids, which a full decode allocates (a
-// flush of the bbolt journal replaces thousands of records at once).
-func DecodeRecordHead(data []byte) (RecordHead, error) {
-	var h RecordHead
-	err := json.Unmarshal(data, &h)
-	return h, err
+// EncodeRecordVersion renders rec as JSON of version v.
+func EncodeRecordVersion(rec caiquan.PlayerRecord, v int) ([]byte, error) {
+	if err := CheckVersion(v); err != nil {
+		return nil, err
+	}
+	return json.Marshal(ToRecord(rec, v))
+}
+
+// DecodeRecord reads what EncodeRecord wrote. A record that does not
+// decode, or of a version this release does not read, is an error (not
+// wrapped in ErrDamaged: the caller names the key).
+func DecodeRecord(data []byte) (caiquan.PlayerRecord, error) {
+	var r Record
+	if err := json.Unmarshal(data, &r); err != nil {
+		return caiquan.PlayerRecord{}, err
+	}
+	return FromRecord(r)
 }

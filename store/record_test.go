@@ -1,29 +1,48 @@
 package store
 
 import (
+	"errors"
+	"reflect"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/caiquan/caiquan"
 	"github.com/caiquan/caiquan/rules"
 )
 
-// The head of a stored record is the record's Writes, total and rounds,
-// for records with and without the fields that may be left out.
-func TestDecodeRecordHead(t *testing.T) {
-	played := caiquan.PlayerRecord{Standing: rules.Standing{Total: -3, Streak: 0}, Rounds: 7, Writes: 12, Uname: "名字"}
-	played, _, _ = caiquan.ApplyRound(played, "r1", 1)
-	for _, rec := range []caiquan.PlayerRecord{{}, played} {
-		data, err := EncodeRecord(rec)
-		if err != nil {
-			t.Fatal(err)
-		}
-		h, err := DecodeRecordHead(data)
-		want := RecordHead{Writes: rec.Writes, Total: rec.Total, Rounds: rec.Rounds}
-		if err != nil || h != want {
-			t.Errorf("head of %s: %+v, %v; want %+v", data, h, err, want)
+// A record goes through the codec unchanged, and the codec refuses what it
+// cannot read instead of answering a zero record.
+func TestRecordCodec(t *testing.T) {
+	rec := caiquan.PlayerRecord{Standing: rules.Standing{Total: -3}, Rounds: 7, Writes: 12, Uname: "名字",
+		LastSeen: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+	rec, _, _ = caiquan.ApplyRound(rec, "r1", 1)
+	data, err := EncodeRecord(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(data), `"v":1`) {
+		t.Errorf("record %s does not carry its version", data)
+	}
+	got, err := DecodeRecord(data)
+	if err != nil || !reflect.DeepEqual(got, rec) {
+		t.Fatalf("round trip: %+v, %v; want %+v", got, err, rec)
+	}
+	for _, bad := range []string{`{"w":`, `{"v":2,"total":5}`, `{"v":0,"total":5}`, `{"total":5}`, `garbage`} {
+		if got, err := DecodeRecord([]byte(bad)); err == nil {
+			t.Errorf("DecodeRecord(%s) = %+v, nil; want an error", bad, got)
 		}
 	}
-	if _, err := DecodeRecordHead([]byte(`{"w":`)); err == nil {
-		t.Error("a cut record decoded")
+	if _, err := EncodeRecordVersion(rec, RecordVersion+1); err == nil {
+		t.Error("encoded a version this release does not know")
+	}
+	// A version 1 record as the release before this one wrote it.
+	old := `{"v":1,"w":3,"total":4,"streak":1,"rounds":2,"recent":[{"r":"x","s":1,"t":4,"k":1}]}`
+	if got, err := DecodeRecord([]byte(old)); err != nil || got.Total != 4 || got.Writes != 3 || len(got.Recent) != 1 {
+		t.Errorf("version 1 record: %+v, %v", got, err)
+	}
+	err = &DamageError{Key: "p/x", Err: errors.New("bad")}
+	if !errors.Is(err, ErrDamaged) || !strings.Contains(err.Error(), "p/x") {
+		t.Errorf("DamageError %v: not ErrDamaged or no key", err)
 	}
 }

@@ -54,10 +54,10 @@ run() {
 	local log="$OUT/$name.server.log"
 	wait_quiet
 	# shellcheck disable=SC2086
-	# Anonymous players, as the load tool names them; a fresh bbolt file (the
-	# default store, so its fsyncs are part of every figure); no admin API
-	# and no metrics listener.
-	rm -f "$OUT/$name.db"
+	# Anonymous players, as the load tool names them; a fresh pebble store (the
+	# default store, so its fsyncs are part of every figure); no admin API and
+	# no metrics listener.
+	rm -rf "$OUT/$name.db"
 	env ${SERVER_ENV:-} "$SERVER_BIN" -listen 127.0.0.1:0 -admin-listen "" -metrics-listen "" -auth-mode anonymous \
 		-store-path "$OUT/$name.db" $server_flags >"$log.out" 2>"$log" &
 	server_pid=$!

@@ -26,6 +26,8 @@ Commands:
                                              the same -seed picks the same victims
   chaos-status                                 the current or last chaos run
   chaos-stop                                   end a chaos run
+  checkpoint NAME                              a consistent copy of the store (pebble) in
+                                             STORE_PATH.checkpoints/NAME; prints its path
 
 -addr defaults to CAIQUAN_ADMIN_LISTEN or 127.0.0.1:8081. The token is -token, else
 CAIQUAN_ADMIN_TOKEN, else the file -token-file (default CAIQUAN_ADMIN_TOKEN_FILE or
@@ -73,6 +75,15 @@ func runAdmin(args []string, getenv func(string) string, stdout, stderr io.Write
 		var st admin.ChaosStatus
 		if st, err = c.StopChaos(); err == nil {
 			printChaos(stdout, st)
+		}
+	case "checkpoint":
+		if len(rest) != 1 {
+			fmt.Fprintf(stderr, "caiquan admin checkpoint: name the checkpoint\n\n%s", adminUsage)
+			return 2
+		}
+		var res admin.CheckpointResult
+		if res, err = c.Checkpoint(rest[0]); err == nil {
+			fmt.Fprintln(stdout, res.Path)
 		}
 	default:
 		fmt.Fprintf(stderr, "caiquan admin: unknown command %q\n\n%s", cmd, adminUsage)

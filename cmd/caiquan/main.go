@@ -5,6 +5,7 @@
 //	caiquan admin COMMAND ...   (a client of the admin API; see caiquan admin -h)
 //	caiquan healthcheck         (exit 0 if the local server is healthy)
 //	caiquan cert [-dir DIR] ... (development certificates; see caiquan cert -h)
+//	caiquan store COMMAND ...   (check, export, import a store; see caiquan store -h)
 //
 // It prints "listening on ADDR" on its first line of output once it serves;
 // logs go to standard error. SIGTERM or SIGINT drains: no new rounds, rounds
@@ -39,6 +40,10 @@ type subcommand struct {
 var subcommands = []subcommand{
 	{"admin", "COMMAND ...", "a client of the admin API: actors, kill, chaos (caiquan admin -h)", runAdmin},
 	{"healthcheck", "[-addr host:port] [-tls]", "exit 0 if the local server's /healthz answers 200 (for container health checks)", runHealthcheck},
+	{"store", "check|export|import ...", "check a store, or move its records as JSON lines (caiquan store -h)", runStore},
+	{"cert", "[-dir DIR] ...", "make a throwaway CA and node certificates for development (caiquan cert -h)", func(args []string, _ func(string) string, stdout, stderr io.Writer) int {
+		return runCert(args, stdout, stderr)
+	}},
 }
 
 func usage(w io.Writer) {
@@ -62,9 +67,6 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	if wantsVersion(args) {
 		printVersion(stdout)
 		return 0
-	}
-	if len(args) > 0 && args[0] == "cert" {
-		return runCert(args[1:], stdout, stderr)
 	}
 	m, err := NewMain(args, getenv, stderr)
 	if errors.Is(err, flag.ErrHelp) {

@@ -24,8 +24,8 @@ import (
 	"github.com/caiquan/caiquan/leaderboard"
 	"github.com/caiquan/caiquan/messages"
 	"github.com/caiquan/caiquan/metrics"
-	"github.com/caiquan/caiquan/store/bolt"
 	"github.com/caiquan/caiquan/store/memory"
+	"github.com/caiquan/caiquan/store/pebble"
 	"github.com/caiquan/caiquan/store/postgres"
 	"github.com/caiquan/caiquan/web"
 )
@@ -62,10 +62,15 @@ type Main struct {
 	metricsHS      *http.Server
 	store          caiquan.Store
 	closeDB        func() error
+	pebble         *pebble.Store // nil unless store is pebble
 	cluster        *cluster.Node // nil on a single node
 	// memory refuses new work near the memory limit; nil when off.
 	memory *memguard.Guard
-	done   chan error
+	// disk holds seating while the store's disk is nearly full; nil off.
+	disk *diskGuard
+	// stopSweep ends the guests' expiry sweep; nil when off.
+	stopSweep func()
+	done      chan error
 }
 
 // NewMain reads the configuration; nothing starts yet.
@@ -92,7 +97,7 @@ func (m *Main) Redact(text string) string { return m.secrets.redact(text) }
 func (m *Main) Open() (err error) {
 	defer func() {
 		if err != nil && m.closeDB != nil {
-			m.closeDB() // free the bbolt file for whoever tries next
+			m.closeDB() // free the store's lock for whoever tries next
 		}
 		if err != nil && m.ln != nil {
 			m.ln.Close()
@@ -156,6 +161,12 @@ func (m *Main) Open() (err error) {
 		return err
 	}
 	m.server = srv
+	if m.pebble != nil && m.Config.StoreMinFreeMiB > 0 {
+		if m.disk, err = startDiskGuard(m.Config.StorePath, m.Config.StoreMinFreeMiB, srv, m.metrics, m.log); err != nil {
+			return err
+		}
+	}
+	m.startSweep()
 	if m.cluster != nil {
 		m.cluster.OnChange(srv.TopologyChanged)
 		srv.TopologyChanged() // for a change before OnChange
@@ -209,16 +220,27 @@ func (m *Main) Open() (err error) {
 // openStore opens the player store the configuration names.
 func (m *Main) openStore() error {
 	switch m.Config.Store {
-	case config.StoreBolt:
-		s, err := bolt.Open(m.Config.StorePath)
+	case config.StorePebble:
+		if _, err := pebble.Migrate(m.Config.StorePath, m.log); err != nil {
+			return fmt.Errorf("store_path: %w", err)
+		}
+		s, err := pebble.Open(m.Config.StorePath, pebble.Options{
+			Log:          m.log,
+			WriteVersion: m.Config.StoreWriteVersion,
+			OnDamaged:    func(string, error) { m.metrics.DamagedRecords.Inc() },
+		})
 		if err != nil {
 			return fmt.Errorf("store_path: %w", err)
 		}
-		m.store, m.closeDB = s, s.Close
+		m.store, m.closeDB, m.pebble = s, s.Close, s
 	case config.StorePostgres:
 		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 		defer cancel()
-		s, err := postgres.Open(ctx, m.Config.PostgresURL)
+		s, err := postgres.Open(ctx, m.Config.PostgresURL, postgres.Options{
+			Log:          m.log,
+			WriteVersion: m.Config.StoreWriteVersion,
+			OnDamaged:    func(string, error) { m.metrics.DamagedRecords.Inc() },
+		})
 		if err != nil {
 			return fmt.Errorf("postgres_url: %w", err)
 		}
@@ -254,6 +276,9 @@ func (m *Main) openAdmin() error {
 	}
 	m.adminLn = ln
 	m.admin = admin.New(m.server, token, ln.Addr().String(), m.log)
+	if m.pebble != nil {
+		m.admin.HandleCheckpoints(checkpoints{s: m.pebble, dir: m.Config.StorePath + ".checkpoints"})
+	}
 	m.adminHS = m.httpServer(m.admin, "admin")
 	go func() {
 		if err := m.adminHS.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -374,7 +399,13 @@ func (m *Main) Close() error {
 	if m.metricsHS != nil {
 		m.metricsHS.Shutdown(sctx)
 	}
+	if m.stopSweep != nil {
+		m.stopSweep()
+	}
 	m.stopActors()
+	if m.disk != nil {
+		m.disk.close()
+	}
 	// The players are stopped: no Save can be under way.
 	if dbErr := m.closeDB(); dbErr != nil {
 		m.log.Warn("closing the store", "err", dbErr)

@@ -1,24 +1,22 @@
-// Package bolt is the single-node caiquan.Store: one bbolt file, and a
-// journal beside it (journal.go) that makes each save durable cheaply and
-// hands bbolt the saves in large transactions.
+// Package bolt reads the player records of the bbolt store that earlier
+// releases kept (a bbolt file, and journal segments beside it named
+// FILE.journal.N), so that a server that finds one migrates it into the
+// embedded store (store/pebble). Nothing here writes: bbolt is no longer a
+// live store.
 //
-// Bucket "players" maps a uid to its record (JSON, see package store).
-// Bucket "board" is the leaderboard's index: one empty value per player who
-// finished a round, under a key that sorts in leaderboard order (the total
-// inverted, big-endian, then the uid). A flush rewrites each record and
-// moves its index key in one transaction. Save returns once the journal has
-// the record on disk (fsync), so a record confirmed to a room survives
-// SIGKILL: Open replays the journal into bbolt.
-//
-// Top reads the first n keys. Around walks the index from the start to the
-// player (ranks need the count of those before), so it costs O(rank); fine
-// for one node's players.
+// Bucket "players" of the file maps a uid to its record (JSON, package
+// store). A journal segment is a run of batches of saves; each save is
+// newer than the file's record when its Writes is larger.
 package bolt
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
 	"time"
 
 	bbolt "go.etcd.io/bbolt"
@@ -27,212 +25,148 @@ import (
 	"github.com/caiquan/caiquan/store"
 )
 
-var (
-	playersBucket = []byte("players")
-	boardBucket   = []byte("board")
-)
+var playersBucket = []byte("players")
 
 // lockTimeout bounds the wait for a file another process holds open.
 const lockTimeout = 2 * time.Second
 
-// Store is a bbolt-backed caiquan.Store.
-type Store struct {
-	db *bbolt.DB
-	w  *committer
+// Old is what an old bbolt store held: each uid's newest record.
+type Old struct {
+	Records map[string]caiquan.PlayerRecord
+	// FromFile counts the records read from the file; FromJournal the
+	// saves read from its segments (several may be of one uid).
+	FromFile, FromJournal int
+	// Segments are the journal files read, oldest first.
+	Segments []string
+	// Cut is how many bytes at the end of the newest segment did not
+	// decode: a write the old server did not live to finish, never
+	// acknowledged. Damage before newer segments is an error instead.
+	Cut int
 }
 
-var _ caiquan.Store = (*Store)(nil)
+// IsFile reports whether path is a bbolt file (by its magic number), as
+// opposed to a directory, a missing path or something else.
+func IsFile(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		return false
+	}
+	// A bbolt meta page: the page header (16 bytes), then magic 0xED0CDAED
+	// in the host's (little-endian) order.
+	var b [20]byte
+	if _, err := f.ReadAt(b[:], 0); err != nil {
+		return false
+	}
+	return b[16] == 0xED && b[17] == 0xDA && b[18] == 0x0C && b[19] == 0xED
+}
 
-// Open opens (or creates) the file at path.
-func Open(path string) (*Store, error) {
-	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: lockTimeout})
+// Read reads the file at path and its journal segments, read-only. A panic
+// from bbolt on a damaged file is returned as an error naming the file.
+func Read(path string) (old *Old, err error) {
+	old = &Old{Records: make(map[string]caiquan.PlayerRecord)}
+	defer func() {
+		if r := recover(); r != nil {
+			old, err = nil, fmt.Errorf("bolt: %s is damaged (%v)", path, r)
+		}
+	}()
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: lockTimeout, ReadOnly: true})
 	if errors.Is(err, bbolt.ErrTimeout) {
-		return nil, fmt.Errorf("bolt: %s is in use by another process (one server per file)", path)
+		return nil, fmt.Errorf("bolt: %s is in use by another process", path)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("bolt: open %s: %w", path, err)
 	}
-	err = db.Update(func(tx *bbolt.Tx) error {
-		for _, b := range [][]byte{playersBucket, boardBucket} {
-			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
-				return err
-			}
+	defer db.Close()
+	err = db.View(func(tx *bbolt.Tx) error {
+		b := tx.Bucket(playersBucket)
+		if b == nil {
+			return nil
 		}
-		return nil
-	})
-	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("bolt: prepare %s: %w", path, err)
-	}
-	prefix := journalPrefix(path)
-	j, err := replay(db, prefix)
-	if err != nil {
-		db.Close()
-		return nil, err
-	}
-	return &Store{db: db, w: startCommitter(db, prefix, j)}, nil
-}
-
-// replay writes the saves of the segments a stopped process left into
-// bbolt, removes them, and starts the next segment. Only each uid's newest
-// save is written: a journal holds many saves of each active player, and
-// writing them all made a full 64 MiB journal take 14.5 s to replay.
-func replay(db *bbolt.DB, prefix string) (*journal, error) {
-	seqs, err := segments(prefix)
-	if err != nil {
-		return nil, fmt.Errorf("bolt: journal: %w", err)
-	}
-	newest := make(map[string]caiquan.PlayerRecord)
-	var last uint64
-	for i, seq := range seqs {
-		saves, cut, err := readSegment(prefix, seq)
-		if err != nil {
-			return nil, err
-		}
-		// Only the newest segment can end in a write that did not finish.
-		if cut > 0 && i < len(seqs)-1 {
-			return nil, fmt.Errorf("bolt: journal %s is damaged: %d bytes at its end do not decode, and newer segments follow",
-				segmentName(prefix, seq), cut)
-		}
-		for _, e := range saves {
-			if cur, ok := newest[e.uid]; !ok || e.rec.Writes > cur.Writes {
-				newest[e.uid] = e.rec
-			}
-		}
-		last = seq
-	}
-	if err := writeRecords(db, newest, nil); err != nil {
-		return nil, fmt.Errorf("bolt: replaying the journal: %w", err)
-	}
-	if err := removeSegments(prefix, seqs); err != nil {
-		return nil, err
-	}
-	return startSegment(prefix, last+1)
-}
-
-// Close finishes the saves under way, writes them to bbolt, then closes the
-// file.
-func (s *Store) Close() error {
-	return errors.Join(s.w.close(), s.db.Close())
-}
-
-func (s *Store) Load(uid string) (caiquan.PlayerRecord, error) {
-	if rec, ok := s.w.load(uid); ok {
-		return rec, nil
-	}
-	var rec caiquan.PlayerRecord
-	err := s.db.View(func(tx *bbolt.Tx) error {
-		var err error
-		rec, _, err = get(tx, uid)
-		return err
-	})
-	return rec, err
-}
-
-// Save returns once the record is on disk, in a journal batch it may share
-// with other saves (see committer).
-func (s *Store) Save(uid string, rec caiquan.PlayerRecord) error {
-	return s.w.save(saveReq{uid: uid, rec: rec})
-}
-
-// putNewer writes one stored record (Writes counted) and moves its
-// leaderboard key, unless bbolt already holds that record or a newer one:
-// so replaying a segment twice, or an old one after a newer, changes
-// nothing.
-func putNewer(tx *bbolt.Tx, uid string, rec caiquan.PlayerRecord) error {
-	var old store.RecordHead
-	stored := tx.Bucket(playersBucket).Get([]byte(uid))
-	found := stored != nil
-	if found {
-		var err error
-		if old, err = store.DecodeRecordHead(stored); err != nil {
-			return fmt.Errorf("bolt: record of %s: %w", uid, err)
-		}
-	}
-	if found && old.Writes >= rec.Writes {
-		return nil
-	}
-	data, err := store.EncodeRecord(rec)
-	if err != nil {
-		return fmt.Errorf("bolt: record of %s: %w", uid, err)
-	}
-	board := tx.Bucket(boardBucket)
-	if found && old.Rounds > 0 {
-		if err := board.Delete(boardKey(old.Total, uid)); err != nil {
-			return err
-		}
-	}
-	if rec.Rounds > 0 {
-		if err := board.Put(boardKey(rec.Total, uid), nil); err != nil {
-			return err
-		}
-	}
-	return tx.Bucket(playersBucket).Put([]byte(uid), data)
-}
-
-// Top and Around first have bbolt take the journal's saves, so the
-// leaderboard is exact; under steady leaderboard reads, bbolt's
-// transactions are as small as those reads are frequent.
-func (s *Store) Top(n int) ([]caiquan.RankedPlayer, error) {
-	var out []caiquan.RankedPlayer
-	err := s.walk(func(p caiquan.RankedPlayer, r *caiquan.Ranker) bool {
-		if len(out) == n {
-			return true
-		}
-		out = append(out, r.Next(p))
-		return false
-	})
-	return out, err
-}
-
-func (s *Store) Around(uid string, k int) ([]caiquan.RankedPlayer, error) {
-	w := caiquan.NewWindow(uid, k)
-	if err := s.walk(func(p caiquan.RankedPlayer, _ *caiquan.Ranker) bool { return w.Add(p) }); err != nil {
-		return nil, err
-	}
-	return w.Result()
-}
-
-// walk feeds the leaderboard to fn in order until fn returns true.
-func (s *Store) walk(fn func(caiquan.RankedPlayer, *caiquan.Ranker) bool) error {
-	if err := s.w.flush(); err != nil {
-		return err
-	}
-	return s.db.View(func(tx *bbolt.Tx) error {
-		var r caiquan.Ranker
-		c := tx.Bucket(boardBucket).Cursor()
-		for k, _ := c.First(); k != nil; k, _ = c.Next() {
-			uid := string(k[4:])
-			rec, _, err := get(tx, uid)
+		return b.ForEach(func(k, v []byte) error {
+			rec, err := store.DecodeRecord(v)
 			if err != nil {
-				return err
+				return fmt.Errorf("bolt: %s: record of %q: %w", path, k, err)
 			}
-			p := caiquan.RankedPlayer{UID: uid, Uname: rec.Uname, Uavatar: rec.Uavatar, Standing: rec.Standing}
-			if fn(p, &r) {
-				return nil
-			}
-		}
-		return nil
+			old.Records[string(k)] = rec
+			old.FromFile++
+			return nil
+		})
 	})
-}
-
-func get(tx *bbolt.Tx, uid string) (caiquan.PlayerRecord, bool, error) {
-	data := tx.Bucket(playersBucket).Get([]byte(uid))
-	if data == nil {
-		return caiquan.PlayerRecord{}, false, nil
-	}
-	rec, err := store.DecodeRecord(data)
 	if err != nil {
-		return caiquan.PlayerRecord{}, false, fmt.Errorf("bolt: record of %s: %w", uid, err)
+		return nil, err
 	}
-	return rec, true, nil
+	if err := old.readJournal(path); err != nil {
+		return nil, err
+	}
+	return old, nil
 }
 
-// boardKey sorts higher totals first, then uids in byte order: the total is
-// mapped to an unsigned number in order, then inverted.
-func boardKey(total int32, uid string) []byte {
-	k := make([]byte, 4+len(uid))
-	binary.BigEndian.PutUint32(k, ^(uint32(total) ^ 1<<31))
-	copy(k[4:], uid)
-	return k
+// SegmentPrefix is what the journal segments of the file at path are
+// named after.
+func SegmentPrefix(path string) string { return path + ".journal." }
+
+// segments lists the segment files of path, oldest first.
+func segments(path string) ([]string, error) {
+	prefix := SegmentPrefix(path)
+	names, err := filepath.Glob(prefix + "*")
+	if err != nil {
+		return nil, err
+	}
+	type seg struct {
+		seq  uint64
+		name string
+	}
+	var segs []seg
+	for _, name := range names {
+		seq, err := strconv.ParseUint(strings.TrimPrefix(name, prefix), 10, 64)
+		if err != nil {
+			continue // not a segment
+		}
+		segs = append(segs, seg{seq, name})
+	}
+	sort.Slice(segs, func(i, j int) bool { return segs[i].seq < segs[j].seq })
+	out := make([]string, len(segs))
+	for i, s := range segs {
+		out[i] = s.name
+	}
+	return out, nil
+}
+
+func (old *Old) readJournal(path string) error {
+	names, err := segments(path)
+	if err != nil {
+		return fmt.Errorf("bolt: journal of %s: %w", path, err)
+	}
+	old.Segments = names
+	for i, name := range names {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			return fmt.Errorf("bolt: journal: %w", err)
+		}
+		for len(data) > 0 {
+			entries, size, ok := nextBatch(data)
+			if !ok {
+				break
+			}
+			for _, e := range entries {
+				old.FromJournal++
+				if cur, ok := old.Records[e.uid]; !ok || e.rec.Writes > cur.Writes {
+					old.Records[e.uid] = e.rec
+				}
+			}
+			data = data[size:]
+		}
+		if len(data) > 0 {
+			// Only the newest segment can end in a write that did not finish.
+			if i < len(names)-1 {
+				return fmt.Errorf("bolt: journal %s is damaged: %d bytes at its end do not decode, and newer segments follow", name, len(data))
+			}
+			old.Cut = len(data)
+		}
+	}
+	return nil
 }

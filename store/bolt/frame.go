@@ -10,15 +10,13 @@ import (
 	"github.com/caiquan/caiquan/rules"
 )
 
-// A journal batch is one group of saves, written with one write system call
-// and made durable with one fsync:
+// A journal batch of the old bbolt store is one group of saves:
 //
 //	length uint32 (little-endian, of the body) | crc32c(body) uint32 | body
 //
 // and the body is a count, then each save: uid, then the record as it is
-// stored (Writes already counted). Numbers are varints. This form is only
-// ever read back by this package, at Open; bbolt keeps the records as JSON
-// (package store), as before.
+// stored (Writes already counted). Numbers are varints. Only the reader is
+// left: nothing writes this form any more.
 
 const batchHeader = 8
 
@@ -29,21 +27,6 @@ var errBadBatch = errors.New("journal batch does not decode")
 type journalEntry struct {
 	uid string
 	rec caiquan.PlayerRecord
-}
-
-// appendBatch appends one batch holding entries to buf.
-func appendBatch(buf []byte, entries []journalEntry) []byte {
-	start := len(buf)
-	buf = append(buf, make([]byte, batchHeader)...)
-	buf = binary.AppendUvarint(buf, uint64(len(entries)))
-	for _, e := range entries {
-		buf = appendString(buf, e.uid)
-		buf = appendRecord(buf, e.rec)
-	}
-	body := buf[start+batchHeader:]
-	binary.LittleEndian.PutUint32(buf[start:], uint32(len(body)))
-	binary.LittleEndian.PutUint32(buf[start+4:], crc32.Checksum(body, castagnoli))
-	return buf
 }
 
 // nextBatch reads the batch at the start of data. ok is false when data
@@ -87,33 +70,6 @@ func decodeBatchBody(body []byte) ([]journalEntry, error) {
 		return nil, errBadBatch
 	}
 	return entries, nil
-}
-
-func appendString(buf []byte, s string) []byte {
-	buf = binary.AppendUvarint(buf, uint64(len(s)))
-	return append(buf, s...)
-}
-
-func appendRecord(buf []byte, r caiquan.PlayerRecord) []byte {
-	buf = binary.AppendVarint(buf, r.Writes)
-	buf = binary.AppendVarint(buf, int64(r.Total))
-	buf = binary.AppendVarint(buf, int64(r.Streak))
-	buf = binary.AppendVarint(buf, int64(r.Rounds))
-	buf = appendString(buf, r.Uname)
-	buf = appendString(buf, r.Uavatar)
-	var seen int64 // zero time stays zero
-	if !r.LastSeen.IsZero() {
-		seen = r.LastSeen.UnixNano()
-	}
-	buf = binary.AppendVarint(buf, seen)
-	buf = binary.AppendUvarint(buf, uint64(len(r.Recent)))
-	for _, a := range r.Recent {
-		buf = appendString(buf, a.RoundID)
-		buf = binary.AppendVarint(buf, int64(a.RoundScore))
-		buf = binary.AppendVarint(buf, int64(a.Total))
-		buf = binary.AppendVarint(buf, int64(a.Streak))
-	}
-	return buf
 }
 
 // decoder reads varints and strings, remembering the first error.

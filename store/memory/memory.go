@@ -4,6 +4,7 @@ package memory
 import (
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/caiquan/caiquan"
 )
@@ -51,6 +52,19 @@ func (m *Store) ranked() []caiquan.RankedPlayer {
 	m.mu.Unlock()
 	sort.Slice(out, func(i, j int) bool { return caiquan.Less(out[i], out[j]) })
 	return out
+}
+
+func (m *Store) Expire(before time.Time) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for uid, rec := range m.records {
+		if caiquan.IsGuest(uid) && !rec.LastSeen.IsZero() && rec.LastSeen.Before(before) {
+			delete(m.records, uid)
+			n++
+		}
+	}
+	return n, nil
 }
 
 func (m *Store) Top(n int) ([]caiquan.RankedPlayer, error) {

@@ -23,6 +23,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("SettlementTwiceAppliesOnce", func(t *testing.T) { testTwice(t, open) })
 	t.Run("Leaderboard", func(t *testing.T) { testLeaderboard(t, open) })
 	t.Run("StaleSaveRefused", func(t *testing.T) { testStale(t, open) })
+	t.Run("GuestsExpire", func(t *testing.T) { testExpire(t, open) })
 }
 
 func testRoundTrip(t *testing.T, open Opener) {
@@ -230,5 +231,64 @@ func testStale(t *testing.T, open Opener) {
 	got, _ := s.Load("p")
 	if got.Rounds != 3 || got.Total != 3 || got.Writes != 3 || len(got.Recent) != 2 {
 		t.Errorf("after both rounds: %+v; want rounds 3, total 3 (1 then 2), writes 3, both rounds recent", got)
+	}
+}
+
+// testExpire: guests unseen since the cutoff go, with their leaderboard
+// lines; guests seen since, guests of unknown age (no last seen) and
+// WeChat players (however old) stay.
+func testExpire(t *testing.T, open Opener) {
+	s, reopen := open(t)
+	cutoff := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	old, recent := cutoff.Add(-time.Hour), cutoff.Add(time.Hour)
+	recs := map[string]caiquan.PlayerRecord{
+		"guest-old":    {Standing: rules.Standing{Total: 9}, Rounds: 3, LastSeen: old},
+		"guest-never":  {Rounds: 0},
+		"guest-recent": {Standing: rules.Standing{Total: 5}, Rounds: 2, LastSeen: recent},
+		"wx_old":       {Standing: rules.Standing{Total: 7}, Rounds: 1, LastSeen: old},
+		"wx_never":     {},
+	}
+	for uid, rec := range recs {
+		if err := s.Save(uid, rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := s.Expire(cutoff)
+	if err != nil || n != 1 {
+		t.Fatalf("Expire = %d, %v; want 1 (guest-old)", n, err)
+	}
+	for _, again := range []bool{false, true} {
+		st := s
+		if again {
+			st = reopen()
+		}
+		for uid, rec := range recs {
+			got, err := st.Load(uid)
+			if err != nil {
+				t.Fatal(err)
+			}
+			gone := uid == "guest-old"
+			if gone && got.Writes != 0 {
+				t.Errorf("%s survived: %+v", uid, got)
+			}
+			if !gone && (got.Writes != 1 || got.Total != rec.Total) {
+				t.Errorf("%s = %+v; want it kept", uid, got)
+			}
+		}
+		top, err := st.Top(10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := lines(top); got != "[ 1:wx_old(7) 2:guest-recent(5) ]" {
+			t.Errorf("Top after Expire = %s", got)
+		}
+		if _, err := st.Around("guest-old", 1); !errors.Is(err, caiquan.ErrNoPlayer) {
+			t.Errorf("Around(an expired guest) = %v; want ErrNoPlayer", err)
+		}
+		s = st
+	}
+	// An expired guest who comes back starts afresh; Save of a new record works.
+	if err := s.Save("guest-old", caiquan.PlayerRecord{Rounds: 1}); err != nil {
+		t.Errorf("Save of an expired guest anew: %v", err)
 	}
 }

@@ -5,7 +5,7 @@
 // stops it when the test ends. A failing test gets the server's log.
 //
 // By default the server runs with -auth-mode anonymous (clients name their
-// uid) and a bbolt file of its own in the test's temporary folder; flags
+// uid) and a pebble store of its own in the test's temporary folder; flags
 // given to Start come later and win.
 //
 //	func TestMain(m *testing.M) { os.Exit(testserver.Run(m)) }

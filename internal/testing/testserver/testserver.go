@@ -118,11 +118,11 @@ func start(t testing.TB, workDir string, flags []string) *Server {
 	s := &Server{
 		t: t,
 		// The admin API and the metrics get ports of their own too, so
-		// servers run side by side; each has its own bbolt file and admin
+		// servers run side by side; each has its own pebble store and admin
 		// token file; players name themselves unless flags turn WeChat
 		// login on.
 		args: append([]string{"-listen", "127.0.0.1:0", "-admin-listen", "127.0.0.1:0", "-metrics-listen", "127.0.0.1:0",
-			"-auth-mode", "anonymous", "-store", "bolt", "-store-path", filepath.Join(dir, "caiquan.db")}, flags...),
+			"-auth-mode", "anonymous", "-store", "pebble", "-store-path", filepath.Join(dir, "caiquan.db")}, flags...),
 		stdout: &firstLine{line: make(chan string, 1)},
 		stderr: &SyncBuffer{},
 		exited: make(chan struct{}),
