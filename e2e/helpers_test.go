@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/caiquan/caiquan/internal/testing/testserver"
 	"github.com/gorilla/websocket"
 )
 
@@ -147,7 +148,23 @@ func (c *wsClient) playRound(uid string) tally {
 // getJSON fetches url and decodes its JSON body.
 func getJSON(t *testing.T, method, url, body string) (int, map[string]any) {
 	t.Helper()
+	return doJSON(t, method, url, "", body)
+}
+
+// adminJSON is getJSON against s's admin API, with its token and a JSON
+// body, as the admin API requires.
+func adminJSON(t *testing.T, s *testserver.Server, method, path, body string) (int, map[string]any) {
+	t.Helper()
+	return doJSON(t, method, "http://"+s.AdminAddr()+path, s.AdminToken(), body)
+}
+
+func doJSON(t *testing.T, method, url, token, body string) (int, map[string]any) {
+	t.Helper()
 	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", "application/json")
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

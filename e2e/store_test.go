@@ -50,17 +50,16 @@ func TestStoreCheckpointExportImport(t *testing.T) {
 	for i := 0; i < 8 && last.total <= 0; i++ {
 		last = c.playRound("ann")
 	}
-	admin := "http://" + s.AdminAddr()
 	for _, bad := range []string{`{"name":"../escape"}`, `{"name":""}`, `{"name":".hidden"}`, `{"name":"a/b"}`,
 		`{"name":"` + strings.Repeat("x", 65) + `"}`, `{"dir":"/tmp/x"}`, `not json`} {
-		if status, body := getJSON(t, http.MethodPost, admin+"/store/checkpoint", bad); status != http.StatusBadRequest {
+		if status, body := adminJSON(t, s, http.MethodPost, "/store/checkpoint", bad); status != http.StatusBadRequest {
 			t.Errorf("checkpoint %s: %d %v; want 400", bad, status, body)
 		}
 	}
 	if _, err := os.Stat(filepath.Join(dir, "escape")); err == nil {
 		t.Fatal("a checkpoint escaped its directory")
 	}
-	status, body := getJSON(t, http.MethodPost, admin+"/store/checkpoint", `{"name":"ck-1"}`)
+	status, body := adminJSON(t, s, http.MethodPost, "/store/checkpoint", `{"name":"ck-1"}`)
 	if status != http.StatusOK {
 		t.Fatalf("checkpoint: %d %v", status, body)
 	}
@@ -68,7 +67,7 @@ func TestStoreCheckpointExportImport(t *testing.T) {
 	if want := path + ".checkpoints/ck-1"; ck != want {
 		t.Errorf("checkpoint at %s, want %s", ck, want)
 	}
-	if status, _ := getJSON(t, http.MethodPost, admin+"/store/checkpoint", `{"name":"ck-1"}`); status != http.StatusConflict {
+	if status, _ := adminJSON(t, s, http.MethodPost, "/store/checkpoint", `{"name":"ck-1"}`); status != http.StatusConflict {
 		t.Errorf("the same name again: %d, want 409", status)
 	}
 	// The live store is locked: check says so and where to go.
