@@ -248,7 +248,7 @@ func playAcross(t *testing.T, c *gameCluster) {
 func TestClusterTLSRequiredBeyondLoopback(t *testing.T) {
 	certs := makeCerts(t)
 	e := etcdtest.Start(t)
-	base := []string{"-listen", "127.0.0.1:0", "-admin-listen", "", "-auth-mode", "anonymous", "-store", "memory",
+	base := []string{"-listen", "127.0.0.1:0", "-admin-listen", "", "-metrics-listen", "", "-auth-mode", "anonymous", "-store", "memory",
 		"-cluster-provider", "etcd", "-cluster-etcd-endpoints", e.Endpoint}
 	w := certs.wrongName
 	for _, tc := range []struct {
@@ -288,7 +288,7 @@ func TestClusterEtcdTLSRefusesWrongClients(t *testing.T) {
 	certs := makeCerts(t)
 	m, f := certs.member, certs.foreign
 	e := etcdtest.StartTLS(t, etcdtest.TLSFiles{Cert: m.Cert, Key: m.Key, CA: m.CA, ClientCert: m.Cert, ClientKey: m.Key})
-	base := []string{"-listen", "127.0.0.1:0", "-admin-listen", "", "-auth-mode", "anonymous", "-store", "memory",
+	base := []string{"-listen", "127.0.0.1:0", "-admin-listen", "", "-metrics-listen", "", "-auth-mode", "anonymous", "-store", "memory",
 		"-cluster-provider", "etcd", "-cluster-etcd-endpoints", e.Endpoint}
 	for _, tc := range []struct {
 		name  string

@@ -303,7 +303,7 @@ func TestBadSecretsRefusedAtStart(t *testing.T) {
 		{[]string{"-auth-secrets", newKey, "-auth-secret", oldKey}, "auth_secret and auth_secrets are both set"},
 		{nil, "auth_secrets (or auth_secret) is required when auth_mode is guest"},
 	} {
-		args := append([]string{"-auth-mode", "guest", "-listen", "127.0.0.1:0", "-admin-listen", "", "-store", "memory",
+		args := append([]string{"-auth-mode", "guest", "-listen", "127.0.0.1:0", "-admin-listen", "", "-metrics-listen", "", "-store", "memory",
 			"-store-path", filepath.Join(t.TempDir(), "x.db")}, tc.args...)
 		out, err := exec.Command(bin, args...).CombinedOutput()
 		if err == nil {

@@ -42,7 +42,7 @@ func TestPostgresVerifyFull(t *testing.T) {
 		{"TLS off", strings.Replace(pg.URL, "sslmode=verify-full", "sslmode=disable", 1), "no encryption"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cmd := exec.Command(testserver.Binary(t), "-listen", "127.0.0.1:0", "-admin-listen", "", "-auth-mode", "anonymous",
+			cmd := exec.Command(testserver.Binary(t), "-listen", "127.0.0.1:0", "-admin-listen", "", "-metrics-listen", "", "-auth-mode", "anonymous",
 				"-store", "postgres", "-postgres-url", tc.url)
 			var stderr strings.Builder
 			cmd.Stderr = &stderr
