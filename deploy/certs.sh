@@ -1,8 +1,8 @@
 #!/bin/sh
 # Makes throwaway certificates for deploy/compose.yaml in DIR (default
 # deploy/certs): a CA, the game listener's certificate (localhost and the
-# node names) and one certificate per node for the cluster's mutual TLS,
-# valid for both ends of a connection. For trying things on one machine;
+# node names), one certificate per node for the cluster's mutual TLS,
+# valid for both ends of a connection, and etcd's server and client ones. For trying things on one machine;
 # real deployments take certificates from their own CA.
 #
 #   deploy/certs.sh [DIR]
@@ -25,12 +25,17 @@ issue() { # name subjectAltName extendedKeyUsage
 }
 
 issue game "DNS:localhost,IP:127.0.0.1,DNS:node1,DNS:node2,DNS:node3" serverAuth
+# Peers check each other against the cluster's name (cluster_name).
 for n in node1 node2 node3; do
-	issue "$n" "DNS:$n" serverAuth,clientAuth
+	issue "$n" "DNS:$n,DNS:caiquan" serverAuth,clientAuth
 done
+# etcd's server certificate, and the client certificate every node (and
+# etcd's own health check) shows it.
+issue etcd "DNS:etcd,DNS:localhost,IP:127.0.0.1" serverAuth
+issue etcd-client "DNS:etcd-client" clientAuth
 rm -f ca.srl
 # The containers run as uid 10001 and must read the keys; these are
 # throwaway keys on one machine. The CA's key is not needed by anyone.
-chmod 644 ./*.crt game.key node*.key
+chmod 644 ./*.crt game.key node*.key etcd.key etcd-client.key
 chmod 600 ca.key
-echo "certificates in $dir: ca.crt, game.crt/key, node1..3.crt/key"
+echo "certificates in $dir: ca.crt, game.crt/key, node1..3.crt/key, etcd.crt/key, etcd-client.crt/key"
