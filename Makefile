@@ -3,7 +3,7 @@ GO ?= go
 BIN := bin
 ACTOR_PROTO_DIR = $(shell $(GO) list -m -f '{{.Dir}}' github.com/asynkron/protoactor-go)/actor
 
-.PHONY: all build run test test-cluster test-deps etcd postgres cluster cluster-stop proto vet clean
+.PHONY: all build run test bench-check test-cluster test-deps etcd postgres cluster cluster-stop proto vet clean
 
 all: build
 
@@ -19,7 +19,15 @@ run: build
 # the npm packages they drive (socket.io-client) themselves.
 test: test-deps vet
 	$(GO) test -race -count=1 -timeout 15m ./...
+	$(MAKE) bench-check
 	$(MAKE) test-cluster
+
+# Allocation budgets: each wire's encode and decode per message, and one
+# round through the actors, against the budgets committed in
+# gateway/allocs_test.go and actors/allocs_test.go. Counts, not times: they
+# hold from machine to machine. Without -race, which allocates on its own.
+bench-check:
+	$(GO) test -count=1 -run 'AllocationBudget' ./gateway/ ./actors/
 
 # protoactor-go's cluster layer races under -race (grpclog, its member
 # list, the block list, the etcd provider's shutdown flag), so the tests

@@ -16,7 +16,7 @@ type bot struct {
 	rng      *rand.Rand
 	round    string
 	uid      string
-	tick     *time.Timer
+	tick     Timer
 }
 
 func botProps(d *deps, uid string, seed, stream uint64) *actor.Props {
@@ -31,13 +31,13 @@ func (b *bot) Receive(ctx actor.Context) {
 		stopTimer(b.tick)
 	case *messages.BotStart:
 		b.round, b.uid = msg.RoundId, msg.Uid
-		b.tick = sendAfter(ctx, b.settings.BotFirstChoice, &messages.BotTick{RoundId: b.round})
+		b.tick = sendAfter(ctx, b.settings.Clock, b.settings.BotFirstChoice, &messages.BotTick{RoundId: b.round})
 	case *messages.BotTick:
 		if msg.RoundId != b.round {
 			return
 		}
 		ctx.Request(ctx.Parent(), &messages.SubmitChoice{RoundId: b.round, Uid: b.uid, Choice: 1 + b.rng.Int32N(3)})
-		b.tick = sendAfter(ctx, b.pause(), &messages.BotTick{RoundId: b.round})
+		b.tick = sendAfter(ctx, b.settings.Clock, b.pause(), &messages.BotTick{RoundId: b.round})
 	}
 }
 

@@ -10,7 +10,9 @@ import (
 
 // workerDispatcher runs mailboxes on kept goroutines (package workers)
 // instead of protoactor's default, a fresh goroutine for every burst of a
-// mailbox whose stack grows again each time.
+// mailbox whose stack grows again each time. It relies on protoactor (at
+// protoactorVersion) calling Schedule once per mailbox run and honouring
+// Throughput; TestProtoactorPinned guards the version.
 type workerDispatcher struct {
 	pool       *workers.Pool
 	throughput int

@@ -59,7 +59,7 @@ func testSettings() Settings {
 		RoomSize: 2, RoundTime: 300 * time.Millisecond, BotFill: 100 * time.Millisecond,
 		BotFirstChoice: 10 * time.Millisecond, BotRechooseMin: 20 * time.Millisecond, BotRechooseMax: 50 * time.Millisecond,
 		SettleRetry: 100 * time.Millisecond, SettleAttempts: 3, AttachTimeout: time.Second,
-		Now: time.Now, Seed: 42,
+		Clock: RealClock(), Seed: 42,
 	}
 }
 
@@ -184,4 +184,40 @@ func eventually(t *testing.T, what string, cond func() bool) {
 		}
 	}
 	t.Fatalf("never: %s", what)
+}
+
+// recvTimeout bounds every wait on a test channel: a regression fails the
+// test with a message instead of hanging the suite until its timeout.
+const recvTimeout = 3 * time.Second
+
+// recv returns the next value on ch, or fails the test after timeout.
+func recv[T any](t *testing.T, ch <-chan T, timeout time.Duration) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(timeout):
+		var zero T
+		t.Fatalf("nothing received within %v", timeout)
+		return zero
+	}
+}
+
+// recvType returns the first value of type M on ch, skipping the others,
+// or fails the test after timeout.
+func recvType[M any](t *testing.T, ch <-chan any, timeout time.Duration) M {
+	t.Helper()
+	deadline := time.After(timeout)
+	for {
+		select {
+		case v := <-ch:
+			if m, ok := v.(M); ok {
+				return m
+			}
+		case <-deadline:
+			var zero M
+			t.Fatalf("no %T within %v", zero, timeout)
+			return zero
+		}
+	}
 }

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
-	"github.com/caiquan/caiquan/config"
 	"github.com/caiquan/caiquan/internal/testing/heaptest"
 	"github.com/caiquan/caiquan/messages"
 	"github.com/caiquan/caiquan/store/memory"
@@ -38,7 +37,7 @@ func BenchmarkIdleSessionMemory(b *testing.B) {
 		system := actor.NewActorSystemWithConfig(actor.Configure(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 			return slog.New(slog.DiscardHandler)
 		})))
-		srv, err := NewServer(system, SettingsFrom(config.Default()), memory.New(), nil)
+		srv, err := NewServer(system, testSettings(), memory.New(), nil)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -25,7 +25,7 @@ type lobby struct {
 	queue    []waiting
 	seated   map[string]seatedTicket
 	draining bool
-	wake     *time.Timer
+	wake     Timer
 	rounds   uint64 // rooms opened: spreads them over the room hosts
 	ids      roundIDs
 	forgot   time.Time
@@ -44,7 +44,7 @@ type lobby struct {
 type opening struct {
 	spec  *messages.RoomSpec
 	host  string
-	timer *time.Timer
+	timer Timer
 }
 
 // openTimeout is how long a room host on another member has to confirm a
@@ -135,7 +135,7 @@ func (l *lobby) handleJoin(ctx actor.Context, msg *messages.JoinQueue) {
 		}
 	}
 	if !found {
-		since := l.d.settings.Now()
+		since := l.d.settings.Clock.Now()
 		if msg.JoinedAtUnixMs > 0 {
 			since = time.UnixMilli(msg.JoinedAtUnixMs)
 		}
@@ -195,7 +195,7 @@ func (l *lobby) match(ctx actor.Context) {
 		l.giveUp(ctx)
 		return
 	}
-	now := l.d.settings.Now()
+	now := l.d.settings.Clock.Now()
 	waiters := make([]rules.Waiter, len(l.queue))
 	byUID := make(map[string]waiting, len(l.queue))
 	for i, w := range l.queue {
@@ -220,7 +220,7 @@ func (l *lobby) wakeAt(ctx actor.Context, wake, now time.Time) {
 	case wake.IsZero():
 		stopTimer(l.wake)
 	case l.wake == nil:
-		l.wake = sendAfter(ctx, wake.Sub(now), &messages.MatchTick{})
+		l.wake = sendAfter(ctx, l.d.settings.Clock, wake.Sub(now), &messages.MatchTick{})
 	default:
 		l.wake.Reset(wake.Sub(now))
 	}
@@ -332,7 +332,7 @@ func (l *lobby) sendSpec(ctx actor.Context, spec *messages.RoomSpec, now time.Ti
 		return
 	}
 	l.opening[spec.RoundId] = opening{spec: spec, host: host,
-		timer: sendAfter(ctx, openTimeout, &messages.OpenTimeout{RoundId: spec.RoundId})}
+		timer: sendAfter(ctx, l.d.settings.Clock, openTimeout, &messages.OpenTimeout{RoundId: spec.RoundId})}
 	ctx.Request(roomsAt(host), spec)
 }
 
@@ -358,7 +358,7 @@ func (l *lobby) handleOpenTimeout(ctx actor.Context, msg *messages.OpenTimeout) 
 		return
 	}
 	delete(l.opening, msg.RoundId)
-	l.shunned[o.host] = l.d.settings.Now().Add(shunFor)
+	l.shunned[o.host] = l.d.settings.Clock.Now().Add(shunFor)
 	ctx.Logger().Warn("lobby: room host did not confirm a room; its players queue again", "host", o.host, "round", msg.RoundId)
 	for _, seat := range o.spec.Seats {
 		delete(l.seated, seat.Uid)

@@ -22,6 +22,10 @@ import (
 // sent by name in that window (a session's join to a lobby being remade,
 // NewServer's readiness probe) would panic in the sender. Here such
 // messages wait, and run after the Started message.
+//
+// Written against protoactor-go at protoactorVersion (actor/mailbox.go's
+// defaultMailbox and actor/props.go's spawn order); TestProtoactorPinned
+// fails on any other version, so an upgrade re-reads both first.
 type mailbox struct {
 	mu         sync.Mutex
 	registered bool // RegisterHandlers ran
@@ -35,6 +39,11 @@ type mailbox struct {
 	dispatcher actor.Dispatcher
 	runs       func() // process, made once: a method value made per post is an allocation per post
 }
+
+// protoactorVersion is the protoactor-go release that mailbox.go and
+// dispatcher.go were written against: both replace parts of its actor
+// package and depend on its internal order of calls.
+const protoactorVersion = "v0.0.0-20240822202345-3c0e61ca19c9"
 
 var _ actor.Mailbox = (*mailbox)(nil)
 

@@ -24,7 +24,7 @@ type player struct {
 	d       *deps
 
 	owed    []*messages.ApplyRound // applied but not yet stored, in order
-	retry   *time.Timer            // the next SaveRetry, while owed
+	retry   Timer                  // the next SaveRetry, while owed
 	retries int
 }
 
@@ -170,7 +170,7 @@ func (p *player) save(change func(caiquan.PlayerRecord) caiquan.PlayerRecord) er
 }
 
 func (p *player) now() time.Time {
-	return p.d.settings.Now().UTC()
+	return p.d.settings.Clock.Now().UTC()
 }
 
 func (p *player) handleDetach(ctx actor.Context, msg *messages.Detach) {
@@ -230,7 +230,7 @@ func (p *player) retryLater(ctx actor.Context) {
 	}
 	d := saveRetryFirst << min(p.retries, 10)
 	p.retries++
-	p.retry = sendAfter(ctx, min(d, playerBackoffMax), &messages.SaveRetry{})
+	p.retry = sendAfter(ctx, p.d.settings.Clock, min(d, playerBackoffMax), &messages.SaveRetry{})
 }
 
 func (p *player) handleSaveRetry(ctx actor.Context) {

@@ -19,8 +19,8 @@ type room struct {
 
 	seats    []*seat
 	phase    phase
-	deadline *time.Timer
-	retry    *time.Timer
+	deadline Timer
+	retry    Timer
 	attempts int
 	base     []int // each seat's base score, judged once at the deadline
 	outcomes []rules.Outcome
@@ -141,8 +141,8 @@ func (r *room) handleStarted(ctx actor.Context) {
 			ctx.Request(s.session, start)
 		}
 	}
-	r.deadAt = r.d.settings.Now().Add(r.d.settings.RoundTime)
-	r.deadline = sendAfter(ctx, r.d.settings.RoundTime, &messages.RoundDeadline{RoundId: r.spec.RoundId})
+	r.deadAt = r.d.settings.Clock.Now().Add(r.d.settings.RoundTime)
+	r.deadline = sendAfter(ctx, r.d.settings.Clock, r.d.settings.RoundTime, &messages.RoundDeadline{RoundId: r.spec.RoundId})
 }
 
 // seatBot puts a new bot in seat i; its child PID tells the room its choices
@@ -302,7 +302,7 @@ func (r *room) askPlayers(ctx actor.Context) {
 			ctx.Request(to, r.applyRound(i))
 		}
 	}
-	r.retry = sendAfter(ctx, r.d.settings.SettleRetry, &messages.SettleTimeout{RoundId: r.spec.RoundId})
+	r.retry = sendAfter(ctx, r.d.settings.Clock, r.d.settings.SettleRetry, &messages.SettleTimeout{RoundId: r.spec.RoundId})
 }
 
 // askDirectory: an ask reached a player actor that is gone (protoactor does
@@ -375,7 +375,7 @@ func (r *room) publish(ctx actor.Context) {
 	}
 	r.phase = settled
 	r.d.metrics.RoundsSettled.Inc()
-	r.d.metrics.SettlementLag.Observe(r.d.settings.Now().Sub(r.deadAt).Seconds())
+	r.d.metrics.SettlementLag.Observe(r.d.settings.Clock.Now().Sub(r.deadAt).Seconds())
 	r.toHumans(ctx, result, nil)
 	ctx.Stop(ctx.Self())
 }

@@ -29,7 +29,7 @@ func startRoom(t *testing.T, round string) (*actor.ActorSystem, *Server, *actor.
 		t.Fatal(err)
 	}
 	for _, ch := range spies {
-		if _, ok := (<-ch).(*messages.Start); !ok {
+		if _, ok := recv(t, ch, recvTimeout).(*messages.Start); !ok {
 			t.Fatal("first message to a seat is not start")
 		}
 	}
@@ -126,13 +126,9 @@ func TestRoomIgnoresChoicesFromOtherSenders(t *testing.T) {
 	stranger, _ := spawnSpy(system)
 	system.Root.RequestWithCustomSender(room, &messages.SubmitChoice{RoundId: "r1", Uid: "a", Choice: 2}, stranger)
 	system.Root.Send(room, &messages.RoundDeadline{RoundId: "r1"})
-	for m := range spies[0] {
-		if res, ok := m.(*messages.Result); ok {
-			if r := resultOf(&messages.Envelope{Body: &messages.Envelope_Result{Result: res}}, "a"); r.Choice != 0 {
-				t.Fatalf("a stranger chose for a: %v", r)
-			}
-			return
-		}
+	res := recvType[*messages.Result](t, spies[0], recvTimeout)
+	if r := resultOf(&messages.Envelope{Body: &messages.Envelope_Result{Result: res}}, "a"); r.Choice != 0 {
+		t.Fatalf("a stranger chose for a: %v", r)
 	}
 }
 
@@ -148,16 +144,10 @@ func TestDeclinedSeatIsNotScored(t *testing.T) {
 	system.Root.RequestWithCustomSender(room, &messages.LeaveRoom{RoundId: "twice", Uid: "b", Declined: true}, pids[1])
 	system.Root.RequestWithCustomSender(room, &messages.SubmitChoice{RoundId: "twice", Uid: "a", Choice: 2}, pids[0])
 	system.Root.Send(room, &messages.RoundDeadline{RoundId: "twice"})
-	for m := range spies[0] {
-		res, ok := m.(*messages.Result)
-		if !ok {
-			continue
-		}
-		a, b := resultOf(&messages.Envelope{Body: &messages.Envelope_Result{Result: res}}, "a"), resultOf(&messages.Envelope{Body: &messages.Envelope_Result{Result: res}}, "b")
-		if a == nil || b == nil || a.RoundScore != 1 || b.Choice != 0 || b.RoundScore != 0 {
-			t.Fatalf("result with a declined seat: %v", res)
-		}
-		break
+	res := recvType[*messages.Result](t, spies[0], recvTimeout)
+	env := &messages.Envelope{Body: &messages.Envelope_Result{Result: res}}
+	if a, b := resultOf(env, "a"), resultOf(env, "b"); a == nil || b == nil || a.RoundScore != 1 || b.Choice != 0 || b.RoundScore != 0 {
+		t.Fatalf("result with a declined seat: %v", res)
 	}
 	got, err := system.Root.RequestFuture(srv.d.players, &messages.ApplyRound{Uid: "b", RoundId: "probe", BaseScore: 0}, time.Second).Result()
 	if err != nil || got.(*messages.RoundApplied).TotalScore != 1 || got.(*messages.RoundApplied).WinStreak != 1 {
@@ -178,19 +168,15 @@ func TestSessionDeadBeforeItTookTheSeat(t *testing.T) {
 	eventually(t, "the room saw b's session go", func() bool {
 		return len(srv.List(KindRoom)) == 1 && len(spies[0]) > 0
 	})
-	if l, ok := (<-spies[0]).(*messages.Leave); !ok || l.Uid != "b" {
+	if l, ok := recv(t, spies[0], recvTimeout).(*messages.Leave); !ok || l.Uid != "b" {
 		t.Fatalf("a was not told b left: %v", l)
 	}
 	system.Root.RequestWithCustomSender(room, &messages.SubmitChoice{RoundId: "early", Uid: "a", Choice: 1}, pids[0])
 	system.Root.Send(room, &messages.RoundDeadline{RoundId: "early"})
-	for m := range spies[0] {
-		if res, ok := m.(*messages.Result); ok {
-			env := &messages.Envelope{Body: &messages.Envelope_Result{Result: res}}
-			if a, b := resultOf(env, "a"), resultOf(env, "b"); a == nil || b == nil || a.RoundScore != 1 || b.RoundScore != 0 {
-				t.Fatalf("result: %v", res)
-			}
-			break
-		}
+	res := recvType[*messages.Result](t, spies[0], recvTimeout)
+	env := &messages.Envelope{Body: &messages.Envelope_Result{Result: res}}
+	if a, b := resultOf(env, "a"), resultOf(env, "b"); a == nil || b == nil || a.RoundScore != 1 || b.RoundScore != 0 {
+		t.Fatalf("result: %v", res)
 	}
 	got, err := system.Root.RequestFuture(srv.d.players, &messages.ApplyRound{Uid: "b", RoundId: "probe", BaseScore: 0}, time.Second).Result()
 	if err != nil || got.(*messages.RoundApplied).WinStreak != 1 {

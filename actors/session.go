@@ -26,15 +26,15 @@ type session struct {
 	standing rules.Standing
 	room     *actor.PID
 	round    string
-	attach   *time.Timer
+	attach   Timer
 	att      *attachState // while attaching
 	wait     *waitState   // while queued
 	gone     bool         // the socket is closed: nothing more from the client
-	hello    *time.Timer
+	hello    Timer
 	// rejoin repeats a waiting session's join. It is made at the first
 	// join and reset at each, not made anew: a timer per join was two per
 	// round, and most joins are seated at once.
-	rejoin *time.Timer
+	rejoin Timer
 }
 
 // attachState is a session's while its hello waits for the player actor;
@@ -80,7 +80,7 @@ func (s *session) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
 		if s.d.settings.HandshakeTimeout > 0 {
-			s.hello = sendAfter(ctx, s.d.settings.HandshakeTimeout, &messages.HelloTimeout{})
+			s.hello = sendAfter(ctx, s.d.settings.Clock, s.d.settings.HandshakeTimeout, &messages.HelloTimeout{})
 		}
 	case *messages.HelloTimeout:
 		// The gateway's own deadline ends at any hello; this one waits for a
@@ -189,7 +189,7 @@ func (s *session) handleHello(ctx actor.Context, h *messages.Hello) {
 	}
 	s.user = user
 	s.phase = attaching
-	s.att = &attachState{by: s.d.settings.Now().Add(s.d.settings.AttachTimeout)}
+	s.att = &attachState{by: s.d.settings.Clock.Now().Add(s.d.settings.AttachTimeout)}
 	s.d.inv.name(ctx.Self(), user.Uid)
 	s.register(ctx)
 }
@@ -211,7 +211,7 @@ func (s *session) identify(h *messages.Hello) (user *messages.User, code, proble
 	if h.Token == "" {
 		return nil, messages.CodeTokenRequired, "this server needs a token from POST /login: in hello.token, or for Socket.IO in the handshake auth {token} or ?token="
 	}
-	claims, err := s.d.settings.Auth.Verify(h.Token, s.d.settings.Now())
+	claims, err := s.d.settings.Auth.Verify(h.Token, s.d.settings.Clock.Now())
 	switch {
 	case errors.Is(err, auth.ErrExpired):
 		return nil, messages.CodeTokenExpired, "the token has expired; log in again"
@@ -236,7 +236,7 @@ func (s *session) identify(h *messages.Hello) (user *messages.User, code, proble
 func (s *session) register(ctx actor.Context) {
 	ctx.Request(s.d.playersOf(s.user.Uid), &messages.Register{Uid: s.user.Uid, Uname: s.user.Uname, Uavatar: s.user.Uavatar})
 	stopTimer(s.attach)
-	s.attach = sendAfter(ctx, min(attachRetry, s.d.settings.AttachTimeout), &messages.AttachTimeout{})
+	s.attach = sendAfter(ctx, s.d.settings.Clock, min(attachRetry, s.d.settings.AttachTimeout), &messages.AttachTimeout{})
 }
 
 // attachRetry is how often a session asks again for its player. In a
@@ -255,7 +255,7 @@ func (s *session) handleReattach(ctx actor.Context) {
 
 func (s *session) handleAttachTimeout(ctx actor.Context) {
 	switch {
-	case s.phase == attaching && s.d.settings.Now().Before(s.att.by):
+	case s.phase == attaching && s.d.settings.Clock.Now().Before(s.att.by):
 		s.register(ctx)
 	case s.phase == attaching:
 		s.phase, s.att, s.attach = greeting, nil, nil
@@ -295,8 +295,12 @@ func (s *session) handleJoin(ctx actor.Context) {
 		s.sendError(messages.CodeAlreadyQueued, "already waiting for a seat or playing a round")
 		return
 	}
+	if s.d.settings.Busy != nil && s.d.settings.Busy() {
+		s.sendError(messages.CodeServerBusy, "the server is near its memory limit; join again in a moment")
+		return
+	}
 	s.phase = queued
-	now := s.d.settings.Now()
+	now := s.d.settings.Clock.Now()
 	s.wait = &waitState{joinedAt: now, ticket: uint64(now.UnixNano())} // the ticket grows across sessions of one uid
 	s.sendJoin(ctx)
 }
@@ -318,7 +322,7 @@ func (s *session) sendJoin(ctx actor.Context) {
 		JoinedAtUnixMs: w.joinedAt.UnixMilli(),
 	})
 	if s.rejoin == nil {
-		s.rejoin = sendAfter(ctx, rejoinEvery, &messages.RejoinTick{})
+		s.rejoin = sendAfter(ctx, s.d.settings.Clock, rejoinEvery, &messages.RejoinTick{})
 	} else {
 		s.rejoin.Reset(rejoinEvery)
 	}

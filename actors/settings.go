@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/caiquan/caiquan/auth"
-	"github.com/caiquan/caiquan/config"
 )
 
 // Settings are the game's timings and sizes, and the sources of time and
@@ -28,12 +27,16 @@ type Settings struct {
 	// (a refused token does not count); zero means no limit.
 	HandshakeTimeout time.Duration
 
-	Now  func() time.Time
-	Seed uint64
+	Clock Clock
+	Seed  uint64
 
 	// Auth checks the token of a hello; nil is anonymous mode, where the
 	// client names its uid.
 	Auth Verifier
+
+	// Busy, when set and true, refuses new rounds with server_busy (the
+	// process is near its memory limit).
+	Busy func() bool
 
 	// Placement places the shared actors in a cluster; nil is a single
 	// node.
@@ -50,24 +53,6 @@ type Verifier interface {
 // anonymous client may not claim one.
 const WeChatUIDPrefix = auth.UIDPrefix
 
-// SettingsFrom takes the game's settings from the server configuration.
-func SettingsFrom(c config.Config) Settings {
-	return Settings{
-		RoomSize:         c.RoomSize,
-		RoundTime:        c.RoundTime,
-		BotFill:          c.BotFill,
-		BotFirstChoice:   c.BotFirstChoice,
-		BotRechooseMin:   c.BotRechooseMin,
-		BotRechooseMax:   c.BotRechooseMax,
-		SettleRetry:      300 * time.Millisecond,
-		SettleAttempts:   20,
-		AttachTimeout:    5 * time.Second,
-		HandshakeTimeout: c.HandshakeTimeout,
-		Now:              time.Now,
-		Seed:             uint64(time.Now().UnixNano()),
-	}
-}
-
 func (s Settings) validate() error {
 	switch {
 	case s.RoomSize < 2:
@@ -78,7 +63,7 @@ func (s Settings) validate() error {
 		return errors.New("actors: bad bot rechoose range")
 	case s.SettleRetry <= 0 || s.SettleAttempts < 1 || s.AttachTimeout <= 0:
 		return errors.New("actors: bad settle or attach timing")
-	case s.Now == nil:
+	case s.Clock == nil:
 		return errors.New("actors: no clock")
 	}
 	return nil

@@ -72,15 +72,17 @@ func TestLoadFailureRestartsPlayerWithBackoff(t *testing.T) {
 	s.AttachTimeout = 700 * time.Millisecond
 	srv, _, _ := newServerWith(t, s, store)
 	c := &client{t: t, conn: newFakeConn(), uid: "p"}
+	began := time.Now()
 	c.s = srv.OpenSession(c.conn)
 	c.send(hello("p", ""))
 	c.expect("error:" + messages.CodeServerBusy)
 
-	// 50 ms, 100, 200, 400, 800, 1.6 s…: within 2.5 s about eight tries, where
-	// restarting at once would make thousands.
-	time.Sleep(2500 * time.Millisecond)
-	if n := store.loads.Load(); n < 3 || n > 12 {
-		t.Fatalf("%d loads in 2.5 s while the store was down; want a handful (back-off)", n)
+	// Six loads are the first start and five restarts, the last four after
+	// pauses of 50, 100, 200 and 400 ms: at least 750 ms, where restarting
+	// at once would take microseconds. Slowness only lengthens it.
+	eventually(t, "six loads while the store is down", func() bool { return store.loads.Load() >= 6 })
+	if took := time.Since(began); took < 750*time.Millisecond {
+		t.Fatalf("six loads within %v: the restarts do not back off", took)
 	}
 	if _, _, ok := srv.d.inv.Find("", KindPlayer, "p"); !ok {
 		t.Fatal("the player was given up")
@@ -91,7 +93,7 @@ func TestLoadFailureRestartsPlayerWithBackoff(t *testing.T) {
 	deadline := time.Now().Add(playerBackoffMax + 3*time.Second)
 	for {
 		c.send(hello("p", ""))
-		env := <-c.conn.out
+		env := recv(t, c.conn.out, recvTimeout)
 		if hi := env.GetHi(); hi != nil {
 			if hi.TotalScore != 5 || hi.WinStreak != 2 {
 				t.Fatalf("hi after the store came back = %v, want total 5, streak 2", hi)
@@ -104,7 +106,7 @@ func TestLoadFailureRestartsPlayerWithBackoff(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatal("no hi after the store came back")
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond) // a pause between hellos, not a wait for an event
 	}
 }
 
@@ -185,7 +187,9 @@ func TestOwedRoundStoredWithoutTheRoom(t *testing.T) {
 	if _, err := ask("r1", 200*time.Millisecond); err == nil {
 		t.Fatal("r1 confirmed while the store was down")
 	}
-	time.Sleep(500 * time.Millisecond) // the player retries meanwhile, and fails
+	// The player retries on its own meanwhile, and fails at least once.
+	failed := store.saves.Load()
+	eventually(t, "a retried save while the store is down", func() bool { return store.saves.Load() > failed })
 	store.down.Store(false)
 	eventually(t, "r1 stored by the player's own retry", func() bool {
 		rec, _ := store.Store.Load("p")

@@ -189,6 +189,10 @@ func (p *player) round(c *gameConn) bool {
 		return false
 	}
 	if v := end.GetVoid(); v != nil {
+		if p.proto == "eio3" {
+			// The 2016 page knows no void: it would wait at 0 for good.
+			p.l.violate("%s: round %s: a void on the 2016 client's wire", p.uid, start.RoundId)
+		}
 		p.l.count(func(l *ledger) { l.voids++ })
 		return true
 	}

@@ -58,13 +58,13 @@ type Config struct {
 	PprofListen string `yaml:"pprof_listen"`
 	AdminToken  string `yaml:"admin_token"`
 
-	// HeapBudgetMiB is the most memory, in MiB, the heap may reach between
-	// two garbage collections while the server allocates fast: it then
-	// collects about every 30 s instead of each time its heap doubles,
-	// which at 10,000 players was every 6 s and a second of slow rounds
-	// each time (internal/gcpace). A quiet server collects as Go does by
-	// default. 0 turns the pacing off; so does a GOGC in the environment.
-	HeapBudgetMiB int `yaml:"heap_budget_mib"`
+	// MemoryLimitMiB is the process's soft memory limit (Go's
+	// debug.SetMemoryLimit); near it the server refuses new connections
+	// and new rounds until memory falls back. 0 turns both off.
+	// GCPercent is the collector's fixed GOGC. GOMEMLIMIT and GOGC in the
+	// environment win over both.
+	MemoryLimitMiB int `yaml:"memory_limit_mib"`
+	GCPercent      int `yaml:"gc_percent"`
 
 	// Store is where player records live: "bolt" (the file StorePath, one
 	// node), "postgres" (PostgresURL, shared by nodes) or "memory" (gone
@@ -157,7 +157,8 @@ func Default() Config {
 		AllowNoOrigin:    true,
 		DrainTimeout:     15 * time.Second,
 		AdminListen:      "127.0.0.1:8081",
-		HeapBudgetMiB:    512,
+		MemoryLimitMiB:   1024,
+		GCPercent:        200,
 		Store:            StoreBolt,
 		StorePath:        "caiquan.db",
 		AuthMode:         AuthWeChat,

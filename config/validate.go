@@ -96,8 +96,11 @@ func (c Config) Validate() error {
 			bad(`pprof_listen must be a loopback host:port such as "127.0.0.1:6060", or empty, got %q`, c.PprofListen)
 		}
 	}
-	if c.HeapBudgetMiB != 0 && (c.HeapBudgetMiB < 64 || c.HeapBudgetMiB > 1<<20) {
-		bad("heap_budget_mib must be 0 (off) or between 64 and 1048576, got %d", c.HeapBudgetMiB)
+	if c.MemoryLimitMiB != 0 && (c.MemoryLimitMiB < 64 || c.MemoryLimitMiB > 1<<20) {
+		bad("memory_limit_mib must be 0 (off) or between 64 and 1048576, got %d", c.MemoryLimitMiB)
+	}
+	if c.GCPercent < 10 || c.GCPercent > 10000 {
+		bad("gc_percent must be between 10 and 10000, got %d", c.GCPercent)
 	}
 	switch c.Store {
 	case StoreBolt:

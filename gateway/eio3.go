@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"sync/atomic"
 
 	"github.com/gorilla/websocket"
 
@@ -15,6 +16,9 @@ import (
 // WebSocket-level pings alone.
 type eio3Wire struct {
 	sid string
+	// started is the round this connection was last told had started, so
+	// that a void of it can reach the 2016 client as a result (voidAsResult).
+	started atomic.Pointer[messages.Start]
 }
 
 // The demo's values; the client ignores them.
@@ -30,7 +34,35 @@ func (w *eio3Wire) greeting() []frame {
 
 func (w *eio3Wire) heartbeat() (frame, bool) { return frame{}, false }
 
-func (w *eio3Wire) encode(env *messages.Envelope) (frame, error) { return encodeEventFrame(env) }
+// encode sends a void of the round in play as a result: the 2016 page knows
+// no void event, and would wait at its countdown's 0 for good.
+func (w *eio3Wire) encode(env *messages.Envelope) (frame, error) {
+	switch body := env.GetBody().(type) {
+	case *messages.Envelope_Start:
+		w.started.Store(body.Start)
+	case *messages.Envelope_Result:
+		w.started.Store(nil)
+	case *messages.Envelope_Void:
+		if start := w.started.Swap(nil); start != nil && start.GetRoundId() == body.Void.GetRoundId() {
+			env = voidAsResult(start)
+		}
+	}
+	return encodeEventFrame(env)
+}
+
+// voidAsResult is a voided round as the rules would score it had nobody
+// chosen: every seat's choice 0 and round score 0, every standing as it was
+// at the start. It changes no score, and ends the round for a client that
+// only knows results.
+func voidAsResult(start *messages.Start) *messages.Envelope {
+	res := &messages.Result{RoundId: start.GetRoundId()}
+	for _, u := range start.GetRoomUsers() {
+		res.Result = append(res.Result, &messages.PlayerResult{
+			Uid: u.GetUid(), TotalScore: u.GetTotalScore(), WinStreak: u.GetWinStreak(),
+		})
+	}
+	return &messages.Envelope{Body: &messages.Envelope_Result{Result: res}}
+}
 
 func (w *eio3Wire) decode(kind int, data []byte) inbound {
 	if kind != websocket.TextMessage {

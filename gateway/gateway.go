@@ -11,7 +11,6 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/caiquan/caiquan/actors"
-	"github.com/caiquan/caiquan/config"
 	"github.com/caiquan/caiquan/metrics"
 )
 
@@ -32,7 +31,7 @@ const (
 // Gateway is the HTTP side of the server: routes, upgrades, and the set of
 // open connections.
 type Gateway struct {
-	cfg      config.Config
+	cfg      Config
 	opener   actors.Opener
 	log      *slog.Logger
 	metrics  *metrics.Metrics // nil: not counted
@@ -46,6 +45,7 @@ type Gateway struct {
 	parkAfter time.Duration
 
 	draining atomic.Bool
+	busy     func() bool // nil: always admit
 
 	mu    sync.Mutex
 	conns map[*conn]struct{}
@@ -61,6 +61,10 @@ type closeCause struct {
 
 // Option changes a Gateway made by New.
 type Option func(*Gateway)
+
+// WithAdmission refuses new connections with 503 server_busy while busy
+// returns true (the process is near its memory limit).
+func WithAdmission(busy func() bool) Option { return func(g *Gateway) { g.busy = busy } }
 
 // WithStatic serves every path that no route claims (for example a web demo
 // at /) with h instead of answering 404.
@@ -78,14 +82,16 @@ func WithRoute(path string, h http.Handler) Option {
 	}
 }
 
-// New makes a Gateway. Settings it needs that are zero in cfg take
-// config.Default()'s value, so a partly filled Config cannot disable limits.
-func New(cfg config.Config, opener actors.Opener, log *slog.Logger, opts ...Option) *Gateway {
+// New makes a Gateway; it refuses a Config that would turn a limit off.
+func New(cfg Config, opener actors.Opener, log *slog.Logger, opts ...Option) (*Gateway, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	g := &Gateway{
-		cfg:             withDefaults(cfg),
+		cfg:             cfg,
 		opener:          opener,
 		log:             log,
 		eio4PingTimeout: eio4PingTimeout,
@@ -107,33 +113,7 @@ func New(cfg config.Config, opener actors.Opener, log *slog.Logger, opts ...Opti
 	for _, opt := range opts {
 		opt(g)
 	}
-	return g
-}
-
-func withDefaults(cfg config.Config) config.Config {
-	def := config.Default()
-	if cfg.SocketIOPrefix == "" {
-		cfg.SocketIOPrefix = def.SocketIOPrefix
-	}
-	if cfg.MaxFrameBytes <= 0 {
-		cfg.MaxFrameBytes = def.MaxFrameBytes
-	}
-	if cfg.RateBurst <= 0 {
-		cfg.RateBurst = def.RateBurst
-	}
-	if cfg.HandshakeTimeout <= 0 {
-		cfg.HandshakeTimeout = def.HandshakeTimeout
-	}
-	if cfg.PingInterval <= 0 {
-		cfg.PingInterval = def.PingInterval
-	}
-	if cfg.IdleTimeout <= 0 {
-		cfg.IdleTimeout = def.IdleTimeout
-	}
-	if cfg.OutboundQueue <= 0 {
-		cfg.OutboundQueue = def.OutboundQueue
-	}
-	return cfg
+	return g, nil
 }
 
 // SetDraining makes /healthz answer 503 and refuses new upgrades with 503.

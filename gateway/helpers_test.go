@@ -14,7 +14,6 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/caiquan/caiquan/actors"
-	"github.com/caiquan/caiquan/config"
 	"github.com/caiquan/caiquan/messages"
 )
 
@@ -98,26 +97,32 @@ type testServer struct {
 	gw     *Gateway
 	srv    *httptest.Server
 	opener *fakeOpener
-	cfg    config.Config
+	cfg    Config
 }
 
-func testConfig() config.Config {
-	cfg := config.Default()
-	cfg.PingInterval = 2 * time.Second
-	cfg.IdleTimeout = 10 * time.Second
-	return cfg
+// testConfig is the server's defaults with a quicker ping and idle timeout.
+func testConfig() Config {
+	return Config{
+		SocketIOPrefix: "/applet/websocket/socket.io/",
+		MaxFrameBytes:  4096, RateLimit: 20, RateBurst: 40, OutboundQueue: 64,
+		HandshakeTimeout: 10 * time.Second, PingInterval: 2 * time.Second, IdleTimeout: 10 * time.Second,
+		AllowNoOrigin: true,
+	}
 }
 
 // newTestServer starts a gateway; tweak adjusts the config or the gateway
 // before it serves (either may be nil).
-func newTestServer(t *testing.T, tweakCfg func(*config.Config), tweakGW func(*Gateway)) *testServer {
+func newTestServer(t *testing.T, tweakCfg func(*Config), tweakGW func(*Gateway)) *testServer {
 	t.Helper()
 	cfg := testConfig()
 	if tweakCfg != nil {
 		tweakCfg(&cfg)
 	}
 	opener := &fakeOpener{sessions: make(chan *fakeSession, 64)}
-	gw := New(cfg, opener, nil)
+	gw, err := New(cfg, opener, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if tweakGW != nil {
 		tweakGW(gw)
 	}

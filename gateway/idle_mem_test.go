@@ -13,7 +13,6 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/caiquan/caiquan/actors"
-	"github.com/caiquan/caiquan/config"
 	"github.com/caiquan/caiquan/internal/testing/heaptest"
 	"github.com/caiquan/caiquan/messages"
 )
@@ -45,7 +44,10 @@ func BenchmarkIdleConnMemory(b *testing.B) {
 	const n = 1000
 	for b.Loop() {
 		opener := &idleOpener{}
-		g := New(config.Default(), opener, nil)
+		g, err := New(testConfig(), opener, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
 		g.parkAfter = 10 * time.Millisecond
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {

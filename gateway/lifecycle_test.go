@@ -5,18 +5,18 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
 
-	"github.com/caiquan/caiquan/config"
 	"github.com/caiquan/caiquan/messages"
 )
 
 func TestFrameTooBig(t *testing.T) {
 	for _, path := range []string{"/ws", eio3Path} {
-		ts := newTestServer(t, func(c *config.Config) { c.MaxFrameBytes = 64 }, nil)
+		ts := newTestServer(t, func(c *Config) { c.MaxFrameBytes = 64 }, nil)
 		ws := ts.dial(t, path, nil)
 		s := ts.session(t)
 		writeText(t, ws, `42["hello",{"user":{"uid":"`+strings.Repeat("x", 10_000)+`"}}]`)
@@ -28,7 +28,7 @@ func TestFrameTooBig(t *testing.T) {
 }
 
 func TestFrameAtTheLimitPasses(t *testing.T) {
-	ts := newTestServer(t, func(c *config.Config) { c.MaxFrameBytes = 64 }, nil)
+	ts := newTestServer(t, func(c *Config) { c.MaxFrameBytes = 64 }, nil)
 	ws := ts.dial(t, "/ws", nil)
 	s := ts.session(t)
 	frame := `{"hello":{"user":{"uid":"` + strings.Repeat("x", 64-len(`{"hello":{"user":{"uid":""}}}`)) + `"}}}`
@@ -39,7 +39,7 @@ func TestFrameAtTheLimitPasses(t *testing.T) {
 }
 
 func TestOriginRefused(t *testing.T) {
-	ts := newTestServer(t, func(c *config.Config) { c.AllowedOrigins = []string{"https://game.example"} }, nil)
+	ts := newTestServer(t, func(c *Config) { c.AllowedOrigins = []string{"https://game.example"} }, nil)
 	status, body := ts.refusal(t, "/ws", http.Header{"Origin": {"https://x.example"}})
 	if want := `{"code":"origin_not_allowed","message":"origin https://x.example is not allowed"}`; status != 403 || body != want {
 		t.Fatalf("got %d %s; want 403 %s", status, body, want)
@@ -53,14 +53,14 @@ func TestOriginRefused(t *testing.T) {
 }
 
 func TestNoOriginRefusedWhenConfigured(t *testing.T) {
-	ts := newTestServer(t, func(c *config.Config) { c.AllowNoOrigin = false }, nil)
+	ts := newTestServer(t, func(c *Config) { c.AllowNoOrigin = false }, nil)
 	if status, _ := ts.refusal(t, "/ws", nil); status != 403 {
 		t.Fatalf("no Origin: %d; want 403", status)
 	}
 }
 
 func TestFloodIsLimitedThenClosed(t *testing.T) {
-	ts := newTestServer(t, func(c *config.Config) { c.RateLimit = 1; c.RateBurst = 2 }, nil)
+	ts := newTestServer(t, func(c *Config) { c.RateLimit = 1; c.RateBurst = 2 }, nil)
 	ws := ts.dial(t, "/ws?format=json", nil)
 	s := ts.session(t)
 	for range 40 {
@@ -97,7 +97,7 @@ func TestFloodIsLimitedThenClosed(t *testing.T) {
 }
 
 func TestEngineIOPingsCountTowardTheRate(t *testing.T) {
-	ts := newTestServer(t, func(c *config.Config) { c.RateLimit = 1; c.RateBurst = 2 }, nil)
+	ts := newTestServer(t, func(c *Config) { c.RateLimit = 1; c.RateBurst = 2 }, nil)
 	ws := ts.dial(t, eio3Path, nil)
 	readText(t, ws)
 	readText(t, ws)
@@ -115,7 +115,7 @@ func TestEngineIOPingsCountTowardTheRate(t *testing.T) {
 // A client that never reads: Send must not block, and the connection closes
 // as a slow consumer.
 func TestSlowConsumer(t *testing.T) {
-	ts := newTestServer(t, func(c *config.Config) { c.OutboundQueue = 4 }, nil)
+	ts := newTestServer(t, func(c *Config) { c.OutboundQueue = 4 }, nil)
 	ts.dial(t, "/ws", nil) // never read from
 	s := ts.session(t)
 	big := &messages.Envelope{Body: &messages.Envelope_Hi{Hi: &messages.Hi{Message: strings.Repeat("x", 64<<10)}}}
@@ -141,7 +141,7 @@ func TestSlowConsumer(t *testing.T) {
 }
 
 func TestHandshakeTimeout(t *testing.T) {
-	ts := newTestServer(t, func(c *config.Config) { c.HandshakeTimeout = 200 * time.Millisecond }, nil)
+	ts := newTestServer(t, func(c *Config) { c.HandshakeTimeout = 200 * time.Millisecond }, nil)
 	ws := ts.dial(t, "/ws", nil)
 	s := ts.session(t)
 	writeText(t, ws, `{"join":{}}`) // not a hello
@@ -151,7 +151,7 @@ func TestHandshakeTimeout(t *testing.T) {
 }
 
 func TestHelloStopsTheHandshakeTimer(t *testing.T) {
-	ts := newTestServer(t, func(c *config.Config) { c.HandshakeTimeout = 100 * time.Millisecond }, nil)
+	ts := newTestServer(t, func(c *Config) { c.HandshakeTimeout = 100 * time.Millisecond }, nil)
 	ws := ts.dial(t, "/ws?format=json", nil)
 	s := ts.session(t)
 	writeText(t, ws, `{"hello":{"user":{"uid":"u1"}}}`)
@@ -166,7 +166,7 @@ func TestHelloStopsTheHandshakeTimer(t *testing.T) {
 
 func TestIdleTimeout(t *testing.T) {
 	// A long ping period: nothing from the server prompts the client.
-	ts := newTestServer(t, func(c *config.Config) { c.IdleTimeout = 200 * time.Millisecond; c.PingInterval = time.Hour }, nil)
+	ts := newTestServer(t, func(c *Config) { c.IdleTimeout = 200 * time.Millisecond; c.PingInterval = time.Hour }, nil)
 	ws := ts.dial(t, eio3Path, nil)
 	s := ts.session(t)
 	expectCloseCode(t, ws, messages.ClosePolicy, "nothing received")
@@ -175,13 +175,18 @@ func TestIdleTimeout(t *testing.T) {
 }
 
 func TestWebSocketPongsKeepAConnectionAlive(t *testing.T) {
-	ts := newTestServer(t, func(c *config.Config) {
+	ts := newTestServer(t, func(c *Config) {
 		c.IdleTimeout = 300 * time.Millisecond
 		c.PingInterval = 50 * time.Millisecond
 	}, nil)
 	ws := ts.dial(t, "/ws", nil)
 	s := ts.session(t)
-	// Reading makes gorilla answer the server's pings.
+	// Reading runs the ping handler, which answers each ping with a pong.
+	var pings atomic.Int32
+	ws.SetPingHandler(func(data string) error {
+		pings.Add(1)
+		return ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(time.Second))
+	})
 	go func() {
 		for {
 			if _, _, err := ws.ReadMessage(); err != nil {
@@ -189,9 +194,16 @@ func TestWebSocketPongsKeepAConnectionAlive(t *testing.T) {
 			}
 		}
 	}()
-	time.Sleep(time.Second)
+	// Twelve pings 50 ms apart span twice the idle timeout.
+	deadline := time.Now().Add(10 * time.Second)
+	for pings.Load() < 12 && s.closedCount.Load() == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
 	if s.closedCount.Load() != 0 {
-		t.Fatalf("closed although pongs kept coming: %s", <-s.closedReason)
+		t.Fatalf("closed after %d pings although pongs kept coming: %s", pings.Load(), <-s.closedReason)
+	}
+	if pings.Load() < 12 {
+		t.Fatalf("%d pings within 10 s", pings.Load())
 	}
 }
 
@@ -304,7 +316,10 @@ func TestNotFoundAndStatic(t *testing.T) {
 	}
 
 	static := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "demo "+r.URL.Path) })
-	gw := New(testConfig(), &fakeOpener{sessions: make(chan *fakeSession, 1)}, nil, WithStatic(static))
+	gw, err := New(testConfig(), &fakeOpener{sessions: make(chan *fakeSession, 1)}, nil, WithStatic(static))
+	if err != nil {
+		t.Fatal(err)
+	}
 	rec := newRecorder()
 	gw.ServeHTTP(rec, mustRequest(t, "/"))
 	if rec.Body.String() != "demo /" {

@@ -17,7 +17,39 @@ func EncodeEnvelope(env *messages.Envelope, binary bool) ([]byte, error) {
 	if binary {
 		return proto.Marshal(env)
 	}
-	return marshalCompact(env)
+	return appendJSONEnvelope(nil, env)
+}
+
+// appendJSONEnvelope appends env as /ws JSON, {"name":{…}}, to b.
+func appendJSONEnvelope(b []byte, env *messages.Envelope) ([]byte, error) {
+	fd := setBody(env)
+	if fd == nil {
+		return marshalCompact(env) // {}: what protojson says of an empty envelope
+	}
+	start := len(b)
+	b = append(b, `{"`...)
+	b = append(b, fd.JSONName()...)
+	b = append(b, `":`...)
+	if out, ok := appendBodyJSON(b, env); ok {
+		return append(out, '}'), nil
+	}
+	payload, err := marshalCompact(env)
+	if err != nil {
+		return nil, err
+	}
+	return append(b[:start], payload...), nil
+}
+
+// pooledTextFrame encodes env with appendTo into a buffer of framePool.
+func pooledTextFrame(env *messages.Envelope, appendTo func([]byte, *messages.Envelope) ([]byte, error)) (frame, error) {
+	buf := framePool.Get().(*[]byte)
+	data, err := appendTo((*buf)[:0], env)
+	if err != nil {
+		framePool.Put(buf)
+		return frame{}, err
+	}
+	*buf = data
+	return frame{kind: websocket.TextMessage, data: data, pooled: buf}, nil
 }
 
 // DecodeEnvelope parses one /ws frame (protobuf when binary, else protojson)
@@ -40,6 +72,9 @@ func decodeEnvelope(data []byte, binary, clientOnly bool) (*messages.Envelope, e
 				return nil, err
 			}
 		}
+		return env, nil
+	}
+	if env, ok := fastChoice(data, jsonChoicePrefix, jsonChoiceSuffix); ok {
 		return env, nil
 	}
 	// Split the object first so that a wrong payload (bad_payload) is told
@@ -112,9 +147,5 @@ func (w *oursWire) encode(env *messages.Envelope) (frame, error) {
 		*buf = data
 		return frame{kind: websocket.BinaryMessage, data: data, pooled: buf}, nil
 	}
-	data, err := marshalCompact(env)
-	if err != nil {
-		return frame{}, err
-	}
-	return frame{kind: websocket.TextMessage, data: data}, nil
+	return pooledTextFrame(env, appendJSONEnvelope)
 }

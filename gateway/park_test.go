@@ -6,7 +6,6 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/caiquan/caiquan/config"
 	"github.com/caiquan/caiquan/messages"
 )
 
@@ -17,7 +16,7 @@ func TestIdleConnectionParks(t *testing.T) {
 	if theParker() == nil {
 		t.Skip("no parker on this system")
 	}
-	ts := newTestServer(t, func(c *config.Config) { c.PingInterval = 30 * time.Millisecond }, nil)
+	ts := newTestServer(t, func(c *Config) { c.PingInterval = 30 * time.Millisecond }, nil)
 	ts.gw.parkAfter = 0 // park as soon as the reader has read everything
 	ws := ts.dial(t, "/ws", nil)
 	s := ts.session(t)
@@ -75,7 +74,7 @@ func TestParkedConnectionTimesOut(t *testing.T) {
 	if theParker() == nil {
 		t.Skip("no parker on this system")
 	}
-	ts := newTestServer(t, func(c *config.Config) { c.IdleTimeout = 300 * time.Millisecond; c.PingInterval = time.Hour }, nil)
+	ts := newTestServer(t, func(c *Config) { c.IdleTimeout = 300 * time.Millisecond; c.PingInterval = time.Hour }, nil)
 	ts.gw.parkAfter = 0
 	ws := ts.dial(t, "/ws", nil)
 	s := ts.session(t)
@@ -93,7 +92,7 @@ func TestPongAloneDoesNotKeepAReader(t *testing.T) {
 	if theParker() == nil {
 		t.Skip("no parker on this system")
 	}
-	ts := newTestServer(t, func(c *config.Config) { c.PingInterval = 50 * time.Millisecond }, nil)
+	ts := newTestServer(t, func(c *Config) { c.PingInterval = 50 * time.Millisecond }, nil)
 	ts.gw.parkAfter = 300 * time.Millisecond
 	ws := ts.dial(t, "/ws", nil)
 	ts.session(t)

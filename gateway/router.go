@@ -95,6 +95,11 @@ func (g *Gateway) serveSocket(w http.ResponseWriter, r *http.Request, wire wire)
 		writeJSON(w, http.StatusServiceUnavailable, apiError{Code: messages.CodeDraining, Message: "the server is shutting down"})
 		return
 	}
+	if g.busy != nil && g.busy() {
+		w.Header().Set("Retry-After", "5")
+		writeJSON(w, http.StatusServiceUnavailable, apiError{Code: messages.CodeServerBusy, Message: "the server is near its memory limit; try again in a moment"})
+		return
+	}
 	if !originAllowed(r, g.cfg.AllowedOrigins, g.cfg.AllowNoOrigin) {
 		origin := r.Header.Get("Origin")
 		if origin == "" {

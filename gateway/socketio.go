@@ -7,8 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/gorilla/websocket"
-
 	"github.com/caiquan/caiquan/messages"
 )
 
@@ -24,23 +22,28 @@ const eventPrefix = "42"
 // compact protojson with every field present. Never an ack id: the 2016
 // client would misread one.
 func EncodeEvent(env *messages.Envelope) ([]byte, error) {
+	return appendEvent(nil, env)
+}
+
+// appendEvent appends env's event packet to b.
+func appendEvent(b []byte, env *messages.Envelope) ([]byte, error) {
 	fd := setBody(env)
 	if fd == nil {
 		return nil, fmt.Errorf("gateway: cannot encode an empty envelope")
+	}
+	b = append(b, eventPrefix...)
+	b = append(b, `["`...)
+	b = append(b, fd.Name()...)
+	b = append(b, `",`...)
+	if out, ok := appendBodyJSON(b, env); ok {
+		return append(out, ']'), nil
 	}
 	payload, err := marshalCompact(env.ProtoReflect().Get(fd).Message().Interface())
 	if err != nil {
 		return nil, err
 	}
-	name := string(fd.Name())
-	out := make([]byte, 0, len(eventPrefix)+len(name)+len(payload)+6)
-	out = append(out, eventPrefix...)
-	out = append(out, `["`...)
-	out = append(out, name...)
-	out = append(out, `",`...)
-	out = append(out, payload...)
-	out = append(out, ']')
-	return out, nil
+	b = append(b, payload...)
+	return append(b, ']'), nil
 }
 
 // DecodeEvent parses a whole event packet, `42["name",payload]` or
@@ -52,6 +55,9 @@ func DecodeEvent(packet []byte) (*messages.Envelope, error) {
 }
 
 func decodeEvent(packet []byte, clientOnly bool) (*messages.Envelope, error) {
+	if env, ok := fastChoice(packet, eventChoicePrefix, eventChoiceSuffix); ok {
+		return env, nil
+	}
 	rest, ok := bytes.CutPrefix(packet, []byte(eventPrefix))
 	if !ok {
 		return nil, decodeErr(messages.CodeBadFrame, "not an event packet: %s", preview(packet))
@@ -92,11 +98,7 @@ func decodeEventFrame(data []byte) inbound {
 }
 
 func encodeEventFrame(env *messages.Envelope) (frame, error) {
-	data, err := EncodeEvent(env)
-	if err != nil {
-		return frame{}, err
-	}
-	return frame{kind: websocket.TextMessage, data: data}, nil
+	return pooledTextFrame(env, appendEvent)
 }
 
 // newSID makes an Engine.IO session id: 20 URL-safe characters.

@@ -9,7 +9,6 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/caiquan/caiquan/config"
 	"github.com/caiquan/caiquan/messages"
 )
 
@@ -24,7 +23,7 @@ var (
 // The 2016 client: double slash, hello before reading anything, and from the
 // server only 42[...] events and 3 pongs, even with WebSocket pings going on.
 func TestEIO3TheDemoClient(t *testing.T) {
-	ts := newTestServer(t, func(c *config.Config) { c.PingInterval = 20 * time.Millisecond }, nil)
+	ts := newTestServer(t, func(c *Config) { c.PingInterval = 20 * time.Millisecond }, nil)
 	ws := ts.dial(t, eio3Path, nil)
 	writeText(t, ws, `42["hello",{"user":{"uid":"u1","uname":"A","uavatar":"http://x/a.png"},"cordinate":{"lat":1,"lng":2}}]`)
 
@@ -148,7 +147,7 @@ func eio4Connect(t *testing.T, ts *testServer) (*websocket.Conn, *fakeSession, m
 }
 
 func TestEIO4Handshake(t *testing.T) {
-	ts := newTestServer(t, func(c *config.Config) { c.PingInterval = 50 * time.Millisecond }, nil)
+	ts := newTestServer(t, func(c *Config) { c.PingInterval = 50 * time.Millisecond }, nil)
 	ws, s, params := eio4Connect(t, ts)
 	if params["pingInterval"] != 50.0 || params["pingTimeout"] != 20000.0 || params["maxPayload"] != 4096.0 ||
 		params["sid"] == "" || params["sid"] == nil {
@@ -185,7 +184,7 @@ func TestEIO4Handshake(t *testing.T) {
 }
 
 func TestEIO4ClosesWhenPongsStop(t *testing.T) {
-	ts := newTestServer(t, func(c *config.Config) { c.PingInterval = 30 * time.Millisecond },
+	ts := newTestServer(t, func(c *Config) { c.PingInterval = 30 * time.Millisecond },
 		func(g *Gateway) { g.eio4PingTimeout = 300 * time.Millisecond })
 	ws, s, params := eio4Connect(t, ts)
 	if params["pingTimeout"] != 300.0 {

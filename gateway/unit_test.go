@@ -3,9 +3,11 @@ package gateway
 import (
 	"net/http/httptest"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/caiquan/caiquan/messages"
 	"github.com/gorilla/websocket"
 )
 
@@ -172,5 +174,63 @@ func TestOriginAllowed(t *testing.T) {
 		if got := originAllowed(r, tc.allowed, tc.allowNone); got != tc.want {
 			t.Errorf("%s: originAllowed = %v; want %v", tc.name, got, tc.want)
 		}
+	}
+}
+
+// A Config that would turn a limit off is refused, not filled in: the
+// server's defaults live in package config alone.
+func TestNewRefusesLimitsTurnedOff(t *testing.T) {
+	for name, tweak := range map[string]func(*Config){
+		"frame size":   func(c *Config) { c.MaxFrameBytes = 0 },
+		"rate":         func(c *Config) { c.RateLimit = 0 },
+		"burst":        func(c *Config) { c.RateBurst = -1 },
+		"queue":        func(c *Config) { c.OutboundQueue = 0 },
+		"idle timeout": func(c *Config) { c.IdleTimeout = 0 },
+		"prefix":       func(c *Config) { c.SocketIOPrefix = "" },
+	} {
+		cfg := testConfig()
+		tweak(&cfg)
+		if _, err := New(cfg, &fakeOpener{}, nil); err == nil {
+			t.Errorf("%s: New accepted %+v", name, cfg)
+		}
+	}
+	if _, err := New(testConfig(), &fakeOpener{}, nil); err != nil {
+		t.Fatalf("defaults refused: %v", err)
+	}
+}
+
+// The 2016 client gets a voided round as a result that changes nothing;
+// other wires get the void itself, and a void of another round passes as
+// it is.
+func TestEIO3VoidBecomesAResult(t *testing.T) {
+	start := &messages.Envelope{Body: &messages.Envelope_Start{Start: &messages.Start{RoundId: "r1", RoomUsers: []*messages.RoomUser{
+		{Uid: "a", TotalScore: 7, WinStreak: 2}, {Uid: "b", TotalScore: 3},
+	}}}}
+	void := func(round string) *messages.Envelope {
+		return &messages.Envelope{Body: &messages.Envelope_Void{Void: &messages.Void{RoundId: round, Reason: "the room stopped"}}}
+	}
+	w := newEIO3Wire()
+	if _, err := w.encode(start); err != nil {
+		t.Fatal(err)
+	}
+	f, err := w.encode(void("r1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `42["result",{"result":[{"uid":"a","roundScore":0,"totalScore":7,"winStreak":2,"choice":0},{"uid":"b","roundScore":0,"totalScore":3,"winStreak":0,"choice":0}],"roundId":"r1"}]`
+	if string(f.data) != want {
+		t.Fatalf("void on EIO3:\n got %s\nwant %s", f.data, want)
+	}
+	if f, _ := w.encode(void("r1")); !strings.HasPrefix(string(f.data), `42["void"`) {
+		t.Fatalf("a second void of the round: %s", f.data)
+	}
+	w.encode(start)
+	if f, _ := w.encode(void("r0")); !strings.HasPrefix(string(f.data), `42["void"`) {
+		t.Fatalf("a void of another round: %s", f.data)
+	}
+	e4 := newEIO4Wire(time.Second, time.Second, 4096)
+	e4.encode(start)
+	if f, _ := e4.encode(void("r1")); !strings.HasPrefix(string(f.data), `42["void"`) {
+		t.Fatalf("EIO4 void: %s", f.data)
 	}
 }

@@ -7,7 +7,8 @@
 #
 # Scenarios: play10k, idle19k, rounds1s-gomaxprocs1, rounds1s-gomaxprocs2,
 # rounds100ms-gomaxprocs1, rounds100ms-gomaxprocs2; and, only when named,
-# play10k-gogc100 (play10k without the heap budget). SERVER_BIN names another
+# play10k-gogc100 (play10k at GOGC 100) and play10k-limit512 (play10k
+# under a 512 MiB memory limit). SERVER_BIN names another
 # server build to measure. They take about ten minutes in all and want a
 # quiet machine.
 set -euo pipefail
@@ -84,8 +85,11 @@ for s in "${scenarios[@]}"; do
 	play10k)
 		run play10k "" -players 10000 -ramp 1000 -hold 60s -think 200ms -sources 2 -quiet ;;
 	play10k-gogc100)
-		# play10k with Go's own collector pacing (no heap budget).
-		run play10k-gogc100 "-heap-budget-mib 0" -players 10000 -ramp 1000 -hold 60s -think 200ms -sources 2 -quiet ;;
+		# play10k with Go's default collector pacing.
+		run play10k-gogc100 "-gc-percent 100" -players 10000 -ramp 1000 -hold 60s -think 200ms -sources 2 -quiet ;;
+	play10k-limit512)
+		# play10k under half the default memory limit: admission refuses some.
+		run play10k-limit512 "-memory-limit-mib 512" -players 10000 -ramp 1000 -hold 60s -think 200ms -sources 2 -quiet ;;
 	idle19k)
 		# Held past the runtime's forced GC (every 2 min), which shrinks idle stacks.
 		run idle19k "" -players 19000 -ramp 2000 -hold 150s -idle -sources 2 -quiet ;;

@@ -18,6 +18,7 @@ import (
 	"github.com/caiquan/caiquan/cluster"
 	"github.com/caiquan/caiquan/config"
 	"github.com/caiquan/caiquan/gateway"
+	"github.com/caiquan/caiquan/internal/memguard"
 	"github.com/caiquan/caiquan/leaderboard"
 	"github.com/caiquan/caiquan/messages"
 	"github.com/caiquan/caiquan/metrics"
@@ -50,9 +51,9 @@ type Main struct {
 	store   caiquan.Store
 	closeDB func() error
 	cluster *cluster.Node // nil on a single node
-	// stopPacing ends the GC pacing (startPacing); nil when off.
-	stopPacing func()
-	done       chan error
+	// memory refuses new work near the memory limit; nil when off.
+	memory *memguard.Guard
+	done   chan error
 }
 
 // NewMain reads the configuration; nothing starts yet.
@@ -85,7 +86,9 @@ func (m *Main) Open() (err error) {
 	if err := m.openStore(); err != nil {
 		return err
 	}
-	settings := actors.SettingsFrom(m.Config)
+	m.applyMemoryLimit()
+	settings := actorSettings(m.Config)
+	settings.Busy = m.memory.Busy
 	login := auth.Disabled()
 	if m.Config.AuthMode == config.AuthWeChat {
 		signer, err := auth.NewSigner(m.Config.AuthSecret, m.Config.TokenTTL)
@@ -114,12 +117,16 @@ func (m *Main) Open() (err error) {
 		srv.TopologyChanged() // for a change before OnChange
 	}
 	board := leaderboard.Handler(m.store, m.log)
-	m.gateway = gateway.New(m.Config, srv, m.log,
+	m.gateway, err = gateway.New(gatewayConfig(m.Config), srv, m.log,
 		gateway.WithMetrics(m.metrics),
+		gateway.WithAdmission(m.memory.Busy),
 		gateway.WithRoute("/login", login),
 		gateway.WithRoute(leaderboard.Path, board),
 		gateway.WithRoute(leaderboard.Path+"/", board),
 		gateway.WithStatic(web.Handler()))
+	if err != nil {
+		return err
+	}
 	if err := m.openAdmin(); err != nil {
 		return err
 	}
@@ -139,7 +146,6 @@ func (m *Main) Open() (err error) {
 	}()
 	m.log.Info("serving", "addr", ln.Addr().String(), "socketio_prefix", m.Config.SocketIOPrefix,
 		"store", m.Config.Store, "auth_mode", m.Config.AuthMode)
-	m.startPacing()
 	return nil
 }
 
@@ -251,8 +257,8 @@ func (m *Main) Close() error {
 	if dbErr := m.closeDB(); dbErr != nil {
 		m.log.Warn("closing the store", "err", dbErr)
 	}
-	if m.stopPacing != nil {
-		m.stopPacing()
+	if m.memory != nil {
+		m.memory.Stop()
 	}
 	m.log.Info("stopped")
 	return err

@@ -2,10 +2,9 @@
 // after their work is done.
 //
 // A fresh goroutine starts with a 2 KiB stack and grows it, by copying, to
-// what its work needs, on every start: profiles of the 10,000-player run
-// showed 19 % of the server's CPU in stack growth when every actor mailbox
-// burst and every socket writer burst started a goroutine. A kept worker
-// has its stack grown already. Workers left with nothing to do for the
+// what its work needs, on every start; with a goroutine for every mailbox
+// burst and every socket write, that growth is a large share of a loaded
+// server's CPU. A kept worker has its stack grown already. Workers left with nothing to do for the
 // pool's idle time exit, so a spike does not leave goroutines behind for
 // good.
 package workers
@@ -19,9 +18,9 @@ import (
 //
 // Idle workers are retired by count, not each by its own timer: one sweep
 // per idle time retires as many workers as were waiting all through it
-// (the fewest seen waiting since the last sweep). A timer per worker was
-// two objects for the collector to mark for each of the 10,000 readers of
-// a loaded server, and a timer reset on every run.
+// (the fewest seen waiting since the last sweep). A timer per worker would
+// be objects for the collector to mark for every reader of a loaded
+// server, and a timer reset on every run.
 type Pool struct {
 	work chan Runner // nil asks a waiting worker to exit
 	idle time.Duration

@@ -1,0 +1,139 @@
+package gateway
+
+import (
+	"bytes"
+	"encoding/json"
+	"math/rand/v2"
+	"reflect"
+	"testing"
+
+	"google.golang.org/protobuf/reflect/protoreflect"
+
+	"github.com/caiquan/caiquan/messages"
+)
+
+// trickyStrings are what a player's name may hold that JSON must escape.
+var trickyStrings = []string{
+	"", "a", `quo"te`, `back\slash`, "tab\tnew\nline\r", "\x00\x01\x1f\x7f", "小明😀",
+	"line\u2028para\u2029", "</script>", "&<>", "é\u00a0\ufeff",
+}
+
+// fillRandom sets every field of m, recursively, to random values: lists of
+// zero to three, ints of either sign, strings from trickyStrings.
+func fillRandom(m protoreflect.Message, rng *rand.Rand) {
+	fields := m.Descriptor().Fields()
+	for i := 0; i < fields.Len(); i++ {
+		fd := fields.Get(i)
+		switch {
+		case fd.IsList():
+			list := m.Mutable(fd).List()
+			for n := rng.IntN(4); n > 0; n-- {
+				if fd.Kind() == protoreflect.MessageKind {
+					v := list.NewElement()
+					fillRandom(v.Message(), rng)
+					list.Append(v)
+				} else {
+					list.Append(scalar(fd, rng))
+				}
+			}
+		case fd.Kind() == protoreflect.MessageKind:
+			fillRandom(m.Mutable(fd).Message(), rng)
+		default:
+			m.Set(fd, scalar(fd, rng))
+		}
+	}
+}
+
+func scalar(fd protoreflect.FieldDescriptor, rng *rand.Rand) protoreflect.Value {
+	switch fd.Kind() {
+	case protoreflect.StringKind:
+		return protoreflect.ValueOfString(trickyStrings[rng.IntN(len(trickyStrings))])
+	case protoreflect.Int32Kind:
+		if rng.IntN(4) == 0 {
+			return protoreflect.ValueOfInt32(0)
+		}
+		return protoreflect.ValueOfInt32(rng.Int32() - 1<<30)
+	}
+	panic("fillRandom: add kind " + fd.Kind().String())
+}
+
+// The hand-written JSON of every server message says what protojson says,
+// for every field: a field added to a server message fails this test until
+// appendBodyJSON writes it.
+func TestJSONBodiesMatchProtojson(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	fields := envelopeBody.Fields()
+	for i := 0; i < fields.Len(); i++ {
+		fd := fields.Get(i)
+		if clientBodies[fd.Name()] && fd.Name() != "leave" {
+			continue
+		}
+		for n := 0; n < 200; n++ {
+			env := &messages.Envelope{}
+			body := env.ProtoReflect().NewField(fd)
+			if n > 0 { // the first is the empty body
+				fillRandom(body.Message(), rng)
+			}
+			env.ProtoReflect().Set(fd, body)
+
+			got, ok := appendBodyJSON(nil, env)
+			if !ok {
+				t.Fatalf("%s: no hand-written JSON", fd.Name())
+			}
+			want, err := marshalCompact(body.Message().Interface())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var g, w any
+			if err := json.Unmarshal(got, &g); err != nil {
+				t.Fatalf("%s: invalid JSON %s: %v", fd.Name(), got, err)
+			}
+			json.Unmarshal(want, &w)
+			if !reflect.DeepEqual(g, w) {
+				t.Fatalf("%s:\n got %s\nwant %s", fd.Name(), got, want)
+			}
+			if bytes.Contains(got, []byte("\u2028")) || bytes.Contains(got, []byte("\u2029")) {
+				t.Fatalf("%s: raw line separator in %s", fd.Name(), got)
+			}
+		}
+	}
+}
+
+// Invalid UTF-8 never reaches a client as such.
+func TestJSONStringInvalidUTF8(t *testing.T) {
+	got := appendJSONString(nil, "a\xffb")
+	if string(got) != `"a\ufffdb"` {
+		t.Fatalf("%s", got)
+	}
+}
+
+// The quick read of a choice says what the general path says, and leaves
+// every other spelling to it.
+func TestFastChoiceMatchesGeneralDecode(t *testing.T) {
+	for _, frame := range []string{
+		`{"choice":{"choice":2}}`, `{"choice":{"choice":0}}`, `{"choice":{"choice":999}}`, `{"choice":{"choice":007}}`,
+		`{"choice":{"choice":1000}}`, `{"choice":{"choice":-1}}`, `{"choice":{"choice":}}`, `{"choice":{"choice":2} }`,
+		`{"choice":{"choice":"2"}}`, `{"choice":{"choice":2}}x`,
+	} {
+		fast, ok := fastChoice([]byte(frame), jsonChoicePrefix, jsonChoiceSuffix)
+		if !ok {
+			continue
+		}
+		var general messages.Choice
+		if err := payloadUnmarshal.Unmarshal([]byte(frame[len(`{"choice":`):len(frame)-1]), &general); err != nil {
+			t.Errorf("%s: fast read %v, general refused: %v", frame, fast, err)
+			continue
+		}
+		if fast.GetChoice().GetChoice() != general.GetChoice() {
+			t.Errorf("%s: fast %d, general %d", frame, fast.GetChoice().GetChoice(), general.GetChoice())
+		}
+	}
+	if _, ok := fastChoice([]byte(`42["choice",{"choice":3}]`), eventChoicePrefix, eventChoiceSuffix); !ok {
+		t.Fatal("the Socket.IO choice was not read quickly")
+	}
+	for _, frame := range []string{`{"choice":{"choice":1000}}`, `{"choice":{"choice":-1}}`, `{"choice":{"choice":"2"}}`, `{"choice":{"choice":007}}`} {
+		if _, ok := fastChoice([]byte(frame), jsonChoicePrefix, jsonChoiceSuffix); ok {
+			t.Errorf("%s read quickly", frame)
+		}
+	}
+}
