@@ -88,7 +88,7 @@ type roundSpan struct {
 // clientState follows one client through its events.
 type clientState struct {
 	uid       string
-	me        standing  // the standing the client knows it has
+	me        standing   // the standing the client knows it has
 	cur       *openRound // the open round
 	ended     map[string]string
 	missed    []string // rounds whose end the client missed since its last result
