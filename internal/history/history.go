@@ -38,6 +38,7 @@ type Event struct {
 	Choice  int32     `json:"choice,omitempty"`
 	Total   int32     `json:"total,omitempty"`
 	Streak  int32     `json:"streak,omitempty"`
+	Reason  string    `json:"reason,omitempty"` // a void's, as the server gave it
 }
 
 // Seat is one player of a round: its standing at start, or its choice,
@@ -133,4 +134,15 @@ func ReadRecords(rd io.Reader) ([]Record, error) {
 		out = append(out, r)
 	}
 	return out, sc.Err()
+}
+
+// WriteRecords writes records as JSON lines, for ReadRecords.
+func WriteRecords(w io.Writer, records []Record) error {
+	enc := json.NewEncoder(w)
+	for _, r := range records {
+		if err := enc.Encode(r); err != nil {
+			return err
+		}
+	}
+	return nil
 }

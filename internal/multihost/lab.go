@@ -140,37 +140,45 @@ func (l *Lab) Hosts() []*Host {
 	return append([]*Host(nil), l.hosts...)
 }
 
-// Cut drops everything h sends to the peers, with a blackhole route per
-// peer in h's namespace. Cut both ways for a partition.
-func (h *Host) Cut(peers ...*Host) error {
-	for _, p := range peers {
-		if err := run("ip", "-n", h.NS, "route", "replace", "blackhole", p.IP+"/32"); err != nil {
+// Cut drops everything h sends to the addresses, with a blackhole route
+// per address in h's namespace. Cut both ways for a partition.
+func (h *Host) Cut(ips ...string) error {
+	for _, ip := range ips {
+		if err := run("ip", "-n", h.NS, "route", "replace", "blackhole", ip+"/32"); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// Heal removes Cut's routes to the peers.
-func (h *Host) Heal(peers ...*Host) error {
+// Heal removes Cut's routes to the addresses.
+func (h *Host) Heal(ips ...string) error {
 	var errs []error
-	for _, p := range peers {
-		if err := run("ip", "-n", h.NS, "route", "del", "blackhole", p.IP+"/32"); err != nil {
+	for _, ip := range ips {
+		if err := quiet(run("ip", "-n", h.NS, "route", "del", "blackhole", ip+"/32")); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
 }
 
-// Partition cuts every host of a off from every host of b, both ways.
-func Partition(a, b []*Host) error {
-	for _, x := range a {
-		if err := x.Cut(b...); err != nil {
+// Side is one side of a partition: hosts and the addresses that reach
+// them (a host's own, and a proxy's in front of it).
+type Side struct {
+	Hosts []*Host
+	IPs   []string
+}
+
+// Partition cuts every host of a off from every address of b and every
+// host of b off from every address of a.
+func Partition(a, b Side) error {
+	for _, x := range a.Hosts {
+		if err := x.Cut(b.IPs...); err != nil {
 			return err
 		}
 	}
-	for _, y := range b {
-		if err := y.Cut(a...); err != nil {
+	for _, y := range b.Hosts {
+		if err := y.Cut(a.IPs...); err != nil {
 			return err
 		}
 	}
@@ -178,13 +186,13 @@ func Partition(a, b []*Host) error {
 }
 
 // HealPartition undoes Partition.
-func HealPartition(a, b []*Host) error {
+func HealPartition(a, b Side) error {
 	var errs []error
-	for _, x := range a {
-		errs = append(errs, x.Heal(b...))
+	for _, x := range a.Hosts {
+		errs = append(errs, x.Heal(b.IPs...))
 	}
-	for _, y := range b {
-		errs = append(errs, y.Heal(a...))
+	for _, y := range b.Hosts {
+		errs = append(errs, y.Heal(a.IPs...))
 	}
 	return errors.Join(errs...)
 }
@@ -318,7 +326,8 @@ func run(name string, args ...string) error {
 
 // quiet drops the error of removing what is already gone.
 func quiet(err error) error {
-	if err != nil && (strings.Contains(err.Error(), "Cannot find device") || strings.Contains(err.Error(), "No such file")) {
+	if err != nil && (strings.Contains(err.Error(), "Cannot find device") || strings.Contains(err.Error(), "No such file") ||
+		strings.Contains(err.Error(), "No such process")) {
 		return nil
 	}
 	return err

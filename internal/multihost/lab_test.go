@@ -83,7 +83,7 @@ func TestLabCutAndHeal(t *testing.T) {
 	if err := dialFrom(a, "127.0.0.1:1"); err == nil {
 		t.Fatal("a's loopback answered on port 1: is a in its own namespace?")
 	}
-	if err := b.Cut(a); err != nil {
+	if err := b.Cut(a.IP); err != nil {
 		t.Fatal(err)
 	}
 	if err := dialFrom(b, addr); err == nil {
@@ -92,7 +92,7 @@ func TestLabCutAndHeal(t *testing.T) {
 	if err := dialFrom(nil, addr); err != nil {
 		t.Fatalf("the cut of b stopped the root namespace too: %v", err)
 	}
-	if err := b.Heal(a); err != nil {
+	if err := b.Heal(a.IP); err != nil {
 		t.Fatal(err)
 	}
 	if err := dialFrom(b, addr); err != nil {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -45,20 +47,27 @@ type ClusterSpec struct {
 	Nodes       int      // game nodes, each in its own namespace
 	EtcdMembers int      // 1 or 3, each in its own namespace
 	Flags       []string // added to every node's flags (round time, ...)
+	// Proxies puts a delay proxy (in the root namespace, on an address of
+	// its own) in front of each node's member port; the node advertises
+	// the proxy's address, so members reach each other through them.
+	Proxies bool
 }
 
 // Cluster is etcd, PostgreSQL and game nodes, each on a host of its own,
 // the nodes talking mutual TLS on their hosts' addresses.
 type Cluster struct {
-	Lab    *Lab
-	Spec   ClusterSpec
-	Etcd   []*Proc
-	PG     *Host
-	PGURL  string
-	Hosts  []*Host // the nodes' hosts, by node index
-	Token  string  // the admin API's bearer token on every node
-	certs  devcert.Files
-	etcdEP []string
+	Lab   *Lab
+	Spec  ClusterSpec
+	Etcd  []*Proc
+	PG    *Host
+	PGURL string
+	Hosts []*Host // the nodes' hosts, by node index
+	Token string  // the admin API's bearer token on every node
+	// Proxies, by node index, when Spec.Proxies.
+	Proxies []*Proxy
+	certs     devcert.Files
+	etcdCerts devcert.Files
+	etcdEP  []string
 
 	mu    sync.Mutex
 	nodes []*Node // the current process of each node
@@ -107,7 +116,30 @@ func StartCluster(lab *Lab, spec ClusterSpec) (*Cluster, error) {
 	if c.certs, err = devcert.Make(devcert.Options{Dir: filepath.Join(lab.Dir, "certs"), Name: ClusterName, Hosts: ips}); err != nil {
 		return nil, fmt.Errorf("multihost: certificates: %w", err)
 	}
-	if c.Etcd, c.etcdEP, err = startEtcd(etcdHosts); err != nil {
+	if spec.Proxies {
+		for i, h := range c.Hosts {
+			ip := lab.subnet + strconv.Itoa(100+i)
+			if err := run("ip", "addr", "add", ip+"/32", "dev", lab.bridge()); err != nil {
+				return nil, err
+			}
+			p, err := NewProxy(fmt.Sprintf("%s:%d", ip, ClusterPort), fmt.Sprintf("%s:%d", h.IP, ClusterPort))
+			if err != nil {
+				return nil, fmt.Errorf("multihost: proxy for node %d: %w", i, err)
+			}
+			lab.onClose(func() { p.Close() })
+			c.Proxies = append(c.Proxies, p)
+		}
+	}
+	var etcdIPs []string
+	for _, h := range etcdHosts {
+		etcdIPs = append(etcdIPs, h.IP)
+	}
+	// etcd's certificate names its members' addresses, which its clients
+	// (the nodes, and this harness) check; it asks them for theirs.
+	if c.etcdCerts, err = devcert.Make(devcert.Options{Dir: filepath.Join(lab.Dir, "certs"), Name: ClusterName, Hosts: etcdIPs, Prefix: "etcd"}); err != nil {
+		return nil, fmt.Errorf("multihost: etcd certificates: %w", err)
+	}
+	if c.Etcd, c.etcdEP, err = startEtcd(etcdHosts, c.etcdCerts); err != nil {
 		return nil, err
 	}
 	if c.PGURL, err = startPostgres(pg); err != nil {
@@ -161,7 +193,11 @@ func (c *Cluster) StartNode(i int) error {
 		"-store", "postgres", "-postgres-url", c.PGURL,
 		"-cluster-provider", "etcd", "-cluster-etcd-endpoints", strings.Join(c.etcdEP, ","),
 		"-cluster-bind", fmt.Sprintf("%s:%d", h.IP, ClusterPort),
+		"-cluster-etcd-tls-ca-file", c.certs.CA, "-cluster-etcd-tls-cert-file", c.certs.Cert, "-cluster-etcd-tls-key-file", c.certs.Key,
 		"-cluster-tls-cert-file", c.certs.Cert, "-cluster-tls-key-file", c.certs.Key, "-cluster-tls-ca-file", c.certs.CA,
+	}
+	if c.Proxies != nil {
+		flags = append(flags, "-cluster-advertise", c.Proxies[i].Addr)
 	}
 	p, err := h.Start("caiquan", c.Spec.Bin, append(flags, c.Spec.Flags...)...)
 	if err != nil {
@@ -183,9 +219,24 @@ func (c *Cluster) StartNode(i int) error {
 	return nil
 }
 
+// MemberIPs are the addresses other members use to reach node i: its
+// host's, and its proxy's when there is one. A partition cuts them all.
+func (c *Cluster) MemberIPs(i int) []string {
+	ips := []string{c.Hosts[i].IP}
+	if c.Proxies != nil {
+		host, _, _ := strings.Cut(c.Proxies[i].Addr, ":")
+		ips = append(ips, host)
+	}
+	return ips
+}
+
 // WaitMembers waits until etcd lists n members of the cluster.
 func (c *Cluster) WaitMembers(n int, timeout time.Duration) error {
-	cli, err := clientv3.New(clientv3.Config{Endpoints: c.etcdEP, DialTimeout: 5 * time.Second})
+	tc, err := c.etcdTLS()
+	if err != nil {
+		return err
+	}
+	cli, err := clientv3.New(clientv3.Config{Endpoints: c.etcdEP, DialTimeout: 5 * time.Second, TLS: tc})
 	if err != nil {
 		return fmt.Errorf("multihost: etcd client: %w", err)
 	}
@@ -204,19 +255,42 @@ func (c *Cluster) WaitMembers(n int, timeout time.Duration) error {
 	return fmt.Errorf("multihost: etcd lists %d members, want %d", got, n)
 }
 
-// startEtcd runs one etcd member on each host, as one etcd cluster, and
+// etcdTLS is a client's TLS to etcd: the nodes' certificate, and the CA
+// that signed etcd's.
+func (c *Cluster) etcdTLS() (*tls.Config, error) {
+	return clientTLS(c.certs)
+}
+
+func clientTLS(f devcert.Files) (*tls.Config, error) {
+	pair, err := tls.LoadX509KeyPair(f.Cert, f.Key)
+	if err != nil {
+		return nil, err
+	}
+	pem, err := os.ReadFile(f.CA)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pem)
+	return &tls.Config{Certificates: []tls.Certificate{pair}, RootCAs: pool, MinVersion: tls.VersionTLS12}, nil
+}
+
+// startEtcd runs one etcd member on each host, as one etcd cluster that
+// speaks TLS to clients and peers and checks their certificates, and
 // waits until each is healthy.
-func startEtcd(hosts []*Host) ([]*Proc, []string, error) {
+func startEtcd(hosts []*Host, certs devcert.Files) ([]*Proc, []string, error) {
 	var initial, eps []string
 	for i, h := range hosts {
-		initial = append(initial, fmt.Sprintf("e%d=http://%s:%d", i, h.IP, etcdPeer))
+		initial = append(initial, fmt.Sprintf("e%d=https://%s:%d", i, h.IP, etcdPeer))
 		eps = append(eps, fmt.Sprintf("%s:%d", h.IP, EtcdPort))
 	}
 	var procs []*Proc
 	for i, h := range hosts {
-		client := fmt.Sprintf("http://%s:%d", h.IP, EtcdPort)
-		peer := fmt.Sprintf("http://%s:%d", h.IP, etcdPeer)
+		client := fmt.Sprintf("https://%s:%d", h.IP, EtcdPort)
+		peer := fmt.Sprintf("https://%s:%d", h.IP, etcdPeer)
 		p, err := h.Start("etcd", "etcd",
+			"--cert-file", certs.Cert, "--key-file", certs.Key, "--trusted-ca-file", certs.CA, "--client-cert-auth",
+			"--peer-cert-file", certs.Cert, "--peer-key-file", certs.Key, "--peer-trusted-ca-file", certs.CA, "--peer-client-cert-auth",
 			"--name", fmt.Sprintf("e%d", i),
 			"--data-dir", filepath.Join(h.lab.Dir, fmt.Sprintf("etcd%d", i)),
 			"--listen-client-urls", client, "--advertise-client-urls", client,
@@ -228,14 +302,18 @@ func startEtcd(hosts []*Host) ([]*Proc, []string, error) {
 		}
 		procs = append(procs, p)
 	}
-	hc := &http.Client{Timeout: time.Second}
+	tc, err := clientTLS(certs)
+	if err != nil {
+		return nil, nil, err
+	}
+	hc := &http.Client{Timeout: time.Second, Transport: &http.Transport{TLSClientConfig: tc}}
 	for i, ep := range eps {
 		ok := false
 		for end := time.Now().Add(readyTimeout); time.Now().Before(end) && !ok; time.Sleep(100 * time.Millisecond) {
 			if !procs[i].Alive() {
 				break
 			}
-			if resp, err := hc.Get("http://" + ep + "/health"); err == nil {
+			if resp, err := hc.Get("https://" + ep + "/health"); err == nil {
 				var b bytes.Buffer
 				b.ReadFrom(resp.Body)
 				resp.Body.Close()
