@@ -64,10 +64,10 @@ type Cluster struct {
 	Hosts []*Host // the nodes' hosts, by node index
 	Token string  // the admin API's bearer token on every node
 	// Proxies, by node index, when Spec.Proxies.
-	Proxies []*Proxy
+	Proxies   []*Proxy
 	certs     devcert.Files
 	etcdCerts devcert.Files
-	etcdEP  []string
+	etcdEP    []string
 
 	mu    sync.Mutex
 	nodes []*Node // the current process of each node
