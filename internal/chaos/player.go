@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"sync/atomic"
 	"time"
 
@@ -16,7 +17,7 @@ import (
 // silence is how long a player waits without a single frame (the server
 // pings every second in a fault run) before it takes its node for frozen
 // and connects elsewhere, as a real client would.
-const silence = 4 * time.Second
+const silence = 3 * time.Second
 
 // Player is a client that plays rounds in a loop, reconnecting to another
 // node when its socket drops, and records everything it sees.
@@ -79,7 +80,10 @@ func (p *Player) session(ctx context.Context, addr string, kind history.Kind) (d
 	stop := context.AfterFunc(ctx, func() { ws.Close() })
 	defer stop()
 	p.Rec.Add(history.Event{Client: p.UID, Kind: kind, Node: addr})
-	alive := func() { ws.SetReadDeadline(time.Now().Add(silence)) }
+	// heard is when the last frame came: a client that gives up on a
+	// silent node lost it then, not when it noticed.
+	heard := time.Now()
+	alive := func() { heard = time.Now(); ws.SetReadDeadline(heard.Add(silence)) }
 	ws.SetPingHandler(func(data string) error {
 		alive()
 		return ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(time.Second))
@@ -102,16 +106,21 @@ func (p *Player) session(ctx context.Context, addr string, kind history.Kind) (d
 		return false
 	}
 	playing := false
+	alive()
 	for {
-		alive()
 		_, data, err := ws.ReadMessage()
 		if err != nil {
 			if ctx.Err() != nil {
 				return true
 			}
+			if ne, ok := err.(net.Error); ok && ne.Timeout() && ctx.Err() == nil {
+				p.Rec.Add(history.Event{At: heard, Client: p.UID, Kind: history.Disconnect})
+				return false
+			}
 			p.dropped(ctx)
 			return false
 		}
+		alive()
 		env := &messages.Envelope{}
 		if protojson.Unmarshal(data, env) != nil {
 			continue

@@ -93,6 +93,10 @@ type clientState struct {
 	ended     map[string]string
 	missed    []string // rounds whose end the client missed since its last result
 	allMissed map[string]bool
+	// waiting: a join is out and no start came back. blind: since the
+	// last result the client left while waiting, so the server may have
+	// seated it in a round it never saw.
+	waiting, blind bool
 	voided    map[string]bool
 	lastRound string // the round of the last result seen; "" for the first hi
 	last      standing
@@ -160,17 +164,20 @@ func (c *checker) step(cs *clientState, e Event) {
 	switch e.Kind {
 	case Hi:
 		seen := rules.Standing{Total: e.Total, Streak: e.Streak}
-		if cs.me.known && len(cs.missed) == 0 && seen != cs.me.Standing {
+		if cs.me.known && cs.certain() && seen != cs.me.Standing {
 			c.report(LostWrite, cs.uid, cs.lastRound, e.At, "hi shows total %d streak %d, the last result showed %d %d",
 				seen.Total, seen.Streak, cs.me.Total, cs.me.Streak)
 		}
-		if len(cs.missed) == 0 {
+		if cs.certain() {
 			cs.me = standing{seen, true}
 			if !cs.last.known {
 				cs.last = cs.me
 			}
 		}
+	case Join:
+		cs.waiting = true
 	case Start:
+		cs.waiting = false
 		c.start(cs, e)
 	case Result, Void:
 		c.end(cs, e)
@@ -206,7 +213,7 @@ func (c *checker) start(cs *clientState, e Event) {
 	}
 	seen := rules.Standing{Total: mine.Total, Streak: mine.Streak}
 	switch {
-	case cs.me.known && len(cs.missed) == 0 && seen != cs.me.Standing:
+	case cs.me.known && cs.certain() && seen != cs.me.Standing:
 		c.report(LostWrite, cs.uid, e.Round, e.At, "start shows total %d streak %d, the last result (%s) showed %d %d",
 			seen.Total, seen.Streak, cs.lastRound, cs.me.Total, cs.me.Streak)
 	case cs.me.known && seen.Total < cs.me.Total:
@@ -252,7 +259,7 @@ func (c *checker) end(cs *clientState, e Event) {
 	c.checkRules(cs.uid, r, e)
 	if mine, ok := seatOf(e.Seats, cs.uid); ok {
 		cs.me = standing{rules.Standing{Total: mine.Total, Streak: mine.Streak}, true}
-		cs.last, cs.lastRound, cs.missed = cs.me, e.Round, nil
+		cs.last, cs.lastRound, cs.missed, cs.blind = cs.me, e.Round, nil, false
 	}
 }
 
@@ -290,6 +297,9 @@ func (c *checker) checkRules(uid string, r *openRound, e Event) {
 func (c *checker) leave(cs *clientState, e Event) {
 	if e.Kind == Stop {
 		cs.stopped = true
+	}
+	if cs.waiting {
+		cs.waiting, cs.blind = false, true
 	}
 	r := cs.cur
 	if r == nil {
@@ -403,7 +413,7 @@ func (c *checker) checkStore(store []Record) {
 			after = rec.Recent[i+1:]
 		}
 		for _, a := range after {
-			if !cs.allMissed[a.Round] && !cs.voided[a.Round] {
+			if !cs.allMissed[a.Round] && !cs.voided[a.Round] && !cs.blind {
 				c.report(LostWrite, u, a.Round, cs.lastAt, "the store holds round %s after the last result, which the client never saw start", a.Round)
 			}
 		}
@@ -418,6 +428,11 @@ func (c *checker) checkStore(store []Record) {
 		}
 	}
 }
+
+// certain reports whether the client knows its standing: no round it
+// missed the end of, and no round it may have been seated in unseen,
+// since its last result.
+func (cs *clientState) certain() bool { return len(cs.missed) == 0 && !cs.blind }
 
 func seatOf(seats []Seat, uid string) (Seat, bool) {
 	for _, s := range seats {

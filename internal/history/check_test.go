@@ -202,6 +202,21 @@ func TestCheck(t *testing.T) {
 			store: cleanStore(),
 		},
 		{
+			name: "not a lost write: bob left while queued and was seated unseen",
+			events: edit(func(es []Event) []Event {
+				i := find(es, "bob", Result, "r2")
+				return insert(es, i+1, Event{At: at(4400), Client: "bob", Kind: Join})
+			}),
+			// r9 seated bob after he left; he lost it to a player who chose.
+			store: []Record{cleanStore()[0], {UID: "bob", Rounds: 3, Recent: []Applied{{Round: "r1"}, {Round: "r2"}, {Round: "r9"}}}},
+		},
+		{
+			name: "lost write: the store holds a round bob never saw, though he never left while queued",
+			events: clean(),
+			store:  []Record{cleanStore()[0], {UID: "bob", Rounds: 3, Recent: []Applied{{Round: "r1"}, {Round: "r2"}, {Round: "r9"}}}},
+			want:   []string{LostWrite},
+		},
+		{
 			name: "rules: the winner's streak is not counted",
 			events: edit(func(es []Event) []Event {
 				es[find(es, "ann", Result, "r1")].Seats[0].Score = 2
