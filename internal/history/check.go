@@ -97,11 +97,11 @@ type clientState struct {
 	// last result the client left while waiting, so the server may have
 	// seated it in a round it never saw.
 	waiting, blind bool
-	voided    map[string]bool
-	lastRound string // the round of the last result seen; "" for the first hi
-	last      standing
-	stopped   bool
-	lastAt    time.Time
+	voided         map[string]bool
+	lastRound      string // the round of the last result seen; "" for the first hi
+	last           standing
+	stopped        bool
+	lastAt         time.Time
 }
 
 type checker struct {

@@ -211,7 +211,7 @@ func TestCheck(t *testing.T) {
 			store: []Record{cleanStore()[0], {UID: "bob", Rounds: 3, Recent: []Applied{{Round: "r1"}, {Round: "r2"}, {Round: "r9"}}}},
 		},
 		{
-			name: "lost write: the store holds a round bob never saw, though he never left while queued",
+			name:   "lost write: the store holds a round bob never saw, though he never left while queued",
 			events: clean(),
 			store:  []Record{cleanStore()[0], {UID: "bob", Rounds: 3, Recent: []Applied{{Round: "r1"}, {Round: "r2"}, {Round: "r9"}}}},
 			want:   []string{LostWrite},
