@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/caiquan/caiquan"
+	"github.com/caiquan/caiquan/cluster"
 	"github.com/caiquan/caiquan/internal/history"
 	"github.com/caiquan/caiquan/internal/multihost"
 	"github.com/caiquan/caiquan/store/postgres"
@@ -534,4 +535,44 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	sort.SliceStable(res.Report.Anomalies, func(i, j int) bool { return res.Report.Anomalies[i].At.Before(res.Report.Anomalies[j].At) })
 	return res, nil
+}
+
+// LobbyNode is the index of the node that holds the lobby now, by the
+// placement every node computes over the member addresses.
+func (e *Env) LobbyNode() int {
+	var addrs []string
+	for _, n := range e.Cluster.Nodes() {
+		addrs = append(addrs, n.ClusterAddr)
+	}
+	return slices.Index(addrs, cluster.PlaceAmong(cluster.LobbyKey, addrs))
+}
+
+// PartitionEtcdMember cuts etcd member m off from the other members (the
+// nodes still reach it) for d.
+func (e *Env) PartitionEtcdMember(m int, d time.Duration) error {
+	hs := e.Cluster.EtcdHosts()
+	me := multihost.Side{Hosts: []*multihost.Host{hs[m]}, IPs: []string{hs[m].IP}}
+	var others multihost.Side
+	for j, h := range hs {
+		if j != m {
+			others.Hosts = append(others.Hosts, h)
+			others.IPs = append(others.IPs, h.IP)
+		}
+	}
+	if err := multihost.Partition(me, others); err != nil {
+		multihost.HealPartition(me, others)
+		return err
+	}
+	e.count(Partition)
+	fmt.Fprintf(e.cfg.Log, "%s fault partition etcd member %d from the others for %v\n", stamp(), m, d)
+	time.AfterFunc(d, func() { multihost.HealPartition(me, others) })
+	return nil
+}
+
+// Rest waits d while the players play.
+func (e *Env) Rest(d time.Duration) {
+	select {
+	case <-time.After(d):
+	case <-e.ctx.Done():
+	}
 }
