@@ -35,37 +35,7 @@ type session struct {
 	// join and reset at each, not made anew: a timer per join was two per
 	// round, and most joins are seated at once.
 	rejoin Timer
-	probe  *roomProbe // while the connection to the room's member is in doubt
 }
-
-// roomProbe checks a remote room after the connection to its member
-// dropped. protoactor then sends Terminated with AddressTerminated to every
-// watcher of every actor at that address, alive or not
-// (remote/endpoint_watcher.go, EndpointTerminatedEvent): a connection that
-// broke for a moment (a member restarted at the same address, a short
-// partition, a slow link) is no proof that the room is gone, and a void
-// for a room that goes on to settle tells the player one thing while the
-// store holds another. So the session watches the room again: a room that
-// is gone answers with another Terminated (NotFound), a member that is
-// still unreachable fails the new connection with another
-// AddressTerminated; a watch that draws neither for probeEvery means the
-// room is reachable, and its result or void will come.
-type roomProbe struct {
-	round string
-	tries int  // watches sent again
-	lost  bool // a Terminated came since the last watch
-	timer Timer
-}
-
-// probeTick is a roomProbe's timer, with its round so that a stale one is ignored.
-type probeTick struct{ round string }
-
-const (
-	probeEvery = 500 * time.Millisecond
-	// probeTries bounds the probing: a room whose member stays unreachable
-	// for about two seconds is taken for gone and its round voided.
-	probeTries = 4
-)
 
 // attachState is a session's while its hello waits for the player actor;
 // waitState while it waits for a seat. Most sessions are idle most of their
@@ -162,8 +132,6 @@ func (s *session) Receive(ctx actor.Context) {
 		}
 	case *actor.Terminated:
 		s.handleTerminated(ctx, msg)
-	case *probeTick:
-		s.handleProbeTick(ctx, msg)
 	case *messages.RoomGone:
 		s.handleRoomGone(ctx, msg)
 	case *messages.Kick:
@@ -467,43 +435,11 @@ func (s *session) handleResult(ctx actor.Context, msg *messages.Result) {
 // (its member died) still ends the round for this client. Terminated is a
 // system message and overtakes the room's last user messages (its
 // result), so the session first lets those through by queueing RoomGone
-// behind them. A dropped connection to the room's member is checked
-// first (roomProbe).
+// behind them.
 func (s *session) handleTerminated(ctx actor.Context, msg *actor.Terminated) {
-	if s.phase != inRound || !s.room.Equal(msg.Who) {
-		return
+	if s.phase == inRound && s.room.Equal(msg.Who) {
+		ctx.Send(ctx.Self(), &messages.RoomGone{RoundId: s.round})
 	}
-	if msg.Why == actor.TerminatedReason_AddressTerminated {
-		p := s.probe
-		if p == nil || p.round != s.round {
-			p = &roomProbe{round: s.round}
-			s.probe = p
-		}
-		if p.tries < probeTries {
-			p.lost = true
-			if p.timer == nil {
-				p.timer = sendAfter(ctx, s.d.settings.Clock, probeEvery, &probeTick{round: p.round})
-			}
-			return
-		}
-	}
-	ctx.Send(ctx.Self(), &messages.RoomGone{RoundId: s.round})
-}
-
-func (s *session) handleProbeTick(ctx actor.Context, msg *probeTick) {
-	p := s.probe
-	if p == nil || p.round != msg.round || s.phase != inRound || s.round != msg.round {
-		return
-	}
-	p.timer = nil
-	if !p.lost {
-		s.probe = nil // the last watch held: the room's member answers again
-		return
-	}
-	p.lost = false
-	p.tries++
-	ctx.Watch(s.room)
-	p.timer = sendAfter(ctx, s.d.settings.Clock, probeEvery, &probeTick{round: p.round})
 }
 
 func (s *session) handleRoomGone(ctx actor.Context, msg *messages.RoomGone) {
@@ -515,10 +451,6 @@ func (s *session) handleRoomGone(ctx actor.Context, msg *messages.RoomGone) {
 }
 
 func (s *session) endRound(ctx actor.Context) {
-	if s.probe != nil {
-		stopTimer(s.probe.timer)
-		s.probe = nil
-	}
 	if s.room != nil && remote(ctx, s.room) {
 		ctx.Unwatch(s.room)
 	}
@@ -540,9 +472,6 @@ func (s *session) handleStopping(ctx actor.Context) {
 	}
 	stopTimer(s.attach)
 	stopTimer(s.hello)
-	if s.probe != nil {
-		stopTimer(s.probe.timer)
-	}
 	switch s.phase {
 	case queued:
 		s.leaveLobbies(ctx) // before stopWaiting, which forgets the lobbies
