@@ -3,7 +3,7 @@ GO ?= go
 BIN := bin
 ACTOR_PROTO_DIR = $(shell $(GO) list -m -f '{{.Dir}}' github.com/asynkron/protoactor-go)/actor
 
-.PHONY: all build run test bench-check test-cluster test-chaos chaos test-deps etcd postgres cluster cluster-stop proto vet clean
+.PHONY: all build run test bench-check test-cluster test-chaos test-faults chaos test-deps etcd postgres cluster cluster-stop proto vet clean
 
 all: build
 
@@ -59,6 +59,11 @@ chaos: build etcd postgres
 # The 60 s chaos run that make test includes.
 test-chaos:
 	$(MAKE) chaos CHAOS_FOR=60s
+
+# One fault at a time on the same harness, each judged by the checker
+# (e2e/fault_test.go; about three minutes, so not part of make test).
+test-faults: etcd postgres
+	$(GO) test -count=1 -timeout 10m -run '^TestFault' ./e2e/
 
 # Node.js and npm run the Socket.IO v4 client and SDK tests; Chromium (with
 # fonts for emoji and Chinese names) the browser demo's; PostgreSQL the

@@ -69,9 +69,9 @@ type testLog struct{ t *testing.T }
 
 func (l testLog) Write(p []byte) (int, error) { l.t.Logf("%s", p); return len(p), nil }
 
-// TestClusterFaultPartitionLobby: the member that holds the lobby is cut
+// TestFaultPartitionLobby: the member that holds the lobby is cut
 // off from the other nodes (both still see etcd and PostgreSQL) for 4 s.
-func TestClusterFaultPartitionLobby(t *testing.T) {
+func TestFaultPartitionLobby(t *testing.T) {
 	e := faultEnv(t, 1)
 	lobby := e.LobbyNode()
 	if lobby < 0 {
@@ -83,9 +83,9 @@ func TestClusterFaultPartitionLobby(t *testing.T) {
 	verdict(t, e, 10*time.Second)
 }
 
-// TestClusterFaultPartitionEtcdMember: one of three etcd members is cut
+// TestFaultPartitionEtcdMember: one of three etcd members is cut
 // off from the other two for 6 s; the nodes still reach all three.
-func TestClusterFaultPartitionEtcdMember(t *testing.T) {
+func TestFaultPartitionEtcdMember(t *testing.T) {
 	e := faultEnv(t, 3)
 	if err := e.PartitionEtcdMember(0, 6*time.Second); err != nil {
 		t.Fatal(err)
@@ -93,9 +93,9 @@ func TestClusterFaultPartitionEtcdMember(t *testing.T) {
 	verdict(t, e, 10*time.Second)
 }
 
-// TestClusterFaultPause: a node that is not the lobby's stops (SIGSTOP)
+// TestFaultPause: a node that is not the lobby's stops (SIGSTOP)
 // for 1 s, 3 s (the etcd lease) and 10 s.
-func TestClusterFaultPause(t *testing.T) {
+func TestFaultPause(t *testing.T) {
 	for _, d := range []time.Duration{time.Second, 3 * time.Second, 10 * time.Second} {
 		t.Run(d.String(), func(t *testing.T) {
 			e := faultEnv(t, 1)
@@ -108,10 +108,10 @@ func TestClusterFaultPause(t *testing.T) {
 	}
 }
 
-// TestClusterFaultDelay: 200 ms on every member link of every node (each
+// TestFaultDelay: 200 ms on every member link of every node (each
 // chunk held back on the way to and from each member) for 8 s: every
 // settlement crosses a slow link.
-func TestClusterFaultDelay(t *testing.T) {
+func TestFaultDelay(t *testing.T) {
 	e := faultEnv(t, 1)
 	for i := range 3 {
 		// One fault per node, all at once.

@@ -16,7 +16,8 @@
 //
 // It needs root (namespaces), iproute2, etcd and PostgreSQL. Its files
 // (logs, history.jsonl, store.jsonl) stay in -dir, or in a temporary folder
-// that is removed after a clean run and kept otherwise.
+// that is removed after a clean run and kept otherwise; -check DIR runs
+// the checker again on a kept run's files.
 package main
 
 import (
@@ -26,12 +27,15 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"slices"
+	"sort"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/caiquan/caiquan/internal/chaos"
+	"github.com/caiquan/caiquan/internal/history"
 )
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
@@ -50,8 +54,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	round := fs.Duration("round-time", 2*time.Second, "the nodes' round time")
 	minRounds := fs.Int("min-rounds", -1, "fewest rounds to check (default: 1000 per minute of faults per 300 players)")
 	dir := fs.String("dir", "", "folder for logs and the history (default: a temporary one)")
+	recheck := fs.String("check", "", "only check the history.jsonl and store.jsonl a kept run left in this folder")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if *recheck != "" {
+		return checkAgain(*recheck, stdout, stderr)
 	}
 	ks := strings.Split(*kinds, ",")
 	for _, k := range ks {
@@ -107,16 +115,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "%d rounds checked, fewer than %d\n", res.Report.Rounds, *minRounds)
 		code = 1
 	}
-	for kind, n := range res.Report.Count() {
-		fmt.Fprintf(stdout, "anomalies %s: %d\n", kind, n)
-	}
-	for i, a := range res.Report.Anomalies {
-		if i == 100 {
-			fmt.Fprintf(stdout, "... %d more in the history (%s)\n", len(res.Report.Anomalies)-i, res.History)
-			break
-		}
-		fmt.Fprintln(stdout, a)
-	}
+	printAnomalies(stdout, res.Report)
 	if len(res.Report.Anomalies) > 0 {
 		code = 1
 	}
@@ -127,4 +126,63 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "chaos: %d rounds checked, %d anomalies\n", res.Report.Rounds, len(res.Report.Anomalies))
 	return code
+}
+
+// printAnomalies prints the count of each kind, then the first hundred.
+func printAnomalies(w io.Writer, rep history.Report) {
+	counts := rep.Count()
+	kinds := make([]string, 0, len(counts))
+	for k := range counts {
+		kinds = append(kinds, k)
+	}
+	sort.Strings(kinds)
+	for _, k := range kinds {
+		fmt.Fprintf(w, "anomalies %s: %d\n", k, counts[k])
+	}
+	for i, a := range rep.Anomalies {
+		if i == 100 {
+			fmt.Fprintf(w, "... %d more\n", len(rep.Anomalies)-i)
+			break
+		}
+		fmt.Fprintln(w, a)
+	}
+}
+
+// checkAgain runs the checker on the files a kept run left in dir.
+func checkAgain(dir string, stdout, stderr io.Writer) int {
+	read := func(name string) (*os.File, bool) {
+		f, err := os.Open(filepath.Join(dir, name))
+		if err != nil {
+			fmt.Fprintf(stderr, "caiquan-chaos: -check: %v\n", err)
+			return nil, false
+		}
+		return f, true
+	}
+	hf, ok := read("history.jsonl")
+	if !ok {
+		return 2
+	}
+	defer hf.Close()
+	sf, ok := read("store.jsonl")
+	if !ok {
+		return 2
+	}
+	defer sf.Close()
+	events, err := history.ReadEvents(hf)
+	if err != nil {
+		fmt.Fprintf(stderr, "caiquan-chaos: -check: %v\n", err)
+		return 2
+	}
+	records, err := history.ReadRecords(sf)
+	if err != nil {
+		fmt.Fprintf(stderr, "caiquan-chaos: -check: %v\n", err)
+		return 2
+	}
+	rep := history.Check(events, records, history.Options{})
+	printAnomalies(stdout, rep)
+	fmt.Fprintf(stdout, "chaos: %d rounds checked, %d anomalies\n", rep.Rounds, len(rep.Anomalies))
+	if len(rep.Anomalies) > 0 {
+		return 1
+	}
+	return 0
 }
