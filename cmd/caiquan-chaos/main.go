@@ -55,11 +55,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	minRounds := fs.Int("min-rounds", -1, "fewest rounds to check (default: 1000 per minute of faults per 300 players)")
 	dir := fs.String("dir", "", "folder for logs and the history (default: a temporary one)")
 	recheck := fs.String("check", "", "only check the history.jsonl and store.jsonl a kept run left in this folder")
+	show := fs.String("show", "", "with -check, print only anomalies of this kind")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if *recheck != "" {
-		return checkAgain(*recheck, stdout, stderr)
+		return checkAgain(*recheck, *show, stdout, stderr)
 	}
 	ks := strings.Split(*kinds, ",")
 	for _, k := range ks {
@@ -149,7 +150,7 @@ func printAnomalies(w io.Writer, rep history.Report) {
 }
 
 // checkAgain runs the checker on the files a kept run left in dir.
-func checkAgain(dir string, stdout, stderr io.Writer) int {
+func checkAgain(dir, show string, stdout, stderr io.Writer) int {
 	read := func(name string) (*os.File, bool) {
 		f, err := os.Open(filepath.Join(dir, name))
 		if err != nil {
@@ -179,7 +180,16 @@ func checkAgain(dir string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	rep := history.Check(events, records, history.Options{})
-	printAnomalies(stdout, rep)
+	shown := rep
+	if show != "" {
+		shown.Anomalies = nil
+		for _, a := range rep.Anomalies {
+			if a.Kind == show {
+				shown.Anomalies = append(shown.Anomalies, a)
+			}
+		}
+	}
+	printAnomalies(stdout, shown)
 	fmt.Fprintf(stdout, "chaos: %d rounds checked, %d anomalies\n", rep.Rounds, len(rep.Anomalies))
 	if len(rep.Anomalies) > 0 {
 		return 1

@@ -84,7 +84,7 @@ func New(dir string) (*Lab, error) {
 	l.Gateway = l.subnet + "1"
 	br := l.bridge()
 	for _, args := range [][]string{
-		{"link", "add", br, "type", "bridge"},
+		{"link", "add", br, "type", "bridge", "forward_delay", "0"},
 		{"addr", "add", l.Gateway + "/24", "dev", br},
 		{"link", "set", br, "up"},
 	} {

@@ -43,6 +43,18 @@ func listenIn(t *testing.T, h *Host) string {
 	return ln.Addr().String()
 }
 
+// reach dials addr from h until it answers, for up to 5 s: a new link
+// may take a moment (neighbour discovery) before its first connection.
+func reach(h *Host, addr string) error {
+	var err error
+	for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		if err = dialFrom(h, addr); err == nil {
+			return nil
+		}
+	}
+	return err
+}
+
 func dialFrom(h *Host, addr string) error {
 	do := func() error {
 		c, err := net.DialTimeout("tcp", addr, 500*time.Millisecond)
@@ -74,10 +86,10 @@ func TestLabCutAndHeal(t *testing.T) {
 		t.Fatalf("addresses %s and %s", a.IP, b.IP)
 	}
 	addr := listenIn(t, a)
-	if err := dialFrom(b, addr); err != nil {
+	if err := reach(b, addr); err != nil {
 		t.Fatalf("b to a before the cut: %v", err)
 	}
-	if err := dialFrom(nil, addr); err != nil {
+	if err := reach(nil, addr); err != nil {
 		t.Fatalf("the root namespace to a: %v", err)
 	}
 	if err := dialFrom(a, "127.0.0.1:1"); err == nil {
@@ -95,7 +107,7 @@ func TestLabCutAndHeal(t *testing.T) {
 	if err := b.Heal(a.IP); err != nil {
 		t.Fatal(err)
 	}
-	if err := dialFrom(b, addr); err != nil {
+	if err := reach(b, addr); err != nil {
 		t.Fatalf("b to a after healing: %v", err)
 	}
 
