@@ -50,7 +50,7 @@ test-cluster: etcd postgres
 CHAOS_FOR ?= 5m
 CHAOS_PLAYERS ?= 300
 CHAOS_EVERY ?= 2s
-CHAOS_ETCD ?= 1
+CHAOS_ETCD ?= 3
 chaos: build etcd postgres
 	$(GO) build -o $(BIN)/caiquan-chaos ./cmd/caiquan-chaos
 	./$(BIN)/caiquan-chaos -bin $(BIN)/caiquan -for $(CHAOS_FOR) -players $(CHAOS_PLAYERS) \

@@ -49,7 +49,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	every := fs.Duration("every", 2*time.Second, "one fault every so often")
 	seed := fs.Uint64("seed", uint64(time.Now().UnixNano()), "seed of the fault schedule and the players' hands")
 	nodes := fs.Int("nodes", 3, "game nodes")
-	etcd := fs.Int("etcd", 1, "etcd members (1 or 3)")
+	etcd := fs.Int("etcd", 3, "etcd members (1 or 3)")
 	kinds := fs.String("kinds", strings.Join(chaos.AllKinds, ","), "fault kinds to inject")
 	round := fs.Duration("round-time", 2*time.Second, "the nodes' round time")
 	minRounds := fs.Int("min-rounds", -1, "fewest rounds to check (default: 1000 per minute of faults per 300 players)")

@@ -101,6 +101,7 @@ type Env struct {
 	mu       sync.Mutex
 	faults   map[string]int
 	busy     map[int]bool // nodes under a fault now
+	etcdCut  bool         // an etcd member is cut off now: one at a time keeps the quorum
 	restarts sync.WaitGroup
 	stopping bool
 }
@@ -370,7 +371,13 @@ func (e *Env) inject(rng *rand.Rand, kind string) error {
 		return e.PauseNode(i, []time.Duration{time.Second, 3 * time.Second, time.Second, 3 * time.Second, 10 * time.Second}[rng.IntN(5)])
 	case Partition:
 		d := time.Duration(1000+rng.IntN(3000)) * time.Millisecond
-		switch rng.IntN(3) {
+		variants := 3
+		if e.cfg.EtcdMembers >= 3 {
+			variants = 4 // and an etcd member cut off from the others
+		}
+		switch rng.IntN(variants) {
+		case 3:
+			return e.PartitionEtcdMember(rng.IntN(e.cfg.EtcdMembers), d)
 		case 0:
 			return e.PartitionNode(i, d, false, false)
 		case 1:
@@ -419,9 +426,9 @@ func (e *Env) Faults(ctx context.Context) {
 func (e *Env) Finish() (Result, error) {
 	for end := time.Now().Add(20 * time.Second); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
 		e.mu.Lock()
-		n := len(e.busy)
+		faulted := len(e.busy) > 0 || e.etcdCut
 		e.mu.Unlock()
-		if n == 0 {
+		if !faulted {
 			break
 		}
 	}
@@ -550,6 +557,14 @@ func (e *Env) LobbyNode() int {
 // PartitionEtcdMember cuts etcd member m off from the other members (the
 // nodes still reach it) for d.
 func (e *Env) PartitionEtcdMember(m int, d time.Duration) error {
+	e.mu.Lock()
+	if e.etcdCut || e.stopping {
+		e.mu.Unlock()
+		return errBusy
+	}
+	e.etcdCut = true
+	e.mu.Unlock()
+	release := func() { e.mu.Lock(); e.etcdCut = false; e.mu.Unlock() }
 	hs := e.Cluster.EtcdHosts()
 	me := multihost.Side{Hosts: []*multihost.Host{hs[m]}, IPs: []string{hs[m].IP}}
 	var others multihost.Side
@@ -561,11 +576,12 @@ func (e *Env) PartitionEtcdMember(m int, d time.Duration) error {
 	}
 	if err := multihost.Partition(me, others); err != nil {
 		multihost.HealPartition(me, others)
+		release()
 		return err
 	}
 	e.count(Partition)
 	fmt.Fprintf(e.cfg.Log, "%s fault partition etcd member %d from the others for %v\n", stamp(), m, d)
-	time.AfterFunc(d, func() { multihost.HealPartition(me, others) })
+	time.AfterFunc(d, func() { multihost.HealPartition(me, others); release() })
 	return nil
 }
 
