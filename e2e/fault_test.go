@@ -30,6 +30,11 @@ func faultEnv(t *testing.T, etcdMembers int) *chaos.Env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
+		if t.Failed() {
+			for _, line := range e.Highlights(40) {
+				t.Log(line)
+			}
+		}
 		if err := e.Close(); err != nil {
 			t.Errorf("close the lab: %v", err)
 		}

@@ -592,3 +592,25 @@ func (e *Env) Rest(d time.Duration) {
 	case <-e.ctx.Done():
 	}
 }
+
+// Highlights are the lines of the nodes' logs that explain most anomalies
+// (fencing, rooms publishing unconfirmed scores, panics), at most max.
+func (e *Env) Highlights(max int) []string {
+	files, _ := filepath.Glob(filepath.Join(e.cfg.Dir, "node*-caiquan.log"))
+	var out []string
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if strings.Contains(line, "FENCED") || strings.Contains(line, "publishing computed") || strings.Contains(line, "panic") {
+				if len(out) == max {
+					return append(out, "...")
+				}
+				out = append(out, filepath.Base(f)+": "+line)
+			}
+		}
+	}
+	return out
+}
