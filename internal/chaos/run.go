@@ -102,7 +102,7 @@ type Env struct {
 	faults   map[string]int
 	busy     map[int]bool // nodes under a fault now
 	etcdCut  bool         // an etcd member is cut off now: one at a time keeps the quorum
-	restarts sync.WaitGroup
+	down     int // nodes exited and not yet started again
 	stopping bool
 }
 
@@ -191,13 +191,14 @@ func (e *Env) supervise(i int) {
 		}
 		code := n.ExitCode()
 		fmt.Fprintf(e.cfg.Log, "%s node%d exited %d\n", stamp(), i, code)
-		e.restarts.Add(1)
+		e.mu.Lock()
+		e.down++
+		e.mu.Unlock()
 		for {
 			e.mu.Lock()
 			busy, stopping := e.busy[i], e.stopping
 			e.mu.Unlock()
 			if stopping {
-				e.restarts.Done()
 				return
 			}
 			if !busy {
@@ -206,7 +207,9 @@ func (e *Env) supervise(i int) {
 			time.Sleep(100 * time.Millisecond)
 		}
 		err := e.Cluster.StartNode(i)
-		e.restarts.Done()
+		e.mu.Lock()
+		e.down--
+		e.mu.Unlock()
 		if err != nil {
 			fmt.Fprintf(e.cfg.Log, "%s node%d restart: %v\n", stamp(), i, err)
 			time.Sleep(time.Second)
@@ -424,15 +427,15 @@ func (e *Env) Faults(ctx context.Context) {
 // Finish waits for the faults to end and the nodes to be back, lets every
 // player end its round and stop, reads the store, and checks the history.
 func (e *Env) Finish() (Result, error) {
-	for end := time.Now().Add(20 * time.Second); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
+	// Faults end within seconds, and restarts within readyTimeout each.
+	for end := time.Now().Add(60 * time.Second); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
 		e.mu.Lock()
-		faulted := len(e.busy) > 0 || e.etcdCut
+		settled := len(e.busy) == 0 && !e.etcdCut && e.down == 0
 		e.mu.Unlock()
-		if !faulted {
+		if settled {
 			break
 		}
 	}
-	e.restarts.Wait()
 	for _, p := range e.players {
 		p.Quit()
 	}
