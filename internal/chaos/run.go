@@ -102,7 +102,7 @@ type Env struct {
 	faults   map[string]int
 	busy     map[int]bool // nodes under a fault now
 	etcdCut  bool         // an etcd member is cut off now: one at a time keeps the quorum
-	down     int // nodes exited and not yet started again
+	down     int          // nodes exited and not yet started again
 	stopping bool
 }
 
