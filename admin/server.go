@@ -42,6 +42,8 @@ func New(a Actors, m *metrics.Metrics, token string, log *slog.Logger) *Server {
 	s.mux.HandleFunc("POST /chaos", s.handleChaosStart)
 	s.mux.HandleFunc("GET /chaos", s.handleChaosStatus)
 	s.mux.HandleFunc("DELETE /chaos", s.handleChaosStop)
+	s.mux.HandleFunc("POST /delay", s.handleDelay)
+	s.mux.HandleFunc("GET /delay", s.handleDelayStatus)
 	s.mux.Handle("GET /metrics", m.Handler())
 	return s
 }
