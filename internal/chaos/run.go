@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/caiquan/caiquan"
+	"github.com/caiquan/caiquan/actors"
+	"github.com/caiquan/caiquan/admin"
 	"github.com/caiquan/caiquan/cluster"
 	"github.com/caiquan/caiquan/internal/history"
 	"github.com/caiquan/caiquan/internal/multihost"
@@ -351,6 +353,23 @@ func (e *Env) DelayNode(i int, by, d time.Duration) error {
 	return nil
 }
 
+// DelayActors has node i's admin API hold back the messages to its actors
+// of kind by `by`, for d (the delay inside a node, between actors).
+func (e *Env) DelayActors(i int, kind string, by, d time.Duration) error {
+	if !e.hold(i) {
+		return errBusy
+	}
+	c := &admin.Client{Addr: e.Cluster.Node(i).AdminAddr, Token: e.Cluster.Token}
+	if _, err := c.Delay(admin.DelayRequest{Kind: kind, By: by.String(), For: d.String()}); err != nil {
+		e.release(i)
+		return err
+	}
+	e.count(Delay)
+	fmt.Fprintf(e.cfg.Log, "%s fault delay node%d's %s messages by %v for %v\n", stamp(), i, kind, by, d)
+	time.AfterFunc(d, func() { e.release(i) })
+	return nil
+}
+
 var errBusy = errors.New("chaos: the node is under a fault already")
 
 // inject runs one fault of kind on a random free node.
@@ -389,7 +408,12 @@ func (e *Env) inject(rng *rand.Rand, kind string) error {
 			return e.PartitionNode(i, d, true, true)
 		}
 	case Delay:
-		return e.DelayNode(i, time.Duration(100+rng.IntN(400))*time.Millisecond, time.Duration(1000+rng.IntN(3000))*time.Millisecond)
+		by, d := time.Duration(100+rng.IntN(400))*time.Millisecond, time.Duration(1000+rng.IntN(3000))*time.Millisecond
+		if rng.IntN(2) == 0 {
+			kinds := []string{actors.KindRoom, actors.KindPlayer, actors.KindSession}
+			return e.DelayActors(i, kinds[rng.IntN(len(kinds))], by, d)
+		}
+		return e.DelayNode(i, by, d)
 	}
 	return fmt.Errorf("chaos: unknown fault kind %q", kind)
 }
