@@ -126,3 +126,20 @@ func TestFaultDelay(t *testing.T) {
 	}
 	verdict(t, e, 12*time.Second)
 }
+
+// TestFaultDelayActors: inside every node, the messages to its rooms, then
+// to its player actors (the room-to-player path at settlement), wait
+// 200 ms, 8 s each (the admin API's delay).
+func TestFaultDelayActors(t *testing.T) {
+	for _, kind := range []string{"room", "player"} {
+		t.Run(kind, func(t *testing.T) {
+			e := faultEnv(t, 1)
+			for i := range 3 {
+				if err := e.DelayActors(i, kind, 200*time.Millisecond, 8*time.Second); err != nil {
+					t.Fatal(err)
+				}
+			}
+			verdict(t, e, 12*time.Second)
+		})
+	}
+}

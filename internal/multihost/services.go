@@ -142,7 +142,7 @@ func StartCluster(lab *Lab, spec ClusterSpec) (*Cluster, error) {
 	if c.Etcd, c.etcdEP, err = startEtcd(etcdHosts, c.etcdCerts); err != nil {
 		return nil, err
 	}
-	if c.PGURL, err = startPostgres(pg); err != nil {
+	if c.PGURL, err = startPostgres(pg, filepath.Join(lab.Dir, "certs")); err != nil {
 		return nil, err
 	}
 	c.nodes = make([]*Node, spec.Nodes)
@@ -328,10 +328,11 @@ func startEtcd(hosts []*Host, certs devcert.Files) ([]*Proc, []string, error) {
 }
 
 // startPostgres makes and starts a PostgreSQL cluster on h's address that
-// trusts the lab's subnet. It runs as the postgres user when we are root,
-// as PostgreSQL requires; its folder is outside the lab's (which that user
-// may not reach) and goes when the lab closes.
-func startPostgres(h *Host) (string, error) {
+// takes the lab's subnet over TLS only (a certificate from the CA in
+// certDir, which the URL's sslrootcert checks). It runs as the postgres
+// user when we are root, as PostgreSQL requires; its folder is outside the
+// lab's (which that user may not reach) and goes when the lab closes.
+func startPostgres(h *Host, certDir string) (string, error) {
 	bin, err := pgBinDir()
 	if err != nil {
 		return "", err
@@ -368,19 +369,43 @@ func startPostgres(h *Host) (string, error) {
 	if out, err := cmd("initdb", "-D", data, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync").CombinedOutput(); err != nil {
 		return "", fmt.Errorf("multihost: initdb: %v\n%s", err, out)
 	}
-	hba := fmt.Sprintf("host all all %s trust\n", h.lab.Subnet())
+	certs, err := devcert.Make(devcert.Options{Dir: certDir, Name: ClusterName, Hosts: []string{h.IP}, Prefix: "pg"})
+	if err != nil {
+		return "", fmt.Errorf("multihost: PostgreSQL certificate: %w", err)
+	}
+	// PostgreSQL reads its key as its own user, and refuses one others can read.
+	for _, f := range []struct{ from, to string }{{certs.Cert, "server.crt"}, {certs.Key, "server.key"}} {
+		b, err := os.ReadFile(f.from)
+		if err != nil {
+			return "", err
+		}
+		to := filepath.Join(dir, f.to)
+		if err := os.WriteFile(to, b, 0o600); err != nil {
+			return "", err
+		}
+		if own != "" {
+			u, _ := user.Lookup(own)
+			uid, _ := strconv.Atoi(u.Uid)
+			gid, _ := strconv.Atoi(u.Gid)
+			if err := os.Chown(to, uid, gid); err != nil {
+				return "", err
+			}
+		}
+	}
+	hba := fmt.Sprintf("hostssl all all %s trust\n", h.lab.Subnet())
 	f, err := os.OpenFile(filepath.Join(data, "pg_hba.conf"), os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
 		return "", err
 	}
 	f.WriteString(hba)
 	f.Close()
-	opts := fmt.Sprintf("-c listen_addresses=%s -p %d -c unix_socket_directories=%s -c fsync=off -c max_connections=200", h.IP, PGPort, dir)
+	opts := fmt.Sprintf("-c listen_addresses=%s -p %d -c unix_socket_directories=%s -c fsync=off -c max_connections=200 -c ssl=on -c ssl_cert_file=%s -c ssl_key_file=%s",
+		h.IP, PGPort, dir, filepath.Join(dir, "server.crt"), filepath.Join(dir, "server.key"))
 	if out, err := cmd("pg_ctl", "-D", data, "-l", filepath.Join(dir, "log"), "-o", opts, "-w", "-t", "60", "start").CombinedOutput(); err != nil {
 		log, _ := os.ReadFile(filepath.Join(dir, "log"))
 		return "", fmt.Errorf("multihost: pg_ctl start: %v\n%s\n%s", err, out, log)
 	}
-	return fmt.Sprintf("postgres://postgres@%s:%d/postgres?sslmode=disable", h.IP, PGPort), nil
+	return fmt.Sprintf("postgres://postgres@%s:%d/postgres?sslmode=verify-full&sslrootcert=%s", h.IP, PGPort, certs.CA), nil
 }
 
 // pgBinDir finds initdb and pg_ctl: on PATH, else the newest under
