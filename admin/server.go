@@ -44,6 +44,8 @@ func New(a Actors, token, addr string, log *slog.Logger) *Server {
 	s.mux.HandleFunc("GET /chaos", s.handleChaosStatus)
 	s.mux.HandleFunc("DELETE /chaos", s.handleChaosStop)
 	s.mux.HandleFunc("POST /store/checkpoint", s.handleCheckpoint)
+	s.mux.HandleFunc("POST /delay", s.handleDelay)
+	s.mux.HandleFunc("GET /delay", s.handleDelayStatus)
 	return s
 }
 

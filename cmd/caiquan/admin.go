@@ -28,6 +28,9 @@ Commands:
   chaos-stop                                   end a chaos run
   checkpoint NAME                              a consistent copy of the store (pebble) in
                                              STORE_PATH.checkpoints/NAME; prints its path
+  delay -kind K -by D -for D                   messages to this node's actors of kind K
+                                             wait D (-by 0s ends it); a fault to test with
+  delay-status                                 the delays in force on this node
 
 -addr defaults to CAIQUAN_ADMIN_LISTEN or 127.0.0.1:8081. The token is -token, else
 CAIQUAN_ADMIN_TOKEN, else the file -token-file (default CAIQUAN_ADMIN_TOKEN_FILE or
@@ -84,6 +87,13 @@ func runAdmin(args []string, getenv func(string) string, stdout, stderr io.Write
 		var res admin.CheckpointResult
 		if res, err = c.Checkpoint(rest[0]); err == nil {
 			fmt.Fprintln(stdout, res.Path)
+		}
+	case "delay":
+		err = adminDelay(c, rest, stdout)
+	case "delay-status":
+		var st admin.DelayStatus
+		if st, err = c.Delays(); err == nil {
+			printDelays(stdout, st)
 		}
 	default:
 		fmt.Fprintf(stderr, "caiquan admin: unknown command %q\n\n%s", cmd, adminUsage)
@@ -196,4 +206,32 @@ func or(s, def string) string {
 		return s
 	}
 	return def
+}
+
+func adminDelay(c *admin.Client, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("delay", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	kind := fs.String("kind", "", "")
+	by := fs.Duration("by", 0, "")
+	span := fs.Duration("for", 0, "")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *kind == "" || fs.NArg() > 0 {
+		return errors.New("usage: delay -kind K -by D -for D")
+	}
+	st, err := c.Delay(admin.DelayRequest{Kind: *kind, By: by.String(), For: span.String()})
+	if err == nil {
+		printDelays(out, st)
+	}
+	return err
+}
+
+func printDelays(out io.Writer, st admin.DelayStatus) {
+	if len(st.Delays) == 0 {
+		fmt.Fprintln(out, "no delays")
+	}
+	for _, d := range st.Delays {
+		fmt.Fprintf(out, "%s: %v until %s\n", d.Kind, d.By, d.Until.Format(time.RFC3339))
+	}
 }

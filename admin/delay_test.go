@@ -1,0 +1,89 @@
+package admin
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/caiquan/caiquan/actors"
+	"github.com/caiquan/caiquan/metrics"
+)
+
+// delaying is the fake live set with a real inventory's delays.
+type delaying struct {
+	*fakeActors
+	inv *actors.Inventory
+}
+
+func (d delaying) SetDelay(kind string, by, span time.Duration) error {
+	return d.inv.SetDelay(kind, by, span)
+}
+func (d delaying) Delays() []actors.Delay { return d.inv.Delays() }
+
+// TestDelayAPI: POST /delay sets a kind's delay and GET /delay lists it;
+// by 0s ends it; bad kinds, durations and bodies get 400 with a reason
+// and change nothing; without the token nothing is set.
+func TestDelayAPI(t *testing.T) {
+	a := delaying{newFake(), actors.NewInventory(metrics.New())}
+	ts, _ := serve(t, a, "secret")
+	c := &Client{Addr: strings.TrimPrefix(ts.URL, "http://"), Token: "secret"}
+
+	st, err := c.Delay(DelayRequest{Kind: "room", By: "200ms", For: "30s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Delays) != 1 || st.Delays[0].Kind != "room" || st.Delays[0].By != 200*time.Millisecond {
+		t.Fatalf("after POST: %+v", st)
+	}
+	if until := time.Until(st.Delays[0].Until); until < 25*time.Second || until > 30*time.Second {
+		t.Errorf("the delay ends in %v, want about 30 s", until)
+	}
+
+	for _, bad := range []string{
+		`{"kind":"castle","by":"200ms","for":"30s"}`,
+		`{"kind":"room","by":"fast","for":"30s"}`,
+		`{"kind":"room","by":"-1s","for":"30s"}`,
+		`{"kind":"room","by":"1m","for":"30s"}`,
+		`{"kind":"room","by":"200ms","for":"2h"}`,
+		`{"kind":"room","by":"200ms"}`,
+		`{"kind":"room","by":"200ms","for":"30s","extra":1}`,
+		`not json`,
+	} {
+		req, _ := http.NewRequest(http.MethodPost, ts.URL+"/delay", strings.NewReader(bad))
+		req.Header.Set("Authorization", "Bearer secret")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusBadRequest {
+			t.Errorf("POST /delay %s: %s, want 400", bad, res.Status)
+		}
+	}
+	req, _ := http.NewRequest(http.MethodPost, ts.URL+"/delay", strings.NewReader(`{"kind":"lobby","by":"1s","for":"1m"}`))
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusUnauthorized {
+		t.Errorf("POST /delay without the token: %s, want 401", res.Status)
+	}
+
+	if st, err = c.Delays(); err != nil || len(st.Delays) != 1 || st.Delays[0].Kind != "room" {
+		t.Fatalf("GET /delay after the bad requests: %+v, %v", st, err)
+	}
+	if st, err = c.Delay(DelayRequest{Kind: "room", By: "0s"}); err != nil || len(st.Delays) != 0 {
+		t.Fatalf("by 0s should end the delay: %+v, %v", st, err)
+	}
+}
+
+// TestDelayNotImplemented: a server whose actors cannot delay says so.
+func TestDelayNotImplemented(t *testing.T) {
+	ts, _ := serve(t, newFake(), "")
+	c := &Client{Addr: strings.TrimPrefix(ts.URL, "http://")}
+	if _, err := c.Delay(DelayRequest{Kind: "room", By: "1s", For: "1s"}); err == nil || !strings.Contains(err.Error(), "no_delay") {
+		t.Fatalf("got %v, want no_delay", err)
+	}
+}
