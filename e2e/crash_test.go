@@ -41,11 +41,18 @@ func (p *crashPlayer) play(url string, rng *rand.Rand) {
 		if err != nil {
 			return "", nil, err
 		}
-		var env map[string]map[string]any
+		var env map[string]json.RawMessage
 		if err := json.Unmarshal(data, &env); err != nil {
 			return "", nil, err
 		}
-		for n, b := range env {
+		for n, raw := range env {
+			if n == "seq" {
+				continue // the envelope's number, beside its one body
+			}
+			var b map[string]any
+			if err := json.Unmarshal(raw, &b); err != nil {
+				return "", nil, err
+			}
 			return n, b, nil
 		}
 		return "", nil, fmt.Errorf("empty envelope")

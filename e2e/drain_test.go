@@ -155,7 +155,7 @@ func TestSigtermDrains(t *testing.T) {
 	}
 	for _, p := range all {
 		ci := requireClose(t, p.wire, 10*time.Second, messages.CloseGoingAway)
-		if (p == a || p == b) && ci.at.Before(results[0].at) {
+		if i := slices.Index([]*player{a, b}, p); i >= 0 && ci.at.Before(results[i].at) {
 			t.Errorf("%s was closed before its round's result", p.label)
 		}
 	}
