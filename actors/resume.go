@@ -29,10 +29,12 @@ import (
 // another node starts afresh (resume_failed), and the old session's seat
 // counts as not choosing when its window ends.
 
-// replayBuffer is how many sent messages a resumable session keeps: a
-// round's start, movements and result fit many times over. A client that
-// missed more starts afresh.
-const replayBuffer = 64
+// replayBuffer is how many sent messages a resumable session keeps; a
+// client that missed more starts afresh. Movements are not numbered or
+// kept (a resumed client misses only the wiggles), so a round's start and
+// result, and the hi, fit several times over. Every session holds its ring
+// for its whole life: it is most of what resume adds to a player's memory.
+const replayBuffer = 8
 
 // resumeAnswerWait bounds how long a new session waits for the old one.
 const resumeAnswerWait = 2 * time.Second
@@ -108,7 +110,7 @@ func (h *handovers) take(id uint64) *handover {
 type resumeState struct {
 	secret   string
 	seq      uint32
-	sent     []*messages.Envelope // the last replayBuffer sent, oldest first
+	sent     [replayBuffer]*messages.Envelope // a ring: seq s is at s % replayBuffer
 	detached bool
 	expiry   Timer
 }
@@ -167,15 +169,29 @@ func (s *session) offerResume(ctx actor.Context, hi *messages.Hi) {
 	hi.ResumeToken, hi.ResumeWindowMs = &token, &window
 }
 
-// number gives env the next seq and keeps it for a replay.
+// number gives env the next seq and keeps it for a replay; a movement is
+// neither.
 func (r *resumeState) number(env *messages.Envelope) {
+	if env.GetMovement() != nil {
+		return
+	}
 	r.seq++
 	env.Seq = r.seq
-	if len(r.sent) == replayBuffer {
-		copy(r.sent, r.sent[1:])
-		r.sent = r.sent[:replayBuffer-1]
+	r.sent[r.seq%replayBuffer] = env
+}
+
+// held says whether every message after lastSeq is still in the ring.
+func (r *resumeState) held(lastSeq uint32) bool {
+	return lastSeq <= r.seq && r.seq-lastSeq <= replayBuffer
+}
+
+// after returns the messages after lastSeq, oldest first (held must be true).
+func (r *resumeState) after(lastSeq uint32) []*messages.Envelope {
+	out := make([]*messages.Envelope, 0, r.seq-lastSeq)
+	for s := lastSeq + 1; s <= r.seq; s++ {
+		out = append(out, r.sent[s%replayBuffer])
 	}
-	r.sent = append(r.sent, env)
+	return out
 }
 
 // detach keeps the session for the resume window after its connection
@@ -221,7 +237,7 @@ func (s *session) handleResumeRequest(ctx actor.Context, req *messages.ResumeReq
 	case req.Uid != s.user.Uid:
 		refuse("the resume token belongs to another player")
 		return
-	case req.LastSeq > r.seq || (len(r.sent) > 0 && req.LastSeq+1 < r.sent[0].Seq):
+	case !r.held(req.LastSeq):
 		refuse("the messages after last_seq are no longer held")
 		return
 	}
@@ -250,10 +266,8 @@ func (s *session) handleResumeRequest(ctx actor.Context, req *messages.ResumeReq
 	s.offerResume(ctx, hi)
 	// The hi is not numbered: what follows it is the replay, in its seqs.
 	s.conn.Send(&messages.Envelope{Body: &messages.Envelope_Hi{Hi: hi}})
-	for _, env := range r.sent {
-		if env.Seq > req.LastSeq {
-			s.conn.Send(env)
-		}
+	for _, env := range r.after(req.LastSeq) {
+		s.conn.Send(env)
 	}
 	ctx.Respond(&messages.ResumeAnswer{Ok: true})
 }

@@ -5,7 +5,8 @@
 #
 #   cmd/caiquan-load/scenarios.sh [scenario...]   # default: all of them
 #
-# Scenarios: play10k, idle19k, rounds1s-gomaxprocs1, rounds1s-gomaxprocs2,
+# Scenarios: play10k, wires (play10k on each of the four wires), rush
+# (10,000 players arriving at 2,500/s, each wire), idle19k, rounds1s-gomaxprocs1, rounds1s-gomaxprocs2,
 # rounds100ms-gomaxprocs1, rounds100ms-gomaxprocs2; and, only when named,
 # play10k-gogc100 (play10k at GOGC 100) and play10k-limit512 (play10k
 # under a 512 MiB memory limit). SERVER_BIN names another
@@ -85,6 +86,16 @@ for s in "${scenarios[@]}"; do
 	case $s in
 	play10k)
 		run play10k "" -players 10000 -ramp 1000 -hold 60s -think 200ms -sources 2 -quiet ;;
+	wires)
+		# play10k on every wire, one after the other, with a 20 s hold.
+		for w in binary json eio4 eio3; do
+			run "play10k-$w" "" -protocol "$w" -players 10000 -ramp 1000 -hold 20s -think 200ms -sources 2 -quiet
+		done ;;
+	rush)
+		# 10,000 players arriving at 2,500/s and playing on, on every wire.
+		for w in binary json eio4 eio3; do
+			run "rush10k-$w" "" -protocol "$w" -players 10000 -ramp 2500 -hold 20s -think 200ms -sources 2 -quiet
+		done ;;
 	play10k-gogc100)
 		# play10k with Go's default collector pacing.
 		run play10k-gogc100 "-gc-percent 100" -players 10000 -ramp 1000 -hold 60s -think 200ms -sources 2 -quiet ;;
