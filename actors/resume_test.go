@@ -61,11 +61,15 @@ func TestResumeMidRoundKeepsTheSeatAndTheChoice(t *testing.T) {
 	srv, _ := newTestServer(t, resumeSettings())
 	a, hi := connectResumable(t, srv, "a")
 	b := connect(t, srv, "b")
-	round := pair(t, a, b)
+	a.join()
+	b.join()
+	start := a.expect("start")
+	round := start.GetStart().RoundId
+	b.expect("start")
 	a.choose(3) // paper
 	b.choose(2) // rock: a wins
 	b.expect("movement")
-	seen := lastSeq(a, 2)
+	seen := lastSeq(a, start.Seq)
 	a.s.Closed("phone went to the background")
 
 	a2 := reconnect(t, srv, "a", hi.GetResumeToken(), seen)

@@ -26,8 +26,8 @@ func (d delaying) Delays() []actors.Delay { return d.inv.Delays() }
 // and change nothing; without the token nothing is set.
 func TestDelayAPI(t *testing.T) {
 	a := delaying{newFake(), actors.NewInventory(metrics.New())}
-	ts, _ := serve(t, a, "secret")
-	c := &Client{Addr: strings.TrimPrefix(ts.URL, "http://"), Token: "secret"}
+	ts, _ := serve(t, a, testToken)
+	c := &Client{Addr: strings.TrimPrefix(ts.URL, "http://"), Token: testToken}
 
 	st, err := c.Delay(DelayRequest{Kind: "room", By: "200ms", For: "30s"})
 	if err != nil {
@@ -51,7 +51,8 @@ func TestDelayAPI(t *testing.T) {
 		`not json`,
 	} {
 		req, _ := http.NewRequest(http.MethodPost, ts.URL+"/delay", strings.NewReader(bad))
-		req.Header.Set("Authorization", "Bearer secret")
+		req.Header.Set("Authorization", "Bearer "+testToken)
+		req.Header.Set("Content-Type", "application/json")
 		res, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -62,6 +63,7 @@ func TestDelayAPI(t *testing.T) {
 		}
 	}
 	req, _ := http.NewRequest(http.MethodPost, ts.URL+"/delay", strings.NewReader(`{"kind":"lobby","by":"1s","for":"1m"}`))
+	req.Header.Set("Content-Type", "application/json")
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -81,8 +83,8 @@ func TestDelayAPI(t *testing.T) {
 
 // TestDelayNotImplemented: a server whose actors cannot delay says so.
 func TestDelayNotImplemented(t *testing.T) {
-	ts, _ := serve(t, newFake(), "")
-	c := &Client{Addr: strings.TrimPrefix(ts.URL, "http://")}
+	ts, _ := serve(t, newFake(), testToken)
+	c := &Client{Addr: strings.TrimPrefix(ts.URL, "http://"), Token: testToken}
 	if _, err := c.Delay(DelayRequest{Kind: "room", By: "1s", For: "1s"}); err == nil || !strings.Contains(err.Error(), "no_delay") {
 		t.Fatalf("got %v, want no_delay", err)
 	}
