@@ -13,10 +13,10 @@ import (
 // refused with the reason and exit status 1.
 func TestAdminDelayCLI(t *testing.T) {
 	t.Parallel()
-	s := startServer(t, "-admin-token", "delay-test-token")
+	s := startServer(t, "-admin-token", "delay-test-token-0123456789abcdef")
 	admin := func(args ...string) (string, int) {
 		t.Helper()
-		cmd := exec.Command(testserver.Binary(t), append([]string{"admin", "-addr", s.AdminAddr(), "-token", "delay-test-token"}, args...)...)
+		cmd := exec.Command(testserver.Binary(t), append([]string{"admin", "-addr", s.AdminAddr(), "-token", "delay-test-token-0123456789abcdef"}, args...)...)
 		out, err := cmd.CombinedOutput()
 		code := 0
 		if ee, ok := err.(*exec.ExitError); ok {
