@@ -15,7 +15,6 @@ import (
 
 	"github.com/caiquan/caiquan/actors"
 	"github.com/caiquan/caiquan/messages"
-	"github.com/caiquan/caiquan/metrics"
 )
 
 // Engine.IO 4 over HTTP long-polling (socketio/engine.io-protocol): a GET
@@ -135,10 +134,7 @@ func (g *Gateway) openPolling(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusServiceUnavailable, apiError{Code: messages.CodeDraining, Message: "the server is shutting down"})
 		return
 	}
-	if g.busy != nil && g.busy() {
-		g.refused(metrics.RefusedMemory, "gateway: polling refused: near the memory limit", "remote", g.ClientAddr(r).String())
-		w.Header().Set("Retry-After", "5")
-		writeJSON(w, http.StatusServiceUnavailable, apiError{Code: messages.CodeServerBusy, Message: "the server is near its memory limit; try again in a moment"})
+	if g.refuseBusy(w, r) {
 		return
 	}
 	// A polling session is a connection of its client's as a WebSocket is.

@@ -111,10 +111,7 @@ func (g *Gateway) serveSocket(w http.ResponseWriter, r *http.Request, wire wire)
 		writeJSON(w, http.StatusServiceUnavailable, apiError{Code: messages.CodeDraining, Message: "the server is shutting down"})
 		return
 	}
-	if g.busy != nil && g.busy() {
-		g.refused(metrics.RefusedMemory, "gateway: upgrade refused: near the memory limit", "remote", r.RemoteAddr)
-		w.Header().Set("Retry-After", "5")
-		writeJSON(w, http.StatusServiceUnavailable, apiError{Code: messages.CodeServerBusy, Message: "the server is near its memory limit; try again in a moment"})
+	if g.refuseBusy(w, r) {
 		return
 	}
 	if !originAllowed(r, g.cfg.AllowedOrigins, g.cfg.AllowNoOrigin) {
@@ -138,6 +135,18 @@ func (g *Gateway) serveSocket(w http.ResponseWriter, r *http.Request, wire wire)
 	// The connection outlives this handler: net/http then drops its request
 	// state and buffers, which would otherwise stay for the connection's life.
 	go c.serve()
+}
+
+// refuseBusy answers 503 server_busy while the process is near its memory
+// limit (WithAdmission); true when it did.
+func (g *Gateway) refuseBusy(w http.ResponseWriter, r *http.Request) bool {
+	if g.busy == nil || !g.busy() {
+		return false
+	}
+	g.refused(metrics.RefusedMemory, "gateway: refused: near the memory limit", "remote", g.ClientAddr(r).String())
+	w.Header().Set("Retry-After", "5")
+	writeJSON(w, http.StatusServiceUnavailable, apiError{Code: messages.CodeServerBusy, Message: "the server is near its memory limit; try again in a moment"})
+	return true
 }
 
 func (g *Gateway) refuseOrigin(w http.ResponseWriter, r *http.Request) {
