@@ -151,7 +151,7 @@ func parseResumeToken(token string) (pidID, secret string, ok bool) {
 	return string(raw), secret, true
 }
 
-// offerResume makes this session resumable if the settings and the
+// offerResume makes the session resumable if the settings and the
 // connection's wire allow it; the hi then carries the token.
 func (s *session) offerResume(ctx actor.Context, hi *messages.Hi) {
 	if s.d.settings.ResumeWindow <= 0 {
@@ -229,7 +229,7 @@ func (s *session) handleResumeRequest(ctx actor.Context, req *messages.ResumeReq
 	r := s.resume
 	switch {
 	case r == nil || r.secret == "" || s.user == nil:
-		refuse("this session cannot be resumed")
+		refuse("the session cannot be resumed")
 		return
 	case subtle.ConstantTimeCompare([]byte(req.Secret), []byte(r.secret)) != 1:
 		refuse("the resume token is not valid (used already, or never given)")
@@ -253,7 +253,7 @@ func (s *session) handleResumeRequest(ctx actor.Context, req *messages.ResumeReq
 	if !r.detached {
 		// The old connection is still open to us (a half-open TCP
 		// connection the server has not noticed): it is replaced.
-		s.conn.Close(messages.CloseReplaced, "this session was resumed on another connection")
+		s.conn.Close(messages.CloseReplaced, "the session was resumed on another connection")
 	}
 	dropTimer(&r.expiry)
 	r.detached, s.gone = false, false

@@ -37,7 +37,7 @@ type session struct {
 	// round, and most joins are seated at once.
 	rejoin Timer
 	// resume is set once a resumable session said hi (resume.go);
-	// resuming while this session asks another for a takeover, or relays
+	// resuming while the session asks another for a takeover, or relays
 	// to it after one.
 	resume   *resumeState
 	resuming *resumingState
