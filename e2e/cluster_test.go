@@ -22,7 +22,13 @@ var clusterFlags = []string{"-round-time", "2s", "-bot-fill", "30s"}
 // TestClusterTwoNodesPlayEachOther: a player on one node and a player on
 // another wait in the same queue and play one round together.
 func TestClusterTwoNodesPlayEachOther(t *testing.T) {
-	c := startCluster(t, 2, clusterFlags...)
+	playAcross(t, startCluster(t, 2, clusterFlags...))
+}
+
+// playAcross has a player on node 0 and one on node 1 play one round
+// together, ending in a result for both that follows from their standings.
+func playAcross(t *testing.T, c *gameCluster) {
+	t.Helper()
 	a := newGamer("ann", 0, c.nodes[0])
 	b := newGamer("bob", 1, c.nodes[1])
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)

@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -219,25 +218,6 @@ func TestClusterTLSRefusesOutsiders(t *testing.T) {
 		t.Errorf("a connection that sent nothing is still open after %v (read %d, %v)", time.Since(idleSince).Round(time.Second), n, err)
 	} else {
 		t.Logf("idle connection closed by the node after %v: %v", time.Since(idleSince).Round(100*time.Millisecond), err)
-	}
-}
-
-// playAcross has a player on node 0 and one on node 1 play one round together.
-func playAcross(t *testing.T, c *gameCluster) {
-	t.Helper()
-	a := newGamer("ann", 0, c.nodes[0])
-	b := newGamer("bob", 1, c.nodes[1])
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	var wg sync.WaitGroup
-	for _, g := range []*gamer{a, b} {
-		wg.Add(1)
-		go func() { defer wg.Done(); g.play(ctx, 1) }()
-	}
-	wg.Wait()
-	ra, rb := a.snapshot(), b.snapshot()
-	if len(ra) != 1 || len(rb) != 1 || ra[0].id != rb[0].id || ra[0].result == nil || rb[0].result == nil {
-		t.Fatalf("ann played %d rounds, bob %d; want one round together with a result (ann errors %v, bob errors %v)", len(ra), len(rb), a.errs, b.errs)
 	}
 }
 
