@@ -127,6 +127,10 @@ func (p *player) run(s *testserver.Server, stop time.Time) {
 		}
 		p.session(c, stop)
 		c.ws.Close()
+		// Dropped at any point after a join (even before its start
+		// arrived), we may have been seated: that round settles without
+		// us, after the next hi may already have shown our standing.
+		p.uncertain = true
 		if time.Now().Before(stop) {
 			p.l.count(func(l *ledger) { l.reconnects++ })
 		}
