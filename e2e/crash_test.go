@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -28,6 +29,7 @@ type crashPlayer struct {
 	last     tally // the last result seen, or what hi said
 	inFlight bool  // killed in a round: the store may hold that round too
 	rounds   int
+	seen     *atomic.Int64 // results seen by every player in this run
 }
 
 func (p *crashPlayer) play(s *testserver.Server, rng *rand.Rand) {
@@ -112,6 +114,7 @@ func (p *crashPlayer) play(s *testserver.Server, rng *rand.Rand) {
 						p.inFlight = false
 						p.rounds++
 						p.mu.Unlock()
+						p.seen.Add(1)
 					}
 				}
 				done = true
@@ -176,20 +179,30 @@ func TestCrashKeepsEveryResult(t *testing.T) {
 			break
 		}
 		var wg sync.WaitGroup
+		var seen atomic.Int64
 		for i, p := range ps {
 			wg.Add(1)
+			p.seen = &seen
 			seed := rand.New(rand.NewPCG(uint64(k), uint64(i)))
 			go func() { defer wg.Done(); p.play(s, seed) }()
 		}
-		time.Sleep(time.Duration(1500+rng.IntN(3000)) * time.Millisecond)
+		// The kill comes once the players have seen a random number of
+		// results (so every run exercises the store, however slow the
+		// machine), at a random moment in the next rounds.
+		want := int64(players/2 + rng.IntN(2*players))
+		deadline := time.Now().Add(time.Minute)
+		for seen.Load() < want && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if n := seen.Load(); n < want {
+			t.Errorf("run %d: players saw only %d results in a minute, want %d before the kill", k, n, want)
+		}
+		time.Sleep(time.Duration(rng.IntN(1000)) * time.Millisecond)
 		s.Kill()
 		wg.Wait()
 	}
 	for _, p := range ps {
 		total += p.rounds
-	}
-	if total < players*kills {
-		t.Errorf("only %d results seen in %d runs of %d players: the test did not exercise the store", total, kills, players)
 	}
 	t.Logf("%d results seen over %d kills", total, kills)
 }
