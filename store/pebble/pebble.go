@@ -74,6 +74,7 @@ type Store struct {
 	onDamaged func(string, error)
 	seed      maphash.Seed
 	locks     [lockStripes]sync.Mutex
+	heads     []head // headSlots of them, each guarded by its uid's lock
 	opening   *atomic.Bool
 	closed    atomic.Bool
 	reported  sync.Map // keys of damaged records logged
@@ -98,7 +99,7 @@ func Open(dir string, o Options) (*Store, error) {
 		return nil, fmt.Errorf("store %s: %w", dir, err)
 	}
 	s := &Store{dir: dir, log: o.Log, version: o.WriteVersion, onDamaged: o.OnDamaged,
-		seed: maphash.MakeSeed(), opening: new(atomic.Bool)}
+		seed: maphash.MakeSeed(), heads: make([]head, headSlots), opening: new(atomic.Bool)}
 	scans := scanWALs(dir)
 	if err := refuseMidLogDamage(dir, scans, o.Log); err != nil {
 		return nil, err
@@ -254,7 +255,39 @@ func (s *Store) Close() error {
 func (s *Store) Dir() string { return s.dir }
 
 func (s *Store) lock(uid string) *sync.Mutex {
-	return &s.locks[maphash.String(s.seed, uid)%lockStripes]
+	mu, _ := s.slot(uid)
+	return mu
+}
+
+// head is what Save needs of the record it replaces: its write count, to
+// refuse a stale one, and its place on the leaderboard, to move it. Save
+// keeps the head of what it wrote, so that the next Save of that uid need
+// not read and decode the record again: the process that holds the Pebble
+// directory is its only writer. Every other write (Put, PutRaw, expiry)
+// forgets the uid's head.
+type head struct {
+	uid    string
+	writes int64
+	total  int32
+	ranked bool // on the leaderboard (Rounds > 0)
+}
+
+// headSlots is how many heads are kept: a direct-mapped cache, so a uid
+// whose slot another took is read from Pebble again. A multiple of
+// lockStripes, so that one uid's slot and lock go together.
+const headSlots = 64 * lockStripes
+
+// slot is uid's lock and the head slot that lock guards.
+func (s *Store) slot(uid string) (*sync.Mutex, *head) {
+	h := maphash.String(s.seed, uid)
+	return &s.locks[h%lockStripes], &s.heads[h%headSlots]
+}
+
+// forget drops uid's head, if its slot holds it; the caller holds uid's lock.
+func (s *Store) forget(uid string) {
+	if _, h := s.slot(uid); h.uid == uid {
+		*h = head{}
+	}
 }
 
 // damaged logs a damaged record and tells OnDamaged, once per key: a
@@ -302,18 +335,31 @@ func (s *Store) Load(uid string) (caiquan.PlayerRecord, error) {
 // Save returns once the record is on disk (a synced batch it may share an
 // fsync with).
 func (s *Store) Save(uid string, rec caiquan.PlayerRecord) error {
-	mu := s.lock(uid)
+	mu, h := s.slot(uid)
 	mu.Lock()
 	defer mu.Unlock()
-	old, found, err := s.get(s.db, uid)
-	if err != nil {
-		return err
+	old := *h
+	if old.uid != uid {
+		stored, found, err := s.get(s.db, uid)
+		if err != nil {
+			return err
+		}
+		old = head{uid: uid}
+		if found {
+			old.writes, old.total, old.ranked = stored.Writes, stored.Total, stored.Rounds > 0
+		}
 	}
-	if old.Writes != rec.Writes {
+	if old.writes != rec.Writes {
+		*h = old
 		return caiquan.ErrStale
 	}
 	rec.Writes++
-	return s.write(uid, old, found, rec)
+	if err := s.write(uid, old.ranked, old.total, rec); err != nil {
+		*h = head{} // the batch may or may not be in: read it next time
+		return err
+	}
+	*h = head{uid: uid, writes: rec.Writes, total: rec.Total, ranked: rec.Rounds > 0}
+	return nil
 }
 
 // Put stores rec as it is, Writes included, over whatever uid has: for
@@ -326,19 +372,25 @@ func (s *Store) Put(uid string, rec caiquan.PlayerRecord) error {
 	if err != nil && !errors.Is(err, store.ErrDamaged) {
 		return err
 	}
-	return s.write(uid, old, found && err == nil, rec)
+	s.forget(uid)
+	found = found && err == nil
+	return s.write(uid, found && old.Rounds > 0, old.Total, rec)
 }
 
 // PutRaw stores data as uid's record without encoding or checking it and
 // without touching the leaderboard: for tests that need a record this
 // release cannot read.
 func (s *Store) PutRaw(uid string, data []byte) error {
+	mu := s.lock(uid)
+	mu.Lock()
+	defer mu.Unlock()
+	s.forget(uid)
 	return s.db.Set(recordKey(uid), data, pebble.Sync)
 }
 
 // write puts rec in one synced batch with its leaderboard key and counts,
-// moved from where old (found) had them.
-func (s *Store) write(uid string, old caiquan.PlayerRecord, found bool, rec caiquan.PlayerRecord) error {
+// moved from where the record it replaces had them (ranked, at total).
+func (s *Store) write(uid string, ranked bool, total int32, rec caiquan.PlayerRecord) error {
 	data, err := encode(rec, s.version)
 	if err != nil {
 		return err
@@ -348,7 +400,7 @@ func (s *Store) write(uid string, old caiquan.PlayerRecord, found bool, rec caiq
 	if err := b.Set(recordKey(uid), data, nil); err != nil {
 		return err
 	}
-	if err := moveBoard(b, uid, found && old.Rounds > 0, old.Total, rec.Rounds > 0, rec.Total); err != nil {
+	if err := moveBoard(b, uid, ranked, total, rec.Rounds > 0, rec.Total); err != nil {
 		return err
 	}
 	if err := b.Commit(pebble.Sync); err != nil {
@@ -461,6 +513,7 @@ func (s *Store) expireOne(uid string, before time.Time) (bool, error) {
 	if err != nil || !found || !expired(rec, before) {
 		return false, nil // seen since, or damaged: kept
 	}
+	s.forget(uid)
 	b := s.db.NewBatch()
 	defer b.Close()
 	if err := b.Delete(recordKey(uid), nil); err != nil {

@@ -1,0 +1,121 @@
+package pebble
+
+import (
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/caiquan/caiquan"
+	"github.com/caiquan/caiquan/rules"
+	"github.com/caiquan/caiquan/store"
+)
+
+// Save remembers the head of what it wrote instead of reading it again;
+// every other way a record changes must make Save read it again, or Save
+// would write over a record it never saw, or refuse a good one.
+func TestSaveSeesEveryOtherWrite(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "caiquan.db"), Options{})
+	save := func(rec caiquan.PlayerRecord) error { return s.Save("alice", rec) }
+	load := func() caiquan.PlayerRecord {
+		t.Helper()
+		rec, err := s.Load("alice")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rec
+	}
+	rec := caiquan.PlayerRecord{Standing: rules.Standing{Total: 3}, Rounds: 1}
+	if err := save(rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := save(rec); !errors.Is(err, caiquan.ErrStale) {
+		t.Fatalf("second save from the same record: %v, want ErrStale", err)
+	}
+
+	// Put (an import) replaces the record: a save made from the old one is stale.
+	if err := s.Put("alice", caiquan.PlayerRecord{Standing: rules.Standing{Total: 40}, Rounds: 9, Writes: 7}); err != nil {
+		t.Fatal(err)
+	}
+	if err := save(caiquan.PlayerRecord{Standing: rules.Standing{Total: 5}, Rounds: 2, Writes: 1}); !errors.Is(err, caiquan.ErrStale) {
+		t.Fatalf("save over a Put record: %v, want ErrStale", err)
+	}
+	got := load()
+	if got.Total != 40 || got.Writes != 7 {
+		t.Fatalf("after Put: %+v", got)
+	}
+	got.Total = 41
+	if err := save(got); err != nil {
+		t.Fatalf("save from the Put record: %v", err)
+	}
+
+	// A record written raw (here one that does not decode) is read again:
+	// Save reports the damage rather than writing blindly over it.
+	// (Bob is off the leaderboard: a raw write does not move its keys.)
+	if err := s.Save("bob", caiquan.PlayerRecord{Uname: "Bob"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutRaw("bob", []byte(`{"v":1,"total":`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Save("bob", caiquan.PlayerRecord{Uname: "Bobby", Writes: 1}); !errors.Is(err, store.ErrDamaged) {
+		t.Fatalf("save over a damaged record: %v, want ErrDamaged", err)
+	}
+	if err := s.Put("bob", caiquan.PlayerRecord{Uname: "Bob"}); err != nil {
+		t.Fatal(err)
+	}
+
+	// Expired, the record is gone: a save from nothing makes a new one.
+	if err := s.Put("alice", caiquan.PlayerRecord{Standing: rules.Standing{Total: 9}, Rounds: 2, Writes: 3, LastSeen: time.Unix(1, 0)}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.Expire(time.Unix(100, 0)); err != nil || n != 1 {
+		t.Fatalf("expire: %d, %v", n, err)
+	}
+	if err := save(caiquan.PlayerRecord{Standing: rules.Standing{Total: 2}, Rounds: 1}); err != nil {
+		t.Fatalf("save after expiry: %v", err)
+	}
+
+	// The leaderboard followed every move: one line, the last total.
+	top, err := s.Top(10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(top) != 1 || top[0].Total != 2 {
+		t.Fatalf("leaderboard: %+v, want alice at 2 alone", top)
+	}
+	if rep, err := s.Check(); err != nil || len(rep.Damaged) != 0 || rep.Records != 2 || rep.Board != 1 {
+		t.Fatalf("check: %+v, %v", rep, err)
+	}
+}
+
+// Two uids that share a head slot take turns in it; each save still
+// checks against its own record.
+func TestSharedHeadSlot(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "caiquan.db"), Options{})
+	a := "alice"
+	_, slotA := s.slot(a)
+	b := ""
+	for i := 0; b == ""; i++ {
+		uid := "p" + string(rune('a'+i%26)) + time.Duration(i).String()
+		if _, h := s.slot(uid); h == slotA && uid != a {
+			b = uid
+		}
+	}
+	recs := map[string]caiquan.PlayerRecord{a: {}, b: {}}
+	for i := 0; i < 6; i++ {
+		for _, uid := range []string{a, b} {
+			rec := recs[uid]
+			rec.Total++
+			rec.Rounds++
+			if err := s.Save(uid, rec); err != nil {
+				t.Fatalf("save %d of %s: %v", i, uid, err)
+			}
+			rec.Writes++
+			recs[uid] = rec
+		}
+	}
+	if err := s.Save(a, caiquan.PlayerRecord{Writes: 3}); !errors.Is(err, caiquan.ErrStale) {
+		t.Fatalf("stale save of %s: %v", a, err)
+	}
+}
