@@ -1,14 +1,23 @@
 package web_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"io"
+	"io/fs"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -39,6 +48,7 @@ func TestHandler(t *testing.T) {
 	}{
 		{"/", "text/html", `<script src="/sdk/caiquan.js">`},
 		{"/app.js", "text/javascript", "new Caiquan("},
+		{"/text.js", "text/javascript", "window.CAIQUAN_TEXT"},
 		{"/style.css", "text/css", "data-phase"},
 		{"/sdk/caiquan.js", "text/javascript", string(sdkJS)},
 		{"/sdk/caiquan.d.ts", "", "declare class Caiquan"},
@@ -64,6 +74,159 @@ func TestHandler(t *testing.T) {
 	if resp := get(t, h, http.MethodHead, "/sdk/caiquan.js"); resp.StatusCode != http.StatusOK {
 		t.Errorf("HEAD /sdk/caiquan.js: %d", resp.StatusCode)
 	}
+}
+
+// TestTextCoversErrorCodes: static/text.js has the same words in English and
+// Chinese, every word the page and app.js ask for, and a sentence in each
+// language for every error code a player can be sent: the Code* constants
+// and Code: "…" literals of messages, gateway and auth, and the codes the
+// SDK makes itself. A new code without a sentence fails here.
+func TestTextCoversErrorCodes(t *testing.T) {
+	src, err := os.ReadFile("static/text.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	i, j := bytes.Index(src, []byte("= {")), bytes.LastIndexByte(src, '}')
+	if i < 0 || j < i {
+		t.Fatal("static/text.js: no window.CAIQUAN_TEXT = {…}")
+	}
+	var text map[string]map[string]any
+	if err := json.Unmarshal(src[i+2:j+1], &text); err != nil {
+		t.Fatalf("static/text.js: the table is not JSON: %v", err)
+	}
+	en, zh := text["en"], text["zh"]
+	if len(en) == 0 || len(zh) == 0 {
+		t.Fatalf("static/text.js: want languages en and zh, have %v", slices.Sorted(maps.Keys(text)))
+	}
+	sameKeys(t, "", en, zh)
+
+	var words []string
+	for _, f := range []struct{ file, re string }{
+		{"static/index.html", `data-t(?:-label)?="(\w+)"`},
+		{"static/app.js", `\bT\.(\w+)`},
+		{"static/app.js", `\bsay\('(\w+)'`},
+	} {
+		b, err := os.ReadFile(f.file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range regexp.MustCompile(f.re).FindAllSubmatch(b, -1) {
+			words = append(words, string(m[1]))
+		}
+	}
+	if len(words) < 20 {
+		t.Fatalf("found only %d words asked for in index.html and app.js: %v", len(words), words)
+	}
+	for _, w := range words {
+		if _, ok := en[w]; !ok {
+			t.Errorf("static/text.js: en has no %q, which the page asks for", w)
+		}
+	}
+
+	codes := errorCodes(t, "../messages", "../gateway", "../auth")
+	codes = append(codes, sdkErrorCodes(t)...)
+	if !slices.Contains(codes, "token_expired") || !slices.Contains(codes, "guest_unavailable") || !slices.Contains(codes, "replaced") {
+		t.Fatalf("the code scan missed known codes: %v", codes)
+	}
+	for lang, table := range text {
+		sentences, _ := table["errors"].(map[string]any)
+		for _, code := range codes {
+			if s, _ := sentences[code].(string); s == "" {
+				t.Errorf("static/text.js: %s has no sentence for error code %q", lang, code)
+			}
+		}
+	}
+}
+
+// sameKeys: a and b have the same keys, recursively, and no empty word.
+func sameKeys(t *testing.T, at string, a, b map[string]any) {
+	t.Helper()
+	for k, v := range a {
+		w, ok := b[k]
+		switch {
+		case !ok:
+			t.Errorf("static/text.js: zh lacks %s%s", at, k)
+		case v == "" || w == "":
+			t.Errorf("static/text.js: %s%s is empty", at, k)
+		}
+		if va, ok := v.(map[string]any); ok {
+			wa, _ := w.(map[string]any)
+			sameKeys(t, at+k+".", va, wa)
+		}
+	}
+	for k := range b {
+		if _, ok := a[k]; !ok {
+			t.Errorf("static/text.js: en lacks %s%s", at, k)
+		}
+	}
+}
+
+var codeWord = regexp.MustCompile(`^[a-z][a-z_]*$`)
+
+// errorCodes are the string constants named Code* and the string values
+// of Code: fields in the non-test Go files of dirs.
+func errorCodes(t *testing.T, dirs ...string) []string {
+	t.Helper()
+	var codes []string
+	add := func(lit ast.Expr) {
+		if b, ok := lit.(*ast.BasicLit); ok && b.Kind == token.STRING {
+			if s, err := strconv.Unquote(b.Value); err == nil && codeWord.MatchString(s) && !slices.Contains(codes, s) {
+				codes = append(codes, s)
+			}
+		}
+	}
+	for _, dir := range dirs {
+		files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+		if err != nil || len(files) == 0 {
+			t.Fatalf("%s: no Go files (%v)", dir, err)
+		}
+		for _, file := range files {
+			if strings.HasSuffix(file, "_test.go") {
+				continue
+			}
+			f, err := parser.ParseFile(token.NewFileSet(), file, nil, parser.SkipObjectResolution)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ast.Inspect(f, func(n ast.Node) bool {
+				switch n := n.(type) {
+				case *ast.ValueSpec:
+					for i, name := range n.Names {
+						if strings.HasPrefix(name.Name, "Code") && i < len(n.Values) {
+							add(n.Values[i])
+						}
+					}
+				case *ast.KeyValueExpr:
+					if k, ok := n.Key.(*ast.Ident); ok && k.Name == "Code" {
+						add(n.Value)
+					}
+				}
+				return true
+			})
+		}
+	}
+	return codes
+}
+
+// sdkErrorCodes are the codes the SDK's own errors carry ({code: '…'}).
+func sdkErrorCodes(t *testing.T) []string {
+	t.Helper()
+	var codes []string
+	re := regexp.MustCompile(`\bcode: '([a-z][a-z_]*)'`)
+	err := fs.WalkDir(sdk.Files, ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".js") {
+			return err
+		}
+		b, err := sdk.Files.ReadFile(path)
+		for _, m := range re.FindAllSubmatch(b, -1) {
+			codes = append(codes, string(m[1]))
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return codes
 }
 
 // Chromium and the fonts its screenshots need (emoji hands, Chinese names)
@@ -113,18 +276,21 @@ func outputDir(t *testing.T) string {
 }
 
 // TestBrowser plays the demo, as served by a real server at /, in headless
-// Chromium: test/demo.test.mjs (node --test, playwright-core) against a
-// server in guest mode where a bot fills a seat after 300 ms, and an
-// anonymous one where two tabs meet each other. It saves a screenshot of
-// each result screen.
+// Chromium on a 375×667 phone: test/demo.test.mjs (node --test,
+// playwright-core) against two servers in guest mode where a bot fills a
+// seat after 300 ms, one with rounds of 1.5 s (the countdown must run from
+// gameTimeMs) and one with rounds long enough to measure the page in
+// Chinese and in English, and an anonymous one where two tabs meet each
+// other. It saves a screenshot of each result screen and of each language's
+// round, in outputDir.
 func TestBrowser(t *testing.T) {
 	ensureBrowser(t)
 	testserver.NPMCI(t, "test")
-	// One server in guest mode (as make run), one anonymous (the demo then
-	// names its own uids).
-	bot := testserver.Start(t, "-bot-fill", "300ms", "-round-time", "1s",
-		"-auth-mode", "guest", "-auth-secrets", "web-test-secret-web-test-secret-web-test")
-	pvp := testserver.Start(t, "-bot-fill", "30s", "-round-time", "1s")
+	// Guest mode as make run; anonymous, where the demo names its own uids.
+	guest := []string{"-auth-mode", "guest", "-auth-secrets", "web-test-secret-web-test-secret-web-test"}
+	bot := testserver.Start(t, append([]string{"-bot-fill", "300ms", "-round-time", "1500ms"}, guest...)...)
+	phone := testserver.Start(t, append([]string{"-bot-fill", "300ms", "-round-time", "20s"}, guest...)...)
+	pvp := testserver.Start(t, "-bot-fill", "30s", "-round-time", "3s")
 
 	resp, err := http.Get(bot.URL + "/")
 	if err != nil {
@@ -138,7 +304,8 @@ func TestBrowser(t *testing.T) {
 	}
 
 	out := outputDir(t)
-	shots := []string{"web-bot-result.png", "web-pvp-winner.png", "web-pvp-loser.png"}
+	shots := []string{"web-bot-result.png", "web-pvp-winner.png", "web-pvp-loser.png",
+		"web-phone-zh-CN-round.png", "web-phone-en-US-round.png"}
 	for _, name := range shots {
 		os.Remove(filepath.Join(out, name)) // a stale picture must not pass for a new one
 	}
@@ -147,7 +314,8 @@ func TestBrowser(t *testing.T) {
 	args := []string{"--test", "--test-reporter=spec", "demo.test.mjs"}
 	cmd := exec.CommandContext(ctx, "node", args...)
 	cmd.Dir = "test"
-	cmd.Env = append(os.Environ(), "CAIQUAN_BOT_URL="+bot.URL, "CAIQUAN_PVP_URL="+pvp.URL,
+	t.Logf("screenshots go to %s (CAIQUAN_TEST_OUTPUT)", out)
+	cmd.Env = append(os.Environ(), "CAIQUAN_BOT_URL="+bot.URL, "CAIQUAN_PHONE_URL="+phone.URL, "CAIQUAN_PVP_URL="+pvp.URL,
 		"CAIQUAN_TEST_OUTPUT="+out, "CHROMIUM=/usr/bin/chromium", "NO_COLOR=1")
 	b, err := cmd.CombinedOutput()
 	if err != nil {

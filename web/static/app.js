@@ -2,13 +2,16 @@
 // result → idle; every way out of a round (result, void, a dropped
 // connection, cancel, a refused join) ends in idle, and the result goes to
 // idle on a timer of its own. The last result stays on screen until the
-// next round starts.
+// next round starts. It speaks Chinese when navigator.language is zh*, else
+// English (words and error sentences in text.js).
 (function () {
   'use strict';
+  var TEXT = window.CAIQUAN_TEXT;
+  var T = /^zh/i.test(navigator.language || '') ? TEXT.zh : TEXT.en;
   var HANDS = ['❔', '✌️', '✊', '✋'];
-  var HAND_NAMES = ['no hand', 'scissors', 'rock', 'paper'];
+  var HAND_NAMES = [T.noHand, T.scissors, T.rock, T.paper];
   var FACES = ['', '😀', '😮', '😡', '😭'];
-  var OUTCOME = { win: 'You win!', tie: 'Tie', loss: 'You lose' };
+  var OUTCOME = { win: T.win, tie: T.tie, loss: T.loss };
   var RESULT_MS = 1500;
   var WIGGLE_MS = 400;
   var PLAYERS_KEY = 'caiquan.players';
@@ -20,6 +23,46 @@
   var phase = 'idle';
   var round = null;
   var timers = {};
+  var startGameTimeMs = 0; // gameTimeMs of the last start frame (see PeekingWebSocket)
+
+  // say fills {name} in a sentence of T.
+  function say(key, vars) {
+    return String(T[key]).replace(/\{(\w+)\}/g, function (all, k) { return vars && k in vars ? vars[k] : all; });
+  }
+
+  // errorText is the sentence for a server's (or the SDK's) error code in
+  // the page's language. An English page falls back to the server's own
+  // message for a code it does not know; a Chinese one names the code.
+  function errorText(code, message) {
+    var known = T.errors[code] || (/^http_\d+$/.test(code || '') && T.errors.http_error);
+    if (known) return known;
+    if (T === TEXT.en && message) return message;
+    return say('unknownError', { code: code || '?' });
+  }
+
+  function translatePage() {
+    document.documentElement.lang = T.lang;
+    document.title = T.title;
+    document.querySelectorAll('[data-t]').forEach(function (el) { el.textContent = T[el.dataset.t]; });
+    document.querySelectorAll('[data-t-label]').forEach(function (el) { el.setAttribute('aria-label', T[el.dataset.tLabel]); });
+    $('state').textContent = T.state[document.body.dataset.state] || document.body.dataset.state;
+  }
+
+  // PeekingWebSocket is the browser's WebSocket, given to the SDK, that also
+  // reads gameTimeMs off each start frame: the SDK's start event has only
+  // gameTime, whole seconds rounded up, and a 1.5 s round must count down
+  // from 1.5 s. An SDK whose round carries gameTimeMs makes this moot.
+  function PeekingWebSocket(url, protocols) {
+    var ws = protocols === undefined ? new WebSocket(url) : new WebSocket(url, protocols);
+    ws.addEventListener('message', function (e) {
+      if (typeof e.data !== 'string' || e.data.indexOf('"start"') < 0) return;
+      try {
+        var m = JSON.parse(e.data);
+        if (m && m.start) startGameTimeMs = Number(m.start.gameTimeMs) || 0;
+      } catch (err) { /* the SDK reports frames it cannot read */ }
+    });
+    return ws;
+  }
 
   function newUid() {
     var a = new Uint8Array(12);
@@ -46,7 +89,7 @@
     var all = loadPlayers();
     function fresh() {
       var uid = newUid();
-      var p = { uid: uid, uname: 'Player ' + uid.slice(0, 4) };
+      var p = { uid: uid, uname: say('playerName', { id: uid.slice(0, 4) }) };
       savePlayer(p);
       return p;
     }
@@ -82,14 +125,15 @@
     Caiquan.loginAsGuest({ server: location.origin, key: 'caiquan.guest.' + user.uid }).then(function (s) {
       if (current === user) open(user, s);
     }, function (e) {
-      notice('Could not get a guest login: ' + (e.message || e.code));
+      notice(say('guestFailed', { message: errorText(e.code, e.message) }));
     });
   }
 
   function open(user, guest) {
     var url = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws';
     var uid = guest ? guest.uid : user.uid;
-    client = new Caiquan({ url: url, user: { uid: uid, uname: user.uname, uavatar: '' }, token: guest ? guest.token : undefined });
+    client = new Caiquan({ url: url, user: { uid: uid, uname: user.uname, uavatar: '' }, token: guest ? guest.token : undefined,
+      WebSocket: PeekingWebSocket });
     client.on('state', onState).on('hi', function () { relogged = false; stats(); }).on('queued', function () { setPhase('waiting'); })
       .on('start', onStart).on('movement', onMovement).on('result', onResult)
       .on('void', onVoid).on('leave', onLeave).on('error', onError);
@@ -105,10 +149,10 @@
     var playing = p === 'playing';
     $('play').hidden = p !== 'idle' && p !== 'result';
     $('play').disabled = p === 'result';
-    $('play').textContent = $('outcome').textContent ? 'Play again' : 'Play';
+    $('play').textContent = $('outcome').textContent ? T.playAgain : T.play;
     $('cancel').hidden = p !== 'waiting';
     document.querySelectorAll('.hands button, .faces button').forEach(function (b) { b.disabled = !playing; });
-    if (p === 'waiting') notice('Looking for an opponent…');
+    if (p === 'waiting') notice(T.looking);
   }
 
   function notice(text) { $('notice').textContent = text || ''; }
@@ -121,20 +165,26 @@
 
   function onState(e) {
     document.body.dataset.state = e.state;
-    $('state').textContent = e.state;
-    if (e.state === 'connecting' && e.prev !== 'closed') notice('Connection lost, reconnecting…');
-    if (e.state === 'ready' && /reconnecting/.test($('notice').textContent)) notice('');
-    if (e.state === 'closed') toIdle('Disconnected. Reload to play again.');
+    $('state').textContent = T.state[e.state] || e.state;
+    if (e.state === 'connecting' && e.prev !== 'closed') notice(T.reconnecting);
+    if (e.state === 'ready' && $('notice').textContent === T.reconnecting) notice('');
+    if (e.state === 'closed') toIdle(T.disconnected);
   }
 
+  // onStart counts down from the round's exact length, gameTimeMs, when the
+  // SDK or the start frame gives it.
   function onStart(r) {
-    round = r;
+    var ms = r.gameTimeMs || startGameTimeMs || r.gameTime * 1000;
+    round = { opponents: r.opponents, ms: ms, deadline: r.gameTimeMs ? r.deadline : Date.now() + ms };
+    startGameTimeMs = 0;
+    $('countdown').dataset.deadline = round.deadline;
+    $('countdown').dataset.ms = ms;
     var opp = r.opponents[0] || { uid: '', uname: '' };
     stop('result');
     setPhase('playing');
     notice('');
     avatar($('opp-avatar'), opp);
-    $('opp-name').textContent = opp.uname || (/^bot-/.test(opp.uid) ? 'Bot' : opp.uid);
+    $('opp-name').textContent = opp.uname || (/^bot-/.test(opp.uid) ? T.bot : opp.uid);
     $('opp-uid').textContent = opp.uid;
     $('opp-hand').textContent = '';
     $('opp-face').textContent = '';
@@ -147,10 +197,12 @@
     timers.countdown = setInterval(tick, 100);
   }
 
+  // tick shows the time left in tenths of a second, rounded up: a round
+  // of 1.5 s starts at 1.5, one of 3 s at 3.0.
   function tick() {
     var left = Math.max(0, round.deadline - Date.now());
-    $('countdown').textContent = Math.ceil(left / 1000);
-    $('timebar').firstElementChild.style.width = (100 * left / (round.gameTime * 1000 || 1)) + '%';
+    $('countdown').textContent = (Math.ceil(left / 100) / 10).toFixed(1);
+    $('timebar').firstElementChild.style.width = (100 * left / (round.ms || 1)) + '%';
   }
 
   function onMovement(m) {
@@ -176,7 +228,7 @@
     $('opp-hand').title = HAND_NAMES[opp.choice];
     $('outcome').textContent = OUTCOME[r.outcome];
     $('outcome').className = 'outcome ' + r.outcome;
-    $('round-score').textContent = '+' + me.roundScore + ' · streak ' + client.winStreak;
+    $('round-score').textContent = say('roundScore', { score: me.roundScore, streak: client.winStreak });
     stats();
     select(me.choice);
     setPhase('result');
@@ -204,16 +256,21 @@
         li.append(rank, name, total);
         ol.appendChild(li);
       });
-      if (!b.players.length) ol.innerHTML = '<li class="empty">No rounds played yet</li>';
+      if (!b.players.length) {
+        var empty = document.createElement('li');
+        empty.className = 'empty';
+        empty.textContent = T.noRounds;
+        ol.appendChild(empty);
+      }
     }).catch(function () {});
   }
 
   function onVoid(v) {
-    toIdle(v.local ? 'The connection dropped mid-round: that round counts as not choosing.' : 'Round void: ' + v.reason);
+    toIdle(v.local ? T.voidLocal : T.voidServer);
   }
 
   function onLeave(l) {
-    if (round && round.opponents.some(function (o) { return o.uid === l.uid; })) notice('Your opponent left.');
+    if (round && round.opponents.some(function (o) { return o.uid === l.uid; })) notice(T.opponentLeft);
   }
 
   function onError(e) {
@@ -221,9 +278,9 @@
       relogged = true;
       return connect(current); // renews the guest: same uid, same scores
     }
-    if (e.code === 'replaced') return toIdle('This player was opened in another window.');
-    if (phase === 'waiting' && client.state === 'ready') return toIdle(e.message || e.code);
-    notice(e.message || e.code);
+    if (e.code === 'replaced') return toIdle(errorText(e.code));
+    if (phase === 'waiting' && client.state === 'ready') return toIdle(errorText(e.code, e.message));
+    notice(errorText(e.code, e.message));
   }
 
   function toIdle(text) {
@@ -285,6 +342,7 @@
     connect(p); // the server learns a name at hello: same uid, same totals
   });
 
+  translatePage();
   setPhase('idle');
   pickPlayer().then(function (p) { connect(p); board(); });
 })();
