@@ -11,7 +11,7 @@
 // node build.js [--miniprogram DIR]... also lays the package out in each
 // DIR/miniprogram_npm/caiquan-sdk/ as "Build npm" does (make build does this
 // for ../miniprogram). The outputs are not committed: npm pack builds them
-// (prepack), and the server embeds caiquan.js only.
+// (prepack), and the server embeds caiquan.js itself.
 const fs = require('node:fs');
 const path = require('node:path');
 

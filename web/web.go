@@ -16,8 +16,9 @@ import (
 var static embed.FS
 
 // Handler serves the demo (/, /app.js, /style.css) and the SDK
-// (/sdk/caiquan.js, /sdk/caiquan.d.ts, /sdk/package.json) to GET and HEAD. Responses must be
-// revalidated, so a new server version reaches open browsers at the next load.
+// (/sdk/caiquan.js, /sdk/caiquan.d.ts, /sdk/package.json) to GET and HEAD.
+// Responses must be revalidated, so a new server version reaches open
+// browsers at the next load.
 func Handler() http.Handler {
 	files, err := fs.Sub(static, "static")
 	if err != nil {
