@@ -61,7 +61,8 @@ App({
         success: (r) => {
           let d = {};
           try { d = JSON.parse(r.data); } catch (e) { d = {}; }
-          if (r.statusCode === 200 && d.url) return resolve(config.server.replace(/\/+$/, '') + d.url);
+          // Only a path on this server: the URL goes to every other player.
+          if (r.statusCode === 200 && /^\/avatars\/[^/?#]+$/.test(d.url)) return resolve(config.server.replace(/\/+$/, '') + d.url);
           reject(Object.assign(new Error(d.message || 'HTTP ' + r.statusCode), { code: d.code || 'unknown' }));
         },
         fail: (e) => reject(Object.assign(new Error(e.errMsg), { code: 'network' })),

@@ -315,3 +315,16 @@ func TestMessagesCoverEveryCode(t *testing.T) {
 		}
 	}
 }
+
+// TestTypes type-checks test/types/usage.ts, an app's use of the API as
+// the README shows it, against caiquan.d.ts with tsc in strict mode.
+func TestTypes(t *testing.T) {
+	testserver.NPMCI(t, "test")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join("node_modules", ".bin", "tsc"), "-p", filepath.Join("types", "tsconfig.json"))
+	cmd.Dir = "test"
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("tsc: %v\n%s", err, out)
+	}
+}
