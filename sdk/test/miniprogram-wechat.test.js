@@ -106,3 +106,35 @@ test('WeChat login, a round, 10 s in the background mid-round, an expired token'
     if (app._client) app._client.close();
   }
 });
+
+// The avatar upload, with stand-in answers for POST /avatar: a refused
+// token is renewed once and the upload tried again; an answer that is not
+// a path under /avatars/ on this server is not taken as the avatar.
+test('avatar upload: a refused token is renewed once; a foreign URL is refused', async () => {
+  const server = BASE();
+  const answers = [
+    { statusCode: 401, data: JSON.stringify({ code: 'token_expired', message: 'the token has expired' }) },
+    { statusCode: 200, data: JSON.stringify({ url: 'https://elsewhere.example/x.png' }) },
+  ];
+  const wx = mp.miniWx({ code: () => 'ok-oAvatarPlayer', upload: () => answers.shift() });
+  const { app, pages } = mp.load(wx, { server, url: server.replace(/^http/, 'ws') + '/ws', guest: false });
+  app.onLaunch();
+  try {
+    const index = mp.open(pages, 'index');
+    await mp.waitData(index, (d) => d.conn === 'ready', 'connected');
+    const before = wx.store['caiquan.wechat'].token;
+    await index.onChooseAvatar({ detail: { avatarUrl: 'wxfile://tmp/a.png' } });
+    assert.equal(wx.uploads.length, 2, 'tried again once');
+    assert.equal(wx.uploads[0].header.Authorization, 'Bearer ' + before);
+    // (Logins within one second get the same token: the claims are equal.)
+    assert.equal(wx.logins, 2, 'after a fresh wx.login');
+    assert.equal(wx.requests.filter((r) => r.url.endsWith('/login') && r.status === 200).length, 2);
+    assert.equal(wx.uploads[1].header.Authorization, 'Bearer ' + wx.store['caiquan.wechat'].token, 'with the renewed token');
+    assert.deepEqual(wx.toasts, ['出错了，请稍后再试']);
+    assert.equal(app.globalData.user.uavatar, '', 'the foreign URL is not the avatar');
+    assert.equal(wx.tasks.length, 1, 'no reconnect for a refused avatar');
+    index.onUnload();
+  } finally {
+    if (app._client) app._client.close();
+  }
+});

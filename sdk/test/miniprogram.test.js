@@ -126,3 +126,12 @@ test('leaving the page mid-queue leaves the queue', async () => {
   assert.equal(app.client().state, 'ready');
   assert.deepEqual(Object.keys(wx.last().sent.at(-1)), ['leave']);
 });
+
+test('the avatar without a login (anonymous server): nothing is uploaded, a toast says to log in', async () => {
+  const index = open('index');
+  await waitData(index, (d) => d.conn === 'ready', 'ready');
+  await index.onChooseAvatar({ detail: { avatarUrl: 'wxfile://tmp/a.png' } });
+  assert.deepEqual(wx.uploads, []);
+  assert.deepEqual(wx.toasts, ['请先登录']);
+  index.onUnload();
+});

@@ -84,6 +84,7 @@ test('a drop mid-round is resumed: the choice counts, and the result arrives onc
     assert.equal(start.gameTime, 2, 'gameTime rounds up');
     assert.ok(Math.abs(start.deadline - (Date.now() + 1500)) < 300, 'the deadline comes from gameTimeMs');
     const chosen = a.choose(2);
+    const bResult = next(b, 'result', () => true, { ms: 15000 });
     await next(b, 'movement', (m) => m.uid === a.user.uid); // the server has a's choice
     b.choose(1);
     const mark = a.log.length;
@@ -94,7 +95,7 @@ test('a drop mid-round is resumed: the choice counts, and the result arrives onc
     const res = await chosen;
     assert.equal(res.roundId, start.roundId);
     assert.deepEqual([res.outcome, res.me.choice], ['win', 2], 'the choice made before the drop counted');
-    const rb = await next(b, 'result');
+    const rb = await bResult;
     assert.equal(rb.others[0].choice, 2);
     assert.ok(!a.log.slice(mark).some((e) => e.ev === 'void'), 'no void');
     assert.equal(a.log.slice(mark).filter((e) => e.ev === 'result').length, 1, 'the result once');

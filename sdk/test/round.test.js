@@ -16,6 +16,7 @@ async function playOneRound(c, choice) {
   const before = { total: c.totalScore, streak: c.winStreak };
 
   await assert.rejects(c.choose(choice), (e) => e.code === 'not_playing', 'choose outside a round must not send');
+  const mark = c.log.length; // the bot's first movement may come right behind start
   const joined = c.join();
   await next(c, 'queued');
   assert.equal(c.state, 'queued');
@@ -33,7 +34,7 @@ async function playOneRound(c, choice) {
 
   const chosen = c.choose(choice);
   assert.equal(c.face(2), true);
-  await next(c, 'movement', (m) => m.uid === bot.uid && m.movement === 'choice'); // the bot chooses 10 ms in
+  await next(c, 'movement', (m) => m.uid === bot.uid && m.movement === 'choice', { from: mark }); // the bot chooses 10 ms in
   const res = await next(c, 'result');
   assert.equal(c.state, 'ready', 'after a result the client is ready again');
   assert.equal(res.roundId, start.roundId);
