@@ -3,7 +3,7 @@ GO ?= go
 BIN := bin
 ACTOR_PROTO_DIR = $(shell $(GO) list -m -f '{{.Dir}}' github.com/asynkron/protoactor-go)/actor
 
-.PHONY: all build run test bench-check test-cluster test-chaos test-faults chaos test-deps etcd postgres nginx deploy-tools cluster cluster-stop proto vet clean static release
+.PHONY: all build sdk run test bench-check test-cluster test-chaos test-faults chaos test-deps etcd postgres nginx deploy-tools cluster cluster-stop proto vet clean static release
 
 # A release's name: the tag on HEAD, else the commit, with -dirty for
 # uncommitted changes. make release VERSION=v1.2.3 names it yourself.
@@ -16,8 +16,16 @@ RELEASE_ARCHES := amd64 arm64
 
 all: build
 
-build:
+build: sdk
 	$(GO) build -o $(BIN)/caiquan ./cmd/caiquan
+
+# The npm package caiquan-sdk (sdk/): its ES module and mini-program builds,
+# and the sample mini-program's miniprogram_npm/caiquan-sdk/ laid out as the
+# mini-program tool's "Build npm" does (all gitignored). Needs Node.js; the
+# server itself embeds sdk/caiquan.js and builds without it.
+sdk:
+	@if command -v node >/dev/null; then node sdk/build.js --miniprogram miniprogram; \
+	else echo "make sdk: node not found; the SDK package and miniprogram/miniprogram_npm are not built (make test-deps installs Node.js)"; fi
 
 # Guest players (POST /guest hands out uids and tokens; no WeChat) and
 # scores in ./caiquan.db. The token secret is made once into DEV_SECRET

@@ -221,6 +221,10 @@ func (s *session) handleHello(ctx actor.Context, h *messages.Hello) {
 		s.sendError(messages.CodeAlreadyHello, "hello was already said on this connection")
 		return
 	}
+	if protocolRefused(h.GetProtocol(), s.d.settings.minProtocol()) {
+		s.sendError(messages.CodeUpgradeRequired, fmt.Sprintf("this server speaks client protocol versions %d to %d, not %d; update the client", s.d.settings.minProtocol(), ProtocolVersion, h.GetProtocol()))
+		return
+	}
 	user, code, problem := s.identify(h)
 	if problem != "" {
 		s.sendError(code, problem)

@@ -46,6 +46,17 @@ type Settings struct {
 	// Placement places the shared actors in a cluster; nil is a single
 	// node.
 	Placement Placement
+
+	// MinProtocol is the oldest client protocol version a hello may name;
+	// 0 is MinProtocolVersion. Tests raise it to see a refusal.
+	MinProtocol uint32
+}
+
+func (s Settings) minProtocol() uint32 {
+	if s.MinProtocol == 0 {
+		return MinProtocolVersion
+	}
+	return s.MinProtocol
 }
 
 // Verifier checks session tokens (auth.Signer). Its errors are

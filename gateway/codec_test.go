@@ -17,7 +17,7 @@ var everyBody = []struct {
 	env    *messages.Envelope
 	packet string
 }{
-	{helloEnv("u1"), `42["hello",{"user":{"uid":"u1","uname":"A","uavatar":""},"token":"","resume":null}]`},
+	{helloEnv("u1"), `42["hello",{"user":{"uid":"u1","uname":"A","uavatar":""},"token":"","resume":null,"protocol":0}]`},
 	{&messages.Envelope{Body: &messages.Envelope_Join{Join: &messages.Join{}}}, `42["join",{}]`},
 	{&messages.Envelope{Body: &messages.Envelope_Choice{Choice: &messages.Choice{Choice: 2}}}, `42["choice",{"choice":2}]`},
 	{&messages.Envelope{Body: &messages.Envelope_Face{Face: &messages.Face{Face: 4}}}, `42["face",{"face":4}]`},

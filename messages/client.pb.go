@@ -354,7 +354,11 @@ type Hello struct {
 	Token string                 `protobuf:"bytes,2,opt,name=token,proto3" json:"token,omitempty"`
 	// resume asks for the session of an earlier connection back: its seat,
 	// its choice, and every message after last_seq.
-	Resume        *Resume `protobuf:"bytes,3,opt,name=resume,proto3" json:"resume,omitempty"`
+	Resume *Resume `protobuf:"bytes,3,opt,name=resume,proto3" json:"resume,omitempty"`
+	// protocol is the version of this protocol the client speaks. 0 (absent):
+	// the 2016 client or an SDK from before versions, always accepted. A
+	// version the server no longer speaks gets error upgrade_required.
+	Protocol      uint32 `protobuf:"varint,4,opt,name=protocol,proto3" json:"protocol,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -408,6 +412,13 @@ func (x *Hello) GetResume() *Resume {
 		return x.Resume
 	}
 	return nil
+}
+
+func (x *Hello) GetProtocol() uint32 {
+	if x != nil {
+		return x.Protocol
+	}
+	return 0
 }
 
 type Resume struct {
@@ -1263,11 +1274,12 @@ const file_client_proto_rawDesc = "" +
 	"\x04User\x12\x10\n" +
 	"\x03uid\x18\x01 \x01(\tR\x03uid\x12\x14\n" +
 	"\x05uname\x18\x02 \x01(\tR\x05uname\x12\x18\n" +
-	"\auavatar\x18\x03 \x01(\tR\auavatar\"o\n" +
+	"\auavatar\x18\x03 \x01(\tR\auavatar\"\x8b\x01\n" +
 	"\x05Hello\x12$\n" +
 	"\x04user\x18\x01 \x01(\v2\x10.caiquan.v1.UserR\x04user\x12\x14\n" +
 	"\x05token\x18\x02 \x01(\tR\x05token\x12*\n" +
-	"\x06resume\x18\x03 \x01(\v2\x12.caiquan.v1.ResumeR\x06resume\"9\n" +
+	"\x06resume\x18\x03 \x01(\v2\x12.caiquan.v1.ResumeR\x06resume\x12\x1a\n" +
+	"\bprotocol\x18\x04 \x01(\rR\bprotocol\"9\n" +
 	"\x06Resume\x12\x14\n" +
 	"\x05token\x18\x01 \x01(\tR\x05token\x12\x19\n" +
 	"\blast_seq\x18\x02 \x01(\rR\alastSeq\"\x06\n" +

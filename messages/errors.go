@@ -3,25 +3,26 @@ package messages
 // Error codes sent to clients in Error.code. They are stable words: clients
 // may switch on them; the message beside them is for people.
 const (
-	CodeBadFrame       = "bad_frame"        // the frame could not be decoded at all
-	CodeBadPayload     = "bad_payload"      // the event is known but its payload has the wrong shape
-	CodeUnknownEvent   = "unknown_event"    // no such event or envelope body
-	CodeHelloFirst     = "hello_first"      // anything but hello before hello
-	CodeAlreadyHello   = "already_hello"    // a second hello on one connection
-	CodeBadUser        = "bad_user"         // hello without a usable uid
-	CodeInvalidChoice  = "invalid_choice"   // choice outside 1..3
-	CodeInvalidFace    = "invalid_face"     // face outside 1..4
-	CodeNotPlaying     = "not_playing"      // choice, face or leave outside a round
-	CodeAlreadyQueued  = "already_queued"   // join while waiting or playing
-	CodeRateLimited    = "rate_limited"     // too many messages; this one was dropped
-	CodeDraining       = "draining"         // the server is shutting down and seats no one
-	CodeServerBusy     = "server_busy"      // an internal step timed out; try again
-	CodeNotClientEvent = "not_client_event" // a server-to-client body sent by a client
-	CodeTokenRequired  = "token_required"   // hello without a token on a server with WeChat login
-	CodeBadToken       = "bad_token"        // a token that is malformed, forged or signed with another key
-	CodeTokenExpired   = "token_expired"    // a well-signed token past its expiry; log in again
-	CodeResumeFailed   = "resume_failed"    // hello.resume refused; the hello goes on as a new session
-	CodeJoinDropped    = "join_dropped"     // the connection dropped while waiting for a seat; join again
+	CodeBadFrame        = "bad_frame"        // the frame could not be decoded at all
+	CodeBadPayload      = "bad_payload"      // the event is known but its payload has the wrong shape
+	CodeUnknownEvent    = "unknown_event"    // no such event or envelope body
+	CodeHelloFirst      = "hello_first"      // anything but hello before hello
+	CodeAlreadyHello    = "already_hello"    // a second hello on one connection
+	CodeBadUser         = "bad_user"         // hello without a usable uid
+	CodeInvalidChoice   = "invalid_choice"   // choice outside 1..3
+	CodeInvalidFace     = "invalid_face"     // face outside 1..4
+	CodeNotPlaying      = "not_playing"      // choice, face or leave outside a round
+	CodeAlreadyQueued   = "already_queued"   // join while waiting or playing
+	CodeRateLimited     = "rate_limited"     // too many messages; this one was dropped
+	CodeDraining        = "draining"         // the server is shutting down and seats no one
+	CodeServerBusy      = "server_busy"      // an internal step timed out; try again
+	CodeNotClientEvent  = "not_client_event" // a server-to-client body sent by a client
+	CodeTokenRequired   = "token_required"   // hello without a token on a server with WeChat login
+	CodeBadToken        = "bad_token"        // a token that is malformed, forged or signed with another key
+	CodeTokenExpired    = "token_expired"    // a well-signed token past its expiry; log in again
+	CodeResumeFailed    = "resume_failed"    // hello.resume refused; the hello goes on as a new session
+	CodeJoinDropped     = "join_dropped"     // the connection dropped while waiting for a seat; join again
+	CodeUpgradeRequired = "upgrade_required" // hello.protocol names a version the server no longer speaks; update the client
 )
 
 // WebSocket close codes. 1000-1011 are RFC 6455's; 4000-4999 are ours.

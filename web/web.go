@@ -1,6 +1,7 @@
 // Package web is the browser demo of the game: a page that plays against a
 // bot, or another tab, over /ws with the JavaScript SDK. Handler serves the
-// page at / and the SDK at /sdk/caiquan.js from files built into the binary.
+// page at / and the SDK package's browser build at /sdk/caiquan.js (with
+// its types and package.json) from files built into the binary.
 package web
 
 import (
@@ -15,8 +16,9 @@ import (
 var static embed.FS
 
 // Handler serves the demo (/, /app.js, /style.css) and the SDK
-// (/sdk/caiquan.js, /sdk/caiquan.d.ts) to GET and HEAD. Responses must be
-// revalidated, so a new server version reaches open browsers at the next load.
+// (/sdk/caiquan.js, /sdk/caiquan.d.ts, /sdk/package.json) to GET and HEAD.
+// Responses must be revalidated, so a new server version reaches open
+// browsers at the next load.
 func Handler() http.Handler {
 	files, err := fs.Sub(static, "static")
 	if err != nil {

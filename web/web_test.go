@@ -39,7 +39,17 @@ func get(t *testing.T, h http.Handler, method, path string) *http.Response {
 // TestHandler: the page, its script and style, and the SDK byte for byte.
 func TestHandler(t *testing.T) {
 	h := web.Handler()
-	sdkJS, err := sdk.Files.ReadFile("caiquan.js")
+	// The demo loads the package's browser build, the file package.json
+	// names for <script> (unpkg), byte for byte.
+	var pkg struct{ Name, Version, Unpkg string }
+	raw, err := sdk.Files.ReadFile("package.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, &pkg); err != nil || pkg.Unpkg != "caiquan.js" {
+		t.Fatalf("sdk/package.json: %v; its browser build (unpkg) is %q, want caiquan.js", err, pkg.Unpkg)
+	}
+	sdkJS, err := sdk.Files.ReadFile(pkg.Unpkg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,6 +62,7 @@ func TestHandler(t *testing.T) {
 		{"/style.css", "text/css", "data-phase"},
 		{"/sdk/caiquan.js", "text/javascript", string(sdkJS)},
 		{"/sdk/caiquan.d.ts", "", "declare class Caiquan"},
+		{"/sdk/package.json", "application/json", `"version": "` + pkg.Version + `"`},
 	} {
 		resp := get(t, h, http.MethodGet, tc.path)
 		body, _ := io.ReadAll(resp.Body)

@@ -29,7 +29,7 @@ function player(url, name, extra = {}) {
   const c = new Caiquan(opts);
   c.wx = wx;
   c.log = [];
-  for (const ev of ['state', 'hi', 'queued', 'start', 'movement', 'result', 'leave', 'void', 'error', 'disconnect']) {
+  for (const ev of ['state', 'hi', 'queued', 'start', 'movement', 'result', 'leave', 'void', 'error', 'disconnect', 'auth_failed', 'upgrade_required']) {
     c.on(ev, (data) => c.log.push({ ev, data }));
   }
   return c;

@@ -34,11 +34,13 @@ test('a logged-in player plays under the uid of its token', async () => {
   }
 });
 
-test('a bad token is refused with bad_token', async () => {
+test('a bad token is refused with bad_token: tried twice, then auth_failed', async () => {
   const url = LOGIN().replace(/^http/, 'ws') + '/ws';
   const c = player(url, 'mallory', { token: 'v1.e30.AAAA', connectTimeout: 60000 });
   c.connect();
-  const err = await next(c, 'error');
+  const err = await next(c, 'auth_failed');
   assert.equal(err.code, 'bad_token');
+  assert.equal(c.state, 'closed');
+  assert.deepEqual(c.wx.last().sent.map((f) => f.hello.token), ['v1.e30.AAAA', 'v1.e30.AAAA']);
   c.close();
 });

@@ -1,75 +1,29 @@
 'use strict';
-// The sample mini-program (../../miniprogram) run in Node: its app.js and
-// page scripts are loaded with stand-ins for App, Page, getApp and wx (the
-// same real-socket wx as the SDK tests), and driven through their tap
-// handlers against a real server, reading the page data a view would show.
-const { test, before, beforeEach, after } = require('node:test');
-const path = require('node:path');
+// The sample mini-program (../../miniprogram) in the stand-in for the WeChat
+// runtime (mp.js), driven through its tap handlers against a real
+// anonymous server, reading the page data a view would show. Its config
+// asks for guest play; an anonymous server has none, so the sample names
+// its own uid. miniprogram-wechat.test.js runs it with WeChat login.
+const { test, beforeEach, afterEach } = require('node:test');
 const { assert, serverURL } = require('./helpers.js');
-const { createWx } = require('./wx.js');
+const mp = require('./mp.js');
 
-const MP = path.join(__dirname, '..', '..', 'miniprogram');
-const WAIT = 8000;
-
+let wx;
 let app;
-const pages = {};
-
-before(() => {
-  // config.js points at the test server.
-  const cfg = path.join(MP, 'config.js');
-  require.cache[cfg] = { id: cfg, filename: cfg, loaded: true, exports: { url: serverURL('CAIQUAN_BOT_URL') } };
-  global.App = (def) => { app = def; };
-  global.getApp = () => app;
-  for (const route of ['index', 'game']) {
-    global.Page = (def) => { pages[route] = def; };
-    require(path.join(MP, 'pages', route, route + '.js'));
-  }
-  require(path.join(MP, 'app.js'));
-});
-
-after(() => app._client && app._client.close());
+let pages;
 
 beforeEach(() => {
-  if (app._client) app._client.close();
-  global.wx = miniWx();
-  app._client = null;
+  wx = mp.miniWx();
+  const url = serverURL('CAIQUAN_BOT_URL');
+  ({ app, pages } = mp.load(wx, { url, server: url.replace(/^ws/, 'http').replace(/\/ws$/, ''), guest: true }));
   app.onLaunch();
 });
 
-// miniWx adds storage and UI calls to the socket stand-in.
-function miniWx() {
-  const wx = createWx();
-  const store = {};
-  wx.getStorageSync = (k) => store[k];
-  wx.setStorageSync = (k, v) => { store[k] = JSON.parse(JSON.stringify(v)); };
-  wx.toasts = [];
-  wx.showToast = (o) => wx.toasts.push(o.title);
-  wx.navigateTo = (o) => { wx.navigated = o.url; };
-  return wx;
-}
+afterEach(() => app._client && app._client.close());
 
-// open makes a page instance as the framework would and records every
-// setData so transient states (a wiggle) can be checked afterwards.
-function open(route) {
-  const def = pages[route];
-  const p = Object.assign({}, def, { data: JSON.parse(JSON.stringify(def.data)), history: [] });
-  p.setData = function (d) { this.history.push(d); Object.assign(this.data, d); };
-  if (p.onLoad) p.onLoad({});
-  if (p.onShow) p.onShow();
-  return p;
-}
-
-function waitData(p, pred, what) {
-  return new Promise((resolve, reject) => {
-    const t0 = Date.now();
-    const iv = setInterval(() => {
-      if (pred(p.data)) { clearInterval(iv); resolve(p.data); }
-      else if (Date.now() - t0 > WAIT) { clearInterval(iv); reject(new Error(`page never showed ${what}; data: ${JSON.stringify(p.data)}`)); }
-    }, 10);
-  });
-}
-
-const tap = (p, handler, dataset = {}) => p[handler]({ currentTarget: { dataset } });
+const open = (route) => mp.open(pages, route);
+const waitData = mp.waitData;
+const tap = mp.tap;
 
 test('index shows the player and its standing once connected', async () => {
   const index = open('index');
@@ -124,16 +78,43 @@ test('a loss does not freeze the page: back to idle, and the next round starts',
   game.onUnload();
 });
 
-test('a dropped connection mid-round ends the round on screen, and play goes on', async () => {
+test('a dropped connection mid-round is resumed: the round goes on, the choice counts', async () => {
   const game = open('game');
   tap(game, 'tapStart');
   await waitData(game, (d) => d.phase === 'playing', 'playing');
+  tap(game, 'tapHand', { choice: 1 });
+  await waitData(game, () => wx.last().sent.some((f) => f.choice), 'the choice sent');
+  wx.last().drop();
+  await waitData(game, (d) => d.phase === 'result', 'the result after the resume');
+  assert.equal(wx.tasks.length, 2);
+  assert.ok(wx.last().sent[0].hello.resume, 'the new socket asked for the session back');
+  assert.equal(game.data.myChoice, 1, 'the choice made before the drop counted');
+  assert.ok(!game.history.some((h) => /本局作废/.test(h.notice || '')), 'no void on screen');
+  await waitData(game, (d) => d.phase === 'idle', 'idle after the result');
+  tap(game, 'tapStart');
+  await waitData(game, (d) => d.phase === 'result', 'a result of the next round');
+  game.onUnload();
+});
+
+test('a drop whose resume is refused ends the round on screen, and play goes on', async () => {
+  const game = open('game');
+  tap(game, 'tapStart');
+  await waitData(game, (d) => d.phase === 'playing', 'playing');
+  app.client()._resume.token = 'not-a-token'; // as after the window ended
   wx.last().drop();
   await waitData(game, (d) => d.phase === 'idle' && /本局作废/.test(d.notice), 'idle with a notice');
   await waitData(game, (d) => d.conn === 'ready', 'reconnected');
-  assert.equal(wx.tasks.length, 2);
   tap(game, 'tapStart');
   await waitData(game, (d) => d.phase === 'result', 'a result after the reconnect');
+  game.onUnload();
+});
+
+test('every error shows the SDK\'s Chinese sentence for its code', async () => {
+  const game = open('game');
+  await waitData(game, (d) => d.conn === 'ready', 'ready');
+  game.on_error({ code: 'rate_limited', message: 'too many messages' });
+  game.on_error({ code: 'some_future_code', message: 'x' });
+  assert.deepEqual(wx.toasts.slice(-2), ['操作太频繁，请稍后再试', '出错了，请稍后再试']);
   game.onUnload();
 });
 
@@ -144,4 +125,13 @@ test('leaving the page mid-queue leaves the queue', async () => {
   game.onUnload();
   assert.equal(app.client().state, 'ready');
   assert.deepEqual(Object.keys(wx.last().sent.at(-1)), ['leave']);
+});
+
+test('the avatar without a login (anonymous server): nothing is uploaded, a toast says to log in', async () => {
+  const index = open('index');
+  await waitData(index, (d) => d.conn === 'ready', 'ready');
+  await index.onChooseAvatar({ detail: { avatarUrl: 'wxfile://tmp/a.png' } });
+  assert.deepEqual(wx.uploads, []);
+  assert.deepEqual(wx.toasts, ['请先登录']);
+  index.onUnload();
 });

@@ -46,7 +46,10 @@ test('a drop while queued: back as the same player, queued again, streak intact'
     assert.ok(gone.delay >= 50 && gone.delay <= 100, `first retry after ${gone.delay} ms, want 50..100 (minDelay 100 with jitter)`);
     const hi = await next(a, 'hi', () => true, { from: mark });
     assert.equal(a.wx.tasks.length, 2, 'one new socket');
-    assert.deepEqual(a.wx.last().sent[0], { hello: { user: a.user } }, 'the new socket says hello as the same uid');
+    const hello = a.wx.last().sent[0].hello;
+    assert.deepEqual(hello.user, a.user, 'the new socket says hello as the same uid');
+    assert.ok(hello.resume && hello.resume.token, 'and asks for its session back');
+    assert.equal(hi.resumed, true);
     assert.deepEqual([hi.totalScore, hi.winStreak], [1, 1], 'the server kept this uid\'s totals');
     await next(a, 'queued', () => true, { from: mark }); // re-joined by itself
     assert.deepEqual(states(a, mark), ['connecting', 'ready', 'queued']);
@@ -68,7 +71,43 @@ test('a drop while queued: back as the same player, queued again, streak intact'
   }
 });
 
-test('a drop mid-round: the round ends for the client, which is ready again as the same player', async () => {
+test('a drop mid-round is resumed: the choice counts, and the result arrives once', async () => {
+  const a = player(PVP(), 'resume-a');
+  const b = player(PVP(), 'resume-b');
+  try {
+    await connected(a, b);
+    a.join();
+    await next(a, 'queued');
+    b.join();
+    const [start] = await Promise.all([next(a, 'start'), next(b, 'start')]);
+    assert.equal(start.gameTimeMs, 1500, 'the pvp server plays rounds of 1.5 s');
+    assert.equal(start.gameTime, 2, 'gameTime rounds up');
+    assert.ok(Math.abs(start.deadline - (Date.now() + 1500)) < 300, 'the deadline comes from gameTimeMs');
+    const chosen = a.choose(2);
+    const bResult = next(b, 'result', () => true, { ms: 15000 });
+    await next(b, 'movement', (m) => m.uid === a.user.uid); // the server has a's choice
+    b.choose(1);
+    const mark = a.log.length;
+    a.wx.last().drop();
+    const gone = await next(a, 'disconnect', () => true, { from: mark });
+    assert.equal(gone.resume, true, 'the next connection resumes');
+    assert.ok(a.round, 'the round is kept while resuming');
+    const res = await chosen;
+    assert.equal(res.roundId, start.roundId);
+    assert.deepEqual([res.outcome, res.me.choice], ['win', 2], 'the choice made before the drop counted');
+    const rb = await bResult;
+    assert.equal(rb.others[0].choice, 2);
+    assert.ok(!a.log.slice(mark).some((e) => e.ev === 'void'), 'no void');
+    assert.equal(a.log.slice(mark).filter((e) => e.ev === 'result').length, 1, 'the result once');
+    assert.equal(a.wx.tasks.length, 2);
+    assert.equal(a.wx.last().sent[0].hello.resume.token.length > 0, true);
+  } finally {
+    a.close();
+    b.close();
+  }
+});
+
+test('a drop mid-round whose resume is refused: the round ends for the client, which is ready again as the same player', async () => {
   const a = player(PVP(), 'round-a');
   const b = player(PVP(), 'round-b');
   try {
@@ -84,6 +123,7 @@ test('a drop mid-round: the round ends for the client, which is ready again as t
     await next(b, 'movement', (m) => m.uid === a.user.uid); // the server has a's choice…
     b.choose(1);
     const mark = a.log.length;
+    a._resume.token = 'not-a-token'; // as when the window has passed
     a.wx.last().drop(); // …which must not count once a is gone
 
     const v = await next(a, 'void', () => true, { from: mark });

@@ -3,7 +3,7 @@
 // mini-program) and once through a browser-style WebSocket class.
 const { test } = require('node:test');
 const WebSocket = require('ws');
-const { assert, serverURL, player, next, until, states, outcome } = require('./helpers.js');
+const { assert, Caiquan, serverURL, player, next, until, states, outcome } = require('./helpers.js');
 
 const BOT = () => serverURL('CAIQUAN_BOT_URL');
 
@@ -15,13 +15,16 @@ async function playOneRound(c, choice) {
   assert.ok(hi.nearby >= 1, `nearby ${hi.nearby}, want at least this player`);
   const before = { total: c.totalScore, streak: c.winStreak };
 
-  assert.equal(c.choose(choice), false, 'choose outside a round must not send');
-  assert.equal(c.join(), true);
+  await assert.rejects(c.choose(choice), (e) => e.code === 'not_playing', 'choose outside a round must not send');
+  const mark = c.log.length; // the bot's first movement may come right behind start
+  const joined = c.join();
   await next(c, 'queued');
   assert.equal(c.state, 'queued');
   const start = await next(c, 'start');
   assert.equal(c.state, 'playing');
   assert.equal(start.gameTime, 1, 'the test server plays rounds of 1 s');
+  assert.equal(start.gameTimeMs, 1000);
+  assert.equal(await joined, start, 'join() resolves with the start');
   assert.ok(start.roundId, 'start has a round id');
   assert.equal(start.opponents.length, 1);
   const bot = start.opponents[0];
@@ -29,12 +32,13 @@ async function playOneRound(c, choice) {
   assert.ok(start.roomUsers.some((u) => u.uid === c.user.uid && u.uname === c.user.uname), 'I am in roomUsers');
   assert.ok(start.deadline > Date.now() - 100, 'the deadline is about gameTime from now');
 
-  assert.equal(c.choose(choice), true);
+  const chosen = c.choose(choice);
   assert.equal(c.face(2), true);
-  await next(c, 'movement', (m) => m.uid === bot.uid && m.movement === 'choice'); // the bot chooses 10 ms in
+  await next(c, 'movement', (m) => m.uid === bot.uid && m.movement === 'choice', { from: mark }); // the bot chooses 10 ms in
   const res = await next(c, 'result');
   assert.equal(c.state, 'ready', 'after a result the client is ready again');
   assert.equal(res.roundId, start.roundId);
+  assert.equal(await chosen, res, 'choose() resolves with the round\'s result');
   assert.equal(res.me.uid, c.user.uid);
   assert.equal(res.me.choice, choice, 'the server counted my choice');
   assert.equal(res.others.length, 1);
@@ -58,7 +62,7 @@ test('a full round against a bot through the wx stand-in', async () => {
     await playOneRound(c, 2);
     assert.deepEqual(states(c), ['connecting', 'ready', 'queued', 'playing', 'ready']);
     const frames = c.wx.last().sent;
-    assert.deepEqual(frames[0], { hello: { user: c.user } }, 'hello comes first, with the user');
+    assert.deepEqual(frames[0], { hello: { user: c.user, protocol: Caiquan.PROTOCOL } }, 'hello comes first, with the user and the protocol version');
     assert.deepEqual(frames.slice(1).map((f) => Object.keys(f)[0]), ['join', 'choice', 'face']);
     // A second round on the same connection: nothing is left over from the first.
     await until(c, 'ready');

@@ -2,13 +2,19 @@
 // playing → result → idle. Every way out of a round (result, void, a
 // dropped connection, leaving) ends in idle, and the result screen goes back
 // to idle on a timer of its own, so no path can stay stuck (the 2016 client
-// froze on a loss).
+// froze on a loss). A dropped connection mid-round is resumed by the SDK:
+// the page keeps the round, and its result (or void) comes when the
+// connection is back. Every message shown for an error is the SDK's
+// Chinese sentence for its code.
+const Caiquan = require('caiquan-sdk');
+
 const HANDS = ['❔', '✌️', '✊', '✋']; // none, scissors, rock, paper
 const FACES = ['', '😀', '😮', '😡', '😭'];
 const OUTCOME_TEXT = { win: '你赢了！', tie: '平局', loss: '你输了' };
 const RESULT_MS = 1500; // how long the result stays before idle
 const WIGGLE_MS = 400;
-const EVENTS = ['state', 'queued', 'start', 'movement', 'result', 'void', 'leave', 'error'];
+const EVENTS = ['state', 'queued', 'start', 'movement', 'result', 'void', 'leave', 'error', 'auth_failed', 'upgrade_required'];
+const say = (code) => Caiquan.message(code, 'zh-CN');
 
 Page({
   data: {
@@ -54,6 +60,7 @@ Page({
   tapStart() {
     if (this.data.phase !== 'idle') return;
     this.stopTimer('result');
+    if (this.client.state === 'closed') this.client.connect(); // after auth_failed, or 4001: try again
     this.setData({ phase: 'waiting', notice: this.client.state === 'ready' ? '' : '连接中…', outcome: '', opp: null, myChoice: 0, oppChoice: 0 });
     this.client.join();
   },
@@ -65,9 +72,10 @@ Page({
 
   // tapHand picks a hand; tapping my own hand cycles 1→2→3 as in the demo.
   tapHand(e) {
-    if (this.data.phase !== 'playing') return;
+    if (this.data.phase !== 'playing' || this.client.state !== 'playing') return;
     const n = Number(e.currentTarget.dataset.choice) || (this.data.myChoice % 3) + 1;
-    if (this.client.choose(n)) this.setData({ myChoice: n });
+    this.client.choose(n); // its promise is the result event, which the page follows
+    this.setData({ myChoice: n });
   },
 
   tapFace(e) {
@@ -80,7 +88,7 @@ Page({
     this.setData({ conn: state });
     if (state === 'connecting') this.setData({ notice: '连接中断，正在重连…' });
     if (state === 'closed') this.toIdle('连接已关闭');
-    if (state === 'ready' && this.data.notice.indexOf('重连') >= 0) this.setData({ notice: '' });
+    if ((state === 'ready' || state === 'playing') && this.data.notice.indexOf('重连') >= 0) this.setData({ notice: '' });
     if (state === 'queued') this.setData({ phase: 'waiting', notice: '' });
   },
 
@@ -99,7 +107,7 @@ Page({
       oppChoice: 0,
       oppFace: '',
       outcome: '',
-      countdown: round.gameTime,
+      countdown: Math.ceil(round.gameTimeMs / 1000),
     });
     this.startTimer('countdown', 200, () => {
       const left = Math.max(0, Math.ceil((round.deadline - Date.now()) / 1000));
@@ -135,7 +143,7 @@ Page({
   },
 
   on_void(v) {
-    this.toIdle(v.local ? '连接中断，本局作废（按未出拳计）' : '本局作废：' + v.reason);
+    this.toIdle(v.local ? '连接中断，本局作废（按未出拳计）' : say('void'));
   },
 
   on_leave(l) {
@@ -143,11 +151,21 @@ Page({
   },
 
   on_error(e) {
-    if (e.code === 'replaced') return this.toIdle('你在别处登录了');
+    if (e.code === 'replaced') return this.toIdle(say('replaced'));
     // A refused join (the server is draining, or busy) must not leave the
     // page waiting for a round that will not come.
-    if (this.data.phase === 'waiting' && this.client.state === 'ready') return this.toIdle(e.message || e.code);
-    wx.showToast({ title: e.message || e.code, icon: 'none' });
+    if (this.data.phase === 'waiting' && this.client.state === 'ready') return this.toIdle(say(e.code));
+    wx.showToast({ title: say(e.code), icon: 'none' });
+  },
+
+  // The SDK stopped: the login was refused twice. Tapping start tries again.
+  on_auth_failed(e) {
+    this.toIdle(say(e.code));
+  },
+
+  // The app shows the update dialog; the page only stops.
+  on_upgrade_required(e) {
+    this.toIdle(say(e.code));
   },
 
   toIdle(notice) {

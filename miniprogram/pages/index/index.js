@@ -1,4 +1,8 @@
-// The first page: who I am, my standing, and the way into a game.
+// The first page: who I am, my standing, and the way into a game. The
+// avatar chosen with chooseAvatar is a temporary local path; it is uploaded
+// to the server (POST /avatar) and the URL it is served at is what the
+// other players see.
+const Caiquan = require('caiquan-sdk');
 const STATE_TEXT = {
   connecting: '连接中…',
   ready: '已连接',
@@ -42,7 +46,7 @@ Page({
   refresh() {
     const c = this.client;
     this.setData({
-      user: getApp().globalData.user,
+      user: Object.assign({}, getApp().globalData.user, { uid: c.user.uid }), // the login's uid
       totalScore: c.totalScore,
       winStreak: c.winStreak,
       nearby: c.nearby,
@@ -57,7 +61,11 @@ Page({
   },
 
   onChooseAvatar(e) {
-    this.attach(getApp().setUser({ uavatar: e.detail.avatarUrl }));
+    const app = getApp();
+    return app.uploadAvatar(e.detail.avatarUrl).then(
+      (url) => this.attach(app.setUser({ uavatar: url })),
+      (err) => wx.showToast({ title: Caiquan.message(err.code, 'zh-CN'), icon: 'none' }),
+    );
   },
 
   tapPlay() {
