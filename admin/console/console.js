@@ -170,7 +170,7 @@ function refresh() {
   refreshing = (kinds.length === 0 ? Promise.resolve({ actors: [] }) : api('GET', `/actors${query}`))
     .then((list) => {
       actors = list.actors || [];
-      $('refreshed').textContent = `at ${new Date().toLocaleTimeString()}`;
+      $('refreshed').textContent = `at ${clock(new Date())}`;
       draw();
     })
     .finally(() => { refreshing = null; });
@@ -376,10 +376,16 @@ async function pollChaos() {
 }
 
 const ms = (t) => (t ? Date.parse(t) : NaN);
+const two = (n, w = 2) => String(n).padStart(w, '0');
+// clock is a time of day to the millisecond, as an operator matches it to logs.
+const clock = (d) => `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}.${two(d.getMilliseconds(), 3)}`;
 const secs = (n) => `${(n / 1000).toFixed(1)} s`;
 
 function showChaos(st) {
   const panel = $('chaos-panel');
+  if (st && !st.running && panel.dataset.chaos === 'running') {
+    notice(`chaos ended: ${st.total} kill${st.total === 1 ? '' : 's'}, ${st.misses} miss${st.misses === 1 ? '' : 'es'}`);
+  }
   if (!st || !st.started) {
     panel.dataset.chaos = 'none';
     $('chaos-state').textContent = 'idle';
@@ -408,7 +414,7 @@ function showChaos(st) {
   const recent = (st.recent || []).slice().reverse();
   $('chaos-kills').replaceChildren(...recent.map((k) =>
     el('li', { class: 'chaos-kill', 'data-kind': k.kind, 'data-id': k.id, 'data-mode': k.mode },
-      el('time', { text: new Date(ms(k.at)).toLocaleTimeString(), dateTime: k.at }),
+      el('time', { text: clock(new Date(ms(k.at))), dateTime: k.at }),
       ` ${k.kind} `, el('b', { text: k.id }), ` ${k.mode} `, el('span', { class: 'pid', text: `${k.pid} on ${k.node}` }))));
 }
 
