@@ -43,7 +43,7 @@ func TestConsoleBrowser(t *testing.T) {
 	defer cancel()
 	// Node 20 has WebSocket behind a flag (the player's socket); newer
 	// ones accept and ignore it.
-	args := []string{"--experimental-websocket", "--no-warnings", "--test", "--test-reporter=spec", "console.test.mjs"}
+	args := []string{"--experimental-websocket", "--no-warnings", "--test", "--test-force-exit", "--test-reporter=spec", "console.test.mjs"}
 	cmd := exec.CommandContext(ctx, "node", args...)
 	cmd.Dir = "test"
 	cmd.Env = append(os.Environ(),

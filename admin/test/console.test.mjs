@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
+import { Player } from './player.mjs';
 
 const env = (name) => {
   const v = process.env[name];
@@ -24,6 +25,7 @@ const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const WAIT = 10000;
 
 let browser;
+const players = [];
 before(async () => {
   fs.mkdirSync(OUT, { recursive: true });
   browser = await chromium.launch({
@@ -33,7 +35,10 @@ before(async () => {
       '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
 });
-after(async () => { await browser?.close(); });
+after(async () => {
+  for (const p of players) p.close();
+  await browser?.close();
+});
 
 async function shot(page, name) {
   const file = path.join(OUT, name);
@@ -50,58 +55,6 @@ function watch(page) {
   page.on('console', (m) => { if (m.type() === 'error') page.problems.push(`console ${m.text()}`); });
   page.on('response', (r) => { if (r.status() >= 400) page.problems.push(`${r.status()} ${r.request().method()} ${r.url()}`); });
   return page;
-}
-
-// Player is one game client on /ws (JSON frames) that queues for a round
-// again after each round ends, and keeps every message it gets.
-class Player {
-  constructor(uid) {
-    this.uid = uid;
-    this.got = [];
-    this.waiters = [];
-    this.again = true;
-  }
-
-  open() {
-    const url = new URL('/ws?format=json', GAME);
-    url.protocol = 'ws:';
-    this.ws = new WebSocket(url);
-    return new Promise((resolve, reject) => {
-      this.ws.onerror = () => reject(new Error(`player ${this.uid}: the socket failed`));
-      this.ws.onopen = () => {
-        this.send({ hello: { user: { uid: this.uid, uname: this.uid } } });
-        this.send({ join: {} });
-        resolve();
-      };
-      this.ws.onmessage = (e) => this.receive(JSON.parse(e.data));
-    });
-  }
-
-  send(msg) { this.ws.send(JSON.stringify(msg)); }
-
-  receive(msg) {
-    this.got.push(msg);
-    if ((msg.void || msg.result) && this.again) this.send({ join: {} });
-    this.waiters = this.waiters.filter((w) => !w(msg));
-  }
-
-  // next resolves with the first message, already here or still to come,
-  // for which match is true.
-  next(what, match, after = 0) {
-    const seen = this.got.slice(after).find(match);
-    if (seen) return Promise.resolve(seen);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`player ${this.uid}: no ${what} within ${WAIT} ms; got ${JSON.stringify(this.got)}`)), WAIT);
-      this.waiters.push((m) => {
-        if (!match(m)) return false;
-        clearTimeout(timer);
-        resolve(m);
-        return true;
-      });
-    });
-  }
-
-  close() { this.again = false; this.ws?.close(); }
 }
 
 const row = (page, kind, id) => page.locator(`li.actor[data-kind="${kind}"][data-id="${id}"]`);
@@ -141,7 +94,8 @@ test('the operator connects with the token, kills a room and runs chaos', async 
   assert.ok(!page.url().includes(TOKEN), 'the token is not in the URL');
 
   // A player in a round: its room, with the bot inside, appears in the tree.
-  const player = new Player('console-p1');
+  const player = new Player(GAME, 'console-p1');
+  players.push(player);
   await player.open();
   const start = await player.next('start', (m) => m.start);
   const roundId = start.start.roundId;
