@@ -140,7 +140,12 @@ let chaosTimer = 0;
 
 function startTimers() {
   stopTimers();
-  if ($('auto').checked) refreshTimer = setInterval(() => refresh().catch(fail), REFRESH_MS);
+  if (!$('auto').checked) return;
+  refreshTimer = setInterval(() => {
+    refresh().catch(fail);
+    // A run started elsewhere (the CLI, another tab) shows up too.
+    if (!chaosTimer) pollChaos().catch(fail);
+  }, REFRESH_MS);
 }
 
 function stopTimers() {
@@ -370,6 +375,7 @@ $('chaos-stop').addEventListener('click', async () => {
 // run goes on.
 async function pollChaos() {
   clearTimeout(chaosTimer);
+  chaosTimer = 0;
   const st = await api('GET', '/chaos');
   showChaos(st);
   if (st.running) chaosTimer = setTimeout(() => pollChaos().catch(fail), CHAOS_POLL_MS);
