@@ -4,7 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"maps"
-	mrand "math/rand/v2"
+	"math/rand/v2"
 	"slices"
 	"sync"
 	"time"
@@ -38,7 +38,7 @@ func (c *chaosRunner) start(spec chaosSpec) error {
 	}
 	now := time.Now()
 	if spec.seed == 0 {
-		spec.seed = mrand.Uint64N(1<<53-1) + 1
+		spec.seed = rand.Uint64N(1<<53-1) + 1
 	}
 	c.spec = spec
 	c.st = ChaosStatus{
@@ -53,7 +53,7 @@ func (c *chaosRunner) start(spec chaosSpec) error {
 
 func (c *chaosRunner) run(spec chaosSpec, cancel, done chan struct{}) {
 	defer close(done)
-	rng := mrand.New(mrand.NewPCG(spec.seed, 0xc4a05))
+	rng := rand.New(rand.NewPCG(spec.seed, 0xc4a05))
 	tick := time.NewTicker(spec.every)
 	defer tick.Stop()
 	end := time.NewTimer(spec.span)
@@ -72,7 +72,7 @@ func (c *chaosRunner) run(spec chaosSpec, cancel, done chan struct{}) {
 	}
 }
 
-func (c *chaosRunner) killOne(spec chaosSpec, rng *mrand.Rand) {
+func (c *chaosRunner) killOne(spec chaosSpec, rng *rand.Rand) {
 	// Pick a kind first, then one of its actors: a kind with few live
 	// actors (the lobby, bots) is hit as often as one with thousands.
 	byKind := map[string][]int{}
