@@ -119,8 +119,8 @@ $('token-form').addEventListener('submit', (e) => {
   e.preventDefault();
   const t = $('token').value.trim();
   $('token').value = '';
-  if (t.length < 32) {
-    notice('An admin token is at least 32 characters (see admin_token_file).', 'error');
+  if (!/^[!-~]{32,}$/.test(t)) { // as admin.ValidToken
+    notice('An admin token is at least 32 printable ASCII characters without spaces (see admin_token_file).', 'error');
     return;
   }
   token.set(t);
