@@ -56,11 +56,12 @@ bench-check:
 # protoactor-go's cluster layer races under -race (grpclog, its member
 # list, the block list, the etcd provider's shutdown flag), so the tests
 # that run it, in process or as server processes, are built without -race
-# (cluster/process_test.go and e2e/cluster_*_test.go have //go:build !race).
+# (cluster/process_test.go, e2e/cluster_*_test.go and
+# admin/console_cluster_test.go have //go:build !race).
 # Our own code in cluster/ still runs under -race in the step above.
 test-cluster: etcd postgres
 	$(GO) test -count=1 -timeout 10m ./cluster/...
-	$(GO) test -count=1 -timeout 10m -run '^TestCluster' ./e2e/
+	$(GO) test -count=1 -timeout 10m -run '^TestCluster' ./e2e/ ./admin/
 
 # A cluster on real addresses under faults (docs/chaos.md): three nodes,
 # etcd and PostgreSQL in network namespaces of their own (root needed),

@@ -3,9 +3,13 @@ package admin
 import (
 	"errors"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
+
+	"github.com/caiquan/caiquan/actors"
 )
 
 // chaosRunner kills random actors of chosen kinds at a fixed rate for a
@@ -33,24 +37,23 @@ func (c *chaosRunner) start(spec chaosSpec) error {
 		return errors.New("a chaos run is in progress; DELETE /chaos stops it")
 	}
 	now := time.Now()
+	if spec.seed == 0 {
+		spec.seed = rand.Uint64N(1<<53-1) + 1
+	}
 	c.spec = spec
 	c.st = ChaosStatus{
-		Running: true, Kinds: spec.kinds, Modes: spec.modes, Every: spec.every.String(),
+		Running: true, Kinds: spec.kinds, Modes: spec.modes, Every: spec.every.String(), Seed: spec.seed,
 		Started: now, Ends: now.Add(spec.span), Kills: map[string]int{},
 	}
 	c.cancel, c.done, c.once = make(chan struct{}), make(chan struct{}), new(sync.Once)
 	go c.run(spec, c.cancel, c.done)
-	c.log.Warn("admin: chaos started", "kinds", spec.kinds, "modes", spec.modes, "every", spec.every, "for", spec.span)
+	c.log.Warn("admin: chaos started", "kinds", spec.kinds, "modes", spec.modes, "every", spec.every, "for", spec.span, "seed", spec.seed)
 	return nil
 }
 
 func (c *chaosRunner) run(spec chaosSpec, cancel, done chan struct{}) {
 	defer close(done)
-	seed := spec.seed
-	if seed == 0 {
-		seed = uint64(time.Now().UnixNano())
-	}
-	rng := rand.New(rand.NewPCG(seed, 0xc4a05))
+	rng := rand.New(rand.NewPCG(spec.seed, 0xc4a05))
 	tick := time.NewTicker(spec.every)
 	defer tick.Stop()
 	end := time.NewTimer(spec.span)
@@ -82,33 +85,41 @@ func (c *chaosRunner) killOne(spec chaosSpec, rng *rand.Rand) {
 		byKind[a.Kind] = append(byKind[a.Kind], i)
 	}
 	if len(kinds) == 0 {
-		c.count("", "")
+		c.count(nil, "")
 		return
 	}
 	of := byKind[kinds[rng.IntN(len(kinds))]]
 	victim := live[of[rng.IntN(len(of))]]
 	mode := spec.modes[rng.IntN(len(spec.modes))]
 	if _, err := c.actors.Kill(victim.Node, victim.PID, "", "", mode); err != nil {
-		c.count("", "") // it died on its own between the list and the kill
+		c.count(nil, "") // it died on its own between the list and the kill
 		return
 	}
-	c.count(victim.Kind, mode)
+	c.count(&victim, mode)
 }
 
-func (c *chaosRunner) count(kind, mode string) {
+// count records a kill of victim, or a miss when victim is nil.
+func (c *chaosRunner) count(victim *actors.ActorInfo, mode string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if kind == "" {
+	if victim == nil {
 		c.st.Misses++
 		return
 	}
-	c.st.Kills[kind+"/"+mode]++
+	c.st.Kills[victim.Kind+"/"+mode]++
 	c.st.Total++
+	if len(c.st.Recent) == MaxRecentKills {
+		c.st.Recent = slices.Delete(c.st.Recent, 0, 1)
+	}
+	c.st.Recent = append(c.st.Recent, ChaosKill{
+		At: time.Now(), Kind: victim.Kind, ID: victim.ID, PID: victim.PID, Node: victim.Node, Mode: mode,
+	})
 }
 
 func (c *chaosRunner) finish() {
 	c.mu.Lock()
 	c.st.Running = false
+	c.st.Ended = time.Now()
 	st := c.st
 	c.mu.Unlock()
 	c.log.Warn("admin: chaos ended", "kills", st.Total, "misses", st.Misses)
@@ -130,9 +141,11 @@ func (c *chaosRunner) status() ChaosStatus {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	st := c.st
-	st.Kills = make(map[string]int, len(c.st.Kills))
-	for k, v := range c.st.Kills {
-		st.Kills[k] = v
+	st.Now = time.Now()
+	st.Kills = maps.Clone(c.st.Kills)
+	st.Recent = slices.Clone(c.st.Recent)
+	if st.Recent == nil {
+		st.Recent = []ChaosKill{}
 	}
 	return st
 }

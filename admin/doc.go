@@ -11,5 +11,7 @@
 // Metrics are not here: they have a listener of their own (metrics_listen).
 //
 // Routes: GET /actors[?kind=room,bot], POST /kill, POST /chaos, GET /chaos,
-// DELETE /chaos, GET /healthz.
+// DELETE /chaos, GET /healthz; GET /console, the console (console.go): a
+// page whose files need no token and hold no data, and whose script calls
+// the routes above with the token the operator pastes.
 package admin

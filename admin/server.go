@@ -50,6 +50,15 @@ func New(a Actors, token, addr string, log *slog.Logger) *Server {
 }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if isConsole(r) {
+		s.serveConsole(w, r)
+		return
+	}
+	// Answers are data for the console's script or the CLI: never a
+	// document to render, sniff or keep.
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+	w.Header().Set("Cache-Control", "no-store")
 	if status, code, msg := s.guard.check(r); status != 0 {
 		if status == http.StatusUnauthorized {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="caiquan-admin"`)

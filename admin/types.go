@@ -42,15 +42,36 @@ type ChaosRequest struct {
 
 // ChaosStatus answers every /chaos request.
 type ChaosStatus struct {
-	Running bool           `json:"running"`
-	Kinds   []string       `json:"kinds,omitempty"`
-	Modes   []string       `json:"modes,omitempty"`
-	Every   string         `json:"every,omitempty"`
+	Running bool     `json:"running"`
+	Kinds   []string `json:"kinds,omitempty"`
+	Modes   []string `json:"modes,omitempty"`
+	Every   string   `json:"every,omitempty"`
+	// Seed is the run's seed: the one asked for, or the one the server
+	// chose (below 2^53, so that a JavaScript number holds it exactly).
+	// Giving it back to POST /chaos picks the same victims again.
+	Seed    uint64         `json:"seed,omitempty"`
 	Started time.Time      `json:"started,omitzero"`
-	Ends    time.Time      `json:"ends,omitzero"`
-	Kills   map[string]int `json:"kills"`  // "kind/mode" -> count
-	Misses  int            `json:"misses"` // ticks with no live actor of the kinds
+	Ends    time.Time      `json:"ends,omitzero"`  // when it is to end
+	Ended   time.Time      `json:"ended,omitzero"` // when it ended (at Ends, or stopped)
+	Now     time.Time      `json:"now"`            // the server's clock, to show progress by
+	Kills   map[string]int `json:"kills"`          // "kind/mode" -> count
+	Misses  int            `json:"misses"`         // ticks with no live actor of the kinds
 	Total   int            `json:"total"`
+	// Recent are the run's last kills, newest last (at most MaxRecentKills).
+	Recent []ChaosKill `json:"recent"`
+}
+
+// MaxRecentKills is how many of a run's kills ChaosStatus.Recent keeps.
+const MaxRecentKills = 100
+
+// ChaosKill is one kill of a chaos run.
+type ChaosKill struct {
+	At   time.Time `json:"at"`
+	Kind string    `json:"kind"`
+	ID   string    `json:"id"`
+	PID  string    `json:"pid"`
+	Node string    `json:"node"`
+	Mode string    `json:"mode"`
 }
 
 // APIError is every error answer.
