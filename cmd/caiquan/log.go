@@ -12,13 +12,58 @@ import (
 	"github.com/caiquan/caiquan/internal/quietlog"
 )
 
-// newLogger is the server's log: text lines at the configured level, with
-// every secret of cfg (and any added to sec later) redacted.
+// newLogger is the server's log: text (key=value) or JSON lines at the
+// configured level, with every secret of cfg (and any added to sec later)
+// redacted.
 func newLogger(out io.Writer, cfg config.Config, sec *secrets) *slog.Logger {
 	sec.add(cfg.WeChatSecret, cfg.AuthSecret, cfg.AdminToken, cfg.MetricsToken, postgresPassword(cfg.PostgresURL))
 	sec.add(cfg.AuthSecrets...)
-	h := slog.NewTextHandler(out, &slog.HandlerOptions{Level: parseLevel(cfg.LogLevel)})
-	return slog.New(redacting{h, sec})
+	opts := &slog.HandlerOptions{Level: parseLevel(cfg.LogLevel)}
+	if cfg.LogFormat == config.LogJSON {
+		return slog.New(redacting{slog.NewJSONHandler(out, opts), sec, true})
+	}
+	return slog.New(redacting{slog.NewTextHandler(out, opts), sec, false})
+}
+
+// Libraries' own log lines, each marked with the attribute lib. Their
+// chattier levels are a trace of every call (an etcd request, a gRPC
+// reconnect), so each has a floor above the server's.
+const (
+	libKey        = "lib"
+	libProtoactor = "protoactor"
+	libEtcd       = "etcd"
+	libGRPC       = "grpc"
+)
+
+// libLog is the log of a library: the server's handler, lines marked lib,
+// none below min.
+func libLog(h slog.Handler, lib string, min slog.Level) slog.Handler {
+	return floor{h.WithAttrs([]slog.Attr{slog.String(libKey, lib)}), min}
+}
+
+// floor passes records at min and above.
+type floor struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (f floor) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= f.min && f.Handler.Enabled(ctx, l)
+}
+
+func (f floor) Handle(ctx context.Context, r slog.Record) error {
+	if r.Level < f.min {
+		return nil
+	}
+	return f.Handler.Handle(ctx, r)
+}
+
+func (f floor) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return floor{f.Handler.WithAttrs(attrs), f.min}
+}
+
+func (f floor) WithGroup(name string) slog.Handler {
+	return floor{f.Handler.WithGroup(name), f.min}
 }
 
 // parseLevel reads a validated log_level.
