@@ -2,6 +2,7 @@ package actors
 
 import (
 	"errors"
+	"log/slog"
 	"time"
 
 	"github.com/caiquan/caiquan/auth"
@@ -46,6 +47,10 @@ type Settings struct {
 	// Placement places the shared actors in a cluster; nil is a single
 	// node.
 	Placement Placement
+
+	// Log receives the actors' own lines (docs/logging.md names their
+	// attributes); nil is the actor system's logger.
+	Log *slog.Logger
 }
 
 // Verifier checks session tokens (auth.Signer). Its errors are

@@ -10,6 +10,9 @@ import (
 
 	"github.com/caiquan/caiquan/config"
 	"github.com/caiquan/caiquan/internal/quietlog"
+	"github.com/caiquan/caiquan/internal/zapslog"
+	"go.uber.org/zap/zapgrpc"
+	"google.golang.org/grpc/grpclog"
 )
 
 // newLogger is the server's log: text (key=value) or JSON lines at the
@@ -20,14 +23,25 @@ func newLogger(out io.Writer, cfg config.Config, sec *secrets) *slog.Logger {
 	sec.add(cfg.AuthSecrets...)
 	opts := &slog.HandlerOptions{Level: parseLevel(cfg.LogLevel)}
 	if cfg.LogFormat == config.LogJSON {
+		// A duration reads "1.5s" as in text, not as nanoseconds.
+		opts.ReplaceAttr = func(_ []string, a slog.Attr) slog.Attr {
+			if a.Value.Kind() == slog.KindDuration {
+				return slog.String(a.Key, a.Value.Duration().String())
+			}
+			return a
+		}
 		return slog.New(redacting{slog.NewJSONHandler(out, opts), sec, true})
 	}
 	return slog.New(redacting{slog.NewTextHandler(out, opts), sec, false})
 }
 
-// Libraries' own log lines, each marked with the attribute lib. Their
-// chattier levels are a trace of every call (an etcd request, a gRPC
-// reconnect), so each has a floor above the server's.
+// Libraries' own log lines go through the server's handler (its format,
+// level and redaction), each marked with the attribute lib. Their chattier
+// levels are a trace of every call, so each has a floor: protoactor
+// warnings (warnOnly), the etcd client info (at debug it notes every
+// request, and the member probes etcd four times a second), gRPC errors
+// (as gRPC's own default does: its warnings repeat every reconnect to a
+// member that died).
 const (
 	libKey        = "lib"
 	libProtoactor = "protoactor"
@@ -35,35 +49,18 @@ const (
 	libGRPC       = "grpc"
 )
 
-// libLog is the log of a library: the server's handler, lines marked lib,
-// none below min.
-func libLog(h slog.Handler, lib string, min slog.Level) slog.Handler {
-	return floor{h.WithAttrs([]slog.Attr{slog.String(libKey, lib)}), min}
+// withLib marks h's lines as lib's.
+func withLib(h slog.Handler, lib string) slog.Handler {
+	return h.WithAttrs([]slog.Attr{slog.String(libKey, lib)})
 }
 
-// floor passes records at min and above.
-type floor struct {
-	slog.Handler
-	min slog.Level
-}
-
-func (f floor) Enabled(ctx context.Context, l slog.Level) bool {
-	return l >= f.min && f.Handler.Enabled(ctx, l)
-}
-
-func (f floor) Handle(ctx context.Context, r slog.Record) error {
-	if r.Level < f.min {
-		return nil
-	}
-	return f.Handler.Handle(ctx, r)
-}
-
-func (f floor) WithAttrs(attrs []slog.Attr) slog.Handler {
-	return floor{f.Handler.WithAttrs(attrs), f.min}
-}
-
-func (f floor) WithGroup(name string) slog.Handler {
-	return floor{f.Handler.WithGroup(name), f.min}
+// takeProcessLogs sends what logs through the process's defaults to log:
+// the log package and slog's default (through slog.SetDefault), and gRPC's
+// logger (which the cluster's remote and the etcd client use). Only the
+// binary calls it: the defaults are the process's, not one Main's.
+func takeProcessLogs(log *slog.Logger) {
+	slog.SetDefault(log)
+	grpclog.SetLoggerV2(zapgrpc.NewLogger(zapslog.New(withLib(log.Handler(), libGRPC), slog.LevelError)))
 }
 
 // parseLevel reads a validated log_level.
