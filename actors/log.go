@@ -3,6 +3,7 @@ package actors
 import (
 	"context"
 	"log/slog"
+	"strings"
 )
 
 // Attributes that tie log lines together (docs/logging.md): every line
@@ -61,4 +62,30 @@ func (s *session) debug(msg string, args ...any) {
 	if s.d.debugOn() {
 		s.logger().Debug(msg, args...)
 	}
+}
+
+// ActorAttrs are the attributes that tie a line about an actor of kind
+// and id (an Inventory entry) to the rest: a room's round, a session's or
+// a player's uid.
+func ActorAttrs(kind, id string) []any {
+	switch {
+	case id == "":
+		return nil
+	case kind == KindRoom:
+		return []any{LogRound, id}
+	case kind == KindSession || kind == KindPlayer:
+		return []any{LogUID, id}
+	}
+	return nil
+}
+
+// RoundOfPID is the round of a room's PID id, or of one of its bots', for
+// lines that name a room only by its PID (protoactor's).
+func RoundOfPID(id string) (string, bool) {
+	rest, ok := strings.CutPrefix(id, nodeName+"/"+roomsName+"/")
+	if !ok || rest == "" {
+		return "", false
+	}
+	round, _, _ := strings.Cut(rest, "/")
+	return round, true
 }

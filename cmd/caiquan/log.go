@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/caiquan/caiquan/actors"
 	"github.com/caiquan/caiquan/config"
 	"github.com/caiquan/caiquan/internal/quietlog"
 	"github.com/caiquan/caiquan/internal/zapslog"
@@ -113,10 +115,33 @@ func (w warnOnly) Enabled(ctx context.Context, l slog.Level) bool {
 }
 
 func (w warnOnly) Handle(ctx context.Context, r slog.Record) error {
-	if r.Level < slog.LevelWarn && !strings.HasPrefix(r.Message, actorFailed) {
+	failed := strings.HasPrefix(r.Message, actorFailed)
+	if r.Level < slog.LevelWarn && !failed {
 		return nil
 	}
+	if failed {
+		r = withRound(r)
+	}
 	return w.Handler.Handle(ctx, r)
+}
+
+// withRound adds the round to protoactor's line about a failed room or
+// bot, which names the actor only by its PID (attribute self).
+func withRound(r slog.Record) slog.Record {
+	var round string
+	r.Attrs(func(a slog.Attr) bool {
+		if pid, ok := a.Value.Any().(*actor.PID); ok && a.Key == "self" && pid != nil {
+			round, _ = actors.RoundOfPID(pid.Id)
+			return false
+		}
+		return true
+	})
+	if round == "" {
+		return r
+	}
+	r = r.Clone()
+	r.AddAttrs(slog.String(actors.LogRound, round))
+	return r
 }
 
 func (w warnOnly) WithAttrs(attrs []slog.Attr) slog.Handler {
