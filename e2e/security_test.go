@@ -224,7 +224,8 @@ func TestQuietUnderAttack(t *testing.T) {
 // the admin API and the metrics with wrong tokens and right ones; players
 // present session tokens, good and forged. Not one secret is in anything
 // the server printed: the AppSecret, the token secret, the admin token it
-// made, the metrics token, the session tokens, in any URL escaping.
+// made, the metrics token, the session tokens, in any URL escaping; in
+// either log format.
 func TestSecretsNeverLogged(t *testing.T) {
 	for _, format := range []string{config.LogText, config.LogJSON} {
 		t.Run(format, func(t *testing.T) { secretsNeverLogged(t, format) })
