@@ -22,7 +22,7 @@ type directory struct {
 func directoryProps(d *deps, store caiquan.Store) *actor.Props {
 	return d.inv.props(KindDirectory, playersName, func() actor.Actor {
 		return &directory{d: d, store: store}
-	}, actor.WithSupervisor(restartPlayers))
+	}, actor.WithSupervisor(restartPlayers(d.log)))
 }
 
 func (d *directory) Receive(ctx actor.Context) {

@@ -377,7 +377,7 @@ func (l *lobby) handleOpenTimeout(ctx actor.Context, msg *messages.OpenTimeout) 
 	}
 	delete(l.opening, msg.RoundId)
 	l.shunned[o.host] = l.d.settings.Clock.Now().Add(shunFor)
-	ctx.Logger().Warn("lobby: room host did not confirm a room; its players queue again", "host", o.host, "round", msg.RoundId)
+	l.d.log.Warn("lobby: room host did not confirm a room; its players queue again", "host", o.host, "round", msg.RoundId)
 	for _, seat := range o.spec.Seats {
 		delete(l.seated, seat.Uid)
 	}

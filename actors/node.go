@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"log/slog"
 	"sync/atomic"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 // again.
 type deps struct {
 	settings Settings
+	log      *slog.Logger
 	inv      *Inventory
 	metrics  *metrics.Metrics
 	// lobby, rooms and players are this member's own; where the shared
@@ -49,7 +51,11 @@ func newDeps(system *actor.ActorSystem, s Settings, inv *Inventory, m *metrics.M
 	if place == nil {
 		place = localPlacement{self: system.Address()}
 	}
-	return &deps{settings: s, inv: inv, metrics: m, lobby: child(lobbyName), rooms: child(roomsName), players: child(playersName),
+	log := s.Log
+	if log == nil {
+		log = system.Logger()
+	}
+	return &deps{settings: s, log: log, inv: inv, metrics: m, lobby: child(lobbyName), rooms: child(roomsName), players: child(playersName),
 		self: system.Address(), place: place,
 		sessionProps: inv.sharedProps(), playerProps: inv.sharedProps(),
 		roomProps: inv.sharedProps(actor.WithSupervisor(stopOnFailure)), playerIdle: playerIdle}
@@ -86,7 +92,7 @@ func (n *node) Receive(ctx actor.Context) {
 		}
 		for _, name := range longLived {
 			if msg.Who.Id == ctx.Self().Id+"/"+name {
-				ctx.Logger().Warn("node: remaking a stopped actor", "name", name)
+				n.d.log.Warn("node: remaking a stopped actor", "name", name)
 				n.spawn(ctx, name)
 			}
 		}
@@ -106,6 +112,6 @@ func (n *node) spawn(ctx actor.Context, name string) {
 		props = adminProps(n.d)
 	}
 	if _, err := ctx.SpawnNamed(props, name); err != nil {
-		ctx.Logger().Error("node: spawn", "name", name, "err", err)
+		n.d.log.Error("node: spawn", "name", name, "err", err)
 	}
 }

@@ -56,7 +56,7 @@ func (p *player) Receive(ctx actor.Context) {
 	case *actor.Stopping:
 		stopTimer(p.retry)
 		if len(p.owed) > 0 {
-			ctx.Logger().Error("player: stopped owing rounds it could not store", "uid", p.uid, "rounds_owed", len(p.owed))
+			p.d.log.Error("player: stopped owing rounds it could not store", "uid", p.uid, "rounds_owed", len(p.owed))
 		}
 		if p.session != nil {
 			ctx.Send(ctx.Parent(), &messages.PlayerStopping{Uid: p.uid, Session: p.session})
@@ -141,7 +141,7 @@ func (p *player) remember(ctx actor.Context) {
 		return p.shown(rec)
 	})
 	if err != nil {
-		ctx.Logger().Warn("player: save of name and last seen failed", "uid", p.uid, "err", err)
+		p.d.log.Warn("player: save of name and last seen failed", "uid", p.uid, "err", err)
 	}
 }
 
@@ -224,7 +224,7 @@ func (p *player) settle(ctx actor.Context) bool {
 		return p.shown(next)
 	})
 	if err != nil {
-		ctx.Logger().Error("player: save failed", "uid", p.uid, "rounds_owed", len(p.owed), "err", err)
+		p.d.log.Error("player: save failed", "uid", p.uid, "rounds_owed", len(p.owed), "err", err)
 		p.retryLater(ctx)
 		return false
 	}

@@ -212,6 +212,7 @@ func (s *session) detach(ctx actor.Context) bool {
 		s.sendError(messages.CodeJoinDropped, "the connection dropped while waiting for a seat; join again")
 	}
 	s.resume.detached = true
+	s.debug("session: connection lost; held for a resume", "resume_window", s.d.settings.ResumeWindow)
 	stopTimer(s.resume.expiry)
 	s.resume.expiry = sendAfter(ctx, s.d.settings.Clock, s.d.settings.ResumeWindow, &messages.ResumeExpired{DetachedAtSeq: s.resume.seq})
 	return true
@@ -257,7 +258,9 @@ func (s *session) handleResumeRequest(ctx actor.Context, req *messages.ResumeReq
 	}
 	dropTimer(&r.expiry)
 	r.detached, s.gone = false, false
+	old := connID(s.conn)
 	s.conn, s.handle = ho.conn, ho.handle
+	s.debug("session: resumed on a new connection", "replaced_conn", old)
 	resumed := true
 	hi := &messages.Hi{
 		Message: "welcome back", Nearby: 0,

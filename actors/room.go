@@ -2,6 +2,7 @@ package actors
 
 import (
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -24,6 +25,7 @@ type room struct {
 	attempts int
 	base     []int // each seat's base score, judged once at the deadline
 	outcomes []rules.Outcome
+	log      *slog.Logger // made by logger at the first line
 }
 
 type phase int
@@ -141,6 +143,9 @@ func (r *room) handleStarted(ctx actor.Context) {
 			ctx.Request(s.session, start)
 		}
 	}
+	if r.d.debugOn() {
+		r.logger().Debug("room: round started", "players", len(r.spec.Seats), "bots", r.spec.Bots)
+	}
 	r.deadAt = r.d.settings.Clock.Now().Add(r.d.settings.RoundTime)
 	r.deadline = sendAfter(ctx, r.d.settings.Clock, r.d.settings.RoundTime, &messages.RoundDeadline{RoundId: r.spec.RoundId})
 }
@@ -179,6 +184,7 @@ func (r *room) handleStopping(ctx actor.Context) {
 
 // void ends the round without a score for anyone.
 func (r *room) void(ctx actor.Context, reason string) {
+	r.logger().Info("room: round void", "reason", reason)
 	r.phase = settled
 	r.d.metrics.RoundsVoided.Inc()
 	r.toHumans(ctx, &messages.Void{RoundId: r.spec.RoundId, Reason: reason}, nil)
@@ -343,7 +349,7 @@ func (r *room) handleSettleTimeout(ctx actor.Context) {
 		r.askPlayers(ctx)
 		return
 	}
-	ctx.Logger().Warn("room: player actors did not confirm; publishing computed scores", "round", r.spec.RoundId)
+	r.logger().Warn("room: player actors did not confirm; publishing computed scores")
 	r.publish(ctx)
 }
 
@@ -376,6 +382,9 @@ func (r *room) publish(ctx actor.Context) {
 	r.phase = settled
 	r.d.metrics.RoundsSettled.Inc()
 	r.d.metrics.SettlementLag.Observe(r.d.settings.Clock.Now().Sub(r.deadAt).Seconds())
+	if r.d.debugOn() {
+		r.logger().Debug("room: round settled", "lag", r.d.settings.Clock.Now().Sub(r.deadAt))
+	}
 	r.toHumans(ctx, result, nil)
 	ctx.Stop(ctx.Self())
 }

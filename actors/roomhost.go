@@ -27,7 +27,7 @@ func (h *roomHost) Receive(ctx actor.Context) {
 		h.live = len(ctx.Children())
 	case *messages.RoomSpec:
 		if _, err := spawnRoom(ctx, h.d, msg); err != nil {
-			ctx.Logger().Error("room host: spawn room", "round", msg.RoundId, "err", err)
+			h.d.log.Error("room host: spawn room", "round", msg.RoundId, "err", err)
 			h.refuse(ctx, msg)
 			return
 		}

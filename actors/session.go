@@ -246,6 +246,7 @@ func (s *session) admit(ctx actor.Context, user *messages.User) {
 	s.phase = attaching
 	s.att = &attachState{by: s.d.settings.Clock.Now().Add(s.d.settings.AttachTimeout)}
 	s.d.inv.name(ctx.Self(), user.Uid)
+	s.debug("session: hello accepted")
 	s.register(ctx)
 }
 
@@ -474,6 +475,7 @@ func (s *session) handleStart(ctx actor.Context, msg *messages.Start) {
 	s.stopWaiting()
 	s.phase = inRound
 	s.room, s.round = room, msg.RoundId
+	s.debug("session: seated")
 	ctx.Request(room, &messages.SeatTaken{RoundId: msg.RoundId, Uid: s.user.Uid})
 	if remote(ctx, room) {
 		ctx.Watch(room) // a room here says its end itself (room.handleStopping)
@@ -528,6 +530,7 @@ func (s *session) fromRoom(ctx actor.Context) bool {
 // handleStopping leaves whatever the session was part of, and closes the
 // socket if it is still open (the session died, not the connection).
 func (s *session) handleStopping(ctx actor.Context) {
+	s.debug("session: ended", "connection_gone", s.gone)
 	if s.user != nil {
 		// It may have registered with this member's directory, which
 		// counts it online until told (see SessionEnded).

@@ -2,6 +2,7 @@ package actors
 
 import (
 	"errors"
+	"log/slog"
 	"time"
 
 	"github.com/caiquan/caiquan/auth"
@@ -50,6 +51,10 @@ type Settings struct {
 	// MinProtocol is the oldest client protocol version a hello may name;
 	// 0 is MinProtocolVersion. Tests raise it to see a refusal.
 	MinProtocol uint32
+
+	// Log receives the actors' own lines (docs/logging.md names their
+	// attributes); nil is the actor system's logger.
+	Log *slog.Logger
 }
 
 func (s Settings) minProtocol() uint32 {

@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"log/slog"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -30,8 +31,8 @@ var restartOnFailure = actor.NewOneForOneStrategy(100, 10*time.Second, func(any)
 // a player is never given up. Its mailbox waits meanwhile, so an Attach or an
 // ApplyRound is handled once the store answers again (the room and the
 // session have their own timeouts).
-var restartPlayers actor.SupervisorStrategy = backoffRestart{
-	first: 50 * time.Millisecond, max: playerBackoffMax, window: playerBackoffWindow,
+func restartPlayers(log *slog.Logger) actor.SupervisorStrategy {
+	return backoffRestart{first: 50 * time.Millisecond, max: playerBackoffMax, window: playerBackoffWindow, log: log}
 }
 
 const (
@@ -41,6 +42,7 @@ const (
 
 type backoffRestart struct {
 	first, max, window time.Duration
+	log                *slog.Logger // nil: the actor system's
 }
 
 // backoffDelay is how long the n-th failure in a row waits before its restart.
@@ -61,7 +63,11 @@ func (b backoffRestart) HandleFailure(sys *actor.ActorSystem, sup actor.Supervis
 	}
 	rs.Fail()
 	delay := b.backoffDelay(rs.FailureCount())
-	sys.Logger().Warn("actor failed; restarting", "pid", child.Id, "reason", reason, "after", delay)
+	log := b.log
+	if log == nil {
+		log = sys.Logger()
+	}
+	log.Warn("actor failed; restarting", "pid", child.Id, "reason", reason, "after", delay)
 	if delay == 0 {
 		sup.RestartChildren(child)
 		return

@@ -101,7 +101,8 @@ func (s *Server) handleKill(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
 	default:
-		s.log.Warn("admin: actor killed", "kind", info.Kind, "id", info.ID, "pid", info.PID, "node", info.Node, "mode", req.Mode)
+		s.log.Warn("admin: actor killed", append([]any{"kind", info.Kind, "id", info.ID, "pid", info.PID, "node", info.Node, "mode", req.Mode},
+			actors.ActorAttrs(info.Kind, info.ID)...)...)
 		writeJSON(w, http.StatusOK, KillResult{Killed: info, Mode: req.Mode})
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+
+	"go.uber.org/zap"
 	"net"
 	"strconv"
 	"time"
@@ -81,6 +83,9 @@ type Config struct {
 	EtcdTLS TLSFiles
 	// Logger receives this package's own notes; nil means slog.Default().
 	Logger *slog.Logger
+	// EtcdLogger is the etcd clients' log (ours and the provider's); nil
+	// discards it.
+	EtcdLogger *zap.Logger
 }
 
 // Validate checks the settings Start needs.

@@ -189,7 +189,10 @@ func (n *Node) openEtcd(ctx context.Context) (pcluster.ClusterProvider, error) {
 	ccfg := clientv3.Config{
 		Endpoints:   n.cfg.EtcdEndpoints,
 		DialTimeout: time.Until(deadline(ctx)),
-		Logger:      zap.NewNop(),
+		Logger:      n.cfg.EtcdLogger,
+	}
+	if ccfg.Logger == nil {
+		ccfg.Logger = zap.NewNop() // the client's own default writes to stderr
 	}
 	if n.cfg.EtcdTLS.set() {
 		tc, err := etcdTLS(n.cfg.EtcdTLS)

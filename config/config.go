@@ -106,6 +106,9 @@ type Config struct {
 	// Refusals of clients (origins, floods, oversized frames) are logged at
 	// debug, at most one line per kind every 10 s.
 	LogLevel string `yaml:"log_level"`
+	// LogFormat is how log lines are written to standard error: text
+	// (key=value) or json (one object a line, for a log shipper).
+	LogFormat string `yaml:"log_format"`
 
 	// MemoryLimitMiB is the process's soft memory limit (Go's
 	// debug.SetMemoryLimit); near it the server refuses new connections
@@ -195,7 +198,7 @@ type Config struct {
 	ClusterEtcdTLSCAFile   string `yaml:"cluster_etcd_tls_ca_file"`
 }
 
-// Store and auth modes.
+// Store and auth modes, and log formats.
 const (
 	StoreMemory   = "memory"
 	StorePebble   = "pebble"
@@ -204,6 +207,9 @@ const (
 	AuthWeChat    = "wechat"
 	AuthGuest     = "guest"
 	AuthAnonymous = "anonymous"
+
+	LogText = "text"
+	LogJSON = "json"
 )
 
 // Secrets is the list of token secrets, the signing one first: auth_secrets,
@@ -248,6 +254,7 @@ func Default() Config {
 		AdminTokenFile:     "caiquan.admin-token",
 		MetricsListen:      "127.0.0.1:9100",
 		LogLevel:           "info",
+		LogFormat:          LogText,
 		MemoryLimitMiB:     1024,
 		GCPercent:          200,
 		Store:              StorePebble,

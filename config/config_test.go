@@ -211,6 +211,7 @@ func TestValidateNamesSetting(t *testing.T) {
 		{"metrics_listen", func(c *Config) { c.MetricsListen = "9100" }, "metrics_listen must be host:port"},
 		{"metrics_token", func(c *Config) { c.MetricsToken = "short" }, "metrics_token must be at least 32 bytes, got 5"},
 		{"log_level", func(c *Config) { c.LogLevel = "verbose" }, `log_level must be debug, info, warn or error, got "verbose"`},
+		{"log_format", func(c *Config) { c.LogFormat = "yaml" }, `log_format must be text or json, got "yaml"`},
 		{"pprof_listen", func(c *Config) { c.PprofListen = "0.0.0.0:6060" }, "pprof_listen must be a loopback host:port"},
 		{"memory_limit_mib", func(c *Config) { c.MemoryLimitMiB = 63 }, "memory_limit_mib must be 0 (off) or between 64 and 1048576, got 63"},
 		{"memory_limit_mib", func(c *Config) { c.MemoryLimitMiB = -1 }, "got -1"},

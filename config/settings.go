@@ -61,6 +61,7 @@ var settings = []setting{
 	str("metrics_token", "bearer token /metrics requires, at least 32 bytes; none: no token", func(c *Config) *string { return &c.MetricsToken }),
 	str("pprof_listen", "loopback address of Go's profiler (net/http/pprof) for performance work; empty turns it off", func(c *Config) *string { return &c.PprofListen }),
 	str("log_level", "least level logged: debug, info, warn or error", func(c *Config) *string { return &c.LogLevel }),
+	str("log_format", "how log lines are written to standard error: text (key=value) or json (one object a line)", func(c *Config) *string { return &c.LogFormat }),
 	integer("memory_limit_mib", "soft memory limit in MiB; near it new connections and rounds are refused; 0 turns it off (GOMEMLIMIT wins)", func(c *Config) *int { return &c.MemoryLimitMiB }),
 	integer("gc_percent", "the garbage collector's GOGC (GOGC in the environment wins)", func(c *Config) *int { return &c.GCPercent }),
 	str("store", "where player records live: pebble (a directory), postgres or memory", func(c *Config) *string { return &c.Store }),

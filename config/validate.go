@@ -147,6 +147,11 @@ func (c Config) Validate() error {
 	default:
 		bad("log_level must be debug, info, warn or error, got %q", c.LogLevel)
 	}
+	switch c.LogFormat {
+	case LogText, LogJSON:
+	default:
+		bad("log_format must be text or json, got %q", c.LogFormat)
+	}
 	if c.PprofListen != "" {
 		host, port, err := net.SplitHostPort(c.PprofListen)
 		if err != nil || port == "" || !IsLoopback(host) {

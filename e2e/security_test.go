@@ -15,6 +15,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/caiquan/caiquan/auth"
+	"github.com/caiquan/caiquan/config"
 	"github.com/caiquan/caiquan/internal/testing/testserver"
 	"github.com/caiquan/caiquan/metrics"
 )
@@ -223,8 +224,17 @@ func TestQuietUnderAttack(t *testing.T) {
 // the admin API and the metrics with wrong tokens and right ones; players
 // present session tokens, good and forged. Not one secret is in anything
 // the server printed: the AppSecret, the token secret, the admin token it
-// made, the metrics token, the session tokens, in any URL escaping.
+// made, the metrics token, the session tokens, in any URL escaping; in
+// either log format.
 func TestSecretsNeverLogged(t *testing.T) {
+	for _, format := range []string{config.LogText, config.LogJSON} {
+		t.Run(format, func(t *testing.T) { secretsNeverLogged(t, format) })
+	}
+}
+
+// secretsNeverLogged is TestSecretsNeverLogged with log_format format; in
+// json every line on stderr is JSON besides.
+func secretsNeverLogged(t *testing.T, format string) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -237,7 +247,7 @@ func TestSecretsNeverLogged(t *testing.T) {
 	metricsToken := "metrics-token-" + strings.Repeat("m", 32)
 	s := startServer(t, "-auth-mode", "wechat", "-auth-secret", tokenSecret, "-wechat-appid", appID,
 		"-wechat-secret", wxSecret, "-wechat-api-base", deadWeChat, "-login-timeout", "2s",
-		"-metrics-token", metricsToken, "-log-level", "debug")
+		"-metrics-token", metricsToken, "-log-level", "debug", "-log-format", format)
 
 	for i := 0; i < 5; i++ {
 		status, body := login(t, s.Server, fmt.Sprintf("ok-code%d", i))
@@ -273,6 +283,9 @@ func TestSecretsNeverLogged(t *testing.T) {
 	s.Stop() // everything it will print is printed
 
 	out := s.Stdout() + s.Stderr()
+	if format == config.LogJSON {
+		jsonLog(t, s.Stderr())
+	}
 	if !strings.Contains(out, "login refused") || !strings.Contains(out, "wechat_unreachable") {
 		t.Fatalf("the failed logins were not logged; the test proves nothing:\n%s", out)
 	}

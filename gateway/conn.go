@@ -30,6 +30,7 @@ import (
 // returns.
 type conn struct {
 	g    *Gateway
+	id   uint64 // in log lines (actors.LogConn); an upgrade has its polling session's
 	ws   *websocket.Conn
 	nc   *netConn // the socket under ws
 	wire wire
@@ -67,6 +68,10 @@ type conn struct {
 
 var _ actors.Conn = (*conn)(nil)
 
+// ID is the connection's number in log lines: the session's lines carry
+// it, so a player's lines and their connection's can be read together.
+func (c *conn) ID() uint64 { return c.id }
+
 // Resumable says whether the wire can carry seqs and resume tokens: /ws
 // can; Socket.IO numbers its own way, and the 2016 client cannot ask.
 func (c *conn) Resumable() bool {
@@ -91,6 +96,7 @@ type ending struct {
 func newConn(g *Gateway, ws *websocket.Conn, nc *netConn, w wire) *conn {
 	return &conn{
 		g:       g,
+		id:      g.connIDs.Add(1),
 		ws:      ws,
 		nc:      nc,
 		wire:    w,
@@ -110,7 +116,7 @@ func (c *conn) Send(env *messages.Envelope) bool {
 		return true // the client left the namespace; the connection stays
 	}
 	if err != nil {
-		c.g.log.Error("gateway: cannot encode a server message", "wire", c.wire.name(), "err", err)
+		c.g.log.Error("gateway: cannot encode a server message", actors.LogConn, c.id, "wire", c.wire.name(), "err", err)
 		return false
 	}
 	return c.enqueue(f)
@@ -332,7 +338,7 @@ func (c *conn) readEnded() {
 	cause := end.cause
 	c.session.Closed(cause.reason) // the reader ended: no Deliver can follow
 	c.g.untrack(c)
-	args := []any{"wire", c.wire.name(), "remote", c.addr.String(), "code", cause.code, "reason", cause.reason}
+	args := []any{actors.LogConn, c.id, "wire", c.wire.name(), "remote", c.addr.String(), "code", cause.code, "reason", cause.reason}
 	if cause.code == messages.CloseNormal || cause.code == messages.CloseGoingAway {
 		c.g.log.Debug("gateway: connection closed", args...)
 		return

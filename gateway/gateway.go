@@ -50,8 +50,9 @@ type Gateway struct {
 	parkAfter time.Duration
 
 	draining atomic.Bool
-	busy     func() bool  // nil: always admit
-	tcpOpen  atomic.Int64 // connections of the listener given to Serve
+	busy     func() bool   // nil: always admit
+	tcpOpen  atomic.Int64  // connections of the listener given to Serve
+	connIDs  atomic.Uint64 // the last connection id given (conn.ID)
 
 	mu      sync.Mutex
 	conns   map[*conn]struct{}

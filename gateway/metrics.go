@@ -1,6 +1,9 @@
 package gateway
 
-import "github.com/caiquan/caiquan/metrics"
+import (
+	"github.com/caiquan/caiquan/actors"
+	"github.com/caiquan/caiquan/metrics"
+)
 
 // WithMetrics counts connections by protocol and refused messages by reason.
 func WithMetrics(m *metrics.Metrics) Option { return func(g *Gateway) { g.metrics = m } }
@@ -39,7 +42,7 @@ func (c *conn) dropped(reason, msg string, args ...any) {
 	if c.g.metrics != nil {
 		c.g.metrics.ConnectionsDropped.WithLabelValues(reason).Inc()
 	}
-	c.g.quiet.Debug("dropped:"+reason, msg, append(args, "wire", c.wire.name(), "remote", c.ws.RemoteAddr().String())...)
+	c.g.quiet.Debug("dropped:"+reason, msg, append(args, actors.LogConn, c.id, "wire", c.wire.name(), "remote", c.ws.RemoteAddr().String())...)
 }
 
 // clip bounds what a client wrote before it goes into a log line.

@@ -47,6 +47,7 @@ var (
 // pollSession is one Engine.IO 4 session that began on long-polling.
 type pollSession struct {
 	g       *Gateway
+	id      uint64 // as conn.id
 	wire    *eio4Wire
 	session actors.Session
 	addr    netip.Addr // the client's, holding one of its max_connections_per_ip
@@ -78,6 +79,9 @@ type pollSession struct {
 }
 
 var _ actors.Conn = (*pollSession)(nil)
+
+// ID is the session's connection id, as conn.ID; its upgrade keeps it.
+func (p *pollSession) ID() uint64 { return p.id }
 
 // servePolling answers every request with transport=polling.
 func (g *Gateway) servePolling(w http.ResponseWriter, r *http.Request, sid string) {
@@ -147,10 +151,12 @@ func (g *Gateway) openPolling(w http.ResponseWriter, r *http.Request) {
 	p := &pollSession{
 		addr:    addr,
 		g:       g,
+		id:      g.connIDs.Add(1),
 		wire:    newEIO4Wire(g.newPollSID(), true, cfg.PingInterval, g.eio4PingTimeout, cfg.MaxFrameBytes),
 		limiter: newLimiter(cfg.RateLimit, cfg.RateBurst, time.Now()),
 		token:   r.URL.Query().Get("token"),
 	}
+	g.log.Debug("gateway: polling session opened", actors.LogConn, p.id, "sid", p.wire.sid, "remote", addr.String())
 	p.session = g.opener.OpenSession(p) // before any finish can tell it Closed
 	cause := g.addPoll(p)
 	p.mu.Lock()
@@ -184,7 +190,7 @@ func (p *pollSession) Send(env *messages.Envelope) bool {
 		return true
 	}
 	if err != nil {
-		p.g.log.Error("gateway: cannot encode a server message", "wire", "eio4-polling", "err", err)
+		p.g.log.Error("gateway: cannot encode a server message", actors.LogConn, p.id, "wire", "eio4-polling", "err", err)
 		return false
 	}
 	return p.enqueue(f.data)
@@ -245,7 +251,7 @@ func (p *pollSession) Close(code int, reason string) {
 	if probe != nil {
 		probe.Close(code, reason)
 	}
-	p.g.log.Debug("gateway: polling session closing", "sid", p.wire.sid, "code", code, "reason", reason)
+	p.g.log.Debug("gateway: polling session closing", actors.LogConn, p.id, "sid", p.wire.sid, "code", code, "reason", reason)
 }
 
 // abort ends the session at once for a request the protocol forbids: a
@@ -534,6 +540,7 @@ func (g *Gateway) serveUpgrade(w http.ResponseWriter, r *http.Request, sid strin
 	}
 	uw := &upgradeWire{p: p}
 	c := newConn(g, ws, hj.nc, uw)
+	c.id = p.id // one connection to the player, on a new transport
 	uw.c = c
 	c.session = upgradeSession{p: p, c: c}
 	c.helloSeen.Store(true) // the polling session keeps the hello deadline

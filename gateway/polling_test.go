@@ -489,6 +489,15 @@ func TestPollingUpgrade(t *testing.T) {
 		defer p.mu.Unlock()
 		return p.ws != nil
 	})
+	// The session's lines and the gateway's name one connection, before
+	// and after the upgrade (actors.LogConn).
+	p := ts.gw.pollSession(c.sid)
+	p.mu.Lock()
+	upgraded := p.ws
+	p.mu.Unlock()
+	if id := s.conn.(interface{ ID() uint64 }).ID(); id == 0 || upgraded.ID() != id {
+		t.Errorf("connection id %d before the upgrade, %d after", id, upgraded.ID())
+	}
 	if status, body := c.get(t); status != 400 || body != `{"code":3,"message":"Bad request"}` {
 		t.Fatalf("GET after the upgrade: %d %s", status, body)
 	}

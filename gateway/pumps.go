@@ -11,6 +11,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/caiquan/caiquan/actors"
 	"github.com/caiquan/caiquan/internal/workers"
 	"github.com/caiquan/caiquan/messages"
 	"github.com/caiquan/caiquan/metrics"
@@ -190,7 +191,7 @@ func (c *conn) handle(kind int, data []byte) (game bool) {
 		c.enqueue(*in.reply)
 	case in.err != nil:
 		c.g.countRejected(in.err.Code)
-		c.g.quiet.Debug("bad_frame", "gateway: bad frame", "code", in.err.Code, "wire", c.wire.name(), "remote", c.addr.String())
+		c.g.quiet.Debug("bad_frame", "gateway: bad frame", actors.LogConn, c.id, "code", in.err.Code, "wire", c.wire.name(), "remote", c.addr.String())
 		if in.ackID != "" {
 			c.enqueue(ackFrame(in.ackID, in.err.Code, in.err.Message))
 		} else {

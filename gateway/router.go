@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/caiquan/caiquan/actors"
 	"github.com/caiquan/caiquan/messages"
 	"github.com/caiquan/caiquan/metrics"
 )
@@ -132,6 +133,7 @@ func (g *Gateway) serveSocket(w http.ResponseWriter, r *http.Request, wire wire)
 	c := newConn(g, ws, hj.nc, wire)
 	c.addr = addr
 	c.token = r.URL.Query().Get("token")
+	g.log.Debug("gateway: connection opened", actors.LogConn, c.id, "wire", wire.name(), "remote", addr.String())
 	// The connection outlives this handler: net/http then drops its request
 	// state and buffers, which would otherwise stay for the connection's life.
 	go c.serve()

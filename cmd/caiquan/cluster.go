@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"strings"
 	"time"
 
 	"github.com/caiquan/caiquan/cluster"
 	"github.com/caiquan/caiquan/gateway"
+	"github.com/caiquan/caiquan/internal/zapslog"
 )
 
 const (
@@ -44,6 +46,7 @@ func (m *Main) openCluster() error {
 		EtcdTLS:         cluster.TLSFiles{Cert: c.ClusterEtcdTLSCertFile, Key: c.ClusterEtcdTLSKeyFile, CA: c.ClusterEtcdTLSCAFile},
 		Kinds:           []*cluster.Kind{cluster.PingKindDef(), cluster.HTTPKindDef(m.ln.Addr().(*net.TCPAddr).Port)},
 		Logger:          m.log,
+		EtcdLogger:      zapslog.New(withLib(m.log.Handler(), libEtcd), slog.LevelInfo),
 	})
 	if err != nil {
 		return err

@@ -27,8 +27,14 @@ import (
 )
 
 func main() {
+	processLogs = true
 	os.Exit(run(os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
 }
+
+// processLogs says run is the process's: it sends the process-wide logs
+// (the log package, gRPC's) to its server's log. Tests that call run
+// leave them alone.
+var processLogs bool
 
 // subcommand is a word after caiquan that runs something other than the
 // server. usage lists them in this order.
@@ -77,13 +83,16 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		fmt.Fprintf(stderr, "caiquan: %v\n", err)
 		return 2
 	}
+	if processLogs {
+		takeProcessLogs(m.log)
+	}
 	// SIGHUP's default would end the process: catch it before anyone
 	// can read "listening on" and send one.
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 	if err := m.Open(); err != nil {
-		fmt.Fprintf(stderr, "caiquan: %s\n", m.Redact(err.Error()))
+		m.report(stderr, err.Error())
 		return 1
 	}
 	fmt.Fprintf(stdout, "listening on %s\n", m.Addr())
@@ -104,23 +113,34 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 			continue
 		case <-ctx.Done():
 		case err := <-m.Done():
-			fmt.Fprintf(stderr, "caiquan: %s\n", m.Redact(err.Error()))
+			m.report(stderr, err.Error())
 			return 1
 		case <-m.Fenced():
 			// Cut off from the cluster: stop taking players, drain, exit so
 			// that a supervisor starts a fresh member (the others have blocked
 			// this one's id for good).
-			fmt.Fprintf(stderr, "caiquan: FENCED, leaving the cluster: %s\n", m.cluster.FenceReason().Reason)
+			m.report(stderr, "FENCED, leaving the cluster: "+m.cluster.FenceReason().Reason)
 			if err := m.Close(); err != nil {
-				fmt.Fprintf(stderr, "caiquan: %v\n", err)
+				m.report(stderr, err.Error())
 			}
 			return exitFenced
 		}
 		break
 	}
 	if err := m.Close(); err != nil {
-		fmt.Fprintf(stderr, "caiquan: %v\n", err)
+		m.report(stderr, err.Error())
 		return 1
 	}
 	return 0
+}
+
+// report says why the server stops: in text the plain "caiquan: ..." line
+// as before the log, in JSON a line of the log like every other on
+// standard error. Secrets are redacted either way.
+func (m *Main) report(stderr io.Writer, msg string) {
+	if m.Config.LogFormat == config.LogJSON {
+		m.log.Error(msg)
+		return
+	}
+	fmt.Fprintf(stderr, "caiquan: %s\n", m.Redact(msg))
 }

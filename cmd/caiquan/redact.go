@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -30,7 +32,7 @@ type secrets struct {
 }
 
 // add includes each non-empty value, and the forms it takes in a URL's
-// query and path.
+// query and path and inside a JSON string.
 func (s *secrets) add(values ...string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -38,7 +40,7 @@ func (s *secrets) add(values ...string) {
 		if v == "" {
 			continue
 		}
-		for _, form := range []string{v, url.QueryEscape(v), url.PathEscape(v)} {
+		for _, form := range []string{v, url.QueryEscape(v), url.PathEscape(v), jsonEscape(v)} {
 			if !slices.Contains(s.olds, form) {
 				s.olds = append(s.olds, form)
 			}
@@ -68,7 +70,20 @@ func (s *secrets) redact(text string) string {
 	return text
 }
 
-func (s *secrets) attr(a slog.Attr) slog.Attr {
+// jsonEscape is v as it appears inside a JSON string that slog's
+// JSONHandler writes (which does not escape HTML).
+func jsonEscape(v string) string {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.Encode(v)
+	return strings.TrimSuffix(strings.TrimSpace(b.String()), `"`)[1:]
+}
+
+// attr is a without secrets. isJSON says the handler writes JSON, which
+// prints a value that is not an error by marshalling it, and a value's
+// JSON can hold what its %+v hides (a field its String method leaves out).
+func (s *secrets) attr(a slog.Attr, isJSON bool) slog.Attr {
 	v := a.Value.Resolve()
 	switch v.Kind() {
 	case slog.KindString:
@@ -77,36 +92,53 @@ func (s *secrets) attr(a slog.Attr) slog.Attr {
 		group := v.Group()
 		out := make([]any, len(group))
 		for i, g := range group {
-			out[i] = s.attr(g)
+			out[i] = s.attr(g, isJSON)
 		}
 		return slog.Group(a.Key, out...)
 	case slog.KindAny:
+		// Bytes print as text (JSON would give base64, which no
+		// redaction recognises).
+		if b, ok := v.Any().([]byte); ok {
+			return slog.String(a.Key, s.redact(string(b)))
+		}
 		// What the handler would print; the value itself when clean, so
 		// that it keeps its own formatting.
 		var text string
-		if err, ok := v.Any().(error); ok {
+		err, isErr := v.Any().(error)
+		if isErr {
 			text = err.Error()
 		} else {
 			text = fmt.Sprintf("%+v", v.Any())
 		}
-		if clean := s.redact(text); clean != text {
+		clean := s.redact(text)
+		if clean != text {
 			return slog.String(a.Key, clean)
+		}
+		if isJSON && !isErr {
+			var b bytes.Buffer
+			enc := json.NewEncoder(&b)
+			enc.SetEscapeHTML(false)
+			if err := enc.Encode(v.Any()); err != nil || s.redact(b.String()) != b.String() {
+				return slog.String(a.Key, clean)
+			}
 		}
 	}
 	return slog.Attr{Key: a.Key, Value: v}
 }
 
 // redacting is a slog.Handler that removes secrets from the message and
-// every attribute before the handler inside sees them.
+// every attribute before the handler inside sees them. isJSON says that
+// handler is slog's JSONHandler.
 type redacting struct {
 	slog.Handler
-	s *secrets
+	s      *secrets
+	isJSON bool
 }
 
 func (r redacting) Handle(ctx context.Context, rec slog.Record) error {
 	out := slog.NewRecord(rec.Time, rec.Level, r.s.redact(rec.Message), rec.PC)
 	rec.Attrs(func(a slog.Attr) bool {
-		out.AddAttrs(r.s.attr(a))
+		out.AddAttrs(r.s.attr(a, r.isJSON))
 		return true
 	})
 	return r.Handler.Handle(ctx, out)
@@ -115,11 +147,11 @@ func (r redacting) Handle(ctx context.Context, rec slog.Record) error {
 func (r redacting) WithAttrs(attrs []slog.Attr) slog.Handler {
 	clean := make([]slog.Attr, len(attrs))
 	for i, a := range attrs {
-		clean[i] = r.s.attr(a)
+		clean[i] = r.s.attr(a, r.isJSON)
 	}
-	return redacting{r.Handler.WithAttrs(clean), r.s}
+	return redacting{r.Handler.WithAttrs(clean), r.s, r.isJSON}
 }
 
 func (r redacting) WithGroup(name string) slog.Handler {
-	return redacting{r.Handler.WithGroup(name), r.s}
+	return redacting{r.Handler.WithGroup(name), r.s, r.isJSON}
 }

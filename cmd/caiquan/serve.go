@@ -129,6 +129,7 @@ func (m *Main) Open() (err error) {
 	m.applyMemoryLimit()
 	settings := actorSettings(m.Config)
 	settings.Busy = m.memory.Busy
+	settings.Log = m.log
 	login := auth.Disabled()
 	guest := auth.Off(auth.CodeGuestDisabled, "guest play is off on this server (its auth_mode is not guest)")
 	if m.Config.AuthMode == config.AuthWeChat || m.Config.AuthMode == config.AuthGuest {
@@ -346,9 +347,10 @@ func (m *Main) MetricsAddr() string {
 }
 
 // actorLog keeps protoactor's own chatter (dead letters, supervision
-// notes) to warnings and worse.
+// notes) to warnings and worse. The game's actors have their own
+// (actors.Settings.Log).
 func (m *Main) actorLog() *slog.Logger {
-	return slog.New(warnOnly{m.log.Handler()})
+	return slog.New(warnOnly{withLib(m.log.Handler(), libProtoactor)})
 }
 
 // Addr is the address the server listens on (useful with port 0).

@@ -183,6 +183,13 @@ func (e *Etcd) Stop() {
 	}
 }
 
+// Pause stops etcd (SIGSTOP) until Resume: its clients' calls time out
+// meanwhile, as they would with etcd stuck on a slow disk.
+func (e *Etcd) Pause() error { return e.cmd.Process.Signal(syscall.SIGSTOP) }
+
+// Resume continues a paused etcd (SIGCONT).
+func (e *Etcd) Resume() error { return e.cmd.Process.Signal(syscall.SIGCONT) }
+
 // FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
 func FreePort(t testing.TB) int {
 	t.Helper()
