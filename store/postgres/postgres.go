@@ -62,6 +62,11 @@ ALTER TABLE caiquan_players ADD COLUMN IF NOT EXISTS writes bigint NOT NULL DEFA
 CREATE INDEX IF NOT EXISTS caiquan_players_board
 	ON caiquan_players (total DESC, uid COLLATE "C") WHERE rounds > 0;
 ALTER TABLE caiquan_players ADD COLUMN IF NOT EXISTS v integer NOT NULL DEFAULT 1;
+CREATE TABLE IF NOT EXISTS caiquan_avatars (
+	uid  text PRIMARY KEY,
+	name text NOT NULL UNIQUE,
+	data bytea NOT NULL
+);
 INSERT INTO caiquan_meta (key, value) VALUES ('format', 1) ON CONFLICT (key) DO NOTHING;
 `
 
@@ -84,7 +89,10 @@ type Options struct {
 	OnDamaged func(key string, err error)
 }
 
-var _ caiquan.Store = (*Store)(nil)
+var (
+	_ caiquan.Store   = (*Store)(nil)
+	_ caiquan.Players = (*Store)(nil)
+)
 
 // Open connects to url (a postgres:// URL or a key=value string), checks
 // the connection and prepares the table.
@@ -274,13 +282,59 @@ func (r uidRow) Scan(dest ...any) error { return r.row.Scan(append([]any{r.uid},
 func (s *Store) Expire(before time.Time) (int, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
-	tag, err := s.pool.Exec(ctx, `
-		DELETE FROM caiquan_players
-		WHERE left(uid, length($2)) <> $2 AND last_seen < $1`, before, caiquan.WeChatPrefix)
+	var n int
+	err := s.pool.QueryRow(ctx, `
+		WITH gone AS (
+			DELETE FROM caiquan_players
+			WHERE left(uid, length($2)) <> $2 AND last_seen < $1 RETURNING uid
+		), pictures AS (
+			DELETE FROM caiquan_avatars a USING gone WHERE a.uid = gone.uid
+		)
+		SELECT count(*) FROM gone`, before, caiquan.WeChatPrefix).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("postgres: expire guests: %w", err)
 	}
-	return int(tag.RowsAffected()), nil
+	return n, nil
+}
+
+// PutAvatar replaces uid's picture in one statement.
+func (s *Store) PutAvatar(uid string, a caiquan.Avatar) error {
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	_, err := s.pool.Exec(ctx, `
+		INSERT INTO caiquan_avatars (uid, name, data) VALUES ($1, $2, $3)
+		ON CONFLICT (uid) DO UPDATE SET name = EXCLUDED.name, data = EXCLUDED.data`, uid, a.Name, a.Data)
+	if err != nil {
+		return fmt.Errorf("postgres: save the avatar of %s: %w", uid, err)
+	}
+	return nil
+}
+
+func (s *Store) Avatar(name string) (caiquan.Avatar, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	var data []byte
+	err := s.pool.QueryRow(ctx, `SELECT data FROM caiquan_avatars WHERE name = $1`, name).Scan(&data)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return caiquan.Avatar{}, caiquan.ErrNoAvatar
+	}
+	if err != nil {
+		return caiquan.Avatar{}, fmt.Errorf("postgres: read avatar %s: %w", name, err)
+	}
+	return caiquan.Avatar{Name: name, Data: data}, nil
+}
+
+// Delete removes uid's row and picture in one statement (one transaction).
+func (s *Store) Delete(uid string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	_, err := s.pool.Exec(ctx, `
+		WITH p AS (DELETE FROM caiquan_players WHERE uid = $1)
+		DELETE FROM caiquan_avatars WHERE uid = $1`, uid)
+	if err != nil {
+		return fmt.Errorf("postgres: delete %s: %w", uid, err)
+	}
+	return nil
 }
 
 // topSQL reads the first $1 lines of the board index.
