@@ -62,6 +62,8 @@ ALTER TABLE caiquan_players ADD COLUMN IF NOT EXISTS writes bigint NOT NULL DEFA
 CREATE INDEX IF NOT EXISTS caiquan_players_board
 	ON caiquan_players (total DESC, uid COLLATE "C") WHERE rounds > 0;
 ALTER TABLE caiquan_players ADD COLUMN IF NOT EXISTS v integer NOT NULL DEFAULT 1;
+ALTER TABLE caiquan_players ADD COLUMN IF NOT EXISTS renamed boolean NOT NULL DEFAULT false;
+ALTER TABLE caiquan_players ADD COLUMN IF NOT EXISTS banned boolean NOT NULL DEFAULT false;
 CREATE TABLE IF NOT EXISTS caiquan_avatars (
 	uid  text PRIMARY KEY,
 	name text NOT NULL UNIQUE,
@@ -155,7 +157,7 @@ func (s *Store) Load(uid string) (caiquan.PlayerRecord, error) {
 }
 
 // columns are what scan reads, in its order.
-const columns = `uname, uavatar, total, streak, rounds, last_seen, recent, writes, v`
+const columns = `uname, uavatar, total, streak, rounds, last_seen, recent, writes, v, renamed, banned`
 
 // scan reads one row of columns. A row that does not read as a record (a
 // version this release does not know, a recent list that does not decode)
@@ -163,7 +165,7 @@ const columns = `uname, uavatar, total, streak, rounds, last_seen, recent, write
 func (s *Store) scan(uid string, row pgx.Row) (caiquan.PlayerRecord, error) {
 	var r store.Record
 	var lastSeen *time.Time
-	err := row.Scan(&r.Uname, &r.Uavatar, &r.Total, &r.Streak, &r.Rounds, &lastSeen, &r.Recent, &r.Writes, &r.Version)
+	err := row.Scan(&r.Uname, &r.Uavatar, &r.Total, &r.Streak, &r.Rounds, &lastSeen, &r.Recent, &r.Writes, &r.Version, &r.Renamed, &r.Banned)
 	var scanErr pgx.ScanArgError
 	if errors.As(err, &scanErr) {
 		return caiquan.PlayerRecord{}, s.damaged(uid, err)
@@ -208,7 +210,7 @@ func (s *Store) Save(uid string, rec caiquan.PlayerRecord) error {
 	// actor on another node that saved meanwhile makes this one ErrStale.
 	tag, err := s.pool.Exec(ctx, upsert+`
 		WHERE caiquan_players.writes = $9`,
-		uid, rec.Uname, rec.Uavatar, rec.Total, rec.Streak, rec.Rounds, lastSeen, store.ToStored(rec.Recent), rec.Writes, s.version, 1)
+		uid, rec.Uname, rec.Uavatar, rec.Total, rec.Streak, rec.Rounds, lastSeen, store.ToStored(rec.Recent), rec.Writes, s.version, 1, rec.Renamed, rec.Banned)
 	if err != nil {
 		return fmt.Errorf("postgres: save %s: %w", uid, err)
 	}
@@ -221,12 +223,13 @@ func (s *Store) Save(uid string, rec caiquan.PlayerRecord) error {
 // upsert writes a whole record; $9 is the Writes it was made from, $11
 // what Save adds to it.
 const upsert = `
-		INSERT INTO caiquan_players (uid, uname, uavatar, total, streak, rounds, last_seen, recent, writes, v)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::bigint + $11::bigint, $10)
+		INSERT INTO caiquan_players (uid, uname, uavatar, total, streak, rounds, last_seen, recent, writes, v, renamed, banned)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::bigint + $11::bigint, $10, $12, $13)
 		ON CONFLICT (uid) DO UPDATE SET
 			uname = EXCLUDED.uname, uavatar = EXCLUDED.uavatar, total = EXCLUDED.total,
 			streak = EXCLUDED.streak, rounds = EXCLUDED.rounds, last_seen = EXCLUDED.last_seen,
-			recent = EXCLUDED.recent, writes = EXCLUDED.writes, v = EXCLUDED.v`
+			recent = EXCLUDED.recent, writes = EXCLUDED.writes, v = EXCLUDED.v,
+			renamed = EXCLUDED.renamed, banned = EXCLUDED.banned`
 
 // Put stores rec as it is, Writes included, over whatever uid has: for
 // import.
@@ -238,7 +241,7 @@ func (s *Store) Put(uid string, rec caiquan.PlayerRecord) error {
 		lastSeen = &rec.LastSeen
 	}
 	_, err := s.pool.Exec(ctx, upsert,
-		uid, rec.Uname, rec.Uavatar, rec.Total, rec.Streak, rec.Rounds, lastSeen, store.ToStored(rec.Recent), rec.Writes, s.version, 0)
+		uid, rec.Uname, rec.Uavatar, rec.Total, rec.Streak, rec.Rounds, lastSeen, store.ToStored(rec.Recent), rec.Writes, s.version, 0, rec.Renamed, rec.Banned)
 	if err != nil {
 		return fmt.Errorf("postgres: put %s: %w", uid, err)
 	}

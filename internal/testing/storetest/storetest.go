@@ -155,6 +155,8 @@ func testRoundTrip(t *testing.T, open Opener) {
 		Uname:    "小明 Ming",
 		Uavatar:  "https://example.com/a.png",
 		LastSeen: time.Date(2026, 5, 1, 12, 30, 15, 123456000, time.UTC),
+		Renamed:  true,
+		Banned:   true,
 	}
 	for i := range 40 { // more than a player keeps, to see nothing is cut or reordered
 		want.Recent = append(want.Recent, caiquan.AppliedRound{RoundID: fmt.Sprintf("r-%d", i),
