@@ -44,6 +44,11 @@ type Claims struct {
 	Exp     int64  `json:"exp"`
 	Uname   string `json:"name,omitempty"`
 	Uavatar string `json:"avatar,omitempty"`
+	// OpenID is the WeChat user's openid, for WeChat's content check,
+	// which names the user (a token goes only to its own player; the uid
+	// others see does not reveal it). Empty for guests, and in tokens
+	// issued before it was added.
+	OpenID string `json:"oid,omitempty"`
 }
 
 // Expires is the expiry as a time.
