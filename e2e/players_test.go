@@ -31,7 +31,10 @@ const (
 	checkDownName   = "checkdown"
 )
 
-var red = color.RGBA{255, 0, 0, 255}
+var (
+	red   = color.RGBA{255, 0, 0, 255}
+	green = color.RGBA{0, 255, 0, 255} // the stand-in fails on it
+)
 
 // fakeContentCheck answers WeChat's access token and content check paths;
 // false for any other path.
@@ -77,6 +80,8 @@ func fakeContentCheck(w http.ResponseWriter, r *http.Request) bool {
 			json.NewEncoder(w).Encode(map[string]any{"errcode": 40006, "errmsg": "invalid media"})
 		case color.RGBAModel.Convert(img.At(img.Bounds().Min.X, img.Bounds().Min.Y)) == red:
 			json.NewEncoder(w).Encode(map[string]any{"errcode": 87014, "errmsg": "risky content"})
+		case color.RGBAModel.Convert(img.At(img.Bounds().Min.X, img.Bounds().Min.Y)) == green:
+			http.Error(w, "down", http.StatusInternalServerError)
 		default:
 			json.NewEncoder(w).Encode(map[string]any{"errcode": 0, "errmsg": "ok"})
 		}
