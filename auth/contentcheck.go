@@ -19,6 +19,9 @@ import (
 // ErrRefused is a content check's answer for content that may not be shown.
 var ErrRefused = errors.New("wechat: content refused")
 
+// ErrCheckBusy is a check not made: MaxConcurrent are under way.
+var ErrCheckBusy = errors.New("wechat: too many content checks under way")
+
 // WeChat's answers the content check tells apart.
 const (
 	wxRisky        = 87014 // the content is risky
@@ -37,6 +40,14 @@ type ContentCheck struct {
 	Secret string
 	Client *http.Client // nil: http.DefaultClient
 	Now    func() time.Time
+	// MaxConcurrent bounds the checks under way at once (as Login's): one
+	// beyond it fails at once (the caller fails closed) instead of
+	// queueing goroutines on WeChat or spending the app's quota faster
+	// than WeChat answers. 0: no bound.
+	MaxConcurrent int
+
+	slotsOnce sync.Once
+	slots     chan struct{}
 
 	mu      sync.Mutex
 	token   string
@@ -108,6 +119,15 @@ func (c *ContentCheck) CheckImage(ctx context.Context, _ string, data []byte, co
 // call posts body to path with the access token and decodes the answer
 // into out; an invalid or expired token is fetched again once.
 func (c *ContentCheck) call(ctx context.Context, path, contentType string, body []byte, errCode *int, out any) error {
+	if c.MaxConcurrent > 0 {
+		c.slotsOnce.Do(func() { c.slots = make(chan struct{}, c.MaxConcurrent) })
+		select {
+		case c.slots <- struct{}{}:
+			defer func() { <-c.slots }()
+		default:
+			return ErrCheckBusy
+		}
+	}
 	for try := 0; ; try++ {
 		token, err := c.accessToken(ctx)
 		if err != nil {

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -79,5 +80,36 @@ func TestContentCheck(t *testing.T) {
 	err = down.CheckText(ctx, "oid1", "fine")
 	if err == nil || errors.Is(err, ErrRefused) || strings.Contains(err.Error(), "SECRET-xyz") {
 		t.Errorf("WeChat unreachable: %v; want an error without the secret", err)
+	}
+}
+
+// TestOpenIDSealed: a token carries the openid only sealed; its own
+// server reads it back, and a token signed by another secret or with the
+// sealed value altered reads none.
+func TestOpenIDSealed(t *testing.T) {
+	s, _ := NewSignerKeys([]string{strings.Repeat("a", 32), strings.Repeat("b", 32)}, time.Hour)
+	tok, _ := s.Issue(Claims{Sub: "wx_1", OpenID: "oSecretOpenID"}, time.Now())
+	if strings.Contains(tok, "oSecretOpenID") {
+		t.Fatal("the openid shows in the token")
+	}
+	parts := strings.Split(tok, ".")
+	raw, _ := base64.RawURLEncoding.DecodeString(parts[2])
+	if strings.Contains(string(raw), "oSecretOpenID") {
+		t.Fatalf("the claims hold the openid in the clear: %s", raw)
+	}
+	c, err := s.Verify(tok, time.Now())
+	if err != nil || c.OpenID != "oSecretOpenID" {
+		t.Fatalf("Verify: %+v, %v", c, err)
+	}
+	// A rotation: the old secret second still opens it.
+	rotated, _ := NewSignerKeys([]string{strings.Repeat("c", 32), strings.Repeat("a", 32)}, time.Hour)
+	if c, err := rotated.Verify(tok, time.Now()); err != nil || c.OpenID != "oSecretOpenID" {
+		t.Fatalf("after rotation: %+v, %v", c, err)
+	}
+	var claims map[string]any
+	json.Unmarshal(raw, &claims)
+	sealed, _ := claims["oid"].(string)
+	if open([]byte(strings.Repeat("a", 32)), sealed) != "oSecretOpenID" || open([]byte(strings.Repeat("b", 32)), sealed) != "" {
+		t.Error("the seal opens with another secret, or not with its own")
 	}
 }

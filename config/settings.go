@@ -78,7 +78,7 @@ var settings = []setting{
 	str("wechat_secret", "the mini-program's AppSecret; required when auth_mode is wechat", func(c *Config) *string { return &c.WeChatSecret }),
 	str("wechat_api_base", "base URL of WeChat's API (code2Session)", func(c *Config) *string { return &c.WeChatAPIBase }),
 	duration("login_timeout", "how long POST /login waits for WeChat", func(c *Config) *time.Duration { return &c.LoginTimeout }),
-	integer("wechat_max_concurrent", "code2Session calls under way at once; more logins get wechat_busy", func(c *Config) *int { return &c.WeChatMaxConcurrent }),
+	integer("wechat_max_concurrent", "code2Session calls (and, apart, content checks) under way at once; more logins get wechat_busy, more checks content_check", func(c *Config) *int { return &c.WeChatMaxConcurrent }),
 	boolean("wechat_content_check", "in wechat mode, show player names and pictures to WeChat's content check first; a refused one is not shown", func(c *Config) *bool { return &c.WeChatContentCheck }),
 	str("cluster_provider", "none (one node), etcd or automanaged", func(c *Config) *string { return &c.ClusterProvider }),
 	str("cluster_name", "name of the cluster this node joins", func(c *Config) *string { return &c.ClusterName }),

@@ -145,7 +145,7 @@ func (m *Main) Open() (err error) {
 		if m.Config.AuthMode == config.AuthWeChat {
 			if m.Config.WeChatContentCheck {
 				content = &auth.ContentCheck{Base: m.Config.WeChatAPIBase, AppID: m.Config.WeChatAppID, Secret: m.Config.WeChatSecret,
-					Client: &http.Client{Timeout: m.Config.LoginTimeout}}
+					Client: &http.Client{Timeout: m.Config.LoginTimeout}, MaxConcurrent: m.Config.WeChatMaxConcurrent}
 				settings.ContentCheck = content
 			}
 			login = &auth.Login{
