@@ -121,11 +121,17 @@ func TestAdminPlayers(t *testing.T) {
 	if status, body := upload(t, s, aliceTok, pngOf(t, picture(4, 4, color.Black)), ""); status != 403 || body["code"] != "banned" {
 		t.Errorf("upload while banned: %d %v", status, body)
 	}
+	if status, body := postGuest(t, s, aliceTok); status != 403 || body["code"] != "banned" {
+		t.Errorf("renewal while banned: %d %v", status, body)
+	}
 	if out, code := cli("unban", alice); code != 0 {
 		t.Fatalf("admin unban: exit %d\n%s", code, out)
 	}
 	c.send("hello", hello("", aliceTok))
 	c.expect("hi")
+	if status, body := postGuest(t, s, aliceTok); status != 200 || body["uid"] != alice {
+		t.Errorf("renewal after unban: %d %v", status, body)
+	}
 
 	// Refusals of the admin API.
 	for _, tc := range []struct{ path, body, code string }{
@@ -203,5 +209,30 @@ func TestContentCheck(t *testing.T) {
 	c.expect("result")
 	if l := boardLine(t, s, uid); l == nil || l["uname"] != "Eve 2" || l["uavatar"] != pic {
 		t.Fatalf("board line %v; want Eve 2 with %s", l, pic)
+	}
+}
+
+// TestBannedWeChatLogin: a banned WeChat player's /login is refused with
+// 403 banned (its uid comes from its openid, so logging in again does
+// not escape the ban); unbanned, it logs in.
+func TestBannedWeChatLogin(t *testing.T) {
+	s := startWeChatServer(t)
+	status, body := login(t, s, "ok-oMallory")
+	if status != 200 {
+		t.Fatalf("login: %d %v", status, body)
+	}
+	uid := body["uid"].(string)
+	if status, body := adminJSON(t, s, http.MethodPost, "/players/"+uid+"/ban", `{}`); status != 200 || body["kicked"] != false {
+		t.Fatalf("ban of an offline player: %d %v", status, body)
+	}
+	if status, body := login(t, s, "ok-oMallory"); status != 403 || body["code"] != "banned" {
+		t.Fatalf("login while banned: %d %v", status, body)
+	}
+	if status, body := login(t, s, "ok-oSomeoneElse"); status != 200 {
+		t.Fatalf("another player's login: %d %v", status, body)
+	}
+	adminJSON(t, s, http.MethodPost, "/players/"+uid+"/unban", `{}`)
+	if status, body := login(t, s, "ok-oMallory"); status != 200 || body["uid"] != uid {
+		t.Fatalf("login after unban: %d %v", status, body)
 	}
 }

@@ -161,7 +161,7 @@ func (m *Main) Open() (err error) {
 				OnBusy:        func() { m.metrics.HTTPRefused.WithLabelValues("/login", auth.CodeWeChatBusy).Inc() },
 			}
 		} else {
-			guest = &auth.Guest{Signer: signer, RefreshWindow: m.Config.GuestRefreshWindow, Now: time.Now}
+			guest = &auth.Guest{Signer: signer, RefreshWindow: m.Config.GuestRefreshWindow, Now: time.Now, Banned: m.banned}
 		}
 	}
 	if m.cluster != nil {
