@@ -431,3 +431,16 @@ func TestPlayersAPIAnonymous(t *testing.T) {
 		}
 	}
 }
+
+// TestContentCheckOff: with wechat_content_check off no check is asked
+// (the stand-in would refuse this name) and any avatar URL is shown.
+func TestContentCheckOff(t *testing.T) {
+	s := startWeChatServer(t, "-wechat-content-check=false")
+	status, body := getJSON(t, http.MethodPost, s.URL+"/login", `{"code":"ok-oFay","uname":"badword","uavatar":"https://a.example/f.png"}`)
+	if status != 200 {
+		t.Fatalf("login with the check off: %d %v", status, body)
+	}
+	c := dial(t, s.WSURL("/ws?format=json"))
+	c.send("hello", map[string]any{"token": body["token"], "user": map[string]any{"uname": "checkdown badword", "uavatar": "https://a.example/g.png"}})
+	c.expect("hi")
+}
