@@ -19,6 +19,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/caiquan/caiquan"
@@ -37,6 +38,10 @@ const (
 	multipartSlack = 16 << 10
 	// checkTimeout bounds one content check.
 	checkTimeout = 5 * time.Second
+
+	// maxDecoding bounds the pictures decoded at once: each may take 4 MiB
+	// and a core for a moment; more uploads wait for none and get 503.
+	maxDecoding = 4
 
 	// AvatarsPath + NAME serves a picture.
 	AvatarsPath = "/avatars/"
@@ -81,6 +86,9 @@ type Handler struct {
 	Check   Checker // nil: no content check
 	Now     func() time.Time
 	Log     *slog.Logger
+
+	decodingOnce sync.Once
+	decoding     chan struct{}
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -174,7 +182,13 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, status, ref)
 		return
 	}
+	if !h.acquire() {
+		w.Header().Set("Retry-After", "1")
+		writeJSON(w, http.StatusServiceUnavailable, refusal{messages.CodeServerBusy, "too many pictures are being read at once; try again in a moment"})
+		return
+	}
 	data, ext, status, ref := reencode(raw)
+	h.release()
 	if status != 0 {
 		writeJSON(w, status, ref)
 		return
@@ -198,6 +212,18 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 		URL string `json:"url"`
 	}{AvatarsPath + a.Name})
 }
+
+func (h *Handler) acquire() bool {
+	h.decodingOnce.Do(func() { h.decoding = make(chan struct{}, maxDecoding) })
+	select {
+	case h.decoding <- struct{}{}:
+		return true
+	default:
+		return false
+	}
+}
+
+func (h *Handler) release() { <-h.decoding }
 
 // checkRefusal maps a content check's answer to ours; status 0 lets it pass.
 func checkRefusal(err error) (int, refusal) {
