@@ -29,6 +29,11 @@ type PlayerRecord struct {
 	Uname    string
 	Uavatar  string
 	LastSeen time.Time
+	// Renamed: an operator named the player (Uname); the names its
+	// client shows are not kept over it.
+	Renamed bool
+	// Banned: an operator banned the uid; its hello and login are refused.
+	Banned bool
 	// Writes counts the Saves that made this record. Save stores a record
 	// only over the one it was made from (same Writes), and counts one
 	// more: two player actors of one uid (for a moment while a cluster's

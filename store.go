@@ -50,3 +50,29 @@ type Store interface {
 	// removed.
 	Expire(before time.Time) (int, error)
 }
+
+// ErrNoAvatar is Avatar's answer for a name no player's picture has.
+var ErrNoAvatar = errors.New("store: no such avatar")
+
+// Avatar is a player's picture as the server serves it: a PNG or JPEG it
+// decoded and encoded itself (never the bytes a client sent), under a name
+// made from the uid and the picture, so that a name says nothing more.
+type Avatar struct {
+	Name string
+	Data []byte
+}
+
+// Players is what the player endpoints (POST /avatar, DELETE /me) need of
+// a store beside Store. Pictures live in the store, not on a node's disk,
+// so every node of a cluster serves every player's.
+type Players interface {
+	// PutAvatar makes a uid's avatar, replacing (and removing) the one it
+	// had. A uid has at most one.
+	PutAvatar(uid string, a Avatar) error
+	// Avatar returns the picture named name, ErrNoAvatar when none is.
+	Avatar(name string) (Avatar, error)
+	// Delete removes uid's record, its leaderboard line and its avatar;
+	// an unknown uid is no error. A later Save of uid starts afresh
+	// (Writes 0). Expire removes an expired guest's avatar too.
+	Delete(uid string) error
+}

@@ -52,6 +52,14 @@ func (d *directory) Receive(ctx actor.Context) {
 			return
 		}
 		ctx.Forward(d.player(ctx, msg.Uid))
+	case *messages.PlayerOp:
+		if !d.d.ownsPlayer(msg.Uid) && !msg.Forwarded {
+			fwd := proto.Clone(msg).(*messages.PlayerOp)
+			fwd.Forwarded = true
+			d.passOn(ctx, msg.Uid, fwd)
+			return
+		}
+		ctx.Forward(d.player(ctx, msg.Uid))
 	case *messages.TopologyChanged:
 		d.handleTopology(ctx)
 	case *messages.PlayerStopping:

@@ -19,10 +19,17 @@
 //     that a restart loses nothing; applies a round once per round id, and
 //     confirms it only once the store has it. The directory restarts a failed
 //     player with growing pauses (a store that is down stays down a while).
+//     It is also the one writer of an operator's rename, reset, ban and of
+//     the player's own deletion (PlayerOp, Server.PlayerOp), so its cached
+//     record never writes over them; a ban or deletion kicks its session,
+//     and a banned player refuses to attach one.
 //   - session also checks a hello's token when Settings.Auth is set: the
-//     player is then the token's subject, not the client's claim.
+//     player is then the token's subject, not the client's claim; with
+//     Settings.ContentCheck, a hello's new name waits for WeChat's verdict.
 //
 // Goroutines: actors run on protoactor's dispatcher; timers are time.AfterFunc
 // callbacks that only send a message to the actor that set them (a stale one
-// carries an old round id and is ignored). Nothing else is shared.
+// carries an old round id and is ignored). A session's content check runs
+// in a goroutine that only sends the verdict to its session. Nothing else
+// is shared.
 package actors

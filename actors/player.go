@@ -8,6 +8,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/caiquan/caiquan"
 	"github.com/caiquan/caiquan/messages"
+	"github.com/caiquan/caiquan/rules"
 )
 
 // playerIdle is how long a player actor with no session lives on; its record
@@ -69,6 +70,8 @@ func (p *player) Receive(ctx actor.Context) {
 		p.handleApplyRound(ctx, msg)
 	case *messages.SaveRetry:
 		p.handleSaveRetry(ctx)
+	case *messages.PlayerOp:
+		p.handleOp(ctx, msg)
 	case checkIdle:
 		p.idleUnlessAttached(ctx)
 	case *actor.ReceiveTimeout:
@@ -110,6 +113,10 @@ func (p *player) idleUnlessAttached(ctx actor.Context) {
 }
 
 func (p *player) handleAttach(ctx actor.Context, msg *messages.Attach) {
+	if p.rec.Banned {
+		ctx.Send(msg.Session, &messages.Attached{Player: ctx.Self(), Banned: true})
+		return
+	}
 	if p.session != nil && !p.session.Equal(msg.Session) {
 		ctx.Send(p.session, &messages.Kick{Reason: "signed in from another connection"})
 	}
@@ -175,8 +182,11 @@ func (p *player) save(change func(caiquan.PlayerRecord) caiquan.PlayerRecord) er
 // shown is rec with the name and avatar the player shows now, when it
 // showed any, and seen now.
 func (p *player) shown(rec caiquan.PlayerRecord) caiquan.PlayerRecord {
-	if p.uname != "" || p.uavatar != "" {
-		rec.Uname, rec.Uavatar = p.uname, p.uavatar
+	if p.uname != "" && !rec.Renamed {
+		rec.Uname = p.uname
+	}
+	if p.uavatar != "" {
+		rec.Uavatar = p.uavatar
 	}
 	rec.LastSeen = p.now()
 	return rec
@@ -278,4 +288,83 @@ func (p *player) applied(r caiquan.AppliedRound) *messages.RoundApplied {
 		TotalScore: r.Total,
 		WinStreak:  r.Streak,
 	}
+}
+
+// Player operations (messages.PlayerOp).
+const (
+	OpRename = "rename"
+	OpReset  = "reset"
+	OpBan    = "ban"
+	OpUnban  = "unban"
+	OpDelete = "delete"
+)
+
+// handleOp makes an operator's (or the player's own) change through the
+// one actor that writes the record, so its cached record cannot write the
+// change over; a ban or a deletion closes the live session.
+func (p *player) handleOp(ctx actor.Context, msg *messages.PlayerOp) {
+	var err error
+	done := &messages.PlayerOpDone{}
+	switch msg.Op {
+	case OpRename:
+		err = p.save(func(rec caiquan.PlayerRecord) caiquan.PlayerRecord {
+			rec.Uname, rec.Renamed = msg.Uname, true
+			return rec
+		})
+	case OpReset:
+		// The recent round ids stay: a settlement retried from before the
+		// reset is still answered, not applied again.
+		err = p.save(func(rec caiquan.PlayerRecord) caiquan.PlayerRecord {
+			rec.Standing, rec.Rounds = rules.Standing{}, 0
+			return rec
+		})
+	case OpBan, OpUnban:
+		err = p.save(func(rec caiquan.PlayerRecord) caiquan.PlayerRecord {
+			rec.Banned = msg.Op == OpBan
+			return rec
+		})
+		if err == nil && msg.Op == OpBan {
+			done.Kicked = p.kick(ctx, messages.CloseBanned, messages.CodeBanned, "banned by an operator")
+		}
+	case OpDelete:
+		err = p.delete()
+		if err == nil {
+			done.Kicked = p.kick(ctx, messages.CloseDeleted, messages.CodeDeleted, "the player's data was deleted")
+		}
+	default:
+		err = fmt.Errorf("unknown player operation %q", msg.Op)
+	}
+	if err != nil {
+		ctx.Logger().Warn("player: operation failed", "uid", p.uid, "op", msg.Op, "err", err)
+		done.Error = err.Error()
+	}
+	ctx.Respond(done)
+}
+
+// delete removes the record, its leaderboard line and the picture. The
+// rounds it owes go too: the player asked for its data to go.
+func (p *player) delete() error {
+	ps, ok := p.store.(caiquan.Players)
+	if !ok {
+		return errors.New("this store cannot delete players")
+	}
+	if err := ps.Delete(p.uid); err != nil {
+		return err
+	}
+	p.rec, p.owed, p.uname, p.uavatar = caiquan.PlayerRecord{}, nil, "", ""
+	stopTimer(p.retry)
+	p.retry, p.retries = nil, 0
+	return nil
+}
+
+// kick closes the attached session, if any, with code, after telling the
+// client errCode; true when there was one.
+func (p *player) kick(ctx actor.Context, code int32, errCode, reason string) bool {
+	if p.session == nil {
+		return false
+	}
+	ctx.Send(p.session, &messages.Kick{Reason: reason, CloseCode: code, ErrorCode: errCode})
+	p.session = nil
+	p.idleUnlessAttached(ctx)
+	return true
 }

@@ -259,3 +259,26 @@ func (s *Server) TopologyChanged() {
 	s.system.Root.Send(s.d.lobby, &messages.TopologyChanged{})
 	s.system.Root.Send(s.d.players, &messages.TopologyChanged{})
 }
+
+// PlayerOp asks uid's player actor, on whichever member keeps it, to
+// rename (with uname), reset, ban, unban or delete the player (the Op*
+// constants), and waits for it.
+func (s *Server) PlayerOp(uid, op, uname string) (kicked bool, err error) {
+	switch op {
+	case OpRename, OpReset, OpBan, OpUnban, OpDelete:
+	default:
+		return false, fmt.Errorf("actors: unknown player operation %q", op)
+	}
+	res, err := s.system.Root.RequestFuture(s.d.playersOf(uid), &messages.PlayerOp{Uid: uid, Op: op, Uname: uname}, 2*askTimeout).Result()
+	if err != nil {
+		return false, fmt.Errorf("actors: the player did not answer: %w", err)
+	}
+	done, ok := res.(*messages.PlayerOpDone)
+	if !ok {
+		return false, fmt.Errorf("actors: unexpected answer %T", res)
+	}
+	if done.Error != "" {
+		return false, errors.New(done.Error)
+	}
+	return done.Kicked, nil
+}

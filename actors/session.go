@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -148,7 +149,14 @@ func (s *session) Receive(ctx actor.Context) {
 	case *messages.RoomGone:
 		s.handleRoomGone(ctx, msg)
 	case *messages.Kick:
-		s.conn.Close(messages.CloseReplaced, msg.Reason)
+		code := int(msg.CloseCode)
+		if code == 0 {
+			code = messages.CloseReplaced
+		}
+		if msg.ErrorCode != "" {
+			s.sendError(msg.ErrorCode, msg.Reason)
+		}
+		s.conn.Close(code, msg.Reason)
 		ctx.Stop(ctx.Self())
 	case *messages.GoAway:
 		s.conn.Close(messages.CloseGoingAway, msg.Reason)
@@ -160,6 +168,8 @@ func (s *session) Receive(ctx actor.Context) {
 		if !s.detach(ctx) {
 			ctx.Stop(ctx.Self())
 		}
+	case *nameChecked:
+		s.handleNameChecked(ctx, msg)
 	case *messages.ResumeRequest:
 		s.handleResumeRequest(ctx, msg)
 	case *messages.ResumeAnswer:
@@ -225,11 +235,27 @@ func (s *session) handleHello(ctx actor.Context, h *messages.Hello) {
 		s.sendError(messages.CodeUpgradeRequired, fmt.Sprintf("this server speaks client protocol versions %d to %d, not %d; update the client", s.d.settings.minProtocol(), ProtocolVersion, h.GetProtocol()))
 		return
 	}
-	user, code, problem := s.identify(h)
+	user, claims, code, problem := s.identify(h)
 	if problem != "" {
 		s.sendError(code, problem)
 		return
 	}
+	if check := s.d.settings.ContentCheck; check != nil {
+		if user.Uavatar != "" && !OwnAvatar(user.Uavatar) {
+			s.sendError(messages.CodeContentRefused, "on this server an avatar must be one uploaded with POST /avatar (its answer's url, /avatars/…): others cannot be checked")
+			return
+		}
+		// A name the token carries passed the check at /login.
+		if user.Uname != "" && !(claims.OpenID != "" && user.Uname == claims.Uname) {
+			s.checkName(ctx, check, h, user, claims.OpenID)
+			return
+		}
+	}
+	s.greet(ctx, h, user)
+}
+
+// greet goes on with an accepted hello: a resume, or a new session.
+func (s *session) greet(ctx actor.Context, h *messages.Hello, user *messages.User) {
 	if h.GetResume().GetToken() != "" {
 		if s.startResume(ctx, h, user) {
 			dropTimer(&s.hello) // the resume answers, or times out, within seconds
@@ -238,6 +264,50 @@ func (s *session) handleHello(ctx actor.Context, h *messages.Hello) {
 		s.sendError(messages.CodeResumeFailed, "the resume token is malformed, or this server offers no resume; this connection starts a new session")
 	}
 	s.admit(ctx, user)
+}
+
+// nameChecked is the content check's verdict on a hello's name, from the
+// goroutine that asked.
+type nameChecked struct {
+	hello *messages.Hello
+	user  *messages.User
+	err   error
+}
+
+// checkName asks the content check about the hello's name in a goroutine
+// (the actor never waits on the network). Meanwhile the session is
+// attaching: what the client sends behind the hello waits, and the
+// handshake timeout runs.
+func (s *session) checkName(ctx actor.Context, check ContentChecker, h *messages.Hello, user *messages.User, openid string) {
+	s.phase = attaching
+	s.att = &attachState{by: s.d.settings.Clock.Now().Add(s.d.settings.AttachTimeout)}
+	root, self := ctx.ActorSystem().Root, ctx.Self()
+	go func() {
+		cctx, cancel := context.WithTimeout(context.Background(), contentCheckTimeout)
+		defer cancel()
+		root.Send(self, &nameChecked{hello: h, user: user, err: check.CheckText(cctx, openid, user.Uname)})
+	}()
+}
+
+func (s *session) handleNameChecked(ctx actor.Context, msg *nameChecked) {
+	if s.phase != attaching || s.player != nil || s.gone {
+		return
+	}
+	pending := s.att.pending
+	s.phase, s.att = greeting, nil
+	switch {
+	case errors.Is(msg.err, auth.ErrRefused):
+		s.sendError(messages.CodeContentRefused, "WeChat's content check refused this name; choose another")
+		return
+	case msg.err != nil:
+		ctx.Logger().Warn("session: content check failed", "err", msg.err)
+		s.sendError(messages.CodeContentCheck, "WeChat's content check could not be asked, so the name is not shown; send hello again later")
+		return
+	}
+	s.greet(ctx, msg.hello, msg.user)
+	if s.phase == attaching && s.att != nil {
+		s.att.pending = append(pending, s.att.pending...)
+	}
 }
 
 // admit begins the session of user: its player actor is asked for.
@@ -254,31 +324,32 @@ func (s *session) admit(ctx actor.Context, user *messages.User) {
 // uid. With auth the token's subject is the uid and the client's uid claim
 // is ignored; the hello's name and avatar, when given, win over the login's.
 // A refusal leaves the connection in greeting, ready for another hello.
-func (s *session) identify(h *messages.Hello) (user *messages.User, code, problem string) {
+func (s *session) identify(h *messages.Hello) (user *messages.User, claims auth.Claims, code, problem string) {
 	if s.d.settings.Auth == nil {
 		if problem := checkUser(h.GetUser()); problem != "" {
-			return nil, messages.CodeBadUser, problem
+			return nil, claims, messages.CodeBadUser, problem
 		}
 		// Uids of these prefixes are the server's to give: in anonymous
 		// mode anyone can be anyone else, but not a WeChat player or a
 		// guest of an earlier run in another mode.
 		if strings.HasPrefix(h.User.Uid, WeChatUIDPrefix) {
-			return nil, messages.CodeBadUser, "user.uid may not start with " + WeChatUIDPrefix + ", which names WeChat players"
+			return nil, claims, messages.CodeBadUser, "user.uid may not start with " + WeChatUIDPrefix + ", which names WeChat players"
 		}
 		if strings.HasPrefix(h.User.Uid, GuestUIDPrefix) {
-			return nil, messages.CodeBadUser, "user.uid may not start with " + GuestUIDPrefix + ", which names guests"
+			return nil, claims, messages.CodeBadUser, "user.uid may not start with " + GuestUIDPrefix + ", which names guests"
 		}
-		return h.User, "", ""
+		return h.User, claims, "", ""
 	}
 	if h.Token == "" {
-		return nil, messages.CodeTokenRequired, "this server needs a token from POST /login (WeChat) or POST /guest (guest play): in hello.token, or for Socket.IO in the handshake auth {token} or ?token="
+		return nil, claims, messages.CodeTokenRequired, "this server needs a token from POST /login (WeChat) or POST /guest (guest play): in hello.token, or for Socket.IO in the handshake auth {token} or ?token="
 	}
-	claims, err := s.d.settings.Auth.Verify(h.Token, s.d.settings.Clock.Now())
+	var err error
+	claims, err = s.d.settings.Auth.Verify(h.Token, s.d.settings.Clock.Now())
 	switch {
 	case errors.Is(err, auth.ErrExpired):
-		return nil, messages.CodeTokenExpired, "the token has expired; log in again"
+		return nil, claims, messages.CodeTokenExpired, "the token has expired; log in again"
 	case err != nil:
-		return nil, messages.CodeBadToken, "the token is not valid; log in again"
+		return nil, claims, messages.CodeBadToken, "the token is not valid; log in again"
 	}
 	user = &messages.User{Uid: claims.Sub, Uname: claims.Uname, Uavatar: claims.Uavatar}
 	if u := h.GetUser(); u != nil {
@@ -290,9 +361,9 @@ func (s *session) identify(h *messages.Hello) (user *messages.User, code, proble
 		}
 	}
 	if problem := checkUser(user); problem != "" {
-		return nil, messages.CodeBadUser, problem
+		return nil, claims, messages.CodeBadUser, problem
 	}
-	return user, "", ""
+	return user, claims, "", ""
 }
 
 func (s *session) register(ctx actor.Context) {
@@ -328,6 +399,10 @@ func (s *session) handleAttachTimeout(ctx actor.Context) {
 }
 
 func (s *session) handleAttached(ctx actor.Context, msg *messages.Attached) {
+	if msg.Banned {
+		s.handleBanned(ctx)
+		return
+	}
 	if s.phase != attaching {
 		// A player actor made again after a failure: it is ours now.
 		if s.phase != greeting && !s.gone {
@@ -352,6 +427,24 @@ func (s *session) handleAttached(ctx actor.Context, msg *messages.Attached) {
 	for _, env := range pending {
 		s.handleClient(ctx, env)
 	}
+}
+
+// handleBanned: the player refused the session, its uid is banned. A
+// hello waiting for the player is refused, and the connection waits for
+// another (handshake_timeout closes it); a session already playing (a
+// player made again after a failure) is closed.
+func (s *session) handleBanned(ctx actor.Context) {
+	if s.phase != attaching {
+		if s.phase != greeting && !s.gone {
+			s.sendError(messages.CodeBanned, "this player is banned")
+			s.conn.Close(messages.CloseBanned, "banned by an operator")
+			ctx.Stop(ctx.Self())
+		}
+		return
+	}
+	dropTimer(&s.attach)
+	s.phase, s.att, s.user = greeting, nil, nil
+	s.sendError(messages.CodeBanned, "this player is banned by the server's operator")
 }
 
 func (s *session) handleJoin(ctx actor.Context) {

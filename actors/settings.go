@@ -34,6 +34,9 @@ type Settings struct {
 	// Auth checks the token of a hello; nil is anonymous mode, where the
 	// client names its uid.
 	Auth Verifier
+	// ContentCheck, when set (WeChat mode), sees a hello's name before the
+	// player is admitted; nil shows names unchecked.
+	ContentCheck ContentChecker
 
 	// ResumeWindow is how long a session whose connection dropped keeps
 	// its seat for a new connection to resume it (resume.go); 0: no

@@ -1,6 +1,12 @@
 package actors
 
-import "github.com/caiquan/caiquan/messages"
+import (
+	"context"
+	"regexp"
+	"time"
+
+	"github.com/caiquan/caiquan/messages"
+)
 
 const (
 	maxUIDLen    = 64
@@ -35,3 +41,21 @@ func safeUID(uid string) bool {
 	}
 	return true
 }
+
+// ContentChecker is WeChat's content check of a player's name
+// (auth.ContentCheck): nil to show it, auth.ErrRefused when it may not be
+// shown, another error when the check could not be made.
+type ContentChecker interface {
+	CheckText(ctx context.Context, openid, text string) error
+}
+
+// contentCheckTimeout bounds one check of a hello's name.
+const contentCheckTimeout = 5 * time.Second
+
+// OwnAvatar reports whether avatar is a picture this server serves
+// (POST /avatar's answer, /avatars/NAME), which was checked when it was
+// uploaded. Under a content check no other avatar is shown: the server
+// cannot check a picture it would have to fetch from anywhere.
+func OwnAvatar(avatar string) bool { return ownAvatarRE.MatchString(avatar) }
+
+var ownAvatarRE = regexp.MustCompile(`^/avatars/[0-9a-f]{32}\.(png|jpg)$`)

@@ -27,6 +27,8 @@ type Server struct {
 	mux    *http.ServeMux
 	// checkpoints makes store checkpoints; nil when the store has none.
 	checkpoints Checkpointer
+	// players changes players; nil when not given.
+	players Players
 }
 
 // New makes the admin API for the listener at addr (host:port, as bound).
@@ -46,6 +48,7 @@ func New(a Actors, token, addr string, log *slog.Logger) *Server {
 	s.mux.HandleFunc("POST /store/checkpoint", s.handleCheckpoint)
 	s.mux.HandleFunc("POST /delay", s.handleDelay)
 	s.mux.HandleFunc("GET /delay", s.handleDelayStatus)
+	s.mux.HandleFunc("POST /players/{uid}/{op}", s.handlePlayer)
 	return s
 }
 

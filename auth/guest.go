@@ -39,6 +39,9 @@ type Guest struct {
 	RefreshWindow time.Duration
 	Now           func() time.Time
 	Rand          io.Reader // nil: crypto/rand
+	// Banned, when set, says whether an operator banned uid; a banned
+	// guest's renewal is refused (a new guest is another player).
+	Banned func(uid string) (bool, error)
 }
 
 func (g *Guest) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -52,6 +55,17 @@ func (g *Guest) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if status != http.StatusOK {
 		writeJSON(w, status, refusal)
 		return
+	}
+	if len(r.Header.Values("Authorization")) > 0 && g.Banned != nil {
+		banned, err := g.Banned(uid)
+		if err != nil {
+			writeJSON(w, http.StatusServiceUnavailable, Refusal{CodeStoreUnavailable, "the player store did not answer; try again"})
+			return
+		}
+		if banned {
+			writeJSON(w, http.StatusForbidden, Refusal{CodeBanned, "this player is banned by the server's operator"})
+			return
+		}
 	}
 	token, exp := g.Signer.Issue(Claims{Sub: uid}, now)
 	writeJSON(w, http.StatusOK, loginResponse{Token: token, ExpiresAt: exp, UID: uid})

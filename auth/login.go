@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"sync"
 	"time"
 
@@ -27,6 +28,10 @@ const (
 	CodeWeChatTimeout     = "wechat_timeout"      // 504: no answer within login_timeout
 	CodeWeChatUnreachable = "wechat_unreachable"  // 502: no usable answer
 	CodeLoginDisabled     = "login_disabled"      // 404: auth_mode is not wechat
+	CodeContentRefused    = "content_refused"     // 422: WeChat's content check refused the uname, or the uavatar is not one of ours
+	CodeContentCheck      = "content_check"       // 503: WeChat's content check could not be asked
+	CodeBanned            = "banned"              // 403: an operator banned the player
+	CodeStoreUnavailable  = "store_unavailable"   // 503: the player store did not answer
 )
 
 // Field limits of a login, as for a hello's user.
@@ -51,6 +56,12 @@ type Login struct {
 	MaxConcurrent int
 	// OnBusy, if set, is called for each login refused by MaxConcurrent.
 	OnBusy func()
+	// Content, when set, checks the login's uname (the token then carries
+	// a checked name) and refuses an uavatar not served by this server.
+	Content *ContentCheck
+	// Banned, when set, says whether an operator banned uid; a banned
+	// player's login is refused.
+	Banned func(uid string) (bool, error)
 
 	slotsOnce sync.Once
 	slots     chan struct{} // one element per call under way
@@ -117,9 +128,50 @@ func (l *Login) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	uid := UID(l.WeChat.AppID, openid)
-	token, exp := l.Signer.Issue(Claims{Sub: uid, Uname: req.Uname, Uavatar: req.Uavatar}, l.Now())
+	if l.Banned != nil {
+		banned, err := l.Banned(uid)
+		if err != nil {
+			l.quietLog().Warn("login:store", "login: the store did not answer", "err", err)
+			writeJSON(w, http.StatusServiceUnavailable, Refusal{CodeStoreUnavailable, "the player store did not answer; try again"})
+			return
+		}
+		if banned {
+			writeJSON(w, http.StatusForbidden, Refusal{CodeBanned, "this player is banned by the server's operator"})
+			return
+		}
+	}
+	if l.Content != nil {
+		if status, ref := l.checkContent(ctx, openid, req.Uname, req.Uavatar); status != 0 {
+			l.quietLog().Warn("login:"+ref.Code, "login refused", "code", ref.Code)
+			writeJSON(w, status, ref)
+			return
+		}
+	}
+	token, exp := l.Signer.Issue(Claims{Sub: uid, Uname: req.Uname, Uavatar: req.Uavatar, OpenID: openid}, l.Now())
 	writeJSON(w, http.StatusOK, loginResponse{Token: token, ExpiresAt: exp, UID: uid})
 }
+
+// checkContent checks what the login would show others.
+func (l *Login) checkContent(ctx context.Context, openid, uname, uavatar string) (int, Refusal) {
+	if uavatar != "" && !ownAvatarRE.MatchString(uavatar) {
+		return http.StatusUnprocessableEntity, Refusal{CodeContentRefused, "on this server an avatar must be one uploaded with POST /avatar (its answer's url, /avatars/…): others cannot be checked"}
+	}
+	if uname == "" {
+		return 0, Refusal{}
+	}
+	err := l.Content.CheckText(ctx, openid, uname)
+	switch {
+	case err == nil:
+		return 0, Refusal{}
+	case errors.Is(err, ErrRefused):
+		return http.StatusUnprocessableEntity, Refusal{CodeContentRefused, "WeChat's content check refused this name; choose another"}
+	default:
+		l.quietLog().Warn("login:content_check", "login: content check failed", "err", err)
+		return http.StatusServiceUnavailable, Refusal{CodeContentCheck, "WeChat's content check could not be asked, so the name is not shown; try again later"}
+	}
+}
+
+var ownAvatarRE = regexp.MustCompile(`^/avatars/[0-9a-f]{32}\.(png|jpg)$`)
 
 // acquire takes a slot for a code2Session call without waiting; false
 // when MaxConcurrent are under way.

@@ -163,6 +163,10 @@ type Config struct {
 	// WeChatMaxConcurrent bounds the code2Session calls under way at once;
 	// a login beyond it is refused with wechat_busy.
 	WeChatMaxConcurrent int `yaml:"wechat_max_concurrent"`
+	// WeChatContentCheck shows player names and pictures to WeChat's
+	// content check (msg_sec_check, img_sec_check) before anyone else
+	// sees them, in wechat mode.
+	WeChatContentCheck bool `yaml:"wechat_content_check"`
 
 	// ClusterProvider is "none" (one node, no outside service), "etcd" or
 	// "automanaged" (a static list of peers).
@@ -281,5 +285,6 @@ func Default() Config {
 		HTTPRateLimit:         1,
 		HTTPRateBurst:         20,
 		WeChatMaxConcurrent:   32,
+		WeChatContentCheck:    true,
 	}
 }

@@ -19,10 +19,14 @@ const (
 )
 
 // fakeCode2Session is WeChat's code2Session on 127.0.0.1: "ok-<openid>"
-// logs in, "err-<n>" answers errcode n, "slow" answers after 3 s.
+// logs in, "err-<n>" answers errcode n, "slow" answers after 3 s. It is
+// WeChat's content check too (fakeContentCheck).
 func fakeCode2Session(t *testing.T) *httptest.Server {
 	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if fakeContentCheck(w, r) {
+			return
+		}
 		q := r.URL.Query()
 		if r.URL.Path != "/sns/jscode2session" || q.Get("appid") != appID || q.Get("secret") != appSecret || q.Get("grant_type") != "authorization_code" {
 			json.NewEncoder(w).Encode(map[string]any{"errcode": 40013, "errmsg": "invalid appid"})
@@ -58,7 +62,7 @@ func startWeChatServer(t *testing.T, flags ...string) *testserver.Server {
 
 func login(t *testing.T, s *testserver.Server, code string) (status int, body map[string]any) {
 	t.Helper()
-	return getJSON(t, http.MethodPost, s.URL+"/login", `{"code":"`+code+`","uname":"Login Name","uavatar":"https://a.example/x.png"}`)
+	return getJSON(t, http.MethodPost, s.URL+"/login", `{"code":"`+code+`","uname":"Login Name"}`)
 }
 
 func TestLoginWithFakeWeChat(t *testing.T) {

@@ -23,6 +23,10 @@ const (
 	CodeResumeFailed    = "resume_failed"    // hello.resume refused; the hello goes on as a new session
 	CodeJoinDropped     = "join_dropped"     // the connection dropped while waiting for a seat; join again
 	CodeUpgradeRequired = "upgrade_required" // hello.protocol names a version the server no longer speaks; update the client
+	CodeContentRefused  = "content_refused"  // WeChat's content check refused a name or picture; it is not shown
+	CodeContentCheck    = "content_check"    // WeChat's content check could not be asked; nothing unchecked is shown, try again
+	CodeBanned          = "banned"           // an operator banned this player
+	CodeDeleted         = "deleted"          // the player deleted its data (DELETE /me); log in again to start afresh
 )
 
 // WebSocket close codes. 1000-1011 are RFC 6455's; 4000-4999 are ours.
@@ -37,4 +41,6 @@ const (
 	CloseSlowConsumer  = 4002 // the client did not read its messages in time
 	CloseHelloTimeout  = 4003 // no hello within the handshake timeout
 	CloseSessionFailed = 4004 // the session actor died; reconnect to go on
+	CloseBanned        = 4005 // an operator banned the player
+	CloseDeleted       = 4006 // the player deleted its data
 )

@@ -51,7 +51,9 @@ type Applied struct {
 
 // Record is a whole player record in its stored form (the embedded store
 // keeps it as JSON under the uid; PostgreSQL keeps Recent as jsonb beside
-// columns). Version 1 is every field below.
+// columns). Version 1 is every field below; renamed and banned were added
+// later within it (an older release ignores them, and a record it writes
+// drops them).
 type Record struct {
 	Version  int       `json:"v"`
 	Writes   int64     `json:"w,omitempty"` // PlayerRecord.Writes
@@ -61,6 +63,8 @@ type Record struct {
 	Uname    string    `json:"uname,omitempty"`
 	Uavatar  string    `json:"uavatar,omitempty"`
 	LastSeen time.Time `json:"last_seen,omitzero"`
+	Renamed  bool      `json:"renamed,omitempty"`
+	Banned   bool      `json:"banned,omitempty"`
 	Recent   []Applied `json:"recent"`
 }
 
@@ -97,6 +101,7 @@ func ToRecord(rec caiquan.PlayerRecord, v int) Record {
 	r := Record{
 		Version: v, Writes: rec.Writes, Total: rec.Total, Streak: rec.Streak, Rounds: rec.Rounds,
 		Uname: rec.Uname, Uavatar: rec.Uavatar, Recent: ToStored(rec.Recent),
+		Renamed: rec.Renamed, Banned: rec.Banned,
 	}
 	if !rec.LastSeen.IsZero() {
 		r.LastSeen = rec.LastSeen.UTC()
@@ -112,7 +117,7 @@ func FromRecord(r Record) (caiquan.PlayerRecord, error) {
 	return caiquan.PlayerRecord{
 		Standing: rules.Standing{Total: r.Total, Streak: r.Streak},
 		Rounds:   r.Rounds, Uname: r.Uname, Uavatar: r.Uavatar, LastSeen: r.LastSeen,
-		Recent: FromStored(r.Recent), Writes: r.Writes,
+		Recent: FromStored(r.Recent), Writes: r.Writes, Renamed: r.Renamed, Banned: r.Banned,
 	}, nil
 }
 

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"encoding/json"
 	"errors"
 	"reflect"
 	"strings"
@@ -44,5 +45,41 @@ func TestRecordCodec(t *testing.T) {
 	err = &DamageError{Key: "p/x", Err: errors.New("bad")}
 	if !errors.Is(err, ErrDamaged) || !strings.Contains(err.Error(), "p/x") {
 		t.Errorf("DamageError %v: not ErrDamaged or no key", err)
+	}
+}
+
+// TestRecordFieldsAdded: renamed and banned are fields added to version 1:
+// a record without them reads as neither; a record with them is still
+// read by the decoder of the release before (its Record had neither
+// field, and encoding/json ignores fields it does not know), with every
+// other field intact.
+func TestRecordFieldsAdded(t *testing.T) {
+	rec := caiquan.PlayerRecord{Standing: rules.Standing{Total: 9, Streak: 2}, Rounds: 4, Uname: "Queen", Renamed: true, Banned: true}
+	data, err := EncodeRecord(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(data), `"v":1`) || !strings.Contains(string(data), `"banned":true`) || !strings.Contains(string(data), `"renamed":true`) {
+		t.Fatalf("record %s: want version 1 with banned and renamed", data)
+	}
+	type before struct { // the release before's Record
+		Version int       `json:"v"`
+		Writes  int64     `json:"w,omitempty"`
+		Total   int32     `json:"total"`
+		Streak  int32     `json:"streak"`
+		Rounds  int       `json:"rounds"`
+		Uname   string    `json:"uname,omitempty"`
+		Recent  []Applied `json:"recent"`
+	}
+	var old before
+	if err := json.Unmarshal(data, &old); err != nil || old.Version != 1 || old.Total != 9 || old.Rounds != 4 || old.Uname != "Queen" {
+		t.Errorf("the release before reads %+v, %v", old, err)
+	}
+	plain, _ := EncodeRecord(caiquan.PlayerRecord{Rounds: 1})
+	if strings.Contains(string(plain), "banned") || strings.Contains(string(plain), "renamed") {
+		t.Errorf("a record of neither writes the fields: %s", plain)
+	}
+	if got, err := DecodeRecord(plain); err != nil || got.Banned || got.Renamed {
+		t.Errorf("a record without the fields: %+v, %v", got, err)
 	}
 }

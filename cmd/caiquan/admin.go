@@ -31,6 +31,12 @@ Commands:
   delay -kind K -by D -for D                   messages to this node's actors of kind K
                                              wait D (-by 0s ends it); a fault to test with
   delay-status                                 the delays in force on this node
+  rename UID NAME                              show the player as NAME (kept over the names
+                                             its client sends)
+  reset UID                                    total, streak and rounds to 0 (off the board)
+  ban UID                                      refuse the player's hello and login, and close
+                                             its live session
+  unban UID                                    undo ban
 
 -addr defaults to CAIQUAN_ADMIN_LISTEN or 127.0.0.1:8081. The token is -token, else
 CAIQUAN_ADMIN_TOKEN, else the file -token-file (default CAIQUAN_ADMIN_TOKEN_FILE or
@@ -65,6 +71,8 @@ func runAdmin(args []string, getenv func(string) string, stdout, stderr io.Write
 	switch cmd {
 	case "actors":
 		err = adminActors(c, rest, stdout)
+	case "rename", "reset", "ban", "unban":
+		err = adminPlayer(c, cmd, rest, stdout)
 	case "kill":
 		err = adminKill(c, rest, stdout)
 	case "chaos":
@@ -234,4 +242,35 @@ func printDelays(out io.Writer, st admin.DelayStatus) {
 	for _, d := range st.Delays {
 		fmt.Fprintf(out, "%s: %v until %s\n", d.Kind, d.By, d.Until.Format(time.RFC3339))
 	}
+}
+
+// adminPlayer is rename, reset, ban and unban.
+func adminPlayer(c *admin.Client, op string, args []string, stdout io.Writer) error {
+	want := 1
+	if op == "rename" {
+		want = 2
+	}
+	if len(args) != want {
+		if op == "rename" {
+			return errors.New("usage: caiquan admin rename UID NAME")
+		}
+		return fmt.Errorf("usage: caiquan admin %s UID", op)
+	}
+	uname := ""
+	if op == "rename" {
+		uname = args[1]
+	}
+	res, err := c.Player(args[0], op, uname)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s %s", res.Op, res.UID)
+	if res.Uname != "" {
+		fmt.Fprintf(stdout, " %q", res.Uname)
+	}
+	if res.Kicked {
+		io.WriteString(stdout, " (its live session was closed)")
+	}
+	io.WriteString(stdout, "\n")
+	return nil
 }

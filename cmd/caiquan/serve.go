@@ -24,6 +24,7 @@ import (
 	"github.com/caiquan/caiquan/leaderboard"
 	"github.com/caiquan/caiquan/messages"
 	"github.com/caiquan/caiquan/metrics"
+	"github.com/caiquan/caiquan/players"
 	"github.com/caiquan/caiquan/store/memory"
 	"github.com/caiquan/caiquan/store/pebble"
 	"github.com/caiquan/caiquan/store/postgres"
@@ -131,6 +132,8 @@ func (m *Main) Open() (err error) {
 	settings.Busy = m.memory.Busy
 	settings.Log = m.log
 	login := auth.Disabled()
+	var content *auth.ContentCheck // nil: no content check
+	var tokens players.Verifier    // nil: anonymous mode
 	guest := auth.Off(auth.CodeGuestDisabled, "guest play is off on this server (its auth_mode is not guest)")
 	if m.Config.AuthMode == config.AuthWeChat || m.Config.AuthMode == config.AuthGuest {
 		signer, err := auth.NewSignerKeys(m.Config.Secrets(), m.Config.TokenTTL)
@@ -138,9 +141,17 @@ func (m *Main) Open() (err error) {
 			return err
 		}
 		settings.Auth = signer
+		tokens = signer
 		m.log.Info("session tokens", "signing_key_id", auth.KeyID(m.Config.Secrets()[0]), "keys", len(m.Config.Secrets()))
 		if m.Config.AuthMode == config.AuthWeChat {
+			if m.Config.WeChatContentCheck {
+				content = &auth.ContentCheck{Base: m.Config.WeChatAPIBase, AppID: m.Config.WeChatAppID, Secret: m.Config.WeChatSecret,
+					Client: &http.Client{Timeout: m.Config.LoginTimeout}, MaxConcurrent: m.Config.WeChatMaxConcurrent}
+				settings.ContentCheck = content
+			}
 			login = &auth.Login{
+				Content: content,
+				Banned:  m.banned,
 				WeChat:  &auth.WeChat{Base: m.Config.WeChatAPIBase, AppID: m.Config.WeChatAppID, Secret: m.Config.WeChatSecret},
 				Signer:  signer,
 				Timeout: m.Config.LoginTimeout,
@@ -151,7 +162,7 @@ func (m *Main) Open() (err error) {
 				OnBusy:        func() { m.metrics.HTTPRefused.WithLabelValues("/login", auth.CodeWeChatBusy).Inc() },
 			}
 		} else {
-			guest = &auth.Guest{Signer: signer, RefreshWindow: m.Config.GuestRefreshWindow, Now: time.Now}
+			guest = &auth.Guest{Signer: signer, RefreshWindow: m.Config.GuestRefreshWindow, Now: time.Now, Banned: m.banned}
 		}
 	}
 	if m.cluster != nil {
@@ -178,6 +189,13 @@ func (m *Main) Open() (err error) {
 		return gateway.NewHTTPLimit(endpoint, m.Config.HTTPRateLimit, m.Config.HTTPRateBurst, m.metrics).Wrap(h)
 	}
 	board := limit(leaderboard.Path, leaderboard.Handler(m.store, m.log))
+	own := &players.Handler{Store: m.store, Avatars: m.store.(caiquan.Players), Tokens: tokens, Ops: srv, Now: time.Now, Log: m.log}
+	if content != nil {
+		own.Check = content
+	}
+	// Pictures are read often (every player shows its room's) and are
+	// cached by clients for good: their reads are not limited.
+	upload, me := limit("/avatar", own), limit("/me", own)
 	gwOpts := []gateway.Option{
 		gateway.WithMetrics(m.metrics),
 		gateway.WithAdmission(m.memory.Busy),
@@ -185,6 +203,10 @@ func (m *Main) Open() (err error) {
 		gateway.WithRoute("/guest", limit("/guest", guest)),
 		gateway.WithRoute(leaderboard.Path, board),
 		gateway.WithRoute(leaderboard.Path+"/", board),
+		gateway.WithRoute("/avatar", upload),
+		gateway.WithRoute(players.AvatarsPath, own),
+		gateway.WithRoute("/me", me),
+		gateway.WithRoute("/me/", me),
 		gateway.WithStatic(web.Handler()),
 	}
 	if m.cluster != nil {
@@ -252,6 +274,12 @@ func (m *Main) openStore() error {
 	return nil
 }
 
+// banned says whether an operator banned uid, for /login.
+func (m *Main) banned(uid string) (bool, error) {
+	rec, err := m.store.Load(uid)
+	return rec.Banned, err
+}
+
 // openAdmin serves the admin API on its own listener, unless turned off.
 // Without admin_token it uses the token in admin_token_file, or makes one
 // and writes it there: the API never runs without a token.
@@ -277,6 +305,7 @@ func (m *Main) openAdmin() error {
 	}
 	m.adminLn = ln
 	m.admin = admin.New(m.server, token, ln.Addr().String(), m.log)
+	m.admin.HandlePlayers(m.server)
 	if m.pebble != nil {
 		m.admin.HandleCheckpoints(checkpoints{s: m.pebble, dir: m.Config.StorePath + ".checkpoints"})
 	}

@@ -14,10 +14,51 @@ import (
 type Store struct {
 	mu      sync.Mutex
 	records map[string]caiquan.PlayerRecord
+	avatars map[string][]byte // by name
+	named   map[string]string // uid -> its avatar's name
 }
 
+var _ caiquan.Players = (*Store)(nil)
+
 func New() *Store {
-	return &Store{records: make(map[string]caiquan.PlayerRecord)}
+	return &Store{records: make(map[string]caiquan.PlayerRecord), avatars: make(map[string][]byte), named: make(map[string]string)}
+}
+
+func (m *Store) PutAvatar(uid string, a caiquan.Avatar) error {
+	data := append([]byte(nil), a.Data...)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if old, ok := m.named[uid]; ok {
+		delete(m.avatars, old)
+	}
+	m.avatars[a.Name] = data
+	m.named[uid] = a.Name
+	return nil
+}
+
+func (m *Store) Avatar(name string) (caiquan.Avatar, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	data, ok := m.avatars[name]
+	if !ok {
+		return caiquan.Avatar{}, caiquan.ErrNoAvatar
+	}
+	return caiquan.Avatar{Name: name, Data: data}, nil
+}
+
+func (m *Store) Delete(uid string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.deleteLocked(uid)
+	return nil
+}
+
+func (m *Store) deleteLocked(uid string) {
+	delete(m.records, uid)
+	if name, ok := m.named[uid]; ok {
+		delete(m.avatars, name)
+		delete(m.named, uid)
+	}
 }
 
 func (m *Store) Load(uid string) (caiquan.PlayerRecord, error) {
@@ -60,7 +101,7 @@ func (m *Store) Expire(before time.Time) (int, error) {
 	n := 0
 	for uid, rec := range m.records {
 		if caiquan.IsGuest(uid) && !rec.LastSeen.IsZero() && rec.LastSeen.Before(before) {
-			delete(m.records, uid)
+			m.deleteLocked(uid)
 			n++
 		}
 	}

@@ -16,7 +16,12 @@ var (
 	recordPre   = []byte("p/")         // p/UID: the record, JSON (package store)
 	boardPre    = []byte("b/")         // b/TOTAL UID: the leaderboard, empty values
 	countPre    = []byte("c/")         // c/TOTAL: how many players have that total
+	avatarPre   = []byte("a/")         // a/NAME: a player's picture, PNG or JPEG bytes
+	namedPre    = []byte("u/")         // u/UID: the name of uid's picture
 )
+
+func avatarKey(name string) []byte { return append(append([]byte(nil), avatarPre...), name...) }
+func namedKey(uid string) []byte   { return append(append([]byte(nil), namedPre...), uid...) }
 
 func recordKey(uid string) []byte { return append(append([]byte(nil), recordPre...), uid...) }
 

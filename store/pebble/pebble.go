@@ -80,7 +80,10 @@ type Store struct {
 	reported  sync.Map // keys of damaged records logged
 }
 
-var _ caiquan.Store = (*Store)(nil)
+var (
+	_ caiquan.Store   = (*Store)(nil)
+	_ caiquan.Players = (*Store)(nil)
+)
 
 // Open opens (or creates) the store in the directory dir.
 func Open(dir string, o Options) (*Store, error) {
@@ -522,7 +525,92 @@ func (s *Store) expireOne(uid string, before time.Time) (bool, error) {
 	if err := moveBoard(b, uid, rec.Rounds > 0, rec.Total, false, 0); err != nil {
 		return false, err
 	}
+	if err := s.dropAvatar(b, uid); err != nil {
+		return false, err
+	}
 	return true, b.Commit(pebble.NoSync)
+}
+
+// PutAvatar stores a as uid's picture and removes the one it had, in one
+// synced batch.
+func (s *Store) PutAvatar(uid string, a caiquan.Avatar) error {
+	mu := s.lock(uid)
+	mu.Lock()
+	defer mu.Unlock()
+	b := s.db.NewBatch()
+	defer b.Close()
+	if err := s.dropAvatar(b, uid); err != nil {
+		return err
+	}
+	if err := b.Set(avatarKey(a.Name), a.Data, nil); err != nil {
+		return err
+	}
+	if err := b.Set(namedKey(uid), []byte(a.Name), nil); err != nil {
+		return err
+	}
+	if err := b.Commit(pebble.Sync); err != nil {
+		return fmt.Errorf("pebble: save the avatar of %s: %w", uid, err)
+	}
+	return nil
+}
+
+// dropAvatar deletes uid's picture, if it has one, in b. The caller holds
+// uid's lock.
+func (s *Store) dropAvatar(b *pebble.Batch, uid string) error {
+	v, closer, err := s.db.Get(namedKey(uid))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("pebble: read the avatar of %s: %w", uid, err)
+	}
+	name := string(v)
+	closer.Close()
+	if err := b.Delete(avatarKey(name), nil); err != nil {
+		return err
+	}
+	return b.Delete(namedKey(uid), nil)
+}
+
+func (s *Store) Avatar(name string) (caiquan.Avatar, error) {
+	v, closer, err := s.db.Get(avatarKey(name))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return caiquan.Avatar{}, caiquan.ErrNoAvatar
+	}
+	if err != nil {
+		return caiquan.Avatar{}, fmt.Errorf("pebble: read avatar %s: %w", name, err)
+	}
+	defer closer.Close()
+	return caiquan.Avatar{Name: name, Data: append([]byte(nil), v...)}, nil
+}
+
+// Delete removes uid's record, leaderboard line and picture in one synced
+// batch. A damaged record is removed too: its owner asked for it to go.
+func (s *Store) Delete(uid string) error {
+	mu := s.lock(uid)
+	mu.Lock()
+	defer mu.Unlock()
+	rec, found, err := s.get(s.db, uid)
+	if err != nil && !errors.Is(err, store.ErrDamaged) {
+		return err
+	}
+	b := s.db.NewBatch()
+	defer b.Close()
+	if err := b.Delete(recordKey(uid), nil); err != nil {
+		return err
+	}
+	if found && err == nil {
+		if err := moveBoard(b, uid, rec.Rounds > 0, rec.Total, false, 0); err != nil {
+			return err
+		}
+	}
+	if err := s.dropAvatar(b, uid); err != nil {
+		return err
+	}
+	if err := b.Commit(pebble.Sync); err != nil {
+		return fmt.Errorf("pebble: delete %s: %w", uid, err)
+	}
+	return nil
 }
 
 // logger sends Pebble's log to slog. Pebble calls Fatalf on what it

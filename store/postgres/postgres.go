@@ -62,6 +62,13 @@ ALTER TABLE caiquan_players ADD COLUMN IF NOT EXISTS writes bigint NOT NULL DEFA
 CREATE INDEX IF NOT EXISTS caiquan_players_board
 	ON caiquan_players (total DESC, uid COLLATE "C") WHERE rounds > 0;
 ALTER TABLE caiquan_players ADD COLUMN IF NOT EXISTS v integer NOT NULL DEFAULT 1;
+ALTER TABLE caiquan_players ADD COLUMN IF NOT EXISTS renamed boolean NOT NULL DEFAULT false;
+ALTER TABLE caiquan_players ADD COLUMN IF NOT EXISTS banned boolean NOT NULL DEFAULT false;
+CREATE TABLE IF NOT EXISTS caiquan_avatars (
+	uid  text PRIMARY KEY,
+	name text NOT NULL UNIQUE,
+	data bytea NOT NULL
+);
 INSERT INTO caiquan_meta (key, value) VALUES ('format', 1) ON CONFLICT (key) DO NOTHING;
 `
 
@@ -84,7 +91,10 @@ type Options struct {
 	OnDamaged func(key string, err error)
 }
 
-var _ caiquan.Store = (*Store)(nil)
+var (
+	_ caiquan.Store   = (*Store)(nil)
+	_ caiquan.Players = (*Store)(nil)
+)
 
 // Open connects to url (a postgres:// URL or a key=value string), checks
 // the connection and prepares the table.
@@ -147,7 +157,7 @@ func (s *Store) Load(uid string) (caiquan.PlayerRecord, error) {
 }
 
 // columns are what scan reads, in its order.
-const columns = `uname, uavatar, total, streak, rounds, last_seen, recent, writes, v`
+const columns = `uname, uavatar, total, streak, rounds, last_seen, recent, writes, v, renamed, banned`
 
 // scan reads one row of columns. A row that does not read as a record (a
 // version this release does not know, a recent list that does not decode)
@@ -155,7 +165,7 @@ const columns = `uname, uavatar, total, streak, rounds, last_seen, recent, write
 func (s *Store) scan(uid string, row pgx.Row) (caiquan.PlayerRecord, error) {
 	var r store.Record
 	var lastSeen *time.Time
-	err := row.Scan(&r.Uname, &r.Uavatar, &r.Total, &r.Streak, &r.Rounds, &lastSeen, &r.Recent, &r.Writes, &r.Version)
+	err := row.Scan(&r.Uname, &r.Uavatar, &r.Total, &r.Streak, &r.Rounds, &lastSeen, &r.Recent, &r.Writes, &r.Version, &r.Renamed, &r.Banned)
 	var scanErr pgx.ScanArgError
 	if errors.As(err, &scanErr) {
 		return caiquan.PlayerRecord{}, s.damaged(uid, err)
@@ -200,7 +210,7 @@ func (s *Store) Save(uid string, rec caiquan.PlayerRecord) error {
 	// actor on another node that saved meanwhile makes this one ErrStale.
 	tag, err := s.pool.Exec(ctx, upsert+`
 		WHERE caiquan_players.writes = $9`,
-		uid, rec.Uname, rec.Uavatar, rec.Total, rec.Streak, rec.Rounds, lastSeen, store.ToStored(rec.Recent), rec.Writes, s.version, 1)
+		uid, rec.Uname, rec.Uavatar, rec.Total, rec.Streak, rec.Rounds, lastSeen, store.ToStored(rec.Recent), rec.Writes, s.version, 1, rec.Renamed, rec.Banned)
 	if err != nil {
 		return fmt.Errorf("postgres: save %s: %w", uid, err)
 	}
@@ -213,12 +223,13 @@ func (s *Store) Save(uid string, rec caiquan.PlayerRecord) error {
 // upsert writes a whole record; $9 is the Writes it was made from, $11
 // what Save adds to it.
 const upsert = `
-		INSERT INTO caiquan_players (uid, uname, uavatar, total, streak, rounds, last_seen, recent, writes, v)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::bigint + $11::bigint, $10)
+		INSERT INTO caiquan_players (uid, uname, uavatar, total, streak, rounds, last_seen, recent, writes, v, renamed, banned)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::bigint + $11::bigint, $10, $12, $13)
 		ON CONFLICT (uid) DO UPDATE SET
 			uname = EXCLUDED.uname, uavatar = EXCLUDED.uavatar, total = EXCLUDED.total,
 			streak = EXCLUDED.streak, rounds = EXCLUDED.rounds, last_seen = EXCLUDED.last_seen,
-			recent = EXCLUDED.recent, writes = EXCLUDED.writes, v = EXCLUDED.v`
+			recent = EXCLUDED.recent, writes = EXCLUDED.writes, v = EXCLUDED.v,
+			renamed = EXCLUDED.renamed, banned = EXCLUDED.banned`
 
 // Put stores rec as it is, Writes included, over whatever uid has: for
 // import.
@@ -230,7 +241,7 @@ func (s *Store) Put(uid string, rec caiquan.PlayerRecord) error {
 		lastSeen = &rec.LastSeen
 	}
 	_, err := s.pool.Exec(ctx, upsert,
-		uid, rec.Uname, rec.Uavatar, rec.Total, rec.Streak, rec.Rounds, lastSeen, store.ToStored(rec.Recent), rec.Writes, s.version, 0)
+		uid, rec.Uname, rec.Uavatar, rec.Total, rec.Streak, rec.Rounds, lastSeen, store.ToStored(rec.Recent), rec.Writes, s.version, 0, rec.Renamed, rec.Banned)
 	if err != nil {
 		return fmt.Errorf("postgres: put %s: %w", uid, err)
 	}
@@ -274,13 +285,59 @@ func (r uidRow) Scan(dest ...any) error { return r.row.Scan(append([]any{r.uid},
 func (s *Store) Expire(before time.Time) (int, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
-	tag, err := s.pool.Exec(ctx, `
-		DELETE FROM caiquan_players
-		WHERE left(uid, length($2)) <> $2 AND last_seen < $1`, before, caiquan.WeChatPrefix)
+	var n int
+	err := s.pool.QueryRow(ctx, `
+		WITH gone AS (
+			DELETE FROM caiquan_players
+			WHERE left(uid, length($2)) <> $2 AND last_seen < $1 RETURNING uid
+		), pictures AS (
+			DELETE FROM caiquan_avatars a USING gone WHERE a.uid = gone.uid
+		)
+		SELECT count(*) FROM gone`, before, caiquan.WeChatPrefix).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("postgres: expire guests: %w", err)
 	}
-	return int(tag.RowsAffected()), nil
+	return n, nil
+}
+
+// PutAvatar replaces uid's picture in one statement.
+func (s *Store) PutAvatar(uid string, a caiquan.Avatar) error {
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	_, err := s.pool.Exec(ctx, `
+		INSERT INTO caiquan_avatars (uid, name, data) VALUES ($1, $2, $3)
+		ON CONFLICT (uid) DO UPDATE SET name = EXCLUDED.name, data = EXCLUDED.data`, uid, a.Name, a.Data)
+	if err != nil {
+		return fmt.Errorf("postgres: save the avatar of %s: %w", uid, err)
+	}
+	return nil
+}
+
+func (s *Store) Avatar(name string) (caiquan.Avatar, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	var data []byte
+	err := s.pool.QueryRow(ctx, `SELECT data FROM caiquan_avatars WHERE name = $1`, name).Scan(&data)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return caiquan.Avatar{}, caiquan.ErrNoAvatar
+	}
+	if err != nil {
+		return caiquan.Avatar{}, fmt.Errorf("postgres: read avatar %s: %w", name, err)
+	}
+	return caiquan.Avatar{Name: name, Data: data}, nil
+}
+
+// Delete removes uid's row and picture in one statement (one transaction).
+func (s *Store) Delete(uid string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	_, err := s.pool.Exec(ctx, `
+		WITH p AS (DELETE FROM caiquan_players WHERE uid = $1)
+		DELETE FROM caiquan_avatars WHERE uid = $1`, uid)
+	if err != nil {
+		return fmt.Errorf("postgres: delete %s: %w", uid, err)
+	}
+	return nil
 }
 
 // topSQL reads the first $1 lines of the board index.

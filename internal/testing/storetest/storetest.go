@@ -24,6 +24,124 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Leaderboard", func(t *testing.T) { testLeaderboard(t, open) })
 	t.Run("StaleSaveRefused", func(t *testing.T) { testStale(t, open) })
 	t.Run("GuestsExpire", func(t *testing.T) { testExpire(t, open) })
+	t.Run("Avatars", func(t *testing.T) { testAvatars(t, open) })
+	t.Run("Delete", func(t *testing.T) { testDelete(t, open) })
+	t.Run("ExpiredGuestLosesAvatar", func(t *testing.T) { testExpireAvatar(t, open) })
+}
+
+// pl is s as a caiquan.Players; every store of this release is one.
+func pl(t *testing.T, s caiquan.Store) caiquan.Players {
+	t.Helper()
+	p, ok := s.(caiquan.Players)
+	if !ok {
+		t.Fatalf("%T does not implement caiquan.Players", s)
+	}
+	return p
+}
+
+// avatarOf checks what Avatar(name) answers: want, or ErrNoAvatar for nil.
+func avatarOf(t *testing.T, s caiquan.Store, name string, want []byte) {
+	t.Helper()
+	a, err := pl(t, s).Avatar(name)
+	if want == nil {
+		if !errors.Is(err, caiquan.ErrNoAvatar) {
+			t.Errorf("Avatar(%q) = %d bytes, %v; want ErrNoAvatar", name, len(a.Data), err)
+		}
+		return
+	}
+	if err != nil || string(a.Data) != string(want) || a.Name != name {
+		t.Errorf("Avatar(%q) = %q (%q), %v; want %q", name, a.Data, a.Name, err, want)
+	}
+}
+
+// testAvatars: a picture is kept by name across a reopen; a new one of the
+// same uid replaces (and removes) the old; other players' stay.
+func testAvatars(t *testing.T, open Opener) {
+	s, reopen := open(t)
+	avatarOf(t, s, "nothing.png", nil)
+	first := []byte("\x89PNG first\x00\xff")
+	if err := pl(t, s).PutAvatar("ann", caiquan.Avatar{Name: "a1.png", Data: first}); err != nil {
+		t.Fatal(err)
+	}
+	if err := pl(t, s).PutAvatar("bob", caiquan.Avatar{Name: "b1.jpg", Data: []byte("bob's")}); err != nil {
+		t.Fatal(err)
+	}
+	s = reopen()
+	avatarOf(t, s, "a1.png", first)
+	if err := pl(t, s).PutAvatar("ann", caiquan.Avatar{Name: "a2.jpg", Data: []byte("second")}); err != nil {
+		t.Fatal(err)
+	}
+	for _, again := range []bool{false, true} {
+		if again {
+			s = reopen()
+		}
+		avatarOf(t, s, "a1.png", nil)
+		avatarOf(t, s, "a2.jpg", []byte("second"))
+		avatarOf(t, s, "b1.jpg", []byte("bob's"))
+	}
+}
+
+// testDelete: a deleted player's record, leaderboard line and picture are
+// gone, after a reopen too; others stay; the uid starts afresh.
+func testDelete(t *testing.T, open Opener) {
+	s, reopen := open(t)
+	for uid, total := range map[string]int32{"gone": 9, "kept": 4} {
+		if err := s.Save(uid, caiquan.PlayerRecord{Standing: rules.Standing{Total: total}, Rounds: 2, Uname: uid}); err != nil {
+			t.Fatal(err)
+		}
+		if err := pl(t, s).PutAvatar(uid, caiquan.Avatar{Name: uid + ".png", Data: []byte(uid)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := pl(t, s).Delete("gone"); err != nil {
+		t.Fatal(err)
+	}
+	if err := pl(t, s).Delete("never-was"); err != nil {
+		t.Fatalf("Delete of an unknown uid: %v", err)
+	}
+	for _, again := range []bool{false, true} {
+		if again {
+			s = reopen()
+		}
+		if rec, err := s.Load("gone"); err != nil || !reflect.DeepEqual(rec, caiquan.PlayerRecord{}) {
+			t.Errorf("Load after Delete = %+v, %v; want the zero record", rec, err)
+		}
+		avatarOf(t, s, "gone.png", nil)
+		avatarOf(t, s, "kept.png", []byte("kept"))
+		top, err := s.Top(10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := lines(top); got != "[ 1:kept(4) ]" {
+			t.Errorf("Top after Delete = %s", got)
+		}
+		if _, err := s.Around("gone", 1); !errors.Is(err, caiquan.ErrNoPlayer) {
+			t.Errorf("Around(a deleted player) = %v; want ErrNoPlayer", err)
+		}
+	}
+	if err := s.Save("gone", caiquan.PlayerRecord{Rounds: 1}); err != nil {
+		t.Errorf("Save of a deleted uid anew: %v", err)
+	}
+}
+
+// testExpireAvatar: an expired guest's picture goes with its record.
+func testExpireAvatar(t *testing.T, open Opener) {
+	s, reopen := open(t)
+	cutoff := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	for uid, seen := range map[string]time.Time{"g-old": cutoff.Add(-time.Hour), "g-new": cutoff.Add(time.Hour)} {
+		if err := s.Save(uid, caiquan.PlayerRecord{Rounds: 1, LastSeen: seen}); err != nil {
+			t.Fatal(err)
+		}
+		if err := pl(t, s).PutAvatar(uid, caiquan.Avatar{Name: uid + ".png", Data: []byte(uid)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := s.Expire(cutoff); err != nil || n != 1 {
+		t.Fatalf("Expire = %d, %v; want 1", n, err)
+	}
+	s = reopen()
+	avatarOf(t, s, "g-old.png", nil)
+	avatarOf(t, s, "g-new.png", []byte("g-new"))
 }
 
 func testRoundTrip(t *testing.T, open Opener) {
@@ -37,6 +155,8 @@ func testRoundTrip(t *testing.T, open Opener) {
 		Uname:    "小明 Ming",
 		Uavatar:  "https://example.com/a.png",
 		LastSeen: time.Date(2026, 5, 1, 12, 30, 15, 123456000, time.UTC),
+		Renamed:  true,
+		Banned:   true,
 	}
 	for i := range 40 { // more than a player keeps, to see nothing is cut or reordered
 		want.Recent = append(want.Recent, caiquan.AppliedRound{RoundID: fmt.Sprintf("r-%d", i),
