@@ -48,7 +48,7 @@ App({
   },
 
   // uploadAvatar sends the image chooseAvatar gave (a temporary local path
-  // other players cannot load) to POST /avatar, and resolves with the URL
+  // other players cannot load) to POST /avatar, and resolves with the path
   // the server serves it at. A refused token is renewed once.
   uploadAvatar(filePath) {
     const send = (renew) => this.login({ renew }).then((s) => {
@@ -62,13 +62,22 @@ App({
           let d = {};
           try { d = JSON.parse(r.data); } catch (e) { d = {}; }
           // Only a path on this server: the URL goes to every other player.
-          if (r.statusCode === 200 && /^\/avatars\/[^/?#]+$/.test(d.url)) return resolve(config.server.replace(/\/+$/, '') + d.url);
+          // The path itself is what hello carries: the server shows only
+          // pictures it serves and checked (avatarSrc makes it loadable).
+          if (r.statusCode === 200 && /^\/avatars\/[^/?#]+$/.test(d.url)) return resolve(d.url);
           reject(Object.assign(new Error(d.message || 'HTTP ' + r.statusCode), { code: d.code || 'unknown' }));
         },
         fail: (e) => reject(Object.assign(new Error(e.errMsg), { code: 'network' })),
       }));
     });
     return send(false).catch((e) => (!/^(token_expired|bad_token)$/.test(e.code) ? Promise.reject(e) : send(true)));
+  },
+
+  // avatarSrc is where an <image> loads a player's avatar from: the
+  // server's /avatars/ paths are on config.server.
+  avatarSrc(uavatar) {
+    if (uavatar && uavatar.startsWith('/avatars/')) return config.server.replace(/\/+$/, '') + uavatar;
+    return uavatar || '';
   },
 
   // setUser renames the player; the server learns a name at hello, so the

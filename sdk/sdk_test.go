@@ -105,9 +105,19 @@ func TestSDKOverWSS(t *testing.T) {
 }
 
 // fakeCode2Session answers code "ok-<openid>" with that openid, as WeChat's
-// code2Session would; it returns the base URL.
+// code2Session would, and passes every name and picture WeChat's content
+// check is asked about (the server checks them in WeChat mode); it returns
+// the base URL.
 func fakeCode2Session(t *testing.T) string {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/cgi-bin/token":
+			json.NewEncoder(w).Encode(map[string]any{"access_token": "sdk-test-access", "expires_in": 7200})
+			return
+		case "/wxa/msg_sec_check", "/wxa/img_sec_check":
+			json.NewEncoder(w).Encode(map[string]any{"errcode": 0, "errmsg": "ok", "result": map[string]any{"suggest": "pass", "label": 100}})
+			return
+		}
 		if openid, ok := strings.CutPrefix(r.URL.Query().Get("js_code"), "ok-"); ok {
 			json.NewEncoder(w).Encode(map[string]string{"openid": openid, "session_key": "k"})
 			return

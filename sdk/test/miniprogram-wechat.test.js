@@ -14,6 +14,8 @@ const BASE = () => {
   if (!v) throw new Error('CAIQUAN_WECHAT_URL is not set: run these tests through "go test ./sdk/"');
   return v;
 };
+// What POST /avatar answers (the stand-in below): a path on the server.
+const AVATAR = '/avatars/0123456789abcdef0123456789abcdef.png';
 const TOKEN_TTL = 25000; // -token-ttl of that server
 const ROUND = 8000; // a round of 3 s, the result's 1.5 s and slack
 
@@ -22,7 +24,7 @@ test('WeChat login, a round, 10 s in the background mid-round, an expired token'
   const wx = mp.miniWx({
     code: () => 'ok-oSamplePlayer',
     // POST /avatar is another change's; this stands in for its answer.
-    upload: () => ({ statusCode: 200, data: JSON.stringify({ url: '/avatars/0123abcd.png' }) }),
+    upload: () => ({ statusCode: 200, data: JSON.stringify({ url: AVATAR }) }),
   });
   const { app, pages } = mp.load(wx, { server, url: server.replace(/^http/, 'ws') + '/ws', guest: false });
   app.onLaunch();
@@ -41,7 +43,8 @@ test('WeChat login, a round, 10 s in the background mid-round, an expired token'
     await index.onChooseAvatar({ detail: { avatarUrl: 'wxfile://tmp/avatar.png' } });
     assert.deepEqual(wx.uploads, [{ url: server + '/avatar', filePath: 'wxfile://tmp/avatar.png', name: 'avatar', header: { Authorization: 'Bearer ' + session.token } }]);
     await mp.waitData(index, (d) => d.conn === 'ready', 'connected again under the new avatar');
-    assert.equal(wx.last().sent[0].hello.user.uavatar, server + '/avatars/0123abcd.png');
+    assert.equal(wx.last().sent[0].hello.user.uavatar, AVATAR);
+    assert.equal(index.data.userAvatar, server + AVATAR, 'the page loads it from the server');
     index.onUnload();
 
     // A round.
@@ -49,7 +52,7 @@ test('WeChat login, a round, 10 s in the background mid-round, an expired token'
     mp.tap(game, 'tapStart');
     await mp.waitData(game, (d) => d.phase === 'playing', 'playing');
     const me = app.client().round.roomUsers.find((u) => u.uid === session.uid);
-    assert.equal(me.uavatar, server + '/avatars/0123abcd.png', 'the others see the uploaded avatar');
+    assert.equal(me.uavatar, AVATAR, 'the others see the uploaded avatar');
     assert.equal(game.data.countdown, 3);
     mp.tap(game, 'tapHand', { choice: 2 });
     await mp.waitData(game, (d) => d.phase === 'result', 'the first result', ROUND);

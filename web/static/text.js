@@ -99,6 +99,10 @@ window.CAIQUAN_TEXT = {
       "upgrade_required": "This page is too old for the server. Reload it.",
       "auth_failed": "Could not log in again. Reload the page.",
       "content_refused": "That name or picture was refused.",
+      "content_check": "Names and pictures cannot be checked right now. Try again in a moment.",
+      "banned": "This player has been banned.",
+      "deleted": "This player's data was deleted. Log in again to start afresh.",
+      "store_unavailable": "Scores cannot be read or saved right now. Try again in a moment.",
       "http_error": "The server answered with an error."
     }
   },
@@ -198,6 +202,10 @@ window.CAIQUAN_TEXT = {
       "upgrade_required": "页面版本过旧，请刷新页面。",
       "auth_failed": "无法重新登录，请刷新页面。",
       "content_refused": "昵称或头像未通过审核。",
+      "content_check": "暂时无法审核昵称或头像，请稍后再试。",
+      "banned": "该玩家已被封禁。",
+      "deleted": "该玩家的数据已删除，请重新登录。",
+      "store_unavailable": "暂时无法读取或保存分数，请稍后再试。",
       "http_error": "服务器返回了错误。"
     }
   }

@@ -26,6 +26,7 @@ Page({
     totalScore: 0,
     winStreak: 0,
     opp: null, // {uid, uname, uavatar}
+    oppAvatar: '', // where the opponent's avatar loads from (app.avatarSrc)
     myChoice: 0,
     oppChoice: 0,
     oppFace: '',
@@ -102,6 +103,7 @@ Page({
       phase: 'playing',
       notice: '',
       opp,
+      oppAvatar: opp ? getApp().avatarSrc(opp.uavatar) : '',
       oppTotal: opp ? opp.totalScore : 0,
       myChoice: 0, // every round starts with no choice
       oppChoice: 0,

@@ -47,6 +47,7 @@ Page({
     const c = this.client;
     this.setData({
       user: Object.assign({}, getApp().globalData.user, { uid: c.user.uid }), // the login's uid
+      userAvatar: getApp().avatarSrc(getApp().globalData.user.uavatar),
       totalScore: c.totalScore,
       winStreak: c.winStreak,
       nearby: c.nearby,
