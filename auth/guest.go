@@ -39,22 +39,39 @@ type Guest struct {
 	RefreshWindow time.Duration
 	Now           func() time.Time
 	Rand          io.Reader // nil: crypto/rand
+	// OnOutcome, if set, is called once per request with OutcomeOK (a new
+	// guest), OutcomeRenewed or the refusal code (one of GuestOutcomes).
+	OnOutcome func(outcome string)
 }
 
+// GuestOutcomes lists every outcome Guest reports to OnOutcome.
+var GuestOutcomes = []string{OutcomeOK, OutcomeRenewed, CodeMethod, CodeBadAuthorization, CodeBadToken,
+	CodeNotGuest, CodeRefreshExpired, CodeGuestUnavailable}
+
 func (g *Guest) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	status, body := g.answer(w, r)
+	writeJSON(w, status, body)
+	if g.OnOutcome != nil {
+		ok := OutcomeOK
+		if len(r.Header.Values("Authorization")) > 0 {
+			ok = OutcomeRenewed
+		}
+		g.OnOutcome(outcomeOf(body, ok))
+	}
+}
+
+func (g *Guest) answer(w http.ResponseWriter, r *http.Request) (int, any) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		writeJSON(w, http.StatusMethodNotAllowed, Refusal{CodeMethod, "POST /guest for a new guest, or with Authorization: Bearer <token> to renew one"})
-		return
+		return http.StatusMethodNotAllowed, Refusal{CodeMethod, "POST /guest for a new guest, or with Authorization: Bearer <token> to renew one"}
 	}
 	now := g.Now()
 	uid, status, refusal := g.subject(r.Header.Values("Authorization"), now)
 	if status != http.StatusOK {
-		writeJSON(w, status, refusal)
-		return
+		return status, refusal
 	}
 	token, exp := g.Signer.Issue(Claims{Sub: uid}, now)
-	writeJSON(w, http.StatusOK, loginResponse{Token: token, ExpiresAt: exp, UID: uid})
+	return http.StatusOK, loginResponse{Token: token, ExpiresAt: exp, UID: uid}
 }
 
 // subject is the uid the answer is for: a new one when the request has

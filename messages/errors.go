@@ -37,3 +37,12 @@ const (
 	CloseHelloTimeout  = 4003 // no hello within the handshake timeout
 	CloseSessionFailed = 4004 // the session actor died; reconnect to go on
 )
+
+// Codes lists every error code, so that a counter by code can start at
+// zero for each.
+var Codes = []string{
+	CodeBadFrame, CodeBadPayload, CodeUnknownEvent, CodeHelloFirst, CodeAlreadyHello, CodeBadUser,
+	CodeInvalidChoice, CodeInvalidFace, CodeNotPlaying, CodeAlreadyQueued, CodeRateLimited,
+	CodeDraining, CodeServerBusy, CodeNotClientEvent, CodeTokenRequired, CodeBadToken,
+	CodeTokenExpired, CodeResumeFailed, CodeJoinDropped,
+}
