@@ -100,6 +100,7 @@ var _ AckSession = (*sessionHandle)(nil)
 type ackedEnvelope struct {
 	env *messages.Envelope
 	ack func(code, message string)
+	at  int64 // when the gateway handed it on (Unix nanoseconds), as stampedMove's
 }
 
 // Kill modes of the admin API.

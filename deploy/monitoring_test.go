@@ -116,7 +116,7 @@ func dashboardExprs(t *testing.T) map[string][]string {
 // filled in), and it has the panels an operator looks for.
 func TestDashboard(t *testing.T) {
 	exprs := dashboardExprs(t)
-	for _, title := range []string{"Players online", "Rounds / s", "p99 time to match", "p99 settlement lag",
+	for _, title := range []string{"Players online", "Rounds / s", "p99 time to match", "p99 relay and settlement lag",
 		"Actor restarts and kills by kind", "p99 store latency by operation", "Cluster members"} {
 		if len(exprs[title]) == 0 {
 			t.Errorf("no panel %q", title)

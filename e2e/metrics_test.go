@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/caiquan/caiquan/messages"
 	"github.com/caiquan/caiquan/metrics"
 	"github.com/caiquan/caiquan/store/pebble"
+	"github.com/gorilla/websocket"
 )
 
 // samples reads s's /metrics: each sample line's series (name{labels}) and
@@ -221,4 +223,86 @@ func TestMetricsLogins(t *testing.T) {
 	for outcome, want := range map[string]string{"ok": "1", auth.CodeInvalidCode: "1", auth.CodeWeChatBusy: "0"} {
 		waitMetric(t, w, series("caiquan_logins_total", "method", "wechat", "outcome", outcome), want)
 	}
+}
+
+// A move relayed from one player to the other is timed, on each wire's
+// path: the 2016 client's and ours.
+func TestMetricsRelayLag(t *testing.T) {
+	s := startServer(t)
+	a := demoPlayer(t, s, "A")
+	b := oursPlayer(t, s, "B", true)
+	a.hi(t)
+	b.hi(t)
+	seat(t, []*player{a, b}, 30*time.Millisecond)
+	if got := samples(t, s.Server)["caiquan_relay_lag_seconds_count"]; got != "0" {
+		t.Fatalf("caiquan_relay_lag_seconds_count = %q before any move, want 0", got)
+	}
+	a.must(t, a.choose(2))
+	if _, err := b.awaitSeen(eventTimeout, "A's movement", func(e event) bool { return e.name == "movement" && e.env.GetMovement().GetUid() == a.uid() }); err != nil {
+		t.Fatal(err)
+	}
+	b.must(t, b.choose(3))
+	if _, err := a.awaitSeen(eventTimeout, "B's movement", func(e event) bool { return e.name == "movement" && e.env.GetMovement().GetUid() == b.uid() }); err != nil {
+		t.Fatal(err)
+	}
+	waitMetric(t, s.Server, "caiquan_relay_lag_seconds_count", "2")
+	sum, _ := strconv.ParseFloat(samples(t, s.Server)["caiquan_relay_lag_seconds_sum"], 64)
+	if sum <= 0 || sum > 2 {
+		t.Errorf("two relays on loopback took %v s in all", sum)
+	}
+}
+
+// A move sent with a Socket.IO acknowledgement (421["choice",…]) takes the
+// gateway's acked path to its session: its relay is timed too.
+func TestMetricsRelayLagAcked(t *testing.T) {
+	s := startServer(t, "-bot-fill", "10s")
+	ws, _, err := websocket.DefaultDialer.Dial(s.wsURL("/applet/websocket/socket.io/?EIO=4&transport=websocket"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	send := func(f string) {
+		t.Helper()
+		ws.SetWriteDeadline(time.Now().Add(writeTimeout))
+		if err := ws.WriteMessage(websocket.TextMessage, []byte(f)); err != nil {
+			t.Fatalf("send %q: %v", f, err)
+		}
+	}
+	// await reads frames until one starts with prefix.
+	await := func(prefix string) string {
+		t.Helper()
+		ws.SetReadDeadline(time.Now().Add(startTimeout))
+		for {
+			_, data, err := ws.ReadMessage()
+			if err != nil {
+				t.Fatalf("waiting for %s: %v", prefix, err)
+			}
+			if f := string(data); strings.HasPrefix(f, prefix) {
+				return f
+			}
+		}
+	}
+	await("0{")
+	send("40")
+	await("40{")
+	send(`42["hello",{"user":{"uid":"acked01","uname":"Acked","uavatar":""}}]`)
+	await(`42["hi"`)
+	b := oursPlayer(t, s, "B", true)
+	b.hi(t)
+	send(`42["join",{}]`)
+	b.must(t, b.join())
+	await(`42["start"`)
+	if _, err := b.awaitStart(startTimeout); err != nil {
+		t.Fatal(err)
+	}
+	send(`421["choice",{"choice":2}]`)
+	if f := await("431"); !strings.HasPrefix(f, "431[") {
+		t.Fatalf("ack: %q", f)
+	}
+	if _, err := b.awaitSeen(eventTimeout, "the acked player's movement", func(e event) bool {
+		return e.name == "movement" && e.env.GetMovement().GetUid() == "acked01"
+	}); err != nil {
+		t.Fatal(err)
+	}
+	waitMetric(t, s.Server, "caiquan_relay_lag_seconds_count", "1")
 }

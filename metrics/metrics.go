@@ -30,6 +30,7 @@ type Metrics struct {
 	TimeToMatch      prometheus.Histogram   // join to seat, humans seated with humans
 	BotFill          prometheus.Histogram   // join to seat, rooms that needed a bot
 	SettlementLag    prometheus.Histogram   // deadline to result sent
+	RelayLag         prometheus.Histogram   // a move handed to its session to the others' sessions sending it on
 	ActorRestarts    *prometheus.CounterVec // kind
 	ActorKills       *prometheus.CounterVec // kind, mode
 	MessagesRejected *prometheus.CounterVec // reason (an error code or a close reason)
@@ -125,6 +126,9 @@ func New() *Metrics {
 	m.SettlementLag = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name: "caiquan_settlement_lag_seconds", Help: "From a round's deadline to its result.", Buckets: fast,
 	})
+	m.RelayLag = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "caiquan_relay_lag_seconds", Help: "From the gateway handing a player's move to its session to the other players' sessions sending it on (those on the mover's node).", Buckets: fast,
+	})
 	m.ActorRestarts = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "caiquan_actor_restarts_total", Help: "Actor restarts by supervision, by kind.",
 	}, []string{"kind"})
@@ -219,7 +223,7 @@ func New() *Metrics {
 		members, fenced, m.PeerRTT, m.PeerProbeFailures,
 		m.DamagedRecords, m.StoreLowSpace, m.JoinsRefused, m.GuestsExpired, m.HTTPRefused,
 		m.Connections, m.PlayersWaiting, m.RoomsInProgress, m.RoundsSettled, m.RoundsVoided,
-		m.TimeToMatch, m.BotFill, m.SettlementLag, m.ActorRestarts, m.ActorKills, m.MessagesRejected,
+		m.TimeToMatch, m.BotFill, m.SettlementLag, m.RelayLag, m.ActorRestarts, m.ActorKills, m.MessagesRejected,
 		m.ConnectionsRefused, m.ConnectionsDropped,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	} {
