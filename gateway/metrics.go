@@ -18,6 +18,9 @@ var Protocols = []string{ProtocolWS, ProtocolEIO3, ProtocolEIO4, ProtocolEIO4Pol
 func WithMetrics(m *metrics.Metrics) Option {
 	return func(g *Gateway) {
 		g.metrics = m
+		if m == nil {
+			return
+		}
 		for _, p := range Protocols {
 			m.Connections.WithLabelValues(p)
 		}
