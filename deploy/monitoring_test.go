@@ -111,6 +111,56 @@ func dashboardExprs(t *testing.T) map[string][]string {
 	return out
 }
 
+// TestDashboardLayout: panel ids are unique, panels lie within Grafana's 24
+// columns without covering each other, and no panel repeats a query id.
+func TestDashboardLayout(t *testing.T) {
+	var dash struct {
+		UID    string `json:"uid"`
+		Panels []struct {
+			ID      int                      `json:"id"`
+			Title   string                   `json:"title"`
+			GridPos struct{ X, Y, W, H int } `json:"gridPos"`
+			Targets []struct {
+				RefID string `json:"refId"`
+			} `json:"targets"`
+		} `json:"panels"`
+	}
+	if err := json.Unmarshal([]byte(mustRead(t, "grafana/caiquan.json")), &dash); err != nil {
+		t.Fatal(err)
+	}
+	if dash.UID == "" || len(dash.Panels) == 0 {
+		t.Fatalf("no uid or no panels")
+	}
+	ids := map[int]string{}
+	cells := map[[2]int]string{}
+	for _, p := range dash.Panels {
+		if other, dup := ids[p.ID]; dup {
+			t.Errorf("panels %q and %q share id %d", p.Title, other, p.ID)
+		}
+		ids[p.ID] = p.Title
+		g := p.GridPos
+		if g.W <= 0 || g.H <= 0 || g.X < 0 || g.X+g.W > 24 {
+			t.Errorf("panel %q: gridPos %+v is outside 24 columns", p.Title, g)
+		}
+		for x := g.X; x < g.X+g.W; x++ {
+			for y := g.Y; y < g.Y+g.H; y++ {
+				if other, ok := cells[[2]int{x, y}]; ok {
+					t.Errorf("panel %q covers %q at %d,%d", p.Title, other, x, y)
+					return
+				}
+				cells[[2]int{x, y}] = p.Title
+			}
+		}
+		refs := map[string]bool{}
+		for _, tg := range p.Targets {
+			if refs[tg.RefID] || tg.RefID == "" {
+				t.Errorf("panel %q: query id %q missing or repeated", p.Title, tg.RefID)
+			}
+			refs[tg.RefID] = true
+		}
+	}
+}
+
 // TestDashboard: the dashboard's queries are PromQL Prometheus accepts
 // (promtool checks them as recording rules, with Grafana's variables
 // filled in), and it has the panels an operator looks for.
