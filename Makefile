@@ -105,10 +105,12 @@ nginx:
 	command -v nginx >/dev/null || test -x /usr/sbin/nginx || (apt-get update -qq && apt-get install -y -qq nginx-light)
 
 # The deploy/ tests: systemd-analyze verifies the unit, kubectl kustomize
-# builds deploy/k8s (both from Debian; no container runtime needed).
+# builds deploy/k8s, promtool checks and unit-tests the alert rules and the
+# dashboard's queries (all from Debian; no container runtime needed).
 deploy-tools:
 	command -v systemd-analyze >/dev/null || (apt-get update -qq && apt-get install -y -qq systemd)
 	command -v kubectl >/dev/null || (apt-get update -qq && apt-get install -y -qq kubectl)
+	command -v promtool >/dev/null || (apt-get update -qq && apt-get install -y -qq prometheus)
 
 # PostgreSQL from Debian: the store a cluster's nodes share.
 postgres:

@@ -5,6 +5,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/caiquan/caiquan/messages"
+	"google.golang.org/protobuf/types/known/emptypb"
 )
 
 // adminName is the node's admin actor: it answers other members' admin
@@ -25,6 +26,8 @@ func adminProps(d *deps) *actor.Props {
 
 func (a *adminActor) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
+	case *emptypb.Empty:
+		ctx.Respond(msg) // another member's probe (Server.PingMembers)
 	case *messages.AdminList:
 		out := &messages.AdminActors{}
 		for _, info := range a.d.inv.List(msg.Kinds...) {

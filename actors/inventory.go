@@ -60,6 +60,14 @@ type tracked struct {
 
 // NewInventory makes an empty inventory that counts restarts in m.
 func NewInventory(m *metrics.Metrics) *Inventory {
+	// Every kind's series exists from the start, at zero: a rate over a
+	// series born with its first event misses that event.
+	for _, kind := range Kinds {
+		m.ActorRestarts.WithLabelValues(kind)
+		for _, mode := range KillModes {
+			m.ActorKills.WithLabelValues(kind, mode)
+		}
+	}
 	return &Inventory{metrics: m, live: make(map[string]*tracked), dispatcher: newWorkerDispatcher(mailboxThroughput)}
 }
 

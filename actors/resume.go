@@ -60,13 +60,13 @@ type sessionHandle struct {
 
 func (h *sessionHandle) Deliver(env *messages.Envelope) {
 	if pid := h.pid.Load(); pid != nil {
-		h.root.Send(pid, env)
+		h.root.Send(pid, stamped(env, time.Now()))
 	}
 }
 
 func (h *sessionHandle) DeliverAck(env *messages.Envelope, ack func(code, message string)) {
 	if pid := h.pid.Load(); pid != nil {
-		h.root.Send(pid, &ackedEnvelope{env: env, ack: ack})
+		h.root.Send(pid, &ackedEnvelope{env: env, ack: ack, at: time.Now().UnixNano()})
 	}
 }
 

@@ -214,7 +214,7 @@ func (r *room) handleChoice(ctx actor.Context, msg *messages.SubmitChoice) {
 		return
 	}
 	s.hand = rules.Hand(msg.Choice)
-	r.toHumans(ctx, &messages.Movement{Uid: msg.Uid, Movement: "choice"}, s)
+	r.relayMove(ctx, &messages.Movement{Uid: msg.Uid, Movement: "choice"}, s)
 }
 
 func (r *room) handleFace(ctx actor.Context, msg *messages.SubmitFace) {
@@ -222,7 +222,7 @@ func (r *room) handleFace(ctx actor.Context, msg *messages.SubmitFace) {
 		return
 	}
 	if s := r.seatOf(ctx, msg.Uid); s != nil {
-		r.toHumans(ctx, &messages.Movement{Uid: msg.Uid, Movement: "face", Face: msg.Face}, s)
+		r.relayMove(ctx, &messages.Movement{Uid: msg.Uid, Movement: "face", Face: msg.Face}, s)
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/caiquan/caiquan"
 	"github.com/caiquan/caiquan/messages"
 	"github.com/caiquan/caiquan/metrics"
+	"google.golang.org/protobuf/types/known/emptypb"
 )
 
 // askTimeout bounds the server's own questions to its actors.
@@ -99,6 +100,7 @@ var _ AckSession = (*sessionHandle)(nil)
 type ackedEnvelope struct {
 	env *messages.Envelope
 	ack func(code, message string)
+	at  int64 // when the gateway handed it on (Unix nanoseconds), as stampedMove's
 }
 
 // Kill modes of the admin API.
@@ -107,6 +109,9 @@ const (
 	KillPoison = "poison" // stop after the messages already queued
 	KillPanic  = "panic"  // fail inside Receive; supervision decides
 )
+
+// KillModes lists every kill mode.
+var KillModes = []string{KillStop, KillPoison, KillPanic}
 
 // ErrNotFound is returned by Kill for an actor that is not (or no longer) live.
 var ErrNotFound = errors.New("actors: no such live actor")
@@ -181,6 +186,27 @@ func (s *Server) List(kinds ...string) []ActorInfo {
 
 // members are the cluster's members (this node alone when not clustered).
 func (s *Server) members() []string { return s.d.place.RoomHosts() }
+
+// PingMembers sends every other member's node a probe over the remote
+// connection the game's messages take, and reports each round trip, or
+// the error of a probe unanswered within timeout, to f. It returns when
+// every probe has.
+func (s *Server) PingMembers(timeout time.Duration, f func(member string, rtt time.Duration, err error)) {
+	var wg sync.WaitGroup
+	for _, member := range s.members() {
+		if member == s.d.self {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			start := time.Now()
+			_, err := s.system.Root.RequestFuture(adminAt(member), &emptypb.Empty{}, timeout).Result()
+			f(member, time.Since(start), err)
+		}()
+	}
+	wg.Wait()
+}
 
 // Drain stops the lobby from seating anyone and waits until every room in
 // progress has finished, or ctx ends.

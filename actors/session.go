@@ -45,6 +45,10 @@ type session struct {
 	// ack is the verdict callback of the client message being handled, set
 	// only within handleClient (ackedEnvelope).
 	ack func(code, message string)
+	// moveAt is when the gateway handed on the client message being
+	// handled (Unix nanoseconds), set only within handleClient
+	// (stampedMove, ackedEnvelope); the moves' relay is timed from it.
+	moveAt int64
 }
 
 // attachState is a session's while its hello waits for the player actor;
@@ -106,6 +110,10 @@ func (s *session) Receive(ctx actor.Context) {
 		if !s.relay(ctx, msg) {
 			s.handleClient(ctx, msg)
 		}
+	case *stampedMove:
+		if !s.relay(ctx, msg.env) {
+			s.handleStamped(ctx, msg)
+		}
 	case *ackedEnvelope:
 		s.handleAcked(ctx, msg)
 	case *messages.Attached:
@@ -132,6 +140,7 @@ func (s *session) Receive(ctx actor.Context) {
 	case *messages.Movement:
 		if s.fromRoom(ctx) {
 			s.send(&messages.Envelope{Body: &messages.Envelope_Movement{Movement: msg}})
+			s.observeRelay(ctx)
 		}
 	case *messages.Leave:
 		if s.fromRoom(ctx) {
@@ -217,8 +226,8 @@ func (s *session) handleClient(ctx actor.Context, env *messages.Envelope) {
 // verdict: a refusal while handling it goes to ack (sendError), and
 // otherwise ack hears that it was taken.
 func (s *session) handleAcked(ctx actor.Context, msg *ackedEnvelope) {
-	s.ack = msg.ack
-	defer func() { s.ack = nil }() // even if handleClient panics
+	s.ack, s.moveAt = msg.ack, msg.at
+	defer func() { s.ack, s.moveAt = nil, 0 }() // even if handleClient panics
 	s.handleClient(ctx, msg.env)
 	if ack := s.ack; ack != nil {
 		s.ack = nil
@@ -511,7 +520,7 @@ func (s *session) handleChoice(ctx actor.Context, c *messages.Choice) {
 		s.sendError(messages.CodeNotPlaying, "no round is in progress")
 		return
 	}
-	ctx.Request(s.room, &messages.SubmitChoice{RoundId: s.round, Uid: s.user.Uid, Choice: c.Choice})
+	requestStamped(ctx, s.room, &messages.SubmitChoice{RoundId: s.round, Uid: s.user.Uid, Choice: c.Choice}, s.moveSince())
 }
 
 func (s *session) handleFace(ctx actor.Context, f *messages.Face) {
@@ -523,7 +532,7 @@ func (s *session) handleFace(ctx actor.Context, f *messages.Face) {
 		s.sendError(messages.CodeNotPlaying, "no round is in progress")
 		return
 	}
-	ctx.Request(s.room, &messages.SubmitFace{RoundId: s.round, Uid: s.user.Uid, Face: f.Face})
+	requestStamped(ctx, s.room, &messages.SubmitFace{RoundId: s.round, Uid: s.user.Uid, Face: f.Face}, s.moveSince())
 }
 
 func (s *session) handleLeave(ctx actor.Context) {

@@ -42,33 +42,48 @@ type Guest struct {
 	// Banned, when set, says whether an operator banned uid; a banned
 	// guest's renewal is refused (a new guest is another player).
 	Banned func(uid string) (bool, error)
+	// OnOutcome, if set, is called once per request with OutcomeOK (a new
+	// guest), OutcomeRenewed or the refusal code (one of GuestOutcomes).
+	OnOutcome func(outcome string)
 }
 
+// GuestOutcomes lists every outcome Guest reports to OnOutcome.
+var GuestOutcomes = []string{OutcomeOK, OutcomeRenewed, CodeMethod, CodeBadAuthorization, CodeBadToken,
+	CodeNotGuest, CodeRefreshExpired, CodeGuestUnavailable, CodeStoreUnavailable, CodeBanned}
+
 func (g *Guest) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	status, body := g.answer(w, r)
+	writeJSON(w, status, body)
+	if g.OnOutcome != nil {
+		ok := OutcomeOK
+		if len(r.Header.Values("Authorization")) > 0 {
+			ok = OutcomeRenewed
+		}
+		g.OnOutcome(outcomeOf(body, ok))
+	}
+}
+
+func (g *Guest) answer(w http.ResponseWriter, r *http.Request) (int, any) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		writeJSON(w, http.StatusMethodNotAllowed, Refusal{CodeMethod, "POST /guest for a new guest, or with Authorization: Bearer <token> to renew one"})
-		return
+		return http.StatusMethodNotAllowed, Refusal{CodeMethod, "POST /guest for a new guest, or with Authorization: Bearer <token> to renew one"}
 	}
 	now := g.Now()
 	uid, status, refusal := g.subject(r.Header.Values("Authorization"), now)
 	if status != http.StatusOK {
-		writeJSON(w, status, refusal)
-		return
+		return status, refusal
 	}
 	if len(r.Header.Values("Authorization")) > 0 && g.Banned != nil {
 		banned, err := g.Banned(uid)
 		if err != nil {
-			writeJSON(w, http.StatusServiceUnavailable, Refusal{CodeStoreUnavailable, "the player store did not answer; try again"})
-			return
+			return http.StatusServiceUnavailable, Refusal{CodeStoreUnavailable, "the player store did not answer; try again"}
 		}
 		if banned {
-			writeJSON(w, http.StatusForbidden, Refusal{CodeBanned, "this player is banned by the server's operator"})
-			return
+			return http.StatusForbidden, Refusal{CodeBanned, "this player is banned by the server's operator"}
 		}
 	}
 	token, exp := g.Signer.Issue(Claims{Sub: uid}, now)
-	writeJSON(w, http.StatusOK, loginResponse{Token: token, ExpiresAt: exp, UID: uid})
+	return http.StatusOK, loginResponse{Token: token, ExpiresAt: exp, UID: uid}
 }
 
 // subject is the uid the answer is for: a new one when the request has

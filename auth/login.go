@@ -62,6 +62,9 @@ type Login struct {
 	// Banned, when set, says whether an operator banned uid; a banned
 	// player's login is refused.
 	Banned func(uid string) (bool, error)
+	// OnOutcome, if set, is called once per request with OutcomeOK or the
+	// refusal code answered (one of LoginOutcomes).
+	OnOutcome func(outcome string)
 
 	slotsOnce sync.Once
 	slots     chan struct{} // one element per call under way
@@ -88,32 +91,54 @@ type Refusal struct {
 	Message string `json:"message"`
 }
 
+// Outcomes of a login besides the refusal codes.
+const (
+	OutcomeOK      = "ok"      // a token was issued
+	OutcomeRenewed = "renewed" // a guest's token was renewed for the same uid
+)
+
+// LoginOutcomes lists every outcome Login reports to OnOutcome.
+var LoginOutcomes = []string{OutcomeOK, CodeMethod, CodeBadRequest, CodeMissingCode, CodeWeChatBusy,
+	CodeInvalidCode, CodeUserBlocked, CodeWeChatRateLimited, CodeWeChatConfig, CodeWeChatError,
+	CodeWeChatTimeout, CodeWeChatUnreachable, CodeStoreUnavailable, CodeBanned, CodeContentRefused, CodeContentCheck}
+
 func (l *Login) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	status, body := l.answer(w, r)
+	writeJSON(w, status, body)
+	if l.OnOutcome != nil {
+		l.OnOutcome(outcomeOf(body, OutcomeOK))
+	}
+}
+
+// outcomeOf is the outcome an answer reports: the refusal's code, or ok.
+func outcomeOf(body any, ok string) string {
+	if r, refused := body.(Refusal); refused {
+		return r.Code
+	}
+	return ok
+}
+
+func (l *Login) answer(w http.ResponseWriter, r *http.Request) (int, any) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		writeJSON(w, http.StatusMethodNotAllowed, Refusal{CodeMethod, "POST a JSON body {\"code\":\"…\"} to log in"})
-		return
+		return http.StatusMethodNotAllowed, Refusal{CodeMethod, "POST a JSON body {\"code\":\"…\"} to log in"}
 	}
 	var req loginRequest
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody)).Decode(&req); err != nil {
-		writeJSON(w, http.StatusBadRequest, Refusal{CodeBadRequest, "the body must be a JSON object {\"code\",\"uname\",\"uavatar\"}: " + err.Error()})
-		return
+		return http.StatusBadRequest, Refusal{CodeBadRequest, "the body must be a JSON object {\"code\",\"uname\",\"uavatar\"}: " + err.Error()}
 	}
 	switch {
 	case req.Code == "":
-		writeJSON(w, http.StatusBadRequest, Refusal{CodeMissingCode, "code is required: the code from wx.login"})
-		return
+		return http.StatusBadRequest, Refusal{CodeMissingCode, "code is required: the code from wx.login"}
 	case len(req.Code) > maxCode || len(req.Uname) > maxUname || len(req.Uavatar) > maxUavatar:
-		writeJSON(w, http.StatusBadRequest, Refusal{CodeBadRequest, fmt.Sprintf("code, uname and uavatar may be at most %d, %d and %d bytes", maxCode, maxUname, maxUavatar)})
-		return
+		return http.StatusBadRequest, Refusal{CodeBadRequest, fmt.Sprintf("code, uname and uavatar may be at most %d, %d and %d bytes", maxCode, maxUname, maxUavatar)}
 	}
 	if !l.acquire() {
 		if l.OnBusy != nil {
 			l.OnBusy()
 		}
 		w.Header().Set("Retry-After", "1")
-		writeJSON(w, http.StatusServiceUnavailable, Refusal{CodeWeChatBusy, "too many logins are under way; try again in a moment"})
-		return
+		return http.StatusServiceUnavailable, Refusal{CodeWeChatBusy, "too many logins are under way; try again in a moment"}
 	}
 	defer l.release()
 	ctx, cancel := context.WithTimeout(r.Context(), l.Timeout)
@@ -124,31 +149,27 @@ func (l *Login) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// One line per code per 10 s: a flood of bad codes, or WeChat down
 		// under a rush of logins, must not flood the log.
 		l.quietLog().Warn("login:"+refusal.Code, "login refused", "code", refusal.Code, "err", err)
-		writeJSON(w, status, refusal)
-		return
+		return status, refusal
 	}
 	uid := UID(l.WeChat.AppID, openid)
 	if l.Banned != nil {
 		banned, err := l.Banned(uid)
 		if err != nil {
 			l.quietLog().Warn("login:store", "login: the store did not answer", "err", err)
-			writeJSON(w, http.StatusServiceUnavailable, Refusal{CodeStoreUnavailable, "the player store did not answer; try again"})
-			return
+			return http.StatusServiceUnavailable, Refusal{CodeStoreUnavailable, "the player store did not answer; try again"}
 		}
 		if banned {
-			writeJSON(w, http.StatusForbidden, Refusal{CodeBanned, "this player is banned by the server's operator"})
-			return
+			return http.StatusForbidden, Refusal{CodeBanned, "this player is banned by the server's operator"}
 		}
 	}
 	if l.Content != nil {
 		if status, ref := l.checkContent(ctx, openid, req.Uname, req.Uavatar); status != 0 {
 			l.quietLog().Warn("login:"+ref.Code, "login refused", "code", ref.Code)
-			writeJSON(w, status, ref)
-			return
+			return status, ref
 		}
 	}
 	token, exp := l.Signer.Issue(Claims{Sub: uid, Uname: req.Uname, Uavatar: req.Uavatar, OpenID: openid}, l.Now())
-	writeJSON(w, http.StatusOK, loginResponse{Token: token, ExpiresAt: exp, UID: uid})
+	return http.StatusOK, loginResponse{Token: token, ExpiresAt: exp, UID: uid}
 }
 
 // checkContent checks what the login would show others.

@@ -26,7 +26,7 @@ const eio3OpenTail = `","upgrades":[],"pingInterval":25000,"pingTimeout":60000}`
 
 func newEIO3Wire() *eio3Wire { return &eio3Wire{sid: newSID()} }
 
-func (w *eio3Wire) name() string { return "eio3" }
+func (w *eio3Wire) name() string { return ProtocolEIO3 }
 
 func (w *eio3Wire) greeting() []frame {
 	return []frame{textFrame(`0{"sid":"` + w.sid + eio3OpenTail), textFrame("40")}

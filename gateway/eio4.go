@@ -51,7 +51,7 @@ func newEIO4Wire(sid string, polling bool, pingInterval, pingTimeout time.Durati
 	return &eio4Wire{sid: sid, open: open}
 }
 
-func (w *eio4Wire) name() string { return "eio4" }
+func (w *eio4Wire) name() string { return ProtocolEIO4 }
 
 func (w *eio4Wire) greeting() []frame { return []frame{textFrame(w.open)} }
 

@@ -5,8 +5,30 @@ import (
 	"github.com/caiquan/caiquan/metrics"
 )
 
-// WithMetrics counts connections by protocol and refused messages by reason.
-func WithMetrics(m *metrics.Metrics) Option { return func(g *Gateway) { g.metrics = m } }
+// Protocols: the protocol label of caiquan_connections.
+const (
+	ProtocolWS          = "ws"           // our own protocol over WebSocket
+	ProtocolEIO3        = "eio3"         // Socket.IO v2 / Engine.IO 3 over WebSocket (the 2016 client)
+	ProtocolEIO4        = "eio4"         // Socket.IO v4 / Engine.IO 4 over WebSocket
+	ProtocolEIO4Polling = "eio4-polling" // Engine.IO 4 long-polling, until it upgrades
+)
+
+// Protocols lists every protocol label value.
+var Protocols = []string{ProtocolWS, ProtocolEIO3, ProtocolEIO4, ProtocolEIO4Polling}
+
+// WithMetrics counts connections by protocol and refused messages by
+// reason. Every protocol's gauge exists from the start, at zero.
+func WithMetrics(m *metrics.Metrics) Option {
+	return func(g *Gateway) {
+		g.metrics = m
+		if m == nil {
+			return
+		}
+		for _, p := range Protocols {
+			m.Connections.WithLabelValues(p)
+		}
+	}
+}
 
 func (g *Gateway) countConn(wire string, delta float64) {
 	if g.metrics != nil {

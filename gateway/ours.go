@@ -123,7 +123,7 @@ func newOursWire(binaryFirst bool) *oursWire {
 	return w
 }
 
-func (w *oursWire) name() string      { return "ws" }
+func (w *oursWire) name() string      { return ProtocolWS }
 func (w *oursWire) greeting() []frame { return nil }
 
 func (w *oursWire) heartbeat() (frame, bool) { return frame{}, false }

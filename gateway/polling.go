@@ -15,6 +15,7 @@ import (
 
 	"github.com/caiquan/caiquan/actors"
 	"github.com/caiquan/caiquan/messages"
+	"github.com/caiquan/caiquan/metrics"
 )
 
 // Engine.IO 4 over HTTP long-polling (socketio/engine.io-protocol): a GET
@@ -417,7 +418,7 @@ func (p *pollSession) servePost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if len(body) > limit {
-		p.g.countRejected("frame_too_big")
+		p.g.countRejected(metrics.RejectedFrameTooBig)
 		p.Close(messages.CloseTooBig, fmt.Sprintf("payload exceeds %d bytes", limit))
 		writeJSON(w, http.StatusRequestEntityTooLarge, apiError{Code: "payload_too_big", Message: fmt.Sprintf("a payload may hold at most %d bytes (maxPayload)", limit)})
 		return
@@ -613,7 +614,7 @@ type upgradeWire struct {
 	upgraded atomic.Bool
 }
 
-func (u *upgradeWire) name() string      { return "eio4" }
+func (u *upgradeWire) name() string      { return ProtocolEIO4 }
 func (u *upgradeWire) greeting() []frame { return nil }
 
 func (u *upgradeWire) heartbeat() (frame, bool) {
@@ -709,7 +710,7 @@ func (g *Gateway) addPoll(p *pollSession) *closeCause {
 	g.pollingOpen++
 	cause := g.closedWith
 	g.mu.Unlock()
-	g.countConn("eio4-polling", 1)
+	g.countConn(ProtocolEIO4Polling, 1)
 	return cause
 }
 
@@ -718,7 +719,7 @@ func (g *Gateway) pollUpgraded() {
 	g.mu.Lock()
 	g.pollingOpen--
 	g.mu.Unlock()
-	g.countConn("eio4-polling", -1)
+	g.countConn(ProtocolEIO4Polling, -1)
 }
 
 func (g *Gateway) removePoll(p *pollSession, polling bool) {
@@ -730,7 +731,7 @@ func (g *Gateway) removePoll(p *pollSession, polling bool) {
 	}
 	g.mu.Unlock()
 	if polling {
-		g.countConn("eio4-polling", -1)
+		g.countConn(ProtocolEIO4Polling, -1)
 	}
 }
 

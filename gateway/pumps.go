@@ -142,7 +142,7 @@ func (c *conn) readFrame() (ok, game bool) {
 	}
 	c.extendReadDeadline()
 	if len(data) > limit {
-		c.g.countRejected("frame_too_big")
+		c.g.countRejected(metrics.RejectedFrameTooBig)
 		c.dropped(metrics.DroppedFrameTooBig, "gateway: closed: frame too big", "limit", limit)
 		c.Close(messages.CloseTooBig, fmt.Sprintf("frame exceeds %d bytes", limit))
 		return true, false
@@ -219,11 +219,11 @@ func (c *conn) closeAfterReadError(err error) {
 		}
 		c.Close(code, fmt.Sprintf("client closed (%d)", ce.Code))
 	case errors.Is(err, errControlTooBig):
-		c.g.countRejected("frame_too_big")
+		c.g.countRejected(metrics.RejectedFrameTooBig)
 		c.dropped(metrics.DroppedFrameTooBig, "gateway: closed: control frame too big")
 		c.Close(messages.CloseTooBig, fmt.Sprintf("control frame exceeds %d bytes", maxControlPayload))
 	case errors.Is(err, errFrameTooBig):
-		c.g.countRejected("frame_too_big")
+		c.g.countRejected(metrics.RejectedFrameTooBig)
 		c.dropped(metrics.DroppedFrameTooBig, "gateway: closed: frame too big")
 		c.Close(messages.CloseTooBig, fmt.Sprintf("frame exceeds %d bytes", c.g.cfg.MaxFrameBytes))
 	case errors.Is(err, websocket.ErrReadLimit):

@@ -44,3 +44,13 @@ const (
 	CloseBanned        = 4005 // an operator banned the player
 	CloseDeleted       = 4006 // the player deleted its data
 )
+
+// Codes lists every error code, so that a counter by code can start at
+// zero for each.
+var Codes = []string{
+	CodeBadFrame, CodeBadPayload, CodeUnknownEvent, CodeHelloFirst, CodeAlreadyHello, CodeBadUser,
+	CodeInvalidChoice, CodeInvalidFace, CodeNotPlaying, CodeAlreadyQueued, CodeRateLimited,
+	CodeDraining, CodeServerBusy, CodeNotClientEvent, CodeTokenRequired, CodeBadToken,
+	CodeTokenExpired, CodeResumeFailed, CodeJoinDropped, CodeUpgradeRequired, CodeContentRefused,
+	CodeContentCheck, CodeBanned, CodeDeleted,
+}

@@ -9,6 +9,9 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
+	"sync/atomic"
+
+	"github.com/caiquan/caiquan/messages"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -27,6 +30,7 @@ type Metrics struct {
 	TimeToMatch      prometheus.Histogram   // join to seat, humans seated with humans
 	BotFill          prometheus.Histogram   // join to seat, rooms that needed a bot
 	SettlementLag    prometheus.Histogram   // deadline to result sent
+	RelayLag         prometheus.Histogram   // a move handed to its session to the others' sessions sending it on
 	ActorRestarts    *prometheus.CounterVec // kind
 	ActorKills       *prometheus.CounterVec // kind, mode
 	MessagesRejected *prometheus.CounterVec // reason (an error code or a close reason)
@@ -42,7 +46,30 @@ type Metrics struct {
 	StoreLowSpace      prometheus.Gauge       // 1 while the store's disk is below store_min_free_mib
 	JoinsRefused       prometheus.Counter     // joins answered server_busy for low disk space
 	GuestsExpired      prometheus.Counter     // guest records removed by the sweep
+
+	BuildInfo       *prometheus.GaugeVec     // version, commit, go: one series at 1 (SetBuildInfo)
+	StoreSeconds    *prometheus.HistogramVec // op: every call through Store
+	StoreErrors     *prometheus.CounterVec   // op
+	StoreStaleSaves prometheus.Counter       // Save answered ErrStale
+	Logins          *prometheus.CounterVec   // method, outcome ("ok", "renewed" or a refusal code)
+	// PeerRTT is the round trip of a probe to another member's node
+	// actor, over the remote connection the game's messages take;
+	// PeerProbeFailures the probes that got no answer in time.
+	PeerRTT           prometheus.Histogram
+	PeerProbeFailures prometheus.Counter
+	// cluster is read at each scrape by the members and fenced gauges.
+	cluster atomic.Pointer[ClusterState]
 }
+
+// ClusterState is what the cluster gauges read at each scrape.
+type ClusterState struct {
+	Members func() int  // members this node sees, itself included
+	Fenced  func() bool // this node has cut itself off
+}
+
+// RejectedFrameTooBig is the reason of MessagesRejected for a frame over
+// max_frame_bytes; the others are the error codes sent to the client.
+const RejectedFrameTooBig = "frame_too_big"
 
 // Reasons of ConnectionsRefused.
 const (
@@ -99,6 +126,9 @@ func New() *Metrics {
 	m.SettlementLag = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name: "caiquan_settlement_lag_seconds", Help: "From a round's deadline to its result.", Buckets: fast,
 	})
+	m.RelayLag = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "caiquan_relay_lag_seconds", Help: "From the gateway handing a player's move to its session to the other players' sessions sending it on (those on the mover's node).", Buckets: fast,
+	})
 	m.ActorRestarts = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "caiquan_actor_restarts_total", Help: "Actor restarts by supervision, by kind.",
 	}, []string{"kind"})
@@ -122,7 +152,7 @@ func New() *Metrics {
 	for _, r := range DroppedReasons {
 		m.ConnectionsDropped.WithLabelValues(r)
 	}
-	for _, r := range []string{"frame_too_big", "rate_limited"} {
+	for _, r := range append([]string{RejectedFrameTooBig}, messages.Codes...) {
 		m.MessagesRejected.WithLabelValues(r)
 	}
 	m.HTTPRefused = prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -144,10 +174,56 @@ func New() *Metrics {
 	m.GuestsExpired = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "caiquan_store_guest_records_expired_total", Help: "Records of non-WeChat players removed after guest_record_ttl unseen.",
 	})
+	m.BuildInfo = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "caiquan_build_info", Help: "1, labelled with the running binary's version, commit and Go version.",
+	}, []string{"version", "commit", "go"})
+	m.StoreSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "caiquan_store_operation_seconds", Help: "Duration of player store operations, by operation.",
+		Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+	}, []string{"op"})
+	m.StoreErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "caiquan_store_errors_total", Help: "Player store operations that failed, by operation (not counting ErrNoPlayer answers or stale saves).",
+	}, []string{"op"})
+	for _, op := range StoreOps {
+		m.StoreSeconds.WithLabelValues(op)
+		m.StoreErrors.WithLabelValues(op)
+	}
+	m.StoreStaleSaves = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "caiquan_store_stale_saves_total", Help: "Saves refused because the record changed since it was loaded (another writer of the same player).",
+	})
+	m.Logins = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "caiquan_logins_total", Help: "Answers of POST /login (method wechat) and POST /guest (method guest), by outcome: ok, renewed or the refusal code.",
+	}, []string{"method", "outcome"})
+	members := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "caiquan_cluster_members", Help: "Cluster members this node sees, itself included; 1 on a single node.",
+	}, func() float64 {
+		if c := m.cluster.Load(); c != nil {
+			return float64(c.Members())
+		}
+		return 1
+	})
+	fenced := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "caiquan_cluster_fenced", Help: "1 once this node has fenced itself off its cluster (it drains and exits 3), else 0.",
+	}, func() float64 {
+		if c := m.cluster.Load(); c != nil && c.Fenced() {
+			return 1
+		}
+		return 0
+	})
+	m.PeerRTT = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "caiquan_cluster_peer_rtt_seconds", Help: "Round trip of a probe message to another member's node actor and back.",
+		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1},
+	})
+	m.PeerProbeFailures = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "caiquan_cluster_peer_probe_failures_total", Help: "Probes of another member that got no answer in time.",
+	})
+
 	for _, c := range []prometheus.Collector{
+		m.BuildInfo, m.StoreSeconds, m.StoreErrors, m.StoreStaleSaves, m.Logins,
+		members, fenced, m.PeerRTT, m.PeerProbeFailures,
 		m.DamagedRecords, m.StoreLowSpace, m.JoinsRefused, m.GuestsExpired, m.HTTPRefused,
 		m.Connections, m.PlayersWaiting, m.RoomsInProgress, m.RoundsSettled, m.RoundsVoided,
-		m.TimeToMatch, m.BotFill, m.SettlementLag, m.ActorRestarts, m.ActorKills, m.MessagesRejected,
+		m.TimeToMatch, m.BotFill, m.SettlementLag, m.RelayLag, m.ActorRestarts, m.ActorKills, m.MessagesRejected,
 		m.ConnectionsRefused, m.ConnectionsDropped,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	} {
@@ -155,6 +231,15 @@ func New() *Metrics {
 	}
 	return m
 }
+
+// SetBuildInfo sets caiquan_build_info's one series.
+func (m *Metrics) SetBuildInfo(version, commit, goVersion string) {
+	m.BuildInfo.Reset()
+	m.BuildInfo.WithLabelValues(version, commit, goVersion).Set(1)
+}
+
+// ObserveCluster makes the cluster gauges read c from now on.
+func (m *Metrics) ObserveCluster(c ClusterState) { m.cluster.Store(&c) }
 
 // Handler serves the metrics in Prometheus text format.
 func (m *Metrics) Handler() http.Handler {

@@ -36,6 +36,12 @@ import (
 // rest.
 const goAwayGrace = 2 * time.Second
 
+// Methods of caiquan_logins_total: POST /login and POST /guest.
+const (
+	loginWeChat = "wechat"
+	loginGuest  = "guest"
+)
+
 // Main is one server: the actor system, the game's actors and the gateway
 // behind one HTTP listener. Tests and the binary build it the same way.
 type Main struct {
@@ -71,6 +77,8 @@ type Main struct {
 	disk *diskGuard
 	// stopSweep ends the guests' expiry sweep; nil when off.
 	stopSweep func()
+	// stopProbe ends the probes of the other members; nil on a single node.
+	stopProbe func()
 	done      chan error
 }
 
@@ -124,9 +132,19 @@ func (m *Main) Open() (err error) {
 		return err
 	}
 	m.metrics = metrics.New()
+	b := readBuildInfo()
+	m.metrics.SetBuildInfo(b.Version, b.commitLabel(), b.Go)
+	for _, o := range auth.LoginOutcomes {
+		m.metrics.Logins.WithLabelValues(loginWeChat, o)
+	}
+	for _, o := range auth.GuestOutcomes {
+		m.metrics.Logins.WithLabelValues(loginGuest, o)
+	}
 	if err := m.openStore(); err != nil {
 		return err
 	}
+	// Every backend is measured the same way, behind the interface.
+	m.store = m.metrics.Store(m.store)
 	m.applyMemoryLimit()
 	settings := actorSettings(m.Config)
 	settings.Busy = m.memory.Busy
@@ -160,9 +178,11 @@ func (m *Main) Open() (err error) {
 
 				MaxConcurrent: m.Config.WeChatMaxConcurrent,
 				OnBusy:        func() { m.metrics.HTTPRefused.WithLabelValues("/login", auth.CodeWeChatBusy).Inc() },
+				OnOutcome:     func(o string) { m.metrics.Logins.WithLabelValues(loginWeChat, o).Inc() },
 			}
 		} else {
-			guest = &auth.Guest{Signer: signer, RefreshWindow: m.Config.GuestRefreshWindow, Now: time.Now, Banned: m.banned}
+			guest = &auth.Guest{Signer: signer, RefreshWindow: m.Config.GuestRefreshWindow, Now: time.Now, Banned: m.banned,
+				OnOutcome: func(o string) { m.metrics.Logins.WithLabelValues(loginGuest, o).Inc() }}
 		}
 	}
 	if m.cluster != nil {
@@ -225,6 +245,7 @@ func (m *Main) Open() (err error) {
 	if err := m.openPprof(); err != nil {
 		return err
 	}
+	m.observeCluster()
 	m.http = m.httpServer(m.gateway, "game")
 	serve := ln
 	if m.certs != nil {
@@ -432,6 +453,9 @@ func (m *Main) Close() error {
 	}
 	if m.stopSweep != nil {
 		m.stopSweep()
+	}
+	if m.stopProbe != nil {
+		m.stopProbe()
 	}
 	m.stopActors()
 	if m.disk != nil {

@@ -44,6 +44,11 @@ func readBuildInfo() buildInfo {
 }
 
 func (b buildInfo) String() string {
+	return fmt.Sprintf("caiquan %s (commit %s, %s)", b.Version, b.commitLabel(), b.Go)
+}
+
+// commitLabel is the commit as -version and caiquan_build_info show it.
+func (b buildInfo) commitLabel() string {
 	c := b.Commit
 	if c == "" {
 		c = "unknown"
@@ -51,7 +56,7 @@ func (b buildInfo) String() string {
 	if b.Modified {
 		c += "+modified"
 	}
-	return fmt.Sprintf("caiquan %s (commit %s, %s)", b.Version, c, b.Go)
+	return c
 }
 
 func printVersion(w io.Writer) {
