@@ -14,15 +14,55 @@ const (
 	OpTop    = "top"
 	OpAround = "around"
 	OpExpire = "expire"
+	// Of caiquan.Players.
+	OpPutAvatar = "put_avatar"
+	OpAvatar    = "avatar"
+	OpDelete    = "delete"
 )
 
 // StoreOps lists every op label value.
-var StoreOps = []string{OpLoad, OpSave, OpTop, OpAround, OpExpire}
+var StoreOps = []string{OpLoad, OpSave, OpTop, OpAround, OpExpire, OpPutAvatar, OpAvatar, OpDelete}
 
 // Store measures every call to s: its duration by operation, and its
-// failures. ErrNoPlayer is an answer, not a failure; ErrStale is counted
-// apart (two writers of one record), not as an error.
-func (m *Metrics) Store(s caiquan.Store) caiquan.Store { return &measuredStore{s: s, m: m} }
+// failures. ErrNoPlayer and ErrNoAvatar are answers, not failures;
+// ErrStale is counted apart (two writers of one record), not as an error.
+// The store it returns is a caiquan.Players too, when s is one.
+func (m *Metrics) Store(s caiquan.Store) caiquan.Store {
+	ms := &measuredStore{s: s, m: m}
+	if p, ok := s.(caiquan.Players); ok {
+		return &measuredPlayers{measuredStore: ms, p: p}
+	}
+	return ms
+}
+
+// measuredPlayers is a measured store whose store keeps avatars too.
+type measuredPlayers struct {
+	*measuredStore
+	p caiquan.Players
+}
+
+var _ caiquan.Players = (*measuredPlayers)(nil)
+
+func (mp *measuredPlayers) PutAvatar(uid string, a caiquan.Avatar) error {
+	start := time.Now()
+	err := mp.p.PutAvatar(uid, a)
+	mp.done(OpPutAvatar, start, err)
+	return err
+}
+
+func (mp *measuredPlayers) Avatar(name string) (caiquan.Avatar, error) {
+	start := time.Now()
+	a, err := mp.p.Avatar(name)
+	mp.done(OpAvatar, start, err)
+	return a, err
+}
+
+func (mp *measuredPlayers) Delete(uid string) error {
+	start := time.Now()
+	err := mp.p.Delete(uid)
+	mp.done(OpDelete, start, err)
+	return err
+}
 
 type measuredStore struct {
 	s caiquan.Store
@@ -35,7 +75,7 @@ var _ caiquan.Store = (*measuredStore)(nil)
 func (ms *measuredStore) done(op string, start time.Time, err error) {
 	ms.m.StoreSeconds.WithLabelValues(op).Observe(time.Since(start).Seconds())
 	switch {
-	case err == nil, errors.Is(err, caiquan.ErrNoPlayer):
+	case err == nil, errors.Is(err, caiquan.ErrNoPlayer), errors.Is(err, caiquan.ErrNoAvatar):
 	case errors.Is(err, caiquan.ErrStale):
 		ms.m.StoreStaleSaves.Inc()
 	default:

@@ -76,6 +76,17 @@ func TestSaveSeesEveryOtherWrite(t *testing.T) {
 		t.Fatalf("save after expiry: %v", err)
 	}
 
+	// Deleted (DELETE /me), the record starts afresh from Writes 0.
+	if err := s.Save("carol", caiquan.PlayerRecord{Standing: rules.Standing{Total: 7}, Rounds: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Delete("carol"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Save("carol", caiquan.PlayerRecord{}); err != nil {
+		t.Fatalf("save after delete: %v", err)
+	}
+
 	// The leaderboard followed every move: one line, the last total.
 	top, err := s.Top(10)
 	if err != nil {
@@ -84,7 +95,7 @@ func TestSaveSeesEveryOtherWrite(t *testing.T) {
 	if len(top) != 1 || top[0].Total != 2 {
 		t.Fatalf("leaderboard: %+v, want alice at 2 alone", top)
 	}
-	if rep, err := s.Check(); err != nil || len(rep.Damaged) != 0 || rep.Records != 2 || rep.Board != 1 {
+	if rep, err := s.Check(); err != nil || len(rep.Damaged) != 0 || rep.Records != 3 || rep.Board != 1 {
 		t.Fatalf("check: %+v, %v", rep, err)
 	}
 }

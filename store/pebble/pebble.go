@@ -594,6 +594,7 @@ func (s *Store) Delete(uid string) error {
 	if err != nil && !errors.Is(err, store.ErrDamaged) {
 		return err
 	}
+	s.forget(uid)
 	b := s.db.NewBatch()
 	defer b.Close()
 	if err := b.Delete(recordKey(uid), nil); err != nil {
