@@ -108,6 +108,7 @@ func (h *handovers) take(id uint64) *handover {
 // what it sent last, the messages it keeps for a replay, and while its
 // connection is gone, the timer of its window.
 type resumeState struct {
+	sio      bool // the token is a Socket.IO pid (socketio.go)
 	secret   string
 	seq      uint32
 	sent     [replayBuffer]*messages.Envelope // a ring: seq s is at s % replayBuffer
@@ -122,6 +123,7 @@ type resumingState struct {
 	user     *messages.User
 	hello    *messages.Hello
 	handover uint64
+	sio      bool // a Socket.IO CONNECT asks, not a hello
 	pending  []*messages.Envelope
 	timer    Timer
 	gone     bool // our connection closed meanwhile
@@ -234,8 +236,16 @@ func (s *session) handleResumeRequest(ctx actor.Context, req *messages.ResumeReq
 	case subtle.ConstantTimeCompare([]byte(req.Secret), []byte(r.secret)) != 1:
 		refuse("the resume token is not valid (used already, or never given)")
 		return
-	case req.Uid != s.user.Uid:
+	case req.SocketIo != r.sio:
+		refuse("the resume token is of another protocol (a Socket.IO pid resumes only Socket.IO, a /ws token only /ws)")
+		return
+	case req.Uid != s.user.Uid && !(r.sio && req.Uid == "" && s.d.settings.Auth == nil):
 		refuse("the resume token belongs to another player")
+		return
+	case r.sio && !r.detached:
+		// socket.io keeps a session for recovery only once its connection
+		// is gone; a pid that a connected session holds is used already.
+		refuse("the session of this pid is connected")
 		return
 	case !r.held(req.LastSeq):
 		refuse("the messages after last_seq are no longer held")
@@ -246,7 +256,6 @@ func (s *session) handleResumeRequest(ctx actor.Context, req *messages.ResumeReq
 		refuse("the new connection is gone")
 		return
 	}
-	r.secret = "" // until the hi below gives a new one
 	if s.handle != nil {
 		s.handle.pid.Store(nil) // the old connection's reader reaches nobody now
 	}
@@ -258,18 +267,31 @@ func (s *session) handleResumeRequest(ctx actor.Context, req *messages.ResumeReq
 	dropTimer(&r.expiry)
 	r.detached, s.gone = false, false
 	s.conn, s.handle = ho.conn, ho.handle
+	if r.sio {
+		// The same pid again: socket.io-client says recovered only then.
+		if sc, ok := s.conn.(SocketIOConn); ok {
+			sc.Connected(resumeToken(ctx.Self().Id, r.secret), true)
+		}
+	} else {
+		r.secret = "" // the hi below gives a new one
+		s.sendResumedHi(ctx)
+	}
+	for _, env := range r.after(req.LastSeq) {
+		s.conn.Send(env)
+	}
+	ctx.Respond(&messages.ResumeAnswer{Ok: true})
+}
+
+// sendResumedHi opens a /ws resume: the hi is not numbered, and what
+// follows it is the replay, in its seqs.
+func (s *session) sendResumedHi(ctx actor.Context) {
 	resumed := true
 	hi := &messages.Hi{
 		Message: "welcome back", Nearby: 0,
 		TotalScore: s.standing.Total, WinStreak: s.standing.Streak, Resumed: &resumed,
 	}
 	s.offerResume(ctx, hi)
-	// The hi is not numbered: what follows it is the replay, in its seqs.
 	s.conn.Send(&messages.Envelope{Body: &messages.Envelope_Hi{Hi: hi}})
-	for _, env := range r.after(req.LastSeq) {
-		s.conn.Send(env)
-	}
-	ctx.Respond(&messages.ResumeAnswer{Ok: true})
 }
 
 // startResume: a hello that asks for another session. The identity is
@@ -323,6 +345,10 @@ func (s *session) resumeFailed(ctx actor.Context, reason string) {
 	rs := s.resuming
 	s.resuming = nil
 	stopTimer(rs.timer)
+	if rs.sio {
+		s.recoveryFailed(ctx, rs, reason)
+		return
+	}
 	if rs.gone {
 		ctx.Stop(ctx.Self())
 		return

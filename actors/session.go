@@ -160,6 +160,8 @@ func (s *session) Receive(ctx actor.Context) {
 		if !s.detach(ctx) {
 			ctx.Stop(ctx.Self())
 		}
+	case *sioConnect:
+		s.handleConnect(ctx, msg.c)
 	case *messages.ResumeRequest:
 		s.handleResumeRequest(ctx, msg)
 	case *messages.ResumeAnswer:

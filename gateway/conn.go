@@ -74,6 +74,22 @@ func (c *conn) Resumable() bool {
 	return ok
 }
 
+var _ actors.SocketIOConn = (*conn)(nil)
+
+// Connected answers a Socket.IO CONNECT for the session (Engine.IO 4 over
+// WebSocket). A recovered session said its hello on an earlier
+// connection, so this one has none to wait for.
+func (c *conn) Connected(pid string, recovered bool) {
+	w, ok := c.wire.(*eio4Wire)
+	if !ok {
+		return
+	}
+	if recovered {
+		c.helloSeen.Store(true)
+	}
+	c.enqueue(w.connectFrame(pid))
+}
+
 // Lost says whether the client's side ended the connection without saying
 // goodbye (it vanished, went silent, or closed with anything but 1000),
 // rather than the server closing it for cause (a slow consumer, a flood,
@@ -208,6 +224,7 @@ func (c *conn) armPongTimer() {
 	if c.pongTimer == nil {
 		c.pongTimer = time.AfterFunc(c.g.eio4PingTimeout, func() {
 			if c.pongDue.Load() {
+				c.lost.Store(true) // gone silent: it may recover
 				c.Close(messages.ClosePolicy, fmt.Sprintf("no pong within %v", c.g.eio4PingTimeout))
 			}
 		})

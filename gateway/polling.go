@@ -58,6 +58,7 @@ type pollSession struct {
 	token   string  // postMu: the session token given outside hello
 
 	helloSeen atomic.Bool
+	lost      atomic.Bool // ended from the client's side (Lost)
 
 	mu        sync.Mutex
 	queue     [][]byte      // packets waiting for a GET; at most cfg.OutboundQueue
@@ -77,7 +78,7 @@ type pollSession struct {
 	endTimer  *time.Timer
 }
 
-var _ actors.Conn = (*pollSession)(nil)
+var _ actors.SocketIOConn = (*pollSession)(nil)
 
 // servePolling answers every request with transport=polling.
 func (g *Gateway) servePolling(w http.ResponseWriter, r *http.Request, sid string) {
@@ -212,6 +213,29 @@ func (p *pollSession) enqueue(packet []byte) bool {
 	return true
 }
 
+// Connected answers a Socket.IO CONNECT for the session; a recovered
+// session needs no hello (conn.Connected).
+func (p *pollSession) Connected(pid string, recovered bool) {
+	if recovered {
+		p.sawHello()
+	}
+	p.enqueue(p.wire.connectFrame(pid).data)
+}
+
+// Lost says whether the client's side ended the session: its close packet
+// while in the namespace, a silence past the ping timeout, a request cut
+// off; or, after an upgrade, its WebSocket was lost (conn.Lost). Only a
+// lost one's session waits for a recovery.
+func (p *pollSession) Lost() bool {
+	p.mu.Lock()
+	ws := p.ws
+	p.mu.Unlock()
+	if ws != nil {
+		return ws.Lost()
+	}
+	return p.lost.Load()
+}
+
 // wakeLocked ends the pending GET's wait. p.mu held.
 func (p *pollSession) wakeLocked() {
 	if p.poll != nil {
@@ -314,6 +338,7 @@ func (p *pollSession) onPongTimeout() {
 	due := p.pongDue && p.ws == nil
 	p.mu.Unlock()
 	if due {
+		p.lost.Store(true)
 		p.Close(messages.ClosePolicy, fmt.Sprintf("no pong within %v", p.g.eio4PingTimeout))
 	}
 }
@@ -407,6 +432,7 @@ func (p *pollSession) servePost(w http.ResponseWriter, r *http.Request) {
 	limit := p.g.cfg.MaxFrameBytes
 	body, err := readLimited(r.Body, limit+1, nil)
 	if err != nil {
+		p.lost.Store(true)
 		p.Close(messages.CloseGoingAway, "connection lost")
 		return
 	}
@@ -459,6 +485,15 @@ func (p *pollSession) handle(pkt []byte) bool {
 	in := p.wire.decode(websocket.TextMessage, pkt)
 	if in.token != "" {
 		p.token = in.token
+	}
+	if in.lost {
+		p.lost.Store(true)
+	}
+	if in.connect != nil {
+		if ss, ok := p.session.(actors.SocketIOSession); ok {
+			ss.Connect(*in.connect) // the session answers (Connected)
+			return true
+		}
 	}
 	switch {
 	case in.env != nil:
@@ -640,7 +675,10 @@ func (u *upgradeWire) decode(kind int, data []byte) inbound {
 	return violation("packet %s before the upgrade", preview(data))
 }
 
-var _ actors.AckSession = upgradeSession{}
+var (
+	_ actors.AckSession      = upgradeSession{}
+	_ actors.SocketIOSession = upgradeSession{}
+)
 
 // upgradeSession is the upgrading WebSocket's view of the polling
 // session's actor.
@@ -666,6 +704,14 @@ func (s upgradeSession) DeliverAck(env *messages.Envelope, ack func(code, messag
 	}
 	s.p.session.Deliver(env)
 	ack("", "")
+}
+
+func (s upgradeSession) Connect(c actors.SocketIOConnect) {
+	if ss, ok := s.p.session.(actors.SocketIOSession); ok {
+		ss.Connect(c)
+		return
+	}
+	s.p.enqueue(s.p.wire.connectFrame("").data)
 }
 
 // Closed: the WebSocket ended. Once it carried the session, the session

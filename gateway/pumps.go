@@ -11,6 +11,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/caiquan/caiquan/actors"
 	"github.com/caiquan/caiquan/internal/workers"
 	"github.com/caiquan/caiquan/messages"
 	"github.com/caiquan/caiquan/metrics"
@@ -169,6 +170,15 @@ func (c *conn) handle(kind int, data []byte) (game bool) {
 	in := c.wire.decode(kind, data)
 	if in.token != "" {
 		c.token = in.token
+	}
+	if in.lost {
+		c.lost.Store(true)
+	}
+	if in.connect != nil {
+		if ss, ok := c.session.(actors.SocketIOSession); ok {
+			ss.Connect(*in.connect) // the session answers (Connected)
+			return false
+		}
 	}
 	switch {
 	case in.env != nil:

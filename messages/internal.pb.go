@@ -1427,13 +1427,17 @@ func (*GetRoomCount) Descriptor() ([]byte, []int) {
 
 // new session -> the session a resume token names: take over my
 // connection (parked under handover) if secret and uid match and every
-// message after last_seq is still held.
+// message after last_seq is still held. socket_io: the token is a
+// Socket.IO pid from a CONNECT, which resumes only a Socket.IO session;
+// uid is empty when the server runs without login, where a CONNECT
+// names nobody.
 type ResumeRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Secret        string                 `protobuf:"bytes,1,opt,name=secret,proto3" json:"secret,omitempty"`
 	Uid           string                 `protobuf:"bytes,2,opt,name=uid,proto3" json:"uid,omitempty"`
 	LastSeq       uint32                 `protobuf:"varint,3,opt,name=last_seq,json=lastSeq,proto3" json:"last_seq,omitempty"`
 	Handover      uint64                 `protobuf:"varint,4,opt,name=handover,proto3" json:"handover,omitempty"`
+	SocketIo      bool                   `protobuf:"varint,5,opt,name=socket_io,json=socketIo,proto3" json:"socket_io,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1494,6 +1498,13 @@ func (x *ResumeRequest) GetHandover() uint64 {
 		return x.Handover
 	}
 	return 0
+}
+
+func (x *ResumeRequest) GetSocketIo() bool {
+	if x != nil {
+		return x.SocketIo
+	}
+	return false
 }
 
 // resumed session -> new session: the answer to ResumeRequest.
@@ -2787,12 +2798,13 @@ const file_internal_proto_rawDesc = "" +
 	"\n" +
 	"ConnClosed\x12\x16\n" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\"\x0e\n" +
-	"\fGetRoomCount\"p\n" +
+	"\fGetRoomCount\"\x8d\x01\n" +
 	"\rResumeRequest\x12\x16\n" +
 	"\x06secret\x18\x01 \x01(\tR\x06secret\x12\x10\n" +
 	"\x03uid\x18\x02 \x01(\tR\x03uid\x12\x19\n" +
 	"\blast_seq\x18\x03 \x01(\rR\alastSeq\x12\x1a\n" +
-	"\bhandover\x18\x04 \x01(\x04R\bhandover\"6\n" +
+	"\bhandover\x18\x04 \x01(\x04R\bhandover\x12\x1b\n" +
+	"\tsocket_io\x18\x05 \x01(\bR\bsocketIo\"6\n" +
 	"\fResumeAnswer\x12\x0e\n" +
 	"\x02ok\x18\x01 \x01(\bR\x02ok\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\"7\n" +
