@@ -80,7 +80,7 @@ func TestSocketIOClientRecovers(t *testing.T) {
 		t.Run(mode, func(t *testing.T) {
 			t.Parallel()
 			s := startServer(t, "-auth-mode", "guest", "-auth-secrets", newKey,
-				"-bot-fill", "100ms", "-round-time", "3s", "-resume-window", "10s")
+				"-bot-fill", "100ms", "-round-time", "3s", "-resume-window", "10s", "-handshake-timeout", "1s")
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
 			node := exec.CommandContext(ctx, "node", "sio4_recover.mjs", s.httpURL(""), mode)

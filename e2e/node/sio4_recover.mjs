@@ -7,7 +7,8 @@
 //      client reconnects after the round's deadline: socket.recovered is
 //      true, no hello is needed, and the result of that same round arrives
 //      once, counting the choice made before the drop; every event carries
-//      its offset, and offsets only grow;
+//      its offset, and offsets only grow; the recovered connection outlives
+//      the hello deadline;
 //   2. with that session's connection gone again, a CONNECT with its pid
 //      from another guest (another uid), and one with the pid's secret
 //      changed, are refused: recovered false and another pid;
@@ -159,7 +160,10 @@ check(mine && mine.choice === 2, `my line ${JSON.stringify(mine)}: the choice be
 // gives a duplicate time to show.
 const again = await socket.timeout(5000).emitWithAck('choice', { choice: 1 });
 check(again && again.code === 'not_playing', `a choice after the round: ${JSON.stringify(again)}`);
-await sleep(300);
+// A recovered connection says no hello: the server's hello deadline
+// (handshake_timeout, 1 s in the test) must not close it.
+await sleep(1500);
+check(socket.connected && disconnects === 1, 'the recovered connection was closed');
 const count = (name) => events.filter((e) => e[0] === name).length;
 check(count('hi') === 1 && count('start') === 1 && count('result') === 1,
   `events ${JSON.stringify(events.map((e) => e[0]))}: want one hi, one start, one result`);
