@@ -16,6 +16,7 @@ type fakeConn struct {
 	out       chan *messages.Envelope
 	resumable bool           // as /ws is
 	connects  chan sioAnswer // the answers to Socket.IO CONNECTs (socketio_test.go)
+	left      bool           // the client said goodbye: not Lost
 	mu        sync.Mutex
 	closed    bool
 	code      int

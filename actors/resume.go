@@ -327,6 +327,21 @@ func (s *session) handleResumeAnswer(ctx actor.Context, ans *messages.ResumeAnsw
 	s.becomeRelay(ctx)
 }
 
+// handleResumeDeadLetter: the session a token names is gone, so its
+// ResumeRequest came back at once (protoactor answers a request to a dead
+// PID so); no need to wait for the timeout. While resuming, that request
+// is the session's only one.
+func (s *session) handleResumeDeadLetter(ctx actor.Context, msg *actor.DeadLetterResponse) {
+	rs := s.resuming
+	if rs == nil || rs.relaying || (msg.Target != nil && !msg.Target.Equal(rs.target)) {
+		return
+	}
+	s.handleResumeAnswer(ctx, &messages.ResumeAnswer{Reason: resumeGone})
+}
+
+// resumeGone is the reason a resume fails when its session is not there.
+const resumeGone = "the session to resume is gone (its window ended, or it lived on another node)"
+
 func (s *session) handleResumeTimeout(ctx actor.Context) {
 	rs := s.resuming
 	switch {
@@ -335,7 +350,7 @@ func (s *session) handleResumeTimeout(ctx actor.Context) {
 		ctx.Stop(ctx.Self())
 	case s.d.handovers.take(rs.handover) != nil:
 		// Nobody took our connection: the old session is gone.
-		s.resumeFailed(ctx, "the session to resume is gone (its window ended, or it lived on another node)")
+		s.resumeFailed(ctx, resumeGone)
 	}
 	// Otherwise the old session took it, and its answer is coming.
 }

@@ -166,6 +166,8 @@ func (s *session) Receive(ctx actor.Context) {
 		s.handleResumeRequest(ctx, msg)
 	case *messages.ResumeAnswer:
 		s.handleResumeAnswer(ctx, msg)
+	case *actor.DeadLetterResponse:
+		s.handleResumeDeadLetter(ctx, msg)
 	case *messages.ResumeTimeout:
 		s.handleResumeTimeout(ctx)
 	case *messages.ResumeExpired:

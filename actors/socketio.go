@@ -3,6 +3,7 @@ package actors
 import (
 	"crypto/subtle"
 	"strconv"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -123,7 +124,17 @@ func (s *session) startRecovery(ctx actor.Context, sc SocketIOConn, c SocketIOCo
 	}
 	s.resuming = rs
 	ctx.Request(rs.target, &messages.ResumeRequest{Secret: secret, Uid: uid, LastSeq: lastSeq, Handover: rs.handover, SocketIo: true})
-	rs.timer = sendAfter(ctx, s.d.settings.Clock, resumeAnswerWait, &messages.ResumeTimeout{})
+	rs.timer = sendAfter(ctx, s.d.settings.Clock, s.recoveryWait(), &messages.ResumeTimeout{})
+}
+
+// recoveryWait bounds the wait for the old session's answer: the client
+// says no hello before it, and the gateway's hello deadline must not end
+// the connection first.
+func (s *session) recoveryWait() time.Duration {
+	if h := s.d.settings.HandshakeTimeout; h > 0 {
+		return min(resumeAnswerWait, h/2)
+	}
+	return resumeAnswerWait
 }
 
 // recoveryFailed: the CONNECT gets a fresh pid and the reason, and the

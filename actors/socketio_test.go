@@ -20,6 +20,8 @@ func (c *fakeConn) Connected(pid string, recovered bool) {
 	c.connects <- sioAnswer{pid: pid, recovered: recovered}
 }
 
+func (c *fakeConn) Lost() bool { return !c.left }
+
 // dialSIO opens a Socket.IO connection whose CONNECT carries auth, and
 // returns the client with the session's answer.
 func dialSIO(t *testing.T, srv *Server, uid string, auth SocketIOConnect) (*client, sioAnswer) {
@@ -157,4 +159,28 @@ func TestSocketIORecoveryChecksThePlayer(t *testing.T) {
 	if !ans.recovered || ans.pid != pid {
 		t.Fatalf("a's own recovery answered %+v", ans)
 	}
+}
+
+// A session whose client left the namespace before closing (41, then the
+// close) is not kept: its pid finds nothing, and says so at once (the
+// clock stands still, so no timeout answers for it).
+func TestSocketIOPidOfAnEndedSession(t *testing.T) {
+	s := resumeSettings()
+	s.Clock = newFakeClock()
+	srv, _ := newTestServer(t, s)
+	a, pid := sioPlayer(t, srv, "a", "")
+	a.conn.left = true
+	a.s.Closed("client left")
+	deadline := time.Now().Add(recvTimeout)
+	for {
+		if _, _, ok := srv.d.inv.Find("", KindSession, "a"); !ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the session outlived its client's goodbye")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	c, ans := dialSIO(t, srv, "x", SocketIOConnect{PID: pid, Offset: "1"})
+	expectRefused(t, c, ans, pid, "gone")
 }

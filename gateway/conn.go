@@ -93,8 +93,17 @@ func (c *conn) Connected(pid string, recovered bool) {
 // Lost says whether the client's side ended the connection without saying
 // goodbye (it vanished, went silent, or closed with anything but 1000),
 // rather than the server closing it for cause (a slow consumer, a flood,
-// an oversized frame): only a lost one's session waits for a resume.
-func (c *conn) Lost() bool { return c.lost.Load() }
+// an oversized frame): only a lost one's session waits for a resume. A
+// Socket.IO client that left the namespace first (41) said goodbye.
+func (c *conn) Lost() bool {
+	if ns, ok := c.wire.(namespaced); ok && !ns.inNamespace() {
+		return false
+	}
+	return c.lost.Load()
+}
+
+// namespaced is a wire whose client joins and leaves a namespace.
+type namespaced interface{ inNamespace() bool }
 
 // ending is what the close needs: made by the first Close, read-only after.
 type ending struct {

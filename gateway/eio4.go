@@ -53,6 +53,8 @@ func newEIO4Wire(sid string, polling bool, pingInterval, pingTimeout time.Durati
 
 func (w *eio4Wire) name() string { return "eio4" }
 
+func (w *eio4Wire) inNamespace() bool { return w.connected.Load() }
+
 func (w *eio4Wire) greeting() []frame { return []frame{textFrame(w.open)} }
 
 func (w *eio4Wire) heartbeat() (frame, bool) { return textFrame("2"), true }

@@ -222,10 +222,10 @@ func (p *pollSession) Connected(pid string, recovered bool) {
 	p.enqueue(p.wire.connectFrame(pid).data)
 }
 
-// Lost says whether the client's side ended the session: its close packet
-// while in the namespace, a silence past the ping timeout, a request cut
-// off; or, after an upgrade, its WebSocket was lost (conn.Lost). Only a
-// lost one's session waits for a recovery.
+// Lost says whether the client's side ended the session: its close packet,
+// a silence past the ping timeout, a request cut off, while the client is
+// in the namespace; or, after an upgrade, its WebSocket was lost
+// (conn.Lost). Only a lost one's session waits for a recovery.
 func (p *pollSession) Lost() bool {
 	p.mu.Lock()
 	ws := p.ws
@@ -233,7 +233,7 @@ func (p *pollSession) Lost() bool {
 	if ws != nil {
 		return ws.Lost()
 	}
-	return p.lost.Load()
+	return p.lost.Load() && p.wire.inNamespace()
 }
 
 // wakeLocked ends the pending GET's wait. p.mu held.
@@ -642,6 +642,7 @@ type upgradeWire struct {
 }
 
 func (u *upgradeWire) name() string      { return "eio4" }
+func (u *upgradeWire) inNamespace() bool { return u.p.wire.inNamespace() }
 func (u *upgradeWire) greeting() []frame { return nil }
 
 func (u *upgradeWire) heartbeat() (frame, bool) {

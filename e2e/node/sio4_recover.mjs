@@ -13,7 +13,9 @@
 //      from another guest (another uid), and one with the pid's secret
 //      changed, are refused: recovered false and another pid;
 //   3. the session's own client then recovers it, and the same pid from a
-//      second connection while it is connected (a pid reused) is refused.
+//      second connection while it is connected (a pid reused) is refused;
+//   4. after socket.disconnect() (a DISCONNECT, then the close) the
+//      session ends: its pid recovers nothing.
 //
 // usage: node sio4_recover.mjs http://127.0.0.1:PORT [websocket|polling|default]
 import { io } from 'socket.io-client';
@@ -202,6 +204,20 @@ refused('a reused pid', await tryPID(me.token, pid, lastOffset), pid, 'is connec
 const still = await socket.timeout(5000).emitWithAck('choice', { choice: 1 });
 check(still && still.code === 'not_playing', `the session after a reused pid: ${JSON.stringify(still)}`);
 check(socket.connected, 'the recovered client was dropped');
-log('ok');
+
+log('a reused pid refused');
+
+// 4. Leaving is no drop.
 socket.disconnect();
+const until = Date.now() + 10000;
+for (;;) {
+  const got = await tryPID(me.token, pid, socket._lastOffset);
+  log('after leaving, the pid gets', JSON.stringify(got));
+  if (got.recovered === false && got.error.message.includes('gone')) break;
+  check(got.recovered === false && got.error.message.includes('is connected'),
+    `the pid after socket.disconnect(): ${JSON.stringify(got)}`);
+  check(Date.now() < until, 'the session outlived socket.disconnect()');
+  await sleep(100);
+}
+log('ok');
 process.exit(0);
