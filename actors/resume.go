@@ -2,6 +2,7 @@ package actors
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
 	"strings"
@@ -123,7 +124,11 @@ type resumingState struct {
 	user     *messages.User
 	hello    *messages.Hello
 	handover uint64
-	sio      bool // a Socket.IO CONNECT asks, not a hello
+	sio      bool                                  // a Socket.IO CONNECT asks, not a hello
+	remote   bool                                  // the session asked lives on another member: no handover
+	piping   bool                                  // after its takeover: this session is the connection's pipe
+	acks     map[uint64]func(code, message string) // a pipe's client messages awaiting their verdicts
+	nextAck  uint64
 	pending  []*messages.Envelope
 	timer    Timer
 	gone     bool // our connection closed meanwhile
@@ -136,21 +141,51 @@ func newSecret() string {
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
-// Tokens are "<session PID id>.<secret>", the PID id base64url'd.
-func resumeToken(pidID, secret string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(pidID)) + "." + secret
+// Tokens are "<node>/<session PID id>", base64url'd, then ".<secret>":
+// node names the member that holds the session (nodeKey), so that a
+// connection that lands on another member finds it.
+func resumeToken(session *actor.PID, secret string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(nodeKey(session.Address)+"/"+session.Id)) + "." + secret
 }
 
-func parseResumeToken(token string) (pidID, secret string, ok bool) {
+func parseResumeToken(token string) (node, pidID, secret string, ok bool) {
 	id, secret, ok := strings.Cut(token, ".")
 	if !ok || secret == "" {
-		return "", "", false
+		return "", "", "", false
 	}
 	raw, err := base64.RawURLEncoding.DecodeString(id)
-	if err != nil || len(raw) == 0 {
-		return "", "", false
+	if err != nil {
+		return "", "", "", false
 	}
-	return string(raw), secret, true
+	node, pidID, ok = strings.Cut(string(raw), "/")
+	if !ok || node == "" || pidID == "" {
+		return "", "", "", false
+	}
+	return node, pidID, secret, true
+}
+
+// nodeKey names a member in tokens without telling clients its cluster
+// address: 8 characters of a hash of it.
+func nodeKey(addr string) string {
+	sum := sha256.Sum256([]byte(addr))
+	return base64.RawURLEncoding.EncodeToString(sum[:6])
+}
+
+// resumeTarget is the session a token names: on this member, or on the
+// current member whose key the token carries; nil when no member has it
+// (a node that died or left). Only members are ever asked, whatever a
+// client writes into a token.
+func (s *session) resumeTarget(ctx actor.Context, node, pidID string) *actor.PID {
+	self := ctx.Self().Address
+	if node == nodeKey(self) {
+		return actor.NewPID(self, pidID)
+	}
+	for _, m := range s.d.place.RoomHosts() {
+		if m != self && nodeKey(m) == node {
+			return actor.NewPID(m, pidID)
+		}
+	}
+	return nil
 }
 
 // offerResume makes the session resumable if the settings and the
@@ -166,7 +201,7 @@ func (s *session) offerResume(ctx actor.Context, hi *messages.Hi) {
 		s.resume = &resumeState{}
 	}
 	s.resume.secret = newSecret() // a token works once: a resume rotates it
-	token := resumeToken(ctx.Self().Id, s.resume.secret)
+	token := resumeToken(ctx.Self(), s.resume.secret)
 	window := int32(s.d.settings.ResumeWindow / time.Millisecond)
 	hi.ResumeToken, hi.ResumeWindowMs = &token, &window
 }
@@ -251,10 +286,18 @@ func (s *session) handleResumeRequest(ctx actor.Context, req *messages.ResumeReq
 		refuse("the messages after last_seq are no longer held")
 		return
 	}
-	ho := s.d.handovers.take(req.Handover)
-	if ho == nil {
-		refuse("the new connection is gone")
-		return
+	var conn Conn
+	var handle *sessionHandle
+	if req.Pipe != nil && remote(ctx, req.Pipe) {
+		conn = &remoteConn{root: ctx.ActorSystem().Root, pipe: req.Pipe, resumable: req.Resumable}
+		ctx.Watch(req.Pipe) // its member may die with the connection
+	} else {
+		ho := s.d.handovers.take(req.Handover)
+		if ho == nil {
+			refuse("the new connection is gone")
+			return
+		}
+		conn, handle = ho.conn, ho.handle
 	}
 	if s.handle != nil {
 		s.handle.pid.Store(nil) // the old connection's reader reaches nobody now
@@ -264,13 +307,16 @@ func (s *session) handleResumeRequest(ctx actor.Context, req *messages.ResumeReq
 		// connection the server has not noticed): it is replaced.
 		s.conn.Close(messages.CloseReplaced, "the session was resumed on another connection")
 	}
+	if rc, ok := s.conn.(*remoteConn); ok {
+		ctx.Unwatch(rc.pipe)
+	}
 	dropTimer(&r.expiry)
 	r.detached, s.gone = false, false
-	s.conn, s.handle = ho.conn, ho.handle
+	s.conn, s.handle = conn, handle
 	if r.sio {
 		// The same pid again: socket.io-client says recovered only then.
 		if sc, ok := s.conn.(SocketIOConn); ok {
-			sc.Connected(resumeToken(ctx.Self().Id, r.secret), true)
+			sc.Connected(resumeToken(ctx.Self(), r.secret), true)
 		}
 	} else {
 		r.secret = "" // the hi below gives a new one
@@ -297,19 +343,36 @@ func (s *session) sendResumedHi(ctx actor.Context) {
 // startResume: a hello that asks for another session. The identity is
 // checked as for any hello; the old session then checks token and uid.
 func (s *session) startResume(ctx actor.Context, h *messages.Hello, user *messages.User) bool {
-	pidID, secret, ok := parseResumeToken(h.Resume.Token)
+	node, pidID, secret, ok := parseResumeToken(h.Resume.Token)
 	if !ok || s.d.settings.ResumeWindow <= 0 {
 		return false
 	}
-	rs := &resumingState{
-		target: actor.NewPID(ctx.Self().Address, pidID),
-		user:   user, hello: h,
-		handover: s.d.handovers.park(&handover{conn: s.conn, handle: s.handle}),
-	}
-	s.resuming = rs
-	ctx.Request(rs.target, &messages.ResumeRequest{Secret: secret, Uid: user.Uid, LastSeq: h.Resume.LastSeq, Handover: rs.handover})
-	rs.timer = sendAfter(ctx, s.d.settings.Clock, resumeAnswerWait, &messages.ResumeTimeout{})
+	rs := &resumingState{target: s.resumeTarget(ctx, node, pidID), user: user, hello: h}
+	s.askTakeover(ctx, rs, &messages.ResumeRequest{Secret: secret, Uid: user.Uid, LastSeq: h.Resume.LastSeq}, resumeAnswerWait)
 	return true
+}
+
+// askTakeover asks the session rs names for the takeover of this
+// connection: one on this member takes it parked under a handover; one on
+// another member drives it through this session, which stays as its pipe
+// (pipe.go).
+func (s *session) askTakeover(ctx actor.Context, rs *resumingState, req *messages.ResumeRequest, wait time.Duration) {
+	s.resuming = rs
+	if rs.target == nil {
+		s.resumeFailed(ctx, resumeGone)
+		return
+	}
+	if remote(ctx, rs.target) {
+		rs.remote = true
+		req.Pipe = ctx.Self()
+		rc, ok := s.conn.(resumableConn)
+		req.Resumable = ok && rc.Resumable()
+	} else {
+		rs.handover = s.d.handovers.park(&handover{conn: s.conn, handle: s.handle})
+		req.Handover = rs.handover
+	}
+	ctx.Request(rs.target, req)
+	rs.timer = sendAfter(ctx, s.d.settings.Clock, wait, &messages.ResumeTimeout{})
 }
 
 func (s *session) handleResumeAnswer(ctx actor.Context, ans *messages.ResumeAnswer) {
@@ -318,10 +381,14 @@ func (s *session) handleResumeAnswer(ctx actor.Context, ans *messages.ResumeAnsw
 		return
 	}
 	if !ans.Ok {
-		if s.d.handovers.take(rs.handover) == nil {
+		if !rs.remote && s.d.handovers.take(rs.handover) == nil {
 			return // taken after all; the answer that counts is on its way
 		}
 		s.resumeFailed(ctx, ans.Reason)
+		return
+	}
+	if rs.remote {
+		s.becomePipe(ctx)
 		return
 	}
 	s.becomeRelay(ctx)
@@ -345,10 +412,10 @@ const resumeGone = "the session to resume is gone (its window ended, or it lived
 func (s *session) handleResumeTimeout(ctx actor.Context) {
 	rs := s.resuming
 	switch {
-	case rs == nil:
+	case rs == nil, rs.piping:
 	case rs.relaying:
 		ctx.Stop(ctx.Self())
-	case s.d.handovers.take(rs.handover) != nil:
+	case rs.remote || s.d.handovers.take(rs.handover) != nil:
 		// Nobody took our connection: the old session is gone.
 		s.resumeFailed(ctx, resumeGone)
 	}

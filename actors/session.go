@@ -86,6 +86,9 @@ func spawnSession(parent actor.SpawnerContext, d *deps, conn Conn, handle *sessi
 }
 
 func (s *session) Receive(ctx actor.Context) {
+	if s.pipe(ctx, ctx.Message()) {
+		return
+	}
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
 		if s.d.settings.HandshakeTimeout > 0 {
@@ -102,11 +105,13 @@ func (s *session) Receive(ctx actor.Context) {
 	case *actor.Stopping:
 		s.handleStopping(ctx)
 	case *messages.Envelope:
-		if !s.relay(ctx, msg) {
+		if !s.relay(ctx, msg) && s.fromPipe(ctx) {
 			s.handleClient(ctx, msg)
 		}
 	case *ackedEnvelope:
 		s.handleAcked(ctx, msg)
+	case *messages.PipeAcked:
+		s.handlePipeAcked(ctx, msg)
 	case *messages.Attached:
 		s.handleAttached(ctx, msg)
 	case *messages.AttachTimeout:
@@ -153,7 +158,11 @@ func (s *session) Receive(ctx actor.Context) {
 	case *messages.GoAway:
 		s.conn.Close(messages.CloseGoingAway, msg.Reason)
 	case *messages.ConnClosed:
-		if s.relay(ctx, msg) {
+		if s.relay(ctx, msg) || !s.fromPipe(ctx) {
+			return
+		}
+		if _, ok := s.conn.(*remoteConn); ok {
+			s.pipeClosed(ctx, msg.Lost)
 			return
 		}
 		s.gone = true
@@ -500,6 +509,10 @@ func (s *session) handleResult(ctx actor.Context, msg *messages.Result) {
 // result), so the session first lets those through by queueing RoomGone
 // behind them.
 func (s *session) handleTerminated(ctx actor.Context, msg *actor.Terminated) {
+	if rc, ok := s.conn.(*remoteConn); ok && rc.pipe.Equal(msg.Who) && !s.gone {
+		s.pipeClosed(ctx, true) // the pipe's member died with the connection
+		return
+	}
 	if s.phase == inRound && s.room.Equal(msg.Who) {
 		ctx.Send(ctx.Self(), &messages.RoomGone{RoundId: s.round})
 	}

@@ -50,17 +50,17 @@ func (s *session) handleConnect(ctx actor.Context, c SocketIOConnect) {
 		sc.Connected(s.offerPID(ctx), false)
 		return
 	}
-	pidID, secret, ok := parseResumeToken(c.PID)
+	node, pidID, secret, ok := parseResumeToken(c.PID)
 	lastSeq, offsetOK := parseOffset(c.Offset)
 	switch {
 	case !ok || !offsetOK:
 		s.refuseRecovery(ctx, sc, "the pid or the offset is malformed")
-	case pidID == ctx.Self().Id:
+	case node == nodeKey(ctx.Self().Address) && pidID == ctx.Self().Id:
 		s.reconnect(ctx, sc, secret, lastSeq)
 	case s.phase != greeting || s.resuming != nil:
 		s.refuseRecovery(ctx, sc, "this connection has a session already")
 	default:
-		s.startRecovery(ctx, sc, c, pidID, secret, lastSeq)
+		s.startRecovery(ctx, sc, c, node, pidID, secret, lastSeq)
 	}
 }
 
@@ -81,7 +81,7 @@ func (s *session) offerPID(ctx actor.Context) string {
 	if s.resume.secret == "" {
 		s.resume.secret = newSecret()
 	}
-	return resumeToken(ctx.Self().Id, s.resume.secret)
+	return resumeToken(ctx.Self(), s.resume.secret)
 }
 
 // reconnect answers a CONNECT on the connection that already carries this
@@ -97,7 +97,7 @@ func (s *session) reconnect(ctx actor.Context, sc SocketIOConn, secret string, l
 		s.refuseRecovery(ctx, sc, "the pid is not valid, or the events after the offset are no longer held")
 		return
 	}
-	sc.Connected(resumeToken(ctx.Self().Id, r.secret), true)
+	sc.Connected(resumeToken(ctx.Self(), r.secret), true)
 	for _, env := range r.after(lastSeq) {
 		s.conn.Send(env)
 	}
@@ -105,7 +105,7 @@ func (s *session) reconnect(ctx actor.Context, sc SocketIOConn, secret string, l
 
 // startRecovery asks the session the pid names to take this connection
 // over. With login, the CONNECT's token must name that session's player.
-func (s *session) startRecovery(ctx actor.Context, sc SocketIOConn, c SocketIOConnect, pidID, secret string, lastSeq uint32) {
+func (s *session) startRecovery(ctx actor.Context, sc SocketIOConn, c SocketIOConnect, node, pidID, secret string, lastSeq uint32) {
 	uid := ""
 	if s.d.settings.Auth != nil {
 		claims, err := s.d.settings.Auth.Verify(c.Token, s.d.settings.Clock.Now())
@@ -117,14 +117,8 @@ func (s *session) startRecovery(ctx actor.Context, sc SocketIOConn, c SocketIOCo
 		}
 		uid = claims.Sub
 	}
-	rs := &resumingState{
-		target:   actor.NewPID(ctx.Self().Address, pidID),
-		sio:      true,
-		handover: s.d.handovers.park(&handover{conn: s.conn, handle: s.handle}),
-	}
-	s.resuming = rs
-	ctx.Request(rs.target, &messages.ResumeRequest{Secret: secret, Uid: uid, LastSeq: lastSeq, Handover: rs.handover, SocketIo: true})
-	rs.timer = sendAfter(ctx, s.d.settings.Clock, s.recoveryWait(), &messages.ResumeTimeout{})
+	rs := &resumingState{target: s.resumeTarget(ctx, node, pidID), sio: true}
+	s.askTakeover(ctx, rs, &messages.ResumeRequest{Secret: secret, Uid: uid, LastSeq: lastSeq, SocketIo: true}, s.recoveryWait())
 }
 
 // recoveryWait bounds the wait for the old session's answer: the client

@@ -1345,8 +1345,11 @@ func (*GetDrainStatus) Descriptor() ([]byte, []int) {
 
 // gateway -> session: the socket is gone (read error, close, or limit).
 type ConnClosed struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Reason        string                 `protobuf:"bytes,1,opt,name=reason,proto3" json:"reason,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Reason string                 `protobuf:"bytes,1,opt,name=reason,proto3" json:"reason,omitempty"`
+	// lost: the client's side ended it and may come back (set by a pipe,
+	// whose connection the receiving session cannot ask).
+	Lost          bool `protobuf:"varint,2,opt,name=lost,proto3" json:"lost,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1388,6 +1391,281 @@ func (x *ConnClosed) GetReason() string {
 	return ""
 }
 
+func (x *ConnClosed) GetLost() bool {
+	if x != nil {
+		return x.Lost
+	}
+	return false
+}
+
+// Pipe: a session resumed from another member drives a connection held
+// by a session on this one, the pipe, through these.
+// session -> pipe: send env to the client.
+type PipeSend struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Env           *Envelope              `protobuf:"bytes,1,opt,name=env,proto3" json:"env,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PipeSend) Reset() {
+	*x = PipeSend{}
+	mi := &file_internal_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PipeSend) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PipeSend) ProtoMessage() {}
+
+func (x *PipeSend) ProtoReflect() protoreflect.Message {
+	mi := &file_internal_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PipeSend.ProtoReflect.Descriptor instead.
+func (*PipeSend) Descriptor() ([]byte, []int) {
+	return file_internal_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *PipeSend) GetEnv() *Envelope {
+	if x != nil {
+		return x.Env
+	}
+	return nil
+}
+
+// pipe -> session: a client message whose sender waits for the verdict
+// (a Socket.IO ack); answered with PipeVerdict.
+type PipeAcked struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Env           *Envelope              `protobuf:"bytes,1,opt,name=env,proto3" json:"env,omitempty"`
+	Id            uint64                 `protobuf:"varint,2,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PipeAcked) Reset() {
+	*x = PipeAcked{}
+	mi := &file_internal_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PipeAcked) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PipeAcked) ProtoMessage() {}
+
+func (x *PipeAcked) ProtoReflect() protoreflect.Message {
+	mi := &file_internal_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PipeAcked.ProtoReflect.Descriptor instead.
+func (*PipeAcked) Descriptor() ([]byte, []int) {
+	return file_internal_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *PipeAcked) GetEnv() *Envelope {
+	if x != nil {
+		return x.Env
+	}
+	return nil
+}
+
+func (x *PipeAcked) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+// session -> pipe: the verdict on PipeAcked id; code empty: taken.
+type PipeVerdict struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	Code          string                 `protobuf:"bytes,2,opt,name=code,proto3" json:"code,omitempty"`
+	Message       string                 `protobuf:"bytes,3,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PipeVerdict) Reset() {
+	*x = PipeVerdict{}
+	mi := &file_internal_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PipeVerdict) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PipeVerdict) ProtoMessage() {}
+
+func (x *PipeVerdict) ProtoReflect() protoreflect.Message {
+	mi := &file_internal_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PipeVerdict.ProtoReflect.Descriptor instead.
+func (*PipeVerdict) Descriptor() ([]byte, []int) {
+	return file_internal_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *PipeVerdict) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *PipeVerdict) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *PipeVerdict) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+// session -> pipe: close the connection.
+type PipeClose struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Code          int32                  `protobuf:"varint,1,opt,name=code,proto3" json:"code,omitempty"`
+	Reason        string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PipeClose) Reset() {
+	*x = PipeClose{}
+	mi := &file_internal_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PipeClose) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PipeClose) ProtoMessage() {}
+
+func (x *PipeClose) ProtoReflect() protoreflect.Message {
+	mi := &file_internal_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PipeClose.ProtoReflect.Descriptor instead.
+func (*PipeClose) Descriptor() ([]byte, []int) {
+	return file_internal_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *PipeClose) GetCode() int32 {
+	if x != nil {
+		return x.Code
+	}
+	return 0
+}
+
+func (x *PipeClose) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// session -> pipe: answer the client's Socket.IO CONNECT.
+type PipeConnected struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Pid           string                 `protobuf:"bytes,1,opt,name=pid,proto3" json:"pid,omitempty"`
+	Recovered     bool                   `protobuf:"varint,2,opt,name=recovered,proto3" json:"recovered,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PipeConnected) Reset() {
+	*x = PipeConnected{}
+	mi := &file_internal_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PipeConnected) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PipeConnected) ProtoMessage() {}
+
+func (x *PipeConnected) ProtoReflect() protoreflect.Message {
+	mi := &file_internal_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PipeConnected.ProtoReflect.Descriptor instead.
+func (*PipeConnected) Descriptor() ([]byte, []int) {
+	return file_internal_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *PipeConnected) GetPid() string {
+	if x != nil {
+		return x.Pid
+	}
+	return ""
+}
+
+func (x *PipeConnected) GetRecovered() bool {
+	if x != nil {
+		return x.Recovered
+	}
+	return false
+}
+
 // anyone -> room host.
 type GetRoomCount struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1397,7 +1675,7 @@ type GetRoomCount struct {
 
 func (x *GetRoomCount) Reset() {
 	*x = GetRoomCount{}
-	mi := &file_internal_proto_msgTypes[24]
+	mi := &file_internal_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1409,7 +1687,7 @@ func (x *GetRoomCount) String() string {
 func (*GetRoomCount) ProtoMessage() {}
 
 func (x *GetRoomCount) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[24]
+	mi := &file_internal_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1422,7 +1700,7 @@ func (x *GetRoomCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRoomCount.ProtoReflect.Descriptor instead.
 func (*GetRoomCount) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{24}
+	return file_internal_proto_rawDescGZIP(), []int{29}
 }
 
 // new session -> the session a resume token names: take over my
@@ -1432,19 +1710,23 @@ func (*GetRoomCount) Descriptor() ([]byte, []int) {
 // uid is empty when the server runs without login, where a CONNECT
 // names nobody.
 type ResumeRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Secret        string                 `protobuf:"bytes,1,opt,name=secret,proto3" json:"secret,omitempty"`
-	Uid           string                 `protobuf:"bytes,2,opt,name=uid,proto3" json:"uid,omitempty"`
-	LastSeq       uint32                 `protobuf:"varint,3,opt,name=last_seq,json=lastSeq,proto3" json:"last_seq,omitempty"`
-	Handover      uint64                 `protobuf:"varint,4,opt,name=handover,proto3" json:"handover,omitempty"`
-	SocketIo      bool                   `protobuf:"varint,5,opt,name=socket_io,json=socketIo,proto3" json:"socket_io,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Secret   string                 `protobuf:"bytes,1,opt,name=secret,proto3" json:"secret,omitempty"`
+	Uid      string                 `protobuf:"bytes,2,opt,name=uid,proto3" json:"uid,omitempty"`
+	LastSeq  uint32                 `protobuf:"varint,3,opt,name=last_seq,json=lastSeq,proto3" json:"last_seq,omitempty"`
+	Handover uint64                 `protobuf:"varint,4,opt,name=handover,proto3" json:"handover,omitempty"`
+	SocketIo bool                   `protobuf:"varint,5,opt,name=socket_io,json=socketIo,proto3" json:"socket_io,omitempty"`
+	// From another member: no handover; the new session stays as the
+	// connection's pipe, and resumable says whether its wire is /ws's.
+	Pipe          *actor.PID `protobuf:"bytes,6,opt,name=pipe,proto3" json:"pipe,omitempty"`
+	Resumable     bool       `protobuf:"varint,7,opt,name=resumable,proto3" json:"resumable,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ResumeRequest) Reset() {
 	*x = ResumeRequest{}
-	mi := &file_internal_proto_msgTypes[25]
+	mi := &file_internal_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1456,7 +1738,7 @@ func (x *ResumeRequest) String() string {
 func (*ResumeRequest) ProtoMessage() {}
 
 func (x *ResumeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[25]
+	mi := &file_internal_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1469,7 +1751,7 @@ func (x *ResumeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeRequest.ProtoReflect.Descriptor instead.
 func (*ResumeRequest) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{25}
+	return file_internal_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ResumeRequest) GetSecret() string {
@@ -1507,6 +1789,20 @@ func (x *ResumeRequest) GetSocketIo() bool {
 	return false
 }
 
+func (x *ResumeRequest) GetPipe() *actor.PID {
+	if x != nil {
+		return x.Pipe
+	}
+	return nil
+}
+
+func (x *ResumeRequest) GetResumable() bool {
+	if x != nil {
+		return x.Resumable
+	}
+	return false
+}
+
 // resumed session -> new session: the answer to ResumeRequest.
 type ResumeAnswer struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1518,7 +1814,7 @@ type ResumeAnswer struct {
 
 func (x *ResumeAnswer) Reset() {
 	*x = ResumeAnswer{}
-	mi := &file_internal_proto_msgTypes[26]
+	mi := &file_internal_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1530,7 +1826,7 @@ func (x *ResumeAnswer) String() string {
 func (*ResumeAnswer) ProtoMessage() {}
 
 func (x *ResumeAnswer) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[26]
+	mi := &file_internal_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1543,7 +1839,7 @@ func (x *ResumeAnswer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeAnswer.ProtoReflect.Descriptor instead.
 func (*ResumeAnswer) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{26}
+	return file_internal_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ResumeAnswer) GetOk() bool {
@@ -1570,7 +1866,7 @@ type ResumeExpired struct {
 
 func (x *ResumeExpired) Reset() {
 	*x = ResumeExpired{}
-	mi := &file_internal_proto_msgTypes[27]
+	mi := &file_internal_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1582,7 +1878,7 @@ func (x *ResumeExpired) String() string {
 func (*ResumeExpired) ProtoMessage() {}
 
 func (x *ResumeExpired) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[27]
+	mi := &file_internal_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1595,7 +1891,7 @@ func (x *ResumeExpired) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeExpired.ProtoReflect.Descriptor instead.
 func (*ResumeExpired) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{27}
+	return file_internal_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ResumeExpired) GetDetachedAtSeq() uint32 {
@@ -1615,7 +1911,7 @@ type ResumeTimeout struct {
 
 func (x *ResumeTimeout) Reset() {
 	*x = ResumeTimeout{}
-	mi := &file_internal_proto_msgTypes[28]
+	mi := &file_internal_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1627,7 +1923,7 @@ func (x *ResumeTimeout) String() string {
 func (*ResumeTimeout) ProtoMessage() {}
 
 func (x *ResumeTimeout) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[28]
+	mi := &file_internal_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1640,7 +1936,7 @@ func (x *ResumeTimeout) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeTimeout.ProtoReflect.Descriptor instead.
 func (*ResumeTimeout) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{28}
+	return file_internal_proto_rawDescGZIP(), []int{33}
 }
 
 // room host -> asker.
@@ -1653,7 +1949,7 @@ type RoomCount struct {
 
 func (x *RoomCount) Reset() {
 	*x = RoomCount{}
-	mi := &file_internal_proto_msgTypes[29]
+	mi := &file_internal_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1665,7 +1961,7 @@ func (x *RoomCount) String() string {
 func (*RoomCount) ProtoMessage() {}
 
 func (x *RoomCount) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[29]
+	mi := &file_internal_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1678,7 +1974,7 @@ func (x *RoomCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomCount.ProtoReflect.Descriptor instead.
 func (*RoomCount) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{29}
+	return file_internal_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *RoomCount) GetRooms() int32 {
@@ -1697,7 +1993,7 @@ type GetOnline struct {
 
 func (x *GetOnline) Reset() {
 	*x = GetOnline{}
-	mi := &file_internal_proto_msgTypes[30]
+	mi := &file_internal_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1709,7 +2005,7 @@ func (x *GetOnline) String() string {
 func (*GetOnline) ProtoMessage() {}
 
 func (x *GetOnline) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[30]
+	mi := &file_internal_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1722,7 +2018,7 @@ func (x *GetOnline) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOnline.ProtoReflect.Descriptor instead.
 func (*GetOnline) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{30}
+	return file_internal_proto_rawDescGZIP(), []int{35}
 }
 
 // directory -> asker.
@@ -1736,7 +2032,7 @@ type Online struct {
 
 func (x *Online) Reset() {
 	*x = Online{}
-	mi := &file_internal_proto_msgTypes[31]
+	mi := &file_internal_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1748,7 +2044,7 @@ func (x *Online) String() string {
 func (*Online) ProtoMessage() {}
 
 func (x *Online) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[31]
+	mi := &file_internal_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1761,7 +2057,7 @@ func (x *Online) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Online.ProtoReflect.Descriptor instead.
 func (*Online) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{31}
+	return file_internal_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *Online) GetSessions() int32 {
@@ -1787,7 +2083,7 @@ type AttachTimeout struct {
 
 func (x *AttachTimeout) Reset() {
 	*x = AttachTimeout{}
-	mi := &file_internal_proto_msgTypes[32]
+	mi := &file_internal_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1799,7 +2095,7 @@ func (x *AttachTimeout) String() string {
 func (*AttachTimeout) ProtoMessage() {}
 
 func (x *AttachTimeout) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[32]
+	mi := &file_internal_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1812,7 +2108,7 @@ func (x *AttachTimeout) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttachTimeout.ProtoReflect.Descriptor instead.
 func (*AttachTimeout) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{32}
+	return file_internal_proto_rawDescGZIP(), []int{37}
 }
 
 // session -> session: its room stopped; queued behind the room's last words.
@@ -1825,7 +2121,7 @@ type RoomGone struct {
 
 func (x *RoomGone) Reset() {
 	*x = RoomGone{}
-	mi := &file_internal_proto_msgTypes[33]
+	mi := &file_internal_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1837,7 +2133,7 @@ func (x *RoomGone) String() string {
 func (*RoomGone) ProtoMessage() {}
 
 func (x *RoomGone) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[33]
+	mi := &file_internal_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1850,7 +2146,7 @@ func (x *RoomGone) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomGone.ProtoReflect.Descriptor instead.
 func (*RoomGone) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{33}
+	return file_internal_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *RoomGone) GetRoundId() string {
@@ -1871,7 +2167,7 @@ type Crash struct {
 
 func (x *Crash) Reset() {
 	*x = Crash{}
-	mi := &file_internal_proto_msgTypes[34]
+	mi := &file_internal_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1883,7 +2179,7 @@ func (x *Crash) String() string {
 func (*Crash) ProtoMessage() {}
 
 func (x *Crash) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[34]
+	mi := &file_internal_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1896,7 +2192,7 @@ func (x *Crash) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Crash.ProtoReflect.Descriptor instead.
 func (*Crash) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{34}
+	return file_internal_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *Crash) GetReason() string {
@@ -1918,7 +2214,7 @@ type PlayerStopping struct {
 
 func (x *PlayerStopping) Reset() {
 	*x = PlayerStopping{}
-	mi := &file_internal_proto_msgTypes[35]
+	mi := &file_internal_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1930,7 +2226,7 @@ func (x *PlayerStopping) String() string {
 func (*PlayerStopping) ProtoMessage() {}
 
 func (x *PlayerStopping) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[35]
+	mi := &file_internal_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1943,7 +2239,7 @@ func (x *PlayerStopping) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlayerStopping.ProtoReflect.Descriptor instead.
 func (*PlayerStopping) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{35}
+	return file_internal_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *PlayerStopping) GetUid() string {
@@ -1969,7 +2265,7 @@ type Reattach struct {
 
 func (x *Reattach) Reset() {
 	*x = Reattach{}
-	mi := &file_internal_proto_msgTypes[36]
+	mi := &file_internal_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1981,7 +2277,7 @@ func (x *Reattach) String() string {
 func (*Reattach) ProtoMessage() {}
 
 func (x *Reattach) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[36]
+	mi := &file_internal_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1994,7 +2290,7 @@ func (x *Reattach) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Reattach.ProtoReflect.Descriptor instead.
 func (*Reattach) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{36}
+	return file_internal_proto_rawDescGZIP(), []int{41}
 }
 
 // SaveRetry is a player's own timer: try again to save the rounds it
@@ -2007,7 +2303,7 @@ type SaveRetry struct {
 
 func (x *SaveRetry) Reset() {
 	*x = SaveRetry{}
-	mi := &file_internal_proto_msgTypes[37]
+	mi := &file_internal_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2019,7 +2315,7 @@ func (x *SaveRetry) String() string {
 func (*SaveRetry) ProtoMessage() {}
 
 func (x *SaveRetry) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[37]
+	mi := &file_internal_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2032,7 +2328,7 @@ func (x *SaveRetry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SaveRetry.ProtoReflect.Descriptor instead.
 func (*SaveRetry) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{37}
+	return file_internal_proto_rawDescGZIP(), []int{42}
 }
 
 // server -> room host: stop every room now (a drain that ran out of time);
@@ -2045,7 +2341,7 @@ type StopRooms struct {
 
 func (x *StopRooms) Reset() {
 	*x = StopRooms{}
-	mi := &file_internal_proto_msgTypes[38]
+	mi := &file_internal_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2057,7 +2353,7 @@ func (x *StopRooms) String() string {
 func (*StopRooms) ProtoMessage() {}
 
 func (x *StopRooms) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[38]
+	mi := &file_internal_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2070,7 +2366,7 @@ func (x *StopRooms) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopRooms.ProtoReflect.Descriptor instead.
 func (*StopRooms) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{38}
+	return file_internal_proto_rawDescGZIP(), []int{43}
 }
 
 // session -> session: the connection said no accepted hello in time.
@@ -2082,7 +2378,7 @@ type HelloTimeout struct {
 
 func (x *HelloTimeout) Reset() {
 	*x = HelloTimeout{}
-	mi := &file_internal_proto_msgTypes[39]
+	mi := &file_internal_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2094,7 +2390,7 @@ func (x *HelloTimeout) String() string {
 func (*HelloTimeout) ProtoMessage() {}
 
 func (x *HelloTimeout) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[39]
+	mi := &file_internal_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2107,7 +2403,7 @@ func (x *HelloTimeout) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HelloTimeout.ProtoReflect.Descriptor instead.
 func (*HelloTimeout) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{39}
+	return file_internal_proto_rawDescGZIP(), []int{44}
 }
 
 // session -> room: the session took its seat and told its client the round
@@ -2123,7 +2419,7 @@ type SeatTaken struct {
 
 func (x *SeatTaken) Reset() {
 	*x = SeatTaken{}
-	mi := &file_internal_proto_msgTypes[40]
+	mi := &file_internal_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2135,7 +2431,7 @@ func (x *SeatTaken) String() string {
 func (*SeatTaken) ProtoMessage() {}
 
 func (x *SeatTaken) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[40]
+	mi := &file_internal_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2148,7 +2444,7 @@ func (x *SeatTaken) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SeatTaken.ProtoReflect.Descriptor instead.
 func (*SeatTaken) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{40}
+	return file_internal_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *SeatTaken) GetRoundId() string {
@@ -2175,7 +2471,7 @@ type RoomOpened struct {
 
 func (x *RoomOpened) Reset() {
 	*x = RoomOpened{}
-	mi := &file_internal_proto_msgTypes[41]
+	mi := &file_internal_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2187,7 +2483,7 @@ func (x *RoomOpened) String() string {
 func (*RoomOpened) ProtoMessage() {}
 
 func (x *RoomOpened) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[41]
+	mi := &file_internal_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2200,7 +2496,7 @@ func (x *RoomOpened) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomOpened.ProtoReflect.Descriptor instead.
 func (*RoomOpened) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{41}
+	return file_internal_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *RoomOpened) GetRoundId() string {
@@ -2220,7 +2516,7 @@ type OpenTimeout struct {
 
 func (x *OpenTimeout) Reset() {
 	*x = OpenTimeout{}
-	mi := &file_internal_proto_msgTypes[42]
+	mi := &file_internal_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2232,7 +2528,7 @@ func (x *OpenTimeout) String() string {
 func (*OpenTimeout) ProtoMessage() {}
 
 func (x *OpenTimeout) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[42]
+	mi := &file_internal_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2245,7 +2541,7 @@ func (x *OpenTimeout) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenTimeout.ProtoReflect.Descriptor instead.
 func (*OpenTimeout) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{42}
+	return file_internal_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *OpenTimeout) GetRoundId() string {
@@ -2264,7 +2560,7 @@ type TopologyChanged struct {
 
 func (x *TopologyChanged) Reset() {
 	*x = TopologyChanged{}
-	mi := &file_internal_proto_msgTypes[43]
+	mi := &file_internal_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2276,7 +2572,7 @@ func (x *TopologyChanged) String() string {
 func (*TopologyChanged) ProtoMessage() {}
 
 func (x *TopologyChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[43]
+	mi := &file_internal_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2289,7 +2585,7 @@ func (x *TopologyChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TopologyChanged.ProtoReflect.Descriptor instead.
 func (*TopologyChanged) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{43}
+	return file_internal_proto_rawDescGZIP(), []int{48}
 }
 
 // admin API -> a member's admin actor: list its live actors.
@@ -2302,7 +2598,7 @@ type AdminList struct {
 
 func (x *AdminList) Reset() {
 	*x = AdminList{}
-	mi := &file_internal_proto_msgTypes[44]
+	mi := &file_internal_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2314,7 +2610,7 @@ func (x *AdminList) String() string {
 func (*AdminList) ProtoMessage() {}
 
 func (x *AdminList) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[44]
+	mi := &file_internal_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2327,7 +2623,7 @@ func (x *AdminList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdminList.ProtoReflect.Descriptor instead.
 func (*AdminList) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{44}
+	return file_internal_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *AdminList) GetKinds() []string {
@@ -2353,7 +2649,7 @@ type AdminActor struct {
 
 func (x *AdminActor) Reset() {
 	*x = AdminActor{}
-	mi := &file_internal_proto_msgTypes[45]
+	mi := &file_internal_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2365,7 +2661,7 @@ func (x *AdminActor) String() string {
 func (*AdminActor) ProtoMessage() {}
 
 func (x *AdminActor) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[45]
+	mi := &file_internal_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2378,7 +2674,7 @@ func (x *AdminActor) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdminActor.ProtoReflect.Descriptor instead.
 func (*AdminActor) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{45}
+	return file_internal_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *AdminActor) GetKind() string {
@@ -2440,7 +2736,7 @@ type AdminActors struct {
 
 func (x *AdminActors) Reset() {
 	*x = AdminActors{}
-	mi := &file_internal_proto_msgTypes[46]
+	mi := &file_internal_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2452,7 +2748,7 @@ func (x *AdminActors) String() string {
 func (*AdminActors) ProtoMessage() {}
 
 func (x *AdminActors) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[46]
+	mi := &file_internal_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2465,7 +2761,7 @@ func (x *AdminActors) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdminActors.ProtoReflect.Descriptor instead.
 func (*AdminActors) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{46}
+	return file_internal_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *AdminActors) GetActors() []*AdminActor {
@@ -2489,7 +2785,7 @@ type AdminKill struct {
 
 func (x *AdminKill) Reset() {
 	*x = AdminKill{}
-	mi := &file_internal_proto_msgTypes[47]
+	mi := &file_internal_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2501,7 +2797,7 @@ func (x *AdminKill) String() string {
 func (*AdminKill) ProtoMessage() {}
 
 func (x *AdminKill) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[47]
+	mi := &file_internal_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2514,7 +2810,7 @@ func (x *AdminKill) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdminKill.ProtoReflect.Descriptor instead.
 func (*AdminKill) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{47}
+	return file_internal_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *AdminKill) GetPid() string {
@@ -2556,7 +2852,7 @@ type AdminKilled struct {
 
 func (x *AdminKilled) Reset() {
 	*x = AdminKilled{}
-	mi := &file_internal_proto_msgTypes[48]
+	mi := &file_internal_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2568,7 +2864,7 @@ func (x *AdminKilled) String() string {
 func (*AdminKilled) ProtoMessage() {}
 
 func (x *AdminKilled) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[48]
+	mi := &file_internal_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2581,7 +2877,7 @@ func (x *AdminKilled) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdminKilled.ProtoReflect.Descriptor instead.
 func (*AdminKilled) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{48}
+	return file_internal_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *AdminKilled) GetActor() *AdminActor {
@@ -2611,7 +2907,7 @@ type GoAway struct {
 
 func (x *GoAway) Reset() {
 	*x = GoAway{}
-	mi := &file_internal_proto_msgTypes[49]
+	mi := &file_internal_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2623,7 +2919,7 @@ func (x *GoAway) String() string {
 func (*GoAway) ProtoMessage() {}
 
 func (x *GoAway) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[49]
+	mi := &file_internal_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2636,7 +2932,7 @@ func (x *GoAway) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GoAway.ProtoReflect.Descriptor instead.
 func (*GoAway) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{49}
+	return file_internal_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *GoAway) GetReason() string {
@@ -2658,7 +2954,7 @@ type SessionEnded struct {
 
 func (x *SessionEnded) Reset() {
 	*x = SessionEnded{}
-	mi := &file_internal_proto_msgTypes[50]
+	mi := &file_internal_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2670,7 +2966,7 @@ func (x *SessionEnded) String() string {
 func (*SessionEnded) ProtoMessage() {}
 
 func (x *SessionEnded) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[50]
+	mi := &file_internal_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2683,7 +2979,7 @@ func (x *SessionEnded) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionEnded.ProtoReflect.Descriptor instead.
 func (*SessionEnded) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{50}
+	return file_internal_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *SessionEnded) GetSession() *actor.PID {
@@ -2697,7 +2993,7 @@ var File_internal_proto protoreflect.FileDescriptor
 
 const file_internal_proto_rawDesc = "" +
 	"\n" +
-	"\x0einternal.proto\x12\x13caiquan.internal.v1\x1a\vactor.proto\"\xd6\x01\n" +
+	"\x0einternal.proto\x12\x13caiquan.internal.v1\x1a\vactor.proto\x1a\fclient.proto\"\xd6\x01\n" +
 	"\bSeatInfo\x12\x10\n" +
 	"\x03uid\x18\x01 \x01(\tR\x03uid\x12\x14\n" +
 	"\x05uname\x18\x02 \x01(\tR\x05uname\x12\x18\n" +
@@ -2794,17 +3090,36 @@ const file_internal_proto_rawDesc = "" +
 	"\bdraining\x18\x01 \x01(\bR\bdraining\x12\x14\n" +
 	"\x05rooms\x18\x02 \x01(\x05R\x05rooms\x12\x18\n" +
 	"\awaiting\x18\x03 \x01(\x05R\awaiting\"\x10\n" +
-	"\x0eGetDrainStatus\"$\n" +
+	"\x0eGetDrainStatus\"8\n" +
 	"\n" +
 	"ConnClosed\x12\x16\n" +
-	"\x06reason\x18\x01 \x01(\tR\x06reason\"\x0e\n" +
-	"\fGetRoomCount\"\x8d\x01\n" +
+	"\x06reason\x18\x01 \x01(\tR\x06reason\x12\x12\n" +
+	"\x04lost\x18\x02 \x01(\bR\x04lost\"2\n" +
+	"\bPipeSend\x12&\n" +
+	"\x03env\x18\x01 \x01(\v2\x14.caiquan.v1.EnvelopeR\x03env\"C\n" +
+	"\tPipeAcked\x12&\n" +
+	"\x03env\x18\x01 \x01(\v2\x14.caiquan.v1.EnvelopeR\x03env\x12\x0e\n" +
+	"\x02id\x18\x02 \x01(\x04R\x02id\"K\n" +
+	"\vPipeVerdict\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x12\n" +
+	"\x04code\x18\x02 \x01(\tR\x04code\x12\x18\n" +
+	"\amessage\x18\x03 \x01(\tR\amessage\"7\n" +
+	"\tPipeClose\x12\x12\n" +
+	"\x04code\x18\x01 \x01(\x05R\x04code\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"?\n" +
+	"\rPipeConnected\x12\x10\n" +
+	"\x03pid\x18\x01 \x01(\tR\x03pid\x12\x1c\n" +
+	"\trecovered\x18\x02 \x01(\bR\trecovered\"\x0e\n" +
+	"\fGetRoomCount\"\xcb\x01\n" +
 	"\rResumeRequest\x12\x16\n" +
 	"\x06secret\x18\x01 \x01(\tR\x06secret\x12\x10\n" +
 	"\x03uid\x18\x02 \x01(\tR\x03uid\x12\x19\n" +
 	"\blast_seq\x18\x03 \x01(\rR\alastSeq\x12\x1a\n" +
 	"\bhandover\x18\x04 \x01(\x04R\bhandover\x12\x1b\n" +
-	"\tsocket_io\x18\x05 \x01(\bR\bsocketIo\"6\n" +
+	"\tsocket_io\x18\x05 \x01(\bR\bsocketIo\x12\x1e\n" +
+	"\x04pipe\x18\x06 \x01(\v2\n" +
+	".actor.PIDR\x04pipe\x12\x1c\n" +
+	"\tresumable\x18\a \x01(\bR\tresumable\"6\n" +
 	"\fResumeAnswer\x12\x0e\n" +
 	"\x02ok\x18\x01 \x01(\bR\x02ok\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\"7\n" +
@@ -2879,7 +3194,7 @@ func file_internal_proto_rawDescGZIP() []byte {
 	return file_internal_proto_rawDescData
 }
 
-var file_internal_proto_msgTypes = make([]protoimpl.MessageInfo, 51)
+var file_internal_proto_msgTypes = make([]protoimpl.MessageInfo, 56)
 var file_internal_proto_goTypes = []any{
 	(*SeatInfo)(nil),        // 0: caiquan.internal.v1.SeatInfo
 	(*JoinQueue)(nil),       // 1: caiquan.internal.v1.JoinQueue
@@ -2905,52 +3220,61 @@ var file_internal_proto_goTypes = []any{
 	(*DrainStatus)(nil),     // 21: caiquan.internal.v1.DrainStatus
 	(*GetDrainStatus)(nil),  // 22: caiquan.internal.v1.GetDrainStatus
 	(*ConnClosed)(nil),      // 23: caiquan.internal.v1.ConnClosed
-	(*GetRoomCount)(nil),    // 24: caiquan.internal.v1.GetRoomCount
-	(*ResumeRequest)(nil),   // 25: caiquan.internal.v1.ResumeRequest
-	(*ResumeAnswer)(nil),    // 26: caiquan.internal.v1.ResumeAnswer
-	(*ResumeExpired)(nil),   // 27: caiquan.internal.v1.ResumeExpired
-	(*ResumeTimeout)(nil),   // 28: caiquan.internal.v1.ResumeTimeout
-	(*RoomCount)(nil),       // 29: caiquan.internal.v1.RoomCount
-	(*GetOnline)(nil),       // 30: caiquan.internal.v1.GetOnline
-	(*Online)(nil),          // 31: caiquan.internal.v1.Online
-	(*AttachTimeout)(nil),   // 32: caiquan.internal.v1.AttachTimeout
-	(*RoomGone)(nil),        // 33: caiquan.internal.v1.RoomGone
-	(*Crash)(nil),           // 34: caiquan.internal.v1.Crash
-	(*PlayerStopping)(nil),  // 35: caiquan.internal.v1.PlayerStopping
-	(*Reattach)(nil),        // 36: caiquan.internal.v1.Reattach
-	(*SaveRetry)(nil),       // 37: caiquan.internal.v1.SaveRetry
-	(*StopRooms)(nil),       // 38: caiquan.internal.v1.StopRooms
-	(*HelloTimeout)(nil),    // 39: caiquan.internal.v1.HelloTimeout
-	(*SeatTaken)(nil),       // 40: caiquan.internal.v1.SeatTaken
-	(*RoomOpened)(nil),      // 41: caiquan.internal.v1.RoomOpened
-	(*OpenTimeout)(nil),     // 42: caiquan.internal.v1.OpenTimeout
-	(*TopologyChanged)(nil), // 43: caiquan.internal.v1.TopologyChanged
-	(*AdminList)(nil),       // 44: caiquan.internal.v1.AdminList
-	(*AdminActor)(nil),      // 45: caiquan.internal.v1.AdminActor
-	(*AdminActors)(nil),     // 46: caiquan.internal.v1.AdminActors
-	(*AdminKill)(nil),       // 47: caiquan.internal.v1.AdminKill
-	(*AdminKilled)(nil),     // 48: caiquan.internal.v1.AdminKilled
-	(*GoAway)(nil),          // 49: caiquan.internal.v1.GoAway
-	(*SessionEnded)(nil),    // 50: caiquan.internal.v1.SessionEnded
-	(*actor.PID)(nil),       // 51: actor.PID
+	(*PipeSend)(nil),        // 24: caiquan.internal.v1.PipeSend
+	(*PipeAcked)(nil),       // 25: caiquan.internal.v1.PipeAcked
+	(*PipeVerdict)(nil),     // 26: caiquan.internal.v1.PipeVerdict
+	(*PipeClose)(nil),       // 27: caiquan.internal.v1.PipeClose
+	(*PipeConnected)(nil),   // 28: caiquan.internal.v1.PipeConnected
+	(*GetRoomCount)(nil),    // 29: caiquan.internal.v1.GetRoomCount
+	(*ResumeRequest)(nil),   // 30: caiquan.internal.v1.ResumeRequest
+	(*ResumeAnswer)(nil),    // 31: caiquan.internal.v1.ResumeAnswer
+	(*ResumeExpired)(nil),   // 32: caiquan.internal.v1.ResumeExpired
+	(*ResumeTimeout)(nil),   // 33: caiquan.internal.v1.ResumeTimeout
+	(*RoomCount)(nil),       // 34: caiquan.internal.v1.RoomCount
+	(*GetOnline)(nil),       // 35: caiquan.internal.v1.GetOnline
+	(*Online)(nil),          // 36: caiquan.internal.v1.Online
+	(*AttachTimeout)(nil),   // 37: caiquan.internal.v1.AttachTimeout
+	(*RoomGone)(nil),        // 38: caiquan.internal.v1.RoomGone
+	(*Crash)(nil),           // 39: caiquan.internal.v1.Crash
+	(*PlayerStopping)(nil),  // 40: caiquan.internal.v1.PlayerStopping
+	(*Reattach)(nil),        // 41: caiquan.internal.v1.Reattach
+	(*SaveRetry)(nil),       // 42: caiquan.internal.v1.SaveRetry
+	(*StopRooms)(nil),       // 43: caiquan.internal.v1.StopRooms
+	(*HelloTimeout)(nil),    // 44: caiquan.internal.v1.HelloTimeout
+	(*SeatTaken)(nil),       // 45: caiquan.internal.v1.SeatTaken
+	(*RoomOpened)(nil),      // 46: caiquan.internal.v1.RoomOpened
+	(*OpenTimeout)(nil),     // 47: caiquan.internal.v1.OpenTimeout
+	(*TopologyChanged)(nil), // 48: caiquan.internal.v1.TopologyChanged
+	(*AdminList)(nil),       // 49: caiquan.internal.v1.AdminList
+	(*AdminActor)(nil),      // 50: caiquan.internal.v1.AdminActor
+	(*AdminActors)(nil),     // 51: caiquan.internal.v1.AdminActors
+	(*AdminKill)(nil),       // 52: caiquan.internal.v1.AdminKill
+	(*AdminKilled)(nil),     // 53: caiquan.internal.v1.AdminKilled
+	(*GoAway)(nil),          // 54: caiquan.internal.v1.GoAway
+	(*SessionEnded)(nil),    // 55: caiquan.internal.v1.SessionEnded
+	(*actor.PID)(nil),       // 56: actor.PID
+	(*Envelope)(nil),        // 57: caiquan.v1.Envelope
 }
 var file_internal_proto_depIdxs = []int32{
-	51, // 0: caiquan.internal.v1.SeatInfo.session:type_name -> actor.PID
-	51, // 1: caiquan.internal.v1.SeatInfo.player:type_name -> actor.PID
+	56, // 0: caiquan.internal.v1.SeatInfo.session:type_name -> actor.PID
+	56, // 1: caiquan.internal.v1.SeatInfo.player:type_name -> actor.PID
 	0,  // 2: caiquan.internal.v1.JoinQueue.seat:type_name -> caiquan.internal.v1.SeatInfo
 	0,  // 3: caiquan.internal.v1.RoomSpec.seats:type_name -> caiquan.internal.v1.SeatInfo
-	51, // 4: caiquan.internal.v1.Attach.session:type_name -> actor.PID
-	51, // 5: caiquan.internal.v1.Attached.player:type_name -> actor.PID
-	51, // 6: caiquan.internal.v1.Detach.session:type_name -> actor.PID
-	51, // 7: caiquan.internal.v1.PlayerStopping.session:type_name -> actor.PID
-	45, // 8: caiquan.internal.v1.AdminActors.actors:type_name -> caiquan.internal.v1.AdminActor
-	45, // 9: caiquan.internal.v1.AdminKilled.actor:type_name -> caiquan.internal.v1.AdminActor
-	51, // 10: caiquan.internal.v1.SessionEnded.session:type_name -> actor.PID
-	11, // [11:11] is the sub-list for method output_type
-	11, // [11:11] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	56, // 4: caiquan.internal.v1.Attach.session:type_name -> actor.PID
+	56, // 5: caiquan.internal.v1.Attached.player:type_name -> actor.PID
+	56, // 6: caiquan.internal.v1.Detach.session:type_name -> actor.PID
+	57, // 7: caiquan.internal.v1.PipeSend.env:type_name -> caiquan.v1.Envelope
+	57, // 8: caiquan.internal.v1.PipeAcked.env:type_name -> caiquan.v1.Envelope
+	56, // 9: caiquan.internal.v1.ResumeRequest.pipe:type_name -> actor.PID
+	56, // 10: caiquan.internal.v1.PlayerStopping.session:type_name -> actor.PID
+	50, // 11: caiquan.internal.v1.AdminActors.actors:type_name -> caiquan.internal.v1.AdminActor
+	50, // 12: caiquan.internal.v1.AdminKilled.actor:type_name -> caiquan.internal.v1.AdminActor
+	56, // 13: caiquan.internal.v1.SessionEnded.session:type_name -> actor.PID
+	14, // [14:14] is the sub-list for method output_type
+	14, // [14:14] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_internal_proto_init() }
@@ -2958,13 +3282,14 @@ func file_internal_proto_init() {
 	if File_internal_proto != nil {
 		return
 	}
+	file_client_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_internal_proto_rawDesc), len(file_internal_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   51,
+			NumMessages:   56,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
