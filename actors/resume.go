@@ -26,9 +26,10 @@ import (
 // session asks it for the takeover (ResumeRequest); the old one takes the
 // new connection over, and the new one hands on what its client sent
 // meanwhile, points the connection's handle at the old session and goes.
-// Only a session on this node can be resumed: a connection that lands on
-// another node starts afresh (resume_failed), and the old session's seat
-// counts as not choosing when its window ends.
+// A connection that lands on another member resumes the session there
+// through a pipe (pipe.go). A session whose member died is gone: the
+// resume fails (resume_failed) and the connection starts afresh.
+// Socket.IO's connection state recovery rides on the same (socketio.go).
 
 // replayBuffer is how many sent messages a resumable session keeps; a
 // client that missed more starts afresh. Movements are not numbered or
@@ -173,9 +174,13 @@ func nodeKey(addr string) string {
 
 // resumeTarget is the session a token names: on this member, or on the
 // current member whose key the token carries; nil when no member has it
-// (a node that died or left). Only members are ever asked, whatever a
-// client writes into a token.
+// (a node that died or left). Only members, and only ids protoactor
+// generates for root actors as it does for sessions, are ever asked,
+// whatever a client writes into a token: never the lobby or a directory.
 func (s *session) resumeTarget(ctx actor.Context, node, pidID string) *actor.PID {
+	if !strings.HasPrefix(pidID, "$") || strings.Contains(pidID, "/") {
+		return nil
+	}
 	self := ctx.Self().Address
 	if node == nodeKey(self) {
 		return actor.NewPID(self, pidID)
@@ -407,7 +412,7 @@ func (s *session) handleResumeDeadLetter(ctx actor.Context, msg *actor.DeadLette
 }
 
 // resumeGone is the reason a resume fails when its session is not there.
-const resumeGone = "the session to resume is gone (its window ended, or it lived on another node)"
+const resumeGone = "the session to resume is gone (its window ended, or its node died)"
 
 func (s *session) handleResumeTimeout(ctx actor.Context) {
 	rs := s.resuming

@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"encoding/base64"
 	"strconv"
 	"strings"
 	"testing"
@@ -44,6 +45,16 @@ func sioPlayer(t *testing.T, srv *Server, uid, token string) (*client, string) {
 		t.Fatalf("a Socket.IO hi: %v; want seq 1 and no /ws token", hi)
 	}
 	return c, ans.pid
+}
+
+// selfAddr is the address of the member c's session lives on.
+func (c *client) selfAddr(t *testing.T) string {
+	t.Helper()
+	h, ok := c.s.(*sessionHandle)
+	if !ok || h.pid.Load() == nil {
+		t.Fatal("no session PID")
+	}
+	return h.pid.Load().Address
 }
 
 func offset(seq uint32) string { return strconv.FormatUint(uint64(seq), 10) }
@@ -96,10 +107,15 @@ func TestSocketIORecoveryMidRound(t *testing.T) {
 
 // A pid recovers only its session, only with its secret, only while its
 // connection is gone, only a Socket.IO session, and only from an offset
-// whose events are still held; each refusal leaves the session to its
-// own client.
+// whose events are still held; a token naming an actor that is not a
+// session, or a node that is not a member, asks nobody. Each refusal
+// leaves the session to its own client.
 func TestSocketIORecoveryRefusals(t *testing.T) {
-	srv, _ := newTestServer(t, resumeSettings())
+	// The clock stands still: no timeout answers for a session, so a
+	// refusal is the answer of the session asked, or of nobody there.
+	st := resumeSettings()
+	st.Clock = newFakeClock()
+	srv, _ := newTestServer(t, st)
 	a, pid := sioPlayer(t, srv, "a", "")
 	w, hi := connectResumable(t, srv, "w") // a /ws session
 
@@ -116,6 +132,8 @@ func TestSocketIORecoveryRefusals(t *testing.T) {
 		{"offset not a number", pid, "one", "malformed"},
 		{"offset beyond what was sent", pid, "99", "no longer held"},
 		{"a /ws token", hi.GetResumeToken(), "1", "another protocol"},
+		{"the lobby's", base64.RawURLEncoding.EncodeToString([]byte(nodeKey(a.selfAddr(t))+"/node/lobby")) + "." + secret, "1", "gone"},
+		{"another node's", base64.RawURLEncoding.EncodeToString([]byte("12345678/$1")) + "." + secret, "1", "gone"},
 	} {
 		c, ans := dialSIO(t, srv, "x", SocketIOConnect{PID: tc.pid, Offset: tc.offset})
 		expectRefused(t, c, ans, pid, tc.reason)
