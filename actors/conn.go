@@ -38,3 +38,30 @@ type AckSession interface {
 	Session
 	DeliverAck(env *messages.Envelope, ack func(code, message string))
 }
+
+// SocketIOConnect is a Socket.IO CONNECT to the default namespace, with
+// what the session needs of its auth payload: the login token, and the pid
+// and offset socket.io-client sends when it reconnects to recover its
+// session (connection state recovery).
+type SocketIOConnect struct {
+	Token  string
+	PID    string
+	Offset string
+}
+
+// SocketIOSession is a Session that answers a Socket.IO CONNECT itself
+// (through SocketIOConn.Connected): it gives the pid, or recovers the
+// session a pid names.
+type SocketIOSession interface {
+	Session
+	Connect(c SocketIOConnect)
+}
+
+// SocketIOConn is a Conn that carries Socket.IO. Connected answers the
+// client's CONNECT; pid is empty when the server offers no recovery, and
+// recovered says the connection now carries a recovered session, whose
+// missed events follow (it needs no hello).
+type SocketIOConn interface {
+	Conn
+	Connected(pid string, recovered bool)
+}

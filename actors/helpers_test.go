@@ -14,14 +14,18 @@ import (
 // fakeConn records what a session sends to its client.
 type fakeConn struct {
 	out       chan *messages.Envelope
-	resumable bool // as /ws is
+	resumable bool           // as /ws is
+	connects  chan sioAnswer // the answers to Socket.IO CONNECTs (socketio_test.go)
+	left      bool           // the client said goodbye: not Lost
 	mu        sync.Mutex
 	closed    bool
 	code      int
 	reason    string
 }
 
-func newFakeConn() *fakeConn { return &fakeConn{out: make(chan *messages.Envelope, 256)} }
+func newFakeConn() *fakeConn {
+	return &fakeConn{out: make(chan *messages.Envelope, 256), connects: make(chan sioAnswer, 8)}
+}
 
 func (c *fakeConn) Send(env *messages.Envelope) bool {
 	c.mu.Lock()

@@ -2,6 +2,7 @@ package actors
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
 	"strings"
@@ -25,9 +26,10 @@ import (
 // session asks it for the takeover (ResumeRequest); the old one takes the
 // new connection over, and the new one hands on what its client sent
 // meanwhile, points the connection's handle at the old session and goes.
-// Only a session on this node can be resumed: a connection that lands on
-// another node starts afresh (resume_failed), and the old session's seat
-// counts as not choosing when its window ends.
+// A connection that lands on another member resumes the session there
+// through a pipe (pipe.go). A session whose member died is gone: the
+// resume fails (resume_failed) and the connection starts afresh.
+// Socket.IO's connection state recovery rides on the same (socketio.go).
 
 // replayBuffer is how many sent messages a resumable session keeps; a
 // client that missed more starts afresh. Movements are not numbered or
@@ -108,6 +110,7 @@ func (h *handovers) take(id uint64) *handover {
 // what it sent last, the messages it keeps for a replay, and while its
 // connection is gone, the timer of its window.
 type resumeState struct {
+	sio      bool // the token is a Socket.IO pid (socketio.go)
 	secret   string
 	seq      uint32
 	sent     [replayBuffer]*messages.Envelope // a ring: seq s is at s % replayBuffer
@@ -122,6 +125,11 @@ type resumingState struct {
 	user     *messages.User
 	hello    *messages.Hello
 	handover uint64
+	sio      bool                                  // a Socket.IO CONNECT asks, not a hello
+	remote   bool                                  // the session asked lives on another member: no handover
+	piping   bool                                  // after its takeover: this session is the connection's pipe
+	acks     map[uint64]func(code, message string) // a pipe's client messages awaiting their verdicts
+	nextAck  uint64
 	pending  []*messages.Envelope
 	timer    Timer
 	gone     bool // our connection closed meanwhile
@@ -134,21 +142,55 @@ func newSecret() string {
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
-// Tokens are "<session PID id>.<secret>", the PID id base64url'd.
-func resumeToken(pidID, secret string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(pidID)) + "." + secret
+// Tokens are "<node>/<session PID id>", base64url'd, then ".<secret>":
+// node names the member that holds the session (nodeKey), so that a
+// connection that lands on another member finds it.
+func resumeToken(session *actor.PID, secret string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(nodeKey(session.Address)+"/"+session.Id)) + "." + secret
 }
 
-func parseResumeToken(token string) (pidID, secret string, ok bool) {
+func parseResumeToken(token string) (node, pidID, secret string, ok bool) {
 	id, secret, ok := strings.Cut(token, ".")
 	if !ok || secret == "" {
-		return "", "", false
+		return "", "", "", false
 	}
 	raw, err := base64.RawURLEncoding.DecodeString(id)
-	if err != nil || len(raw) == 0 {
-		return "", "", false
+	if err != nil {
+		return "", "", "", false
 	}
-	return string(raw), secret, true
+	node, pidID, ok = strings.Cut(string(raw), "/")
+	if !ok || node == "" || pidID == "" {
+		return "", "", "", false
+	}
+	return node, pidID, secret, true
+}
+
+// nodeKey names a member in tokens without telling clients its cluster
+// address: 8 characters of a hash of it.
+func nodeKey(addr string) string {
+	sum := sha256.Sum256([]byte(addr))
+	return base64.RawURLEncoding.EncodeToString(sum[:6])
+}
+
+// resumeTarget is the session a token names: on this member, or on the
+// current member whose key the token carries; nil when no member has it
+// (a node that died or left). Only members, and only ids protoactor
+// generates for root actors as it does for sessions, are ever asked,
+// whatever a client writes into a token: never the lobby or a directory.
+func (s *session) resumeTarget(ctx actor.Context, node, pidID string) *actor.PID {
+	if !strings.HasPrefix(pidID, "$") || strings.Contains(pidID, "/") {
+		return nil
+	}
+	self := ctx.Self().Address
+	if node == nodeKey(self) {
+		return actor.NewPID(self, pidID)
+	}
+	for _, m := range s.d.place.RoomHosts() {
+		if m != self && nodeKey(m) == node {
+			return actor.NewPID(m, pidID)
+		}
+	}
+	return nil
 }
 
 // offerResume makes the session resumable if the settings and the
@@ -164,7 +206,7 @@ func (s *session) offerResume(ctx actor.Context, hi *messages.Hi) {
 		s.resume = &resumeState{}
 	}
 	s.resume.secret = newSecret() // a token works once: a resume rotates it
-	token := resumeToken(ctx.Self().Id, s.resume.secret)
+	token := resumeToken(ctx.Self(), s.resume.secret)
 	window := int32(s.d.settings.ResumeWindow / time.Millisecond)
 	hi.ResumeToken, hi.ResumeWindowMs = &token, &window
 }
@@ -235,19 +277,34 @@ func (s *session) handleResumeRequest(ctx actor.Context, req *messages.ResumeReq
 	case subtle.ConstantTimeCompare([]byte(req.Secret), []byte(r.secret)) != 1:
 		refuse("the resume token is not valid (used already, or never given)")
 		return
-	case req.Uid != s.user.Uid:
+	case req.SocketIo != r.sio:
+		refuse("the resume token is of another protocol (a Socket.IO pid resumes only Socket.IO, a /ws token only /ws)")
+		return
+	case req.Uid != s.user.Uid && !(r.sio && req.Uid == "" && s.d.settings.Auth == nil):
 		refuse("the resume token belongs to another player")
+		return
+	case r.sio && !r.detached:
+		// socket.io keeps a session for recovery only once its connection
+		// is gone; a pid that a connected session holds is used already.
+		refuse("the session of this pid is connected")
 		return
 	case !r.held(req.LastSeq):
 		refuse("the messages after last_seq are no longer held")
 		return
 	}
-	ho := s.d.handovers.take(req.Handover)
-	if ho == nil {
-		refuse("the new connection is gone")
-		return
+	var conn Conn
+	var handle *sessionHandle
+	if req.Pipe != nil && remote(ctx, req.Pipe) {
+		conn = &remoteConn{root: ctx.ActorSystem().Root, pipe: req.Pipe, resumable: req.Resumable}
+		ctx.Watch(req.Pipe) // its member may die with the connection
+	} else {
+		ho := s.d.handovers.take(req.Handover)
+		if ho == nil {
+			refuse("the new connection is gone")
+			return
+		}
+		conn, handle = ho.conn, ho.handle
 	}
-	r.secret = "" // until the hi below gives a new one
 	if s.handle != nil {
 		s.handle.pid.Store(nil) // the old connection's reader reaches nobody now
 	}
@@ -256,41 +313,74 @@ func (s *session) handleResumeRequest(ctx actor.Context, req *messages.ResumeReq
 		// connection the server has not noticed): it is replaced.
 		s.conn.Close(messages.CloseReplaced, "the session was resumed on another connection")
 	}
+	if rc, ok := s.conn.(*remoteConn); ok {
+		ctx.Unwatch(rc.pipe)
+	}
 	dropTimer(&r.expiry)
 	r.detached, s.gone = false, false
 	old := connID(s.conn)
-	s.conn, s.handle = ho.conn, ho.handle
+	s.conn, s.handle = conn, handle
 	s.debug("session: resumed on a new connection", "replaced_conn", old)
-	resumed := true
-	hi := &messages.Hi{
-		Message: "welcome back", Nearby: 0,
-		TotalScore: s.standing.Total, WinStreak: s.standing.Streak, Resumed: &resumed,
+	if r.sio {
+		// The same pid again: socket.io-client says recovered only then.
+		if sc, ok := s.conn.(SocketIOConn); ok {
+			sc.Connected(resumeToken(ctx.Self(), r.secret), true)
+		}
+	} else {
+		r.secret = "" // the hi below gives a new one
+		s.sendResumedHi(ctx)
 	}
-	s.offerResume(ctx, hi)
-	// The hi is not numbered: what follows it is the replay, in its seqs.
-	s.conn.Send(&messages.Envelope{Body: &messages.Envelope_Hi{Hi: hi}})
 	for _, env := range r.after(req.LastSeq) {
 		s.conn.Send(env)
 	}
 	ctx.Respond(&messages.ResumeAnswer{Ok: true})
 }
 
+// sendResumedHi opens a /ws resume: the hi is not numbered, and what
+// follows it is the replay, in its seqs.
+func (s *session) sendResumedHi(ctx actor.Context) {
+	resumed := true
+	hi := &messages.Hi{
+		Message: "welcome back", Nearby: 0,
+		TotalScore: s.standing.Total, WinStreak: s.standing.Streak, Resumed: &resumed,
+	}
+	s.offerResume(ctx, hi)
+	s.conn.Send(&messages.Envelope{Body: &messages.Envelope_Hi{Hi: hi}})
+}
+
 // startResume: a hello that asks for another session. The identity is
 // checked as for any hello; the old session then checks token and uid.
 func (s *session) startResume(ctx actor.Context, h *messages.Hello, user *messages.User) bool {
-	pidID, secret, ok := parseResumeToken(h.Resume.Token)
+	node, pidID, secret, ok := parseResumeToken(h.Resume.Token)
 	if !ok || s.d.settings.ResumeWindow <= 0 {
 		return false
 	}
-	rs := &resumingState{
-		target: actor.NewPID(ctx.Self().Address, pidID),
-		user:   user, hello: h,
-		handover: s.d.handovers.park(&handover{conn: s.conn, handle: s.handle}),
-	}
-	s.resuming = rs
-	ctx.Request(rs.target, &messages.ResumeRequest{Secret: secret, Uid: user.Uid, LastSeq: h.Resume.LastSeq, Handover: rs.handover})
-	rs.timer = sendAfter(ctx, s.d.settings.Clock, resumeAnswerWait, &messages.ResumeTimeout{})
+	rs := &resumingState{target: s.resumeTarget(ctx, node, pidID), user: user, hello: h}
+	s.askTakeover(ctx, rs, &messages.ResumeRequest{Secret: secret, Uid: user.Uid, LastSeq: h.Resume.LastSeq}, resumeAnswerWait)
 	return true
+}
+
+// askTakeover asks the session rs names for the takeover of this
+// connection: one on this member takes it parked under a handover; one on
+// another member drives it through this session, which stays as its pipe
+// (pipe.go).
+func (s *session) askTakeover(ctx actor.Context, rs *resumingState, req *messages.ResumeRequest, wait time.Duration) {
+	s.resuming = rs
+	if rs.target == nil {
+		s.resumeFailed(ctx, resumeGone)
+		return
+	}
+	if remote(ctx, rs.target) {
+		rs.remote = true
+		req.Pipe = ctx.Self()
+		rc, ok := s.conn.(resumableConn)
+		req.Resumable = ok && rc.Resumable()
+	} else {
+		rs.handover = s.d.handovers.park(&handover{conn: s.conn, handle: s.handle})
+		req.Handover = rs.handover
+	}
+	ctx.Request(rs.target, req)
+	rs.timer = sendAfter(ctx, s.d.settings.Clock, wait, &messages.ResumeTimeout{})
 }
 
 func (s *session) handleResumeAnswer(ctx actor.Context, ans *messages.ResumeAnswer) {
@@ -299,24 +389,43 @@ func (s *session) handleResumeAnswer(ctx actor.Context, ans *messages.ResumeAnsw
 		return
 	}
 	if !ans.Ok {
-		if s.d.handovers.take(rs.handover) == nil {
+		if !rs.remote && s.d.handovers.take(rs.handover) == nil {
 			return // taken after all; the answer that counts is on its way
 		}
 		s.resumeFailed(ctx, ans.Reason)
 		return
 	}
+	if rs.remote {
+		s.becomePipe(ctx)
+		return
+	}
 	s.becomeRelay(ctx)
 }
+
+// handleResumeDeadLetter: the session a token names is gone, so its
+// ResumeRequest came back at once (protoactor answers a request to a dead
+// PID so); no need to wait for the timeout. While resuming, that request
+// is the session's only one.
+func (s *session) handleResumeDeadLetter(ctx actor.Context, msg *actor.DeadLetterResponse) {
+	rs := s.resuming
+	if rs == nil || rs.relaying || (msg.Target != nil && !msg.Target.Equal(rs.target)) {
+		return
+	}
+	s.handleResumeAnswer(ctx, &messages.ResumeAnswer{Reason: resumeGone})
+}
+
+// resumeGone is the reason a resume fails when its session is not there.
+const resumeGone = "the session to resume is gone (its window ended, or its node died)"
 
 func (s *session) handleResumeTimeout(ctx actor.Context) {
 	rs := s.resuming
 	switch {
-	case rs == nil:
+	case rs == nil, rs.piping:
 	case rs.relaying:
 		ctx.Stop(ctx.Self())
-	case s.d.handovers.take(rs.handover) != nil:
+	case rs.remote || s.d.handovers.take(rs.handover) != nil:
 		// Nobody took our connection: the old session is gone.
-		s.resumeFailed(ctx, "the session to resume is gone (its window ended, or it lived on another node)")
+		s.resumeFailed(ctx, resumeGone)
 	}
 	// Otherwise the old session took it, and its answer is coming.
 }
@@ -326,6 +435,10 @@ func (s *session) resumeFailed(ctx actor.Context, reason string) {
 	rs := s.resuming
 	s.resuming = nil
 	stopTimer(rs.timer)
+	if rs.sio {
+		s.recoveryFailed(ctx, rs, reason)
+		return
+	}
 	if rs.gone {
 		ctx.Stop(ctx.Self())
 		return

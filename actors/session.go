@@ -91,6 +91,9 @@ func spawnSession(parent actor.SpawnerContext, d *deps, conn Conn, handle *sessi
 }
 
 func (s *session) Receive(ctx actor.Context) {
+	if s.pipe(ctx, ctx.Message()) {
+		return
+	}
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
 		if s.d.settings.HandshakeTimeout > 0 {
@@ -107,7 +110,7 @@ func (s *session) Receive(ctx actor.Context) {
 	case *actor.Stopping:
 		s.handleStopping(ctx)
 	case *messages.Envelope:
-		if !s.relay(ctx, msg) {
+		if !s.relay(ctx, msg) && s.fromPipe(ctx) {
 			s.handleClient(ctx, msg)
 		}
 	case *stampedMove:
@@ -116,6 +119,8 @@ func (s *session) Receive(ctx actor.Context) {
 		}
 	case *ackedEnvelope:
 		s.handleAcked(ctx, msg)
+	case *messages.PipeAcked:
+		s.handlePipeAcked(ctx, msg)
 	case *messages.Attached:
 		s.handleAttached(ctx, msg)
 	case *messages.AttachTimeout:
@@ -170,7 +175,11 @@ func (s *session) Receive(ctx actor.Context) {
 	case *messages.GoAway:
 		s.conn.Close(messages.CloseGoingAway, msg.Reason)
 	case *messages.ConnClosed:
-		if s.relay(ctx, msg) {
+		if s.relay(ctx, msg) || !s.fromPipe(ctx) {
+			return
+		}
+		if _, ok := s.conn.(*remoteConn); ok {
+			s.pipeClosed(ctx, msg.Lost)
 			return
 		}
 		s.gone = true
@@ -179,10 +188,14 @@ func (s *session) Receive(ctx actor.Context) {
 		}
 	case *nameChecked:
 		s.handleNameChecked(ctx, msg)
+	case *sioConnect:
+		s.handleConnect(ctx, msg.c)
 	case *messages.ResumeRequest:
 		s.handleResumeRequest(ctx, msg)
 	case *messages.ResumeAnswer:
 		s.handleResumeAnswer(ctx, msg)
+	case *actor.DeadLetterResponse:
+		s.handleResumeDeadLetter(ctx, msg)
 	case *messages.ResumeTimeout:
 		s.handleResumeTimeout(ctx)
 	case *messages.ResumeExpired:
@@ -604,6 +617,10 @@ func (s *session) handleResult(ctx actor.Context, msg *messages.Result) {
 // result), so the session first lets those through by queueing RoomGone
 // behind them.
 func (s *session) handleTerminated(ctx actor.Context, msg *actor.Terminated) {
+	if rc, ok := s.conn.(*remoteConn); ok && rc.pipe.Equal(msg.Who) && !s.gone {
+		s.pipeClosed(ctx, true) // the pipe's member died with the connection
+		return
+	}
 	if s.phase == inRound && s.room.Equal(msg.Who) {
 		ctx.Send(ctx.Self(), &messages.RoomGone{RoundId: s.round})
 	}

@@ -65,3 +65,32 @@ func ensureNodeModules(t *testing.T, dir string) {
 		t.Fatalf("npm ci in %s: %v\n%s", dir, err, out)
 	}
 }
+
+// TestSocketIOClientRecovers: Socket.IO's connection state recovery with
+// the npm socket.io-client 4, on each transport. A guest's engine is
+// closed mid-round after its choice and reconnects after the deadline:
+// socket.recovered is true and the round's result arrives once, counting
+// the choice; its pid from another uid, a forged pid and a pid reused
+// while its session is connected are refused (recovered false, a fresh
+// session). node/sio4_recover.mjs checks it.
+func TestSocketIOClientRecovers(t *testing.T) {
+	t.Parallel()
+	dir := nodeDir(t)
+	for _, mode := range []string{"websocket", "polling", "default"} {
+		t.Run(mode, func(t *testing.T) {
+			t.Parallel()
+			s := startServer(t, "-auth-mode", "guest", "-auth-secrets", newKey,
+				"-bot-fill", "100ms", "-round-time", "3s", "-resume-window", "10s", "-handshake-timeout", "1s")
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			node := exec.CommandContext(ctx, "node", "sio4_recover.mjs", s.httpURL(""), mode)
+			node.Dir = dir
+			out, err := node.CombinedOutput()
+			if err != nil {
+				t.Fatalf("node sio4_recover.mjs %s: %v\n%s", mode, err, out)
+			}
+			t.Logf("node sio4_recover.mjs %s:\n%s", mode, out)
+			s.requireHealthy(t)
+		})
+	}
+}

@@ -79,11 +79,36 @@ func (c *conn) Resumable() bool {
 	return ok
 }
 
+var _ actors.SocketIOConn = (*conn)(nil)
+
+// Connected answers a Socket.IO CONNECT for the session (Engine.IO 4 over
+// WebSocket). A recovered session said its hello on an earlier
+// connection, so this one has none to wait for.
+func (c *conn) Connected(pid string, recovered bool) {
+	w, ok := c.wire.(*eio4Wire)
+	if !ok {
+		return
+	}
+	if recovered {
+		c.helloSeen.Store(true)
+	}
+	c.enqueue(w.connectFrame(pid))
+}
+
 // Lost says whether the client's side ended the connection without saying
 // goodbye (it vanished, went silent, or closed with anything but 1000),
 // rather than the server closing it for cause (a slow consumer, a flood,
-// an oversized frame): only a lost one's session waits for a resume.
-func (c *conn) Lost() bool { return c.lost.Load() }
+// an oversized frame): only a lost one's session waits for a resume. A
+// Socket.IO client that left the namespace first (41) said goodbye.
+func (c *conn) Lost() bool {
+	if ns, ok := c.wire.(namespaced); ok && !ns.inNamespace() {
+		return false
+	}
+	return c.lost.Load()
+}
+
+// namespaced is a wire whose client joins and leaves a namespace.
+type namespaced interface{ inNamespace() bool }
 
 // ending is what the close needs: made by the first Close, read-only after.
 type ending struct {
@@ -214,6 +239,7 @@ func (c *conn) armPongTimer() {
 	if c.pongTimer == nil {
 		c.pongTimer = time.AfterFunc(c.g.eio4PingTimeout, func() {
 			if c.pongDue.Load() {
+				c.lost.Store(true) // gone silent: it may recover
 				c.Close(messages.ClosePolicy, fmt.Sprintf("no pong within %v", c.g.eio4PingTimeout))
 			}
 		})

@@ -30,6 +30,11 @@
 // later of the two winning). The gateway puts it into a hello that carries
 // none; checking it is the session's.
 //
+// The session answers an Engine.IO 4 CONNECT (actors.SocketIOSession,
+// Connected): with the pid of Socket.IO's connection state recovery, or
+// with a recovered session, when the auth carries the pid and offset of
+// an earlier connection (docs/socketio.md).
+//
 // Before an upgrade: 503 while draining, then the Origin check (403), then
 // cfg.MaxConnectionsPerIP (503 too_many_connections). Serve counts every
 // connection of the listener against cfg.MaxConnections: a request on one

@@ -53,6 +53,8 @@ func newEIO4Wire(sid string, polling bool, pingInterval, pingTimeout time.Durati
 
 func (w *eio4Wire) name() string { return ProtocolEIO4 }
 
+func (w *eio4Wire) inNamespace() bool { return w.connected.Load() }
+
 func (w *eio4Wire) greeting() []frame { return []frame{textFrame(w.open)} }
 
 func (w *eio4Wire) heartbeat() (frame, bool) { return textFrame("2"), true }
@@ -79,7 +81,11 @@ func (w *eio4Wire) decode(kind int, data []byte) inbound {
 	}
 	switch data[0] {
 	case '1': // close
-		return hangUp(clientDisconnected)
+		// Engine.IO's close is a transport's end (socket.io recovers a
+		// session after it); leaving is the namespace's DISCONNECT.
+		in := hangUp(clientDisconnected)
+		in.lost = w.connected.Load()
+		return in
 	case '2': // ping; "2probe" during an upgrade. The pong echoes the payload.
 		if len(data) > 1 && string(data) != "2probe" {
 			return violation("ping with payload %s", preview(data))
@@ -160,11 +166,16 @@ func (w *eio4Wire) decodeSocketIO(p []byte) inbound {
 	return violation("CONNECT_ERROR is sent by servers only")
 }
 
-// connect answers CONNECT: 40{"sid"} for the default namespace,
-// CONNECT_ERROR for any other. A string "token" in the auth object is the
-// session token (socket.io-client's `auth: {token}`); anything else in it is
-// ignored. A second CONNECT makes a new Socket.IO socket, as the protocol
-// has it: a new sid.
+// connect takes CONNECT: CONNECT_ERROR for a namespace other than the
+// default one. A string "token" in the auth object is the session token
+// (socket.io-client's `auth: {token}`); strings "pid" and "offset" ask to
+// recover a session (connection state recovery); anything else in it is
+// ignored. The session answers (connectFrame), or for a session that does
+// not, reply holds 40{"sid"}. A second CONNECT makes a new Socket.IO
+// socket, as the protocol has it: a new sid.
+//
+// The namespace counts as joined at once, so events the client sends
+// right behind its CONNECT reach the session, after the CONNECT.
 func (w *eio4Wire) connect(nsp string, payload []byte) inbound {
 	var auth map[string]json.RawMessage
 	if len(payload) > 0 && (payload[0] != '{' || json.Unmarshal(payload, &auth) != nil) {
@@ -174,14 +185,33 @@ func (w *eio4Wire) connect(nsp string, payload []byte) inbound {
 		return reply(textFrame("44" + nsp + `,{"message":"Invalid namespace"}`))
 	}
 	w.connected.Store(true)
-	in := reply(textFrame(`40{"sid":"` + newSID() + `"}`))
-	if raw, ok := auth["token"]; ok {
-		var token string
-		if json.Unmarshal(raw, &token) == nil {
-			in.token = token
-		}
-	}
+	in := reply(w.connectFrame(""))
+	in.token = authString(auth, "token")
+	in.connect = &actors.SocketIOConnect{Token: in.token, PID: authString(auth, "pid"), Offset: authString(auth, "offset")}
 	return in
+}
+
+// authString is a string of a CONNECT's auth; "" if absent or not a string.
+func authString(auth map[string]json.RawMessage, key string) string {
+	var s string
+	if raw, ok := auth[key]; ok && json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	return ""
+}
+
+// connectFrame answers CONNECT: 40{"sid"}, and the pid when the server
+// offers recovery (socket.io-client keeps it, and sends it back with the
+// offset of the last event it saw when it reconnects).
+func (w *eio4Wire) connectFrame(pid string) frame {
+	if pid == "" {
+		return textFrame(`40{"sid":"` + newSID() + `"}`)
+	}
+	b, _ := json.Marshal(struct {
+		SID string `json:"sid"`
+		PID string `json:"pid"`
+	}{newSID(), pid})
+	return frame{kind: websocket.TextMessage, data: append([]byte("40"), b...)}
 }
 
 // event decodes an EVENT; with an ack id, the answer is an ACK: [] once the

@@ -60,6 +60,7 @@ type pollSession struct {
 	token   string  // postMu: the session token given outside hello
 
 	helloSeen atomic.Bool
+	lost      atomic.Bool // ended from the client's side (Lost)
 
 	mu        sync.Mutex
 	queue     [][]byte      // packets waiting for a GET; at most cfg.OutboundQueue
@@ -79,7 +80,7 @@ type pollSession struct {
 	endTimer  *time.Timer
 }
 
-var _ actors.Conn = (*pollSession)(nil)
+var _ actors.SocketIOConn = (*pollSession)(nil)
 
 // ID is the session's connection id, as conn.ID; its upgrade keeps it.
 func (p *pollSession) ID() uint64 { return p.id }
@@ -219,6 +220,29 @@ func (p *pollSession) enqueue(packet []byte) bool {
 	return true
 }
 
+// Connected answers a Socket.IO CONNECT for the session; a recovered
+// session needs no hello (conn.Connected).
+func (p *pollSession) Connected(pid string, recovered bool) {
+	if recovered {
+		p.sawHello()
+	}
+	p.enqueue(p.wire.connectFrame(pid).data)
+}
+
+// Lost says whether the client's side ended the session: its close packet,
+// a silence past the ping timeout, a request cut off, while the client is
+// in the namespace; or, after an upgrade, its WebSocket was lost
+// (conn.Lost). Only a lost one's session waits for a recovery.
+func (p *pollSession) Lost() bool {
+	p.mu.Lock()
+	ws := p.ws
+	p.mu.Unlock()
+	if ws != nil {
+		return ws.Lost()
+	}
+	return p.lost.Load() && p.wire.inNamespace()
+}
+
 // wakeLocked ends the pending GET's wait. p.mu held.
 func (p *pollSession) wakeLocked() {
 	if p.poll != nil {
@@ -321,6 +345,7 @@ func (p *pollSession) onPongTimeout() {
 	due := p.pongDue && p.ws == nil
 	p.mu.Unlock()
 	if due {
+		p.lost.Store(true)
 		p.Close(messages.ClosePolicy, fmt.Sprintf("no pong within %v", p.g.eio4PingTimeout))
 	}
 }
@@ -414,6 +439,7 @@ func (p *pollSession) servePost(w http.ResponseWriter, r *http.Request) {
 	limit := p.g.cfg.MaxFrameBytes
 	body, err := readLimited(r.Body, limit+1, nil)
 	if err != nil {
+		p.lost.Store(true)
 		p.Close(messages.CloseGoingAway, "connection lost")
 		return
 	}
@@ -466,6 +492,15 @@ func (p *pollSession) handle(pkt []byte) bool {
 	in := p.wire.decode(websocket.TextMessage, pkt)
 	if in.token != "" {
 		p.token = in.token
+	}
+	if in.lost {
+		p.lost.Store(true)
+	}
+	if in.connect != nil {
+		if ss, ok := p.session.(actors.SocketIOSession); ok {
+			ss.Connect(*in.connect) // the session answers (Connected)
+			return true
+		}
 	}
 	switch {
 	case in.env != nil:
@@ -615,6 +650,7 @@ type upgradeWire struct {
 }
 
 func (u *upgradeWire) name() string      { return ProtocolEIO4 }
+func (u *upgradeWire) inNamespace() bool { return u.p.wire.inNamespace() }
 func (u *upgradeWire) greeting() []frame { return nil }
 
 func (u *upgradeWire) heartbeat() (frame, bool) {
@@ -648,7 +684,10 @@ func (u *upgradeWire) decode(kind int, data []byte) inbound {
 	return violation("packet %s before the upgrade", preview(data))
 }
 
-var _ actors.AckSession = upgradeSession{}
+var (
+	_ actors.AckSession      = upgradeSession{}
+	_ actors.SocketIOSession = upgradeSession{}
+)
 
 // upgradeSession is the upgrading WebSocket's view of the polling
 // session's actor.
@@ -674,6 +713,14 @@ func (s upgradeSession) DeliverAck(env *messages.Envelope, ack func(code, messag
 	}
 	s.p.session.Deliver(env)
 	ack("", "")
+}
+
+func (s upgradeSession) Connect(c actors.SocketIOConnect) {
+	if ss, ok := s.p.session.(actors.SocketIOSession); ok {
+		ss.Connect(c)
+		return
+	}
+	s.p.enqueue(s.p.wire.connectFrame("").data)
 }
 
 // Closed: the WebSocket ended. Once it carried the session, the session

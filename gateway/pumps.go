@@ -171,6 +171,15 @@ func (c *conn) handle(kind int, data []byte) (game bool) {
 	if in.token != "" {
 		c.token = in.token
 	}
+	if in.lost {
+		c.lost.Store(true)
+	}
+	if in.connect != nil {
+		if ss, ok := c.session.(actors.SocketIOSession); ok {
+			ss.Connect(*in.connect) // the session answers (Connected)
+			return false
+		}
+	}
 	switch {
 	case in.env != nil:
 		h := in.env.GetHello()

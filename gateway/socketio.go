@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"strconv"
 
 	"github.com/caiquan/caiquan/messages"
 )
@@ -19,8 +20,11 @@ const eventPrefix = "42"
 
 // EncodeEvent renders env as a Socket.IO event packet, `42["name",{…}]`:
 // the name is the Envelope body's field name and the payload the body in
-// compact protojson with every field present. Never an ack id: the 2016
-// client would misread one.
+// compact protojson with every field present. A numbered envelope (a
+// session that offers recovery numbers what it sends) carries its seq as
+// the offset, a string last argument, `42["name",{…},"7"]`, where
+// socket.io-client looks for it; the body before it is the same for every
+// player of a room. Never an ack id: the 2016 client would misread one.
 func EncodeEvent(env *messages.Envelope) ([]byte, error) {
 	return appendEvent(nil, env)
 }
@@ -36,14 +40,24 @@ func appendEvent(b []byte, env *messages.Envelope) ([]byte, error) {
 	b = append(b, fd.Name()...)
 	b = append(b, `",`...)
 	if out, ok := appendBodyJSON(b, env); ok {
-		return append(out, ']'), nil
+		return appendOffset(out, env.GetSeq()), nil
 	}
 	payload, err := marshalCompact(env.ProtoReflect().Get(fd).Message().Interface())
 	if err != nil {
 		return nil, err
 	}
 	b = append(b, payload...)
-	return append(b, ']'), nil
+	return appendOffset(b, env.GetSeq()), nil
+}
+
+// appendOffset ends an event's arguments, with the offset when seq is set.
+func appendOffset(b []byte, seq uint32) []byte {
+	if seq > 0 {
+		b = append(b, `,"`...)
+		b = strconv.AppendUint(b, uint64(seq), 10)
+		b = append(b, '"')
+	}
+	return append(b, ']')
 }
 
 // DecodeEvent parses a whole event packet, `42["name",payload]` or

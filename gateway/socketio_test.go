@@ -10,6 +10,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/caiquan/caiquan/actors"
 	"github.com/caiquan/caiquan/messages"
 )
 
@@ -356,5 +357,48 @@ func TestAckFrame(t *testing.T) {
 	}
 	if got := string(ackFrame("7", "bad_payload", `say "x"`).data); got != `437[{"code":"bad_payload","message":"say \"x\""}]` {
 		t.Errorf("refused: %q", got)
+	}
+}
+
+// Recovery on the wire: a numbered event carries its seq as a string last
+// argument (the offset), the body before it unchanged; the CONNECT answer
+// carries the pid; the CONNECT's auth reaches the session whole; and the
+// client's close packet counts as a lost connection (it may recover) only
+// while the client is in the namespace.
+func TestSocketIORecoveryOnTheWire(t *testing.T) {
+	env := &messages.Envelope{Body: &messages.Envelope_Leave{Leave: &messages.Leave{Uid: "u"}}}
+	plain, _ := EncodeEvent(env)
+	env.Seq = 7
+	numbered, _ := EncodeEvent(env)
+	if string(plain) != `42["leave",{"uid":"u"}]` || string(numbered) != `42["leave",{"uid":"u"},"7"]` {
+		t.Fatalf("events: %s and %s", plain, numbered)
+	}
+	if back, err := DecodeEvent(numbered); err != nil || back.GetLeave().GetUid() != "u" {
+		t.Fatalf("a numbered event decodes to %v, %v", back, err)
+	}
+
+	w := newEIO4Wire(newSID(), false, time.Second, time.Second, 4096)
+	if got := string(w.connectFrame("p.q").data); !regexp.MustCompile(`^40\{"sid":"[A-Za-z0-9_-]{20}","pid":"p.q"\}$`).MatchString(got) {
+		t.Fatalf("CONNECT answer with a pid: %s", got)
+	}
+	if got := string(w.connectFrame("").data); !regexp.MustCompile(`^40\{"sid":"[A-Za-z0-9_-]{20}"\}$`).MatchString(got) {
+		t.Fatalf("CONNECT answer without: %s", got)
+	}
+	if in := w.decode(websocket.TextMessage, []byte("1")); !in.close || in.lost {
+		t.Fatalf("close before CONNECT: %+v; want a close, not lost", in)
+	}
+	in := w.decode(websocket.TextMessage, []byte(`40{"token":"t","pid":"p.q","offset":"12","other":1}`))
+	if in.connect == nil || *in.connect != (actors.SocketIOConnect{Token: "t", PID: "p.q", Offset: "12"}) || in.token != "t" {
+		t.Fatalf("CONNECT with recovery: %+v", in)
+	}
+	if in := w.decode(websocket.TextMessage, []byte(`40{"pid":7}`)); in.connect == nil || in.connect.PID != "" {
+		t.Fatalf("a pid that is not a string: %+v", in)
+	}
+	if in := w.decode(websocket.TextMessage, []byte("1")); !in.close || !in.lost {
+		t.Fatalf("close in the namespace: %+v; want lost", in)
+	}
+	w.decode(websocket.TextMessage, []byte("41"))
+	if in := w.decode(websocket.TextMessage, []byte("1")); !in.close || in.lost {
+		t.Fatalf("close after DISCONNECT: %+v; want not lost", in)
 	}
 }

@@ -3,6 +3,7 @@ package gateway
 import (
 	"github.com/gorilla/websocket"
 
+	"github.com/caiquan/caiquan/actors"
 	"github.com/caiquan/caiquan/messages"
 )
 
@@ -51,6 +52,13 @@ type inbound struct {
 	// token is a session token the protocol carried outside hello (the
 	// Engine.IO 4 connect packet's auth); it may come with reply.
 	token string
+	// connect is a Socket.IO CONNECT for a session that answers it
+	// (actors.SocketIOSession); reply then holds the answer for one that
+	// does not.
+	connect *actors.SocketIOConnect
+	// lost: the client's close packet came while it was in the
+	// namespace: it may recover, as after a dropped connection.
+	lost bool
 }
 
 func deliver(env *messages.Envelope) inbound { return inbound{env: env} }

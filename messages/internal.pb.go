@@ -1499,8 +1499,11 @@ func (*GetDrainStatus) Descriptor() ([]byte, []int) {
 
 // gateway -> session: the socket is gone (read error, close, or limit).
 type ConnClosed struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Reason        string                 `protobuf:"bytes,1,opt,name=reason,proto3" json:"reason,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Reason string                 `protobuf:"bytes,1,opt,name=reason,proto3" json:"reason,omitempty"`
+	// lost: the client's side ended it and may come back (set by a pipe,
+	// whose connection the receiving session cannot ask).
+	Lost          bool `protobuf:"varint,2,opt,name=lost,proto3" json:"lost,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1542,6 +1545,281 @@ func (x *ConnClosed) GetReason() string {
 	return ""
 }
 
+func (x *ConnClosed) GetLost() bool {
+	if x != nil {
+		return x.Lost
+	}
+	return false
+}
+
+// Pipe: a session resumed from another member drives a connection held
+// by a session on this one, the pipe, through these.
+// session -> pipe: send env to the client.
+type PipeSend struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Env           *Envelope              `protobuf:"bytes,1,opt,name=env,proto3" json:"env,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PipeSend) Reset() {
+	*x = PipeSend{}
+	mi := &file_internal_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PipeSend) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PipeSend) ProtoMessage() {}
+
+func (x *PipeSend) ProtoReflect() protoreflect.Message {
+	mi := &file_internal_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PipeSend.ProtoReflect.Descriptor instead.
+func (*PipeSend) Descriptor() ([]byte, []int) {
+	return file_internal_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *PipeSend) GetEnv() *Envelope {
+	if x != nil {
+		return x.Env
+	}
+	return nil
+}
+
+// pipe -> session: a client message whose sender waits for the verdict
+// (a Socket.IO ack); answered with PipeVerdict.
+type PipeAcked struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Env           *Envelope              `protobuf:"bytes,1,opt,name=env,proto3" json:"env,omitempty"`
+	Id            uint64                 `protobuf:"varint,2,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PipeAcked) Reset() {
+	*x = PipeAcked{}
+	mi := &file_internal_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PipeAcked) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PipeAcked) ProtoMessage() {}
+
+func (x *PipeAcked) ProtoReflect() protoreflect.Message {
+	mi := &file_internal_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PipeAcked.ProtoReflect.Descriptor instead.
+func (*PipeAcked) Descriptor() ([]byte, []int) {
+	return file_internal_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *PipeAcked) GetEnv() *Envelope {
+	if x != nil {
+		return x.Env
+	}
+	return nil
+}
+
+func (x *PipeAcked) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+// session -> pipe: the verdict on PipeAcked id; code empty: taken.
+type PipeVerdict struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	Code          string                 `protobuf:"bytes,2,opt,name=code,proto3" json:"code,omitempty"`
+	Message       string                 `protobuf:"bytes,3,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PipeVerdict) Reset() {
+	*x = PipeVerdict{}
+	mi := &file_internal_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PipeVerdict) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PipeVerdict) ProtoMessage() {}
+
+func (x *PipeVerdict) ProtoReflect() protoreflect.Message {
+	mi := &file_internal_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PipeVerdict.ProtoReflect.Descriptor instead.
+func (*PipeVerdict) Descriptor() ([]byte, []int) {
+	return file_internal_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *PipeVerdict) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *PipeVerdict) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *PipeVerdict) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+// session -> pipe: close the connection.
+type PipeClose struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Code          int32                  `protobuf:"varint,1,opt,name=code,proto3" json:"code,omitempty"`
+	Reason        string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PipeClose) Reset() {
+	*x = PipeClose{}
+	mi := &file_internal_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PipeClose) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PipeClose) ProtoMessage() {}
+
+func (x *PipeClose) ProtoReflect() protoreflect.Message {
+	mi := &file_internal_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PipeClose.ProtoReflect.Descriptor instead.
+func (*PipeClose) Descriptor() ([]byte, []int) {
+	return file_internal_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *PipeClose) GetCode() int32 {
+	if x != nil {
+		return x.Code
+	}
+	return 0
+}
+
+func (x *PipeClose) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// session -> pipe: answer the client's Socket.IO CONNECT.
+type PipeConnected struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Pid           string                 `protobuf:"bytes,1,opt,name=pid,proto3" json:"pid,omitempty"`
+	Recovered     bool                   `protobuf:"varint,2,opt,name=recovered,proto3" json:"recovered,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PipeConnected) Reset() {
+	*x = PipeConnected{}
+	mi := &file_internal_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PipeConnected) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PipeConnected) ProtoMessage() {}
+
+func (x *PipeConnected) ProtoReflect() protoreflect.Message {
+	mi := &file_internal_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PipeConnected.ProtoReflect.Descriptor instead.
+func (*PipeConnected) Descriptor() ([]byte, []int) {
+	return file_internal_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *PipeConnected) GetPid() string {
+	if x != nil {
+		return x.Pid
+	}
+	return ""
+}
+
+func (x *PipeConnected) GetRecovered() bool {
+	if x != nil {
+		return x.Recovered
+	}
+	return false
+}
+
 // anyone -> room host.
 type GetRoomCount struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1551,7 +1829,7 @@ type GetRoomCount struct {
 
 func (x *GetRoomCount) Reset() {
 	*x = GetRoomCount{}
-	mi := &file_internal_proto_msgTypes[26]
+	mi := &file_internal_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1563,7 +1841,7 @@ func (x *GetRoomCount) String() string {
 func (*GetRoomCount) ProtoMessage() {}
 
 func (x *GetRoomCount) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[26]
+	mi := &file_internal_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1576,25 +1854,33 @@ func (x *GetRoomCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRoomCount.ProtoReflect.Descriptor instead.
 func (*GetRoomCount) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{26}
+	return file_internal_proto_rawDescGZIP(), []int{31}
 }
 
 // new session -> the session a resume token names: take over my
 // connection (parked under handover) if secret and uid match and every
-// message after last_seq is still held.
+// message after last_seq is still held. socket_io: the token is a
+// Socket.IO pid from a CONNECT, which resumes only a Socket.IO session;
+// uid is empty when the server runs without login, where a CONNECT
+// names nobody.
 type ResumeRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Secret        string                 `protobuf:"bytes,1,opt,name=secret,proto3" json:"secret,omitempty"`
-	Uid           string                 `protobuf:"bytes,2,opt,name=uid,proto3" json:"uid,omitempty"`
-	LastSeq       uint32                 `protobuf:"varint,3,opt,name=last_seq,json=lastSeq,proto3" json:"last_seq,omitempty"`
-	Handover      uint64                 `protobuf:"varint,4,opt,name=handover,proto3" json:"handover,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Secret   string                 `protobuf:"bytes,1,opt,name=secret,proto3" json:"secret,omitempty"`
+	Uid      string                 `protobuf:"bytes,2,opt,name=uid,proto3" json:"uid,omitempty"`
+	LastSeq  uint32                 `protobuf:"varint,3,opt,name=last_seq,json=lastSeq,proto3" json:"last_seq,omitempty"`
+	Handover uint64                 `protobuf:"varint,4,opt,name=handover,proto3" json:"handover,omitempty"`
+	SocketIo bool                   `protobuf:"varint,5,opt,name=socket_io,json=socketIo,proto3" json:"socket_io,omitempty"`
+	// From another member: no handover; the new session stays as the
+	// connection's pipe, and resumable says whether its wire is /ws's.
+	Pipe          *actor.PID `protobuf:"bytes,6,opt,name=pipe,proto3" json:"pipe,omitempty"`
+	Resumable     bool       `protobuf:"varint,7,opt,name=resumable,proto3" json:"resumable,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ResumeRequest) Reset() {
 	*x = ResumeRequest{}
-	mi := &file_internal_proto_msgTypes[27]
+	mi := &file_internal_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1606,7 +1892,7 @@ func (x *ResumeRequest) String() string {
 func (*ResumeRequest) ProtoMessage() {}
 
 func (x *ResumeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[27]
+	mi := &file_internal_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1619,7 +1905,7 @@ func (x *ResumeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeRequest.ProtoReflect.Descriptor instead.
 func (*ResumeRequest) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{27}
+	return file_internal_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ResumeRequest) GetSecret() string {
@@ -1650,6 +1936,27 @@ func (x *ResumeRequest) GetHandover() uint64 {
 	return 0
 }
 
+func (x *ResumeRequest) GetSocketIo() bool {
+	if x != nil {
+		return x.SocketIo
+	}
+	return false
+}
+
+func (x *ResumeRequest) GetPipe() *actor.PID {
+	if x != nil {
+		return x.Pipe
+	}
+	return nil
+}
+
+func (x *ResumeRequest) GetResumable() bool {
+	if x != nil {
+		return x.Resumable
+	}
+	return false
+}
+
 // resumed session -> new session: the answer to ResumeRequest.
 type ResumeAnswer struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1661,7 +1968,7 @@ type ResumeAnswer struct {
 
 func (x *ResumeAnswer) Reset() {
 	*x = ResumeAnswer{}
-	mi := &file_internal_proto_msgTypes[28]
+	mi := &file_internal_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1673,7 +1980,7 @@ func (x *ResumeAnswer) String() string {
 func (*ResumeAnswer) ProtoMessage() {}
 
 func (x *ResumeAnswer) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[28]
+	mi := &file_internal_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1686,7 +1993,7 @@ func (x *ResumeAnswer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeAnswer.ProtoReflect.Descriptor instead.
 func (*ResumeAnswer) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{28}
+	return file_internal_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ResumeAnswer) GetOk() bool {
@@ -1713,7 +2020,7 @@ type ResumeExpired struct {
 
 func (x *ResumeExpired) Reset() {
 	*x = ResumeExpired{}
-	mi := &file_internal_proto_msgTypes[29]
+	mi := &file_internal_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1725,7 +2032,7 @@ func (x *ResumeExpired) String() string {
 func (*ResumeExpired) ProtoMessage() {}
 
 func (x *ResumeExpired) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[29]
+	mi := &file_internal_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1738,7 +2045,7 @@ func (x *ResumeExpired) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeExpired.ProtoReflect.Descriptor instead.
 func (*ResumeExpired) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{29}
+	return file_internal_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ResumeExpired) GetDetachedAtSeq() uint32 {
@@ -1758,7 +2065,7 @@ type ResumeTimeout struct {
 
 func (x *ResumeTimeout) Reset() {
 	*x = ResumeTimeout{}
-	mi := &file_internal_proto_msgTypes[30]
+	mi := &file_internal_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1770,7 +2077,7 @@ func (x *ResumeTimeout) String() string {
 func (*ResumeTimeout) ProtoMessage() {}
 
 func (x *ResumeTimeout) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[30]
+	mi := &file_internal_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1783,7 +2090,7 @@ func (x *ResumeTimeout) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeTimeout.ProtoReflect.Descriptor instead.
 func (*ResumeTimeout) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{30}
+	return file_internal_proto_rawDescGZIP(), []int{35}
 }
 
 // room host -> asker.
@@ -1796,7 +2103,7 @@ type RoomCount struct {
 
 func (x *RoomCount) Reset() {
 	*x = RoomCount{}
-	mi := &file_internal_proto_msgTypes[31]
+	mi := &file_internal_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1808,7 +2115,7 @@ func (x *RoomCount) String() string {
 func (*RoomCount) ProtoMessage() {}
 
 func (x *RoomCount) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[31]
+	mi := &file_internal_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1821,7 +2128,7 @@ func (x *RoomCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomCount.ProtoReflect.Descriptor instead.
 func (*RoomCount) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{31}
+	return file_internal_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *RoomCount) GetRooms() int32 {
@@ -1840,7 +2147,7 @@ type GetOnline struct {
 
 func (x *GetOnline) Reset() {
 	*x = GetOnline{}
-	mi := &file_internal_proto_msgTypes[32]
+	mi := &file_internal_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1852,7 +2159,7 @@ func (x *GetOnline) String() string {
 func (*GetOnline) ProtoMessage() {}
 
 func (x *GetOnline) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[32]
+	mi := &file_internal_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1865,7 +2172,7 @@ func (x *GetOnline) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOnline.ProtoReflect.Descriptor instead.
 func (*GetOnline) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{32}
+	return file_internal_proto_rawDescGZIP(), []int{37}
 }
 
 // directory -> asker.
@@ -1879,7 +2186,7 @@ type Online struct {
 
 func (x *Online) Reset() {
 	*x = Online{}
-	mi := &file_internal_proto_msgTypes[33]
+	mi := &file_internal_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1891,7 +2198,7 @@ func (x *Online) String() string {
 func (*Online) ProtoMessage() {}
 
 func (x *Online) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[33]
+	mi := &file_internal_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1904,7 +2211,7 @@ func (x *Online) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Online.ProtoReflect.Descriptor instead.
 func (*Online) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{33}
+	return file_internal_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *Online) GetSessions() int32 {
@@ -1930,7 +2237,7 @@ type AttachTimeout struct {
 
 func (x *AttachTimeout) Reset() {
 	*x = AttachTimeout{}
-	mi := &file_internal_proto_msgTypes[34]
+	mi := &file_internal_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1942,7 +2249,7 @@ func (x *AttachTimeout) String() string {
 func (*AttachTimeout) ProtoMessage() {}
 
 func (x *AttachTimeout) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[34]
+	mi := &file_internal_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1955,7 +2262,7 @@ func (x *AttachTimeout) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttachTimeout.ProtoReflect.Descriptor instead.
 func (*AttachTimeout) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{34}
+	return file_internal_proto_rawDescGZIP(), []int{39}
 }
 
 // session -> session: its room stopped; queued behind the room's last words.
@@ -1968,7 +2275,7 @@ type RoomGone struct {
 
 func (x *RoomGone) Reset() {
 	*x = RoomGone{}
-	mi := &file_internal_proto_msgTypes[35]
+	mi := &file_internal_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1980,7 +2287,7 @@ func (x *RoomGone) String() string {
 func (*RoomGone) ProtoMessage() {}
 
 func (x *RoomGone) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[35]
+	mi := &file_internal_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1993,7 +2300,7 @@ func (x *RoomGone) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomGone.ProtoReflect.Descriptor instead.
 func (*RoomGone) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{35}
+	return file_internal_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *RoomGone) GetRoundId() string {
@@ -2014,7 +2321,7 @@ type Crash struct {
 
 func (x *Crash) Reset() {
 	*x = Crash{}
-	mi := &file_internal_proto_msgTypes[36]
+	mi := &file_internal_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2026,7 +2333,7 @@ func (x *Crash) String() string {
 func (*Crash) ProtoMessage() {}
 
 func (x *Crash) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[36]
+	mi := &file_internal_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2039,7 +2346,7 @@ func (x *Crash) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Crash.ProtoReflect.Descriptor instead.
 func (*Crash) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{36}
+	return file_internal_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *Crash) GetReason() string {
@@ -2061,7 +2368,7 @@ type PlayerStopping struct {
 
 func (x *PlayerStopping) Reset() {
 	*x = PlayerStopping{}
-	mi := &file_internal_proto_msgTypes[37]
+	mi := &file_internal_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2073,7 +2380,7 @@ func (x *PlayerStopping) String() string {
 func (*PlayerStopping) ProtoMessage() {}
 
 func (x *PlayerStopping) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[37]
+	mi := &file_internal_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2086,7 +2393,7 @@ func (x *PlayerStopping) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlayerStopping.ProtoReflect.Descriptor instead.
 func (*PlayerStopping) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{37}
+	return file_internal_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *PlayerStopping) GetUid() string {
@@ -2112,7 +2419,7 @@ type Reattach struct {
 
 func (x *Reattach) Reset() {
 	*x = Reattach{}
-	mi := &file_internal_proto_msgTypes[38]
+	mi := &file_internal_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2124,7 +2431,7 @@ func (x *Reattach) String() string {
 func (*Reattach) ProtoMessage() {}
 
 func (x *Reattach) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[38]
+	mi := &file_internal_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2137,7 +2444,7 @@ func (x *Reattach) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Reattach.ProtoReflect.Descriptor instead.
 func (*Reattach) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{38}
+	return file_internal_proto_rawDescGZIP(), []int{43}
 }
 
 // SaveRetry is a player's own timer: try again to save the rounds it
@@ -2150,7 +2457,7 @@ type SaveRetry struct {
 
 func (x *SaveRetry) Reset() {
 	*x = SaveRetry{}
-	mi := &file_internal_proto_msgTypes[39]
+	mi := &file_internal_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2162,7 +2469,7 @@ func (x *SaveRetry) String() string {
 func (*SaveRetry) ProtoMessage() {}
 
 func (x *SaveRetry) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[39]
+	mi := &file_internal_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2175,7 +2482,7 @@ func (x *SaveRetry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SaveRetry.ProtoReflect.Descriptor instead.
 func (*SaveRetry) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{39}
+	return file_internal_proto_rawDescGZIP(), []int{44}
 }
 
 // server -> room host: stop every room now (a drain that ran out of time);
@@ -2188,7 +2495,7 @@ type StopRooms struct {
 
 func (x *StopRooms) Reset() {
 	*x = StopRooms{}
-	mi := &file_internal_proto_msgTypes[40]
+	mi := &file_internal_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2200,7 +2507,7 @@ func (x *StopRooms) String() string {
 func (*StopRooms) ProtoMessage() {}
 
 func (x *StopRooms) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[40]
+	mi := &file_internal_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2213,7 +2520,7 @@ func (x *StopRooms) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopRooms.ProtoReflect.Descriptor instead.
 func (*StopRooms) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{40}
+	return file_internal_proto_rawDescGZIP(), []int{45}
 }
 
 // session -> session: the connection said no accepted hello in time.
@@ -2225,7 +2532,7 @@ type HelloTimeout struct {
 
 func (x *HelloTimeout) Reset() {
 	*x = HelloTimeout{}
-	mi := &file_internal_proto_msgTypes[41]
+	mi := &file_internal_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2237,7 +2544,7 @@ func (x *HelloTimeout) String() string {
 func (*HelloTimeout) ProtoMessage() {}
 
 func (x *HelloTimeout) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[41]
+	mi := &file_internal_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2250,7 +2557,7 @@ func (x *HelloTimeout) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HelloTimeout.ProtoReflect.Descriptor instead.
 func (*HelloTimeout) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{41}
+	return file_internal_proto_rawDescGZIP(), []int{46}
 }
 
 // session -> room: the session took its seat and told its client the round
@@ -2266,7 +2573,7 @@ type SeatTaken struct {
 
 func (x *SeatTaken) Reset() {
 	*x = SeatTaken{}
-	mi := &file_internal_proto_msgTypes[42]
+	mi := &file_internal_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2278,7 +2585,7 @@ func (x *SeatTaken) String() string {
 func (*SeatTaken) ProtoMessage() {}
 
 func (x *SeatTaken) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[42]
+	mi := &file_internal_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2291,7 +2598,7 @@ func (x *SeatTaken) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SeatTaken.ProtoReflect.Descriptor instead.
 func (*SeatTaken) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{42}
+	return file_internal_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *SeatTaken) GetRoundId() string {
@@ -2318,7 +2625,7 @@ type RoomOpened struct {
 
 func (x *RoomOpened) Reset() {
 	*x = RoomOpened{}
-	mi := &file_internal_proto_msgTypes[43]
+	mi := &file_internal_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2330,7 +2637,7 @@ func (x *RoomOpened) String() string {
 func (*RoomOpened) ProtoMessage() {}
 
 func (x *RoomOpened) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[43]
+	mi := &file_internal_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2343,7 +2650,7 @@ func (x *RoomOpened) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomOpened.ProtoReflect.Descriptor instead.
 func (*RoomOpened) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{43}
+	return file_internal_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *RoomOpened) GetRoundId() string {
@@ -2363,7 +2670,7 @@ type OpenTimeout struct {
 
 func (x *OpenTimeout) Reset() {
 	*x = OpenTimeout{}
-	mi := &file_internal_proto_msgTypes[44]
+	mi := &file_internal_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2375,7 +2682,7 @@ func (x *OpenTimeout) String() string {
 func (*OpenTimeout) ProtoMessage() {}
 
 func (x *OpenTimeout) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[44]
+	mi := &file_internal_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2388,7 +2695,7 @@ func (x *OpenTimeout) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenTimeout.ProtoReflect.Descriptor instead.
 func (*OpenTimeout) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{44}
+	return file_internal_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *OpenTimeout) GetRoundId() string {
@@ -2407,7 +2714,7 @@ type TopologyChanged struct {
 
 func (x *TopologyChanged) Reset() {
 	*x = TopologyChanged{}
-	mi := &file_internal_proto_msgTypes[45]
+	mi := &file_internal_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2419,7 +2726,7 @@ func (x *TopologyChanged) String() string {
 func (*TopologyChanged) ProtoMessage() {}
 
 func (x *TopologyChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[45]
+	mi := &file_internal_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2432,7 +2739,7 @@ func (x *TopologyChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TopologyChanged.ProtoReflect.Descriptor instead.
 func (*TopologyChanged) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{45}
+	return file_internal_proto_rawDescGZIP(), []int{50}
 }
 
 // admin API -> a member's admin actor: list its live actors.
@@ -2445,7 +2752,7 @@ type AdminList struct {
 
 func (x *AdminList) Reset() {
 	*x = AdminList{}
-	mi := &file_internal_proto_msgTypes[46]
+	mi := &file_internal_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2457,7 +2764,7 @@ func (x *AdminList) String() string {
 func (*AdminList) ProtoMessage() {}
 
 func (x *AdminList) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[46]
+	mi := &file_internal_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2470,7 +2777,7 @@ func (x *AdminList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdminList.ProtoReflect.Descriptor instead.
 func (*AdminList) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{46}
+	return file_internal_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *AdminList) GetKinds() []string {
@@ -2496,7 +2803,7 @@ type AdminActor struct {
 
 func (x *AdminActor) Reset() {
 	*x = AdminActor{}
-	mi := &file_internal_proto_msgTypes[47]
+	mi := &file_internal_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2508,7 +2815,7 @@ func (x *AdminActor) String() string {
 func (*AdminActor) ProtoMessage() {}
 
 func (x *AdminActor) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[47]
+	mi := &file_internal_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2521,7 +2828,7 @@ func (x *AdminActor) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdminActor.ProtoReflect.Descriptor instead.
 func (*AdminActor) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{47}
+	return file_internal_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *AdminActor) GetKind() string {
@@ -2583,7 +2890,7 @@ type AdminActors struct {
 
 func (x *AdminActors) Reset() {
 	*x = AdminActors{}
-	mi := &file_internal_proto_msgTypes[48]
+	mi := &file_internal_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2595,7 +2902,7 @@ func (x *AdminActors) String() string {
 func (*AdminActors) ProtoMessage() {}
 
 func (x *AdminActors) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[48]
+	mi := &file_internal_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2608,7 +2915,7 @@ func (x *AdminActors) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdminActors.ProtoReflect.Descriptor instead.
 func (*AdminActors) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{48}
+	return file_internal_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *AdminActors) GetActors() []*AdminActor {
@@ -2632,7 +2939,7 @@ type AdminKill struct {
 
 func (x *AdminKill) Reset() {
 	*x = AdminKill{}
-	mi := &file_internal_proto_msgTypes[49]
+	mi := &file_internal_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2644,7 +2951,7 @@ func (x *AdminKill) String() string {
 func (*AdminKill) ProtoMessage() {}
 
 func (x *AdminKill) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[49]
+	mi := &file_internal_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2657,7 +2964,7 @@ func (x *AdminKill) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdminKill.ProtoReflect.Descriptor instead.
 func (*AdminKill) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{49}
+	return file_internal_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *AdminKill) GetPid() string {
@@ -2699,7 +3006,7 @@ type AdminKilled struct {
 
 func (x *AdminKilled) Reset() {
 	*x = AdminKilled{}
-	mi := &file_internal_proto_msgTypes[50]
+	mi := &file_internal_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2711,7 +3018,7 @@ func (x *AdminKilled) String() string {
 func (*AdminKilled) ProtoMessage() {}
 
 func (x *AdminKilled) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[50]
+	mi := &file_internal_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2724,7 +3031,7 @@ func (x *AdminKilled) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdminKilled.ProtoReflect.Descriptor instead.
 func (*AdminKilled) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{50}
+	return file_internal_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *AdminKilled) GetActor() *AdminActor {
@@ -2754,7 +3061,7 @@ type GoAway struct {
 
 func (x *GoAway) Reset() {
 	*x = GoAway{}
-	mi := &file_internal_proto_msgTypes[51]
+	mi := &file_internal_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2766,7 +3073,7 @@ func (x *GoAway) String() string {
 func (*GoAway) ProtoMessage() {}
 
 func (x *GoAway) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[51]
+	mi := &file_internal_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2779,7 +3086,7 @@ func (x *GoAway) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GoAway.ProtoReflect.Descriptor instead.
 func (*GoAway) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{51}
+	return file_internal_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *GoAway) GetReason() string {
@@ -2801,7 +3108,7 @@ type SessionEnded struct {
 
 func (x *SessionEnded) Reset() {
 	*x = SessionEnded{}
-	mi := &file_internal_proto_msgTypes[52]
+	mi := &file_internal_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2813,7 +3120,7 @@ func (x *SessionEnded) String() string {
 func (*SessionEnded) ProtoMessage() {}
 
 func (x *SessionEnded) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[52]
+	mi := &file_internal_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2826,7 +3133,7 @@ func (x *SessionEnded) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionEnded.ProtoReflect.Descriptor instead.
 func (*SessionEnded) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{52}
+	return file_internal_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *SessionEnded) GetSession() *actor.PID {
@@ -2840,7 +3147,7 @@ var File_internal_proto protoreflect.FileDescriptor
 
 const file_internal_proto_rawDesc = "" +
 	"\n" +
-	"\x0einternal.proto\x12\x13caiquan.internal.v1\x1a\vactor.proto\"\xd6\x01\n" +
+	"\x0einternal.proto\x12\x13caiquan.internal.v1\x1a\vactor.proto\x1a\fclient.proto\"\xd6\x01\n" +
 	"\bSeatInfo\x12\x10\n" +
 	"\x03uid\x18\x01 \x01(\tR\x03uid\x12\x14\n" +
 	"\x05uname\x18\x02 \x01(\tR\x05uname\x12\x18\n" +
@@ -2950,16 +3257,36 @@ const file_internal_proto_rawDesc = "" +
 	"\bdraining\x18\x01 \x01(\bR\bdraining\x12\x14\n" +
 	"\x05rooms\x18\x02 \x01(\x05R\x05rooms\x12\x18\n" +
 	"\awaiting\x18\x03 \x01(\x05R\awaiting\"\x10\n" +
-	"\x0eGetDrainStatus\"$\n" +
+	"\x0eGetDrainStatus\"8\n" +
 	"\n" +
 	"ConnClosed\x12\x16\n" +
-	"\x06reason\x18\x01 \x01(\tR\x06reason\"\x0e\n" +
-	"\fGetRoomCount\"p\n" +
+	"\x06reason\x18\x01 \x01(\tR\x06reason\x12\x12\n" +
+	"\x04lost\x18\x02 \x01(\bR\x04lost\"2\n" +
+	"\bPipeSend\x12&\n" +
+	"\x03env\x18\x01 \x01(\v2\x14.caiquan.v1.EnvelopeR\x03env\"C\n" +
+	"\tPipeAcked\x12&\n" +
+	"\x03env\x18\x01 \x01(\v2\x14.caiquan.v1.EnvelopeR\x03env\x12\x0e\n" +
+	"\x02id\x18\x02 \x01(\x04R\x02id\"K\n" +
+	"\vPipeVerdict\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x12\n" +
+	"\x04code\x18\x02 \x01(\tR\x04code\x12\x18\n" +
+	"\amessage\x18\x03 \x01(\tR\amessage\"7\n" +
+	"\tPipeClose\x12\x12\n" +
+	"\x04code\x18\x01 \x01(\x05R\x04code\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"?\n" +
+	"\rPipeConnected\x12\x10\n" +
+	"\x03pid\x18\x01 \x01(\tR\x03pid\x12\x1c\n" +
+	"\trecovered\x18\x02 \x01(\bR\trecovered\"\x0e\n" +
+	"\fGetRoomCount\"\xcb\x01\n" +
 	"\rResumeRequest\x12\x16\n" +
 	"\x06secret\x18\x01 \x01(\tR\x06secret\x12\x10\n" +
 	"\x03uid\x18\x02 \x01(\tR\x03uid\x12\x19\n" +
 	"\blast_seq\x18\x03 \x01(\rR\alastSeq\x12\x1a\n" +
-	"\bhandover\x18\x04 \x01(\x04R\bhandover\"6\n" +
+	"\bhandover\x18\x04 \x01(\x04R\bhandover\x12\x1b\n" +
+	"\tsocket_io\x18\x05 \x01(\bR\bsocketIo\x12\x1e\n" +
+	"\x04pipe\x18\x06 \x01(\v2\n" +
+	".actor.PIDR\x04pipe\x12\x1c\n" +
+	"\tresumable\x18\a \x01(\bR\tresumable\"6\n" +
 	"\fResumeAnswer\x12\x0e\n" +
 	"\x02ok\x18\x01 \x01(\bR\x02ok\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\"7\n" +
@@ -3034,7 +3361,7 @@ func file_internal_proto_rawDescGZIP() []byte {
 	return file_internal_proto_rawDescData
 }
 
-var file_internal_proto_msgTypes = make([]protoimpl.MessageInfo, 53)
+var file_internal_proto_msgTypes = make([]protoimpl.MessageInfo, 58)
 var file_internal_proto_goTypes = []any{
 	(*SeatInfo)(nil),        // 0: caiquan.internal.v1.SeatInfo
 	(*JoinQueue)(nil),       // 1: caiquan.internal.v1.JoinQueue
@@ -3062,52 +3389,61 @@ var file_internal_proto_goTypes = []any{
 	(*DrainStatus)(nil),     // 23: caiquan.internal.v1.DrainStatus
 	(*GetDrainStatus)(nil),  // 24: caiquan.internal.v1.GetDrainStatus
 	(*ConnClosed)(nil),      // 25: caiquan.internal.v1.ConnClosed
-	(*GetRoomCount)(nil),    // 26: caiquan.internal.v1.GetRoomCount
-	(*ResumeRequest)(nil),   // 27: caiquan.internal.v1.ResumeRequest
-	(*ResumeAnswer)(nil),    // 28: caiquan.internal.v1.ResumeAnswer
-	(*ResumeExpired)(nil),   // 29: caiquan.internal.v1.ResumeExpired
-	(*ResumeTimeout)(nil),   // 30: caiquan.internal.v1.ResumeTimeout
-	(*RoomCount)(nil),       // 31: caiquan.internal.v1.RoomCount
-	(*GetOnline)(nil),       // 32: caiquan.internal.v1.GetOnline
-	(*Online)(nil),          // 33: caiquan.internal.v1.Online
-	(*AttachTimeout)(nil),   // 34: caiquan.internal.v1.AttachTimeout
-	(*RoomGone)(nil),        // 35: caiquan.internal.v1.RoomGone
-	(*Crash)(nil),           // 36: caiquan.internal.v1.Crash
-	(*PlayerStopping)(nil),  // 37: caiquan.internal.v1.PlayerStopping
-	(*Reattach)(nil),        // 38: caiquan.internal.v1.Reattach
-	(*SaveRetry)(nil),       // 39: caiquan.internal.v1.SaveRetry
-	(*StopRooms)(nil),       // 40: caiquan.internal.v1.StopRooms
-	(*HelloTimeout)(nil),    // 41: caiquan.internal.v1.HelloTimeout
-	(*SeatTaken)(nil),       // 42: caiquan.internal.v1.SeatTaken
-	(*RoomOpened)(nil),      // 43: caiquan.internal.v1.RoomOpened
-	(*OpenTimeout)(nil),     // 44: caiquan.internal.v1.OpenTimeout
-	(*TopologyChanged)(nil), // 45: caiquan.internal.v1.TopologyChanged
-	(*AdminList)(nil),       // 46: caiquan.internal.v1.AdminList
-	(*AdminActor)(nil),      // 47: caiquan.internal.v1.AdminActor
-	(*AdminActors)(nil),     // 48: caiquan.internal.v1.AdminActors
-	(*AdminKill)(nil),       // 49: caiquan.internal.v1.AdminKill
-	(*AdminKilled)(nil),     // 50: caiquan.internal.v1.AdminKilled
-	(*GoAway)(nil),          // 51: caiquan.internal.v1.GoAway
-	(*SessionEnded)(nil),    // 52: caiquan.internal.v1.SessionEnded
-	(*actor.PID)(nil),       // 53: actor.PID
+	(*PipeSend)(nil),        // 26: caiquan.internal.v1.PipeSend
+	(*PipeAcked)(nil),       // 27: caiquan.internal.v1.PipeAcked
+	(*PipeVerdict)(nil),     // 28: caiquan.internal.v1.PipeVerdict
+	(*PipeClose)(nil),       // 29: caiquan.internal.v1.PipeClose
+	(*PipeConnected)(nil),   // 30: caiquan.internal.v1.PipeConnected
+	(*GetRoomCount)(nil),    // 31: caiquan.internal.v1.GetRoomCount
+	(*ResumeRequest)(nil),   // 32: caiquan.internal.v1.ResumeRequest
+	(*ResumeAnswer)(nil),    // 33: caiquan.internal.v1.ResumeAnswer
+	(*ResumeExpired)(nil),   // 34: caiquan.internal.v1.ResumeExpired
+	(*ResumeTimeout)(nil),   // 35: caiquan.internal.v1.ResumeTimeout
+	(*RoomCount)(nil),       // 36: caiquan.internal.v1.RoomCount
+	(*GetOnline)(nil),       // 37: caiquan.internal.v1.GetOnline
+	(*Online)(nil),          // 38: caiquan.internal.v1.Online
+	(*AttachTimeout)(nil),   // 39: caiquan.internal.v1.AttachTimeout
+	(*RoomGone)(nil),        // 40: caiquan.internal.v1.RoomGone
+	(*Crash)(nil),           // 41: caiquan.internal.v1.Crash
+	(*PlayerStopping)(nil),  // 42: caiquan.internal.v1.PlayerStopping
+	(*Reattach)(nil),        // 43: caiquan.internal.v1.Reattach
+	(*SaveRetry)(nil),       // 44: caiquan.internal.v1.SaveRetry
+	(*StopRooms)(nil),       // 45: caiquan.internal.v1.StopRooms
+	(*HelloTimeout)(nil),    // 46: caiquan.internal.v1.HelloTimeout
+	(*SeatTaken)(nil),       // 47: caiquan.internal.v1.SeatTaken
+	(*RoomOpened)(nil),      // 48: caiquan.internal.v1.RoomOpened
+	(*OpenTimeout)(nil),     // 49: caiquan.internal.v1.OpenTimeout
+	(*TopologyChanged)(nil), // 50: caiquan.internal.v1.TopologyChanged
+	(*AdminList)(nil),       // 51: caiquan.internal.v1.AdminList
+	(*AdminActor)(nil),      // 52: caiquan.internal.v1.AdminActor
+	(*AdminActors)(nil),     // 53: caiquan.internal.v1.AdminActors
+	(*AdminKill)(nil),       // 54: caiquan.internal.v1.AdminKill
+	(*AdminKilled)(nil),     // 55: caiquan.internal.v1.AdminKilled
+	(*GoAway)(nil),          // 56: caiquan.internal.v1.GoAway
+	(*SessionEnded)(nil),    // 57: caiquan.internal.v1.SessionEnded
+	(*actor.PID)(nil),       // 58: actor.PID
+	(*Envelope)(nil),        // 59: caiquan.v1.Envelope
 }
 var file_internal_proto_depIdxs = []int32{
-	53, // 0: caiquan.internal.v1.SeatInfo.session:type_name -> actor.PID
-	53, // 1: caiquan.internal.v1.SeatInfo.player:type_name -> actor.PID
+	58, // 0: caiquan.internal.v1.SeatInfo.session:type_name -> actor.PID
+	58, // 1: caiquan.internal.v1.SeatInfo.player:type_name -> actor.PID
 	0,  // 2: caiquan.internal.v1.JoinQueue.seat:type_name -> caiquan.internal.v1.SeatInfo
 	0,  // 3: caiquan.internal.v1.RoomSpec.seats:type_name -> caiquan.internal.v1.SeatInfo
-	53, // 4: caiquan.internal.v1.Attach.session:type_name -> actor.PID
-	53, // 5: caiquan.internal.v1.Attached.player:type_name -> actor.PID
-	53, // 6: caiquan.internal.v1.Detach.session:type_name -> actor.PID
-	53, // 7: caiquan.internal.v1.PlayerStopping.session:type_name -> actor.PID
-	47, // 8: caiquan.internal.v1.AdminActors.actors:type_name -> caiquan.internal.v1.AdminActor
-	47, // 9: caiquan.internal.v1.AdminKilled.actor:type_name -> caiquan.internal.v1.AdminActor
-	53, // 10: caiquan.internal.v1.SessionEnded.session:type_name -> actor.PID
-	11, // [11:11] is the sub-list for method output_type
-	11, // [11:11] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	58, // 4: caiquan.internal.v1.Attach.session:type_name -> actor.PID
+	58, // 5: caiquan.internal.v1.Attached.player:type_name -> actor.PID
+	58, // 6: caiquan.internal.v1.Detach.session:type_name -> actor.PID
+	59, // 7: caiquan.internal.v1.PipeSend.env:type_name -> caiquan.v1.Envelope
+	59, // 8: caiquan.internal.v1.PipeAcked.env:type_name -> caiquan.v1.Envelope
+	58, // 9: caiquan.internal.v1.ResumeRequest.pipe:type_name -> actor.PID
+	58, // 10: caiquan.internal.v1.PlayerStopping.session:type_name -> actor.PID
+	52, // 11: caiquan.internal.v1.AdminActors.actors:type_name -> caiquan.internal.v1.AdminActor
+	52, // 12: caiquan.internal.v1.AdminKilled.actor:type_name -> caiquan.internal.v1.AdminActor
+	58, // 13: caiquan.internal.v1.SessionEnded.session:type_name -> actor.PID
+	14, // [14:14] is the sub-list for method output_type
+	14, // [14:14] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_internal_proto_init() }
@@ -3115,13 +3451,14 @@ func file_internal_proto_init() {
 	if File_internal_proto != nil {
 		return
 	}
+	file_client_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_internal_proto_rawDesc), len(file_internal_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   53,
+			NumMessages:   58,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
