@@ -148,7 +148,11 @@ socket.on('result', (msg) => {
   check(results === 1, 'a second result');
   check(start !== null, 'result before start');
   const took = Date.now() - startAt;
-  check(took >= 2900 && took <= 3600, `result ${took}ms after start, want the 3s deadline`);
+  // The deadline runs from when the room started, which is before the
+  // start reached us by however long its delivery took on a busy machine:
+  // a result 3 s after the room started can come under 3 s after our
+  // start. (The deadline itself is tested on a fake clock in actors.)
+  check(took >= 2500 && took <= 3600, `result ${took}ms after start, want the 3s deadline`);
   ensureShape('result', msg, { result: 'array', roundId: 'string' });
   check(msg.roundId === start.roundId, `result for round ${msg.roundId}, started ${start.roundId}`);
   check(msg.result.length === 2, `${msg.result.length} result entries`);
