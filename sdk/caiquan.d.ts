@@ -18,7 +18,7 @@ declare class Caiquan {
   /** The round being played, or null. */
   readonly round: Caiquan.Round | null;
 
-  /** Opens the connection and keeps it open (reconnecting, resuming) until close(). Resolves with the first hi; rejects (code closed, replaced, auth_failed's code, upgrade_required) when the SDK stops before one. */
+  /** Opens the connection and keeps it open (reconnecting, resuming) until close(). Resolves with the first hi; rejects (code closed, replaced, auth_failed's code, upgrade_required, content_refused, banned, deleted) when the SDK stops before one. */
   connect(): Promise<Caiquan.Events['hi']>;
   /** Closes for good: no reconnect until connect() is called again. */
   close(): this;

@@ -13,6 +13,11 @@
   var PROTOCOL = 1;
   var CLOSE_REPLACED = 4001; // the same player connected elsewhere: never come back
   var AUTH_CODES = { token_required: 1, bad_token: 1, token_expired: 1 };
+  // Refusals of a hello that another try would get again: the client stops
+  // (closed) and says why; the app changes the name or avatar, or logs in
+  // again, and connects anew. (content_check, WeChat not answering, is
+  // tried again like a lost connection.)
+  var HELLO_FINAL = { content_refused: 1, banned: 1, deleted: 1 };
   // A resume asked for this close to the end of the window would likely
   // reach a session that is gone.
   var RESUME_MARGIN = 500;
@@ -528,6 +533,11 @@
     if (code === 'upgrade_required') {
       this._stop(code, msg);
       this._emit('upgrade_required', { code: code, message: msg });
+      return;
+    }
+    if (HELLO_FINAL[code] && sock && !sock.greeted) {
+      this._stop(code, msg);
+      this._emit('error', { code: code, message: msg });
       return;
     }
     if (AUTH_CODES[code] && sock && !sock.greeted) {

@@ -40,7 +40,7 @@ test('an async token function, and a session in place of a uid', async () => {
 test('a refused token is renewed once, on the same socket', async () => {
   const s = await login('oRenewOnce');
   const calls = [];
-  const c = player(WS(), 'renew', { uid: s.uid, token: (info) => { calls.push(info); return info.renew ? s.token : 'v2.00000000.e30.AAAA'; } });
+  const c = player(WS(), 'renew', { uavatar: '', uid: s.uid, token: (info) => { calls.push(info); return info.renew ? s.token : 'v2.00000000.e30.AAAA'; } });
   try {
     await c.connect();
     assert.deepEqual(calls, [{ renew: false, code: '' }, { renew: true, code: 'bad_token' }]);
@@ -54,7 +54,7 @@ test('a refused token is renewed once, on the same socket', async () => {
 
 test('refused again: the SDK stops and emits auth_failed; never a loop', async () => {
   let asked = 0;
-  const c = player(WS(), 'expired', { minDelay: 20, maxDelay: 40, token: () => { asked++; return 'v2.00000000.e30.AAAA'; } });
+  const c = player(WS(), 'expired', { uavatar: '', minDelay: 20, maxDelay: 40, token: () => { asked++; return 'v2.00000000.e30.AAAA'; } });
   const failed = new Promise((resolve) => c.on('auth_failed', resolve));
   const connecting = c.connect();
   const e = await failed;
@@ -68,8 +68,22 @@ test('refused again: the SDK stops and emits auth_failed; never a loop', async (
   assert.equal(c.wx.last().sent.filter((f) => f.hello).length, 2);
 });
 
+test('a hello refused for its content stops the SDK: no redial loop', async () => {
+  // In WeChat mode the server shows only avatars it serves; a foreign one
+  // gets content_refused, which another try would get again.
+  const s = await login('oForeignAvatar');
+  const c = player(WS(), 'foreign', { uid: s.uid, token: s.token, minDelay: 20, maxDelay: 40 });
+  const errors = [];
+  c.on('error', (e) => errors.push(e.code));
+  await assert.rejects(c.connect(), (err) => err.code === 'content_refused');
+  assert.equal(c.state, 'closed');
+  await quietFor(1000, () => `${c.wx.tasks.length}`);
+  assert.equal(c.wx.tasks.length, 1, 'no redial');
+  assert.deepEqual(errors, ['content_refused']);
+});
+
 test('a token function that fails stops the SDK with its code', async () => {
-  const c = player(WS(), 'nologin', { token: () => Promise.reject(Object.assign(new Error('nope'), { code: 'wechat_busy' })) });
+  const c = player(WS(), 'nologin', { uavatar: '', token: () => Promise.reject(Object.assign(new Error('nope'), { code: 'wechat_busy' })) });
   const e = await new Promise((resolve) => { c.on('auth_failed', resolve); c.connect(); });
   assert.deepEqual(e, { code: 'wechat_busy', message: 'nope' });
   assert.equal(c.state, 'closed');

@@ -22,10 +22,14 @@ function newUid() {
 // and records every event it emits.
 function player(url, name, extra = {}) {
   const wx = extra.WebSocket ? null : createWx();
-  const user = { uid: extra.uid || newUid(), uname: name, uavatar: `https://example.invalid/${name}.png` };
+  // A server in WeChat mode shows only avatars it serves (POST /avatar):
+  // extra.uavatar '' leaves the picture out.
+  const uavatar = 'uavatar' in extra ? extra.uavatar : `https://example.invalid/${name}.png`;
+  const user = { uid: extra.uid || newUid(), uname: name, uavatar };
   const opts = Object.assign({ url, user, minDelay: 100, maxDelay: 400, connectTimeout: 5000 }, extra);
   if (wx) opts.wx = wx;
   delete opts.uid;
+  delete opts.uavatar;
   const c = new Caiquan(opts);
   c.wx = wx;
   c.log = [];

@@ -22,7 +22,7 @@ test('a logged-in player plays under the uid of its token', async () => {
   assert.match(uid, /^wx_[0-9a-f]{24}$/);
   const url = LOGIN().replace(/^http/, 'ws') + '/ws';
   for (const tok of [token, () => token]) {
-    const c = player(url, '小明', { uid, token: tok });
+    const c = player(url, '小明', { uid, token: tok, uavatar: '' });
     c.connect();
     await next(c, 'hi');
     c.join();
