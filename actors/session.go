@@ -27,6 +27,8 @@ type session struct {
 	standing rules.Standing
 	room     *actor.PID
 	round    string
+	lost     *lostRound // while asking the player how the round ended
+	roundEnd time.Time  // the round's deadline as this session saw it start
 	attach   Timer
 	att      *attachState // while attaching
 	wait     *waitState   // while queued
@@ -52,6 +54,13 @@ type session struct {
 type attachState struct {
 	by      time.Time // when a hello that found no player is refused
 	pending []*messages.Envelope
+}
+
+// lostRound is a session's while it asks its player actor how a round
+// ended whose room it lost (see handleRoomGone).
+type lostRound struct {
+	by    time.Time // when the round's settle window has surely closed
+	retry Timer
 }
 
 type waitState struct {
@@ -147,6 +156,14 @@ func (s *session) Receive(ctx actor.Context) {
 		s.handleTerminated(ctx, msg)
 	case *messages.RoomGone:
 		s.handleRoomGone(ctx, msg)
+	case *messages.RoundApplied:
+		s.handleLostApplied(ctx, msg)
+	case *messages.RoundRefused:
+		if s.lost != nil && msg.RoundId == s.round {
+			s.voidLost(ctx)
+		}
+	case *messages.AbortRetry:
+		s.handleAbortRetry(ctx, msg)
 	case *messages.Kick:
 		s.conn.Close(messages.CloseReplaced, msg.Reason)
 		ctx.Stop(ctx.Self())
@@ -470,6 +487,7 @@ func (s *session) handleStart(ctx actor.Context, msg *messages.Start) {
 	s.stopWaiting()
 	s.phase = inRound
 	s.room, s.round = room, msg.RoundId
+	s.roundEnd = s.d.settings.Clock.Now().Add(time.Duration(msg.GameTimeMs) * time.Millisecond)
 	ctx.Request(room, &messages.SeatTaken{RoundId: msg.RoundId, Uid: s.user.Uid})
 	if remote(ctx, room) {
 		ctx.Watch(room) // a room here says its end itself (room.handleStopping)
@@ -501,12 +519,69 @@ func (s *session) handleTerminated(ctx actor.Context, msg *actor.Terminated) {
 	}
 }
 
+// handleRoomGone: the room is gone, or (Terminated also comes when only
+// the connection to its member dropped) its result may be lost. The
+// session does not guess: it asks its player actor, which either applied
+// the round (and says how it ended) or will now never apply it.
 func (s *session) handleRoomGone(ctx actor.Context, msg *messages.RoomGone) {
-	if s.phase != inRound || s.round != msg.RoundId {
+	if s.phase != inRound || s.round != msg.RoundId || s.lost != nil {
 		return
 	}
+	// Past this time the player refuses the round by its window alone, so
+	// a void is true even with no answer.
+	by := s.roundEnd.Add(s.d.settings.settleWithin() + s.d.settings.SettleRetry)
+	s.lost = &lostRound{by: by}
+	s.askLost(ctx, s.player)
+}
+
+// lostAskEvery is how often a session asks its player again about a lost
+// round.
+const lostAskEvery = 300 * time.Millisecond
+
+// askLost asks to (the directory when nil) about the lost round, and sets
+// the next ask.
+func (s *session) askLost(ctx actor.Context, to *actor.PID) {
+	if to == nil {
+		to = s.d.playersOf(s.user.Uid)
+	}
+	ctx.Request(to, &messages.AbortRound{Uid: s.user.Uid, RoundId: s.round})
+	s.lost.retry = sendAfter(ctx, s.d.settings.Clock, lostAskEvery, &messages.AbortRetry{RoundId: s.round})
+}
+
+func (s *session) handleAbortRetry(ctx actor.Context, msg *messages.AbortRetry) {
+	if s.lost == nil || msg.RoundId != s.round {
+		return
+	}
+	if !s.d.settings.Clock.Now().Before(s.lost.by) {
+		ctx.Logger().Warn("session: the player actor did not answer for a lost round; void", "uid", s.user.Uid, "round", s.round)
+		s.voidLost(ctx)
+		return
+	}
+	s.askLost(ctx, nil)
+}
+
+// handleLostApplied: the player stored the round; its result is the end.
+func (s *session) handleLostApplied(ctx actor.Context, msg *messages.RoundApplied) {
+	if s.lost == nil || msg.RoundId != s.round {
+		return
+	}
+	result := msg.Result
+	if result == nil {
+		// The player no longer holds the room's lines: the client gets
+		// its own, as stored.
+		result = &messages.Result{RoundId: msg.RoundId, Result: []*messages.PlayerResult{{
+			Uid: s.user.Uid, RoundScore: msg.RoundScore, TotalScore: msg.TotalScore, WinStreak: msg.WinStreak,
+		}}}
+	}
+	s.standing = rules.Standing{Total: msg.TotalScore, Streak: msg.WinStreak}
 	s.endRound(ctx)
-	s.send(&messages.Envelope{Body: &messages.Envelope_Void{Void: &messages.Void{RoundId: msg.RoundId, Reason: "the room stopped"}}})
+	s.send(&messages.Envelope{Body: &messages.Envelope_Result{Result: result}})
+}
+
+func (s *session) voidLost(ctx actor.Context) {
+	round := s.round
+	s.endRound(ctx)
+	s.send(&messages.Envelope{Body: &messages.Envelope_Void{Void: &messages.Void{RoundId: round, Reason: "the room stopped"}}})
 }
 
 func (s *session) endRound(ctx actor.Context) {
@@ -515,6 +590,10 @@ func (s *session) endRound(ctx actor.Context) {
 	}
 	s.room, s.round = nil, ""
 	s.phase = idle
+	if s.lost != nil {
+		stopTimer(s.lost.retry)
+		s.lost = nil
+	}
 }
 
 func (s *session) fromRoom(ctx actor.Context) bool {
@@ -531,6 +610,9 @@ func (s *session) handleStopping(ctx actor.Context) {
 	}
 	stopTimer(s.attach)
 	stopTimer(s.hello)
+	if s.lost != nil {
+		stopTimer(s.lost.retry)
+	}
 	if s.resume != nil {
 		stopTimer(s.resume.expiry)
 	}

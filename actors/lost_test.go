@@ -1,0 +1,158 @@
+package actors
+
+import (
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/caiquan/caiquan"
+	"github.com/caiquan/caiquan/messages"
+	"github.com/caiquan/caiquan/store/memory"
+)
+
+func sessionPID(c *client) *actor.PID { return c.s.(*sessionHandle).pid.Load() }
+
+// A session that loses its room before the deadline (protoactor's
+// Terminated also comes when only the link to the room's member dropped,
+// and the room lives on) tells its client the round is void; the room,
+// settling later, must then not store the round for that player.
+func TestLostRoomBeforeTheDeadlineIsVoidForGood(t *testing.T) {
+	s := testSettings()
+	s.RoundTime = time.Second
+	srv, system := newTestServer(t, s)
+	a, b := connect(t, srv, "a"), connect(t, srv, "b")
+	round := pair(t, a, b)
+	a.choose(2) // rock beats scissors: a would win a point
+	b.choose(1)
+	system.Root.Send(sessionPID(a), &messages.RoomGone{RoundId: round})
+	if v := a.expect("void").GetVoid(); v.RoundId != round {
+		t.Fatalf("void of %q, want %q", v.RoundId, round)
+	}
+	res := b.expect("result")
+	if r := resultOf(res, "b"); r == nil || r.RoundScore != 0 {
+		t.Fatalf("b's line: %v", r)
+	}
+	// A new connection's hi shows what the player actor holds for a.
+	again := &client{t: t, conn: newFakeConn(), uid: "a"}
+	again.s = srv.OpenSession(again.conn)
+	again.send(&messages.Envelope{Body: &messages.Envelope_Hello{Hello: &messages.Hello{User: &messages.User{Uid: "a"}}}})
+	if hi := again.expect("hi").GetHi(); hi.TotalScore != 0 || hi.WinStreak != 0 {
+		t.Fatalf("a was told its round was void, and its record counts it: total %d streak %d", hi.TotalScore, hi.WinStreak)
+	}
+}
+
+// A session whose room's result was lost after the player actor stored the
+// round ends the round with that result, not with a void.
+func TestLostRoomAfterItSettledGivesTheStoredResult(t *testing.T) {
+	s := testSettings()
+	s.BotFill = time.Hour // nobody but the test seats a
+	srv, system := newTestServer(t, s)
+	a := connect(t, srv, "a")
+	a.join()
+	room, _ := spawnSpy(system)
+	start := &messages.Start{RoundId: "lost", GameTimeMs: 1000, RoomUsers: []*messages.RoomUser{{Uid: "a"}, {Uid: "b"}}}
+	// After the join in a's mailbox: a is queued when it comes.
+	system.Root.RequestWithCustomSender(sessionPID(a), start, room)
+	a.expect("start")
+	now := time.Now()
+	computed := &messages.Result{RoundId: "lost", Result: []*messages.PlayerResult{
+		{Uid: "a", Choice: 2, RoundScore: 1, TotalScore: 1, WinStreak: 1},
+		{Uid: "b", Choice: 1},
+	}}
+	got, err := system.Root.RequestFuture(srv.d.players, &messages.ApplyRound{
+		Uid: "a", RoundId: "lost", BaseScore: 1,
+		StartedUnixMs: now.UnixMilli(), DeadlineUnixMs: now.UnixMilli(), Result: computed,
+	}, time.Second).Result()
+	if _, ok := got.(*messages.RoundApplied); err != nil || !ok {
+		t.Fatalf("apply: %v %v", got, err)
+	}
+	system.Root.Send(sessionPID(a), &messages.RoomGone{RoundId: "lost"})
+	res := a.expect("result")
+	if len(res.GetResult().Result) != 2 || res.GetResult().RoundId != "lost" {
+		t.Fatalf("result %v, want the room's two lines", res)
+	}
+	if r := resultOf(res, "a"); r.TotalScore != 1 || r.WinStreak != 1 || r.RoundScore != 1 {
+		t.Fatalf("a's line %v, want the stored 1 1 1", r)
+	}
+}
+
+// failingFor is a memory.Store whose Saves of one uid fail while down is set.
+type failingFor struct {
+	*memory.Store
+	uid  string
+	down atomic.Bool
+}
+
+func (f *failingFor) Save(uid string, rec caiquan.PlayerRecord) error {
+	if uid == f.uid && f.down.Load() {
+		return errDown
+	}
+	return f.Store.Save(uid, rec)
+}
+
+// A player actor that cannot store a round within its settle window drops
+// it for good: the room tells that seat the round is void (the others get
+// the result), and the round is never stored later, when the store is back.
+func TestUnstoredRoundIsVoidForThatSeatAndNeverStored(t *testing.T) {
+	store := &failingFor{Store: memory.New(), uid: "a"}
+	srv, _, _ := newServerWith(t, testSettings(), store)
+	a, b := connect(t, srv, "a"), connect(t, srv, "b")
+	round := pair(t, a, b)
+	store.down.Store(true)
+	a.choose(2) // a wins
+	b.choose(1)
+	if v := a.expect("void").GetVoid(); v.RoundId != round {
+		t.Fatalf("void of %q, want %q", v.RoundId, round)
+	}
+	if r := resultOf(b.expect("result"), "b"); r == nil || r.TotalScore != 0 {
+		t.Fatalf("b's line: %v", r)
+	}
+	store.down.Store(false)
+	pair(t, a, b)
+	a.choose(2)
+	b.choose(1)
+	if r := resultOf(a.expect("result"), "a"); r.TotalScore != 1 || r.WinStreak != 1 {
+		t.Fatalf("a's next win: total %d streak %d, want 1 1: the void round was stored", r.TotalScore, r.WinStreak)
+	}
+	if rec, _ := store.Store.Load("a"); rec.Total != 1 || rec.Rounds != 1 {
+		t.Fatalf("a's record %+v, want the second round only", rec)
+	}
+}
+
+// A player refuses a round whose settle window closed, and one that began
+// before the player actor was made, and a round it refused stays refused
+// across a restart of the actor.
+func TestPlayerRefusesRoundsItMayNotApply(t *testing.T) {
+	srv, system := newTestServer(t, testSettings())
+	makePlayers(t, srv, system, "p")
+	now := time.Now()
+	ask := func(round string, started, deadline time.Time) any {
+		t.Helper()
+		got, err := system.Root.RequestFuture(srv.d.players, &messages.ApplyRound{
+			Uid: "p", RoundId: round, BaseScore: 1,
+			StartedUnixMs: started.UnixMilli(), DeadlineUnixMs: deadline.UnixMilli(),
+		}, time.Second).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	if _, ok := ask("old", now.Add(-time.Hour), now).(*messages.RoundRefused); !ok {
+		t.Fatal("a round that began before the player was applied")
+	}
+	if _, ok := ask("late", now, now.Add(-time.Second)).(*messages.RoundRefused); !ok {
+		t.Fatal("a round whose settle window closed was applied")
+	}
+	got, err := system.Root.RequestFuture(srv.d.players, &messages.AbortRound{Uid: "p", RoundId: "aborted"}, time.Second).Result()
+	if _, ok := got.(*messages.RoundRefused); err != nil || !ok {
+		t.Fatalf("abort: %v %v", got, err)
+	}
+	kill(t, srv, KindPlayer, "p", KillPanic)
+	if _, ok := ask("aborted", now, now.Add(time.Second)).(*messages.RoundRefused); !ok {
+		t.Fatal("an aborted round was applied after the player restarted")
+	}
+	if r, ok := ask("fine", now, now.Add(time.Second)).(*messages.RoundApplied); !ok || r.TotalScore != 1 {
+		t.Fatalf("a round in its window: %v", r)
+	}
+}
