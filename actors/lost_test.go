@@ -43,8 +43,15 @@ func TestLostRoomBeforeTheDeadlineIsVoidForGood(t *testing.T) {
 }
 
 // A session whose room's result was lost after the player actor stored the
-// round ends the round with that result, not with a void.
+// round ends the round with that result, not with a void; also when the
+// player actor was killed in between.
 func TestLostRoomAfterItSettledGivesTheStoredResult(t *testing.T) {
+	for _, mode := range append([]string{"none"}, killModes...) {
+		t.Run(mode, func(t *testing.T) { lostAfterSettled(t, mode) })
+	}
+}
+
+func lostAfterSettled(t *testing.T, mode string) {
 	s := testSettings()
 	s.BotFill = time.Hour // nobody but the test seats a
 	srv, system := newTestServer(t, s)
@@ -66,6 +73,9 @@ func TestLostRoomAfterItSettledGivesTheStoredResult(t *testing.T) {
 	}, time.Second).Result()
 	if _, ok := got.(*messages.RoundApplied); err != nil || !ok {
 		t.Fatalf("apply: %v %v", got, err)
+	}
+	if mode != "none" {
+		kill(t, srv, KindPlayer, "a", mode)
 	}
 	system.Root.Send(sessionPID(a), &messages.RoomGone{RoundId: "lost"})
 	res := a.expect("result")

@@ -30,9 +30,6 @@ type player struct {
 	retries int
 
 	keep *playerKeep
-	// last is the result the room computed for the round this player
-	// applied last (ApplyRound.result), for a session that lost it.
-	last *messages.Result
 }
 
 // playerKeep is what a uid's player actor keeps across its restarts and its
@@ -44,6 +41,9 @@ type playerKeep struct {
 	// before cannot have been refused by a life this keep does not know.
 	born    time.Time
 	refused []refusal
+	// last is the result the room computed for the round this player
+	// applied last (ApplyRound.result), for a session that lost it.
+	last *messages.Result
 }
 
 // refusal is a round the player will never apply; it is kept until the
@@ -84,7 +84,8 @@ func (p *player) Receive(ctx actor.Context) {
 		if len(p.owed) > 0 {
 			ctx.Logger().Error("player: stopped owing rounds it could not store", "uid", p.uid, "rounds_owed", len(p.owed))
 		}
-		ctx.Send(ctx.Parent(), &messages.PlayerStopping{Uid: p.uid, Session: p.session})
+		// A request, so the directory knows which player of the uid stops.
+		ctx.Request(ctx.Parent(), &messages.PlayerStopping{Uid: p.uid, Session: p.session})
 	case *messages.Attach:
 		p.handleAttach(ctx, msg)
 	case *messages.Detach:
@@ -245,7 +246,7 @@ func (p *player) handleApplyRound(ctx actor.Context, msg *messages.ApplyRound) {
 		return // not saved means not applied: the room asks again
 	}
 	r, _ := p.find(msg.RoundId)
-	p.last = msg.Result
+	p.keep.last = msg.Result
 	ctx.Respond(p.applied(r))
 }
 
@@ -285,7 +286,7 @@ func (p *player) handleAbortRound(ctx actor.Context, msg *messages.AbortRound) {
 	}
 	if r, ok := p.find(msg.RoundId); ok {
 		a := p.applied(r)
-		if l := p.last; l != nil && l.RoundId == msg.RoundId {
+		if l := p.keep.last; l != nil && l.RoundId == msg.RoundId {
 			a.Result = proto.Clone(l).(*messages.Result)
 			for _, line := range a.Result.Result {
 				if line.Uid == p.uid {
