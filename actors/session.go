@@ -160,7 +160,7 @@ func (s *session) Receive(ctx actor.Context) {
 		s.handleLostApplied(ctx, msg)
 	case *messages.RoundRefused:
 		if s.lost != nil && msg.RoundId == s.round {
-			s.voidLost(ctx)
+			s.voidLost(ctx, "the room stopped")
 		}
 	case *messages.AbortRetry:
 		s.handleAbortRetry(ctx, msg)
@@ -527,12 +527,19 @@ func (s *session) handleRoomGone(ctx actor.Context, msg *messages.RoomGone) {
 	if s.phase != inRound || s.round != msg.RoundId || s.lost != nil {
 		return
 	}
-	// Past this time the player refuses the round by its window alone, so
-	// a void is true even with no answer.
-	by := s.roundEnd.Add(s.d.settings.settleWithin() + s.d.settings.SettleRetry)
+	// Past the window the player refuses the round by itself, so a void
+	// is true even with no answer (unless the player stored the round
+	// before and has been cut off since); the session asks for as long as
+	// the client may wait, for a link that comes back to bring the answer.
+	by := s.roundEnd.Add(max(lostRoundWait, s.d.settings.settleWithin()+s.d.settings.SettleRetry))
 	s.lost = &lostRound{by: by}
 	s.askLost(ctx, s.player)
 }
+
+// lostRoundWait is how long after its deadline a session asks about a lost
+// round before it voids it unanswered: a client connected at the deadline
+// hears the end within 5 s of it.
+const lostRoundWait = 4500 * time.Millisecond
 
 // lostAskEvery is how often a session asks its player again about a lost
 // round.
@@ -554,7 +561,7 @@ func (s *session) handleAbortRetry(ctx actor.Context, msg *messages.AbortRetry) 
 	}
 	if !s.d.settings.Clock.Now().Before(s.lost.by) {
 		ctx.Logger().Warn("session: the player actor did not answer for a lost round; void", "uid", s.user.Uid, "round", s.round)
-		s.voidLost(ctx)
+		s.voidLost(ctx, "the room stopped, and the player's server did not answer")
 		return
 	}
 	s.askLost(ctx, nil)
@@ -578,10 +585,10 @@ func (s *session) handleLostApplied(ctx actor.Context, msg *messages.RoundApplie
 	s.send(&messages.Envelope{Body: &messages.Envelope_Result{Result: result}})
 }
 
-func (s *session) voidLost(ctx actor.Context) {
+func (s *session) voidLost(ctx actor.Context, reason string) {
 	round := s.round
 	s.endRound(ctx)
-	s.send(&messages.Envelope{Body: &messages.Envelope_Void{Void: &messages.Void{RoundId: round, Reason: "the room stopped"}}})
+	s.send(&messages.Envelope{Body: &messages.Envelope_Void{Void: &messages.Void{RoundId: round, Reason: reason}}})
 }
 
 func (s *session) endRound(ctx actor.Context) {
