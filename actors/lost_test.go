@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"errors"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -164,5 +165,28 @@ func TestPlayerRefusesRoundsItMayNotApply(t *testing.T) {
 	}
 	if r, ok := ask("fine", now, now.Add(time.Second)).(*messages.RoundApplied); !ok || r.TotalScore != 1 {
 		t.Fatalf("a round in its window: %v", r)
+	}
+}
+
+// A PID from before its member restarted may name another uid's player now
+// (the member gives players generated names): a settlement sent to it is not
+// applied there, and the room hears a dead letter and asks the directory.
+func TestPlayerAppliesOnlyItsOwnRounds(t *testing.T) {
+	srv, system := newTestServer(t, testSettings())
+	makePlayers(t, srv, system, "p", "q")
+	_, q, ok := srv.d.inv.Find("", KindPlayer, "q")
+	if !ok {
+		t.Fatal("no player q")
+	}
+	now := time.Now()
+	got, err := system.Root.RequestFuture(q, &messages.ApplyRound{
+		Uid: "p", RoundId: "r1", BaseScore: 1, StartedUnixMs: now.UnixMilli(), DeadlineUnixMs: now.UnixMilli(),
+	}, time.Second).Result()
+	if !errors.Is(err, actor.ErrDeadLetter) {
+		t.Fatalf("p's round sent to q's player: %v %v, want a dead letter", got, err)
+	}
+	res, err := system.Root.RequestFuture(srv.d.players, &messages.ApplyRound{Uid: "q", RoundId: "probe"}, time.Second).Result()
+	if err != nil || res.(*messages.RoundApplied).TotalScore != 0 {
+		t.Fatalf("q's record after p's round reached it: %v %v", res, err)
 	}
 }

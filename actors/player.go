@@ -91,9 +91,13 @@ func (p *player) Receive(ctx actor.Context) {
 	case *messages.Detach:
 		p.handleDetach(ctx, msg)
 	case *messages.ApplyRound:
-		p.handleApplyRound(ctx, msg)
+		if p.mine(ctx, msg.Uid) {
+			p.handleApplyRound(ctx, msg)
+		}
 	case *messages.AbortRound:
-		p.handleAbortRound(ctx, msg)
+		if p.mine(ctx, msg.Uid) {
+			p.handleAbortRound(ctx, msg)
+		}
 	case *messages.SaveRetry:
 		p.handleSaveRetry(ctx)
 	case checkIdle:
@@ -105,6 +109,21 @@ func (p *player) Receive(ctx actor.Context) {
 		}
 		p.idleUnlessAttached(ctx)
 	}
+}
+
+// mine reports whether a message about uid is for this player. Rooms and
+// sessions ask a player by its PID first, and a member that restarted gives
+// the same generated names to the players it makes again, in another order:
+// a PID from before names another uid's player now. A message for another
+// uid is answered as a dead letter, so the asker goes through the directory.
+func (p *player) mine(ctx actor.Context, uid string) bool {
+	if uid == p.uid {
+		return true
+	}
+	if ctx.Sender() != nil {
+		ctx.Respond(&actor.DeadLetterResponse{Target: ctx.Self()})
+	}
+	return false
 }
 
 func (p *player) handleStarted(ctx actor.Context) {
