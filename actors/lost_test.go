@@ -190,3 +190,43 @@ func TestPlayerAppliesOnlyItsOwnRounds(t *testing.T) {
 		t.Fatalf("q's record after p's round reached it: %v %v", res, err)
 	}
 }
+
+// A room stopped while its players settle claims no score it has not seen
+// stored: a seat whose player has not answered gets RoomGone (its session
+// asks the player), not the room's own computation.
+func TestRoomStoppedWhileSettlingClaimsNothingUnconfirmed(t *testing.T) {
+	s := testSettings()
+	s.RoundTime, s.SettleRetry = time.Hour, time.Minute // only the first, direct ask goes out
+	srv, system := newTestServer(t, s)
+	makePlayers(t, srv, system, "a", "b")
+	silent, asked := spawnSpy(system) // a's player, as the seat names it: it never answers
+	spec := &messages.RoomSpec{RoundId: "stopped"}
+	var spies [2]chan any
+	for i, uid := range []string{"a", "b"} {
+		pid, ch := spawnSpy(system)
+		spies[i] = ch
+		seat := &messages.SeatInfo{Uid: uid, Session: pid}
+		if uid == "a" {
+			seat.Player = silent
+		}
+		spec.Seats = append(spec.Seats, seat)
+	}
+	room, err := spawnRoom(system.Root, srv.d, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ch := range spies {
+		recvType[*messages.Start](t, ch, recvTimeout)
+	}
+	system.Root.Send(room, &messages.RoundDeadline{RoundId: "stopped"})
+	recvType[*messages.ApplyRound](t, asked, recvTimeout)
+	system.Root.Stop(room)
+	switch m := recv(t, spies[0], recvTimeout).(type) {
+	case *messages.RoomGone:
+		if m.RoundId != "stopped" {
+			t.Fatalf("RoomGone of %q", m.RoundId)
+		}
+	default:
+		t.Fatalf("a, whose player never answered, got %T %v", m, m)
+	}
+}
