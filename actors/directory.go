@@ -66,6 +66,16 @@ func (d *directory) Receive(ctx actor.Context) {
 			return
 		}
 		ctx.Forward(d.player(ctx, msg.Uid))
+	case *messages.ResultQuery:
+		if !d.d.ownsPlayer(msg.Uid) && !msg.Forwarded {
+			fwd := proto.Clone(msg).(*messages.ResultQuery)
+			fwd.Forwarded = true
+			d.passOn(ctx, msg.Uid, fwd)
+			return
+		}
+		if pid, ok := d.players[msg.Uid]; ok {
+			ctx.Forward(pid) // a player made for this would hold nothing
+		}
 	case *messages.TopologyChanged:
 		d.handleTopology(ctx)
 	case *messages.PlayerStopping:

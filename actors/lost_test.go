@@ -230,3 +230,43 @@ func TestRoomStoppedWhileSettlingClaimsNothingUnconfirmed(t *testing.T) {
 		t.Fatalf("a, whose player never answered, got %T %v", m, m)
 	}
 }
+
+// A session whose player stored the lost round but no longer holds the
+// room's result (it was made again on another member) gets the result from
+// another seat's player, with its own line as stored.
+func TestLostRoundResultFromAnotherSeat(t *testing.T) {
+	s := testSettings()
+	s.BotFill = time.Hour
+	srv, system := newTestServer(t, s)
+	a := connect(t, srv, "a")
+	connect(t, srv, "b")
+	a.join()
+	room, _ := spawnSpy(system)
+	start := &messages.Start{RoundId: "lost", GameTimeMs: 1000, RoomUsers: []*messages.RoomUser{{Uid: "a"}, {Uid: "b"}}}
+	system.Root.RequestWithCustomSender(sessionPID(a), start, room)
+	a.expect("start")
+	now := time.Now()
+	computed := &messages.Result{RoundId: "lost", Result: []*messages.PlayerResult{
+		{Uid: "a", Choice: 2, RoundScore: 1, TotalScore: 1, WinStreak: 1},
+		{Uid: "b", Choice: 1},
+	}}
+	for _, uid := range []string{"a", "b"} {
+		apply := &messages.ApplyRound{Uid: uid, RoundId: "lost", StartedUnixMs: now.UnixMilli(), DeadlineUnixMs: now.UnixMilli()}
+		if uid == "a" {
+			apply.BaseScore = 1
+		} else {
+			apply.Result = computed // a's player holds no result
+		}
+		if _, err := system.Root.RequestFuture(srv.d.players, apply, time.Second).Result(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	system.Root.Send(sessionPID(a), &messages.RoomGone{RoundId: "lost"})
+	res := a.expect("result")
+	if len(res.GetResult().Result) != 2 {
+		t.Fatalf("result %v, want both seats' lines", res)
+	}
+	if r := resultOf(res, "a"); r.TotalScore != 1 || r.WinStreak != 1 || r.RoundScore != 1 || r.Choice != 2 {
+		t.Fatalf("a's line %v", r)
+	}
+}

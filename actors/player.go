@@ -98,6 +98,10 @@ func (p *player) Receive(ctx actor.Context) {
 		if p.mine(ctx, msg.Uid) {
 			p.handleAbortRound(ctx, msg)
 		}
+	case *messages.ResultQuery:
+		if l := p.keep.last; l != nil && l.RoundId == msg.RoundId && msg.Uid == p.uid {
+			ctx.Respond(&messages.RoundResult{Result: l})
+		}
 	case *messages.SaveRetry:
 		p.handleSaveRetry(ctx)
 	case checkIdle:

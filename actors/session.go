@@ -11,6 +11,7 @@ import (
 	"github.com/caiquan/caiquan/auth"
 	"github.com/caiquan/caiquan/messages"
 	"github.com/caiquan/caiquan/rules"
+	"google.golang.org/protobuf/proto"
 )
 
 // session speaks for one connection: it checks what the client asks in the
@@ -27,8 +28,9 @@ type session struct {
 	standing rules.Standing
 	room     *actor.PID
 	round    string
-	lost     *lostRound // while asking the player how the round ended
-	roundEnd time.Time  // the round's deadline as this session saw it start
+	lost     *lostRound      // while asking the player how the round ended
+	roundEnd time.Time       // the round's deadline as this session saw it start
+	start    *messages.Start // the round's, for its seats
 	attach   Timer
 	att      *attachState // while attaching
 	wait     *waitState   // while queued
@@ -61,6 +63,9 @@ type attachState struct {
 type lostRound struct {
 	by    time.Time // when the round's settle window has surely closed
 	retry Timer
+	// applied is the player's answer when it stored the round but no
+	// longer holds the room's result: the other seats' players are asked.
+	applied *messages.RoundApplied
 }
 
 type waitState struct {
@@ -164,6 +169,10 @@ func (s *session) Receive(ctx actor.Context) {
 		}
 	case *messages.AbortRetry:
 		s.handleAbortRetry(ctx, msg)
+	case *messages.RoundResult:
+		if s.lost != nil && s.lost.applied != nil && msg.Result.GetRoundId() == s.round {
+			s.endLost(ctx, s.lost.applied, msg.Result)
+		}
 	case *messages.Kick:
 		s.conn.Close(messages.CloseReplaced, msg.Reason)
 		ctx.Stop(ctx.Self())
@@ -488,6 +497,7 @@ func (s *session) handleStart(ctx actor.Context, msg *messages.Start) {
 	s.phase = inRound
 	s.room, s.round = room, msg.RoundId
 	s.roundEnd = s.d.settings.Clock.Now().Add(time.Duration(msg.GameTimeMs) * time.Millisecond)
+	s.start = msg
 	ctx.Request(room, &messages.SeatTaken{RoundId: msg.RoundId, Uid: s.user.Uid})
 	if remote(ctx, room) {
 		ctx.Watch(room) // a room here says its end itself (room.handleStopping)
@@ -559,6 +569,14 @@ func (s *session) handleAbortRetry(ctx actor.Context, msg *messages.AbortRetry) 
 	if s.lost == nil || msg.RoundId != s.round {
 		return
 	}
+	if a := s.lost.applied; a != nil {
+		if !s.d.settings.Clock.Now().Before(s.lost.by) {
+			s.endLost(ctx, a, nil) // the client gets its own line
+			return
+		}
+		s.askSeats(ctx)
+		return
+	}
 	if !s.d.settings.Clock.Now().Before(s.lost.by) {
 		ctx.Logger().Warn("session: the player actor did not answer for a lost round; void", "uid", s.user.Uid, "round", s.round)
 		s.voidLost(ctx, "the room stopped, and the player's server did not answer")
@@ -568,19 +586,51 @@ func (s *session) handleAbortRetry(ctx actor.Context, msg *messages.AbortRetry) 
 }
 
 // handleLostApplied: the player stored the round; its result is the end.
+// A player that no longer holds the room's result (it was made again) gives
+// the stored line only: the other seats' players are asked for the rest.
 func (s *session) handleLostApplied(ctx actor.Context, msg *messages.RoundApplied) {
-	if s.lost == nil || msg.RoundId != s.round {
+	if s.lost == nil || msg.RoundId != s.round || msg.Uid != s.user.Uid || s.lost.applied != nil {
 		return
 	}
-	result := msg.Result
-	if result == nil {
-		// The player no longer holds the room's lines: the client gets
-		// its own, as stored.
-		result = &messages.Result{RoundId: msg.RoundId, Result: []*messages.PlayerResult{{
-			Uid: s.user.Uid, RoundScore: msg.RoundScore, TotalScore: msg.TotalScore, WinStreak: msg.WinStreak,
-		}}}
+	if msg.Result != nil {
+		s.endLost(ctx, msg, msg.Result)
+		return
 	}
-	s.standing = rules.Standing{Total: msg.TotalScore, Streak: msg.WinStreak}
+	s.lost.applied = msg
+	stopTimer(s.lost.retry) // askSeats sets the next
+	s.askSeats(ctx)
+}
+
+// askSeats asks every other human seat's player for the lost round's result.
+func (s *session) askSeats(ctx actor.Context) {
+	asked := false
+	for _, u := range s.start.GetRoomUsers() {
+		if u.Uid != s.user.Uid && !strings.HasPrefix(u.Uid, "bot-") {
+			ctx.Request(s.d.playersOf(u.Uid), &messages.ResultQuery{Uid: u.Uid, RoundId: s.round})
+			asked = true
+		}
+	}
+	if !asked {
+		s.endLost(ctx, s.lost.applied, nil) // nobody else holds it
+		return
+	}
+	s.lost.retry = sendAfter(ctx, s.d.settings.Clock, lostAskEvery, &messages.AbortRetry{RoundId: s.round})
+}
+
+// endLost ends the lost round with result (nil: the stored line alone),
+// this player's line as stored.
+func (s *session) endLost(ctx actor.Context, a *messages.RoundApplied, result *messages.Result) {
+	if result == nil {
+		result = &messages.Result{RoundId: a.RoundId, Result: []*messages.PlayerResult{{Uid: s.user.Uid}}}
+	} else {
+		result = proto.Clone(result).(*messages.Result)
+	}
+	for _, line := range result.Result {
+		if line.Uid == s.user.Uid {
+			line.RoundScore, line.TotalScore, line.WinStreak = a.RoundScore, a.TotalScore, a.WinStreak
+		}
+	}
+	s.standing = rules.Standing{Total: a.TotalScore, Streak: a.WinStreak}
 	s.endRound(ctx)
 	s.send(&messages.Envelope{Body: &messages.Envelope_Result{Result: result}})
 }
@@ -595,7 +645,7 @@ func (s *session) endRound(ctx actor.Context) {
 	if s.room != nil && remote(ctx, s.room) {
 		ctx.Unwatch(s.room)
 	}
-	s.room, s.round = nil, ""
+	s.room, s.round, s.start = nil, "", nil
 	s.phase = idle
 	if s.lost != nil {
 		stopTimer(s.lost.retry)
