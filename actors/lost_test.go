@@ -270,3 +270,28 @@ func TestLostRoundResultFromAnotherSeat(t *testing.T) {
 		t.Fatalf("a's line %v", r)
 	}
 }
+
+// A player that connects again while its old connection's round still runs
+// is seated in no other round before that one ends.
+func TestNewSessionWaitsForTheOldSessionsRound(t *testing.T) {
+	s := testSettings()
+	s.RoundTime = 2 * time.Second
+	srv, _ := newTestServer(t, s)
+	old := connect(t, srv, "a")
+	old.join()
+	round := old.expect("start").GetStart().RoundId // with a bot
+
+	again := connect(t, srv, "a") // the old connection is replaced; its round runs on
+	again.join()
+	c := connect(t, srv, "c")
+	c.join()
+	for _, u := range c.expect("start").GetStart().RoomUsers {
+		if u.Uid == "a" {
+			t.Fatalf("a was seated again while its old round %s still ran", round)
+		}
+	}
+	start := again.expect("start").GetStart()
+	if start.RoundId == round {
+		t.Fatalf("a's new session was sent its old round")
+	}
+}

@@ -30,6 +30,19 @@ type player struct {
 	retries int
 
 	keep *playerKeep
+
+	// seat is the round a session of this uid took a seat in, until the
+	// player learns its end or its time is surely over; waits: a newer
+	// session was told to wait for it.
+	seat  *openSeat
+	waits bool
+}
+
+// openSeat is a round a session of the uid sits in.
+type openSeat struct {
+	round   string
+	session *actor.PID
+	until   time.Time
 }
 
 // playerKeep is what a uid's player actor keeps across its restarts and its
@@ -93,10 +106,19 @@ func (p *player) Receive(ctx actor.Context) {
 	case *messages.ApplyRound:
 		if p.mine(ctx, msg.Uid) {
 			p.handleApplyRound(ctx, msg)
+			p.ended(ctx, msg.RoundId)
 		}
 	case *messages.AbortRound:
 		if p.mine(ctx, msg.Uid) {
 			p.handleAbortRound(ctx, msg)
+			p.ended(ctx, msg.RoundId)
+		}
+	case *messages.Seated:
+		if msg.Uid == p.uid && ctx.Sender() != nil {
+			// The round ends by the room's last word: its settle window and
+			// final asks after the deadline.
+			until := time.UnixMilli(msg.DeadlineUnixMs).Add(p.d.settings.settleWithin() + finalAsks*p.d.settings.SettleRetry)
+			p.seat = &openSeat{round: msg.RoundId, session: ctx.Sender(), until: until}
 		}
 	case *messages.ResultQuery:
 		if l := p.keep.last; l != nil && l.RoundId == msg.RoundId && msg.Uid == p.uid {
@@ -166,12 +188,23 @@ func (p *player) handleAttach(ctx actor.Context, msg *messages.Attach) {
 	p.session = msg.Session
 	p.uname, p.uavatar = msg.Uname, msg.Uavatar
 	p.idleUnlessAttached(ctx)
-	ctx.Send(msg.Session, &messages.Attached{
+	attached := &messages.Attached{
 		Player:     ctx.Self(),
 		TotalScore: p.rec.Total,
 		WinStreak:  p.rec.Streak,
 		Online:     msg.Online,
-	})
+	}
+	if o := p.seat; o != nil && !o.session.Equal(msg.Session) {
+		if p.d.settings.Clock.Now().Before(o.until) {
+			// Another session (a connection that dropped) sits in a round
+			// that may still run: this one is seated nowhere before its end.
+			attached.BusyUntilUnixMs = o.until.UnixMilli()
+			p.waits = true
+		} else {
+			p.seat = nil
+		}
+	}
+	ctx.Send(msg.Session, attached)
 	// After the answer: hi does not wait for the write.
 	p.remember(ctx)
 }
@@ -234,6 +267,19 @@ func (p *player) shown(rec caiquan.PlayerRecord) caiquan.PlayerRecord {
 
 func (p *player) now() time.Time {
 	return p.d.settings.Clock.Now().UTC()
+}
+
+// ended: the round's end reached this player (it applied or refused it);
+// a session told to wait may join now.
+func (p *player) ended(ctx actor.Context, round string) {
+	if p.seat == nil || p.seat.round != round {
+		return
+	}
+	p.seat = nil
+	if p.waits && p.session != nil {
+		ctx.Send(p.session, &messages.Free{})
+	}
+	p.waits = false
 }
 
 func (p *player) handleDetach(ctx actor.Context, msg *messages.Detach) {

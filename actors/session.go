@@ -31,11 +31,14 @@ type session struct {
 	lost     *lostRound      // while asking the player how the round ended
 	roundEnd time.Time       // the round's deadline as this session saw it start
 	start    *messages.Start // the round's, for its seats
-	attach   Timer
-	att      *attachState // while attaching
-	wait     *waitState   // while queued
-	gone     bool         // the socket is closed: nothing more from the client
-	hello    Timer
+	// busyUntil: another session of the uid sits in a round until then
+	// (or until the player says Free); joins wait.
+	busyUntil time.Time
+	attach    Timer
+	att       *attachState // while attaching
+	wait      *waitState   // while queued
+	gone      bool         // the socket is closed: nothing more from the client
+	hello     Timer
 	// rejoin repeats a waiting session's join. It is made at the first
 	// join and reset at each, not made anew: a timer per join was two per
 	// round, and most joins are seated at once.
@@ -169,6 +172,13 @@ func (s *session) Receive(ctx actor.Context) {
 		}
 	case *messages.AbortRetry:
 		s.handleAbortRetry(ctx, msg)
+	case *messages.Free:
+		if !s.busyUntil.IsZero() {
+			s.busyUntil = time.Time{}
+			if s.phase == queued {
+				s.sendJoin(ctx)
+			}
+		}
 	case *messages.RoundResult:
 		if s.lost != nil && s.lost.applied != nil && msg.Result.GetRoundId() == s.round {
 			s.endLost(ctx, s.lost.applied, msg.Result)
@@ -362,6 +372,9 @@ func (s *session) handleAttached(ctx actor.Context, msg *messages.Attached) {
 	s.player = msg.Player
 	s.standing = rules.Standing{Total: msg.TotalScore, Streak: msg.WinStreak}
 	s.phase = idle
+	if msg.BusyUntilUnixMs != 0 {
+		s.busyUntil = time.UnixMilli(msg.BusyUntilUnixMs)
+	}
 	hi := &messages.Hi{
 		Message: "welcome", Nearby: msg.Online,
 		TotalScore: msg.TotalScore, WinStreak: msg.WinStreak,
@@ -393,6 +406,15 @@ func (s *session) handleJoin(ctx actor.Context) {
 // sendJoin sends (or repeats) the current join, and sets the next repeat.
 func (s *session) sendJoin(ctx actor.Context) {
 	w := s.wait
+	if !s.busyUntil.IsZero() {
+		if wait := s.busyUntil.Sub(s.d.settings.Clock.Now()); wait > 0 {
+			// Another session of the uid still sits in a round: no lobby
+			// hears of this join before it ends (Free) or its time is up.
+			s.rejoinIn(ctx, min(wait, rejoinEvery))
+			return
+		}
+		s.busyUntil = time.Time{}
+	}
 	lobby := s.d.lobbyPID()
 	if !slices.ContainsFunc(w.lobbies, lobby.Equal) {
 		w.lobbies = append(w.lobbies, lobby)
@@ -406,10 +428,14 @@ func (s *session) sendJoin(ctx actor.Context) {
 		Ticket:         w.ticket,
 		JoinedAtUnixMs: w.joinedAt.UnixMilli(),
 	})
+	s.rejoinIn(ctx, rejoinEvery)
+}
+
+func (s *session) rejoinIn(ctx actor.Context, d time.Duration) {
 	if s.rejoin == nil {
-		s.rejoin = sendAfter(ctx, s.d.settings.Clock, rejoinEvery, &messages.RejoinTick{})
+		s.rejoin = sendAfter(ctx, s.d.settings.Clock, d, &messages.RejoinTick{})
 	} else {
-		s.rejoin.Reset(rejoinEvery)
+		s.rejoin.Reset(d)
 	}
 }
 
@@ -498,6 +524,9 @@ func (s *session) handleStart(ctx actor.Context, msg *messages.Start) {
 	s.room, s.round = room, msg.RoundId
 	s.roundEnd = s.d.settings.Clock.Now().Add(time.Duration(msg.GameTimeMs) * time.Millisecond)
 	s.start = msg
+	if s.player != nil {
+		ctx.Request(s.player, &messages.Seated{Uid: s.user.Uid, RoundId: msg.RoundId, DeadlineUnixMs: s.roundEnd.UnixMilli()})
+	}
 	ctx.Request(room, &messages.SeatTaken{RoundId: msg.RoundId, Uid: s.user.Uid})
 	if remote(ctx, room) {
 		ctx.Watch(room) // a room here says its end itself (room.handleStopping)
