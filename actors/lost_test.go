@@ -295,3 +295,23 @@ func TestNewSessionWaitsForTheOldSessionsRound(t *testing.T) {
 		t.Fatalf("a's new session was sent its old round")
 	}
 }
+
+// While members disagree about a uid's owner, two player actors of the uid
+// may live: one that would refuse a round first loads the record, and
+// answers with the round the other stored.
+func TestPlayerRefusesNothingAnotherStored(t *testing.T) {
+	store := memory.New()
+	srv, system, _ := newServerWith(t, testSettings(), store)
+	makePlayers(t, srv, system, "p") // this member's player, with its record loaded
+	other, otherSystem, _ := newServerWith(t, testSettings(), store)
+	now := time.Now()
+	apply := &messages.ApplyRound{Uid: "p", RoundId: "r1", BaseScore: 1,
+		StartedUnixMs: now.Add(time.Second).UnixMilli(), DeadlineUnixMs: now.Add(2 * time.Second).UnixMilli()}
+	if _, err := otherSystem.Root.RequestFuture(other.d.players, apply, time.Second).Result(); err != nil {
+		t.Fatal(err) // the other member's player stored r1
+	}
+	got, err := system.Root.RequestFuture(srv.d.players, &messages.AbortRound{Uid: "p", RoundId: "r1"}, time.Second).Result()
+	if a, ok := got.(*messages.RoundApplied); err != nil || !ok || a.TotalScore != 1 {
+		t.Fatalf("abort of a round the store holds: %v %v, want it applied", got, err)
+	}
+}

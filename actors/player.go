@@ -303,6 +303,10 @@ func (p *player) handleApplyRound(ctx actor.Context, msg *messages.ApplyRound) {
 	}
 	if !p.owes(msg.RoundId) {
 		if why := p.mayNotApply(msg); why != "" {
+			if r, ok := p.storedElsewhere(msg.RoundId); ok {
+				ctx.Respond(p.applied(r))
+				return
+			}
 			p.refuse(ctx, msg.RoundId, why)
 			return
 		}
@@ -367,7 +371,24 @@ func (p *player) handleAbortRound(ctx actor.Context, msg *messages.AbortRound) {
 		return
 	}
 	p.dropOwed(msg.RoundId)
+	if r, ok := p.storedElsewhere(msg.RoundId); ok {
+		ctx.Respond(p.applied(r))
+		return
+	}
 	p.refuse(ctx, msg.RoundId, "the round was aborted for this player")
+}
+
+// storedElsewhere loads the record again before a refusal: while members
+// disagree about a uid's owner (a partition), another player actor of the
+// uid may have stored the round, and a refusal must not contradict it.
+// Refusals are rare, so the read costs little.
+func (p *player) storedElsewhere(round string) (caiquan.AppliedRound, bool) {
+	rec, err := p.store.Load(p.uid)
+	if err != nil {
+		return caiquan.AppliedRound{}, false
+	}
+	p.rec = rec // what the store holds; the next Save starts from it
+	return p.find(round)
 }
 
 // refuse keeps round refused for good and tells the asker.

@@ -343,8 +343,10 @@ func (r *room) handleApplied(ctx actor.Context, msg *messages.RoundApplied) {
 		return
 	}
 	for _, s := range r.seats {
-		if s.scored() && s.uid == msg.Uid && !s.refused {
-			s.applied = msg
+		if s.scored() && s.uid == msg.Uid {
+			// A store that holds the round wins over a refusal from another
+			// player actor of the uid (members that disagreed on its owner).
+			s.applied, s.refused = msg, false
 		}
 	}
 	r.publishIfDone(ctx)
