@@ -315,3 +315,57 @@ func TestPlayerRefusesNothingAnotherStored(t *testing.T) {
 		t.Fatalf("abort of a round the store holds: %v %v, want it applied", got, err)
 	}
 }
+
+// stallStore is a memory.Store whose Saves block while stall is set, as a
+// player actor stuck (or cut off) after it stored a round would be.
+type stallStore struct {
+	*memory.Store
+	stall   atomic.Bool
+	stuck   chan struct{} // one value when a Save blocks
+	release chan struct{}
+}
+
+func (s *stallStore) Save(uid string, rec caiquan.PlayerRecord) error {
+	if s.stall.Load() {
+		s.stuck <- struct{}{}
+		<-s.release
+	}
+	return s.Store.Save(uid, rec)
+}
+
+// A session that cannot reach its player about a lost round reads the
+// store once the round's settle window has closed: a round it finds there
+// ends as a result, not as a void.
+func TestLostRoundReadFromTheStore(t *testing.T) {
+	store := &stallStore{Store: memory.New(), stuck: make(chan struct{}, 1), release: make(chan struct{})}
+	defer close(store.release)
+	s := testSettings()
+	s.BotFill = time.Hour
+	srv, system, _ := newServerWith(t, s, store)
+	a := connect(t, srv, "a")
+	a.join()
+	room, _ := spawnSpy(system)
+	// A round whose deadline passed 2 s ago: its window is closed.
+	start := &messages.Start{RoundId: "lost", GameTimeMs: -2000, RoomUsers: []*messages.RoomUser{{Uid: "a"}, {Uid: "bot-lost-1"}}}
+	system.Root.RequestWithCustomSender(sessionPID(a), start, room)
+	a.expect("start")
+	now := time.Now()
+	apply := func(round string) *messages.ApplyRound {
+		return &messages.ApplyRound{Uid: "a", RoundId: round, BaseScore: 1, StartedUnixMs: now.UnixMilli(), DeadlineUnixMs: now.UnixMilli()}
+	}
+	if _, err := system.Root.RequestFuture(srv.d.players, apply("lost"), time.Second).Result(); err != nil {
+		t.Fatal(err)
+	}
+	store.stall.Store(true)
+	system.Root.Send(srv.d.players, apply("next"))
+	select {
+	case <-store.stuck: // the player is stuck in its Save from now on
+	case <-time.After(3 * time.Second):
+		t.Fatal("the player did not save")
+	}
+	system.Root.Send(sessionPID(a), &messages.RoomGone{RoundId: "lost"})
+	res := a.expect("result")
+	if r := resultOf(res, "a"); r == nil || r.TotalScore != 1 || r.WinStreak != 1 {
+		t.Fatalf("result %v, want a's stored line", res)
+	}
+}

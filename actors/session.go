@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/caiquan/caiquan"
 	"github.com/caiquan/caiquan/auth"
 	"github.com/caiquan/caiquan/messages"
 	"github.com/caiquan/caiquan/rules"
@@ -69,6 +70,15 @@ type lostRound struct {
 	// applied is the player's answer when it stored the round but no
 	// longer holds the room's result: the other seats' players are asked.
 	applied *messages.RoundApplied
+	read    bool // the store was asked (readLost)
+}
+
+// lostRead is what the store holds for a lost round's player, from
+// readLost's goroutine.
+type lostRead struct {
+	round string
+	rec   caiquan.PlayerRecord
+	err   error
 }
 
 type waitState struct {
@@ -172,6 +182,8 @@ func (s *session) Receive(ctx actor.Context) {
 		}
 	case *messages.AbortRetry:
 		s.handleAbortRetry(ctx, msg)
+	case lostRead:
+		s.handleLostRead(ctx, msg)
 	case *messages.Free:
 		if !s.busyUntil.IsZero() {
 			s.busyUntil = time.Time{}
@@ -606,12 +618,45 @@ func (s *session) handleAbortRetry(ctx actor.Context, msg *messages.AbortRetry) 
 		s.askSeats(ctx)
 		return
 	}
-	if !s.d.settings.Clock.Now().Before(s.lost.by) {
+	now := s.d.settings.Clock.Now()
+	if !s.lost.read && s.d.store != nil && !now.Before(s.roundEnd.Add(s.d.settings.settleWithin()+s.d.settings.SettleRetry)) {
+		s.readLost(ctx)
+	}
+	if !now.Before(s.lost.by) {
 		ctx.Logger().Warn("session: the player actor did not answer for a lost round; void", "uid", s.user.Uid, "round", s.round)
 		s.voidLost(ctx, "the room stopped, and the player's server did not answer")
 		return
 	}
 	s.askLost(ctx, nil)
+}
+
+// readLost asks the store about the lost round once its settle window has
+// closed: no player applies it after that, so what the store holds is its
+// fate, and a session cut off from its player's member (not from the
+// store) learns it there.
+func (s *session) readLost(ctx actor.Context) {
+	s.lost.read = true
+	store, root, self, uid, round := s.d.store, s.d.system.Root, ctx.Self(), s.user.Uid, s.round
+	go func() {
+		rec, err := store.Load(uid)
+		root.Send(self, lostRead{round: round, rec: rec, err: err})
+	}()
+}
+
+func (s *session) handleLostRead(ctx actor.Context, msg lostRead) {
+	if s.lost == nil || msg.round != s.round || s.lost.applied != nil || msg.err != nil {
+		return // an error leaves the asking to go on
+	}
+	for _, r := range msg.rec.Recent {
+		if r.RoundID == msg.round {
+			s.lost.applied = &messages.RoundApplied{Uid: s.user.Uid, RoundId: r.RoundID,
+				RoundScore: r.RoundScore, TotalScore: r.Total, WinStreak: r.Streak}
+			stopTimer(s.lost.retry) // askSeats sets the next
+			s.askSeats(ctx)
+			return
+		}
+	}
+	s.voidLost(ctx, "the room stopped, and the round was not stored")
 }
 
 // handleLostApplied: the player stored the round; its result is the end.
