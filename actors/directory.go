@@ -119,7 +119,7 @@ func (d *directory) player(ctx actor.Context, uid string) *actor.PID {
 	}
 	keep := d.keeps[uid]
 	if keep == nil {
-		keep = &playerKeep{born: d.d.settings.Clock.Now()}
+		keep = &playerKeep{}
 		d.keeps[uid] = keep
 	}
 	pid := spawnPlayer(ctx, d.d, uid, d.store, keep)

@@ -180,8 +180,7 @@ func spawnSpy(system *actor.ActorSystem) (*actor.PID, chan any) {
 }
 
 // makePlayers makes the player actors of uids, as a session's hello does
-// before any round seats it: a player made after its round started refuses
-// it (player.mayNotApply).
+// before any round seats it.
 func makePlayers(t *testing.T, srv *Server, system *actor.ActorSystem, uids ...string) {
 	t.Helper()
 	for _, uid := range uids {

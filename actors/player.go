@@ -50,9 +50,6 @@ type openSeat struct {
 // earlier one must stay refused, before anything else in the mailbox is
 // handled.
 type playerKeep struct {
-	// born is when the first of these lives began: a round that started
-	// before cannot have been refused by a life this keep does not know.
-	born    time.Time
 	refused []refusal
 	// last is the result the room computed for the round this player
 	// applied last (ApplyRound.result), for a session that lost it.
@@ -328,12 +325,6 @@ func (p *player) handleApplyRound(ctx actor.Context, msg *messages.ApplyRound) {
 func (p *player) mayNotApply(msg *messages.ApplyRound) string {
 	if p.refusedBefore(msg.RoundId) {
 		return "the round was aborted for this player"
-	}
-	if msg.StartedUnixMs != 0 && msg.StartedUnixMs < p.keep.born.UnixMilli() {
-		// This player actor was made after the round began: an earlier
-		// one (on another member, or before its directory failed) may
-		// have refused the round, and that refusal is gone with it.
-		return "the player's actor was made again during the round"
 	}
 	if p.windowClosed(msg) {
 		return "the round's settle window has closed"

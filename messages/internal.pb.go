@@ -1180,9 +1180,7 @@ type ApplyRound struct {
 	Forwarded bool `protobuf:"varint,4,opt,name=forwarded,proto3" json:"forwarded,omitempty"`
 	// When the round started and when its deadline fell (the room's clock).
 	// A player applies a round only while its settle window is open
-	// (deadline + Settings.settleWithin), and only one that started after
-	// the player actor itself: a round it refused in an earlier life may not
-	// be applied by this one.
+	// (deadline + Settings.settleWithin).
 	StartedUnixMs  int64 `protobuf:"varint,5,opt,name=started_unix_ms,json=startedUnixMs,proto3" json:"started_unix_ms,omitempty"`
 	DeadlineUnixMs int64 `protobuf:"varint,6,opt,name=deadline_unix_ms,json=deadlineUnixMs,proto3" json:"deadline_unix_ms,omitempty"`
 	// The result as the room computed it, every seat's line: the player
