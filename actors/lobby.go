@@ -153,19 +153,39 @@ func (l *lobby) pollDrains(ctx actor.Context) {
 		f := ctx.RequestFuture(lobbyAt(host), &messages.GetDrainStatus{}, drainPollEvery)
 		ctx.ReenterAfter(f, func(res any, err error) {
 			if st, ok := res.(*messages.DrainStatus); ok && err == nil {
-				l.noteDrainStatus(host, st)
+				l.noteDrainStatus(ctx, host, st)
 			}
 		})
 	}
 }
 
-// noteDrainStatus notes a member's answer to pollDrains.
-func (l *lobby) noteDrainStatus(host string, st *messages.DrainStatus) {
-	if st.Draining {
-		l.drainingHosts[host] = l.d.settings.Clock.Now()
-	} else {
+// noteDrainStatus notes a member's answer to pollDrains. The players on
+// a member that drains get no new round either: the member closes their
+// sockets once its own rooms are done, and one cut off in a round on
+// another member would come back elsewhere, join, and sit in two rounds.
+// So those waiting are told, as those who join later are (handleJoin).
+func (l *lobby) noteDrainStatus(ctx actor.Context, host string, st *messages.DrainStatus) {
+	if !st.Draining {
 		delete(l.drainingHosts, host)
+		return
 	}
+	l.drainingHosts[host] = l.d.settings.Clock.Now()
+	kept := l.queue[:0]
+	for _, w := range l.queue {
+		if w.seat.Session.Address == host {
+			refuseDraining(ctx, w.seat.Session)
+		} else {
+			kept = append(kept, w)
+		}
+	}
+	l.queue = kept
+	l.d.metrics.PlayersWaiting.Set(float64(len(l.queue)))
+}
+
+// refuseDraining tells a session on a member that drains that it gets no
+// new round; a session of either release then stops waiting.
+func refuseDraining(ctx actor.Context, session *actor.PID) {
+	ctx.Send(session, &messages.Error{Code: messages.CodeDraining, Message: "the server is shutting down and starts no new rounds"})
 }
 
 // handleJoin queues a player. A repeat of the same ticket keeps the place; a
@@ -181,6 +201,10 @@ func (l *lobby) handleJoin(ctx actor.Context, msg *messages.JoinQueue) {
 	}
 	if l.draining {
 		l.tellDraining(ctx, seat.Session)
+		return
+	}
+	if _, ok := l.drainingHosts[seat.Session.Address]; ok {
+		refuseDraining(ctx, seat.Session)
 		return
 	}
 	if why := l.d.hold.Load(); why != nil {
