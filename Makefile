@@ -50,6 +50,8 @@ bench-check:
 # that run it, in process or as server processes, are built without -race
 # (cluster/process_test.go and e2e/cluster_*_test.go have //go:build !race).
 # Our own code in cluster/ still runs under -race in the step above.
+# TestClusterRollingUpgrade builds the previous release from git (it needs
+# the full history, not a shallow clone) into bin/previous-COMMIT/.
 test-cluster: etcd postgres
 	$(GO) test -count=1 -timeout 10m ./cluster/...
 	$(GO) test -count=1 -timeout 10m -run '^TestCluster' ./e2e/
