@@ -95,7 +95,9 @@ func (l *lobby) Receive(ctx actor.Context) {
 		l.watched = make(map[string]*actor.PID)
 		l.drainingHosts = make(map[string]time.Time)
 		l.d.metrics.PlayersWaiting.Set(0)
-		l.poll = sendAfter(ctx, l.d.settings.Clock, drainPollEvery, drainPoll{})
+		if _, alone := l.d.place.(localPlacement); !alone {
+			l.poll = sendAfter(ctx, l.d.settings.Clock, drainPollEvery, drainPoll{})
+		}
 	case *actor.Restarting, *actor.Stopping:
 		stopTimer(l.wake)
 		stopTimer(l.poll)
@@ -130,7 +132,8 @@ func (l *lobby) Receive(ctx actor.Context) {
 }
 
 // pollDrains asks the other members' lobbies whether their nodes drain,
-// when this lobby seats, and asks again after drainPollEvery.
+// when this lobby seats, and asks again after drainPollEvery. A node
+// without a cluster has nobody to ask and never polls.
 func (l *lobby) pollDrains(ctx actor.Context) {
 	l.poll = sendAfter(ctx, l.d.settings.Clock, drainPollEvery, drainPoll{})
 	if l.draining || l.d.place.Lobby() != l.d.self {
