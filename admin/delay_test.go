@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -16,10 +17,8 @@ type delaying struct {
 	inv *actors.Inventory
 }
 
-func (d delaying) SetDelay(kind string, by, span time.Duration) error {
-	return d.inv.SetDelay(kind, by, span)
-}
-func (d delaying) Delays() []actors.Delay { return d.inv.Delays() }
+func (d delaying) SetDelay(spec actors.DelaySpec) error { return d.inv.SetDelay(spec) }
+func (d delaying) Delays() []actors.Delay               { return d.inv.Delays() }
 
 // TestDelayAPI: POST /delay sets a kind's delay and GET /delay lists it;
 // by 0s ends it; bad kinds, durations and bodies get 400 with a reason
@@ -49,6 +48,10 @@ func TestDelayAPI(t *testing.T) {
 		`{"kind":"room","by":"200ms"}`,
 		`{"kind":"room","by":"200ms","for":"30s","extra":1}`,
 		`not json`,
+		`{"kind":"room","by":"0s","drop":1.5,"for":"30s"}`,
+		`{"kind":"room","by":"0s","drop":-0.1,"for":"30s"}`,
+		`{"kind":"room","by":"0s","drop":"half","for":"30s"}`,
+		`{"kind":"room","by":"0s","drop":0.5}`,
 	} {
 		req, _ := http.NewRequest(http.MethodPost, ts.URL+"/delay", strings.NewReader(bad))
 		req.Header.Set("Authorization", "Bearer "+testToken)
@@ -57,9 +60,14 @@ func TestDelayAPI(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		var e APIError
+		json.NewDecoder(res.Body).Decode(&e)
 		res.Body.Close()
 		if res.StatusCode != http.StatusBadRequest {
 			t.Errorf("POST /delay %s: %s, want 400", bad, res.Status)
+		}
+		if field := map[bool]string{true: "drop", false: "for"}[strings.Contains(bad, `"for"`)]; strings.Contains(bad, `"drop"`) && !strings.Contains(e.Message, field) {
+			t.Errorf("POST /delay %s: %q does not name %s", bad, e.Message, field)
 		}
 	}
 	req, _ := http.NewRequest(http.MethodPost, ts.URL+"/delay", strings.NewReader(`{"kind":"lobby","by":"1s","for":"1m"}`))
@@ -78,6 +86,13 @@ func TestDelayAPI(t *testing.T) {
 	}
 	if st, err = c.Delay(DelayRequest{Kind: "room", By: "0s"}); err != nil || len(st.Delays) != 0 {
 		t.Fatalf("by 0s should end the delay: %+v, %v", st, err)
+	}
+	if st, err = c.Delay(DelayRequest{Kind: "player", By: "0s", Drop: 0.25, Seed: 9, For: "1m"}); err != nil ||
+		len(st.Delays) != 1 || st.Delays[0].Drop != 0.25 || st.Delays[0].Seed != 9 || st.Delays[0].By != 0 {
+		t.Fatalf("a drop alone: %+v, %v", st, err)
+	}
+	if st, err = c.Delay(DelayRequest{Kind: "player", Drop: 0}); err != nil || len(st.Delays) != 0 {
+		t.Fatalf("drop 0 with no delay should end it: %+v, %v", st, err)
 	}
 }
 

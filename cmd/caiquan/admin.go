@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -28,8 +29,10 @@ Commands:
   chaos-stop                                   end a chaos run
   checkpoint NAME                              a consistent copy of the store (pebble) in
                                              STORE_PATH.checkpoints/NAME; prints its path
-  delay -kind K -by D -for D                   messages to this node's actors of kind K
-                                             wait D (-by 0s ends it); a fault to test with
+  delay -kind K -by D [-drop F [-seed N]] -for D
+                                             messages to this node's actors of kind K
+                                             wait D, and the fraction F (0 to 1) of them
+                                             is dropped (-by 0s without -drop ends it)
   delay-status                                 the delays in force on this node
   rename UID NAME                              show the player as NAME (kept over the names
                                              its client sends)
@@ -222,13 +225,18 @@ func adminDelay(c *admin.Client, args []string, out io.Writer) error {
 	kind := fs.String("kind", "", "")
 	by := fs.Duration("by", 0, "")
 	span := fs.Duration("for", 0, "")
+	drop := fs.Float64("drop", 0, "")
+	seed := fs.Uint64("seed", 0, "")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *kind == "" || fs.NArg() > 0 {
-		return errors.New("usage: delay -kind K -by D -for D")
+		return errors.New("usage: delay -kind K [-by D] [-drop F [-seed N]] -for D")
 	}
-	st, err := c.Delay(admin.DelayRequest{Kind: *kind, By: by.String(), For: span.String()})
+	if math.IsNaN(*drop) || *drop < 0 || *drop > 1 {
+		return fmt.Errorf("-drop: the fraction of messages dropped must be between 0 and 1, got %v", *drop)
+	}
+	st, err := c.Delay(admin.DelayRequest{Kind: *kind, By: by.String(), For: span.String(), Drop: *drop, Seed: *seed})
 	if err == nil {
 		printDelays(out, st)
 	}
@@ -240,7 +248,11 @@ func printDelays(out io.Writer, st admin.DelayStatus) {
 		fmt.Fprintln(out, "no delays")
 	}
 	for _, d := range st.Delays {
-		fmt.Fprintf(out, "%s: %v until %s\n", d.Kind, d.By, d.Until.Format(time.RFC3339))
+		fmt.Fprintf(out, "%s: %v", d.Kind, d.By)
+		if d.Drop > 0 {
+			fmt.Fprintf(out, ", drop %v (seed %d, %d dropped)", d.Drop, d.Seed, d.Dropped)
+		}
+		fmt.Fprintf(out, " until %s\n", d.Until.Format(time.RFC3339))
 	}
 }
 
