@@ -1,7 +1,9 @@
 package admin_test
 
 import (
+	"fmt"
 	"math/rand/v2"
+	"sync"
 	"testing"
 	"time"
 
@@ -81,5 +83,59 @@ func TestDropRoomMessages(t *testing.T) {
 	}
 	for _, v := range l.violations {
 		t.Error(v)
+	}
+}
+
+// TestChaosMixesDelays: a chaos run with delays (POST /chaos "delays")
+// opens delay windows (200 ms, and a tenth of the messages dropped) on
+// rooms and player actors on some ticks and kills rooms, bots and player
+// actors on the others; GET /chaos counts both. The players still get
+// every round they start ended, once, by the rules, and the run's end
+// leaves no delay behind.
+func TestChaosMixesDelays(t *testing.T) {
+	const players, span, roundTime = 30, 10 * time.Second, time.Second
+	s := testserver.Start(t, "-round-time", roundTime.String(), "-bot-fill", "300ms", "-rate-limit", "100", "-rate-burst", "100")
+	c := &admin.Client{Addr: s.AdminAddr(), Token: s.AdminToken()}
+	l := &ledger{results: map[string]bool{}}
+	stop := time.Now().Add(span)
+	var wg sync.WaitGroup
+	protos := []string{"binary", "json", "eio3"}
+	for i := range players {
+		p := &player{uid: fmt.Sprintf("mix%03d", i), proto: protos[i%3], roundTime: roundTime, rng: rand.New(rand.NewPCG(uint64(i), 11)), l: l}
+		wg.Add(1)
+		go func() { defer wg.Done(); p.run(s, stop) }()
+	}
+	st, err := c.StartChaos(admin.ChaosRequest{
+		Kinds: []string{"room", "bot", "player"}, Every: "200ms", For: (span - 3*time.Second).String(), Seed: 5,
+		Delays: &admin.ChaosDelays{Kinds: []string{"room", "player"}, By: "200ms", Drop: 0.1, For: "1s"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Delays == nil || st.Delays.Share != 0.5 {
+		t.Errorf("POST /chaos echoed delays %+v, want share 0.5 by default", st.Delays)
+	}
+	wg.Wait()
+	for end := time.Now().Add(10 * time.Second); st.Running && time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
+		if st, err = c.Chaos(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Logf("chaos: %d kills %v, %d misses, windows %v; clients: %d starts, %d results, %d voids, %d reconnects",
+		st.Total, st.Kills, st.Misses, st.Windows, l.starts, len(l.results), l.voids, l.reconnects)
+	for _, v := range l.violations {
+		t.Error(v)
+	}
+	if st.Running {
+		t.Fatal("the chaos run did not end")
+	}
+	if st.Total == 0 || st.Windows["room"] == 0 || st.Windows["player"] == 0 {
+		t.Errorf("kills %d, windows %v: want kills and windows on rooms and players", st.Total, st.Windows)
+	}
+	if len(l.results) < players {
+		t.Errorf("only %d results for %d players", len(l.results), players)
+	}
+	if ds, err := c.Delays(); err != nil || len(ds.Delays) != 0 {
+		t.Errorf("delays after the run: %+v, %v; want none", ds, err)
 	}
 }
