@@ -401,6 +401,23 @@ func (e *Env) DelayActors(i int, kind string, by, d time.Duration) error {
 	return nil
 }
 
+// DropActors has node i's admin API drop the fraction drop of the
+// messages to its actors of kind, for d (the loss inside a node).
+func (e *Env) DropActors(i int, kind string, drop float64, seed uint64, d time.Duration) error {
+	if !e.hold(i) {
+		return errBusy
+	}
+	c := &admin.Client{Addr: e.Cluster.Node(i).AdminAddr, Token: e.Cluster.Token}
+	if _, err := c.Delay(admin.DelayRequest{Kind: kind, By: "0s", Drop: drop, Seed: seed, For: d.String()}); err != nil {
+		e.release(i)
+		return err
+	}
+	e.count(Drop)
+	fmt.Fprintf(e.cfg.Log, "%s fault drop %.2f of node%d's %s messages for %v\n", stamp(), drop, i, kind, d)
+	time.AfterFunc(d, func() { e.release(i) })
+	return nil
+}
+
 var errBusy = errors.New("chaos: the node is under a fault already")
 
 // inject runs one fault of kind on a random free node.
@@ -449,6 +466,12 @@ func (e *Env) inject(rng *rand.Rand, kind string) error {
 		}
 		return e.DelayNode(i, by, d)
 	case Drop:
+		d := time.Duration(1000+rng.IntN(3000)) * time.Millisecond
+		if rng.IntN(2) == 0 {
+			// Rooms and player actors, as for delay.
+			kinds := []string{actors.KindRoom, actors.KindPlayer}
+			return e.DropActors(i, kinds[rng.IntN(len(kinds))], 0.05+0.25*rng.Float64(), rng.Uint64()>>11+1, d)
+		}
 		// Linux retransmits a lost segment after 200 ms at the least, and
 		// waits twice as long each time it is lost again.
 		loss := multihost.Loss{
@@ -459,7 +482,7 @@ func (e *Env) inject(rng *rand.Rand, kind string) error {
 		if rng.IntN(3) == 0 {
 			loss.Reset = 0.005 // a link bad enough that TCP gives up now and then
 		}
-		return e.DropNode(i, loss, time.Duration(1000+rng.IntN(3000))*time.Millisecond)
+		return e.DropNode(i, loss, d)
 	}
 	return fmt.Errorf("chaos: unknown fault kind %q", kind)
 }
