@@ -369,6 +369,7 @@ func (e *Env) DropNode(i int, loss multihost.Loss, d time.Duration) error {
 		c.Proxies[i].SetLoss(l)
 		for j, p := range c.Proxies {
 			if j != i {
+				l.Seed++ // each link its own decisions
 				p.SetPeerLoss(c.Hosts[i].IP, l)
 			}
 		}
