@@ -2,6 +2,8 @@ package actors
 
 import (
 	"fmt"
+	"math"
+	"math/rand/v2"
 	"slices"
 	"sort"
 	"sync"
@@ -18,22 +20,42 @@ const (
 	maxDelayFor = time.Hour
 )
 
+// DelaySpec is what an operator sets for one kind: messages wait By, a
+// Drop fraction of them is lost, for For. Seed repeats the sequence of
+// drop decisions (0: one is picked, and shown by Delays).
+type DelaySpec struct {
+	Kind string
+	By   time.Duration
+	Drop float64
+	Seed uint64
+	For  time.Duration
+}
+
 // Delay is one kind's delay as the admin API shows it.
 type Delay struct {
-	Kind  string        `json:"kind"`
-	By    time.Duration `json:"by"`
-	Until time.Time     `json:"until"`
+	Kind    string        `json:"kind"`
+	By      time.Duration `json:"by"`
+	Drop    float64       `json:"drop,omitempty"`
+	Seed    uint64        `json:"seed,omitempty"`
+	Dropped int64         `json:"dropped,omitempty"` // messages dropped so far
+	Until   time.Time     `json:"until"`
 }
 
 // delays are the admin API's faults of the network inside a node: the
-// messages other actors send to actors of a kind reach them late, as over
-// a slow link. Only messages with a sender other than the actor itself
-// wait (a request, a reply, a Request-sent notice); its own timers and
-// protoactor's system messages do not. The shell applies them.
+// messages other actors send to actors of a kind reach them late, or not
+// at all, as over a slow or lossy link. Only messages with a sender other
+// than the actor itself wait or drop (a request, a reply, a Request-sent
+// notice); its own timers and protoactor's system messages do not, so a
+// room's deadline still fires and ends its round. The shell applies them.
 type delays struct {
 	on     atomic.Bool // some delay is set: the shell's one check otherwise
 	mu     sync.Mutex
-	byKind map[string]Delay
+	byKind map[string]*kindDelay
+}
+
+type kindDelay struct {
+	Delay
+	rng *rand.Rand // the drop decisions, from Seed
 }
 
 // delayed is a message held back, delivered to the shell again.
@@ -48,28 +70,48 @@ type delayedContext struct {
 
 func (c delayedContext) Message() any { return c.msg }
 
-// SetDelay delays messages to this node's actors of kind by `by` for
-// span; by 0 removes the kind's delay.
-func (inv *Inventory) SetDelay(kind string, by, span time.Duration) error {
-	if !slices.Contains(Kinds, kind) {
-		return fmt.Errorf("actors: unknown kind %q", kind)
+// CheckDelay says what is wrong with spec, naming the field; nil if
+// SetDelay takes it.
+func CheckDelay(spec DelaySpec) error {
+	if !slices.Contains(Kinds, spec.Kind) {
+		return fmt.Errorf("kind: unknown actor kind %q", spec.Kind)
 	}
-	if by < 0 || by > maxDelay {
-		return fmt.Errorf("actors: a delay must be between 0 and %v, got %v", maxDelay, by)
+	if spec.By < 0 || spec.By > maxDelay {
+		return fmt.Errorf("by: a delay must be between 0 and %v, got %v", maxDelay, spec.By)
 	}
-	if by > 0 && (span <= 0 || span > maxDelayFor) {
-		return fmt.Errorf("actors: a delay lasts more than 0 and at most %v, got %v", maxDelayFor, span)
+	if math.IsNaN(spec.Drop) || spec.Drop < 0 || spec.Drop > 1 {
+		return fmt.Errorf("drop: the fraction of messages dropped must be between 0 and 1, got %v", spec.Drop)
+	}
+	if (spec.By > 0 || spec.Drop > 0) && (spec.For <= 0 || spec.For > maxDelayFor) {
+		return fmt.Errorf("for: a delay lasts more than 0 and at most %v, got %v", maxDelayFor, spec.For)
+	}
+	return nil
+}
+
+// SetDelay delays messages to this node's actors of spec.Kind by spec.By
+// and drops the fraction spec.Drop of them, for spec.For; by 0 with drop
+// 0 removes the kind's delay.
+func (inv *Inventory) SetDelay(spec DelaySpec) error {
+	if err := CheckDelay(spec); err != nil {
+		return fmt.Errorf("actors: %w", err)
 	}
 	d := &inv.delays
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.byKind == nil {
-		d.byKind = map[string]Delay{}
+		d.byKind = map[string]*kindDelay{}
 	}
-	if by == 0 {
-		delete(d.byKind, kind)
+	if spec.By == 0 && spec.Drop == 0 {
+		delete(d.byKind, spec.Kind)
 	} else {
-		d.byKind[kind] = Delay{Kind: kind, By: by, Until: time.Now().Add(span)}
+		seed := spec.Seed
+		if seed == 0 {
+			seed = rand.Uint64N(1<<53-1) + 1 // exact in a JavaScript number
+		}
+		d.byKind[spec.Kind] = &kindDelay{
+			Delay: Delay{Kind: spec.Kind, By: spec.By, Drop: spec.Drop, Seed: seed, Until: time.Now().Add(spec.For)},
+			rng:   rand.New(rand.NewPCG(seed, 0xd80b)),
+		}
 	}
 	d.on.Store(len(d.byKind) > 0)
 	return nil
@@ -84,7 +126,7 @@ func (inv *Inventory) Delays() []Delay {
 	out := []Delay{}
 	for k, v := range d.byKind {
 		if now.Before(v.Until) {
-			out = append(out, v)
+			out = append(out, v.Delay)
 		} else {
 			delete(d.byKind, k)
 		}
@@ -94,25 +136,30 @@ func (inv *Inventory) Delays() []Delay {
 	return out
 }
 
-// delayOf is the delay of kind now; an expired one is removed.
-func (inv *Inventory) delayOf(kind string) time.Duration {
+// faultOf is what happens now to a message to an actor of kind: dropped,
+// or held back by `by`. An expired delay is removed.
+func (inv *Inventory) faultOf(kind string) (by time.Duration, drop bool) {
 	d := &inv.delays
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	v, ok := d.byKind[kind]
 	if !ok {
-		return 0
+		return 0, false
 	}
 	if !time.Now().Before(v.Until) {
 		delete(d.byKind, kind)
 		d.on.Store(len(d.byKind) > 0)
-		return 0
+		return 0, false
 	}
-	return v.By
+	if v.Drop > 0 && v.rng.Float64() < v.Drop {
+		v.Dropped++
+		return 0, true
+	}
+	return v.By, false
 }
 
-// holdBack sends msg to the actor again after the kind's delay, with its
-// sender, and reports whether it did.
+// holdBack drops msg, or sends it to the actor again after the kind's
+// delay with its sender, and reports whether it did either.
 func (s *shell) holdBack(ctx actor.Context, msg any) bool {
 	if !s.inv.delays.on.Load() || s.t == nil {
 		return false
@@ -125,7 +172,10 @@ func (s *shell) holdBack(ctx actor.Context, msg any) bool {
 	if sender == nil || sender.Equal(ctx.Self()) {
 		return false
 	}
-	by := s.inv.delayOf(s.t.kind)
+	by, drop := s.inv.faultOf(s.t.kind)
+	if drop {
+		return true
+	}
 	if by == 0 {
 		return false
 	}

@@ -78,11 +78,9 @@ func (s *Server) waitReady() error {
 // Inventory lists the node's live actors.
 func (s *Server) Inventory() *Inventory { return s.d.inv }
 
-// SetDelay delays the messages other actors send to this node's actors of
-// kind by `by` for span (see Inventory.SetDelay).
-func (s *Server) SetDelay(kind string, by, span time.Duration) error {
-	return s.d.inv.SetDelay(kind, by, span)
-}
+// SetDelay delays or drops the messages other actors send to this node's
+// actors of a kind (see Inventory.SetDelay).
+func (s *Server) SetDelay(spec DelaySpec) error { return s.d.inv.SetDelay(spec) }
 
 // Delays lists this node's delays in force.
 func (s *Server) Delays() []Delay { return s.d.inv.Delays() }

@@ -13,10 +13,12 @@ import (
 )
 
 // chaosRunner kills random actors of chosen kinds at a fixed rate for a
-// while, one run at a time. Its loop is bounded by the run's end.
+// while, and opens delay windows on this node's actors in between, one run
+// at a time. Its loop is bounded by the run's end.
 type chaosRunner struct {
-	actors Actors
-	log    *slog.Logger
+	actors  Actors
+	delayer Delayer // nil when the actors cannot be delayed
+	log     *slog.Logger
 
 	mu     sync.Mutex
 	spec   chaosSpec
@@ -27,14 +29,20 @@ type chaosRunner struct {
 }
 
 func newChaosRunner(a Actors, log *slog.Logger) *chaosRunner {
-	return &chaosRunner{actors: a, log: log, st: ChaosStatus{Kills: map[string]int{}}}
+	d, _ := a.(Delayer)
+	return &chaosRunner{actors: a, delayer: d, log: log, st: ChaosStatus{Kills: map[string]int{}, Windows: map[string]int{}}}
 }
+
+var errNoDelay = errors.New("this server cannot delay actors' messages")
 
 func (c *chaosRunner) start(spec chaosSpec) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.st.Running {
 		return errors.New("a chaos run is in progress; DELETE /chaos stops it")
+	}
+	if spec.delays != nil && c.delayer == nil {
+		return errNoDelay
 	}
 	now := time.Now()
 	if spec.seed == 0 {
@@ -44,10 +52,11 @@ func (c *chaosRunner) start(spec chaosSpec) error {
 	c.st = ChaosStatus{
 		Running: true, Kinds: spec.kinds, Modes: spec.modes, Every: spec.every.String(), Seed: spec.seed,
 		Started: now, Ends: now.Add(spec.span), Kills: map[string]int{},
+		Delays: spec.delays, Windows: map[string]int{},
 	}
 	c.cancel, c.done, c.once = make(chan struct{}), make(chan struct{}), new(sync.Once)
 	go c.run(spec, c.cancel, c.done)
-	c.log.Warn("admin: chaos started", "kinds", spec.kinds, "modes", spec.modes, "every", spec.every, "for", spec.span, "seed", spec.seed)
+	c.log.Warn("admin: chaos started", "kinds", spec.kinds, "modes", spec.modes, "every", spec.every, "for", spec.span, "seed", spec.seed, "delays", spec.delays)
 	return nil
 }
 
@@ -67,7 +76,13 @@ func (c *chaosRunner) run(spec chaosSpec, cancel, done chan struct{}) {
 			c.finish()
 			return
 		case <-tick.C:
-			c.killOne(spec, rng)
+			// A run without delays draws nothing here, so its seed picks
+			// the victims it picked before delays existed.
+			if spec.delays != nil && rng.Float64() < spec.delays.Share {
+				c.delayOne(spec, rng)
+			} else {
+				c.killOne(spec, rng)
+			}
 		}
 	}
 }
@@ -98,6 +113,22 @@ func (c *chaosRunner) killOne(spec chaosSpec, rng *rand.Rand) {
 	c.count(&victim, mode)
 }
 
+// delayOne opens a delay window on this node's actors of a random kind of
+// the run's delays; a window on a kind that has one replaces it.
+func (c *chaosRunner) delayOne(spec chaosSpec, rng *rand.Rand) {
+	w := spec.window
+	w.Kind = spec.delays.Kinds[rng.IntN(len(spec.delays.Kinds))]
+	w.Seed = rng.Uint64()>>11 + 1 // the drops' seed, below 2^53 as a JavaScript number holds it
+	if err := c.delayer.SetDelay(w); err != nil {
+		c.log.Warn("admin: chaos delay", "kind", w.Kind, "err", err)
+		c.count(nil, "")
+		return
+	}
+	c.mu.Lock()
+	c.st.Windows[w.Kind]++
+	c.mu.Unlock()
+}
+
 // count records a kill of victim, or a miss when victim is nil.
 func (c *chaosRunner) count(victim *actors.ActorInfo, mode string) {
 	c.mu.Lock()
@@ -116,13 +147,21 @@ func (c *chaosRunner) count(victim *actors.ActorInfo, mode string) {
 	})
 }
 
+// finish ends the run, and the delay windows it opened with it: a stopped
+// run leaves no fault behind.
 func (c *chaosRunner) finish() {
 	c.mu.Lock()
 	c.st.Running = false
 	c.st.Ended = time.Now()
 	st := c.st
+	opened := maps.Clone(c.st.Windows)
 	c.mu.Unlock()
-	c.log.Warn("admin: chaos ended", "kills", st.Total, "misses", st.Misses)
+	for kind := range opened {
+		if err := c.delayer.SetDelay(actors.DelaySpec{Kind: kind}); err != nil {
+			c.log.Warn("admin: chaos: ending a delay", "kind", kind, "err", err)
+		}
+	}
+	c.log.Warn("admin: chaos ended", "kills", st.Total, "misses", st.Misses, "windows", st.Windows)
 }
 
 // stop ends a run in progress and waits for its loop to end.
@@ -143,6 +182,7 @@ func (c *chaosRunner) status() ChaosStatus {
 	st := c.st
 	st.Now = time.Now()
 	st.Kills = maps.Clone(c.st.Kills)
+	st.Windows = maps.Clone(c.st.Windows)
 	st.Recent = slices.Clone(c.st.Recent)
 	if st.Recent == nil {
 		st.Recent = []ChaosKill{}

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"errors"
 	"net/http"
 	"time"
 
@@ -10,17 +11,41 @@ import (
 // Delayer is what POST /delay needs of the actors: actors.Server has it.
 // It acts on this node only; in a cluster, ask each node's admin API.
 type Delayer interface {
-	SetDelay(kind string, by, span time.Duration) error
+	SetDelay(spec actors.DelaySpec) error
 	Delays() []actors.Delay
 }
 
 // DelayRequest is the body of POST /delay: messages from other actors to
-// this node's actors of Kind wait By (a Go duration; "0s" ends the delay)
-// for For.
+// this node's actors of Kind wait By (a Go duration), and the fraction
+// Drop (0 to 1) of them is dropped, for For; by "0s" with no drop ends
+// it. Seed repeats the drop decisions (0: the server picks one).
 type DelayRequest struct {
-	Kind string `json:"kind"`
-	By   string `json:"by"`
-	For  string `json:"for,omitempty"`
+	Kind string  `json:"kind"`
+	By   string  `json:"by"`
+	For  string  `json:"for,omitempty"`
+	Drop float64 `json:"drop,omitempty"`
+	Seed uint64  `json:"seed,omitempty"`
+}
+
+// spec checks req and makes it the actors' spec; the error names the field.
+func (req DelayRequest) spec() (actors.DelaySpec, error) {
+	spec := actors.DelaySpec{Kind: req.Kind, Drop: req.Drop, Seed: req.Seed}
+	if !knownKind(req.Kind) {
+		return spec, errors.New("kind: unknown actor kind " + quote(req.Kind))
+	}
+	var err error
+	if req.By == "" {
+		req.By = "0s"
+	}
+	if spec.By, err = time.ParseDuration(req.By); err != nil {
+		return spec, errors.New("by: " + err.Error())
+	}
+	if req.For != "" {
+		if spec.For, err = time.ParseDuration(req.For); err != nil {
+			return spec, errors.New("for: " + err.Error())
+		}
+	}
+	return spec, actors.CheckDelay(spec)
 }
 
 // DelayStatus answers /delay: the delays in force on this node.
@@ -46,27 +71,20 @@ func (s *Server) handleDelay(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
 		return
 	}
-	if !knownKind(req.Kind) {
-		writeError(w, http.StatusBadRequest, "bad_kind", "unknown actor kind "+quote(req.Kind))
-		return
-	}
-	by, err := time.ParseDuration(req.By)
+	spec, err := req.spec()
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "bad_request", "by: "+err.Error())
+		code := "bad_request"
+		if !knownKind(req.Kind) {
+			code = "bad_kind"
+		}
+		writeError(w, http.StatusBadRequest, code, err.Error())
 		return
 	}
-	var span time.Duration
-	if req.For != "" {
-		if span, err = time.ParseDuration(req.For); err != nil {
-			writeError(w, http.StatusBadRequest, "bad_request", "for: "+err.Error())
-			return
-		}
-	}
-	if err := d.SetDelay(req.Kind, by, span); err != nil {
+	if err := d.SetDelay(spec); err != nil {
 		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
 		return
 	}
-	s.log.Warn("admin: actor delay", "kind", req.Kind, "by", by, "for", span)
+	s.log.Warn("admin: actor delay", "kind", spec.Kind, "by", spec.By, "drop", spec.Drop, "for", spec.For)
 	writeJSON(w, http.StatusOK, DelayStatus{Delays: d.Delays()})
 }
 

@@ -121,7 +121,10 @@ func (s *Server) handleChaosStart(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
 		return
 	}
-	if err := s.chaos.start(spec); err != nil {
+	if err := s.chaos.start(spec); errors.Is(err, errNoDelay) {
+		writeError(w, http.StatusNotImplemented, "no_delay", err.Error())
+		return
+	} else if err != nil {
 		writeError(w, http.StatusConflict, "chaos_running", err.Error())
 		return
 	}

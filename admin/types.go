@@ -3,6 +3,8 @@ package admin
 import (
 	"errors"
 	"fmt"
+	"math"
+	"slices"
 	"time"
 
 	"github.com/caiquan/caiquan/actors"
@@ -33,11 +35,27 @@ type KillResult struct {
 
 // ChaosRequest is the body of POST /chaos. Durations are Go duration strings.
 type ChaosRequest struct {
-	Kinds []string `json:"kinds"`           // which kinds to kill (required)
+	Kinds []string `json:"kinds"`           // which kinds to kill (required unless Delays is set)
 	Modes []string `json:"modes,omitempty"` // kill modes to pick from; all three by default
-	Every string   `json:"every"`           // one kill per this interval, e.g. "100ms"
+	Every string   `json:"every"`           // one fault per this interval, e.g. "100ms"
 	For   string   `json:"for"`             // how long, e.g. "60s"; at most 1h
 	Seed  uint64   `json:"seed,omitempty"`  // for a repeatable choice of victims
+	// Delays, when set, makes some of the run's ticks a delay window on
+	// this node's actors (what POST /delay sets) instead of a kill.
+	Delays *ChaosDelays `json:"delays,omitempty"`
+}
+
+// ChaosDelays are the delay windows of a chaos run: each delays (and
+// drops) the messages to this node's actors of one of Kinds, picked at
+// random, for For.
+type ChaosDelays struct {
+	Kinds []string `json:"kinds"`          // actor kinds to delay (required)
+	By    string   `json:"by"`             // how long their messages wait, e.g. "200ms"
+	Drop  float64  `json:"drop,omitempty"` // the fraction of them dropped, 0 to 1
+	For   string   `json:"for"`            // each window's length, e.g. "2s"
+	// Share is the fraction of ticks that open a window rather than
+	// kill: 0.5 unless set; 1 (every tick) when the run kills no kind.
+	Share float64 `json:"share,omitempty"`
 }
 
 // ChaosStatus answers every /chaos request.
@@ -59,6 +77,10 @@ type ChaosStatus struct {
 	Total   int            `json:"total"`
 	// Recent are the run's last kills, newest last (at most MaxRecentKills).
 	Recent []ChaosKill `json:"recent"`
+	// Delays is the run's delay windows as asked for (nil: kills only),
+	// and Windows counts the windows it opened, by actor kind.
+	Delays  *ChaosDelays   `json:"delays,omitempty"`
+	Windows map[string]int `json:"windows"`
 }
 
 // MaxRecentKills is how many of a run's kills ChaosStatus.Recent keeps.
@@ -86,13 +108,15 @@ type chaosSpec struct {
 	kinds, modes []string
 	every, span  time.Duration
 	seed         uint64
+	delays       *ChaosDelays // as asked, with Share filled in
+	window       actors.DelaySpec
 }
 
 const maxChaos = time.Hour
 
 func (r ChaosRequest) spec() (chaosSpec, error) {
-	if len(r.Kinds) == 0 {
-		return chaosSpec{}, errors.New("kinds: name at least one actor kind")
+	if len(r.Kinds) == 0 && r.Delays == nil {
+		return chaosSpec{}, errors.New("kinds: name at least one actor kind (or give delays)")
 	}
 	for _, k := range r.Kinds {
 		if !knownKind(k) {
@@ -116,5 +140,46 @@ func (r ChaosRequest) spec() (chaosSpec, error) {
 	if err != nil || span <= 0 || span > maxChaos {
 		return chaosSpec{}, fmt.Errorf("for: %q is not a duration between 0 and 1h", r.For)
 	}
-	return chaosSpec{kinds: r.Kinds, modes: modes, every: every, span: span, seed: r.Seed}, nil
+	spec := chaosSpec{kinds: r.Kinds, modes: modes, every: every, span: span, seed: r.Seed}
+	if r.Delays != nil {
+		d := *r.Delays
+		d.Kinds = slices.Clone(d.Kinds)
+		if len(d.Kinds) == 0 {
+			return chaosSpec{}, errors.New("delays.kinds: name at least one actor kind to delay")
+		}
+		for _, k := range d.Kinds {
+			if !knownKind(k) {
+				return chaosSpec{}, fmt.Errorf("delays.kinds: unknown actor kind %q", k)
+			}
+		}
+		if d.By == "" {
+			d.By = "0s"
+		}
+		by, err := time.ParseDuration(d.By)
+		if err != nil {
+			return chaosSpec{}, fmt.Errorf("delays.by: %q is not a duration", d.By)
+		}
+		win, err := time.ParseDuration(d.For)
+		if err != nil {
+			return chaosSpec{}, fmt.Errorf("delays.for: %q is not a duration", d.For)
+		}
+		if math.IsNaN(d.Share) || d.Share < 0 || d.Share > 1 {
+			return chaosSpec{}, fmt.Errorf("delays.share: the fraction of ticks that delay must be between 0 and 1, got %v", d.Share)
+		}
+		switch {
+		case len(r.Kinds) == 0:
+			d.Share = 1
+		case d.Share == 0:
+			d.Share = 0.5
+		}
+		spec.window = actors.DelaySpec{Kind: d.Kinds[0], By: by, Drop: d.Drop, For: win}
+		if err := actors.CheckDelay(spec.window); err != nil {
+			return chaosSpec{}, errors.New("delays." + err.Error())
+		}
+		if by == 0 && d.Drop == 0 {
+			return chaosSpec{}, errors.New("delays.by: a window delays by more than 0s, or drops")
+		}
+		spec.delays = &d
+	}
+	return spec, nil
 }

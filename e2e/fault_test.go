@@ -8,6 +8,7 @@ import (
 
 	"github.com/caiquan/caiquan/internal/chaos"
 	"github.com/caiquan/caiquan/internal/history"
+	"github.com/caiquan/caiquan/internal/multihost"
 	"github.com/caiquan/caiquan/internal/testing/testserver"
 )
 
@@ -125,6 +126,27 @@ func TestFaultDelay(t *testing.T) {
 		}
 	}
 	verdict(t, e, 12*time.Second)
+}
+
+// TestFaultDrop: every member link loses packets for 8 s, as TCP shows it
+// (internal/multihost.Loss): a fifth of the chunks stall 200 ms (/stall),
+// and besides one in two hundred resets its connection (/reset).
+func TestFaultDrop(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		reset float64
+	}{{"stall", 0}, {"reset", 0.005}} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := faultEnv(t, 1)
+			for i := range 3 {
+				loss := multihost.Loss{Stall: 0.2, StallFor: 200 * time.Millisecond, Reset: tc.reset, Seed: uint64(i + 1)}
+				if err := e.DropNode(i, loss, 8*time.Second); err != nil {
+					t.Fatal(err)
+				}
+			}
+			verdict(t, e, 12*time.Second)
+		})
+	}
 }
 
 // TestFaultDelayActors: inside every node, the messages to its rooms, then

@@ -6,10 +6,10 @@
 // It makes a network namespace per game node, etcd member and PostgreSQL,
 // on a bridge with a free 10.77.N.0/24, starts the nodes with mutual TLS,
 // connects the players from the root namespace, and injects one fault
-// every -every (kill, pause, partition, delay) for -for. Then it lets the
+// every -every (kill, pause, partition, delay, drop) for -for. Then it lets the
 // players finish, reads the store, and runs the checker (package
 // internal/history). It prints each fault on standard error, then on
-// standard output the line "faults: kill=N pause=N partition=N delay=N",
+// standard output the line "faults: kill=N pause=N partition=N delay=N drop=N",
 // every anomaly, and last "chaos: N rounds checked, M anomalies". It exits
 // 1 when M > 0, when a kind it was asked to inject was never injected, or
 // when fewer rounds than -min-rounds were checked; 2 on a harness error.

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -22,14 +23,19 @@ Commands:
                                              kill one actor: stop, poison or panic; in a
                                              cluster -node (the NODE column) names its member
   chaos -kinds K,K [-modes M,M] -every D -for D [-seed N]
+        [-delay-kinds K,K -delay-by D [-delay-drop F] -delay-for D [-delay-share F]]
                                              kill random actors at a rate, with progress;
-                                             the same -seed picks the same victims
+                                             the same -seed picks the same victims; with
+                                             -delay-kinds some ticks (-delay-share, 0.5)
+                                             delay this node's actors of a kind instead
   chaos-status                                 the current or last chaos run
   chaos-stop                                   end a chaos run
   checkpoint NAME                              a consistent copy of the store (pebble) in
                                              STORE_PATH.checkpoints/NAME; prints its path
-  delay -kind K -by D -for D                   messages to this node's actors of kind K
-                                             wait D (-by 0s ends it); a fault to test with
+  delay -kind K -by D [-drop F [-seed N]] -for D
+                                             messages to this node's actors of kind K
+                                             wait D, and the fraction F (0 to 1) of them
+                                             is dropped (-by 0s without -drop ends it)
   delay-status                                 the delays in force on this node
   rename UID NAME                              show the player as NAME (kept over the names
                                              its client sends)
@@ -164,12 +170,28 @@ func adminChaos(c *admin.Client, args []string, out, progress io.Writer) error {
 	every := fs.String("every", "100ms", "")
 	span := fs.String("for", "10s", "")
 	seed := fs.Uint64("seed", 0, "")
+	delayKinds := fs.String("delay-kinds", "", "")
+	delayBy := fs.String("delay-by", "", "")
+	delayDrop := fs.Float64("delay-drop", 0, "")
+	delayFor := fs.String("delay-for", "", "")
+	delayShare := fs.Float64("delay-share", 0, "")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	req := admin.ChaosRequest{Every: *every, For: *span, Seed: *seed}
 	if *kinds != "" {
 		req.Kinds = strings.Split(*kinds, ",")
+	}
+	if *delayKinds != "" {
+		if math.IsNaN(*delayDrop) || *delayDrop < 0 || *delayDrop > 1 {
+			return fmt.Errorf("-delay-drop: the fraction of messages dropped must be between 0 and 1, got %v", *delayDrop)
+		}
+		if math.IsNaN(*delayShare) || *delayShare < 0 || *delayShare > 1 {
+			return fmt.Errorf("-delay-share: the fraction of ticks that delay must be between 0 and 1, got %v", *delayShare)
+		}
+		req.Delays = &admin.ChaosDelays{Kinds: strings.Split(*delayKinds, ","), By: *delayBy, Drop: *delayDrop, For: *delayFor, Share: *delayShare}
+	} else if *delayBy != "" || *delayFor != "" || *delayDrop != 0 || *delayShare != 0 {
+		return errors.New("-delay-by, -delay-drop, -delay-for and -delay-share need -delay-kinds")
 	}
 	if *modes != "" {
 		req.Modes = strings.Split(*modes, ",")
@@ -179,7 +201,7 @@ func adminChaos(c *admin.Client, args []string, out, progress io.Writer) error {
 		return err
 	}
 	for st.Running {
-		fmt.Fprintf(progress, "\rchaos: %d kills, %d misses, %s left   ", st.Total, st.Misses, time.Until(st.Ends).Round(time.Second))
+		fmt.Fprintf(progress, "\rchaos: %d kills, %d delay windows, %d misses, %s left   ", st.Total, windows(st), st.Misses, time.Until(st.Ends).Round(time.Second))
 		time.Sleep(time.Second)
 		if st, err = c.Chaos(); err != nil {
 			return err
@@ -196,6 +218,10 @@ func printChaos(out io.Writer, st admin.ChaosStatus) {
 		state = "running"
 	}
 	fmt.Fprintf(out, "chaos %s: %d kills, %d misses\n", state, st.Total, st.Misses)
+	if st.Delays != nil {
+		fmt.Fprintf(out, "delay windows: %d (%s by %s, drop %v, for %s, share %v)\n", windows(st),
+			strings.Join(st.Delays.Kinds, ","), st.Delays.By, st.Delays.Drop, st.Delays.For, st.Delays.Share)
+	}
 	keys := make([]string, 0, len(st.Kills))
 	for k := range st.Kills {
 		keys = append(keys, k)
@@ -207,6 +233,28 @@ func printChaos(out io.Writer, st admin.ChaosStatus) {
 		fmt.Fprintf(tw, "%s\t%d\n", k, st.Kills[k])
 	}
 	tw.Flush()
+	if len(st.Windows) > 0 {
+		kinds := make([]string, 0, len(st.Windows))
+		for k := range st.Windows {
+			kinds = append(kinds, k)
+		}
+		sort.Strings(kinds)
+		tw = tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "DELAYED KIND\tWINDOWS")
+		for _, k := range kinds {
+			fmt.Fprintf(tw, "%s\t%d\n", k, st.Windows[k])
+		}
+		tw.Flush()
+	}
+}
+
+// windows is how many delay windows a chaos run opened.
+func windows(st admin.ChaosStatus) int {
+	n := 0
+	for _, v := range st.Windows {
+		n += v
+	}
+	return n
 }
 
 func or(s, def string) string {
@@ -222,13 +270,18 @@ func adminDelay(c *admin.Client, args []string, out io.Writer) error {
 	kind := fs.String("kind", "", "")
 	by := fs.Duration("by", 0, "")
 	span := fs.Duration("for", 0, "")
+	drop := fs.Float64("drop", 0, "")
+	seed := fs.Uint64("seed", 0, "")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *kind == "" || fs.NArg() > 0 {
-		return errors.New("usage: delay -kind K -by D -for D")
+		return errors.New("usage: delay -kind K [-by D] [-drop F [-seed N]] -for D")
 	}
-	st, err := c.Delay(admin.DelayRequest{Kind: *kind, By: by.String(), For: span.String()})
+	if math.IsNaN(*drop) || *drop < 0 || *drop > 1 {
+		return fmt.Errorf("-drop: the fraction of messages dropped must be between 0 and 1, got %v", *drop)
+	}
+	st, err := c.Delay(admin.DelayRequest{Kind: *kind, By: by.String(), For: span.String(), Drop: *drop, Seed: *seed})
 	if err == nil {
 		printDelays(out, st)
 	}
@@ -240,7 +293,11 @@ func printDelays(out io.Writer, st admin.DelayStatus) {
 		fmt.Fprintln(out, "no delays")
 	}
 	for _, d := range st.Delays {
-		fmt.Fprintf(out, "%s: %v until %s\n", d.Kind, d.By, d.Until.Format(time.RFC3339))
+		fmt.Fprintf(out, "%s: %v", d.Kind, d.By)
+		if d.Drop > 0 {
+			fmt.Fprintf(out, ", drop %v (seed %d, %d dropped)", d.Drop, d.Seed, d.Dropped)
+		}
+		fmt.Fprintf(out, " until %s\n", d.Until.Format(time.RFC3339))
 	}
 }
 

@@ -8,12 +8,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/caiquan/caiquan/actors"
 	"github.com/caiquan/caiquan/admin"
 )
 
@@ -198,5 +201,71 @@ func TestTLSFilesMustLoad(t *testing.T) {
 		if code != c.code || !strings.Contains(errOut, c.want) || strings.Contains(out, "listening on") {
 			t.Errorf("%s: exit %d (want %d), stdout %q, stderr %q (want %q)", c.name, code, c.code, out, errOut, c.want)
 		}
+	}
+}
+
+// TestAdminDelayFlags: caiquan admin chaos -delay-kinds sends the run's
+// delays and prints the windows; caiquan admin delay -drop sends the drop
+// and its seed; a drop or share outside 0..1, or delay flags without
+// -delay-kinds, stop the command before anything is sent, naming the flag.
+func TestAdminDelayFlags(t *testing.T) {
+	var mu sync.Mutex
+	var chaosReqs []admin.ChaosRequest
+	var delayReqs []admin.DelayRequest
+	const token = "delay-flags-test-token-0123456789abcdef"
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer "+token {
+			http.Error(w, "no token", http.StatusUnauthorized)
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case r.Method == http.MethodPost && r.URL.Path == "/chaos":
+			var req admin.ChaosRequest
+			json.NewDecoder(r.Body).Decode(&req)
+			chaosReqs = append(chaosReqs, req)
+			json.NewEncoder(w).Encode(admin.ChaosStatus{Total: 2, Kills: map[string]int{"room/stop": 2}, Delays: req.Delays, Windows: map[string]int{"room": 3, "player": 1}})
+		case r.Method == http.MethodPost && r.URL.Path == "/delay":
+			var req admin.DelayRequest
+			json.NewDecoder(r.Body).Decode(&req)
+			delayReqs = append(delayReqs, req)
+			json.NewEncoder(w).Encode(admin.DelayStatus{Delays: []actors.Delay{{Kind: req.Kind, Drop: req.Drop, Seed: req.Seed, Dropped: 4, Until: time.Now().Add(time.Minute)}}})
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer api.Close()
+	base := []string{"admin", "-addr", strings.TrimPrefix(api.URL, "http://"), "-token", token}
+	cmd := func(args ...string) (int, string, string) { return runCmd(append(slices.Clone(base), args...), nil) }
+
+	code, out, errOut := cmd("chaos", "-kinds", "room", "-every", "100ms", "-for", "5s", "-delay-kinds", "room,player", "-delay-by", "200ms", "-delay-drop", "0.1", "-delay-for", "2s")
+	if code != 0 || !strings.Contains(out, "delay windows: 4") || !regexp.MustCompile(`(?m)^player +1$`).MatchString(out) {
+		t.Fatalf("chaos with delays: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	if code, out, _ = cmd("delay", "-kind", "room", "-drop", "0.5", "-seed", "3", "-for", "10s"); code != 0 || !strings.Contains(out, "drop 0.5 (seed 3, 4 dropped)") {
+		t.Fatalf("delay -drop: exit %d, stdout %q", code, out)
+	}
+	for _, bad := range []struct {
+		flag string
+		args []string
+	}{
+		{"-delay-drop", []string{"chaos", "-kinds", "room", "-delay-kinds", "room", "-delay-by", "1s", "-delay-for", "1s", "-delay-drop", "2"}},
+		{"-delay-share", []string{"chaos", "-kinds", "room", "-delay-kinds", "room", "-delay-by", "1s", "-delay-for", "1s", "-delay-share", "-1"}},
+		{"-delay-kinds", []string{"chaos", "-kinds", "room", "-delay-by", "1s"}},
+		{"-drop", []string{"delay", "-kind", "room", "-drop", "1.5", "-for", "1s"}},
+	} {
+		if code, _, errOut := cmd(bad.args...); code == 0 || !strings.Contains(errOut, bad.flag) {
+			t.Errorf("%v: exit %d, stderr %q; want a failure naming %s", bad.args, code, errOut, bad.flag)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(chaosReqs) != 1 || chaosReqs[0].Delays == nil || chaosReqs[0].Delays.By != "200ms" || chaosReqs[0].Delays.Drop != 0.1 ||
+		chaosReqs[0].Delays.For != "2s" || !slices.Equal(chaosReqs[0].Delays.Kinds, []string{"room", "player"}) {
+		t.Errorf("chaos requests the API saw: %+v", chaosReqs)
+	}
+	if len(delayReqs) != 1 || delayReqs[0].Drop != 0.5 || delayReqs[0].Seed != 3 || delayReqs[0].For != "10s" {
+		t.Errorf("delay requests the API saw: %+v", delayReqs)
 	}
 }

@@ -30,11 +30,12 @@ const (
 	Pause     = "pause"
 	Partition = "partition"
 	Delay     = "delay"
+	Drop      = "drop"
 )
 
 // AllKinds are the kinds Run injects unless told otherwise, in the order
 // the faults line counts them.
-var AllKinds = []string{Kill, Pause, Partition, Delay}
+var AllKinds = []string{Kill, Pause, Partition, Delay, Drop}
 
 // Config says what Run does.
 type Config struct {
@@ -127,7 +128,7 @@ func Start(cfg Config) (*Env, error) {
 		"-cluster-heartbeat-expiry", "3s", "-drain-timeout", "3s",
 	}, cfg.Flags...)
 	e.Cluster, err = multihost.StartCluster(lab, multihost.ClusterSpec{Bin: cfg.Bin, Nodes: cfg.Nodes, EtcdMembers: cfg.EtcdMembers, Flags: flags,
-		Proxies: slices.Contains(cfg.Kinds, Delay)})
+		Proxies: slices.Contains(cfg.Kinds, Delay) || slices.Contains(cfg.Kinds, Drop)})
 	if err != nil {
 		lab.Close()
 		return nil, err
@@ -353,6 +354,37 @@ func (e *Env) DelayNode(i int, by, d time.Duration) error {
 	return nil
 }
 
+// DropNode makes the links between node i and the other members lossy
+// for d, both ways, as DelayNode slows them (multihost.Loss: stalls of a
+// retransmission timeout, and resets).
+func (e *Env) DropNode(i int, loss multihost.Loss, d time.Duration) error {
+	c := e.Cluster
+	if c.Proxies == nil {
+		return errors.New("chaos: the cluster runs without proxies")
+	}
+	if !e.hold(i) {
+		return errBusy
+	}
+	set := func(l multihost.Loss) {
+		c.Proxies[i].SetLoss(l)
+		for j, p := range c.Proxies {
+			if j != i {
+				l.Seed++ // each link its own decisions
+				p.SetPeerLoss(c.Hosts[i].IP, l)
+			}
+		}
+	}
+	set(loss)
+	e.count(Drop)
+	fmt.Fprintf(e.cfg.Log, "%s fault drop on node%d's member links: stall %.2f by %v, reset %.3f, for %v\n",
+		stamp(), i, loss.Stall, loss.StallFor, loss.Reset, d)
+	time.AfterFunc(d, func() {
+		set(multihost.Loss{})
+		e.release(i)
+	})
+	return nil
+}
+
 // DelayActors has node i's admin API hold back the messages to its actors
 // of kind by `by`, for d (the delay inside a node, between actors).
 func (e *Env) DelayActors(i int, kind string, by, d time.Duration) error {
@@ -366,6 +398,23 @@ func (e *Env) DelayActors(i int, kind string, by, d time.Duration) error {
 	}
 	e.count(Delay)
 	fmt.Fprintf(e.cfg.Log, "%s fault delay node%d's %s messages by %v for %v\n", stamp(), i, kind, by, d)
+	time.AfterFunc(d, func() { e.release(i) })
+	return nil
+}
+
+// DropActors has node i's admin API drop the fraction drop of the
+// messages to its actors of kind, for d (the loss inside a node).
+func (e *Env) DropActors(i int, kind string, drop float64, seed uint64, d time.Duration) error {
+	if !e.hold(i) {
+		return errBusy
+	}
+	c := &admin.Client{Addr: e.Cluster.Node(i).AdminAddr, Token: e.Cluster.Token}
+	if _, err := c.Delay(admin.DelayRequest{Kind: kind, By: "0s", Drop: drop, Seed: seed, For: d.String()}); err != nil {
+		e.release(i)
+		return err
+	}
+	e.count(Drop)
+	fmt.Fprintf(e.cfg.Log, "%s fault drop %.2f of node%d's %s messages for %v\n", stamp(), drop, i, kind, d)
 	time.AfterFunc(d, func() { e.release(i) })
 	return nil
 }
@@ -417,6 +466,24 @@ func (e *Env) inject(rng *rand.Rand, kind string) error {
 			return e.DelayActors(i, kinds[rng.IntN(len(kinds))], by, d)
 		}
 		return e.DelayNode(i, by, d)
+	case Drop:
+		d := time.Duration(1000+rng.IntN(3000)) * time.Millisecond
+		if rng.IntN(2) == 0 {
+			// Rooms and player actors, as for delay.
+			kinds := []string{actors.KindRoom, actors.KindPlayer}
+			return e.DropActors(i, kinds[rng.IntN(len(kinds))], 0.05+0.25*rng.Float64(), rng.Uint64()>>11+1, d)
+		}
+		// Linux retransmits a lost segment after 200 ms at the least, and
+		// waits twice as long each time it is lost again.
+		loss := multihost.Loss{
+			Stall:    0.05 + 0.25*rng.Float64(),
+			StallFor: []time.Duration{200 * time.Millisecond, 400 * time.Millisecond, 800 * time.Millisecond}[rng.IntN(3)],
+			Seed:     rng.Uint64(),
+		}
+		if rng.IntN(3) == 0 {
+			loss.Reset = 0.005 // a link bad enough that TCP gives up now and then
+		}
+		return e.DropNode(i, loss, d)
 	}
 	return fmt.Errorf("chaos: unknown fault kind %q", kind)
 }
@@ -558,7 +625,7 @@ func maps(m map[string]int) map[string]int {
 	return out
 }
 
-// FaultsLine is "faults: kill=N pause=N partition=N delay=N".
+// FaultsLine is "faults: kill=N pause=N partition=N delay=N drop=N".
 func FaultsLine(f map[string]int) string {
 	var parts []string
 	for _, k := range AllKinds {

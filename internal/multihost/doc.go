@@ -10,7 +10,8 @@
 // blackhole routes inside namespaces (a member cut off this way is cut off
 // for protoactor's system messages too, which middleware never sees);
 // Proc.Signal(SIGSTOP) pauses a node; Proc.Kill kills one; Delay proxies
-// a member's TCP through a userspace proxy that holds each chunk back.
+// a member's TCP through a userspace proxy that holds each chunk back, and
+// can make the link lossy (stalls of a retransmission timeout, resets).
 //
 // Everything a lab makes carries its id in its name; Close removes it, and
 // New first sweeps labs whose owner died without closing them (their pid
