@@ -594,6 +594,24 @@ func (g *Gateway) serveUpgrade(w http.ResponseWriter, r *http.Request, sid strin
 	go c.serve()
 }
 
+// tokenForHello is the token a hello without one carries: the one this
+// connection was given, or for a WebSocket upgraded from long-polling the
+// polling session's. The client's CONNECT (with its auth token) may reach
+// the polling session after the upgrade began, above all when another node
+// relays that POST; the hello follows the CONNECT's answer, so the polling
+// session has the token by then.
+func (c *conn) tokenForHello() string {
+	if c.token != "" {
+		return c.token
+	}
+	if uw, ok := c.wire.(*upgradeWire); ok {
+		uw.p.postMu.Lock()
+		defer uw.p.postMu.Unlock()
+		return uw.p.token
+	}
+	return ""
+}
+
 // startProbe answers 2probe: the pending GET and every GET until the
 // upgrade gets a noop.
 func (p *pollSession) startProbe(c *conn) bool {

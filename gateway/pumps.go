@@ -187,7 +187,7 @@ func (c *conn) handle(kind int, data []byte) (game bool) {
 			c.helloSeen.Store(true)
 			c.stopHelloTimer()
 			if h.Token == "" {
-				h.Token = c.token
+				h.Token = c.tokenForHello()
 			}
 		}
 		if in.ackID != "" {
