@@ -61,7 +61,7 @@ bench-check:
 # Our own code in cluster/ still runs under -race in the step above.
 test-cluster: etcd postgres
 	$(GO) test -count=1 -timeout 10m ./cluster/...
-	$(GO) test -count=1 -timeout 10m -run '^TestCluster' ./e2e/ ./admin/
+	$(GO) test -count=1 -timeout 20m -run '^TestCluster' ./e2e/ ./admin/
 
 # A cluster on real addresses under faults (docs/chaos.md): three nodes,
 # etcd and PostgreSQL in network namespaces of their own (root needed),

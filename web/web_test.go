@@ -240,52 +240,6 @@ func sdkErrorCodes(t *testing.T) []string {
 	return codes
 }
 
-// Chromium and the fonts its screenshots need (emoji hands, Chinese names)
-// come from Debian; the test installs them when missing.
-var browserPackages = map[string]string{
-	"/usr/bin/chromium": "chromium",
-	"/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf": "fonts-noto-color-emoji",
-	"/usr/share/fonts/truetype/wqy/wqy-microhei.ttc":    "fonts-wqy-microhei",
-}
-
-func ensureBrowser(t *testing.T) {
-	t.Helper()
-	var missing []string
-	for file, pkg := range browserPackages {
-		if _, err := os.Stat(file); err != nil {
-			missing = append(missing, pkg)
-		}
-	}
-	if len(missing) == 0 {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	install := append([]string{"install", "-y", "-qq"}, missing...)
-	if out, err := exec.CommandContext(ctx, "apt-get", install...).CombinedOutput(); err != nil {
-		t.Logf("apt-get %s: %v\n%s\n(retrying after apt-get update)", strings.Join(install, " "), err, out)
-		if out, err := exec.CommandContext(ctx, "apt-get", "update", "-qq").CombinedOutput(); err != nil {
-			t.Fatalf("apt-get update: %v\n%s", err, out)
-		}
-		if out, err := exec.CommandContext(ctx, "apt-get", install...).CombinedOutput(); err != nil {
-			t.Fatalf("apt-get %s: %v\n%s", strings.Join(install, " "), err, out)
-		}
-	}
-}
-
-// outputDir is $CAIQUAN_TEST_OUTPUT, else test-output/ at the repo root.
-func outputDir(t *testing.T) string {
-	dir := os.Getenv("CAIQUAN_TEST_OUTPUT")
-	if dir == "" {
-		dir = filepath.Join("..", "test-output")
-	}
-	abs, err := filepath.Abs(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return abs
-}
-
 // TestBrowser plays the demo, as served by a real server at /, in headless
 // Chromium on a 375×667 phone: test/demo.test.mjs (node --test,
 // playwright-core) against two servers in guest mode where a bot fills a
@@ -295,7 +249,7 @@ func outputDir(t *testing.T) string {
 // other. It saves a screenshot of each result screen and of each language's
 // round, in outputDir.
 func TestBrowser(t *testing.T) {
-	ensureBrowser(t)
+	testserver.EnsureChromium(t)
 	testserver.NPMCI(t, "test")
 	// Guest mode as make run; anonymous, where the demo names its own uids.
 	guest := []string{"-auth-mode", "guest", "-auth-secrets", "web-test-secret-web-test-secret-web-test"}
@@ -314,7 +268,7 @@ func TestBrowser(t *testing.T) {
 			"(cmd/caiquan must pass gateway.WithStatic(web.Handler()) to gateway.New)", resp.StatusCode, page)
 	}
 
-	out := outputDir(t)
+	out := testserver.OutputDir(t)
 	shots := []string{"web-bot-result.png", "web-pvp-winner.png", "web-pvp-loser.png",
 		"web-phone-zh-CN-round.png", "web-phone-en-US-round.png"}
 	for _, name := range shots {
