@@ -102,6 +102,7 @@ func TestRoundSettlesAtItsDeadline(t *testing.T) {
 	s.Clock = clock
 	s.RoundTime = 3 * time.Second
 	srv, system := newTestServer(t, s)
+	makePlayers(t, srv, system, "a", "b")
 	spec := &messages.RoomSpec{RoundId: "timed"}
 	var spies [2]chan any
 	for i, uid := range []string{"a", "b"} {

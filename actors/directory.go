@@ -16,7 +16,12 @@ type directory struct {
 	players  map[string]*actor.PID // uid -> the current player
 	byPID    map[string]string     // player PID id -> uid
 	sessions map[string]*actor.PID // session PID id -> session
-	made     uint64
+	// keeps holds what a uid's player actor keeps across its lives on this
+	// member (playerKeep), while it has a live player: one made again at
+	// once (it was killed, or it failed) keeps the rounds the old one
+	// refused.
+	keeps map[string]*playerKeep
+	made  uint64
 }
 
 func directoryProps(d *deps, store caiquan.Store) *actor.Props {
@@ -31,6 +36,7 @@ func (d *directory) Receive(ctx actor.Context) {
 		d.players = make(map[string]*actor.PID)
 		d.byPID = make(map[string]string)
 		d.sessions = make(map[string]*actor.PID)
+		d.keeps = make(map[string]*playerKeep)
 	case *actor.Restarting, *actor.Stopping:
 		// The players go with this instance; every session registers again.
 		for _, s := range d.sessions {
@@ -60,6 +66,24 @@ func (d *directory) Receive(ctx actor.Context) {
 			return
 		}
 		ctx.Forward(d.player(ctx, msg.Uid))
+	case *messages.AbortRound:
+		if !d.d.ownsPlayer(msg.Uid) && !msg.Forwarded {
+			fwd := proto.Clone(msg).(*messages.AbortRound)
+			fwd.Forwarded = true
+			d.passOn(ctx, msg.Uid, fwd)
+			return
+		}
+		ctx.Forward(d.player(ctx, msg.Uid))
+	case *messages.ResultQuery:
+		if !d.d.ownsPlayer(msg.Uid) && !msg.Forwarded {
+			fwd := proto.Clone(msg).(*messages.ResultQuery)
+			fwd.Forwarded = true
+			d.passOn(ctx, msg.Uid, fwd)
+			return
+		}
+		if pid, ok := d.players[msg.Uid]; ok {
+			ctx.Forward(pid) // a player made for this would hold nothing
+		}
 	case *messages.TopologyChanged:
 		d.handleTopology(ctx)
 	case *messages.PlayerStopping:
@@ -101,14 +125,20 @@ func (d *directory) player(ctx actor.Context, uid string) *actor.PID {
 	if pid, ok := d.players[uid]; ok {
 		return pid
 	}
-	pid := spawnPlayer(ctx, d.d, uid, d.store)
+	keep := d.keeps[uid]
+	if keep == nil {
+		keep = &playerKeep{}
+		d.keeps[uid] = keep
+	}
+	pid := spawnPlayer(ctx, d.d, uid, d.store, keep)
 	d.players[uid] = pid
 	d.byPID[pid.Id] = uid
 	return pid
 }
 
 // handlePlayerStopping makes a new player at once for a session that was
-// attached to one that stopped, so that session keeps its one player.
+// attached to one that stopped, so that session keeps its one player. Every
+// stopping player says so, attached or not.
 func (d *directory) handlePlayerStopping(ctx actor.Context, msg *messages.PlayerStopping) {
 	if pid := d.players[msg.Uid]; pid != nil && pid.Equal(ctx.Sender()) {
 		delete(d.players, msg.Uid)
@@ -120,6 +150,11 @@ func (d *directory) handlePlayerStopping(ctx actor.Context, msg *messages.Player
 	default:
 		// The uid moved to another member: the session registers there.
 		ctx.Send(msg.Session, &messages.Reattach{})
+	}
+	// Here, not at Terminated, which overtakes this and would drop the
+	// keep of a player about to be made again.
+	if d.players[msg.Uid] == nil {
+		delete(d.keeps, msg.Uid)
 	}
 }
 

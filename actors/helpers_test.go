@@ -183,6 +183,17 @@ func spawnSpy(system *actor.ActorSystem) (*actor.PID, chan any) {
 	return pid, ch
 }
 
+// makePlayers makes the player actors of uids, as a session's hello does
+// before any round seats it.
+func makePlayers(t *testing.T, srv *Server, system *actor.ActorSystem, uids ...string) {
+	t.Helper()
+	for _, uid := range uids {
+		pid, ch := spawnSpy(system)
+		system.Root.RequestWithCustomSender(srv.d.players, &messages.Register{Uid: uid}, pid)
+		recvType[*messages.Attached](t, ch, recvTimeout)
+	}
+}
+
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	for end := time.Now().Add(3 * time.Second); time.Now().Before(end); time.Sleep(5 * time.Millisecond) {

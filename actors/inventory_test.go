@@ -52,7 +52,7 @@ func TestInventoryListsSharedKinds(t *testing.T) {
 	// The mailbox's length: a player whose store blocks holds what is sent
 	// to it meanwhile.
 	store := &blockingStore{Store: memory.New(), release: make(chan struct{})}
-	pid := spawnPlayer(system.Root, srv.d, "blocked", store)
+	pid := spawnPlayer(system.Root, srv.d, "blocked", store, &playerKeep{})
 	defer close(store.release)
 	for range 3 {
 		system.Root.Send(pid, &actor.ReceiveTimeout{})

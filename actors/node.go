@@ -35,6 +35,10 @@ type deps struct {
 	// hold, when set, is why the lobby seats no new rounds (the store's
 	// disk is nearly full); nil seats as usual. Server.HoldSeating sets it.
 	hold atomic.Pointer[string]
+	// store and system: a session that cannot reach its player reads a
+	// lost round's fate from the store itself, in a goroutine.
+	store  caiquan.Store
+	system *actor.ActorSystem
 }
 
 // Names of the node's long-lived actors, children of the node actor.

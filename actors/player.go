@@ -3,12 +3,14 @@ package actors
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/caiquan/caiquan"
 	"github.com/caiquan/caiquan/messages"
 	"github.com/caiquan/caiquan/rules"
+	"google.golang.org/protobuf/proto"
 )
 
 // playerIdle is how long a player actor with no session lives on; its record
@@ -27,6 +29,40 @@ type player struct {
 	owed    []*messages.ApplyRound // applied but not yet stored, in order
 	retry   Timer                  // the next SaveRetry, while owed
 	retries int
+
+	keep *playerKeep
+
+	// seat is the round a session of this uid took a seat in, until the
+	// player learns its end or its time is surely over; waits: a newer
+	// session was told to wait for it.
+	seat  *openSeat
+	waits bool
+}
+
+// openSeat is a round a session of the uid sits in.
+type openSeat struct {
+	round   string
+	session *actor.PID
+	until   time.Time
+}
+
+// playerKeep is what a uid's player actor keeps across its restarts and its
+// lives on one member (the directory holds it): a round refused by an
+// earlier one must stay refused, before anything else in the mailbox is
+// handled.
+type playerKeep struct {
+	refused []refusal
+	// last is the result the room computed for the round this player
+	// applied last (ApplyRound.result), for a session that lost it.
+	last *messages.Result
+}
+
+// refusal is a round the player will never apply; it is kept until the
+// round's settle window is surely closed, after which the window refuses
+// the round by itself.
+type refusal struct {
+	round string
+	until time.Time
 }
 
 // saveRetryFirst is the first pause before a player tries again to store
@@ -34,9 +70,9 @@ type player struct {
 const saveRetryFirst = 100 * time.Millisecond
 
 // spawnPlayer starts the player of uid under parent (the directory).
-func spawnPlayer(parent actor.SpawnerContext, d *deps, uid string, store caiquan.Store) *actor.PID {
+func spawnPlayer(parent actor.SpawnerContext, d *deps, uid string, store caiquan.Store, keep *playerKeep) *actor.PID {
 	return d.inv.spawn(parent, d.playerProps, KindPlayer, uid, func() actor.Actor {
-		return &player{uid: uid, store: store, d: d}
+		return &player{uid: uid, store: store, d: d, keep: keep}
 	})
 }
 
@@ -59,15 +95,33 @@ func (p *player) Receive(ctx actor.Context) {
 		if len(p.owed) > 0 {
 			p.d.log.Error("player: stopped owing rounds it could not store", "uid", p.uid, "rounds_owed", len(p.owed))
 		}
-		if p.session != nil {
-			ctx.Send(ctx.Parent(), &messages.PlayerStopping{Uid: p.uid, Session: p.session})
-		}
+		// A request, so the directory knows which player of the uid stops.
+		ctx.Request(ctx.Parent(), &messages.PlayerStopping{Uid: p.uid, Session: p.session})
 	case *messages.Attach:
 		p.handleAttach(ctx, msg)
 	case *messages.Detach:
 		p.handleDetach(ctx, msg)
 	case *messages.ApplyRound:
-		p.handleApplyRound(ctx, msg)
+		if p.mine(ctx, msg.Uid) {
+			p.handleApplyRound(ctx, msg)
+			p.ended(ctx, msg.RoundId)
+		}
+	case *messages.AbortRound:
+		if p.mine(ctx, msg.Uid) {
+			p.handleAbortRound(ctx, msg)
+			p.ended(ctx, msg.RoundId)
+		}
+	case *messages.Seated:
+		if msg.Uid == p.uid && ctx.Sender() != nil {
+			// The round ends by the room's last word: its settle window and
+			// final asks after the deadline.
+			until := time.UnixMilli(msg.DeadlineUnixMs).Add(p.d.settings.settleWithin() + finalAsks*p.d.settings.SettleRetry)
+			p.seat = &openSeat{round: msg.RoundId, session: ctx.Sender(), until: until}
+		}
+	case *messages.ResultQuery:
+		if l := p.keep.last; l != nil && l.RoundId == msg.RoundId && msg.Uid == p.uid {
+			ctx.Respond(&messages.RoundResult{Result: l})
+		}
 	case *messages.SaveRetry:
 		p.handleSaveRetry(ctx)
 	case *messages.PlayerOp:
@@ -81,6 +135,21 @@ func (p *player) Receive(ctx actor.Context) {
 		}
 		p.idleUnlessAttached(ctx)
 	}
+}
+
+// mine reports whether a message about uid is for this player. Rooms and
+// sessions ask a player by its PID first, and a member that restarted gives
+// the same generated names to the players it makes again, in another order:
+// a PID from before names another uid's player now. A message for another
+// uid is answered as a dead letter, so the asker goes through the directory.
+func (p *player) mine(ctx actor.Context, uid string) bool {
+	if uid == p.uid {
+		return true
+	}
+	if ctx.Sender() != nil {
+		ctx.Respond(&actor.DeadLetterResponse{Target: ctx.Self()})
+	}
+	return false
 }
 
 func (p *player) handleStarted(ctx actor.Context) {
@@ -123,12 +192,23 @@ func (p *player) handleAttach(ctx actor.Context, msg *messages.Attach) {
 	p.session = msg.Session
 	p.uname, p.uavatar = msg.Uname, msg.Uavatar
 	p.idleUnlessAttached(ctx)
-	ctx.Send(msg.Session, &messages.Attached{
+	attached := &messages.Attached{
 		Player:     ctx.Self(),
 		TotalScore: p.rec.Total,
 		WinStreak:  p.rec.Streak,
 		Online:     msg.Online,
-	})
+	}
+	if o := p.seat; o != nil && !o.session.Equal(msg.Session) {
+		if p.d.settings.Clock.Now().Before(o.until) {
+			// Another session (a connection that dropped) sits in a round
+			// that may still run: this one is seated nowhere before its end.
+			attached.BusyUntilUnixMs = o.until.UnixMilli()
+			p.waits = true
+		} else {
+			p.seat = nil
+		}
+	}
+	ctx.Send(msg.Session, attached)
 	// After the answer: hi does not wait for the write.
 	p.remember(ctx)
 }
@@ -196,6 +276,19 @@ func (p *player) now() time.Time {
 	return p.d.settings.Clock.Now().UTC()
 }
 
+// ended: the round's end reached this player (it applied or refused it);
+// a session told to wait may join now.
+func (p *player) ended(ctx actor.Context, round string) {
+	if p.seat == nil || p.seat.round != round {
+		return
+	}
+	p.seat = nil
+	if p.waits && p.session != nil {
+		ctx.Send(p.session, &messages.Free{})
+	}
+	p.waits = false
+}
+
 func (p *player) handleDetach(ctx actor.Context, msg *messages.Detach) {
 	if p.session != nil && p.session.Equal(msg.Session) {
 		p.session = nil
@@ -205,28 +298,150 @@ func (p *player) handleDetach(ctx actor.Context, msg *messages.Detach) {
 
 // handleApplyRound applies a round's base score once per round id; a repeat
 // (a room retrying) gets the same answer again. A round is confirmed only
-// once it is stored. One that cannot be stored is owed: the player keeps
-// trying on its own (the room gives up after a while and publishes what it
-// computed, which is what the player will store), and applies later rounds
-// after it, so totals never go back.
+// once it is stored, and it is either confirmed or refused for good: one
+// that cannot be stored is owed, and the player keeps trying on its own
+// (applying later rounds after it, so totals never go back) until the
+// round's settle window closes; then it drops the round and refuses it.
+// The room, which asks until after that, learns the outcome either way.
 func (p *player) handleApplyRound(ctx actor.Context, msg *messages.ApplyRound) {
 	if r, ok := p.find(msg.RoundId); ok {
 		ctx.Respond(p.applied(r))
 		return
 	}
 	if !p.owes(msg.RoundId) {
+		if why := p.mayNotApply(msg); why != "" {
+			if r, ok := p.storedElsewhere(msg.RoundId); ok {
+				ctx.Respond(p.applied(r))
+				return
+			}
+			p.refuse(ctx, msg.RoundId, why)
+			return
+		}
 		p.owed = append(p.owed, msg)
 	}
 	if !p.settle(ctx) {
+		if !p.owes(msg.RoundId) {
+			p.refuse(ctx, msg.RoundId, "the player's record could not be stored within the round's settle window")
+		}
 		return // not saved means not applied: the room asks again
 	}
 	r, _ := p.find(msg.RoundId)
+	p.keep.last = msg.Result
 	ctx.Respond(p.applied(r))
 }
 
+// mayNotApply says why the round of msg may never be applied by this
+// player, or "" when it may be.
+func (p *player) mayNotApply(msg *messages.ApplyRound) string {
+	if p.refusedBefore(msg.RoundId) {
+		return "the round was aborted for this player"
+	}
+	if p.windowClosed(msg) {
+		return "the round's settle window has closed"
+	}
+	return ""
+}
+
+// windowClosed reports whether the round's settle window is over: a room
+// stops asking after it, and takes silence for "not applied".
+func (p *player) windowClosed(msg *messages.ApplyRound) bool {
+	if msg.DeadlineUnixMs == 0 {
+		return false // a room of the previous release, which names none
+	}
+	return p.d.settings.Clock.Now().After(time.UnixMilli(msg.DeadlineUnixMs).Add(p.d.settings.settleWithin()))
+}
+
+// handleAbortRound answers a session that lost its room: the round is
+// applied (with its result when the player still holds it), or it is
+// refused from now on, so the session's void is true for good.
+func (p *player) handleAbortRound(ctx actor.Context, msg *messages.AbortRound) {
+	if p.owes(msg.RoundId) {
+		p.settle(ctx) // applied when it can be stored now; dropped otherwise
+	}
+	if r, ok := p.find(msg.RoundId); ok {
+		a := p.applied(r)
+		if l := p.keep.last; l != nil && l.RoundId == msg.RoundId {
+			a.Result = proto.Clone(l).(*messages.Result)
+			for _, line := range a.Result.Result {
+				if line.Uid == p.uid {
+					line.RoundScore, line.TotalScore, line.WinStreak = a.RoundScore, a.TotalScore, a.WinStreak
+				}
+			}
+		}
+		ctx.Respond(a)
+		return
+	}
+	p.dropOwed(msg.RoundId)
+	if r, ok := p.storedElsewhere(msg.RoundId); ok {
+		ctx.Respond(p.applied(r))
+		return
+	}
+	p.refuse(ctx, msg.RoundId, "the round was aborted for this player")
+}
+
+// storedElsewhere loads the record again before a refusal: while members
+// disagree about a uid's owner (a partition), another player actor of the
+// uid may have stored the round, and a refusal must not contradict it.
+// Refusals are rare, so the read costs little.
+func (p *player) storedElsewhere(round string) (caiquan.AppliedRound, bool) {
+	rec, err := p.store.Load(p.uid)
+	if err != nil {
+		return caiquan.AppliedRound{}, false
+	}
+	p.rec = rec // what the store holds; the next Save starts from it
+	return p.find(round)
+}
+
+// refuse keeps round refused for good and tells the asker.
+func (p *player) refuse(ctx actor.Context, round, why string) {
+	if !p.refusedBefore(round) {
+		now := p.d.settings.Clock.Now()
+		// Any round this player could still apply started after it was
+		// asked: its window closes within a round time and the window.
+		until := now.Add(p.d.settings.RoundTime + p.d.settings.settleWithin() + time.Second)
+		kept := p.keep.refused[:0]
+		for _, r := range p.keep.refused {
+			if now.Before(r.until) {
+				kept = append(kept, r)
+			}
+		}
+		p.keep.refused = append(kept, refusal{round: round, until: until})
+	}
+	if ctx.Sender() != nil {
+		ctx.Respond(&messages.RoundRefused{Uid: p.uid, RoundId: round, Reason: why})
+	}
+}
+
+func (p *player) refusedBefore(round string) bool {
+	for _, r := range p.keep.refused {
+		if r.round == round {
+			return true
+		}
+	}
+	return false
+}
+
+func (p *player) dropOwed(round string) {
+	p.owed = slices.DeleteFunc(p.owed, func(m *messages.ApplyRound) bool { return m.RoundId == round })
+}
+
 // settle applies every owed round, in order, and stores the result in one
-// Save; on failure it sets a timer to try again.
+// Save; on failure it sets a timer to try again. Owed rounds whose window
+// closed are dropped and refused first: nobody will be told they count.
 func (p *player) settle(ctx actor.Context) bool {
+	p.owed = slices.DeleteFunc(p.owed, func(m *messages.ApplyRound) bool {
+		if !p.windowClosed(m) {
+			return false
+		}
+		ctx.Logger().Warn("player: round not stored within its settle window; dropped", "uid", p.uid, "round", m.RoundId)
+		p.refuse(noAnswer{ctx}, m.RoundId, "")
+		return true
+	})
+	if len(p.owed) == 0 {
+		stopTimer(p.retry)
+		p.retry, p.retries = nil, 0
+		return false
+	}
 	err := p.save(func(next caiquan.PlayerRecord) caiquan.PlayerRecord {
 		for _, m := range p.owed {
 			next, _, _ = caiquan.ApplyRound(next, m.RoundId, int(m.BaseScore))
@@ -243,6 +458,12 @@ func (p *player) settle(ctx actor.Context) bool {
 	p.retry, p.retries = nil, 0
 	return true
 }
+
+// noAnswer is a context whose refusals go to nobody: a round dropped on the
+// player's own timer has no asker waiting.
+type noAnswer struct{ actor.Context }
+
+func (noAnswer) Sender() *actor.PID { return nil }
 
 // retryLater asks settle again after a pause that doubles up to
 // playerBackoffMax, unless a retry is already set.

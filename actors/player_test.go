@@ -53,8 +53,8 @@ func TestApplyRoundOnce(t *testing.T) {
 func TestTwoPlayersOfOneUIDLoseNoRound(t *testing.T) {
 	srv, system := newTestServer(t, testSettings())
 	store := memory.New()
-	a := spawnPlayer(system.Root, srv.d, "p", store)
-	b := spawnPlayer(system.Root, srv.d, "p", store)
+	a := spawnPlayer(system.Root, srv.d, "p", store, &playerKeep{})
+	b := spawnPlayer(system.Root, srv.d, "p", store, &playerKeep{})
 	ask := func(pid *actor.PID, round string) *messages.RoundApplied {
 		t.Helper()
 		res, err := system.Root.RequestFuture(pid, &messages.ApplyRound{Uid: "p", RoundId: round, BaseScore: 1}, time.Second).Result()

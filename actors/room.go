@@ -8,6 +8,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/caiquan/caiquan/messages"
 	"github.com/caiquan/caiquan/rules"
+	"google.golang.org/protobuf/proto"
 )
 
 // room plays one round: start, relay movements, settle at the deadline,
@@ -18,14 +19,16 @@ type room struct {
 	spec   *messages.RoomSpec
 	deadAt time.Time // when the round's deadline falls
 
+	startAt time.Time // when the round started
+
 	seats    []*seat
 	phase    phase
 	deadline Timer
 	retry    Timer
 	attempts int
-	base     []int // each seat's base score, judged once at the deadline
-	outcomes []rules.Outcome
-	log      *slog.Logger // made by logger at the first line
+	base     []int            // each seat's base score, judged once at the deadline
+	computed *messages.Result // every seat's line as judged; never changed once made
+	log      *slog.Logger     // made by logger at the first line
 }
 
 type phase int
@@ -47,6 +50,7 @@ type seat struct {
 	hand    rules.Hand
 	left    bool
 	applied *messages.RoundApplied
+	refused bool // the player actor will never apply this round
 	bots    int  // bots that have held this seat
 	taken   bool // the session told its client the round started
 	// unscored: a human seat whose session left without ever taking it (it
@@ -92,6 +96,8 @@ func (r *room) Receive(ctx actor.Context) {
 		}
 	case *messages.RoundApplied:
 		r.handleApplied(ctx, msg)
+	case *messages.RoundRefused:
+		r.handleRefused(ctx, msg)
 	case *messages.SettleTimeout:
 		if msg.RoundId == r.spec.RoundId && r.phase == settling {
 			r.handleSettleTimeout(ctx)
@@ -146,7 +152,8 @@ func (r *room) handleStarted(ctx actor.Context) {
 	if r.d.debugOn() {
 		r.logger().Debug("room: round started", "players", len(r.spec.Seats), "bots", r.spec.Bots)
 	}
-	r.deadAt = r.d.settings.Clock.Now().Add(r.d.settings.RoundTime)
+	r.startAt = r.d.settings.Clock.Now()
+	r.deadAt = r.startAt.Add(r.d.settings.RoundTime)
 	r.deadline = sendAfter(ctx, r.d.settings.Clock, r.d.settings.RoundTime, &messages.RoundDeadline{RoundId: r.spec.RoundId})
 }
 
@@ -160,8 +167,9 @@ func (r *room) seatBot(ctx actor.Context, s *seat, i int) {
 
 // handleStopping keeps the room's promise when it dies early. Before the
 // deadline nothing was scored: every player still seated hears the round is
-// void. After it, the player actors have been asked to apply the round
-// (they will, once each), so the room publishes the result it computed.
+// void. After it, the room publishes what it knows: the result to seats
+// whose player confirmed, and to the others that it cannot say (their
+// sessions ask their player actors, which know).
 func (r *room) handleStopping(ctx actor.Context) {
 	stopTimer(r.deadline)
 	stopTimer(r.retry)
@@ -285,9 +293,14 @@ func (r *room) settle(ctx actor.Context) {
 		s.unscored = s.session != nil && s.left && !s.taken
 	}
 	r.base = rules.BaseScores(hands)
-	r.outcomes = make([]rules.Outcome, len(r.seats))
+	lines := make([]messages.PlayerResult, len(r.seats))
+	r.computed = &messages.Result{RoundId: r.spec.RoundId, Result: make([]*messages.PlayerResult, len(r.seats))}
 	for i, s := range r.seats {
-		r.outcomes[i] = rules.Apply(s.prev, r.base[i])
+		o := rules.Apply(s.prev, r.base[i])
+		l := &lines[i] // one allocation for every line: a room settles every round
+		l.Uid, l.Choice = s.uid, int32(s.hand)
+		l.RoundScore, l.TotalScore, l.WinStreak = o.RoundScore, o.Total, o.Streak
+		r.computed.Result[i] = l
 	}
 	r.askPlayers(ctx)
 	r.publishIfDone(ctx)
@@ -300,7 +313,7 @@ func (r *room) settle(ctx actor.Context) {
 // every later one goes through the directory.
 func (r *room) askPlayers(ctx actor.Context) {
 	for i, s := range r.seats {
-		if s.scored() && s.applied == nil {
+		if r.waitsFor(s) {
 			to := s.player
 			if to == nil || r.attempts > 0 {
 				s.player, to = nil, r.d.playersOf(s.uid)
@@ -316,7 +329,7 @@ func (r *room) askPlayers(ctx actor.Context) {
 // directory at once. A seat asked twice applies the round once.
 func (r *room) askDirectory(ctx actor.Context) {
 	for i, s := range r.seats {
-		if s.scored() && s.applied == nil && s.player != nil {
+		if r.waitsFor(s) && s.player != nil {
 			s.player = nil
 			ctx.Request(r.d.playersOf(s.uid), r.applyRound(i))
 		}
@@ -324,7 +337,11 @@ func (r *room) askDirectory(ctx actor.Context) {
 }
 
 func (r *room) applyRound(i int) *messages.ApplyRound {
-	return &messages.ApplyRound{Uid: r.seats[i].uid, RoundId: r.spec.RoundId, BaseScore: int32(r.base[i])}
+	return &messages.ApplyRound{
+		Uid: r.seats[i].uid, RoundId: r.spec.RoundId, BaseScore: int32(r.base[i]),
+		StartedUnixMs: r.startAt.UnixMilli(), DeadlineUnixMs: r.deadAt.UnixMilli(),
+		Result: r.computed,
+	}
 }
 
 func (r *room) handleApplied(ctx actor.Context, msg *messages.RoundApplied) {
@@ -333,23 +350,47 @@ func (r *room) handleApplied(ctx actor.Context, msg *messages.RoundApplied) {
 	}
 	for _, s := range r.seats {
 		if s.scored() && s.uid == msg.Uid {
-			s.applied = msg
+			// A store that holds the round wins over a refusal from another
+			// player actor of the uid (members that disagreed on its owner).
+			s.applied, s.refused = msg, false
 		}
 	}
 	r.publishIfDone(ctx)
 }
 
+// handleRefused: the player will never apply the round (its session gave
+// it up, or its window closed unstored); that seat's round is void.
+func (r *room) handleRefused(ctx actor.Context, msg *messages.RoundRefused) {
+	if msg.RoundId != r.spec.RoundId || r.phase != settling {
+		return
+	}
+	for _, s := range r.seats {
+		if s.scored() && s.uid == msg.Uid && s.applied == nil {
+			s.refused = true
+		}
+	}
+	r.publishIfDone(ctx)
+}
+
+// waitsFor reports whether the room still waits for a seat's player.
+func (r *room) waitsFor(s *seat) bool { return s.scored() && s.applied == nil && !s.refused }
+
+// finalAsks is how often a room asks a silent player once the round's
+// settle window is over: an answer then is final (applied, or refused for
+// good), and one ask may be lost or queue behind a slow store.
+const finalAsks = 3
+
 // handleSettleTimeout asks silent player actors again (ApplyRound is
-// idempotent); after the last attempt it publishes its own computation for
-// them, which is what they would have applied to the standing they were
-// seated with.
+// idempotent). Past the settle window the answers are final; after the
+// last ask the room publishes, and a seat whose player never answered
+// hears that the room cannot say (see publish).
 func (r *room) handleSettleTimeout(ctx actor.Context) {
 	r.attempts++
-	if r.attempts < r.d.settings.SettleAttempts {
+	if r.attempts < r.d.settings.SettleAttempts+finalAsks {
 		r.askPlayers(ctx)
 		return
 	}
-	r.logger().Warn("room: player actors did not confirm; publishing computed scores")
+	r.logger().Warn("room: player actors did not answer; their seats ask them")
 	r.publish(ctx)
 }
 
@@ -358,26 +399,33 @@ func (s *seat) scored() bool { return s.session != nil && !s.unscored }
 
 func (r *room) publishIfDone(ctx actor.Context) {
 	for _, s := range r.seats {
-		if s.scored() && s.applied == nil {
+		if r.waitsFor(s) {
 			return
 		}
 	}
 	r.publish(ctx)
 }
 
+// publish ends the round: seats whose player stored it get the result, with
+// the lines as stored; seats whose player refused it hear it is void for
+// them; and a seat whose player never answered gets RoomGone, which sends
+// its session to ask the player (the only one who knows). The result keeps
+// every seat's line as the rules give it, so every client can check it.
 func (r *room) publish(ctx actor.Context) {
 	stopTimer(r.retry)
-	result := &messages.Result{RoundId: r.spec.RoundId}
+	result := r.computed
 	for i, s := range r.seats {
-		o := r.outcomes[i]
-		pr := &messages.PlayerResult{
-			Uid: s.uid, Choice: int32(s.hand),
-			RoundScore: o.RoundScore, TotalScore: o.Total, WinStreak: o.Streak,
+		a := s.applied
+		if a == nil {
+			continue
 		}
-		if a := s.applied; a != nil {
-			pr.RoundScore, pr.TotalScore, pr.WinStreak = a.RoundScore, a.TotalScore, a.WinStreak
+		if line := result.Result[i]; line.RoundScore != a.RoundScore || line.TotalScore != a.TotalScore || line.WinStreak != a.WinStreak {
+			if result == r.computed {
+				result = proto.Clone(r.computed).(*messages.Result) // player actors hold r.computed
+			}
+			line = result.Result[i]
+			line.RoundScore, line.TotalScore, line.WinStreak = a.RoundScore, a.TotalScore, a.WinStreak
 		}
-		result.Result = append(result.Result, pr)
 	}
 	r.phase = settled
 	r.d.metrics.RoundsSettled.Inc()
@@ -385,7 +433,25 @@ func (r *room) publish(ctx actor.Context) {
 	if r.d.debugOn() {
 		r.logger().Debug("room: round settled", "lag", r.d.settings.Clock.Now().Sub(r.deadAt))
 	}
-	r.toHumans(ctx, result, nil)
+	var void *messages.Void
+	var gone *messages.RoomGone
+	for _, s := range r.seats {
+		switch {
+		case s.session == nil || s.left:
+		case s.applied != nil:
+			ctx.Request(s.session, result)
+		case s.refused:
+			if void == nil {
+				void = &messages.Void{RoundId: r.spec.RoundId, Reason: "the round could not be stored for this player"}
+			}
+			ctx.Request(s.session, void)
+		default:
+			if gone == nil {
+				gone = &messages.RoomGone{RoundId: r.spec.RoundId}
+			}
+			ctx.Request(s.session, gone)
+		}
+	}
 	ctx.Stop(ctx.Self())
 }
 

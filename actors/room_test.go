@@ -19,6 +19,7 @@ func startRoom(t *testing.T, round string) (*actor.ActorSystem, *Server, *actor.
 	srv, system := newTestServer(t, s)
 	var spies [2]chan any
 	var pids [2]*actor.PID
+	makePlayers(t, srv, system, "a", "b")
 	spec := &messages.RoomSpec{RoundId: round}
 	for i, uid := range []string{"a", "b"} {
 		pids[i], spies[i] = spawnSpy(system)

@@ -41,6 +41,7 @@ func NewServer(system *actor.ActorSystem, s Settings, store caiquan.Store, m *me
 		m = metrics.New()
 	}
 	d := newDeps(system, s, NewInventory(m), m)
+	d.store, d.system = store, system
 	top := actor.NewRootContext(system, nil).WithGuardian(restartOnFailure)
 	node, err := top.SpawnNamed(nodeProps(d, store), nodeName)
 	if err != nil {

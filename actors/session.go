@@ -9,9 +9,11 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/caiquan/caiquan"
 	"github.com/caiquan/caiquan/auth"
 	"github.com/caiquan/caiquan/messages"
 	"github.com/caiquan/caiquan/rules"
+	"google.golang.org/protobuf/proto"
 )
 
 // session speaks for one connection: it checks what the client asks in the
@@ -28,11 +30,17 @@ type session struct {
 	standing rules.Standing
 	room     *actor.PID
 	round    string
-	attach   Timer
-	att      *attachState // while attaching
-	wait     *waitState   // while queued
-	gone     bool         // the socket is closed: nothing more from the client
-	hello    Timer
+	lost     *lostRound      // while asking the player how the round ended
+	roundEnd time.Time       // the round's deadline as this session saw it start
+	start    *messages.Start // the round's, for its seats
+	// busyUntil: another session of the uid sits in a round until then
+	// (or until the player says Free); joins wait.
+	busyUntil time.Time
+	attach    Timer
+	att       *attachState // while attaching
+	wait      *waitState   // while queued
+	gone      bool         // the socket is closed: nothing more from the client
+	hello     Timer
 	// rejoin repeats a waiting session's join. It is made at the first
 	// join and reset at each, not made anew: a timer per join was two per
 	// round, and most joins are seated at once.
@@ -57,6 +65,25 @@ type session struct {
 type attachState struct {
 	by      time.Time // when a hello that found no player is refused
 	pending []*messages.Envelope
+}
+
+// lostRound is a session's while it asks its player actor how a round
+// ended whose room it lost (see handleRoomGone).
+type lostRound struct {
+	by    time.Time // when the round's settle window has surely closed
+	retry Timer
+	// applied is the player's answer when it stored the round but no
+	// longer holds the room's result: the other seats' players are asked.
+	applied *messages.RoundApplied
+	read    bool // the store was asked (readLost)
+}
+
+// lostRead is what the store holds for a lost round's player, from
+// readLost's goroutine.
+type lostRead struct {
+	round string
+	rec   caiquan.PlayerRecord
+	err   error
 }
 
 type waitState struct {
@@ -162,6 +189,27 @@ func (s *session) Receive(ctx actor.Context) {
 		s.handleTerminated(ctx, msg)
 	case *messages.RoomGone:
 		s.handleRoomGone(ctx, msg)
+	case *messages.RoundApplied:
+		s.handleLostApplied(ctx, msg)
+	case *messages.RoundRefused:
+		if s.lost != nil && msg.RoundId == s.round {
+			s.voidLost(ctx, "the room stopped")
+		}
+	case *messages.AbortRetry:
+		s.handleAbortRetry(ctx, msg)
+	case lostRead:
+		s.handleLostRead(ctx, msg)
+	case *messages.Free:
+		if !s.busyUntil.IsZero() {
+			s.busyUntil = time.Time{}
+			if s.phase == queued {
+				s.sendJoin(ctx)
+			}
+		}
+	case *messages.RoundResult:
+		if s.lost != nil && s.lost.applied != nil && msg.Result.GetRoundId() == s.round {
+			s.endLost(ctx, s.lost.applied, msg.Result)
+		}
 	case *messages.Kick:
 		code := int(msg.CloseCode)
 		if code == 0 {
@@ -438,6 +486,9 @@ func (s *session) handleAttached(ctx actor.Context, msg *messages.Attached) {
 	s.player = msg.Player
 	s.standing = rules.Standing{Total: msg.TotalScore, Streak: msg.WinStreak}
 	s.phase = idle
+	if msg.BusyUntilUnixMs != 0 {
+		s.busyUntil = time.UnixMilli(msg.BusyUntilUnixMs)
+	}
 	hi := &messages.Hi{
 		Message: "welcome", Nearby: msg.Online,
 		TotalScore: msg.TotalScore, WinStreak: msg.WinStreak,
@@ -487,6 +538,15 @@ func (s *session) handleJoin(ctx actor.Context) {
 // sendJoin sends (or repeats) the current join, and sets the next repeat.
 func (s *session) sendJoin(ctx actor.Context) {
 	w := s.wait
+	if !s.busyUntil.IsZero() {
+		if wait := s.busyUntil.Sub(s.d.settings.Clock.Now()); wait > 0 {
+			// Another session of the uid still sits in a round: no lobby
+			// hears of this join before it ends (Free) or its time is up.
+			s.rejoinIn(ctx, min(wait, rejoinEvery))
+			return
+		}
+		s.busyUntil = time.Time{}
+	}
 	lobby := s.d.lobbyPID()
 	if !slices.ContainsFunc(w.lobbies, lobby.Equal) {
 		w.lobbies = append(w.lobbies, lobby)
@@ -500,10 +560,14 @@ func (s *session) sendJoin(ctx actor.Context) {
 		Ticket:         w.ticket,
 		JoinedAtUnixMs: w.joinedAt.UnixMilli(),
 	})
+	s.rejoinIn(ctx, rejoinEvery)
+}
+
+func (s *session) rejoinIn(ctx actor.Context, d time.Duration) {
 	if s.rejoin == nil {
-		s.rejoin = sendAfter(ctx, s.d.settings.Clock, rejoinEvery, &messages.RejoinTick{})
+		s.rejoin = sendAfter(ctx, s.d.settings.Clock, d, &messages.RejoinTick{})
 	} else {
-		s.rejoin.Reset(rejoinEvery)
+		s.rejoin.Reset(d)
 	}
 }
 
@@ -591,6 +655,11 @@ func (s *session) handleStart(ctx actor.Context, msg *messages.Start) {
 	s.phase = inRound
 	s.room, s.round = room, msg.RoundId
 	s.debug("session: seated")
+	s.roundEnd = s.d.settings.Clock.Now().Add(time.Duration(msg.GameTimeMs) * time.Millisecond)
+	s.start = msg
+	if s.player != nil {
+		ctx.Request(s.player, &messages.Seated{Uid: s.user.Uid, RoundId: msg.RoundId, DeadlineUnixMs: s.roundEnd.UnixMilli()})
+	}
 	ctx.Request(room, &messages.SeatTaken{RoundId: msg.RoundId, Uid: s.user.Uid})
 	if remote(ctx, room) {
 		ctx.Watch(room) // a room here says its end itself (room.handleStopping)
@@ -626,20 +695,161 @@ func (s *session) handleTerminated(ctx actor.Context, msg *actor.Terminated) {
 	}
 }
 
+// handleRoomGone: the room is gone, or (Terminated also comes when only
+// the connection to its member dropped) its result may be lost. The
+// session does not guess: it asks its player actor, which either applied
+// the round (and says how it ended) or will now never apply it.
 func (s *session) handleRoomGone(ctx actor.Context, msg *messages.RoomGone) {
-	if s.phase != inRound || s.round != msg.RoundId {
+	if s.phase != inRound || s.round != msg.RoundId || s.lost != nil {
 		return
 	}
+	// Past the window the player refuses the round by itself, so a void
+	// is true even with no answer (unless the player stored the round
+	// before and has been cut off since); the session asks for as long as
+	// the client may wait, for a link that comes back to bring the answer.
+	by := s.roundEnd.Add(max(lostRoundWait, s.d.settings.settleWithin()+s.d.settings.SettleRetry))
+	s.lost = &lostRound{by: by}
+	s.askLost(ctx, s.player)
+}
+
+// lostRoundWait is how long after its deadline a session asks about a lost
+// round before it voids it unanswered: a client connected at the deadline
+// hears the end within 5 s of it.
+const lostRoundWait = 4500 * time.Millisecond
+
+// lostAskEvery is how often a session asks its player again about a lost
+// round.
+const lostAskEvery = 300 * time.Millisecond
+
+// askLost asks to (the directory when nil) about the lost round, and sets
+// the next ask.
+func (s *session) askLost(ctx actor.Context, to *actor.PID) {
+	if to == nil {
+		to = s.d.playersOf(s.user.Uid)
+	}
+	ctx.Request(to, &messages.AbortRound{Uid: s.user.Uid, RoundId: s.round})
+	s.lost.retry = sendAfter(ctx, s.d.settings.Clock, lostAskEvery, &messages.AbortRetry{RoundId: s.round})
+}
+
+func (s *session) handleAbortRetry(ctx actor.Context, msg *messages.AbortRetry) {
+	if s.lost == nil || msg.RoundId != s.round {
+		return
+	}
+	if a := s.lost.applied; a != nil {
+		if !s.d.settings.Clock.Now().Before(s.lost.by) {
+			s.endLost(ctx, a, nil) // the client gets its own line
+			return
+		}
+		s.askSeats(ctx)
+		return
+	}
+	now := s.d.settings.Clock.Now()
+	if !s.lost.read && s.d.store != nil && !now.Before(s.roundEnd.Add(s.d.settings.settleWithin()+s.d.settings.SettleRetry)) {
+		s.readLost(ctx)
+	}
+	if !now.Before(s.lost.by) {
+		ctx.Logger().Warn("session: the player actor did not answer for a lost round; void", "uid", s.user.Uid, "round", s.round)
+		s.voidLost(ctx, "the room stopped, and the player's server did not answer")
+		return
+	}
+	s.askLost(ctx, nil)
+}
+
+// readLost asks the store about the lost round once its settle window has
+// closed: no player applies it after that, so what the store holds is its
+// fate, and a session cut off from its player's member (not from the
+// store) learns it there.
+func (s *session) readLost(ctx actor.Context) {
+	s.lost.read = true
+	store, root, self, uid, round := s.d.store, s.d.system.Root, ctx.Self(), s.user.Uid, s.round
+	go func() {
+		rec, err := store.Load(uid)
+		root.Send(self, lostRead{round: round, rec: rec, err: err})
+	}()
+}
+
+func (s *session) handleLostRead(ctx actor.Context, msg lostRead) {
+	if s.lost == nil || msg.round != s.round || s.lost.applied != nil || msg.err != nil {
+		return // an error leaves the asking to go on
+	}
+	for _, r := range msg.rec.Recent {
+		if r.RoundID == msg.round {
+			s.lost.applied = &messages.RoundApplied{Uid: s.user.Uid, RoundId: r.RoundID,
+				RoundScore: r.RoundScore, TotalScore: r.Total, WinStreak: r.Streak}
+			stopTimer(s.lost.retry) // askSeats sets the next
+			s.askSeats(ctx)
+			return
+		}
+	}
+	s.voidLost(ctx, "the room stopped, and the round was not stored")
+}
+
+// handleLostApplied: the player stored the round; its result is the end.
+// A player that no longer holds the room's result (it was made again) gives
+// the stored line only: the other seats' players are asked for the rest.
+func (s *session) handleLostApplied(ctx actor.Context, msg *messages.RoundApplied) {
+	if s.lost == nil || msg.RoundId != s.round || msg.Uid != s.user.Uid || s.lost.applied != nil {
+		return
+	}
+	if msg.Result != nil {
+		s.endLost(ctx, msg, msg.Result)
+		return
+	}
+	s.lost.applied = msg
+	stopTimer(s.lost.retry) // askSeats sets the next
+	s.askSeats(ctx)
+}
+
+// askSeats asks every other human seat's player for the lost round's result.
+func (s *session) askSeats(ctx actor.Context) {
+	asked := false
+	for _, u := range s.start.GetRoomUsers() {
+		if u.Uid != s.user.Uid && !strings.HasPrefix(u.Uid, "bot-") {
+			ctx.Request(s.d.playersOf(u.Uid), &messages.ResultQuery{Uid: u.Uid, RoundId: s.round})
+			asked = true
+		}
+	}
+	if !asked {
+		s.endLost(ctx, s.lost.applied, nil) // nobody else holds it
+		return
+	}
+	s.lost.retry = sendAfter(ctx, s.d.settings.Clock, lostAskEvery, &messages.AbortRetry{RoundId: s.round})
+}
+
+// endLost ends the lost round with result (nil: the stored line alone),
+// this player's line as stored.
+func (s *session) endLost(ctx actor.Context, a *messages.RoundApplied, result *messages.Result) {
+	if result == nil {
+		result = &messages.Result{RoundId: a.RoundId, Result: []*messages.PlayerResult{{Uid: s.user.Uid}}}
+	} else {
+		result = proto.Clone(result).(*messages.Result)
+	}
+	for _, line := range result.Result {
+		if line.Uid == s.user.Uid {
+			line.RoundScore, line.TotalScore, line.WinStreak = a.RoundScore, a.TotalScore, a.WinStreak
+		}
+	}
+	s.standing = rules.Standing{Total: a.TotalScore, Streak: a.WinStreak}
 	s.endRound(ctx)
-	s.send(&messages.Envelope{Body: &messages.Envelope_Void{Void: &messages.Void{RoundId: msg.RoundId, Reason: "the room stopped"}}})
+	s.send(&messages.Envelope{Body: &messages.Envelope_Result{Result: result}})
+}
+
+func (s *session) voidLost(ctx actor.Context, reason string) {
+	round := s.round
+	s.endRound(ctx)
+	s.send(&messages.Envelope{Body: &messages.Envelope_Void{Void: &messages.Void{RoundId: round, Reason: reason}}})
 }
 
 func (s *session) endRound(ctx actor.Context) {
 	if s.room != nil && remote(ctx, s.room) {
 		ctx.Unwatch(s.room)
 	}
-	s.room, s.round = nil, ""
+	s.room, s.round, s.start = nil, "", nil
 	s.phase = idle
+	if s.lost != nil {
+		stopTimer(s.lost.retry)
+		s.lost = nil
+	}
 }
 
 func (s *session) fromRoom(ctx actor.Context) bool {
@@ -657,6 +867,9 @@ func (s *session) handleStopping(ctx actor.Context) {
 	}
 	stopTimer(s.attach)
 	stopTimer(s.hello)
+	if s.lost != nil {
+		stopTimer(s.lost.retry)
+	}
 	if s.resume != nil {
 		stopTimer(s.resume.expiry)
 	}

@@ -18,8 +18,12 @@ type Settings struct {
 	BotRechooseMin time.Duration
 	BotRechooseMax time.Duration
 	// SettleRetry is how long a room waits for player actors to confirm a
-	// round before it asks again; after SettleAttempts it publishes what it
-	// computed itself from the standings it was seated with.
+	// round before it asks again. SettleAttempts of them make a round's
+	// settle window (settleWithin): a player actor applies a round only
+	// within it after the deadline, and a room that has no answer from a
+	// player by then asks a few times more (the answer is final now:
+	// applied, or refused for good) and ends the round for that seat
+	// without claiming a score it cannot show stored.
 	SettleRetry    time.Duration
 	SettleAttempts int
 	// AttachTimeout is how long hello waits for the player actor.
@@ -94,4 +98,10 @@ func (s Settings) validate() error {
 		return errors.New("actors: no clock")
 	}
 	return nil
+}
+
+// settleWithin is how long after a round's deadline its player actors may
+// still apply it.
+func (s Settings) settleWithin() time.Duration {
+	return s.SettleRetry * time.Duration(s.SettleAttempts)
 }

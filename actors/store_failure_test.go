@@ -166,10 +166,10 @@ func TestSettlementAfterRestartAppliesOnce(t *testing.T) {
 	}
 }
 
-// A round the store refused, that the room then stopped asking about (it
-// publishes what it computed after its last attempt), is still stored by
-// the player once the store is back, and a later round is applied after it:
-// totals never go back.
+// A round the store refused, that the room then stopped asking about, is
+// still stored by the player once the store is back (this one names no
+// deadline, as a room of the previous release: its window never closes),
+// and a later round is applied after it: totals never go back.
 func TestOwedRoundStoredWithoutTheRoom(t *testing.T) {
 	store := &brokenStore{Store: memory.New()}
 	srv, system, _ := newServerWith(t, testSettings(), store)

@@ -911,9 +911,12 @@ type Attached struct {
 	Online     int32                  `protobuf:"varint,4,opt,name=online,proto3" json:"online,omitempty"`
 	// banned: an operator banned the uid; the player did not attach the
 	// session, which refuses its hello.
-	Banned        bool `protobuf:"varint,5,opt,name=banned,proto3" json:"banned,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Banned bool `protobuf:"varint,5,opt,name=banned,proto3" json:"banned,omitempty"`
+	// Set while another session of the uid sits in a round that may still
+	// run: this session joins no queue before then, or before Free.
+	BusyUntilUnixMs int64 `protobuf:"varint,6,opt,name=busy_until_unix_ms,json=busyUntilUnixMs,proto3" json:"busy_until_unix_ms,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *Attached) Reset() {
@@ -981,6 +984,112 @@ func (x *Attached) GetBanned() bool {
 	return false
 }
 
+func (x *Attached) GetBusyUntilUnixMs() int64 {
+	if x != nil {
+		return x.BusyUntilUnixMs
+	}
+	return 0
+}
+
+// session -> player: the session took a seat in this round. A new session
+// of the uid is not seated elsewhere until the round has ended.
+type Seated struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	Uid            string                 `protobuf:"bytes,1,opt,name=uid,proto3" json:"uid,omitempty"`
+	RoundId        string                 `protobuf:"bytes,2,opt,name=round_id,json=roundId,proto3" json:"round_id,omitempty"`
+	DeadlineUnixMs int64                  `protobuf:"varint,3,opt,name=deadline_unix_ms,json=deadlineUnixMs,proto3" json:"deadline_unix_ms,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *Seated) Reset() {
+	*x = Seated{}
+	mi := &file_internal_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Seated) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Seated) ProtoMessage() {}
+
+func (x *Seated) ProtoReflect() protoreflect.Message {
+	mi := &file_internal_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Seated.ProtoReflect.Descriptor instead.
+func (*Seated) Descriptor() ([]byte, []int) {
+	return file_internal_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *Seated) GetUid() string {
+	if x != nil {
+		return x.Uid
+	}
+	return ""
+}
+
+func (x *Seated) GetRoundId() string {
+	if x != nil {
+		return x.RoundId
+	}
+	return ""
+}
+
+func (x *Seated) GetDeadlineUnixMs() int64 {
+	if x != nil {
+		return x.DeadlineUnixMs
+	}
+	return 0
+}
+
+// player -> session: the round another session sat in has ended; join.
+type Free struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Free) Reset() {
+	*x = Free{}
+	mi := &file_internal_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Free) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Free) ProtoMessage() {}
+
+func (x *Free) ProtoReflect() protoreflect.Message {
+	mi := &file_internal_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Free.ProtoReflect.Descriptor instead.
+func (*Free) Descriptor() ([]byte, []int) {
+	return file_internal_proto_rawDescGZIP(), []int{17}
+}
+
 // player -> the session it replaced (or that must go: ban, deletion).
 type Kick struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
@@ -995,7 +1104,7 @@ type Kick struct {
 
 func (x *Kick) Reset() {
 	*x = Kick{}
-	mi := &file_internal_proto_msgTypes[16]
+	mi := &file_internal_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1007,7 +1116,7 @@ func (x *Kick) String() string {
 func (*Kick) ProtoMessage() {}
 
 func (x *Kick) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[16]
+	mi := &file_internal_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1020,7 +1129,7 @@ func (x *Kick) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Kick.ProtoReflect.Descriptor instead.
 func (*Kick) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{16}
+	return file_internal_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Kick) GetReason() string {
@@ -1060,7 +1169,7 @@ type PlayerOp struct {
 
 func (x *PlayerOp) Reset() {
 	*x = PlayerOp{}
-	mi := &file_internal_proto_msgTypes[17]
+	mi := &file_internal_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1072,7 +1181,7 @@ func (x *PlayerOp) String() string {
 func (*PlayerOp) ProtoMessage() {}
 
 func (x *PlayerOp) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[17]
+	mi := &file_internal_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1085,7 +1194,7 @@ func (x *PlayerOp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlayerOp.ProtoReflect.Descriptor instead.
 func (*PlayerOp) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{17}
+	return file_internal_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *PlayerOp) GetUid() string {
@@ -1128,7 +1237,7 @@ type PlayerOpDone struct {
 
 func (x *PlayerOpDone) Reset() {
 	*x = PlayerOpDone{}
-	mi := &file_internal_proto_msgTypes[18]
+	mi := &file_internal_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1140,7 +1249,7 @@ func (x *PlayerOpDone) String() string {
 func (*PlayerOpDone) ProtoMessage() {}
 
 func (x *PlayerOpDone) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[18]
+	mi := &file_internal_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1153,7 +1262,7 @@ func (x *PlayerOpDone) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlayerOpDone.ProtoReflect.Descriptor instead.
 func (*PlayerOpDone) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{18}
+	return file_internal_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *PlayerOpDone) GetError() string {
@@ -1180,7 +1289,7 @@ type Detach struct {
 
 func (x *Detach) Reset() {
 	*x = Detach{}
-	mi := &file_internal_proto_msgTypes[19]
+	mi := &file_internal_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1192,7 +1301,7 @@ func (x *Detach) String() string {
 func (*Detach) ProtoMessage() {}
 
 func (x *Detach) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[19]
+	mi := &file_internal_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1205,7 +1314,7 @@ func (x *Detach) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Detach.ProtoReflect.Descriptor instead.
 func (*Detach) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{19}
+	return file_internal_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Detach) GetSession() *actor.PID {
@@ -1222,14 +1331,23 @@ type ApplyRound struct {
 	RoundId   string                 `protobuf:"bytes,2,opt,name=round_id,json=roundId,proto3" json:"round_id,omitempty"`
 	BaseScore int32                  `protobuf:"varint,3,opt,name=base_score,json=baseScore,proto3" json:"base_score,omitempty"`
 	// forwarded: see JoinQueue.
-	Forwarded     bool `protobuf:"varint,4,opt,name=forwarded,proto3" json:"forwarded,omitempty"`
+	Forwarded bool `protobuf:"varint,4,opt,name=forwarded,proto3" json:"forwarded,omitempty"`
+	// When the round started and when its deadline fell (the room's clock).
+	// A player applies a round only while its settle window is open
+	// (deadline + Settings.settleWithin).
+	StartedUnixMs  int64 `protobuf:"varint,5,opt,name=started_unix_ms,json=startedUnixMs,proto3" json:"started_unix_ms,omitempty"`
+	DeadlineUnixMs int64 `protobuf:"varint,6,opt,name=deadline_unix_ms,json=deadlineUnixMs,proto3" json:"deadline_unix_ms,omitempty"`
+	// The result as the room computed it, every seat's line: the player
+	// keeps it, to tell a session whose room's result was lost what the
+	// round's end was.
+	Result        *Result `protobuf:"bytes,7,opt,name=result,proto3" json:"result,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ApplyRound) Reset() {
 	*x = ApplyRound{}
-	mi := &file_internal_proto_msgTypes[20]
+	mi := &file_internal_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1241,7 +1359,7 @@ func (x *ApplyRound) String() string {
 func (*ApplyRound) ProtoMessage() {}
 
 func (x *ApplyRound) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[20]
+	mi := &file_internal_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1254,7 +1372,7 @@ func (x *ApplyRound) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApplyRound.ProtoReflect.Descriptor instead.
 func (*ApplyRound) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{20}
+	return file_internal_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ApplyRound) GetUid() string {
@@ -1285,21 +1403,46 @@ func (x *ApplyRound) GetForwarded() bool {
 	return false
 }
 
-// player -> room.
+func (x *ApplyRound) GetStartedUnixMs() int64 {
+	if x != nil {
+		return x.StartedUnixMs
+	}
+	return 0
+}
+
+func (x *ApplyRound) GetDeadlineUnixMs() int64 {
+	if x != nil {
+		return x.DeadlineUnixMs
+	}
+	return 0
+}
+
+func (x *ApplyRound) GetResult() *Result {
+	if x != nil {
+		return x.Result
+	}
+	return nil
+}
+
+// player -> room, or session (answering AbortRound): the round is applied
+// and stored.
 type RoundApplied struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Uid           string                 `protobuf:"bytes,1,opt,name=uid,proto3" json:"uid,omitempty"`
-	RoundId       string                 `protobuf:"bytes,2,opt,name=round_id,json=roundId,proto3" json:"round_id,omitempty"`
-	RoundScore    int32                  `protobuf:"varint,3,opt,name=round_score,json=roundScore,proto3" json:"round_score,omitempty"`
-	TotalScore    int32                  `protobuf:"varint,4,opt,name=total_score,json=totalScore,proto3" json:"total_score,omitempty"`
-	WinStreak     int32                  `protobuf:"varint,5,opt,name=win_streak,json=winStreak,proto3" json:"win_streak,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Uid        string                 `protobuf:"bytes,1,opt,name=uid,proto3" json:"uid,omitempty"`
+	RoundId    string                 `protobuf:"bytes,2,opt,name=round_id,json=roundId,proto3" json:"round_id,omitempty"`
+	RoundScore int32                  `protobuf:"varint,3,opt,name=round_score,json=roundScore,proto3" json:"round_score,omitempty"`
+	TotalScore int32                  `protobuf:"varint,4,opt,name=total_score,json=totalScore,proto3" json:"total_score,omitempty"`
+	WinStreak  int32                  `protobuf:"varint,5,opt,name=win_streak,json=winStreak,proto3" json:"win_streak,omitempty"`
+	// To a session: the round's result, with this player's line as stored;
+	// nil when the player no longer holds it.
+	Result        *Result `protobuf:"bytes,6,opt,name=result,proto3" json:"result,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RoundApplied) Reset() {
 	*x = RoundApplied{}
-	mi := &file_internal_proto_msgTypes[21]
+	mi := &file_internal_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1311,7 +1454,7 @@ func (x *RoundApplied) String() string {
 func (*RoundApplied) ProtoMessage() {}
 
 func (x *RoundApplied) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[21]
+	mi := &file_internal_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1324,7 +1467,7 @@ func (x *RoundApplied) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoundApplied.ProtoReflect.Descriptor instead.
 func (*RoundApplied) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{21}
+	return file_internal_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *RoundApplied) GetUid() string {
@@ -1362,6 +1505,291 @@ func (x *RoundApplied) GetWinStreak() int32 {
 	return 0
 }
 
+func (x *RoundApplied) GetResult() *Result {
+	if x != nil {
+		return x.Result
+	}
+	return nil
+}
+
+// session -> player (directly, or through the directory): the session lost
+// its room. Apply the round never from now on, unless it is applied
+// already. Answered with RoundApplied or RoundRefused.
+type AbortRound struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Uid     string                 `protobuf:"bytes,1,opt,name=uid,proto3" json:"uid,omitempty"`
+	RoundId string                 `protobuf:"bytes,2,opt,name=round_id,json=roundId,proto3" json:"round_id,omitempty"`
+	// forwarded: see JoinQueue.
+	Forwarded     bool `protobuf:"varint,3,opt,name=forwarded,proto3" json:"forwarded,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AbortRound) Reset() {
+	*x = AbortRound{}
+	mi := &file_internal_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AbortRound) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AbortRound) ProtoMessage() {}
+
+func (x *AbortRound) ProtoReflect() protoreflect.Message {
+	mi := &file_internal_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AbortRound.ProtoReflect.Descriptor instead.
+func (*AbortRound) Descriptor() ([]byte, []int) {
+	return file_internal_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *AbortRound) GetUid() string {
+	if x != nil {
+		return x.Uid
+	}
+	return ""
+}
+
+func (x *AbortRound) GetRoundId() string {
+	if x != nil {
+		return x.RoundId
+	}
+	return ""
+}
+
+func (x *AbortRound) GetForwarded() bool {
+	if x != nil {
+		return x.Forwarded
+	}
+	return false
+}
+
+// player -> room or session: the round is not applied and never will be.
+type RoundRefused struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Uid           string                 `protobuf:"bytes,1,opt,name=uid,proto3" json:"uid,omitempty"`
+	RoundId       string                 `protobuf:"bytes,2,opt,name=round_id,json=roundId,proto3" json:"round_id,omitempty"`
+	Reason        string                 `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RoundRefused) Reset() {
+	*x = RoundRefused{}
+	mi := &file_internal_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RoundRefused) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RoundRefused) ProtoMessage() {}
+
+func (x *RoundRefused) ProtoReflect() protoreflect.Message {
+	mi := &file_internal_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RoundRefused.ProtoReflect.Descriptor instead.
+func (*RoundRefused) Descriptor() ([]byte, []int) {
+	return file_internal_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *RoundRefused) GetUid() string {
+	if x != nil {
+		return x.Uid
+	}
+	return ""
+}
+
+func (x *RoundRefused) GetRoundId() string {
+	if x != nil {
+		return x.RoundId
+	}
+	return ""
+}
+
+func (x *RoundRefused) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// session -> another seat's player (through the directory): the result of
+// a round, which the session's own player stored but no longer holds.
+type ResultQuery struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Uid     string                 `protobuf:"bytes,1,opt,name=uid,proto3" json:"uid,omitempty"` // the seat's, whose player is asked
+	RoundId string                 `protobuf:"bytes,2,opt,name=round_id,json=roundId,proto3" json:"round_id,omitempty"`
+	// forwarded: see JoinQueue.
+	Forwarded     bool `protobuf:"varint,3,opt,name=forwarded,proto3" json:"forwarded,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResultQuery) Reset() {
+	*x = ResultQuery{}
+	mi := &file_internal_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResultQuery) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResultQuery) ProtoMessage() {}
+
+func (x *ResultQuery) ProtoReflect() protoreflect.Message {
+	mi := &file_internal_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResultQuery.ProtoReflect.Descriptor instead.
+func (*ResultQuery) Descriptor() ([]byte, []int) {
+	return file_internal_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *ResultQuery) GetUid() string {
+	if x != nil {
+		return x.Uid
+	}
+	return ""
+}
+
+func (x *ResultQuery) GetRoundId() string {
+	if x != nil {
+		return x.RoundId
+	}
+	return ""
+}
+
+func (x *ResultQuery) GetForwarded() bool {
+	if x != nil {
+		return x.Forwarded
+	}
+	return false
+}
+
+// player -> session, answering ResultQuery when it holds the result.
+type RoundResult struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Result        *Result                `protobuf:"bytes,1,opt,name=result,proto3" json:"result,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RoundResult) Reset() {
+	*x = RoundResult{}
+	mi := &file_internal_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RoundResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RoundResult) ProtoMessage() {}
+
+func (x *RoundResult) ProtoReflect() protoreflect.Message {
+	mi := &file_internal_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RoundResult.ProtoReflect.Descriptor instead.
+func (*RoundResult) Descriptor() ([]byte, []int) {
+	return file_internal_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *RoundResult) GetResult() *Result {
+	if x != nil {
+		return x.Result
+	}
+	return nil
+}
+
+// session -> itself: ask the player again about the round it lost.
+type AbortRetry struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	RoundId       string                 `protobuf:"bytes,1,opt,name=round_id,json=roundId,proto3" json:"round_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AbortRetry) Reset() {
+	*x = AbortRetry{}
+	mi := &file_internal_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AbortRetry) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AbortRetry) ProtoMessage() {}
+
+func (x *AbortRetry) ProtoReflect() protoreflect.Message {
+	mi := &file_internal_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AbortRetry.ProtoReflect.Descriptor instead.
+func (*AbortRetry) Descriptor() ([]byte, []int) {
+	return file_internal_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *AbortRetry) GetRoundId() string {
+	if x != nil {
+		return x.RoundId
+	}
+	return ""
+}
+
 // server -> lobby: stop seating; rounds in progress finish.
 type Drain struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1371,7 +1799,7 @@ type Drain struct {
 
 func (x *Drain) Reset() {
 	*x = Drain{}
-	mi := &file_internal_proto_msgTypes[22]
+	mi := &file_internal_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1383,7 +1811,7 @@ func (x *Drain) String() string {
 func (*Drain) ProtoMessage() {}
 
 func (x *Drain) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[22]
+	mi := &file_internal_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1396,7 +1824,7 @@ func (x *Drain) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Drain.ProtoReflect.Descriptor instead.
 func (*Drain) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{22}
+	return file_internal_proto_rawDescGZIP(), []int{29}
 }
 
 // lobby -> asker.
@@ -1411,7 +1839,7 @@ type DrainStatus struct {
 
 func (x *DrainStatus) Reset() {
 	*x = DrainStatus{}
-	mi := &file_internal_proto_msgTypes[23]
+	mi := &file_internal_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1423,7 +1851,7 @@ func (x *DrainStatus) String() string {
 func (*DrainStatus) ProtoMessage() {}
 
 func (x *DrainStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[23]
+	mi := &file_internal_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1436,7 +1864,7 @@ func (x *DrainStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DrainStatus.ProtoReflect.Descriptor instead.
 func (*DrainStatus) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{23}
+	return file_internal_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *DrainStatus) GetDraining() bool {
@@ -1469,7 +1897,7 @@ type GetDrainStatus struct {
 
 func (x *GetDrainStatus) Reset() {
 	*x = GetDrainStatus{}
-	mi := &file_internal_proto_msgTypes[24]
+	mi := &file_internal_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1481,7 +1909,7 @@ func (x *GetDrainStatus) String() string {
 func (*GetDrainStatus) ProtoMessage() {}
 
 func (x *GetDrainStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[24]
+	mi := &file_internal_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1494,7 +1922,7 @@ func (x *GetDrainStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDrainStatus.ProtoReflect.Descriptor instead.
 func (*GetDrainStatus) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{24}
+	return file_internal_proto_rawDescGZIP(), []int{31}
 }
 
 // gateway -> session: the socket is gone (read error, close, or limit).
@@ -1510,7 +1938,7 @@ type ConnClosed struct {
 
 func (x *ConnClosed) Reset() {
 	*x = ConnClosed{}
-	mi := &file_internal_proto_msgTypes[25]
+	mi := &file_internal_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1522,7 +1950,7 @@ func (x *ConnClosed) String() string {
 func (*ConnClosed) ProtoMessage() {}
 
 func (x *ConnClosed) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[25]
+	mi := &file_internal_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1535,7 +1963,7 @@ func (x *ConnClosed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConnClosed.ProtoReflect.Descriptor instead.
 func (*ConnClosed) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{25}
+	return file_internal_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ConnClosed) GetReason() string {
@@ -1564,7 +1992,7 @@ type PipeSend struct {
 
 func (x *PipeSend) Reset() {
 	*x = PipeSend{}
-	mi := &file_internal_proto_msgTypes[26]
+	mi := &file_internal_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1576,7 +2004,7 @@ func (x *PipeSend) String() string {
 func (*PipeSend) ProtoMessage() {}
 
 func (x *PipeSend) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[26]
+	mi := &file_internal_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1589,7 +2017,7 @@ func (x *PipeSend) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PipeSend.ProtoReflect.Descriptor instead.
 func (*PipeSend) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{26}
+	return file_internal_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *PipeSend) GetEnv() *Envelope {
@@ -1611,7 +2039,7 @@ type PipeAcked struct {
 
 func (x *PipeAcked) Reset() {
 	*x = PipeAcked{}
-	mi := &file_internal_proto_msgTypes[27]
+	mi := &file_internal_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1623,7 +2051,7 @@ func (x *PipeAcked) String() string {
 func (*PipeAcked) ProtoMessage() {}
 
 func (x *PipeAcked) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[27]
+	mi := &file_internal_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1636,7 +2064,7 @@ func (x *PipeAcked) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PipeAcked.ProtoReflect.Descriptor instead.
 func (*PipeAcked) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{27}
+	return file_internal_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *PipeAcked) GetEnv() *Envelope {
@@ -1665,7 +2093,7 @@ type PipeVerdict struct {
 
 func (x *PipeVerdict) Reset() {
 	*x = PipeVerdict{}
-	mi := &file_internal_proto_msgTypes[28]
+	mi := &file_internal_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1677,7 +2105,7 @@ func (x *PipeVerdict) String() string {
 func (*PipeVerdict) ProtoMessage() {}
 
 func (x *PipeVerdict) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[28]
+	mi := &file_internal_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1690,7 +2118,7 @@ func (x *PipeVerdict) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PipeVerdict.ProtoReflect.Descriptor instead.
 func (*PipeVerdict) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{28}
+	return file_internal_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *PipeVerdict) GetId() uint64 {
@@ -1725,7 +2153,7 @@ type PipeClose struct {
 
 func (x *PipeClose) Reset() {
 	*x = PipeClose{}
-	mi := &file_internal_proto_msgTypes[29]
+	mi := &file_internal_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1737,7 +2165,7 @@ func (x *PipeClose) String() string {
 func (*PipeClose) ProtoMessage() {}
 
 func (x *PipeClose) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[29]
+	mi := &file_internal_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1750,7 +2178,7 @@ func (x *PipeClose) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PipeClose.ProtoReflect.Descriptor instead.
 func (*PipeClose) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{29}
+	return file_internal_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *PipeClose) GetCode() int32 {
@@ -1778,7 +2206,7 @@ type PipeConnected struct {
 
 func (x *PipeConnected) Reset() {
 	*x = PipeConnected{}
-	mi := &file_internal_proto_msgTypes[30]
+	mi := &file_internal_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1790,7 +2218,7 @@ func (x *PipeConnected) String() string {
 func (*PipeConnected) ProtoMessage() {}
 
 func (x *PipeConnected) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[30]
+	mi := &file_internal_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1803,7 +2231,7 @@ func (x *PipeConnected) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PipeConnected.ProtoReflect.Descriptor instead.
 func (*PipeConnected) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{30}
+	return file_internal_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *PipeConnected) GetPid() string {
@@ -1829,7 +2257,7 @@ type GetRoomCount struct {
 
 func (x *GetRoomCount) Reset() {
 	*x = GetRoomCount{}
-	mi := &file_internal_proto_msgTypes[31]
+	mi := &file_internal_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1841,7 +2269,7 @@ func (x *GetRoomCount) String() string {
 func (*GetRoomCount) ProtoMessage() {}
 
 func (x *GetRoomCount) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[31]
+	mi := &file_internal_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1854,7 +2282,7 @@ func (x *GetRoomCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRoomCount.ProtoReflect.Descriptor instead.
 func (*GetRoomCount) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{31}
+	return file_internal_proto_rawDescGZIP(), []int{38}
 }
 
 // new session -> the session a resume token names: take over my
@@ -1880,7 +2308,7 @@ type ResumeRequest struct {
 
 func (x *ResumeRequest) Reset() {
 	*x = ResumeRequest{}
-	mi := &file_internal_proto_msgTypes[32]
+	mi := &file_internal_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1892,7 +2320,7 @@ func (x *ResumeRequest) String() string {
 func (*ResumeRequest) ProtoMessage() {}
 
 func (x *ResumeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[32]
+	mi := &file_internal_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1905,7 +2333,7 @@ func (x *ResumeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeRequest.ProtoReflect.Descriptor instead.
 func (*ResumeRequest) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{32}
+	return file_internal_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *ResumeRequest) GetSecret() string {
@@ -1968,7 +2396,7 @@ type ResumeAnswer struct {
 
 func (x *ResumeAnswer) Reset() {
 	*x = ResumeAnswer{}
-	mi := &file_internal_proto_msgTypes[33]
+	mi := &file_internal_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1980,7 +2408,7 @@ func (x *ResumeAnswer) String() string {
 func (*ResumeAnswer) ProtoMessage() {}
 
 func (x *ResumeAnswer) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[33]
+	mi := &file_internal_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1993,7 +2421,7 @@ func (x *ResumeAnswer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeAnswer.ProtoReflect.Descriptor instead.
 func (*ResumeAnswer) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{33}
+	return file_internal_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *ResumeAnswer) GetOk() bool {
@@ -2020,7 +2448,7 @@ type ResumeExpired struct {
 
 func (x *ResumeExpired) Reset() {
 	*x = ResumeExpired{}
-	mi := &file_internal_proto_msgTypes[34]
+	mi := &file_internal_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2032,7 +2460,7 @@ func (x *ResumeExpired) String() string {
 func (*ResumeExpired) ProtoMessage() {}
 
 func (x *ResumeExpired) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[34]
+	mi := &file_internal_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2045,7 +2473,7 @@ func (x *ResumeExpired) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeExpired.ProtoReflect.Descriptor instead.
 func (*ResumeExpired) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{34}
+	return file_internal_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *ResumeExpired) GetDetachedAtSeq() uint32 {
@@ -2065,7 +2493,7 @@ type ResumeTimeout struct {
 
 func (x *ResumeTimeout) Reset() {
 	*x = ResumeTimeout{}
-	mi := &file_internal_proto_msgTypes[35]
+	mi := &file_internal_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2077,7 +2505,7 @@ func (x *ResumeTimeout) String() string {
 func (*ResumeTimeout) ProtoMessage() {}
 
 func (x *ResumeTimeout) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[35]
+	mi := &file_internal_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2090,7 +2518,7 @@ func (x *ResumeTimeout) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeTimeout.ProtoReflect.Descriptor instead.
 func (*ResumeTimeout) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{35}
+	return file_internal_proto_rawDescGZIP(), []int{42}
 }
 
 // room host -> asker.
@@ -2103,7 +2531,7 @@ type RoomCount struct {
 
 func (x *RoomCount) Reset() {
 	*x = RoomCount{}
-	mi := &file_internal_proto_msgTypes[36]
+	mi := &file_internal_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2115,7 +2543,7 @@ func (x *RoomCount) String() string {
 func (*RoomCount) ProtoMessage() {}
 
 func (x *RoomCount) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[36]
+	mi := &file_internal_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2128,7 +2556,7 @@ func (x *RoomCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomCount.ProtoReflect.Descriptor instead.
 func (*RoomCount) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{36}
+	return file_internal_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *RoomCount) GetRooms() int32 {
@@ -2147,7 +2575,7 @@ type GetOnline struct {
 
 func (x *GetOnline) Reset() {
 	*x = GetOnline{}
-	mi := &file_internal_proto_msgTypes[37]
+	mi := &file_internal_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2159,7 +2587,7 @@ func (x *GetOnline) String() string {
 func (*GetOnline) ProtoMessage() {}
 
 func (x *GetOnline) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[37]
+	mi := &file_internal_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2172,7 +2600,7 @@ func (x *GetOnline) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOnline.ProtoReflect.Descriptor instead.
 func (*GetOnline) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{37}
+	return file_internal_proto_rawDescGZIP(), []int{44}
 }
 
 // directory -> asker.
@@ -2186,7 +2614,7 @@ type Online struct {
 
 func (x *Online) Reset() {
 	*x = Online{}
-	mi := &file_internal_proto_msgTypes[38]
+	mi := &file_internal_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2198,7 +2626,7 @@ func (x *Online) String() string {
 func (*Online) ProtoMessage() {}
 
 func (x *Online) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[38]
+	mi := &file_internal_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2211,7 +2639,7 @@ func (x *Online) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Online.ProtoReflect.Descriptor instead.
 func (*Online) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{38}
+	return file_internal_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *Online) GetSessions() int32 {
@@ -2237,7 +2665,7 @@ type AttachTimeout struct {
 
 func (x *AttachTimeout) Reset() {
 	*x = AttachTimeout{}
-	mi := &file_internal_proto_msgTypes[39]
+	mi := &file_internal_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2249,7 +2677,7 @@ func (x *AttachTimeout) String() string {
 func (*AttachTimeout) ProtoMessage() {}
 
 func (x *AttachTimeout) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[39]
+	mi := &file_internal_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2262,7 +2690,7 @@ func (x *AttachTimeout) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttachTimeout.ProtoReflect.Descriptor instead.
 func (*AttachTimeout) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{39}
+	return file_internal_proto_rawDescGZIP(), []int{46}
 }
 
 // session -> session: its room stopped; queued behind the room's last words.
@@ -2275,7 +2703,7 @@ type RoomGone struct {
 
 func (x *RoomGone) Reset() {
 	*x = RoomGone{}
-	mi := &file_internal_proto_msgTypes[40]
+	mi := &file_internal_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2287,7 +2715,7 @@ func (x *RoomGone) String() string {
 func (*RoomGone) ProtoMessage() {}
 
 func (x *RoomGone) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[40]
+	mi := &file_internal_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2300,7 +2728,7 @@ func (x *RoomGone) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomGone.ProtoReflect.Descriptor instead.
 func (*RoomGone) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{40}
+	return file_internal_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *RoomGone) GetRoundId() string {
@@ -2321,7 +2749,7 @@ type Crash struct {
 
 func (x *Crash) Reset() {
 	*x = Crash{}
-	mi := &file_internal_proto_msgTypes[41]
+	mi := &file_internal_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2333,7 +2761,7 @@ func (x *Crash) String() string {
 func (*Crash) ProtoMessage() {}
 
 func (x *Crash) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[41]
+	mi := &file_internal_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2346,7 +2774,7 @@ func (x *Crash) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Crash.ProtoReflect.Descriptor instead.
 func (*Crash) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{41}
+	return file_internal_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *Crash) GetReason() string {
@@ -2356,8 +2784,8 @@ func (x *Crash) GetReason() string {
 	return ""
 }
 
-// player -> directory, from a player that is stopping with a session still
-// attached: make a new player actor for the session.
+// player -> directory, from every player that is stopping: make a new
+// player actor for its session, if one is still attached.
 type PlayerStopping struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Uid           string                 `protobuf:"bytes,1,opt,name=uid,proto3" json:"uid,omitempty"`
@@ -2368,7 +2796,7 @@ type PlayerStopping struct {
 
 func (x *PlayerStopping) Reset() {
 	*x = PlayerStopping{}
-	mi := &file_internal_proto_msgTypes[42]
+	mi := &file_internal_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2380,7 +2808,7 @@ func (x *PlayerStopping) String() string {
 func (*PlayerStopping) ProtoMessage() {}
 
 func (x *PlayerStopping) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[42]
+	mi := &file_internal_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2393,7 +2821,7 @@ func (x *PlayerStopping) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlayerStopping.ProtoReflect.Descriptor instead.
 func (*PlayerStopping) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{42}
+	return file_internal_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *PlayerStopping) GetUid() string {
@@ -2419,7 +2847,7 @@ type Reattach struct {
 
 func (x *Reattach) Reset() {
 	*x = Reattach{}
-	mi := &file_internal_proto_msgTypes[43]
+	mi := &file_internal_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2431,7 +2859,7 @@ func (x *Reattach) String() string {
 func (*Reattach) ProtoMessage() {}
 
 func (x *Reattach) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[43]
+	mi := &file_internal_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2444,7 +2872,7 @@ func (x *Reattach) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Reattach.ProtoReflect.Descriptor instead.
 func (*Reattach) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{43}
+	return file_internal_proto_rawDescGZIP(), []int{50}
 }
 
 // SaveRetry is a player's own timer: try again to save the rounds it
@@ -2457,7 +2885,7 @@ type SaveRetry struct {
 
 func (x *SaveRetry) Reset() {
 	*x = SaveRetry{}
-	mi := &file_internal_proto_msgTypes[44]
+	mi := &file_internal_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2469,7 +2897,7 @@ func (x *SaveRetry) String() string {
 func (*SaveRetry) ProtoMessage() {}
 
 func (x *SaveRetry) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[44]
+	mi := &file_internal_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2482,7 +2910,7 @@ func (x *SaveRetry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SaveRetry.ProtoReflect.Descriptor instead.
 func (*SaveRetry) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{44}
+	return file_internal_proto_rawDescGZIP(), []int{51}
 }
 
 // server -> room host: stop every room now (a drain that ran out of time);
@@ -2495,7 +2923,7 @@ type StopRooms struct {
 
 func (x *StopRooms) Reset() {
 	*x = StopRooms{}
-	mi := &file_internal_proto_msgTypes[45]
+	mi := &file_internal_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2507,7 +2935,7 @@ func (x *StopRooms) String() string {
 func (*StopRooms) ProtoMessage() {}
 
 func (x *StopRooms) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[45]
+	mi := &file_internal_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2520,7 +2948,7 @@ func (x *StopRooms) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopRooms.ProtoReflect.Descriptor instead.
 func (*StopRooms) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{45}
+	return file_internal_proto_rawDescGZIP(), []int{52}
 }
 
 // session -> session: the connection said no accepted hello in time.
@@ -2532,7 +2960,7 @@ type HelloTimeout struct {
 
 func (x *HelloTimeout) Reset() {
 	*x = HelloTimeout{}
-	mi := &file_internal_proto_msgTypes[46]
+	mi := &file_internal_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2544,7 +2972,7 @@ func (x *HelloTimeout) String() string {
 func (*HelloTimeout) ProtoMessage() {}
 
 func (x *HelloTimeout) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[46]
+	mi := &file_internal_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2557,7 +2985,7 @@ func (x *HelloTimeout) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HelloTimeout.ProtoReflect.Descriptor instead.
 func (*HelloTimeout) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{46}
+	return file_internal_proto_rawDescGZIP(), []int{53}
 }
 
 // session -> room: the session took its seat and told its client the round
@@ -2573,7 +3001,7 @@ type SeatTaken struct {
 
 func (x *SeatTaken) Reset() {
 	*x = SeatTaken{}
-	mi := &file_internal_proto_msgTypes[47]
+	mi := &file_internal_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2585,7 +3013,7 @@ func (x *SeatTaken) String() string {
 func (*SeatTaken) ProtoMessage() {}
 
 func (x *SeatTaken) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[47]
+	mi := &file_internal_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2598,7 +3026,7 @@ func (x *SeatTaken) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SeatTaken.ProtoReflect.Descriptor instead.
 func (*SeatTaken) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{47}
+	return file_internal_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *SeatTaken) GetRoundId() string {
@@ -2625,7 +3053,7 @@ type RoomOpened struct {
 
 func (x *RoomOpened) Reset() {
 	*x = RoomOpened{}
-	mi := &file_internal_proto_msgTypes[48]
+	mi := &file_internal_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2637,7 +3065,7 @@ func (x *RoomOpened) String() string {
 func (*RoomOpened) ProtoMessage() {}
 
 func (x *RoomOpened) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[48]
+	mi := &file_internal_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2650,7 +3078,7 @@ func (x *RoomOpened) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomOpened.ProtoReflect.Descriptor instead.
 func (*RoomOpened) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{48}
+	return file_internal_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *RoomOpened) GetRoundId() string {
@@ -2670,7 +3098,7 @@ type OpenTimeout struct {
 
 func (x *OpenTimeout) Reset() {
 	*x = OpenTimeout{}
-	mi := &file_internal_proto_msgTypes[49]
+	mi := &file_internal_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2682,7 +3110,7 @@ func (x *OpenTimeout) String() string {
 func (*OpenTimeout) ProtoMessage() {}
 
 func (x *OpenTimeout) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[49]
+	mi := &file_internal_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2695,7 +3123,7 @@ func (x *OpenTimeout) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenTimeout.ProtoReflect.Descriptor instead.
 func (*OpenTimeout) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{49}
+	return file_internal_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *OpenTimeout) GetRoundId() string {
@@ -2714,7 +3142,7 @@ type TopologyChanged struct {
 
 func (x *TopologyChanged) Reset() {
 	*x = TopologyChanged{}
-	mi := &file_internal_proto_msgTypes[50]
+	mi := &file_internal_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2726,7 +3154,7 @@ func (x *TopologyChanged) String() string {
 func (*TopologyChanged) ProtoMessage() {}
 
 func (x *TopologyChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[50]
+	mi := &file_internal_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2739,7 +3167,7 @@ func (x *TopologyChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TopologyChanged.ProtoReflect.Descriptor instead.
 func (*TopologyChanged) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{50}
+	return file_internal_proto_rawDescGZIP(), []int{57}
 }
 
 // admin API -> a member's admin actor: list its live actors.
@@ -2752,7 +3180,7 @@ type AdminList struct {
 
 func (x *AdminList) Reset() {
 	*x = AdminList{}
-	mi := &file_internal_proto_msgTypes[51]
+	mi := &file_internal_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2764,7 +3192,7 @@ func (x *AdminList) String() string {
 func (*AdminList) ProtoMessage() {}
 
 func (x *AdminList) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[51]
+	mi := &file_internal_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2777,7 +3205,7 @@ func (x *AdminList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdminList.ProtoReflect.Descriptor instead.
 func (*AdminList) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{51}
+	return file_internal_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *AdminList) GetKinds() []string {
@@ -2803,7 +3231,7 @@ type AdminActor struct {
 
 func (x *AdminActor) Reset() {
 	*x = AdminActor{}
-	mi := &file_internal_proto_msgTypes[52]
+	mi := &file_internal_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2815,7 +3243,7 @@ func (x *AdminActor) String() string {
 func (*AdminActor) ProtoMessage() {}
 
 func (x *AdminActor) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[52]
+	mi := &file_internal_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2828,7 +3256,7 @@ func (x *AdminActor) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdminActor.ProtoReflect.Descriptor instead.
 func (*AdminActor) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{52}
+	return file_internal_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *AdminActor) GetKind() string {
@@ -2890,7 +3318,7 @@ type AdminActors struct {
 
 func (x *AdminActors) Reset() {
 	*x = AdminActors{}
-	mi := &file_internal_proto_msgTypes[53]
+	mi := &file_internal_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2902,7 +3330,7 @@ func (x *AdminActors) String() string {
 func (*AdminActors) ProtoMessage() {}
 
 func (x *AdminActors) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[53]
+	mi := &file_internal_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2915,7 +3343,7 @@ func (x *AdminActors) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdminActors.ProtoReflect.Descriptor instead.
 func (*AdminActors) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{53}
+	return file_internal_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *AdminActors) GetActors() []*AdminActor {
@@ -2939,7 +3367,7 @@ type AdminKill struct {
 
 func (x *AdminKill) Reset() {
 	*x = AdminKill{}
-	mi := &file_internal_proto_msgTypes[54]
+	mi := &file_internal_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2951,7 +3379,7 @@ func (x *AdminKill) String() string {
 func (*AdminKill) ProtoMessage() {}
 
 func (x *AdminKill) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[54]
+	mi := &file_internal_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2964,7 +3392,7 @@ func (x *AdminKill) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdminKill.ProtoReflect.Descriptor instead.
 func (*AdminKill) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{54}
+	return file_internal_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *AdminKill) GetPid() string {
@@ -3006,7 +3434,7 @@ type AdminKilled struct {
 
 func (x *AdminKilled) Reset() {
 	*x = AdminKilled{}
-	mi := &file_internal_proto_msgTypes[55]
+	mi := &file_internal_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3018,7 +3446,7 @@ func (x *AdminKilled) String() string {
 func (*AdminKilled) ProtoMessage() {}
 
 func (x *AdminKilled) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[55]
+	mi := &file_internal_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3031,7 +3459,7 @@ func (x *AdminKilled) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdminKilled.ProtoReflect.Descriptor instead.
 func (*AdminKilled) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{55}
+	return file_internal_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *AdminKilled) GetActor() *AdminActor {
@@ -3061,7 +3489,7 @@ type GoAway struct {
 
 func (x *GoAway) Reset() {
 	*x = GoAway{}
-	mi := &file_internal_proto_msgTypes[56]
+	mi := &file_internal_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3073,7 +3501,7 @@ func (x *GoAway) String() string {
 func (*GoAway) ProtoMessage() {}
 
 func (x *GoAway) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[56]
+	mi := &file_internal_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3086,7 +3514,7 @@ func (x *GoAway) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GoAway.ProtoReflect.Descriptor instead.
 func (*GoAway) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{56}
+	return file_internal_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *GoAway) GetReason() string {
@@ -3108,7 +3536,7 @@ type SessionEnded struct {
 
 func (x *SessionEnded) Reset() {
 	*x = SessionEnded{}
-	mi := &file_internal_proto_msgTypes[57]
+	mi := &file_internal_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3120,7 +3548,7 @@ func (x *SessionEnded) String() string {
 func (*SessionEnded) ProtoMessage() {}
 
 func (x *SessionEnded) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[57]
+	mi := &file_internal_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3133,7 +3561,7 @@ func (x *SessionEnded) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionEnded.ProtoReflect.Descriptor instead.
 func (*SessionEnded) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{57}
+	return file_internal_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *SessionEnded) GetSession() *actor.PID {
@@ -3209,7 +3637,7 @@ const file_internal_proto_rawDesc = "" +
 	".actor.PIDR\asession\x12\x16\n" +
 	"\x06online\x18\x02 \x01(\x05R\x06online\x12\x14\n" +
 	"\x05uname\x18\x03 \x01(\tR\x05uname\x12\x18\n" +
-	"\auavatar\x18\x04 \x01(\tR\auavatar\"\x9e\x01\n" +
+	"\auavatar\x18\x04 \x01(\tR\auavatar\"\xcb\x01\n" +
 	"\bAttached\x12\"\n" +
 	"\x06player\x18\x01 \x01(\v2\n" +
 	".actor.PIDR\x06player\x12\x1f\n" +
@@ -3218,7 +3646,13 @@ const file_internal_proto_rawDesc = "" +
 	"\n" +
 	"win_streak\x18\x03 \x01(\x05R\twinStreak\x12\x16\n" +
 	"\x06online\x18\x04 \x01(\x05R\x06online\x12\x16\n" +
-	"\x06banned\x18\x05 \x01(\bR\x06banned\"\\\n" +
+	"\x06banned\x18\x05 \x01(\bR\x06banned\x12+\n" +
+	"\x12busy_until_unix_ms\x18\x06 \x01(\x03R\x0fbusyUntilUnixMs\"_\n" +
+	"\x06Seated\x12\x10\n" +
+	"\x03uid\x18\x01 \x01(\tR\x03uid\x12\x19\n" +
+	"\bround_id\x18\x02 \x01(\tR\aroundId\x12(\n" +
+	"\x10deadline_unix_ms\x18\x03 \x01(\x03R\x0edeadlineUnixMs\"\x06\n" +
+	"\x04Free\"\\\n" +
 	"\x04Kick\x12\x16\n" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\x12\x1d\n" +
 	"\n" +
@@ -3235,14 +3669,17 @@ const file_internal_proto_rawDesc = "" +
 	"\x06kicked\x18\x02 \x01(\bR\x06kicked\".\n" +
 	"\x06Detach\x12$\n" +
 	"\asession\x18\x01 \x01(\v2\n" +
-	".actor.PIDR\asession\"v\n" +
+	".actor.PIDR\asession\"\xf4\x01\n" +
 	"\n" +
 	"ApplyRound\x12\x10\n" +
 	"\x03uid\x18\x01 \x01(\tR\x03uid\x12\x19\n" +
 	"\bround_id\x18\x02 \x01(\tR\aroundId\x12\x1d\n" +
 	"\n" +
 	"base_score\x18\x03 \x01(\x05R\tbaseScore\x12\x1c\n" +
-	"\tforwarded\x18\x04 \x01(\bR\tforwarded\"\x9c\x01\n" +
+	"\tforwarded\x18\x04 \x01(\bR\tforwarded\x12&\n" +
+	"\x0fstarted_unix_ms\x18\x05 \x01(\x03R\rstartedUnixMs\x12(\n" +
+	"\x10deadline_unix_ms\x18\x06 \x01(\x03R\x0edeadlineUnixMs\x12*\n" +
+	"\x06result\x18\a \x01(\v2\x12.caiquan.v1.ResultR\x06result\"\xc8\x01\n" +
 	"\fRoundApplied\x12\x10\n" +
 	"\x03uid\x18\x01 \x01(\tR\x03uid\x12\x19\n" +
 	"\bround_id\x18\x02 \x01(\tR\aroundId\x12\x1f\n" +
@@ -3251,7 +3688,26 @@ const file_internal_proto_rawDesc = "" +
 	"\vtotal_score\x18\x04 \x01(\x05R\n" +
 	"totalScore\x12\x1d\n" +
 	"\n" +
-	"win_streak\x18\x05 \x01(\x05R\twinStreak\"\a\n" +
+	"win_streak\x18\x05 \x01(\x05R\twinStreak\x12*\n" +
+	"\x06result\x18\x06 \x01(\v2\x12.caiquan.v1.ResultR\x06result\"W\n" +
+	"\n" +
+	"AbortRound\x12\x10\n" +
+	"\x03uid\x18\x01 \x01(\tR\x03uid\x12\x19\n" +
+	"\bround_id\x18\x02 \x01(\tR\aroundId\x12\x1c\n" +
+	"\tforwarded\x18\x03 \x01(\bR\tforwarded\"S\n" +
+	"\fRoundRefused\x12\x10\n" +
+	"\x03uid\x18\x01 \x01(\tR\x03uid\x12\x19\n" +
+	"\bround_id\x18\x02 \x01(\tR\aroundId\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\"X\n" +
+	"\vResultQuery\x12\x10\n" +
+	"\x03uid\x18\x01 \x01(\tR\x03uid\x12\x19\n" +
+	"\bround_id\x18\x02 \x01(\tR\aroundId\x12\x1c\n" +
+	"\tforwarded\x18\x03 \x01(\bR\tforwarded\"9\n" +
+	"\vRoundResult\x12*\n" +
+	"\x06result\x18\x01 \x01(\v2\x12.caiquan.v1.ResultR\x06result\"'\n" +
+	"\n" +
+	"AbortRetry\x12\x19\n" +
+	"\bround_id\x18\x01 \x01(\tR\aroundId\"\a\n" +
 	"\x05Drain\"Y\n" +
 	"\vDrainStatus\x12\x1a\n" +
 	"\bdraining\x18\x01 \x01(\bR\bdraining\x12\x14\n" +
@@ -3361,7 +3817,7 @@ func file_internal_proto_rawDescGZIP() []byte {
 	return file_internal_proto_rawDescData
 }
 
-var file_internal_proto_msgTypes = make([]protoimpl.MessageInfo, 58)
+var file_internal_proto_msgTypes = make([]protoimpl.MessageInfo, 65)
 var file_internal_proto_goTypes = []any{
 	(*SeatInfo)(nil),        // 0: caiquan.internal.v1.SeatInfo
 	(*JoinQueue)(nil),       // 1: caiquan.internal.v1.JoinQueue
@@ -3379,71 +3835,82 @@ var file_internal_proto_goTypes = []any{
 	(*Register)(nil),        // 13: caiquan.internal.v1.Register
 	(*Attach)(nil),          // 14: caiquan.internal.v1.Attach
 	(*Attached)(nil),        // 15: caiquan.internal.v1.Attached
-	(*Kick)(nil),            // 16: caiquan.internal.v1.Kick
-	(*PlayerOp)(nil),        // 17: caiquan.internal.v1.PlayerOp
-	(*PlayerOpDone)(nil),    // 18: caiquan.internal.v1.PlayerOpDone
-	(*Detach)(nil),          // 19: caiquan.internal.v1.Detach
-	(*ApplyRound)(nil),      // 20: caiquan.internal.v1.ApplyRound
-	(*RoundApplied)(nil),    // 21: caiquan.internal.v1.RoundApplied
-	(*Drain)(nil),           // 22: caiquan.internal.v1.Drain
-	(*DrainStatus)(nil),     // 23: caiquan.internal.v1.DrainStatus
-	(*GetDrainStatus)(nil),  // 24: caiquan.internal.v1.GetDrainStatus
-	(*ConnClosed)(nil),      // 25: caiquan.internal.v1.ConnClosed
-	(*PipeSend)(nil),        // 26: caiquan.internal.v1.PipeSend
-	(*PipeAcked)(nil),       // 27: caiquan.internal.v1.PipeAcked
-	(*PipeVerdict)(nil),     // 28: caiquan.internal.v1.PipeVerdict
-	(*PipeClose)(nil),       // 29: caiquan.internal.v1.PipeClose
-	(*PipeConnected)(nil),   // 30: caiquan.internal.v1.PipeConnected
-	(*GetRoomCount)(nil),    // 31: caiquan.internal.v1.GetRoomCount
-	(*ResumeRequest)(nil),   // 32: caiquan.internal.v1.ResumeRequest
-	(*ResumeAnswer)(nil),    // 33: caiquan.internal.v1.ResumeAnswer
-	(*ResumeExpired)(nil),   // 34: caiquan.internal.v1.ResumeExpired
-	(*ResumeTimeout)(nil),   // 35: caiquan.internal.v1.ResumeTimeout
-	(*RoomCount)(nil),       // 36: caiquan.internal.v1.RoomCount
-	(*GetOnline)(nil),       // 37: caiquan.internal.v1.GetOnline
-	(*Online)(nil),          // 38: caiquan.internal.v1.Online
-	(*AttachTimeout)(nil),   // 39: caiquan.internal.v1.AttachTimeout
-	(*RoomGone)(nil),        // 40: caiquan.internal.v1.RoomGone
-	(*Crash)(nil),           // 41: caiquan.internal.v1.Crash
-	(*PlayerStopping)(nil),  // 42: caiquan.internal.v1.PlayerStopping
-	(*Reattach)(nil),        // 43: caiquan.internal.v1.Reattach
-	(*SaveRetry)(nil),       // 44: caiquan.internal.v1.SaveRetry
-	(*StopRooms)(nil),       // 45: caiquan.internal.v1.StopRooms
-	(*HelloTimeout)(nil),    // 46: caiquan.internal.v1.HelloTimeout
-	(*SeatTaken)(nil),       // 47: caiquan.internal.v1.SeatTaken
-	(*RoomOpened)(nil),      // 48: caiquan.internal.v1.RoomOpened
-	(*OpenTimeout)(nil),     // 49: caiquan.internal.v1.OpenTimeout
-	(*TopologyChanged)(nil), // 50: caiquan.internal.v1.TopologyChanged
-	(*AdminList)(nil),       // 51: caiquan.internal.v1.AdminList
-	(*AdminActor)(nil),      // 52: caiquan.internal.v1.AdminActor
-	(*AdminActors)(nil),     // 53: caiquan.internal.v1.AdminActors
-	(*AdminKill)(nil),       // 54: caiquan.internal.v1.AdminKill
-	(*AdminKilled)(nil),     // 55: caiquan.internal.v1.AdminKilled
-	(*GoAway)(nil),          // 56: caiquan.internal.v1.GoAway
-	(*SessionEnded)(nil),    // 57: caiquan.internal.v1.SessionEnded
-	(*actor.PID)(nil),       // 58: actor.PID
-	(*Envelope)(nil),        // 59: caiquan.v1.Envelope
+	(*Seated)(nil),          // 16: caiquan.internal.v1.Seated
+	(*Free)(nil),            // 17: caiquan.internal.v1.Free
+	(*Kick)(nil),            // 18: caiquan.internal.v1.Kick
+	(*PlayerOp)(nil),        // 19: caiquan.internal.v1.PlayerOp
+	(*PlayerOpDone)(nil),    // 20: caiquan.internal.v1.PlayerOpDone
+	(*Detach)(nil),          // 21: caiquan.internal.v1.Detach
+	(*ApplyRound)(nil),      // 22: caiquan.internal.v1.ApplyRound
+	(*RoundApplied)(nil),    // 23: caiquan.internal.v1.RoundApplied
+	(*AbortRound)(nil),      // 24: caiquan.internal.v1.AbortRound
+	(*RoundRefused)(nil),    // 25: caiquan.internal.v1.RoundRefused
+	(*ResultQuery)(nil),     // 26: caiquan.internal.v1.ResultQuery
+	(*RoundResult)(nil),     // 27: caiquan.internal.v1.RoundResult
+	(*AbortRetry)(nil),      // 28: caiquan.internal.v1.AbortRetry
+	(*Drain)(nil),           // 29: caiquan.internal.v1.Drain
+	(*DrainStatus)(nil),     // 30: caiquan.internal.v1.DrainStatus
+	(*GetDrainStatus)(nil),  // 31: caiquan.internal.v1.GetDrainStatus
+	(*ConnClosed)(nil),      // 32: caiquan.internal.v1.ConnClosed
+	(*PipeSend)(nil),        // 33: caiquan.internal.v1.PipeSend
+	(*PipeAcked)(nil),       // 34: caiquan.internal.v1.PipeAcked
+	(*PipeVerdict)(nil),     // 35: caiquan.internal.v1.PipeVerdict
+	(*PipeClose)(nil),       // 36: caiquan.internal.v1.PipeClose
+	(*PipeConnected)(nil),   // 37: caiquan.internal.v1.PipeConnected
+	(*GetRoomCount)(nil),    // 38: caiquan.internal.v1.GetRoomCount
+	(*ResumeRequest)(nil),   // 39: caiquan.internal.v1.ResumeRequest
+	(*ResumeAnswer)(nil),    // 40: caiquan.internal.v1.ResumeAnswer
+	(*ResumeExpired)(nil),   // 41: caiquan.internal.v1.ResumeExpired
+	(*ResumeTimeout)(nil),   // 42: caiquan.internal.v1.ResumeTimeout
+	(*RoomCount)(nil),       // 43: caiquan.internal.v1.RoomCount
+	(*GetOnline)(nil),       // 44: caiquan.internal.v1.GetOnline
+	(*Online)(nil),          // 45: caiquan.internal.v1.Online
+	(*AttachTimeout)(nil),   // 46: caiquan.internal.v1.AttachTimeout
+	(*RoomGone)(nil),        // 47: caiquan.internal.v1.RoomGone
+	(*Crash)(nil),           // 48: caiquan.internal.v1.Crash
+	(*PlayerStopping)(nil),  // 49: caiquan.internal.v1.PlayerStopping
+	(*Reattach)(nil),        // 50: caiquan.internal.v1.Reattach
+	(*SaveRetry)(nil),       // 51: caiquan.internal.v1.SaveRetry
+	(*StopRooms)(nil),       // 52: caiquan.internal.v1.StopRooms
+	(*HelloTimeout)(nil),    // 53: caiquan.internal.v1.HelloTimeout
+	(*SeatTaken)(nil),       // 54: caiquan.internal.v1.SeatTaken
+	(*RoomOpened)(nil),      // 55: caiquan.internal.v1.RoomOpened
+	(*OpenTimeout)(nil),     // 56: caiquan.internal.v1.OpenTimeout
+	(*TopologyChanged)(nil), // 57: caiquan.internal.v1.TopologyChanged
+	(*AdminList)(nil),       // 58: caiquan.internal.v1.AdminList
+	(*AdminActor)(nil),      // 59: caiquan.internal.v1.AdminActor
+	(*AdminActors)(nil),     // 60: caiquan.internal.v1.AdminActors
+	(*AdminKill)(nil),       // 61: caiquan.internal.v1.AdminKill
+	(*AdminKilled)(nil),     // 62: caiquan.internal.v1.AdminKilled
+	(*GoAway)(nil),          // 63: caiquan.internal.v1.GoAway
+	(*SessionEnded)(nil),    // 64: caiquan.internal.v1.SessionEnded
+	(*actor.PID)(nil),       // 65: actor.PID
+	(*Result)(nil),          // 66: caiquan.v1.Result
+	(*Envelope)(nil),        // 67: caiquan.v1.Envelope
 }
 var file_internal_proto_depIdxs = []int32{
-	58, // 0: caiquan.internal.v1.SeatInfo.session:type_name -> actor.PID
-	58, // 1: caiquan.internal.v1.SeatInfo.player:type_name -> actor.PID
+	65, // 0: caiquan.internal.v1.SeatInfo.session:type_name -> actor.PID
+	65, // 1: caiquan.internal.v1.SeatInfo.player:type_name -> actor.PID
 	0,  // 2: caiquan.internal.v1.JoinQueue.seat:type_name -> caiquan.internal.v1.SeatInfo
 	0,  // 3: caiquan.internal.v1.RoomSpec.seats:type_name -> caiquan.internal.v1.SeatInfo
-	58, // 4: caiquan.internal.v1.Attach.session:type_name -> actor.PID
-	58, // 5: caiquan.internal.v1.Attached.player:type_name -> actor.PID
-	58, // 6: caiquan.internal.v1.Detach.session:type_name -> actor.PID
-	59, // 7: caiquan.internal.v1.PipeSend.env:type_name -> caiquan.v1.Envelope
-	59, // 8: caiquan.internal.v1.PipeAcked.env:type_name -> caiquan.v1.Envelope
-	58, // 9: caiquan.internal.v1.ResumeRequest.pipe:type_name -> actor.PID
-	58, // 10: caiquan.internal.v1.PlayerStopping.session:type_name -> actor.PID
-	52, // 11: caiquan.internal.v1.AdminActors.actors:type_name -> caiquan.internal.v1.AdminActor
-	52, // 12: caiquan.internal.v1.AdminKilled.actor:type_name -> caiquan.internal.v1.AdminActor
-	58, // 13: caiquan.internal.v1.SessionEnded.session:type_name -> actor.PID
-	14, // [14:14] is the sub-list for method output_type
-	14, // [14:14] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	65, // 4: caiquan.internal.v1.Attach.session:type_name -> actor.PID
+	65, // 5: caiquan.internal.v1.Attached.player:type_name -> actor.PID
+	65, // 6: caiquan.internal.v1.Detach.session:type_name -> actor.PID
+	66, // 7: caiquan.internal.v1.ApplyRound.result:type_name -> caiquan.v1.Result
+	66, // 8: caiquan.internal.v1.RoundApplied.result:type_name -> caiquan.v1.Result
+	66, // 9: caiquan.internal.v1.RoundResult.result:type_name -> caiquan.v1.Result
+	67, // 10: caiquan.internal.v1.PipeSend.env:type_name -> caiquan.v1.Envelope
+	67, // 11: caiquan.internal.v1.PipeAcked.env:type_name -> caiquan.v1.Envelope
+	65, // 12: caiquan.internal.v1.ResumeRequest.pipe:type_name -> actor.PID
+	65, // 13: caiquan.internal.v1.PlayerStopping.session:type_name -> actor.PID
+	59, // 14: caiquan.internal.v1.AdminActors.actors:type_name -> caiquan.internal.v1.AdminActor
+	59, // 15: caiquan.internal.v1.AdminKilled.actor:type_name -> caiquan.internal.v1.AdminActor
+	65, // 16: caiquan.internal.v1.SessionEnded.session:type_name -> actor.PID
+	17, // [17:17] is the sub-list for method output_type
+	17, // [17:17] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_internal_proto_init() }
@@ -3458,7 +3925,7 @@ func file_internal_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_internal_proto_rawDesc), len(file_internal_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   58,
+			NumMessages:   65,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

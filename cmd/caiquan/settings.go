@@ -12,9 +12,11 @@ import (
 // one place that maps the validated server configuration onto them.
 
 // Settlement and attach timings are the actors' own, not operator settings.
+// settleRetry x settleAttempts is a round's settle window: with the room's
+// final asks after it, every round ends within 5 s of its deadline.
 const (
 	settleRetry    = 300 * time.Millisecond
-	settleAttempts = 20
+	settleAttempts = 8
 	attachTimeout  = 5 * time.Second
 )
 

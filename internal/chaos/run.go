@@ -691,7 +691,7 @@ func (e *Env) Rest(d time.Duration) {
 }
 
 // Highlights are the lines of the nodes' logs that explain most anomalies
-// (fencing, rooms publishing unconfirmed scores, panics), at most max.
+// (fencing, rounds whose player actors did not answer, panics), at most max.
 func (e *Env) Highlights(max int) []string {
 	files, _ := filepath.Glob(filepath.Join(e.cfg.Dir, "node*-caiquan.log"))
 	var out []string
@@ -701,7 +701,7 @@ func (e *Env) Highlights(max int) []string {
 			continue
 		}
 		for _, line := range strings.Split(string(b), "\n") {
-			if strings.Contains(line, "FENCED") || strings.Contains(line, "publishing computed") || strings.Contains(line, "panic") {
+			if strings.Contains(line, "FENCED") || strings.Contains(line, "did not answer") || strings.Contains(line, "panic") {
 				if len(out) == max {
 					return append(out, "...")
 				}

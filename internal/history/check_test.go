@@ -89,10 +89,10 @@ func TestCheck(t *testing.T) {
 				return insert(es, i+1, Event{At: at(2150), Client: "bob", Kind: Void, Round: "r1"})
 			}),
 			store: cleanStore(),
-			want:  []string{DoubleEnd, SplitEnd},
+			want:  []string{DoubleEnd},
 		},
 		{
-			name: "settled on two nodes: a result for one player and a void for the other",
+			name: "a void for one player, though the store holds his round",
 			events: edit(func(es []Event) []Event {
 				i := find(es, "bob", Result, "r1")
 				es[i] = Event{At: at(2101), Client: "bob", Kind: Void, Round: "r1"}
@@ -100,7 +100,16 @@ func TestCheck(t *testing.T) {
 				return es
 			}),
 			store: cleanStore(),
-			want:  []string{SplitEnd, VoidApplied},
+			want:  []string{VoidApplied},
+		},
+		{
+			name: "a void for the one seat whose player could not store the round",
+			events: edit(func(es []Event) []Event {
+				i := find(es, "bob", Result, "r1")
+				es[i] = Event{At: at(2101), Client: "bob", Kind: Void, Round: "r1"}
+				return es
+			}),
+			store: []Record{cleanStore()[0], {UID: "bob", Rounds: 1, Recent: []Applied{{Round: "r2"}}}},
 		},
 		{
 			name: "settled on two nodes: settle events from two nodes",

@@ -12,9 +12,11 @@
 // Check reads both and reports every Anomaly, by kind:
 //
 //   - double-end: a client saw two ends (result or void) of one round;
-//   - split-end: one round ended differently for two clients (a result
-//     for one and a void for another, or two different results), or
-//     settle events name two nodes: the round was settled twice;
+//   - split-end: one round ended with two different results for two
+//     clients, or settle events name two nodes: the round was settled
+//     twice (a void for one seat beside a result for the others is a
+//     seat whose player could not store the round: void-applied and
+//     lost-write check what the store holds);
 //   - double-seat: a player sat in two rounds at once, seen by one client
 //     (a start while its round was open) or across clients (a round that
 //     seated it started before the earliest seen end of another);

@@ -1,0 +1,367 @@
+package actors
+
+import (
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/caiquan/caiquan"
+	"github.com/caiquan/caiquan/messages"
+	"github.com/caiquan/caiquan/store/memory"
+)
+
+func sessionPID(c *client) *actor.PID { return c.s.(*sessionHandle).pid.Load() }
+
+// A session that loses its room before the deadline (protoactor's
+// Terminated also comes when only the link to the room's member dropped,
+// and the room lives on) tells its client the round is void; the room,
+// settling later, must then not store the round for that player.
+func TestLostRoomBeforeTheDeadlineIsVoidForGood(t *testing.T) {
+	s := testSettings()
+	s.RoundTime = time.Second
+	srv, system := newTestServer(t, s)
+	a, b := connect(t, srv, "a"), connect(t, srv, "b")
+	round := pair(t, a, b)
+	a.choose(2) // rock beats scissors: a would win a point
+	b.choose(1)
+	system.Root.Send(sessionPID(a), &messages.RoomGone{RoundId: round})
+	if v := a.expect("void").GetVoid(); v.RoundId != round {
+		t.Fatalf("void of %q, want %q", v.RoundId, round)
+	}
+	res := b.expect("result")
+	if r := resultOf(res, "b"); r == nil || r.RoundScore != 0 {
+		t.Fatalf("b's line: %v", r)
+	}
+	// A new connection's hi shows what the player actor holds for a.
+	again := &client{t: t, conn: newFakeConn(), uid: "a"}
+	again.s = srv.OpenSession(again.conn)
+	again.send(&messages.Envelope{Body: &messages.Envelope_Hello{Hello: &messages.Hello{User: &messages.User{Uid: "a"}}}})
+	if hi := again.expect("hi").GetHi(); hi.TotalScore != 0 || hi.WinStreak != 0 {
+		t.Fatalf("a was told its round was void, and its record counts it: total %d streak %d", hi.TotalScore, hi.WinStreak)
+	}
+}
+
+// A session whose room's result was lost after the player actor stored the
+// round ends the round with that result, not with a void; also when the
+// player actor was killed in between.
+func TestLostRoomAfterItSettledGivesTheStoredResult(t *testing.T) {
+	for _, mode := range append([]string{"none"}, killModes...) {
+		t.Run(mode, func(t *testing.T) { lostAfterSettled(t, mode) })
+	}
+}
+
+func lostAfterSettled(t *testing.T, mode string) {
+	s := testSettings()
+	s.BotFill = time.Hour // nobody but the test seats a
+	srv, system := newTestServer(t, s)
+	a := connect(t, srv, "a")
+	a.join()
+	room, _ := spawnSpy(system)
+	start := &messages.Start{RoundId: "lost", GameTimeMs: 1000, RoomUsers: []*messages.RoomUser{{Uid: "a"}, {Uid: "b"}}}
+	// After the join in a's mailbox: a is queued when it comes.
+	system.Root.RequestWithCustomSender(sessionPID(a), start, room)
+	a.expect("start")
+	now := time.Now()
+	computed := &messages.Result{RoundId: "lost", Result: []*messages.PlayerResult{
+		{Uid: "a", Choice: 2, RoundScore: 1, TotalScore: 1, WinStreak: 1},
+		{Uid: "b", Choice: 1},
+	}}
+	got, err := system.Root.RequestFuture(srv.d.players, &messages.ApplyRound{
+		Uid: "a", RoundId: "lost", BaseScore: 1,
+		StartedUnixMs: now.UnixMilli(), DeadlineUnixMs: now.UnixMilli(), Result: computed,
+	}, time.Second).Result()
+	if _, ok := got.(*messages.RoundApplied); err != nil || !ok {
+		t.Fatalf("apply: %v %v", got, err)
+	}
+	if mode != "none" {
+		kill(t, srv, KindPlayer, "a", mode)
+	}
+	system.Root.Send(sessionPID(a), &messages.RoomGone{RoundId: "lost"})
+	res := a.expect("result")
+	if len(res.GetResult().Result) != 2 || res.GetResult().RoundId != "lost" {
+		t.Fatalf("result %v, want the room's two lines", res)
+	}
+	if r := resultOf(res, "a"); r.TotalScore != 1 || r.WinStreak != 1 || r.RoundScore != 1 {
+		t.Fatalf("a's line %v, want the stored 1 1 1", r)
+	}
+}
+
+// failingFor is a memory.Store whose Saves of one uid fail while down is set.
+type failingFor struct {
+	*memory.Store
+	uid  string
+	down atomic.Bool
+}
+
+func (f *failingFor) Save(uid string, rec caiquan.PlayerRecord) error {
+	if uid == f.uid && f.down.Load() {
+		return errDown
+	}
+	return f.Store.Save(uid, rec)
+}
+
+// A player actor that cannot store a round within its settle window drops
+// it for good: the room tells that seat the round is void (the others get
+// the result), and the round is never stored later, when the store is back.
+func TestUnstoredRoundIsVoidForThatSeatAndNeverStored(t *testing.T) {
+	store := &failingFor{Store: memory.New(), uid: "a"}
+	srv, _, _ := newServerWith(t, testSettings(), store)
+	a, b := connect(t, srv, "a"), connect(t, srv, "b")
+	round := pair(t, a, b)
+	store.down.Store(true)
+	a.choose(2) // a wins
+	b.choose(1)
+	if v := a.expect("void").GetVoid(); v.RoundId != round {
+		t.Fatalf("void of %q, want %q", v.RoundId, round)
+	}
+	if r := resultOf(b.expect("result"), "b"); r == nil || r.TotalScore != 0 {
+		t.Fatalf("b's line: %v", r)
+	}
+	store.down.Store(false)
+	pair(t, a, b)
+	a.choose(2)
+	b.choose(1)
+	if r := resultOf(a.expect("result"), "a"); r.TotalScore != 1 || r.WinStreak != 1 {
+		t.Fatalf("a's next win: total %d streak %d, want 1 1: the void round was stored", r.TotalScore, r.WinStreak)
+	}
+	if rec, _ := store.Store.Load("a"); rec.Total != 1 || rec.Rounds != 1 {
+		t.Fatalf("a's record %+v, want the second round only", rec)
+	}
+}
+
+// A player refuses a round whose settle window closed, and a round it
+// refused stays refused across a restart of the actor.
+func TestPlayerRefusesRoundsItMayNotApply(t *testing.T) {
+	srv, system := newTestServer(t, testSettings())
+	makePlayers(t, srv, system, "p")
+	now := time.Now()
+	ask := func(round string, started, deadline time.Time) any {
+		t.Helper()
+		got, err := system.Root.RequestFuture(srv.d.players, &messages.ApplyRound{
+			Uid: "p", RoundId: round, BaseScore: 1,
+			StartedUnixMs: started.UnixMilli(), DeadlineUnixMs: deadline.UnixMilli(),
+		}, time.Second).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	if _, ok := ask("late", now, now.Add(-time.Second)).(*messages.RoundRefused); !ok {
+		t.Fatal("a round whose settle window closed was applied")
+	}
+	got, err := system.Root.RequestFuture(srv.d.players, &messages.AbortRound{Uid: "p", RoundId: "aborted"}, time.Second).Result()
+	if _, ok := got.(*messages.RoundRefused); err != nil || !ok {
+		t.Fatalf("abort: %v %v", got, err)
+	}
+	kill(t, srv, KindPlayer, "p", KillPanic)
+	if _, ok := ask("aborted", now, now.Add(time.Second)).(*messages.RoundRefused); !ok {
+		t.Fatal("an aborted round was applied after the player restarted")
+	}
+	if r, ok := ask("fine", now, now.Add(time.Second)).(*messages.RoundApplied); !ok || r.TotalScore != 1 {
+		t.Fatalf("a round in its window: %v", r)
+	}
+}
+
+// A PID from before its member restarted may name another uid's player now
+// (the member gives players generated names): a settlement sent to it is not
+// applied there, and the room hears a dead letter and asks the directory.
+func TestPlayerAppliesOnlyItsOwnRounds(t *testing.T) {
+	srv, system := newTestServer(t, testSettings())
+	makePlayers(t, srv, system, "p", "q")
+	_, q, ok := srv.d.inv.Find("", KindPlayer, "q")
+	if !ok {
+		t.Fatal("no player q")
+	}
+	now := time.Now()
+	got, err := system.Root.RequestFuture(q, &messages.ApplyRound{
+		Uid: "p", RoundId: "r1", BaseScore: 1, StartedUnixMs: now.UnixMilli(), DeadlineUnixMs: now.UnixMilli(),
+	}, time.Second).Result()
+	if !errors.Is(err, actor.ErrDeadLetter) {
+		t.Fatalf("p's round sent to q's player: %v %v, want a dead letter", got, err)
+	}
+	res, err := system.Root.RequestFuture(srv.d.players, &messages.ApplyRound{Uid: "q", RoundId: "probe"}, time.Second).Result()
+	if err != nil || res.(*messages.RoundApplied).TotalScore != 0 {
+		t.Fatalf("q's record after p's round reached it: %v %v", res, err)
+	}
+}
+
+// A room stopped while its players settle claims no score it has not seen
+// stored: a seat whose player has not answered gets RoomGone (its session
+// asks the player), not the room's own computation.
+func TestRoomStoppedWhileSettlingClaimsNothingUnconfirmed(t *testing.T) {
+	s := testSettings()
+	s.RoundTime, s.SettleRetry = time.Hour, time.Minute // only the first, direct ask goes out
+	srv, system := newTestServer(t, s)
+	makePlayers(t, srv, system, "a", "b")
+	silent, asked := spawnSpy(system) // a's player, as the seat names it: it never answers
+	spec := &messages.RoomSpec{RoundId: "stopped"}
+	var spies [2]chan any
+	for i, uid := range []string{"a", "b"} {
+		pid, ch := spawnSpy(system)
+		spies[i] = ch
+		seat := &messages.SeatInfo{Uid: uid, Session: pid}
+		if uid == "a" {
+			seat.Player = silent
+		}
+		spec.Seats = append(spec.Seats, seat)
+	}
+	room, err := spawnRoom(system.Root, srv.d, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ch := range spies {
+		recvType[*messages.Start](t, ch, recvTimeout)
+	}
+	system.Root.Send(room, &messages.RoundDeadline{RoundId: "stopped"})
+	recvType[*messages.ApplyRound](t, asked, recvTimeout)
+	system.Root.Stop(room)
+	switch m := recv(t, spies[0], recvTimeout).(type) {
+	case *messages.RoomGone:
+		if m.RoundId != "stopped" {
+			t.Fatalf("RoomGone of %q", m.RoundId)
+		}
+	default:
+		t.Fatalf("a, whose player never answered, got %T %v", m, m)
+	}
+}
+
+// A session whose player stored the lost round but no longer holds the
+// room's result (it was made again on another member) gets the result from
+// another seat's player, with its own line as stored.
+func TestLostRoundResultFromAnotherSeat(t *testing.T) {
+	s := testSettings()
+	s.BotFill = time.Hour
+	srv, system := newTestServer(t, s)
+	a := connect(t, srv, "a")
+	connect(t, srv, "b")
+	a.join()
+	room, _ := spawnSpy(system)
+	start := &messages.Start{RoundId: "lost", GameTimeMs: 1000, RoomUsers: []*messages.RoomUser{{Uid: "a"}, {Uid: "b"}}}
+	system.Root.RequestWithCustomSender(sessionPID(a), start, room)
+	a.expect("start")
+	now := time.Now()
+	computed := &messages.Result{RoundId: "lost", Result: []*messages.PlayerResult{
+		{Uid: "a", Choice: 2, RoundScore: 1, TotalScore: 1, WinStreak: 1},
+		{Uid: "b", Choice: 1},
+	}}
+	for _, uid := range []string{"a", "b"} {
+		apply := &messages.ApplyRound{Uid: uid, RoundId: "lost", StartedUnixMs: now.UnixMilli(), DeadlineUnixMs: now.UnixMilli()}
+		if uid == "a" {
+			apply.BaseScore = 1
+		} else {
+			apply.Result = computed // a's player holds no result
+		}
+		if _, err := system.Root.RequestFuture(srv.d.players, apply, time.Second).Result(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	system.Root.Send(sessionPID(a), &messages.RoomGone{RoundId: "lost"})
+	res := a.expect("result")
+	if len(res.GetResult().Result) != 2 {
+		t.Fatalf("result %v, want both seats' lines", res)
+	}
+	if r := resultOf(res, "a"); r.TotalScore != 1 || r.WinStreak != 1 || r.RoundScore != 1 || r.Choice != 2 {
+		t.Fatalf("a's line %v", r)
+	}
+}
+
+// A player that connects again while its old connection's round still runs
+// is seated in no other round before that one ends.
+func TestNewSessionWaitsForTheOldSessionsRound(t *testing.T) {
+	s := testSettings()
+	s.RoundTime = 2 * time.Second
+	srv, _ := newTestServer(t, s)
+	old := connect(t, srv, "a")
+	old.join()
+	round := old.expect("start").GetStart().RoundId // with a bot
+
+	again := connect(t, srv, "a") // the old connection is replaced; its round runs on
+	again.join()
+	c := connect(t, srv, "c")
+	c.join()
+	for _, u := range c.expect("start").GetStart().RoomUsers {
+		if u.Uid == "a" {
+			t.Fatalf("a was seated again while its old round %s still ran", round)
+		}
+	}
+	start := again.expect("start").GetStart()
+	if start.RoundId == round {
+		t.Fatalf("a's new session was sent its old round")
+	}
+}
+
+// While members disagree about a uid's owner, two player actors of the uid
+// may live: one that would refuse a round first loads the record, and
+// answers with the round the other stored.
+func TestPlayerRefusesNothingAnotherStored(t *testing.T) {
+	store := memory.New()
+	srv, system, _ := newServerWith(t, testSettings(), store)
+	makePlayers(t, srv, system, "p") // this member's player, with its record loaded
+	other, otherSystem, _ := newServerWith(t, testSettings(), store)
+	now := time.Now()
+	apply := &messages.ApplyRound{Uid: "p", RoundId: "r1", BaseScore: 1,
+		StartedUnixMs: now.Add(time.Second).UnixMilli(), DeadlineUnixMs: now.Add(2 * time.Second).UnixMilli()}
+	if _, err := otherSystem.Root.RequestFuture(other.d.players, apply, time.Second).Result(); err != nil {
+		t.Fatal(err) // the other member's player stored r1
+	}
+	got, err := system.Root.RequestFuture(srv.d.players, &messages.AbortRound{Uid: "p", RoundId: "r1"}, time.Second).Result()
+	if a, ok := got.(*messages.RoundApplied); err != nil || !ok || a.TotalScore != 1 {
+		t.Fatalf("abort of a round the store holds: %v %v, want it applied", got, err)
+	}
+}
+
+// stallStore is a memory.Store whose Saves block while stall is set, as a
+// player actor stuck (or cut off) after it stored a round would be.
+type stallStore struct {
+	*memory.Store
+	stall   atomic.Bool
+	stuck   chan struct{} // one value when a Save blocks
+	release chan struct{}
+}
+
+func (s *stallStore) Save(uid string, rec caiquan.PlayerRecord) error {
+	if s.stall.Load() {
+		s.stuck <- struct{}{}
+		<-s.release
+	}
+	return s.Store.Save(uid, rec)
+}
+
+// A session that cannot reach its player about a lost round reads the
+// store once the round's settle window has closed: a round it finds there
+// ends as a result, not as a void.
+func TestLostRoundReadFromTheStore(t *testing.T) {
+	store := &stallStore{Store: memory.New(), stuck: make(chan struct{}, 1), release: make(chan struct{})}
+	defer close(store.release)
+	s := testSettings()
+	s.BotFill = time.Hour
+	srv, system, _ := newServerWith(t, s, store)
+	a := connect(t, srv, "a")
+	a.join()
+	room, _ := spawnSpy(system)
+	// A round whose deadline passed 2 s ago: its window is closed.
+	start := &messages.Start{RoundId: "lost", GameTimeMs: -2000, RoomUsers: []*messages.RoomUser{{Uid: "a"}, {Uid: "bot-lost-1"}}}
+	system.Root.RequestWithCustomSender(sessionPID(a), start, room)
+	a.expect("start")
+	now := time.Now()
+	apply := func(round string) *messages.ApplyRound {
+		return &messages.ApplyRound{Uid: "a", RoundId: round, BaseScore: 1, StartedUnixMs: now.UnixMilli(), DeadlineUnixMs: now.UnixMilli()}
+	}
+	if _, err := system.Root.RequestFuture(srv.d.players, apply("lost"), time.Second).Result(); err != nil {
+		t.Fatal(err)
+	}
+	store.stall.Store(true)
+	system.Root.Send(srv.d.players, apply("next"))
+	select {
+	case <-store.stuck: // the player is stuck in its Save from now on
+	case <-time.After(3 * time.Second):
+		t.Fatal("the player did not save")
+	}
+	system.Root.Send(sessionPID(a), &messages.RoomGone{RoundId: "lost"})
+	res := a.expect("result")
+	if r := resultOf(res, "a"); r == nil || r.TotalScore != 1 || r.WinStreak != 1 {
+		t.Fatalf("result %v, want a's stored line", res)
+	}
+}
