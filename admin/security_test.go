@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/caiquan/caiquan/admin"
 	"github.com/caiquan/caiquan/internal/testing/testserver"
@@ -57,6 +58,11 @@ func TestAdminTokenMadeAndKept(t *testing.T) {
 	tok := s.AdminToken()
 	if err := admin.ValidToken(tok); err != nil {
 		t.Fatalf("made token %q: %v", tok, err)
+	}
+	// The server's stderr reaches the test through a pipe, behind the
+	// stdout line Start waits for: wait for the line to arrive.
+	for end := time.Now().Add(5 * time.Second); !strings.Contains(s.Stderr(), "caiquan.admin-token") && time.Now().Before(end); {
+		time.Sleep(20 * time.Millisecond)
 	}
 	if !strings.Contains(s.Stderr(), "caiquan.admin-token") {
 		t.Errorf("the log does not say where the token is:\n%s", s.Stderr())
