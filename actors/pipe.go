@@ -45,7 +45,7 @@ func (c *remoteConn) Resumable() bool { return c.resumable }
 func (c *remoteConn) Lost() bool      { return c.lost }
 
 // fromPipe says whether a client message or ConnClosed that came from
-// another actor (sender set) came from this session's pipe. A former
+// another actor (sender set) came from the session actor's pipe. A former
 // pipe's, in flight when another connection took the session over, is
 // dropped.
 func (s *session) fromPipe(ctx actor.Context) bool {

@@ -127,7 +127,7 @@ type resumingState struct {
 	handover uint64
 	sio      bool                                  // a Socket.IO CONNECT asks, not a hello
 	remote   bool                                  // the session asked lives on another member: no handover
-	piping   bool                                  // after its takeover: this session is the connection's pipe
+	piping   bool                                  // after its takeover: the actor is the connection's pipe
 	acks     map[uint64]func(code, message string) // a pipe's client messages awaiting their verdicts
 	nextAck  uint64
 	pending  []*messages.Envelope
@@ -362,7 +362,7 @@ func (s *session) startResume(ctx actor.Context, h *messages.Hello, user *messag
 
 // askTakeover asks the session rs names for the takeover of this
 // connection: one on this member takes it parked under a handover; one on
-// another member drives it through this session, which stays as its pipe
+// another member drives it through the new session actor, which stays as its pipe
 // (pipe.go).
 func (s *session) askTakeover(ctx actor.Context, rs *resumingState, req *messages.ResumeRequest, wait time.Duration) {
 	s.resuming = rs

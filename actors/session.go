@@ -31,7 +31,7 @@ type session struct {
 	room     *actor.PID
 	round    string
 	lost     *lostRound      // while asking the player how the round ended
-	roundEnd time.Time       // the round's deadline as this session saw it start
+	roundEnd time.Time       // the round's deadline, from when the start reached the actor
 	start    *messages.Start // the round's, for its seats
 	// busyUntil: another session of the uid sits in a round until then
 	// (or until the player says Free); joins wait.

@@ -913,7 +913,7 @@ type Attached struct {
 	// session, which refuses its hello.
 	Banned bool `protobuf:"varint,5,opt,name=banned,proto3" json:"banned,omitempty"`
 	// Set while another session of the uid sits in a round that may still
-	// run: this session joins no queue before then, or before Free.
+	// run: the new session actor joins no queue before then, or before Free.
 	BusyUntilUnixMs int64 `protobuf:"varint,6,opt,name=busy_until_unix_ms,json=busyUntilUnixMs,proto3" json:"busy_until_unix_ms,omitempty"`
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
