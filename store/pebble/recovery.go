@@ -56,13 +56,13 @@ func scanWALs(dir string) map[string]walScan {
 		}
 		r := ll.OpenForRead()
 		for {
+			// off is where the last whole record ends: the reader sets it
+			// before each record, and returns it with the end or the error.
 			rec, off, err := r.NextRecord()
+			s.bytes = off.Physical
 			if err == nil {
-				var n int64
-				n, err = io.Copy(io.Discard, rec)
-				if err == nil {
+				if _, err = io.Copy(io.Discard, rec); err == nil {
 					s.records++
-					s.bytes = off.Physical + n
 					continue
 				}
 			}
@@ -84,10 +84,11 @@ func scanWALs(dir string) map[string]walScan {
 // tailBytes counts the bytes of path from off that Pebble drops and that
 // were this log's: not zeros (preallocated space), and not what a recycled
 // WAL file still holds of the log it was before, which Pebble rightly
-// ignores. The header at off tells: a chunk header with this log's number
-// is a record of this log that does not read. Anything else is this log's
-// too, unless the file holds whole chunks of another log (it is a
-// recycled file, and off is where the old contents begin).
+// ignores. The header of the first chunk at or after off tells: a chunk
+// header with this log's number is a record of this log that does not
+// read. Anything else is this log's too, unless the file holds whole
+// chunks of another log (it is a recycled file, and off is where the old
+// contents begin).
 func tailBytes(path string, off int64, logNum uint32) int64 {
 	data, err := os.ReadFile(path)
 	if err != nil || off >= int64(len(data)) {
@@ -97,35 +98,65 @@ func tailBytes(path string, off int64, logNum uint32) int64 {
 	if len(bytes.Trim(tail, "\x00")) == 0 {
 		return 0
 	}
-	if len(tail) >= 11 && tail[6] >= 5 && tail[6] <= 12 && binary.LittleEndian.Uint32(tail[7:]) == logNum {
+	if h := data[nextChunkStart(data, off):]; len(h) >= 11 && h[6] >= 5 && h[6] <= 12 && binary.LittleEndian.Uint32(h[7:]) == logNum {
 		return int64(len(tail))
 	}
-	if findChunk(data, off, func(n uint32) bool { return n != logNum }) >= 0 {
+	if findChunk(data, off, func(n uint32, _ byte) bool { return n != logNum }) >= 0 {
 		return 0
 	}
 	return int64(len(tail))
 }
 
-// intactChunkAfter is the offset of a whole chunk of log logNum after off,
+// intactChunkAfter is the offset of a whole chunk of log logNum that
+// begins a record after the one at off (the record that does not read),
 // or -1. Pebble v2.1.7 takes damage in the last block of the newest WAL
-// for a write cut short and drops the saves after it; this finds them.
+// for a write cut short and drops the saves after it; this finds them. The
+// record at off may itself be whole in part: a record that spans blocks,
+// cut short after its first chunk, is a write cut short, not damage.
 func intactChunkAfter(path string, off int64, logNum uint32) int64 {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return -1
 	}
-	return findChunk(data, off+1, func(n uint32) bool { return n == logNum })
+	begins := func(n uint32, pos byte) bool { return n == logNum && (pos == chunkFull || pos == chunkFirst) }
+	return findChunk(data, nextChunkStart(data, off)+1, begins)
 }
 
-// findChunk looks from off for a whole chunk of a log whose number want
-// accepts: a header of the recyclable or WAL-sync formats, a length that
-// fits its 32 KiB block, and a checksum that matches (masked CRC-32C of
-// the type byte through the payload, as package record writes).
-func findChunk(data []byte, off int64, want func(logNum uint32) bool) int64 {
-	const block = 32 << 10
+const walBlock = 32 << 10
+
+// nextChunkStart is where the record after a record ending at off begins:
+// off, or the next block when the rest of off's block is zeros too short
+// for a chunk header (the writer pads a block's end so).
+func nextChunkStart(data []byte, off int64) int64 {
+	rest := walBlock - off%walBlock
+	if rest >= 19 || off+rest > int64(len(data)) {
+		return off
+	}
+	if len(bytes.Trim(data[off:off+rest], "\x00")) != 0 {
+		return off
+	}
+	return off + rest
+}
+
+// Where a chunk sits in its record, from its type byte (package record's
+// recyclable types 5-8 and WAL-sync types 9-12 both go full, first,
+// middle, last).
+const (
+	chunkFull = iota
+	chunkFirst
+	chunkMiddle
+	chunkLast
+)
+
+// findChunk looks from off for a whole chunk that want accepts, given its
+// log number and its place in its record: a header of the recyclable or
+// WAL-sync formats, a length that fits its 32 KiB block, and a checksum
+// that matches (masked CRC-32C of the type byte through the payload, as
+// package record writes).
+func findChunk(data []byte, off int64, want func(logNum uint32, pos byte) bool) int64 {
 	for p := int(off); p+11 <= len(data); p++ {
 		typ := data[p+6]
-		if typ < 5 || typ > 12 || !want(binary.LittleEndian.Uint32(data[p+7:])) {
+		if typ < 5 || typ > 12 || !want(binary.LittleEndian.Uint32(data[p+7:]), (typ-5)%4) {
 			continue
 		}
 		hs := 11
@@ -133,7 +164,7 @@ func findChunk(data []byte, off int64, want func(logNum uint32) bool) int64 {
 			hs = 19
 		}
 		end := p + hs + int(binary.LittleEndian.Uint16(data[p+4:]))
-		if end > len(data) || p/block != (end-1)/block {
+		if end > len(data) || p/walBlock != (end-1)/walBlock {
 			continue
 		}
 		c := crc32.Checksum(data[p+6:end], castagnoli)
