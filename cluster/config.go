@@ -81,6 +81,16 @@ type Config struct {
 	// it etcd is spoken to in plain text, which Validate allows only to
 	// loopback endpoints.
 	EtcdTLS TLSFiles
+	// Vocabulary is the number of the set of message types this member
+	// speaks (messages.Vocabulary); it tells the others by a kind it
+	// registers. 0 means 1, and registers nothing.
+	Vocabulary int
+	// VocabularyOf is the vocabulary a member must speak to take a
+	// message; a message whose type the receiving member's vocabulary
+	// lacks is withheld. Nil sends everything.
+	VocabularyOf func(msg any) int
+	// Withheld, if set, is told the type name of each message withheld.
+	Withheld func(typeName string)
 	// Logger receives this package's own notes; nil means slog.Default().
 	Logger *slog.Logger
 	// EtcdLogger is the etcd clients' log (ours and the provider's); nil

@@ -64,6 +64,7 @@ type Node struct {
 	// addrList is the member addresses, sorted, for placement without
 	// the lock; onChange is called after it changes.
 	addrList atomic.Pointer[[]string]
+	vocabs   atomic.Pointer[map[string]int] // member address -> vocabulary
 	onChange atomic.Pointer[func()]
 	lastTick atomic.Int64 // the pause watch's last tick, unix ns
 
@@ -139,8 +140,12 @@ func Start(ctx context.Context, system *actor.ActorSystem, cfg Config) (*Node, e
 		return nil, err
 	}
 
+	kinds := cfg.Kinds
+	if v := cfg.vocabulary(); v > 1 {
+		kinds = append(slices.Clone(kinds), vocabularyKind(v))
+	}
 	pcfg := pcluster.Configure(cfg.Name, provider, disthash.New(), remoteCfg,
-		pcluster.WithKinds(cfg.Kinds...),
+		pcluster.WithKinds(kinds...),
 		pcluster.WithHeartbeatExpiration(cfg.heartbeatExpiry()),
 	)
 	n.c = pcluster.New(system, pcfg)
@@ -149,6 +154,7 @@ func Start(ctx context.Context, system *actor.ActorSystem, cfg Config) (*Node, e
 			n.onTopology(t.Members)
 		}
 	})
+	n.gateRemote()
 	// StartMember panics on a provider error (cluster.go:107-109) and
 	// sleeps a second at the end (cluster.go:111).
 	if err := startMember(n.c); err != nil {
@@ -245,6 +251,7 @@ func (n *Node) onTopology(members []*pcluster.Member) {
 		n.joined = true
 	}
 	n.mu.Unlock()
+	n.setVocabularies(members)
 	addrs := make([]string, 0, len(members))
 	for _, m := range members {
 		addrs = append(addrs, m.Address())

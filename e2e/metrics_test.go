@@ -82,6 +82,7 @@ func TestMetricsStartAtZero(t *testing.T) {
 		"caiquan_cluster_fenced":                    "0",
 		"caiquan_cluster_peer_rtt_seconds_count":    "0",
 		"caiquan_cluster_peer_probe_failures_total": "0",
+		"caiquan_cluster_messages_withheld_total":   "0",
 		"caiquan_store_stale_saves_total":           "0",
 		"caiquan_rounds_settled_total":              "0",
 		"caiquan_settlement_lag_seconds_count":      "0",

@@ -57,6 +57,9 @@ type Metrics struct {
 	// PeerProbeFailures the probes that got no answer in time.
 	PeerRTT           prometheus.Histogram
 	PeerProbeFailures prometheus.Counter
+	// Withheld counts messages not sent to a member whose release does
+	// not know their type (mid-upgrade).
+	Withheld prometheus.Counter
 	// cluster is read at each scrape by the members and fenced gauges.
 	cluster atomic.Pointer[ClusterState]
 }
@@ -218,8 +221,12 @@ func New() *Metrics {
 		Name: "caiquan_cluster_peer_probe_failures_total", Help: "Probes of another member that got no answer in time.",
 	})
 
+	m.Withheld = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "caiquan_cluster_messages_withheld_total", Help: "Messages not sent to a member of an older release that does not know their type (during a rolling upgrade).",
+	})
+
 	for _, c := range []prometheus.Collector{
-		m.BuildInfo, m.StoreSeconds, m.StoreErrors, m.StoreStaleSaves, m.Logins,
+		m.Withheld, m.BuildInfo, m.StoreSeconds, m.StoreErrors, m.StoreStaleSaves, m.Logins,
 		members, fenced, m.PeerRTT, m.PeerProbeFailures,
 		m.DamagedRecords, m.StoreLowSpace, m.JoinsRefused, m.GuestsExpired, m.HTTPRefused,
 		m.Connections, m.PlayersWaiting, m.RoomsInProgress, m.RoundsSettled, m.RoundsVoided,

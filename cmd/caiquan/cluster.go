@@ -12,6 +12,7 @@ import (
 	"github.com/caiquan/caiquan/cluster"
 	"github.com/caiquan/caiquan/gateway"
 	"github.com/caiquan/caiquan/internal/zapslog"
+	"github.com/caiquan/caiquan/messages"
 	"github.com/caiquan/caiquan/metrics"
 )
 
@@ -51,6 +52,9 @@ func (m *Main) openCluster() error {
 		TLS:             cluster.TLSFiles{Cert: c.ClusterTLSCertFile, Key: c.ClusterTLSKeyFile, CA: c.ClusterTLSCAFile},
 		EtcdTLS:         cluster.TLSFiles{Cert: c.ClusterEtcdTLSCertFile, Key: c.ClusterEtcdTLSKeyFile, CA: c.ClusterEtcdTLSCAFile},
 		Kinds:           []*cluster.Kind{cluster.PingKindDef(), cluster.HTTPKindDef(m.ln.Addr().(*net.TCPAddr).Port)},
+		Vocabulary:      messages.Vocabulary,
+		VocabularyOf:    messages.VocabularyOf,
+		Withheld:        func(string) { m.metrics.Withheld.Inc() },
 		Logger:          m.log,
 		EtcdLogger:      zapslog.New(withLib(m.log.Handler(), libEtcd), slog.LevelInfo),
 	})
