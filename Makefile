@@ -59,6 +59,8 @@ bench-check:
 # (cluster/process_test.go, e2e/cluster_*_test.go and
 # admin/console_cluster_test.go have //go:build !race).
 # Our own code in cluster/ still runs under -race in the step above.
+# TestClusterRollingUpgrade builds the previous release from git (it needs
+# the full history, not a shallow clone) into bin/previous-COMMIT/.
 test-cluster: etcd postgres
 	$(GO) test -count=1 -timeout 10m ./cluster/...
 	$(GO) test -count=1 -timeout 20m -run '^TestCluster' ./e2e/ ./admin/

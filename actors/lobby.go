@@ -33,6 +33,10 @@ type lobby struct {
 	// confirmed; shunned: room hosts that failed to confirm, until when.
 	opening map[string]opening
 	shunned map[string]time.Time
+	// drainingHosts: the members whose lobby said it drains, with when
+	// it said so; they get no rooms (see pollDrains).
+	drainingHosts map[string]time.Time
+	poll          Timer
 	// watched: the sessions on other members this lobby watches, by PID.
 	// A session stays watched from its first join until it ends, so its
 	// rounds cost no Watch and Unwatch each (system messages that wake its
@@ -54,6 +58,17 @@ const openTimeout = time.Second
 // shunFor is how long a room host that did not confirm gets no rooms.
 const shunFor = 5 * time.Second
 
+// drainPollEvery is how often the lobby that seats asks every other
+// member's lobby whether its node drains. A draining node finishes the
+// rounds it has and exits, so a room opened there would only be voided
+// when its drain times out. Members of the previous release answer too
+// (GetDrainStatus is as old as drains) but do not refuse rooms
+// themselves, so the asking is done here, by whichever release seats.
+const drainPollEvery = 500 * time.Millisecond
+
+// drainPoll is the lobby's own tick to ask the members whether they drain.
+type drainPoll struct{}
+
 type waiting struct {
 	seat   *messages.SeatInfo
 	ticket uint64
@@ -61,8 +76,10 @@ type waiting struct {
 }
 
 type seatedTicket struct {
-	ticket uint64
-	at     time.Time
+	ticket  uint64
+	at      time.Time
+	session *actor.PID
+	until   time.Time // the round cannot run past this
 }
 
 func lobbyProps(d *deps) *actor.Props {
@@ -78,9 +95,14 @@ func (l *lobby) Receive(ctx actor.Context) {
 		l.opening = make(map[string]opening)
 		l.shunned = make(map[string]time.Time)
 		l.watched = make(map[string]*actor.PID)
+		l.drainingHosts = make(map[string]time.Time)
 		l.d.metrics.PlayersWaiting.Set(0)
+		if _, alone := l.d.place.(localPlacement); !alone {
+			l.poll = sendAfter(ctx, l.d.settings.Clock, drainPollEvery, drainPoll{})
+		}
 	case *actor.Restarting, *actor.Stopping:
 		stopTimer(l.wake)
+		stopTimer(l.poll)
 		for _, o := range l.opening {
 			stopTimer(o.timer)
 		}
@@ -106,7 +128,69 @@ func (l *lobby) Receive(ctx actor.Context) {
 		l.handleDrain(ctx)
 	case *messages.GetDrainStatus:
 		ctx.Respond(&messages.DrainStatus{Draining: l.draining, Waiting: int32(len(l.queue))})
+	case drainPoll:
+		l.pollDrains(ctx)
 	}
+}
+
+// pollDrains asks the other members' lobbies whether their nodes drain,
+// when this lobby seats, and asks again after drainPollEvery. A node
+// without a cluster has nobody to ask and never polls.
+func (l *lobby) pollDrains(ctx actor.Context) {
+	l.poll = sendAfter(ctx, l.d.settings.Clock, drainPollEvery, drainPoll{})
+	if l.draining || l.d.place.Lobby() != l.d.self {
+		return
+	}
+	now := l.d.settings.Clock.Now()
+	for host, at := range l.drainingHosts {
+		// A node drains for drain_timeout at most, then leaves the
+		// member list; an answer not repeated is forgotten.
+		if now.Sub(at) > 4*drainPollEvery {
+			delete(l.drainingHosts, host)
+		}
+	}
+	for _, host := range l.d.place.RoomHosts() {
+		if host == l.d.self {
+			continue
+		}
+		// An answer (Respond) names no sender, so the future keeps
+		// which member it came from.
+		f := ctx.RequestFuture(lobbyAt(host), &messages.GetDrainStatus{}, drainPollEvery)
+		ctx.ReenterAfter(f, func(res any, err error) {
+			if st, ok := res.(*messages.DrainStatus); ok && err == nil {
+				l.noteDrainStatus(ctx, host, st)
+			}
+		})
+	}
+}
+
+// noteDrainStatus notes a member's answer to pollDrains. The players on
+// a member that drains get no new round either: the member closes their
+// sockets once its own rooms are done, and one cut off in a round on
+// another member would come back elsewhere, join, and sit in two rounds.
+// So those waiting are told, as those who join later are (handleJoin).
+func (l *lobby) noteDrainStatus(ctx actor.Context, host string, st *messages.DrainStatus) {
+	if !st.Draining {
+		delete(l.drainingHosts, host)
+		return
+	}
+	l.drainingHosts[host] = l.d.settings.Clock.Now()
+	kept := l.queue[:0]
+	for _, w := range l.queue {
+		if w.seat.Session.Address == host {
+			refuseDraining(ctx, w.seat.Session)
+		} else {
+			kept = append(kept, w)
+		}
+	}
+	l.queue = kept
+	l.d.metrics.PlayersWaiting.Set(float64(len(l.queue)))
+}
+
+// refuseDraining tells a session on a member that drains that it gets no
+// new round; a session of either release then stops waiting.
+func refuseDraining(ctx actor.Context, session *actor.PID) {
+	ctx.Send(session, &messages.Error{Code: messages.CodeDraining, Message: "the server is shutting down and starts no new rounds"})
 }
 
 // handleJoin queues a player. A repeat of the same ticket keeps the place; a
@@ -124,12 +208,28 @@ func (l *lobby) handleJoin(ctx actor.Context, msg *messages.JoinQueue) {
 		l.tellDraining(ctx, seat.Session)
 		return
 	}
+	if _, ok := l.drainingHosts[seat.Session.Address]; ok {
+		refuseDraining(ctx, seat.Session)
+		return
+	}
 	if why := l.d.hold.Load(); why != nil {
 		l.tellHeld(ctx, seat.Session, *why)
 		return
 	}
 	if s, ok := l.seated[seat.Uid]; ok && msg.Ticket != 0 && msg.Ticket <= s.ticket {
 		return // already seated; the start is on its way
+	}
+	if s, ok := l.seated[seat.Uid]; ok && !msg.OtherRoundOver && !s.session.Equal(seat.Session) && l.d.settings.Clock.Now().Before(s.until) {
+		// Another session of the uid sits in a round this lobby opened, and
+		// the uid's player did not say that round is over: its client came
+		// back on a new connection while that round runs, and the old
+		// session did not tell the player of its seat (a node of the
+		// previous release, draining). Seated now, the player would sit in
+		// two rounds at once; the join repeats every second and is taken
+		// once that round is over.
+		l.remove(ctx, seat.Uid, nil)
+		ctx.Send(seat.Session, &messages.Queued{Waiting: int32(len(l.queue) + 1)})
+		return
 	}
 	found := false
 	for i := range l.queue {
@@ -240,10 +340,11 @@ func (l *lobby) wakeAt(ctx actor.Context, wake, now time.Time) {
 
 func (l *lobby) open(ctx actor.Context, t rules.Table, byUID map[string]waiting, now time.Time) {
 	spec := &messages.RoomSpec{RoundId: l.nextRoundID(), Bots: int32(t.Bots), Seed: l.rng.Int64()}
+	span := l.roundSpan()
 	for _, uid := range t.UIDs {
 		w := byUID[uid]
 		spec.Seats = append(spec.Seats, w.seat)
-		l.seated[uid] = seatedTicket{ticket: w.ticket, at: now}
+		l.seated[uid] = seatedTicket{ticket: w.ticket, at: now, session: w.seat.Session, until: now.Add(span)}
 		waited := now.Sub(w.since).Seconds()
 		if t.Bots > 0 {
 			l.d.metrics.BotFill.Observe(waited)
@@ -275,10 +376,18 @@ func (l *lobby) forget(now time.Time) {
 	}
 	l.forgot = now
 	for uid, s := range l.seated {
-		if now.Sub(s.at) > seatedMemory {
+		if now.Sub(s.at) > seatedMemory && now.After(s.until) {
 			delete(l.seated, uid)
 		}
 	}
+}
+
+// roundSpan is the longest a round opened now can run: the room host's
+// time to confirm it, the round, and the room's settling (its window and
+// final asks), after which every seat's player has applied or refused it.
+func (l *lobby) roundSpan() time.Duration {
+	st := l.d.settings
+	return openTimeout + st.RoundTime + st.settleWithin() + finalAsks*st.SettleRetry
 }
 
 func (l *lobby) nextRoundID() string {
@@ -358,6 +467,9 @@ func (l *lobby) pickHost(now time.Time) string {
 	hosts := l.d.place.RoomHosts()
 	for i := range hosts {
 		h := hosts[(int(l.rounds)+i)%len(hosts)]
+		if _, draining := l.drainingHosts[h]; draining {
+			continue
+		}
 		if until, ok := l.shunned[h]; !ok || now.After(until) {
 			delete(l.shunned, h)
 			return h

@@ -36,11 +36,13 @@ type session struct {
 	// busyUntil: another session of the uid sits in a round until then
 	// (or until the player says Free); joins wait.
 	busyUntil time.Time
-	attach    Timer
-	att       *attachState // while attaching
-	wait      *waitState   // while queued
-	gone      bool         // the socket is closed: nothing more from the client
-	hello     Timer
+	// otherRoundOver: busyUntil was set and is over; the lobby hears so.
+	otherRoundOver bool
+	attach         Timer
+	att            *attachState // while attaching
+	wait           *waitState   // while queued
+	gone           bool         // the socket is closed: nothing more from the client
+	hello          Timer
 	// rejoin repeats a waiting session's join. It is made at the first
 	// join and reset at each, not made anew: a timer per join was two per
 	// round, and most joins are seated at once.
@@ -201,7 +203,7 @@ func (s *session) Receive(ctx actor.Context) {
 		s.handleLostRead(ctx, msg)
 	case *messages.Free:
 		if !s.busyUntil.IsZero() {
-			s.busyUntil = time.Time{}
+			s.busyUntil, s.otherRoundOver = time.Time{}, true
 			if s.phase == queued {
 				s.sendJoin(ctx)
 			}
@@ -545,7 +547,7 @@ func (s *session) sendJoin(ctx actor.Context) {
 			s.rejoinIn(ctx, min(wait, rejoinEvery))
 			return
 		}
-		s.busyUntil = time.Time{}
+		s.busyUntil, s.otherRoundOver = time.Time{}, true
 	}
 	lobby := s.d.lobbyPID()
 	if !slices.ContainsFunc(w.lobbies, lobby.Equal) {
@@ -559,6 +561,7 @@ func (s *session) sendJoin(ctx actor.Context) {
 		},
 		Ticket:         w.ticket,
 		JoinedAtUnixMs: w.joinedAt.UnixMilli(),
+		OtherRoundOver: s.otherRoundOver,
 	})
 	s.rejoinIn(ctx, rejoinEvery)
 }

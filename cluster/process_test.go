@@ -27,6 +27,11 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/caiquan/caiquan/internal/testing/etcdtest"
 	"github.com/caiquan/caiquan/internal/testing/testserver"
+	// The server processes' lobbies ask every member whether it drains:
+	// the in-process members know the game's message types, as every
+	// real member does (protoactor-go's remote panics on a type it does
+	// not know: remote/proto_serializer.go:31).
+	_ "github.com/caiquan/caiquan/messages"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 )
 

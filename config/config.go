@@ -200,6 +200,11 @@ type Config struct {
 	ClusterEtcdTLSCertFile string `yaml:"cluster_etcd_tls_cert_file"`
 	ClusterEtcdTLSKeyFile  string `yaml:"cluster_etcd_tls_key_file"`
 	ClusterEtcdTLSCAFile   string `yaml:"cluster_etcd_tls_ca_file"`
+
+	// Retired names the settings of an earlier release that were given
+	// (in the file, the environment or a flag) and are ignored: the server
+	// starts, and warns. Not a setting itself.
+	Retired []string `yaml:"-"`
 }
 
 // Store and auth modes, and log formats.

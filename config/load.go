@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -27,6 +28,12 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 		return Config{}, err
 	}
 	c := Default()
+	for name := range retired {
+		_, flagged := given[strings.ReplaceAll(name, "_", "-")]
+		if flagged || getenv("CAIQUAN_"+strings.ToUpper(name)) != "" {
+			c.Retired = append(c.Retired, name)
+		}
+	}
 	path, from := getenv(configEnv), configEnv
 	if raw, ok := given["config"]; ok {
 		path, from = raw, "flag -config"
@@ -50,6 +57,8 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	if err := errors.Join(errs...); err != nil {
 		return Config{}, err
 	}
+	slices.Sort(c.Retired)
+	c.Retired = slices.Compact(c.Retired)
 	// A prefix without its trailing slash is an obvious slip, not a reason to stop.
 	if c.SocketIOPrefix != "" && !strings.HasSuffix(c.SocketIOPrefix, "/") {
 		c.SocketIOPrefix += "/"
@@ -88,6 +97,9 @@ func newFlagSet() *flag.FlagSet {
 	fs.Var(&rawFlag{}, "config", "YAML file of settings")
 	for _, s := range settings {
 		fs.Var(&rawFlag{isBool: s.kind == "bool"}, s.flag(), s.help)
+	}
+	for name, note := range retired {
+		fs.Var(&rawFlag{}, strings.ReplaceAll(name, "_", "-"), "retired: "+note)
 	}
 	return fs
 }
@@ -138,6 +150,10 @@ func loadFile(c *Config, path, from string) (errs []error, err error) {
 	for i := 0; i+1 < len(top.Content); i += 2 {
 		key, val := top.Content[i], top.Content[i+1]
 		s, ok := lookup(key.Value)
+		if _, old := retired[key.Value]; !ok && old {
+			c.Retired = append(c.Retired, key.Value)
+			continue
+		}
 		if !ok {
 			return nil, unknownKey(path, key)
 		}

@@ -343,3 +343,45 @@ func TestSecretsFromEverySource(t *testing.T) {
 		})
 	}
 }
+
+// TestRetiredSettings: a setting the previous release had and this one
+// dropped starts the server (a rolling upgrade keeps the old settings)
+// and is named in Retired, from the file, the environment or a flag; a
+// misspelt name still stops it.
+func TestRetiredSettings(t *testing.T) {
+	file := writeYAML(t, "room_size: 3\nheap_budget_mib: 512\n")
+	for _, c := range []struct {
+		name string
+		args []string
+		env  func(string) string
+	}{
+		{"file", []string{"-config", file}, env()},
+		{"env", nil, env("CAIQUAN_HEAP_BUDGET_MIB", "512")},
+		{"flag", []string{"-heap-budget-mib", "0"}, env()},
+		{"all three", []string{"-config", file, "-heap-budget-mib=0"}, env("CAIQUAN_HEAP_BUDGET_MIB", "512")},
+	} {
+		got, err := Load(c.args, c.env)
+		if err != nil {
+			t.Errorf("%s: %v", c.name, err)
+			continue
+		}
+		if !reflect.DeepEqual(got.Retired, []string{"heap_budget_mib"}) {
+			t.Errorf("%s: Retired = %q, want [heap_budget_mib]", c.name, got.Retired)
+		}
+		if RetiredNote("heap_budget_mib") == "" {
+			t.Error("heap_budget_mib has no note")
+		}
+	}
+	if got, err := Load([]string{"-config", file}, env()); err != nil || got.RoomSize != 3 {
+		t.Errorf("the rest of the file: room_size %d, %v", got.RoomSize, err)
+	}
+	_, err := Load([]string{"-config", writeYAML(t, "heap_budget: 512\n")}, env())
+	if err == nil || !strings.Contains(err.Error(), `unknown setting "heap_budget"`) {
+		t.Errorf("a misspelt setting: %v", err)
+	}
+	var b bytes.Buffer
+	Usage(&b)
+	if strings.Contains(b.String(), "heap") {
+		t.Error("Usage lists a retired setting")
+	}
+}

@@ -98,6 +98,17 @@ var settings = []setting{
 }
 
 // lookup finds a setting by its yaml name.
+// retired are settings of earlier releases that do nothing now, with what
+// took their place. A rolling upgrade runs the new release on the previous
+// release's settings, so setting one starts the server with a warning
+// instead of stopping it; Usage does not list them.
+var retired = map[string]string{
+	"heap_budget_mib": "the collector's pacing is gone: memory_limit_mib and gc_percent set the heap now",
+}
+
+// RetiredNote is what took the place of retired setting name.
+func RetiredNote(name string) string { return retired[name] }
+
 func lookup(name string) (setting, bool) {
 	for _, s := range settings {
 		if s.name == name {

@@ -131,9 +131,13 @@ type JoinQueue struct {
 	JoinedAtUnixMs int64                  `protobuf:"varint,3,opt,name=joined_at_unix_ms,json=joinedAtUnixMs,proto3" json:"joined_at_unix_ms,omitempty"`
 	// forwarded: a lobby that does not seat passed it on; it is not passed
 	// on again, so two members that disagree about the lobby cannot loop.
-	Forwarded     bool `protobuf:"varint,4,opt,name=forwarded,proto3" json:"forwarded,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Forwarded bool `protobuf:"varint,4,opt,name=forwarded,proto3" json:"forwarded,omitempty"`
+	// other_round_over: the uid's player actor told this session to wait
+	// for a round another session of the uid sat in, and that round is over
+	// (Free, or its time ran out); the lobby need not hold the join for it.
+	OtherRoundOver bool `protobuf:"varint,5,opt,name=other_round_over,json=otherRoundOver,proto3" json:"other_round_over,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *JoinQueue) Reset() {
@@ -190,6 +194,13 @@ func (x *JoinQueue) GetJoinedAtUnixMs() int64 {
 func (x *JoinQueue) GetForwarded() bool {
 	if x != nil {
 		return x.Forwarded
+	}
+	return false
+}
+
+func (x *JoinQueue) GetOtherRoundOver() bool {
+	if x != nil {
+		return x.OtherRoundOver
 	}
 	return false
 }
@@ -3587,12 +3598,13 @@ const file_internal_proto_rawDesc = "" +
 	"\n" +
 	"win_streak\x18\x06 \x01(\x05R\twinStreak\x12\"\n" +
 	"\x06player\x18\a \x01(\v2\n" +
-	".actor.PIDR\x06player\"\x9f\x01\n" +
+	".actor.PIDR\x06player\"\xc9\x01\n" +
 	"\tJoinQueue\x121\n" +
 	"\x04seat\x18\x01 \x01(\v2\x1d.caiquan.internal.v1.SeatInfoR\x04seat\x12\x16\n" +
 	"\x06ticket\x18\x02 \x01(\x04R\x06ticket\x12)\n" +
 	"\x11joined_at_unix_ms\x18\x03 \x01(\x03R\x0ejoinedAtUnixMs\x12\x1c\n" +
-	"\tforwarded\x18\x04 \x01(\bR\tforwarded\"$\n" +
+	"\tforwarded\x18\x04 \x01(\bR\tforwarded\x12(\n" +
+	"\x10other_round_over\x18\x05 \x01(\bR\x0eotherRoundOver\"$\n" +
 	"\n" +
 	"RejoinTick\x12\x16\n" +
 	"\x06ticket\x18\x01 \x01(\x04R\x06ticket\"\x1e\n" +

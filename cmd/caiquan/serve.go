@@ -90,6 +90,9 @@ func NewMain(args []string, getenv func(string) string, logOut io.Writer) (*Main
 	}
 	sec := &secrets{}
 	log := newLogger(logOut, cfg, sec)
+	for _, name := range cfg.Retired {
+		log.Warn("a setting of an earlier release is ignored; remove it", "setting", name, "why", config.RetiredNote(name))
+	}
 	return &Main{
 		Config:  cfg,
 		log:     log,

@@ -11,7 +11,6 @@ import (
 	"github.com/caiquan/caiquan/internal/history"
 	"github.com/caiquan/caiquan/messages"
 	"github.com/gorilla/websocket"
-	"google.golang.org/protobuf/encoding/protojson"
 )
 
 // silence is how long a player waits without a single frame (the server
@@ -28,6 +27,8 @@ type Player struct {
 	Nodes func() []string
 	Home  int
 	Rec   *history.Recorder
+	// Wire is WireWS (also when empty) or WireEIO3.
+	Wire string
 
 	rng      *rand.Rand
 	quitting atomic.Bool // finish the open round, then stop
@@ -71,7 +72,7 @@ func (p *Player) Run(ctx context.Context) {
 // on purpose rather than lost its socket.
 func (p *Player) session(ctx context.Context, addr string, kind history.Kind) (done bool) {
 	dctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-	ws, _, err := websocket.DefaultDialer.DialContext(dctx, "ws://"+addr+"/ws", nil)
+	ws, _, err := websocket.DefaultDialer.DialContext(dctx, "ws://"+addr+wirePath(p.Wire), nil)
 	cancel()
 	if err != nil {
 		return false
@@ -89,7 +90,7 @@ func (p *Player) session(ctx context.Context, addr string, kind history.Kind) (d
 		return ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(time.Second))
 	})
 	send := func(env *messages.Envelope) error {
-		b, err := protojson.Marshal(env)
+		b, err := encodeFor(p.Wire, env)
 		if err != nil {
 			return err
 		}
@@ -121,8 +122,8 @@ func (p *Player) session(ctx context.Context, addr string, kind history.Kind) (d
 			return false
 		}
 		alive()
-		env := &messages.Envelope{}
-		if protojson.Unmarshal(data, env) != nil {
+		env := decodeFor(p.Wire, data)
+		if env == nil {
 			continue
 		}
 		var werr error

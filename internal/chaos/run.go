@@ -570,35 +570,49 @@ func (e *Env) Finish() (Result, error) {
 // storeRecords loads every player's record from PostgreSQL and writes them
 // as JSON lines to path.
 func (e *Env) storeRecords(path string) ([]history.Record, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	st, err := postgres.Open(ctx, e.Cluster.PGURL, postgres.Options{})
+	var uids []string
+	for _, p := range e.players {
+		uids = append(uids, p.UID)
+	}
+	out, err := ReadStore(e.Cluster.PGURL, uids)
 	if err != nil {
 		return nil, err
 	}
-	defer st.Close()
 	f, err := os.Create(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
+	if err := history.WriteRecords(f, out); err != nil {
+		return nil, err
+	}
+	return out, f.Close()
+}
+
+// ReadStore loads the records of uids from the PostgreSQL at url, for the
+// checker; a uid without a record is left out.
+func ReadStore(url string, uids []string) ([]history.Record, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	st, err := postgres.Open(ctx, url, postgres.Options{})
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
 	var out []history.Record
-	for _, p := range e.players {
-		rec, err := st.Load(p.UID)
+	for _, uid := range uids {
+		rec, err := st.Load(uid)
 		if errors.Is(err, caiquan.ErrNoPlayer) {
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("chaos: load %s: %w", p.UID, err)
+			return nil, fmt.Errorf("chaos: load %s: %w", uid, err)
 		}
-		r := history.Record{UID: p.UID, Total: rec.Total, Streak: rec.Streak, Rounds: rec.Rounds}
+		r := history.Record{UID: uid, Total: rec.Total, Streak: rec.Streak, Rounds: rec.Rounds}
 		for _, a := range rec.Recent {
 			r.Recent = append(r.Recent, history.Applied{Round: a.RoundID, Score: a.RoundScore, Total: a.Total, Streak: a.Streak})
 		}
 		out = append(out, r)
-	}
-	if err := history.WriteRecords(f, out); err != nil {
-		return nil, err
 	}
 	return out, nil
 }

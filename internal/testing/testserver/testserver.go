@@ -115,14 +115,26 @@ func start(t testing.TB, workDir string, flags []string) *Server {
 	if workDir == "" {
 		flags = append([]string{"-admin-token-file", filepath.Join(dir, "caiquan.admin-token")}, flags...)
 	}
+	// The admin API and the metrics get ports of their own too, so servers
+	// run side by side; each has its own pebble store and admin token file;
+	// players name themselves unless flags turn WeChat login on.
+	return launch(t, bin, workDir, append([]string{"-listen", "127.0.0.1:0", "-admin-listen", "127.0.0.1:0", "-metrics-listen", "127.0.0.1:0",
+		"-auth-mode", "anonymous", "-store", "pebble", "-store-path", filepath.Join(dir, "caiquan.db")}, flags...))
+}
+
+// StartBinary runs bin with exactly args, none added, and waits until it
+// listens: a build of another release, whose flags differ from this one's.
+// Its first line on standard output must be "listening on 127.0.0.1:PORT".
+func StartBinary(t testing.TB, bin string, args ...string) *Server {
+	t.Helper()
+	return launch(t, bin, "", args)
+}
+
+func launch(t testing.TB, bin, workDir string, args []string) *Server {
+	t.Helper()
 	s := &Server{
-		t: t,
-		// The admin API and the metrics get ports of their own too, so
-		// servers run side by side; each has its own pebble store and admin
-		// token file; players name themselves unless flags turn WeChat
-		// login on.
-		args: append([]string{"-listen", "127.0.0.1:0", "-admin-listen", "127.0.0.1:0", "-metrics-listen", "127.0.0.1:0",
-			"-auth-mode", "anonymous", "-store", "pebble", "-store-path", filepath.Join(dir, "caiquan.db")}, flags...),
+		t:      t,
+		args:   args,
 		stdout: &firstLine{line: make(chan string, 1)},
 		stderr: &SyncBuffer{},
 		exited: make(chan struct{}),

@@ -1,0 +1,80 @@
+package actors
+
+import (
+	"testing"
+	"time"
+
+	"github.com/caiquan/caiquan/messages"
+)
+
+// A join from a second session of a uid that sits in a round the lobby
+// opened is held until that round is over, unless the uid's player said it
+// is: a session of the previous release does not tell the player of its
+// seat, so only the lobby knows (a client cut off by such a node while
+// draining came back elsewhere mid-round and sat in two rounds at once).
+func TestLobbyHoldsASecondSessionOfASeatedUid(t *testing.T) {
+	clock := newFakeClock()
+	st := testSettings()
+	st.Clock, st.BotFill = clock, time.Hour // humans only
+	srv, system := newTestServer(t, st)
+	join := func(uid string, ticket uint64, over bool) chan any {
+		pid, ch := spawnSpy(system)
+		system.Root.Send(srv.d.lobby, &messages.JoinQueue{
+			Seat:   &messages.SeatInfo{Uid: uid, Session: pid},
+			Ticket: ticket, OtherRoundOver: over,
+		})
+		return ch
+	}
+	// first is a session's first Start or Queued. A join that the lobby
+	// seats at once gets a Start only; one that waits, Queued first.
+	first := func(ch chan any) any {
+		t.Helper()
+		for {
+			switch m := recv(t, ch, recvTimeout).(type) {
+			case *messages.Start, *messages.Queued:
+				return m
+			}
+		}
+	}
+	alice := join("alice", 1, false)
+	if _, ok := first(alice).(*messages.Queued); !ok {
+		t.Fatal("alice alone was not queued")
+	}
+	if _, ok := first(join("bob", 2, false)).(*messages.Start); !ok {
+		t.Fatal("bob was not seated with alice")
+	}
+
+	// carol waits; alice again, on a new session, while her round runs.
+	carol := join("carol", 3, false)
+	if _, ok := first(carol).(*messages.Queued); !ok {
+		t.Fatal("carol alone was not queued")
+	}
+	if got := first(join("alice", 4, false)); !isType[*messages.Queued](got) {
+		t.Fatalf("alice's second session got %T, want Queued: seated while her round runs", got)
+	}
+
+	// Her player said the round is over: seated at once, with carol.
+	over := join("alice", 5, true)
+	if _, ok := first(over).(*messages.Start); !ok {
+		t.Fatal("a session whose player said the other round is over was not seated")
+	}
+	if _, ok := first(carol).(*messages.Start); !ok {
+		t.Fatal("carol was not seated with alice")
+	}
+
+	// Past the round's span, a new session is seated without a word
+	// from the player.
+	clock.Advance(openTimeout + st.RoundTime + st.settleWithin() + finalAsks*st.SettleRetry + time.Second)
+	dave := join("dave", 6, false)
+	if _, ok := first(dave).(*messages.Queued); !ok {
+		t.Fatal("dave alone was not queued")
+	}
+	if got := first(join("alice", 7, false)); !isType[*messages.Start](got) {
+		t.Fatalf("after the round's span alice's new session got %T, want Start", got)
+	}
+}
+
+func isType[T any](v any) bool {
+	_, ok := v.(T)
+	return ok
+}
