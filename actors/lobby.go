@@ -225,10 +225,11 @@ func (l *lobby) handleJoin(ctx actor.Context, msg *messages.JoinQueue) {
 		// back on a new connection while that round runs, and the old
 		// session did not tell the player of its seat (a node of the
 		// previous release, draining). Seated now, the player would sit in
-		// two rounds at once; the join repeats every second and is taken
-		// once that round is over.
+		// two rounds at once. The session joins again once that round is
+		// over (a session of the previous release repeats its join every
+		// second, and is taken then).
 		l.remove(ctx, seat.Uid, nil)
-		ctx.Send(seat.Session, &messages.Queued{Waiting: int32(len(l.queue) + 1)})
+		ctx.Send(seat.Session, &messages.JoinHeld{UntilUnixMs: s.until.UnixMilli()})
 		return
 	}
 	found := false

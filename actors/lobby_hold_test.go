@@ -8,10 +8,11 @@ import (
 )
 
 // A join from a second session of a uid that sits in a round the lobby
-// opened is held until that round is over, unless the uid's player said it
-// is: a session of the previous release does not tell the player of its
-// seat, so only the lobby knows (a client cut off by such a node while
-// draining came back elsewhere mid-round and sat in two rounds at once).
+// opened is held (JoinHeld) until that round is over, unless the uid's
+// player said it is: a session of the previous release does not tell the
+// player of its seat, so only the lobby knows (a client cut off by such a
+// node while draining came back elsewhere mid-round and sat in two rounds
+// at once).
 func TestLobbyHoldsASecondSessionOfASeatedUid(t *testing.T) {
 	clock := newFakeClock()
 	st := testSettings()
@@ -31,7 +32,7 @@ func TestLobbyHoldsASecondSessionOfASeatedUid(t *testing.T) {
 		t.Helper()
 		for {
 			switch m := recv(t, ch, recvTimeout).(type) {
-			case *messages.Start, *messages.Queued:
+			case *messages.Start, *messages.Queued, *messages.JoinHeld:
 				return m
 			}
 		}
@@ -49,8 +50,13 @@ func TestLobbyHoldsASecondSessionOfASeatedUid(t *testing.T) {
 	if _, ok := first(carol).(*messages.Queued); !ok {
 		t.Fatal("carol alone was not queued")
 	}
-	if got := first(join("alice", 4, false)); !isType[*messages.Queued](got) {
-		t.Fatalf("alice's second session got %T, want Queued: seated while her round runs", got)
+	got := first(join("alice", 4, false))
+	held, ok := got.(*messages.JoinHeld)
+	if !ok {
+		t.Fatalf("alice's second session got %T, want JoinHeld: seated while her round runs", got)
+	}
+	if span := openTimeout + st.RoundTime + st.settleWithin() + finalAsks*st.SettleRetry; !time.UnixMilli(held.UntilUnixMs).Equal(clock.Now().Add(span).Truncate(time.Millisecond)) {
+		t.Errorf("held until %v, want the round's span from its opening, %v", time.UnixMilli(held.UntilUnixMs), clock.Now().Add(span))
 	}
 
 	// Her player said the round is over: seated at once, with carol.

@@ -365,3 +365,55 @@ func TestLostRoundReadFromTheStore(t *testing.T) {
 		t.Fatalf("result %v, want a's stored line", res)
 	}
 }
+
+// A player that connects again while its old connection's round runs is
+// seated afterwards with the standing that round left, not the one its
+// hi showed: the room scores from the player's standing, and a seat that
+// showed another would show a result the rules do not give.
+func TestNewSessionSeatedWithTheStandingTheOldRoundLeft(t *testing.T) {
+	s := testSettings()
+	s.RoundTime, s.BotFill = time.Second, time.Hour
+	srv, _ := newTestServer(t, s)
+	old, b := connect(t, srv, "a"), connect(t, srv, "b")
+	old.join()
+	b.join()
+	old.expect("start")
+	b.expect("start")
+	old.choose(2) // rock
+	b.choose(1)   // scissors: a wins, and has a streak
+	if won := resultOf(old.expect("result"), "a"); won.WinStreak == 0 {
+		t.Fatalf("a's winning line %v", won)
+	}
+	b.expect("result")
+	old.join()
+	b.join()
+	old.expect("start")
+	b.expect("start")
+
+	// The old connection is replaced mid-round: it leaves the room, a
+	// scores no choice, and the streak its hi shows is gone.
+	again := connect(t, srv, "a")
+	again.join()
+	b.choose(2)
+	c := connect(t, srv, "c")
+	c.join()
+	var left *messages.PlayerResult
+	for left == nil {
+		select {
+		case env := <-b.conn.out:
+			if env.GetResult() != nil {
+				left = resultOf(env, "a")
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("b: no result")
+		}
+	}
+	if left.WinStreak != 0 {
+		t.Fatalf("a's line without a choice %v", left)
+	}
+	for _, u := range again.expect("start").GetStart().RoomUsers {
+		if u.Uid == "a" && (u.TotalScore != left.TotalScore || u.WinStreak != left.WinStreak) {
+			t.Fatalf("a seated with total %d streak %d, the old round left %d %d", u.TotalScore, u.WinStreak, left.TotalScore, left.WinStreak)
+		}
+	}
+}

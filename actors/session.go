@@ -36,13 +36,18 @@ type session struct {
 	// busyUntil: another session of the uid sits in a round until then
 	// (or until the player says Free); joins wait.
 	busyUntil time.Time
-	// otherRoundOver: busyUntil was set and is over; the lobby hears so.
+	// otherRoundOver: the player set busyUntil and it is over; the lobby
+	// hears so.
 	otherRoundOver bool
-	attach         Timer
-	att            *attachState // while attaching
-	wait           *waitState   // while queued
-	gone           bool         // the socket is closed: nothing more from the client
-	hello          Timer
+	// stale: a round another session of the uid sat in may have changed
+	// the standing since the player told it; the next join asks again
+	// (Register), so that the seat shows what the player will score from.
+	stale  bool
+	attach Timer
+	att    *attachState // while attaching
+	wait   *waitState   // while queued
+	gone   bool         // the socket is closed: nothing more from the client
+	hello  Timer
 	// rejoin repeats a waiting session's join. It is made at the first
 	// join and reset at each, not made anew: a timer per join was two per
 	// round, and most joins are seated at once.
@@ -93,6 +98,10 @@ type waitState struct {
 	lobbies  []*actor.PID // every lobby the current join went to
 	joinedAt time.Time
 	acked    bool // the client has been told it is queued
+	// heldByLobby: the lobby set busyUntil (JoinHeld), not the player.
+	heldByLobby bool
+	// refreshBy: the join waits for the player's Attached until then.
+	refreshBy time.Time
 }
 
 // rejoinEvery is how often a waiting session repeats its join, so a lobby
@@ -201,6 +210,8 @@ func (s *session) Receive(ctx actor.Context) {
 		s.handleAbortRetry(ctx, msg)
 	case lostRead:
 		s.handleLostRead(ctx, msg)
+	case *messages.JoinHeld:
+		s.handleJoinHeld(ctx, msg)
 	case *messages.Free:
 		if !s.busyUntil.IsZero() {
 			s.busyUntil, s.otherRoundOver = time.Time{}, true
@@ -476,10 +487,19 @@ func (s *session) handleAttached(ctx actor.Context, msg *messages.Attached) {
 		return
 	}
 	if s.phase != attaching {
-		// A player actor made again after a failure: it is ours now.
+		// A player actor made again after a failure, or the answer to a
+		// join's refresh: it is ours now, and so is its standing while no
+		// round of ours runs.
 		if s.phase != greeting && !s.gone {
 			dropTimer(&s.attach)
 			s.player = msg.Player
+			if s.phase == idle || s.phase == queued {
+				s.standing = rules.Standing{Total: msg.TotalScore, Streak: msg.WinStreak}
+			}
+			if w := s.wait; s.phase == queued && w != nil && !w.refreshBy.IsZero() {
+				w.refreshBy = time.Time{}
+				s.sendJoin(ctx)
+			}
 		}
 		return
 	}
@@ -489,7 +509,7 @@ func (s *session) handleAttached(ctx actor.Context, msg *messages.Attached) {
 	s.standing = rules.Standing{Total: msg.TotalScore, Streak: msg.WinStreak}
 	s.phase = idle
 	if msg.BusyUntilUnixMs != 0 {
-		s.busyUntil = time.UnixMilli(msg.BusyUntilUnixMs)
+		s.busyUntil, s.stale = time.UnixMilli(msg.BusyUntilUnixMs), true
 	}
 	hi := &messages.Hi{
 		Message: "welcome", Nearby: msg.Online,
@@ -547,7 +567,23 @@ func (s *session) sendJoin(ctx actor.Context) {
 			s.rejoinIn(ctx, min(wait, rejoinEvery))
 			return
 		}
-		s.busyUntil, s.otherRoundOver = time.Time{}, true
+		s.busyUntil = time.Time{}
+		if !w.heldByLobby {
+			s.otherRoundOver = true
+		}
+	}
+	now := s.d.settings.Clock.Now()
+	if s.stale && s.player != nil {
+		// Ask the player for the standing that round left before joining;
+		// its Attached sends the join (or, unanswered, the tick at
+		// refreshBy).
+		s.stale, w.refreshBy = false, now.Add(refreshWait)
+		ctx.Request(s.d.playersOf(s.user.Uid), &messages.Register{Uid: s.user.Uid, Uname: s.user.Uname, Uavatar: s.user.Uavatar})
+		s.rejoinIn(ctx, refreshWait)
+		return
+	}
+	if now.Before(w.refreshBy) {
+		return // a tick set before the refresh: the join waits for Attached
 	}
 	lobby := s.d.lobbyPID()
 	if !slices.ContainsFunc(w.lobbies, lobby.Equal) {
@@ -564,6 +600,29 @@ func (s *session) sendJoin(ctx actor.Context) {
 		OtherRoundOver: s.otherRoundOver,
 	})
 	s.rejoinIn(ctx, rejoinEvery)
+}
+
+// refreshWait is how long a join waits for the player's fresh standing
+// before it goes with the one the session has.
+const refreshWait = 300 * time.Millisecond
+
+// handleJoinHeld: the lobby holds this join while another session of the
+// uid sits in a round it opened. The session waits until that round is
+// over, then asks its player for the standing it left.
+func (s *session) handleJoinHeld(ctx actor.Context, msg *messages.JoinHeld) {
+	if s.phase != queued || s.wait == nil {
+		return
+	}
+	if !s.wait.acked {
+		s.wait.acked = true
+		s.send(&messages.Envelope{Body: &messages.Envelope_Queued{Queued: &messages.Queued{Waiting: 1}}})
+	}
+	until := time.UnixMilli(msg.UntilUnixMs)
+	if until.After(s.busyUntil) {
+		s.busyUntil = until
+	}
+	s.stale, s.wait.heldByLobby = true, true
+	s.rejoinIn(ctx, min(max(s.busyUntil.Sub(s.d.settings.Clock.Now()), 0), rejoinEvery))
 }
 
 func (s *session) rejoinIn(ctx actor.Context, d time.Duration) {

@@ -256,6 +256,20 @@ func TestClusterRollingUpgrade(t *testing.T) {
 		mu.Lock()
 		nodes[i], serving[i], upgraded[i] = s, true, true
 		mu.Unlock()
+		if step == 0 {
+			// Players who stay on the first new node: their sessions tell
+			// their players, two thirds of them kept by the previous
+			// release's nodes, of every seat, in types those nodes do not
+			// know. (Reconnects alone may bring nobody to a new node
+			// while old ones remain.)
+			first := s.Addr
+			for k := range 8 {
+				p := chaos.NewPlayer(2*perWire+k, uint64(time.Now().UnixNano()), func() []string { return []string{first} }, rec)
+				players = append(players, p)
+				wg.Add(1)
+				go func() { defer wg.Done(); p.Run(ctx) }()
+			}
+		}
 		playOn(fmt.Sprintf("%d of 3 nodes upgraded (node%d)", step+1, i), 6*time.Second)
 	}
 

@@ -1101,6 +1101,52 @@ func (*Free) Descriptor() ([]byte, []int) {
 	return file_internal_proto_rawDescGZIP(), []int{17}
 }
 
+// lobby -> session: another session of the uid sits in a round this lobby
+// opened, which may run until until_unix_ms; the join waits until then.
+type JoinHeld struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	UntilUnixMs   int64                  `protobuf:"varint,1,opt,name=until_unix_ms,json=untilUnixMs,proto3" json:"until_unix_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *JoinHeld) Reset() {
+	*x = JoinHeld{}
+	mi := &file_internal_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *JoinHeld) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*JoinHeld) ProtoMessage() {}
+
+func (x *JoinHeld) ProtoReflect() protoreflect.Message {
+	mi := &file_internal_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use JoinHeld.ProtoReflect.Descriptor instead.
+func (*JoinHeld) Descriptor() ([]byte, []int) {
+	return file_internal_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *JoinHeld) GetUntilUnixMs() int64 {
+	if x != nil {
+		return x.UntilUnixMs
+	}
+	return 0
+}
+
 // player -> the session it replaced (or that must go: ban, deletion).
 type Kick struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
@@ -1115,7 +1161,7 @@ type Kick struct {
 
 func (x *Kick) Reset() {
 	*x = Kick{}
-	mi := &file_internal_proto_msgTypes[18]
+	mi := &file_internal_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1127,7 +1173,7 @@ func (x *Kick) String() string {
 func (*Kick) ProtoMessage() {}
 
 func (x *Kick) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[18]
+	mi := &file_internal_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1140,7 +1186,7 @@ func (x *Kick) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Kick.ProtoReflect.Descriptor instead.
 func (*Kick) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{18}
+	return file_internal_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Kick) GetReason() string {
@@ -1180,7 +1226,7 @@ type PlayerOp struct {
 
 func (x *PlayerOp) Reset() {
 	*x = PlayerOp{}
-	mi := &file_internal_proto_msgTypes[19]
+	mi := &file_internal_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1192,7 +1238,7 @@ func (x *PlayerOp) String() string {
 func (*PlayerOp) ProtoMessage() {}
 
 func (x *PlayerOp) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[19]
+	mi := &file_internal_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1205,7 +1251,7 @@ func (x *PlayerOp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlayerOp.ProtoReflect.Descriptor instead.
 func (*PlayerOp) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{19}
+	return file_internal_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *PlayerOp) GetUid() string {
@@ -1248,7 +1294,7 @@ type PlayerOpDone struct {
 
 func (x *PlayerOpDone) Reset() {
 	*x = PlayerOpDone{}
-	mi := &file_internal_proto_msgTypes[20]
+	mi := &file_internal_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1260,7 +1306,7 @@ func (x *PlayerOpDone) String() string {
 func (*PlayerOpDone) ProtoMessage() {}
 
 func (x *PlayerOpDone) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[20]
+	mi := &file_internal_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1273,7 +1319,7 @@ func (x *PlayerOpDone) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlayerOpDone.ProtoReflect.Descriptor instead.
 func (*PlayerOpDone) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{20}
+	return file_internal_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *PlayerOpDone) GetError() string {
@@ -1300,7 +1346,7 @@ type Detach struct {
 
 func (x *Detach) Reset() {
 	*x = Detach{}
-	mi := &file_internal_proto_msgTypes[21]
+	mi := &file_internal_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1312,7 +1358,7 @@ func (x *Detach) String() string {
 func (*Detach) ProtoMessage() {}
 
 func (x *Detach) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[21]
+	mi := &file_internal_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1325,7 +1371,7 @@ func (x *Detach) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Detach.ProtoReflect.Descriptor instead.
 func (*Detach) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{21}
+	return file_internal_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Detach) GetSession() *actor.PID {
@@ -1358,7 +1404,7 @@ type ApplyRound struct {
 
 func (x *ApplyRound) Reset() {
 	*x = ApplyRound{}
-	mi := &file_internal_proto_msgTypes[22]
+	mi := &file_internal_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1370,7 +1416,7 @@ func (x *ApplyRound) String() string {
 func (*ApplyRound) ProtoMessage() {}
 
 func (x *ApplyRound) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[22]
+	mi := &file_internal_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1383,7 +1429,7 @@ func (x *ApplyRound) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApplyRound.ProtoReflect.Descriptor instead.
 func (*ApplyRound) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{22}
+	return file_internal_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ApplyRound) GetUid() string {
@@ -1453,7 +1499,7 @@ type RoundApplied struct {
 
 func (x *RoundApplied) Reset() {
 	*x = RoundApplied{}
-	mi := &file_internal_proto_msgTypes[23]
+	mi := &file_internal_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1465,7 +1511,7 @@ func (x *RoundApplied) String() string {
 func (*RoundApplied) ProtoMessage() {}
 
 func (x *RoundApplied) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[23]
+	mi := &file_internal_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1478,7 +1524,7 @@ func (x *RoundApplied) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoundApplied.ProtoReflect.Descriptor instead.
 func (*RoundApplied) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{23}
+	return file_internal_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *RoundApplied) GetUid() string {
@@ -1538,7 +1584,7 @@ type AbortRound struct {
 
 func (x *AbortRound) Reset() {
 	*x = AbortRound{}
-	mi := &file_internal_proto_msgTypes[24]
+	mi := &file_internal_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1550,7 +1596,7 @@ func (x *AbortRound) String() string {
 func (*AbortRound) ProtoMessage() {}
 
 func (x *AbortRound) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[24]
+	mi := &file_internal_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1563,7 +1609,7 @@ func (x *AbortRound) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AbortRound.ProtoReflect.Descriptor instead.
 func (*AbortRound) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{24}
+	return file_internal_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *AbortRound) GetUid() string {
@@ -1599,7 +1645,7 @@ type RoundRefused struct {
 
 func (x *RoundRefused) Reset() {
 	*x = RoundRefused{}
-	mi := &file_internal_proto_msgTypes[25]
+	mi := &file_internal_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1611,7 +1657,7 @@ func (x *RoundRefused) String() string {
 func (*RoundRefused) ProtoMessage() {}
 
 func (x *RoundRefused) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[25]
+	mi := &file_internal_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1624,7 +1670,7 @@ func (x *RoundRefused) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoundRefused.ProtoReflect.Descriptor instead.
 func (*RoundRefused) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{25}
+	return file_internal_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *RoundRefused) GetUid() string {
@@ -1662,7 +1708,7 @@ type ResultQuery struct {
 
 func (x *ResultQuery) Reset() {
 	*x = ResultQuery{}
-	mi := &file_internal_proto_msgTypes[26]
+	mi := &file_internal_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1674,7 +1720,7 @@ func (x *ResultQuery) String() string {
 func (*ResultQuery) ProtoMessage() {}
 
 func (x *ResultQuery) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[26]
+	mi := &file_internal_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1687,7 +1733,7 @@ func (x *ResultQuery) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResultQuery.ProtoReflect.Descriptor instead.
 func (*ResultQuery) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{26}
+	return file_internal_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ResultQuery) GetUid() string {
@@ -1721,7 +1767,7 @@ type RoundResult struct {
 
 func (x *RoundResult) Reset() {
 	*x = RoundResult{}
-	mi := &file_internal_proto_msgTypes[27]
+	mi := &file_internal_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1733,7 +1779,7 @@ func (x *RoundResult) String() string {
 func (*RoundResult) ProtoMessage() {}
 
 func (x *RoundResult) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[27]
+	mi := &file_internal_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1746,7 +1792,7 @@ func (x *RoundResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoundResult.ProtoReflect.Descriptor instead.
 func (*RoundResult) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{27}
+	return file_internal_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *RoundResult) GetResult() *Result {
@@ -1766,7 +1812,7 @@ type AbortRetry struct {
 
 func (x *AbortRetry) Reset() {
 	*x = AbortRetry{}
-	mi := &file_internal_proto_msgTypes[28]
+	mi := &file_internal_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1778,7 +1824,7 @@ func (x *AbortRetry) String() string {
 func (*AbortRetry) ProtoMessage() {}
 
 func (x *AbortRetry) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[28]
+	mi := &file_internal_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1791,7 +1837,7 @@ func (x *AbortRetry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AbortRetry.ProtoReflect.Descriptor instead.
 func (*AbortRetry) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{28}
+	return file_internal_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *AbortRetry) GetRoundId() string {
@@ -1810,7 +1856,7 @@ type Drain struct {
 
 func (x *Drain) Reset() {
 	*x = Drain{}
-	mi := &file_internal_proto_msgTypes[29]
+	mi := &file_internal_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1822,7 +1868,7 @@ func (x *Drain) String() string {
 func (*Drain) ProtoMessage() {}
 
 func (x *Drain) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[29]
+	mi := &file_internal_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1835,7 +1881,7 @@ func (x *Drain) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Drain.ProtoReflect.Descriptor instead.
 func (*Drain) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{29}
+	return file_internal_proto_rawDescGZIP(), []int{30}
 }
 
 // lobby -> asker.
@@ -1850,7 +1896,7 @@ type DrainStatus struct {
 
 func (x *DrainStatus) Reset() {
 	*x = DrainStatus{}
-	mi := &file_internal_proto_msgTypes[30]
+	mi := &file_internal_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1862,7 +1908,7 @@ func (x *DrainStatus) String() string {
 func (*DrainStatus) ProtoMessage() {}
 
 func (x *DrainStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[30]
+	mi := &file_internal_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1875,7 +1921,7 @@ func (x *DrainStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DrainStatus.ProtoReflect.Descriptor instead.
 func (*DrainStatus) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{30}
+	return file_internal_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *DrainStatus) GetDraining() bool {
@@ -1908,7 +1954,7 @@ type GetDrainStatus struct {
 
 func (x *GetDrainStatus) Reset() {
 	*x = GetDrainStatus{}
-	mi := &file_internal_proto_msgTypes[31]
+	mi := &file_internal_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1920,7 +1966,7 @@ func (x *GetDrainStatus) String() string {
 func (*GetDrainStatus) ProtoMessage() {}
 
 func (x *GetDrainStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[31]
+	mi := &file_internal_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1933,7 +1979,7 @@ func (x *GetDrainStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDrainStatus.ProtoReflect.Descriptor instead.
 func (*GetDrainStatus) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{31}
+	return file_internal_proto_rawDescGZIP(), []int{32}
 }
 
 // gateway -> session: the socket is gone (read error, close, or limit).
@@ -1949,7 +1995,7 @@ type ConnClosed struct {
 
 func (x *ConnClosed) Reset() {
 	*x = ConnClosed{}
-	mi := &file_internal_proto_msgTypes[32]
+	mi := &file_internal_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1961,7 +2007,7 @@ func (x *ConnClosed) String() string {
 func (*ConnClosed) ProtoMessage() {}
 
 func (x *ConnClosed) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[32]
+	mi := &file_internal_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1974,7 +2020,7 @@ func (x *ConnClosed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConnClosed.ProtoReflect.Descriptor instead.
 func (*ConnClosed) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{32}
+	return file_internal_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ConnClosed) GetReason() string {
@@ -2003,7 +2049,7 @@ type PipeSend struct {
 
 func (x *PipeSend) Reset() {
 	*x = PipeSend{}
-	mi := &file_internal_proto_msgTypes[33]
+	mi := &file_internal_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2015,7 +2061,7 @@ func (x *PipeSend) String() string {
 func (*PipeSend) ProtoMessage() {}
 
 func (x *PipeSend) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[33]
+	mi := &file_internal_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2028,7 +2074,7 @@ func (x *PipeSend) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PipeSend.ProtoReflect.Descriptor instead.
 func (*PipeSend) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{33}
+	return file_internal_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *PipeSend) GetEnv() *Envelope {
@@ -2050,7 +2096,7 @@ type PipeAcked struct {
 
 func (x *PipeAcked) Reset() {
 	*x = PipeAcked{}
-	mi := &file_internal_proto_msgTypes[34]
+	mi := &file_internal_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2062,7 +2108,7 @@ func (x *PipeAcked) String() string {
 func (*PipeAcked) ProtoMessage() {}
 
 func (x *PipeAcked) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[34]
+	mi := &file_internal_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2075,7 +2121,7 @@ func (x *PipeAcked) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PipeAcked.ProtoReflect.Descriptor instead.
 func (*PipeAcked) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{34}
+	return file_internal_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *PipeAcked) GetEnv() *Envelope {
@@ -2104,7 +2150,7 @@ type PipeVerdict struct {
 
 func (x *PipeVerdict) Reset() {
 	*x = PipeVerdict{}
-	mi := &file_internal_proto_msgTypes[35]
+	mi := &file_internal_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2116,7 +2162,7 @@ func (x *PipeVerdict) String() string {
 func (*PipeVerdict) ProtoMessage() {}
 
 func (x *PipeVerdict) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[35]
+	mi := &file_internal_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2129,7 +2175,7 @@ func (x *PipeVerdict) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PipeVerdict.ProtoReflect.Descriptor instead.
 func (*PipeVerdict) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{35}
+	return file_internal_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *PipeVerdict) GetId() uint64 {
@@ -2164,7 +2210,7 @@ type PipeClose struct {
 
 func (x *PipeClose) Reset() {
 	*x = PipeClose{}
-	mi := &file_internal_proto_msgTypes[36]
+	mi := &file_internal_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2176,7 +2222,7 @@ func (x *PipeClose) String() string {
 func (*PipeClose) ProtoMessage() {}
 
 func (x *PipeClose) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[36]
+	mi := &file_internal_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2189,7 +2235,7 @@ func (x *PipeClose) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PipeClose.ProtoReflect.Descriptor instead.
 func (*PipeClose) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{36}
+	return file_internal_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *PipeClose) GetCode() int32 {
@@ -2217,7 +2263,7 @@ type PipeConnected struct {
 
 func (x *PipeConnected) Reset() {
 	*x = PipeConnected{}
-	mi := &file_internal_proto_msgTypes[37]
+	mi := &file_internal_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2229,7 +2275,7 @@ func (x *PipeConnected) String() string {
 func (*PipeConnected) ProtoMessage() {}
 
 func (x *PipeConnected) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[37]
+	mi := &file_internal_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2242,7 +2288,7 @@ func (x *PipeConnected) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PipeConnected.ProtoReflect.Descriptor instead.
 func (*PipeConnected) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{37}
+	return file_internal_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *PipeConnected) GetPid() string {
@@ -2268,7 +2314,7 @@ type GetRoomCount struct {
 
 func (x *GetRoomCount) Reset() {
 	*x = GetRoomCount{}
-	mi := &file_internal_proto_msgTypes[38]
+	mi := &file_internal_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2280,7 +2326,7 @@ func (x *GetRoomCount) String() string {
 func (*GetRoomCount) ProtoMessage() {}
 
 func (x *GetRoomCount) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[38]
+	mi := &file_internal_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2293,7 +2339,7 @@ func (x *GetRoomCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRoomCount.ProtoReflect.Descriptor instead.
 func (*GetRoomCount) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{38}
+	return file_internal_proto_rawDescGZIP(), []int{39}
 }
 
 // new session -> the session a resume token names: take over my
@@ -2319,7 +2365,7 @@ type ResumeRequest struct {
 
 func (x *ResumeRequest) Reset() {
 	*x = ResumeRequest{}
-	mi := &file_internal_proto_msgTypes[39]
+	mi := &file_internal_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2331,7 +2377,7 @@ func (x *ResumeRequest) String() string {
 func (*ResumeRequest) ProtoMessage() {}
 
 func (x *ResumeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[39]
+	mi := &file_internal_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2344,7 +2390,7 @@ func (x *ResumeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeRequest.ProtoReflect.Descriptor instead.
 func (*ResumeRequest) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{39}
+	return file_internal_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *ResumeRequest) GetSecret() string {
@@ -2407,7 +2453,7 @@ type ResumeAnswer struct {
 
 func (x *ResumeAnswer) Reset() {
 	*x = ResumeAnswer{}
-	mi := &file_internal_proto_msgTypes[40]
+	mi := &file_internal_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2419,7 +2465,7 @@ func (x *ResumeAnswer) String() string {
 func (*ResumeAnswer) ProtoMessage() {}
 
 func (x *ResumeAnswer) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[40]
+	mi := &file_internal_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2432,7 +2478,7 @@ func (x *ResumeAnswer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeAnswer.ProtoReflect.Descriptor instead.
 func (*ResumeAnswer) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{40}
+	return file_internal_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *ResumeAnswer) GetOk() bool {
@@ -2459,7 +2505,7 @@ type ResumeExpired struct {
 
 func (x *ResumeExpired) Reset() {
 	*x = ResumeExpired{}
-	mi := &file_internal_proto_msgTypes[41]
+	mi := &file_internal_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2471,7 +2517,7 @@ func (x *ResumeExpired) String() string {
 func (*ResumeExpired) ProtoMessage() {}
 
 func (x *ResumeExpired) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[41]
+	mi := &file_internal_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2484,7 +2530,7 @@ func (x *ResumeExpired) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeExpired.ProtoReflect.Descriptor instead.
 func (*ResumeExpired) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{41}
+	return file_internal_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *ResumeExpired) GetDetachedAtSeq() uint32 {
@@ -2504,7 +2550,7 @@ type ResumeTimeout struct {
 
 func (x *ResumeTimeout) Reset() {
 	*x = ResumeTimeout{}
-	mi := &file_internal_proto_msgTypes[42]
+	mi := &file_internal_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2516,7 +2562,7 @@ func (x *ResumeTimeout) String() string {
 func (*ResumeTimeout) ProtoMessage() {}
 
 func (x *ResumeTimeout) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[42]
+	mi := &file_internal_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2529,7 +2575,7 @@ func (x *ResumeTimeout) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeTimeout.ProtoReflect.Descriptor instead.
 func (*ResumeTimeout) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{42}
+	return file_internal_proto_rawDescGZIP(), []int{43}
 }
 
 // room host -> asker.
@@ -2542,7 +2588,7 @@ type RoomCount struct {
 
 func (x *RoomCount) Reset() {
 	*x = RoomCount{}
-	mi := &file_internal_proto_msgTypes[43]
+	mi := &file_internal_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2554,7 +2600,7 @@ func (x *RoomCount) String() string {
 func (*RoomCount) ProtoMessage() {}
 
 func (x *RoomCount) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[43]
+	mi := &file_internal_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2567,7 +2613,7 @@ func (x *RoomCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomCount.ProtoReflect.Descriptor instead.
 func (*RoomCount) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{43}
+	return file_internal_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *RoomCount) GetRooms() int32 {
@@ -2586,7 +2632,7 @@ type GetOnline struct {
 
 func (x *GetOnline) Reset() {
 	*x = GetOnline{}
-	mi := &file_internal_proto_msgTypes[44]
+	mi := &file_internal_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2598,7 +2644,7 @@ func (x *GetOnline) String() string {
 func (*GetOnline) ProtoMessage() {}
 
 func (x *GetOnline) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[44]
+	mi := &file_internal_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2611,7 +2657,7 @@ func (x *GetOnline) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOnline.ProtoReflect.Descriptor instead.
 func (*GetOnline) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{44}
+	return file_internal_proto_rawDescGZIP(), []int{45}
 }
 
 // directory -> asker.
@@ -2625,7 +2671,7 @@ type Online struct {
 
 func (x *Online) Reset() {
 	*x = Online{}
-	mi := &file_internal_proto_msgTypes[45]
+	mi := &file_internal_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2637,7 +2683,7 @@ func (x *Online) String() string {
 func (*Online) ProtoMessage() {}
 
 func (x *Online) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[45]
+	mi := &file_internal_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2650,7 +2696,7 @@ func (x *Online) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Online.ProtoReflect.Descriptor instead.
 func (*Online) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{45}
+	return file_internal_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *Online) GetSessions() int32 {
@@ -2676,7 +2722,7 @@ type AttachTimeout struct {
 
 func (x *AttachTimeout) Reset() {
 	*x = AttachTimeout{}
-	mi := &file_internal_proto_msgTypes[46]
+	mi := &file_internal_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2688,7 +2734,7 @@ func (x *AttachTimeout) String() string {
 func (*AttachTimeout) ProtoMessage() {}
 
 func (x *AttachTimeout) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[46]
+	mi := &file_internal_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2701,7 +2747,7 @@ func (x *AttachTimeout) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttachTimeout.ProtoReflect.Descriptor instead.
 func (*AttachTimeout) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{46}
+	return file_internal_proto_rawDescGZIP(), []int{47}
 }
 
 // session -> session: its room stopped; queued behind the room's last words.
@@ -2714,7 +2760,7 @@ type RoomGone struct {
 
 func (x *RoomGone) Reset() {
 	*x = RoomGone{}
-	mi := &file_internal_proto_msgTypes[47]
+	mi := &file_internal_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2726,7 +2772,7 @@ func (x *RoomGone) String() string {
 func (*RoomGone) ProtoMessage() {}
 
 func (x *RoomGone) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[47]
+	mi := &file_internal_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2739,7 +2785,7 @@ func (x *RoomGone) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomGone.ProtoReflect.Descriptor instead.
 func (*RoomGone) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{47}
+	return file_internal_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *RoomGone) GetRoundId() string {
@@ -2760,7 +2806,7 @@ type Crash struct {
 
 func (x *Crash) Reset() {
 	*x = Crash{}
-	mi := &file_internal_proto_msgTypes[48]
+	mi := &file_internal_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2772,7 +2818,7 @@ func (x *Crash) String() string {
 func (*Crash) ProtoMessage() {}
 
 func (x *Crash) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[48]
+	mi := &file_internal_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2785,7 +2831,7 @@ func (x *Crash) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Crash.ProtoReflect.Descriptor instead.
 func (*Crash) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{48}
+	return file_internal_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *Crash) GetReason() string {
@@ -2807,7 +2853,7 @@ type PlayerStopping struct {
 
 func (x *PlayerStopping) Reset() {
 	*x = PlayerStopping{}
-	mi := &file_internal_proto_msgTypes[49]
+	mi := &file_internal_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2819,7 +2865,7 @@ func (x *PlayerStopping) String() string {
 func (*PlayerStopping) ProtoMessage() {}
 
 func (x *PlayerStopping) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[49]
+	mi := &file_internal_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2832,7 +2878,7 @@ func (x *PlayerStopping) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlayerStopping.ProtoReflect.Descriptor instead.
 func (*PlayerStopping) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{49}
+	return file_internal_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *PlayerStopping) GetUid() string {
@@ -2858,7 +2904,7 @@ type Reattach struct {
 
 func (x *Reattach) Reset() {
 	*x = Reattach{}
-	mi := &file_internal_proto_msgTypes[50]
+	mi := &file_internal_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2870,7 +2916,7 @@ func (x *Reattach) String() string {
 func (*Reattach) ProtoMessage() {}
 
 func (x *Reattach) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[50]
+	mi := &file_internal_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2883,7 +2929,7 @@ func (x *Reattach) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Reattach.ProtoReflect.Descriptor instead.
 func (*Reattach) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{50}
+	return file_internal_proto_rawDescGZIP(), []int{51}
 }
 
 // SaveRetry is a player's own timer: try again to save the rounds it
@@ -2896,7 +2942,7 @@ type SaveRetry struct {
 
 func (x *SaveRetry) Reset() {
 	*x = SaveRetry{}
-	mi := &file_internal_proto_msgTypes[51]
+	mi := &file_internal_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2908,7 +2954,7 @@ func (x *SaveRetry) String() string {
 func (*SaveRetry) ProtoMessage() {}
 
 func (x *SaveRetry) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[51]
+	mi := &file_internal_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2921,7 +2967,7 @@ func (x *SaveRetry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SaveRetry.ProtoReflect.Descriptor instead.
 func (*SaveRetry) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{51}
+	return file_internal_proto_rawDescGZIP(), []int{52}
 }
 
 // server -> room host: stop every room now (a drain that ran out of time);
@@ -2934,7 +2980,7 @@ type StopRooms struct {
 
 func (x *StopRooms) Reset() {
 	*x = StopRooms{}
-	mi := &file_internal_proto_msgTypes[52]
+	mi := &file_internal_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2946,7 +2992,7 @@ func (x *StopRooms) String() string {
 func (*StopRooms) ProtoMessage() {}
 
 func (x *StopRooms) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[52]
+	mi := &file_internal_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2959,7 +3005,7 @@ func (x *StopRooms) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopRooms.ProtoReflect.Descriptor instead.
 func (*StopRooms) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{52}
+	return file_internal_proto_rawDescGZIP(), []int{53}
 }
 
 // session -> session: the connection said no accepted hello in time.
@@ -2971,7 +3017,7 @@ type HelloTimeout struct {
 
 func (x *HelloTimeout) Reset() {
 	*x = HelloTimeout{}
-	mi := &file_internal_proto_msgTypes[53]
+	mi := &file_internal_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2983,7 +3029,7 @@ func (x *HelloTimeout) String() string {
 func (*HelloTimeout) ProtoMessage() {}
 
 func (x *HelloTimeout) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[53]
+	mi := &file_internal_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2996,7 +3042,7 @@ func (x *HelloTimeout) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HelloTimeout.ProtoReflect.Descriptor instead.
 func (*HelloTimeout) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{53}
+	return file_internal_proto_rawDescGZIP(), []int{54}
 }
 
 // session -> room: the session took its seat and told its client the round
@@ -3012,7 +3058,7 @@ type SeatTaken struct {
 
 func (x *SeatTaken) Reset() {
 	*x = SeatTaken{}
-	mi := &file_internal_proto_msgTypes[54]
+	mi := &file_internal_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3024,7 +3070,7 @@ func (x *SeatTaken) String() string {
 func (*SeatTaken) ProtoMessage() {}
 
 func (x *SeatTaken) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[54]
+	mi := &file_internal_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3037,7 +3083,7 @@ func (x *SeatTaken) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SeatTaken.ProtoReflect.Descriptor instead.
 func (*SeatTaken) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{54}
+	return file_internal_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *SeatTaken) GetRoundId() string {
@@ -3064,7 +3110,7 @@ type RoomOpened struct {
 
 func (x *RoomOpened) Reset() {
 	*x = RoomOpened{}
-	mi := &file_internal_proto_msgTypes[55]
+	mi := &file_internal_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3076,7 +3122,7 @@ func (x *RoomOpened) String() string {
 func (*RoomOpened) ProtoMessage() {}
 
 func (x *RoomOpened) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[55]
+	mi := &file_internal_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3089,7 +3135,7 @@ func (x *RoomOpened) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomOpened.ProtoReflect.Descriptor instead.
 func (*RoomOpened) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{55}
+	return file_internal_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *RoomOpened) GetRoundId() string {
@@ -3109,7 +3155,7 @@ type OpenTimeout struct {
 
 func (x *OpenTimeout) Reset() {
 	*x = OpenTimeout{}
-	mi := &file_internal_proto_msgTypes[56]
+	mi := &file_internal_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3121,7 +3167,7 @@ func (x *OpenTimeout) String() string {
 func (*OpenTimeout) ProtoMessage() {}
 
 func (x *OpenTimeout) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[56]
+	mi := &file_internal_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3134,7 +3180,7 @@ func (x *OpenTimeout) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenTimeout.ProtoReflect.Descriptor instead.
 func (*OpenTimeout) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{56}
+	return file_internal_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *OpenTimeout) GetRoundId() string {
@@ -3153,7 +3199,7 @@ type TopologyChanged struct {
 
 func (x *TopologyChanged) Reset() {
 	*x = TopologyChanged{}
-	mi := &file_internal_proto_msgTypes[57]
+	mi := &file_internal_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3165,7 +3211,7 @@ func (x *TopologyChanged) String() string {
 func (*TopologyChanged) ProtoMessage() {}
 
 func (x *TopologyChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[57]
+	mi := &file_internal_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3178,7 +3224,7 @@ func (x *TopologyChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TopologyChanged.ProtoReflect.Descriptor instead.
 func (*TopologyChanged) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{57}
+	return file_internal_proto_rawDescGZIP(), []int{58}
 }
 
 // admin API -> a member's admin actor: list its live actors.
@@ -3191,7 +3237,7 @@ type AdminList struct {
 
 func (x *AdminList) Reset() {
 	*x = AdminList{}
-	mi := &file_internal_proto_msgTypes[58]
+	mi := &file_internal_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3203,7 +3249,7 @@ func (x *AdminList) String() string {
 func (*AdminList) ProtoMessage() {}
 
 func (x *AdminList) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[58]
+	mi := &file_internal_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3216,7 +3262,7 @@ func (x *AdminList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdminList.ProtoReflect.Descriptor instead.
 func (*AdminList) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{58}
+	return file_internal_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *AdminList) GetKinds() []string {
@@ -3242,7 +3288,7 @@ type AdminActor struct {
 
 func (x *AdminActor) Reset() {
 	*x = AdminActor{}
-	mi := &file_internal_proto_msgTypes[59]
+	mi := &file_internal_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3254,7 +3300,7 @@ func (x *AdminActor) String() string {
 func (*AdminActor) ProtoMessage() {}
 
 func (x *AdminActor) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[59]
+	mi := &file_internal_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3267,7 +3313,7 @@ func (x *AdminActor) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdminActor.ProtoReflect.Descriptor instead.
 func (*AdminActor) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{59}
+	return file_internal_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *AdminActor) GetKind() string {
@@ -3329,7 +3375,7 @@ type AdminActors struct {
 
 func (x *AdminActors) Reset() {
 	*x = AdminActors{}
-	mi := &file_internal_proto_msgTypes[60]
+	mi := &file_internal_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3341,7 +3387,7 @@ func (x *AdminActors) String() string {
 func (*AdminActors) ProtoMessage() {}
 
 func (x *AdminActors) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[60]
+	mi := &file_internal_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3354,7 +3400,7 @@ func (x *AdminActors) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdminActors.ProtoReflect.Descriptor instead.
 func (*AdminActors) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{60}
+	return file_internal_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *AdminActors) GetActors() []*AdminActor {
@@ -3378,7 +3424,7 @@ type AdminKill struct {
 
 func (x *AdminKill) Reset() {
 	*x = AdminKill{}
-	mi := &file_internal_proto_msgTypes[61]
+	mi := &file_internal_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3390,7 +3436,7 @@ func (x *AdminKill) String() string {
 func (*AdminKill) ProtoMessage() {}
 
 func (x *AdminKill) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[61]
+	mi := &file_internal_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3403,7 +3449,7 @@ func (x *AdminKill) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdminKill.ProtoReflect.Descriptor instead.
 func (*AdminKill) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{61}
+	return file_internal_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *AdminKill) GetPid() string {
@@ -3445,7 +3491,7 @@ type AdminKilled struct {
 
 func (x *AdminKilled) Reset() {
 	*x = AdminKilled{}
-	mi := &file_internal_proto_msgTypes[62]
+	mi := &file_internal_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3457,7 +3503,7 @@ func (x *AdminKilled) String() string {
 func (*AdminKilled) ProtoMessage() {}
 
 func (x *AdminKilled) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[62]
+	mi := &file_internal_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3470,7 +3516,7 @@ func (x *AdminKilled) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdminKilled.ProtoReflect.Descriptor instead.
 func (*AdminKilled) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{62}
+	return file_internal_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *AdminKilled) GetActor() *AdminActor {
@@ -3500,7 +3546,7 @@ type GoAway struct {
 
 func (x *GoAway) Reset() {
 	*x = GoAway{}
-	mi := &file_internal_proto_msgTypes[63]
+	mi := &file_internal_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3512,7 +3558,7 @@ func (x *GoAway) String() string {
 func (*GoAway) ProtoMessage() {}
 
 func (x *GoAway) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[63]
+	mi := &file_internal_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3525,7 +3571,7 @@ func (x *GoAway) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GoAway.ProtoReflect.Descriptor instead.
 func (*GoAway) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{63}
+	return file_internal_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *GoAway) GetReason() string {
@@ -3547,7 +3593,7 @@ type SessionEnded struct {
 
 func (x *SessionEnded) Reset() {
 	*x = SessionEnded{}
-	mi := &file_internal_proto_msgTypes[64]
+	mi := &file_internal_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3559,7 +3605,7 @@ func (x *SessionEnded) String() string {
 func (*SessionEnded) ProtoMessage() {}
 
 func (x *SessionEnded) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[64]
+	mi := &file_internal_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3572,7 +3618,7 @@ func (x *SessionEnded) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionEnded.ProtoReflect.Descriptor instead.
 func (*SessionEnded) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{64}
+	return file_internal_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *SessionEnded) GetSession() *actor.PID {
@@ -3664,7 +3710,9 @@ const file_internal_proto_rawDesc = "" +
 	"\x03uid\x18\x01 \x01(\tR\x03uid\x12\x19\n" +
 	"\bround_id\x18\x02 \x01(\tR\aroundId\x12(\n" +
 	"\x10deadline_unix_ms\x18\x03 \x01(\x03R\x0edeadlineUnixMs\"\x06\n" +
-	"\x04Free\"\\\n" +
+	"\x04Free\".\n" +
+	"\bJoinHeld\x12\"\n" +
+	"\runtil_unix_ms\x18\x01 \x01(\x03R\vuntilUnixMs\"\\\n" +
 	"\x04Kick\x12\x16\n" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\x12\x1d\n" +
 	"\n" +
@@ -3829,7 +3877,7 @@ func file_internal_proto_rawDescGZIP() []byte {
 	return file_internal_proto_rawDescData
 }
 
-var file_internal_proto_msgTypes = make([]protoimpl.MessageInfo, 65)
+var file_internal_proto_msgTypes = make([]protoimpl.MessageInfo, 66)
 var file_internal_proto_goTypes = []any{
 	(*SeatInfo)(nil),        // 0: caiquan.internal.v1.SeatInfo
 	(*JoinQueue)(nil),       // 1: caiquan.internal.v1.JoinQueue
@@ -3849,75 +3897,76 @@ var file_internal_proto_goTypes = []any{
 	(*Attached)(nil),        // 15: caiquan.internal.v1.Attached
 	(*Seated)(nil),          // 16: caiquan.internal.v1.Seated
 	(*Free)(nil),            // 17: caiquan.internal.v1.Free
-	(*Kick)(nil),            // 18: caiquan.internal.v1.Kick
-	(*PlayerOp)(nil),        // 19: caiquan.internal.v1.PlayerOp
-	(*PlayerOpDone)(nil),    // 20: caiquan.internal.v1.PlayerOpDone
-	(*Detach)(nil),          // 21: caiquan.internal.v1.Detach
-	(*ApplyRound)(nil),      // 22: caiquan.internal.v1.ApplyRound
-	(*RoundApplied)(nil),    // 23: caiquan.internal.v1.RoundApplied
-	(*AbortRound)(nil),      // 24: caiquan.internal.v1.AbortRound
-	(*RoundRefused)(nil),    // 25: caiquan.internal.v1.RoundRefused
-	(*ResultQuery)(nil),     // 26: caiquan.internal.v1.ResultQuery
-	(*RoundResult)(nil),     // 27: caiquan.internal.v1.RoundResult
-	(*AbortRetry)(nil),      // 28: caiquan.internal.v1.AbortRetry
-	(*Drain)(nil),           // 29: caiquan.internal.v1.Drain
-	(*DrainStatus)(nil),     // 30: caiquan.internal.v1.DrainStatus
-	(*GetDrainStatus)(nil),  // 31: caiquan.internal.v1.GetDrainStatus
-	(*ConnClosed)(nil),      // 32: caiquan.internal.v1.ConnClosed
-	(*PipeSend)(nil),        // 33: caiquan.internal.v1.PipeSend
-	(*PipeAcked)(nil),       // 34: caiquan.internal.v1.PipeAcked
-	(*PipeVerdict)(nil),     // 35: caiquan.internal.v1.PipeVerdict
-	(*PipeClose)(nil),       // 36: caiquan.internal.v1.PipeClose
-	(*PipeConnected)(nil),   // 37: caiquan.internal.v1.PipeConnected
-	(*GetRoomCount)(nil),    // 38: caiquan.internal.v1.GetRoomCount
-	(*ResumeRequest)(nil),   // 39: caiquan.internal.v1.ResumeRequest
-	(*ResumeAnswer)(nil),    // 40: caiquan.internal.v1.ResumeAnswer
-	(*ResumeExpired)(nil),   // 41: caiquan.internal.v1.ResumeExpired
-	(*ResumeTimeout)(nil),   // 42: caiquan.internal.v1.ResumeTimeout
-	(*RoomCount)(nil),       // 43: caiquan.internal.v1.RoomCount
-	(*GetOnline)(nil),       // 44: caiquan.internal.v1.GetOnline
-	(*Online)(nil),          // 45: caiquan.internal.v1.Online
-	(*AttachTimeout)(nil),   // 46: caiquan.internal.v1.AttachTimeout
-	(*RoomGone)(nil),        // 47: caiquan.internal.v1.RoomGone
-	(*Crash)(nil),           // 48: caiquan.internal.v1.Crash
-	(*PlayerStopping)(nil),  // 49: caiquan.internal.v1.PlayerStopping
-	(*Reattach)(nil),        // 50: caiquan.internal.v1.Reattach
-	(*SaveRetry)(nil),       // 51: caiquan.internal.v1.SaveRetry
-	(*StopRooms)(nil),       // 52: caiquan.internal.v1.StopRooms
-	(*HelloTimeout)(nil),    // 53: caiquan.internal.v1.HelloTimeout
-	(*SeatTaken)(nil),       // 54: caiquan.internal.v1.SeatTaken
-	(*RoomOpened)(nil),      // 55: caiquan.internal.v1.RoomOpened
-	(*OpenTimeout)(nil),     // 56: caiquan.internal.v1.OpenTimeout
-	(*TopologyChanged)(nil), // 57: caiquan.internal.v1.TopologyChanged
-	(*AdminList)(nil),       // 58: caiquan.internal.v1.AdminList
-	(*AdminActor)(nil),      // 59: caiquan.internal.v1.AdminActor
-	(*AdminActors)(nil),     // 60: caiquan.internal.v1.AdminActors
-	(*AdminKill)(nil),       // 61: caiquan.internal.v1.AdminKill
-	(*AdminKilled)(nil),     // 62: caiquan.internal.v1.AdminKilled
-	(*GoAway)(nil),          // 63: caiquan.internal.v1.GoAway
-	(*SessionEnded)(nil),    // 64: caiquan.internal.v1.SessionEnded
-	(*actor.PID)(nil),       // 65: actor.PID
-	(*Result)(nil),          // 66: caiquan.v1.Result
-	(*Envelope)(nil),        // 67: caiquan.v1.Envelope
+	(*JoinHeld)(nil),        // 18: caiquan.internal.v1.JoinHeld
+	(*Kick)(nil),            // 19: caiquan.internal.v1.Kick
+	(*PlayerOp)(nil),        // 20: caiquan.internal.v1.PlayerOp
+	(*PlayerOpDone)(nil),    // 21: caiquan.internal.v1.PlayerOpDone
+	(*Detach)(nil),          // 22: caiquan.internal.v1.Detach
+	(*ApplyRound)(nil),      // 23: caiquan.internal.v1.ApplyRound
+	(*RoundApplied)(nil),    // 24: caiquan.internal.v1.RoundApplied
+	(*AbortRound)(nil),      // 25: caiquan.internal.v1.AbortRound
+	(*RoundRefused)(nil),    // 26: caiquan.internal.v1.RoundRefused
+	(*ResultQuery)(nil),     // 27: caiquan.internal.v1.ResultQuery
+	(*RoundResult)(nil),     // 28: caiquan.internal.v1.RoundResult
+	(*AbortRetry)(nil),      // 29: caiquan.internal.v1.AbortRetry
+	(*Drain)(nil),           // 30: caiquan.internal.v1.Drain
+	(*DrainStatus)(nil),     // 31: caiquan.internal.v1.DrainStatus
+	(*GetDrainStatus)(nil),  // 32: caiquan.internal.v1.GetDrainStatus
+	(*ConnClosed)(nil),      // 33: caiquan.internal.v1.ConnClosed
+	(*PipeSend)(nil),        // 34: caiquan.internal.v1.PipeSend
+	(*PipeAcked)(nil),       // 35: caiquan.internal.v1.PipeAcked
+	(*PipeVerdict)(nil),     // 36: caiquan.internal.v1.PipeVerdict
+	(*PipeClose)(nil),       // 37: caiquan.internal.v1.PipeClose
+	(*PipeConnected)(nil),   // 38: caiquan.internal.v1.PipeConnected
+	(*GetRoomCount)(nil),    // 39: caiquan.internal.v1.GetRoomCount
+	(*ResumeRequest)(nil),   // 40: caiquan.internal.v1.ResumeRequest
+	(*ResumeAnswer)(nil),    // 41: caiquan.internal.v1.ResumeAnswer
+	(*ResumeExpired)(nil),   // 42: caiquan.internal.v1.ResumeExpired
+	(*ResumeTimeout)(nil),   // 43: caiquan.internal.v1.ResumeTimeout
+	(*RoomCount)(nil),       // 44: caiquan.internal.v1.RoomCount
+	(*GetOnline)(nil),       // 45: caiquan.internal.v1.GetOnline
+	(*Online)(nil),          // 46: caiquan.internal.v1.Online
+	(*AttachTimeout)(nil),   // 47: caiquan.internal.v1.AttachTimeout
+	(*RoomGone)(nil),        // 48: caiquan.internal.v1.RoomGone
+	(*Crash)(nil),           // 49: caiquan.internal.v1.Crash
+	(*PlayerStopping)(nil),  // 50: caiquan.internal.v1.PlayerStopping
+	(*Reattach)(nil),        // 51: caiquan.internal.v1.Reattach
+	(*SaveRetry)(nil),       // 52: caiquan.internal.v1.SaveRetry
+	(*StopRooms)(nil),       // 53: caiquan.internal.v1.StopRooms
+	(*HelloTimeout)(nil),    // 54: caiquan.internal.v1.HelloTimeout
+	(*SeatTaken)(nil),       // 55: caiquan.internal.v1.SeatTaken
+	(*RoomOpened)(nil),      // 56: caiquan.internal.v1.RoomOpened
+	(*OpenTimeout)(nil),     // 57: caiquan.internal.v1.OpenTimeout
+	(*TopologyChanged)(nil), // 58: caiquan.internal.v1.TopologyChanged
+	(*AdminList)(nil),       // 59: caiquan.internal.v1.AdminList
+	(*AdminActor)(nil),      // 60: caiquan.internal.v1.AdminActor
+	(*AdminActors)(nil),     // 61: caiquan.internal.v1.AdminActors
+	(*AdminKill)(nil),       // 62: caiquan.internal.v1.AdminKill
+	(*AdminKilled)(nil),     // 63: caiquan.internal.v1.AdminKilled
+	(*GoAway)(nil),          // 64: caiquan.internal.v1.GoAway
+	(*SessionEnded)(nil),    // 65: caiquan.internal.v1.SessionEnded
+	(*actor.PID)(nil),       // 66: actor.PID
+	(*Result)(nil),          // 67: caiquan.v1.Result
+	(*Envelope)(nil),        // 68: caiquan.v1.Envelope
 }
 var file_internal_proto_depIdxs = []int32{
-	65, // 0: caiquan.internal.v1.SeatInfo.session:type_name -> actor.PID
-	65, // 1: caiquan.internal.v1.SeatInfo.player:type_name -> actor.PID
+	66, // 0: caiquan.internal.v1.SeatInfo.session:type_name -> actor.PID
+	66, // 1: caiquan.internal.v1.SeatInfo.player:type_name -> actor.PID
 	0,  // 2: caiquan.internal.v1.JoinQueue.seat:type_name -> caiquan.internal.v1.SeatInfo
 	0,  // 3: caiquan.internal.v1.RoomSpec.seats:type_name -> caiquan.internal.v1.SeatInfo
-	65, // 4: caiquan.internal.v1.Attach.session:type_name -> actor.PID
-	65, // 5: caiquan.internal.v1.Attached.player:type_name -> actor.PID
-	65, // 6: caiquan.internal.v1.Detach.session:type_name -> actor.PID
-	66, // 7: caiquan.internal.v1.ApplyRound.result:type_name -> caiquan.v1.Result
-	66, // 8: caiquan.internal.v1.RoundApplied.result:type_name -> caiquan.v1.Result
-	66, // 9: caiquan.internal.v1.RoundResult.result:type_name -> caiquan.v1.Result
-	67, // 10: caiquan.internal.v1.PipeSend.env:type_name -> caiquan.v1.Envelope
-	67, // 11: caiquan.internal.v1.PipeAcked.env:type_name -> caiquan.v1.Envelope
-	65, // 12: caiquan.internal.v1.ResumeRequest.pipe:type_name -> actor.PID
-	65, // 13: caiquan.internal.v1.PlayerStopping.session:type_name -> actor.PID
-	59, // 14: caiquan.internal.v1.AdminActors.actors:type_name -> caiquan.internal.v1.AdminActor
-	59, // 15: caiquan.internal.v1.AdminKilled.actor:type_name -> caiquan.internal.v1.AdminActor
-	65, // 16: caiquan.internal.v1.SessionEnded.session:type_name -> actor.PID
+	66, // 4: caiquan.internal.v1.Attach.session:type_name -> actor.PID
+	66, // 5: caiquan.internal.v1.Attached.player:type_name -> actor.PID
+	66, // 6: caiquan.internal.v1.Detach.session:type_name -> actor.PID
+	67, // 7: caiquan.internal.v1.ApplyRound.result:type_name -> caiquan.v1.Result
+	67, // 8: caiquan.internal.v1.RoundApplied.result:type_name -> caiquan.v1.Result
+	67, // 9: caiquan.internal.v1.RoundResult.result:type_name -> caiquan.v1.Result
+	68, // 10: caiquan.internal.v1.PipeSend.env:type_name -> caiquan.v1.Envelope
+	68, // 11: caiquan.internal.v1.PipeAcked.env:type_name -> caiquan.v1.Envelope
+	66, // 12: caiquan.internal.v1.ResumeRequest.pipe:type_name -> actor.PID
+	66, // 13: caiquan.internal.v1.PlayerStopping.session:type_name -> actor.PID
+	60, // 14: caiquan.internal.v1.AdminActors.actors:type_name -> caiquan.internal.v1.AdminActor
+	60, // 15: caiquan.internal.v1.AdminKilled.actor:type_name -> caiquan.internal.v1.AdminActor
+	66, // 16: caiquan.internal.v1.SessionEnded.session:type_name -> actor.PID
 	17, // [17:17] is the sub-list for method output_type
 	17, // [17:17] is the sub-list for method input_type
 	17, // [17:17] is the sub-list for extension type_name
@@ -3937,7 +3986,7 @@ func file_internal_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_internal_proto_rawDesc), len(file_internal_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   65,
+			NumMessages:   66,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
