@@ -31,12 +31,17 @@ import (
 // resume fails (resume_failed) and the connection starts afresh.
 // Socket.IO's connection state recovery rides on the same (socketio.go).
 
-// replayBuffer is how many sent messages a resumable session keeps; a
-// client that missed more starts afresh. Movements are not numbered or
-// kept (a resumed client misses only the wiggles), so a round's start and
-// result, and the hi, fit several times over. Every session holds its ring
-// for its whole life: it is most of what resume adds to a player's memory.
-const replayBuffer = 8
+// replayLen is how many sent messages a resumable session keeps for a
+// room of roomSize seats; a client that missed more starts afresh. What a
+// client can have missed when its connection drops is what its session
+// sent since the last message the client read, and the session joins no
+// round without the client asking: at most the queued, the start, a leave
+// from each other seat and the result (or void) of one round. Movements
+// are not numbered or kept (a resumed client misses only the wiggles).
+// Every session holds its ring for its whole life, and the messages in it
+// (a round's start and result, shared with the room's other seats) stay
+// alive as long: the ring is most of what resume adds to a player's memory.
+func replayLen(roomSize int) int { return roomSize + 2 }
 
 // resumeAnswerWait bounds how long a new session waits for the old one.
 const resumeAnswerWait = 2 * time.Second
@@ -113,7 +118,7 @@ type resumeState struct {
 	sio      bool // the token is a Socket.IO pid (socketio.go)
 	secret   string
 	seq      uint32
-	sent     [replayBuffer]*messages.Envelope // a ring: seq s is at s % replayBuffer
+	sent     []*messages.Envelope // a ring of replayLen: seq s is at s % len(sent)
 	detached bool
 	expiry   Timer
 }
@@ -203,12 +208,16 @@ func (s *session) offerResume(ctx actor.Context, hi *messages.Hi) {
 		return
 	}
 	if s.resume == nil {
-		s.resume = &resumeState{}
+		s.resume = newResumeState(s.d.settings.RoomSize, false)
 	}
 	s.resume.secret = newSecret() // a token works once: a resume rotates it
 	token := resumeToken(ctx.Self(), s.resume.secret)
 	window := int32(s.d.settings.ResumeWindow / time.Millisecond)
 	hi.ResumeToken, hi.ResumeWindowMs = &token, &window
+}
+
+func newResumeState(roomSize int, sio bool) *resumeState {
+	return &resumeState{sio: sio, sent: make([]*messages.Envelope, replayLen(roomSize))}
 }
 
 // number gives env the next seq and keeps it for a replay; a movement is
@@ -219,19 +228,19 @@ func (r *resumeState) number(env *messages.Envelope) {
 	}
 	r.seq++
 	env.Seq = r.seq
-	r.sent[r.seq%replayBuffer] = env
+	r.sent[r.seq%uint32(len(r.sent))] = env
 }
 
 // held says whether every message after lastSeq is still in the ring.
 func (r *resumeState) held(lastSeq uint32) bool {
-	return lastSeq <= r.seq && r.seq-lastSeq <= replayBuffer
+	return lastSeq <= r.seq && r.seq-lastSeq <= uint32(len(r.sent))
 }
 
 // after returns the messages after lastSeq, oldest first (held must be true).
 func (r *resumeState) after(lastSeq uint32) []*messages.Envelope {
 	out := make([]*messages.Envelope, 0, r.seq-lastSeq)
 	for s := lastSeq + 1; s <= r.seq; s++ {
-		out = append(out, r.sent[s%replayBuffer])
+		out = append(out, r.sent[s%uint32(len(r.sent))])
 	}
 	return out
 }

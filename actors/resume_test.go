@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -232,11 +233,12 @@ func TestResumeDropsAWaitingJoin(t *testing.T) {
 	b.expect("start")
 }
 
-// The ring keeps the last replayBuffer messages, movements not among them:
+// The ring keeps the last replayLen messages, movements not among them:
 // a resume from within them gets them in order; one from before them is
 // refused.
 func TestReplayRing(t *testing.T) {
-	var r resumeState
+	r := newResumeState(2, false)
+	replayBuffer := uint32(replayLen(2))
 	for range replayBuffer + 5 {
 		r.number(&messages.Envelope{})
 		r.number(&messages.Envelope{Body: &messages.Envelope_Movement{Movement: &messages.Movement{}}})
@@ -248,7 +250,44 @@ func TestReplayRing(t *testing.T) {
 		t.Fatalf("held wrong at seq %d", r.seq)
 	}
 	got := r.after(5)
-	if len(got) != replayBuffer || got[0].Seq != 6 || got[len(got)-1].Seq != r.seq {
+	if len(got) != int(replayBuffer) || got[0].Seq != 6 || got[len(got)-1].Seq != r.seq {
 		t.Fatalf("after 5: %d messages, %d..%d", len(got), got[0].Seq, got[len(got)-1].Seq)
+	}
+}
+
+// The ring holds a whole round: a client that joined and lost its
+// connection before it read anything (a join in flight, a phone put away)
+// gets, from its hi on, the round's queued, start, the other seat's leave
+// and the result, in order.
+func TestResumeReplaysAWholeRound(t *testing.T) {
+	srv, _ := newTestServer(t, resumeSettings())
+	a, hi := connectResumable(t, srv, "a")
+	b := connect(t, srv, "b")
+	a.join()
+	if env := recv(t, a.conn.out, recvTimeout); kindOf(env) != "queued" {
+		t.Fatalf("a waiting alone got %v", env)
+	}
+	b.join()
+	b.expect("start")
+	b.send(&messages.Envelope{Body: &messages.Envelope_Leave{Leave: &messages.Leave{}}})
+	for _, want := range []string{"start", "leave", "result"} {
+		a.expect(want)
+	}
+	a.s.Closed("the join was in flight when the phone went to the background")
+
+	a2 := reconnect(t, srv, "a", hi.GetResumeToken(), 1) // it read only the hi
+	a2.expect("hi")
+	var kinds []string
+	next := uint32(2)
+	for len(kinds) == 0 || kinds[len(kinds)-1] != "result" {
+		env := recv(t, a2.conn.out, recvTimeout)
+		if env.Seq != next {
+			t.Fatalf("replayed %s with seq %d, want %d (so far %v)", kindOf(env), env.Seq, next, kinds)
+		}
+		next++
+		kinds = append(kinds, kindOf(env))
+	}
+	if got := strings.Join(kinds, " "); got != "queued start leave result" {
+		t.Fatalf("replayed %q; want the whole round", got)
 	}
 }

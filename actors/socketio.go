@@ -76,7 +76,7 @@ func (s *session) refuseRecovery(ctx actor.Context, sc SocketIOConn, reason stri
 // now on, and returns its pid.
 func (s *session) offerPID(ctx actor.Context) string {
 	if s.resume == nil {
-		s.resume = &resumeState{sio: true}
+		s.resume = newResumeState(s.d.settings.RoomSize, true)
 	}
 	if s.resume.secret == "" {
 		s.resume.secret = newSecret()

@@ -4,10 +4,14 @@ package gateway
 
 import (
 	"fmt"
+	"io"
+	"net"
+	"runtime"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/caiquan/caiquan/messages"
 )
@@ -83,5 +87,58 @@ func TestAllocationBudgets(t *testing.T) {
 		for key, n := range got {
 			fmt.Printf("%-24s %v (budget %v)\n", key, n, allocBudgets[key])
 		}
+	}
+}
+
+// upgradeBytesBudget is the most heap one /ws upgrade may allocate on the
+// server and a raw client (about 300 bytes of it), hello and hi included,
+// idle sessions behind it. net/http's own 8 KiB of buffers for each
+// connection it serves are not among them (front.go).
+const upgradeBytesBudget = 7 << 10
+
+func TestUpgradeAllocationBudget(t *testing.T) {
+	opener := &idleOpener{}
+	addr := serveFrontWith(t, opener, nil)
+	hello, _ := proto.Marshal(&messages.Envelope{Body: &messages.Envelope_Hello{Hello: &messages.Hello{User: &messages.User{Uid: "u", Uname: "u"}}}})
+	frame := append([]byte{0x82, 0x80 | byte(len(hello)), 0, 0, 0, 0}, hello...)
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	upgrade := func() {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+		fmt.Fprintf(c, "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+			"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+		var head [129]byte // the 101 answer, read to its end
+		if _, err := io.ReadFull(c, head[:]); err != nil || string(head[9:12]) != "101" {
+			t.Fatalf("upgrade: %q, %v", head, err)
+		}
+		c.Write(frame)
+		var hi [2]byte
+		if _, err := io.ReadFull(c, hi[:]); err != nil || hi[0] != 0x82 {
+			t.Fatalf("no hi: % x, %v", hi, err)
+		}
+	}
+	for range 20 {
+		upgrade() // warm up pools and workers
+	}
+	const n = 200
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for range n {
+		upgrade()
+	}
+	runtime.ReadMemStats(&after)
+	per := (after.TotalAlloc - before.TotalAlloc) / n
+	t.Logf("%d bytes allocated per upgrade (budget %d)", per, upgradeBytesBudget)
+	if per > upgradeBytesBudget {
+		t.Fatalf("%d bytes allocated per upgrade, budget %d", per, upgradeBytesBudget)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"sync"
 	"sync/atomic"
 	"syscall"
 
@@ -43,7 +44,7 @@ func (g *Gateway) Serve(srv *http.Server, ln net.Listener) error {
 		}
 		return ctx
 	}
-	return srv.Serve(&limitListener{Listener: ln, g: g})
+	return srv.Serve(&limitListener{Listener: ln, g: g, srv: srv})
 }
 
 type overLimitKey struct{}
@@ -51,26 +52,18 @@ type overLimitKey struct{}
 // overLimit says whether r came on a connection accepted over the limit.
 func overLimit(r *http.Request) bool { return r.Context().Value(overLimitKey{}) != nil }
 
+// limitListener counts connections against the limits and serves
+// WebSocket upgrades itself (front.go); net/http gets the rest.
 type limitListener struct {
 	net.Listener
-	g *Gateway
-}
+	g   *Gateway
+	srv *http.Server // its header timeout and limit hold for upgrades served here too
 
-func (l *limitListener) Accept() (net.Conn, error) {
-	max := int64(l.g.cfg.MaxConnections)
-	for {
-		c, err := l.Listener.Accept()
-		if err != nil {
-			return nil, err
-		}
-		n := l.g.tcpOpen.Add(1)
-		tc := &trackedConn{Conn: c, g: l.g, over: n > max}
-		if n <= max+refuseSlots {
-			return tc, nil
-		}
-		l.g.countRefused(refusedTotal)
-		tc.Close()
-	}
+	once      sync.Once
+	closeOnce sync.Once
+	conns     chan net.Conn // for net/http
+	errs      chan error
+	done      chan struct{} // closed by Close
 }
 
 // trackedConn counts itself out when closed, whoever closes it: net/http,

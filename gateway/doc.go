@@ -38,7 +38,10 @@
 // Before an upgrade: 503 while draining, then the Origin check (403), then
 // cfg.MaxConnectionsPerIP (503 too_many_connections). Serve counts every
 // connection of the listener against cfg.MaxConnections: a request on one
-// over the limit gets 503 server_full (see connlimit.go). The client
+// over the limit gets 503 server_full (see connlimit.go). Serve's listener
+// reads each connection's first request itself and serves a WebSocket
+// upgrade without net/http's per-connection buffers; everything else goes
+// on to net/http unchanged (front.go). The client
 // address used by the limits and the log is ClientAddr's: X-Forwarded-For
 // is believed only from cfg.TrustedProxies.
 //

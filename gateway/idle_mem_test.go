@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -36,7 +37,9 @@ func (s idleSession) Deliver(env *messages.Envelope) {
 func (idleSession) Closed(string) {}
 
 // BenchmarkIdleConnMemory reports the live heap an idle /ws connection
-// holds on the server side, as the idle19k load scenario leaves them:
+// holds on the server side, as the idle19k load scenario leaves them
+// (B/conn), and the heap one allocates to get there (B/conn-alloc, with
+// the garbage that the heap peaks with while connections arrive):
 // hello said, hi written, the reader parked. B/conn includes the test's own
 // client end (a raw socket, a few hundred bytes). With IDLE_HEAP_PROFILE=FILE
 // and -memprofilerate 1 it also writes a heap profile.
@@ -54,11 +57,13 @@ func BenchmarkIdleConnMemory(b *testing.B) {
 			b.Fatal(err)
 		}
 		srv := &http.Server{Handler: g}
-		go srv.Serve(ln)
+		go g.Serve(srv, ln) // as the server serves: upgrades through the listener (front.go)
 		hello, _ := proto.Marshal(&messages.Envelope{Body: &messages.Envelope_Hello{Hello: &messages.Hello{User: &messages.User{Uid: "u", Uname: "u"}}}})
 		frame := append([]byte{0x82, 0x80 | byte(len(hello)), 0, 0, 0, 0}, hello...) // masked with a zero key
 
 		before := heaptest.Live()
+		var msBefore runtime.MemStats
+		runtime.ReadMemStats(&msBefore)
 		clients := make([]net.Conn, n)
 		for i := range clients {
 			c, err := net.Dial("tcp", ln.Addr().String())
@@ -87,7 +92,10 @@ func BenchmarkIdleConnMemory(b *testing.B) {
 		}
 		time.Sleep(time.Second) // the readers park, the writers finish
 		after := heaptest.Live()
+		var msAfter runtime.MemStats
+		runtime.ReadMemStats(&msAfter)
 		b.ReportMetric(float64(after-before)/n, "B/conn")
+		b.ReportMetric(float64(msAfter.TotalAlloc-msBefore.TotalAlloc)/n, "B/conn-alloc")
 		heaptest.WriteProfile(b)
 		g.CloseAll(messages.CloseGoingAway, "done")
 		for _, c := range clients {

@@ -231,6 +231,9 @@ func (s *Server) Stderr() string { return s.stderr.String() }
 // Stdout is what the server printed to standard output so far.
 func (s *Server) Stdout() string { return s.stdout.String() }
 
+// Pid is the server process's id (for /proc/PID readings).
+func (s *Server) Pid() int { return s.cmd.Process.Pid }
+
 // Alive reports whether the process still runs.
 func (s *Server) Alive() bool {
 	select {
