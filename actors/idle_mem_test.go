@@ -38,7 +38,6 @@ func BenchmarkIdleSessionMemory(b *testing.B) {
 		system := actor.NewActorSystemWithConfig(actor.Configure(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 			return slog.New(slog.DiscardHandler)
 		})))
-		CompactRegistry(system) // as the server does
 		srv, err := NewServer(system, testSettings(), memory.New(), nil)
 		if err != nil {
 			b.Fatal(err)

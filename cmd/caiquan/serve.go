@@ -131,7 +131,6 @@ func (m *Main) Open() (err error) {
 	m.system = actor.NewActorSystemWithConfig(actor.Configure(
 		actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return m.actorLog() }),
 	))
-	actors.CompactRegistry(m.system)
 	if err := m.openCluster(); err != nil {
 		return err
 	}
