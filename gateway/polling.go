@@ -62,13 +62,16 @@ type pollSession struct {
 	helloSeen atomic.Bool
 	lost      atomic.Bool // ended from the client's side (Lost)
 
-	mu        sync.Mutex
-	queue     [][]byte      // packets waiting for a GET; at most cfg.OutboundQueue
-	poll      chan struct{} // closed to wake the pending GET; nil: none pending
-	posting   bool          // a POST is being read
-	probe     *conn         // the WebSocket trying to take over, until it gives up or sends 5
-	upgrading bool          // the probe answered 3probe: GETs get a noop
-	ws        *conn         // after the upgrade, the transport
+	mu      sync.Mutex
+	queue   [][]byte      // packets waiting for a GET; at most cfg.OutboundQueue
+	poll    chan struct{} // closed to wake the pending GET; nil: none pending
+	posting bool          // a POST is being read
+	probe   *conn         // the WebSocket trying to take over, until it gives up or sends 5
+	// opening: a WebSocket with this sid is being upgraded; a second one
+	// is refused, even before the first has become the probe.
+	opening   bool
+	upgrading bool  // the probe answered 3probe: GETs get a noop
+	ws        *conn // after the upgrade, the transport
 	closed    bool
 	byClient  bool // the client sent close (1): the last GET gets a noop
 	reason    string
@@ -563,7 +566,8 @@ func (g *Gateway) serveUpgrade(w http.ResponseWriter, r *http.Request, sid strin
 		return
 	}
 	p.mu.Lock()
-	busy := p.closed || p.ws != nil || p.probe != nil
+	busy := p.closed || p.ws != nil || p.probe != nil || p.opening
+	p.opening = !busy
 	p.mu.Unlock()
 	if busy {
 		writeJSON(w, http.StatusBadRequest, eioBadRequest)
@@ -572,6 +576,9 @@ func (g *Gateway) serveUpgrade(w http.ResponseWriter, r *http.Request, sid strin
 	hj := &hijacker{ResponseWriter: w, maxMessage: g.cfg.MaxFrameBytes}
 	ws, err := g.upgrader.Upgrade(hj, r, nil)
 	if err != nil {
+		p.mu.Lock()
+		p.opening = false
+		p.mu.Unlock()
 		return
 	}
 	uw := &upgradeWire{p: p}
@@ -584,9 +591,10 @@ func (g *Gateway) serveUpgrade(w http.ResponseWriter, r *http.Request, sid strin
 	c.token = p.token
 	p.postMu.Unlock()
 	p.mu.Lock()
+	p.opening = false
 	if p.closed || p.ws != nil || p.probe != nil {
 		p.mu.Unlock()
-		ws.Close() // lost a race with another probe or the close
+		ws.Close() // lost a race with the close
 		return
 	}
 	p.probe = c
