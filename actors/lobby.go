@@ -2,6 +2,7 @@ package actors
 
 import (
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -79,6 +80,7 @@ type seatedTicket struct {
 	ticket  uint64
 	at      time.Time
 	session *actor.PID
+	round   string
 	until   time.Time // the round cannot run past this
 }
 
@@ -219,9 +221,11 @@ func (l *lobby) handleJoin(ctx actor.Context, msg *messages.JoinQueue) {
 	if s, ok := l.seated[seat.Uid]; ok && msg.Ticket != 0 && msg.Ticket <= s.ticket {
 		return // already seated; the start is on its way
 	}
-	if s, ok := l.seated[seat.Uid]; ok && !msg.OtherRoundOver && !s.session.Equal(seat.Session) && l.d.settings.Clock.Now().Before(s.until) {
+	if s, ok := l.seated[seat.Uid]; ok && !msg.OtherRoundOver && !slices.Contains(msg.RoundsOver, s.round) &&
+		!s.session.Equal(seat.Session) && l.d.settings.Clock.Now().Before(s.until) {
 		// Another session of the uid sits in a round this lobby opened, and
-		// the uid's player did not say that round is over: its client came
+		// the uid's player did not say that round is over (Free, or naming
+		// it among the rounds it saw end): its client came
 		// back on a new connection while that round runs, and the old
 		// session did not tell the player of its seat (a node of the
 		// previous release, draining). Seated now, the player would sit in
@@ -345,7 +349,7 @@ func (l *lobby) open(ctx actor.Context, t rules.Table, byUID map[string]waiting,
 	for _, uid := range t.UIDs {
 		w := byUID[uid]
 		spec.Seats = append(spec.Seats, w.seat)
-		l.seated[uid] = seatedTicket{ticket: w.ticket, at: now, session: w.seat.Session, until: now.Add(span)}
+		l.seated[uid] = seatedTicket{ticket: w.ticket, at: now, session: w.seat.Session, round: spec.RoundId, until: now.Add(span)}
 		waited := now.Sub(w.since).Seconds()
 		if t.Bots > 0 {
 			l.d.metrics.BotFill.Observe(waited)

@@ -18,11 +18,11 @@ func TestLobbyHoldsASecondSessionOfASeatedUid(t *testing.T) {
 	st := testSettings()
 	st.Clock, st.BotFill = clock, time.Hour // humans only
 	srv, system := newTestServer(t, st)
-	join := func(uid string, ticket uint64, over bool) chan any {
+	join := func(uid string, ticket uint64, over bool, roundsOver ...string) chan any {
 		pid, ch := spawnSpy(system)
 		system.Root.Send(srv.d.lobby, &messages.JoinQueue{
 			Seat:   &messages.SeatInfo{Uid: uid, Session: pid},
-			Ticket: ticket, OtherRoundOver: over,
+			Ticket: ticket, OtherRoundOver: over, RoundsOver: roundsOver,
 		})
 		return ch
 	}
@@ -41,9 +41,11 @@ func TestLobbyHoldsASecondSessionOfASeatedUid(t *testing.T) {
 	if _, ok := first(alice).(*messages.Queued); !ok {
 		t.Fatal("alice alone was not queued")
 	}
-	if _, ok := first(join("bob", 2, false)).(*messages.Start); !ok {
+	start, ok := first(join("bob", 2, false)).(*messages.Start)
+	if !ok {
 		t.Fatal("bob was not seated with alice")
 	}
+	first1 := start.RoundId
 
 	// carol waits; alice again, on a new session, while her round runs.
 	carol := join("carol", 3, false)
@@ -64,18 +66,32 @@ func TestLobbyHoldsASecondSessionOfASeatedUid(t *testing.T) {
 	if _, ok := first(over).(*messages.Start); !ok {
 		t.Fatal("a session whose player said the other round is over was not seated")
 	}
-	if _, ok := first(carol).(*messages.Start); !ok {
+	second, ok := first(carol).(*messages.Start)
+	if !ok {
 		t.Fatal("carol was not seated with alice")
+	}
+
+	// A session whose player names an older round as its last is held;
+	// one that names the round she sits in is not.
+	erin := join("erin", 8, false)
+	if _, ok := first(erin).(*messages.Queued); !ok {
+		t.Fatal("erin alone was not queued")
+	}
+	if got := first(join("alice", 9, false, first1)); !isType[*messages.JoinHeld](got) {
+		t.Fatalf("alice's session naming her older round got %T, want JoinHeld", got)
+	}
+	if got := first(join("alice", 10, false, "r-other", second.RoundId)); !isType[*messages.Start](got) {
+		t.Fatalf("alice's session naming the round she sits in as over got %T, want Start", got)
 	}
 
 	// Past the round's span, a new session is seated without a word
 	// from the player.
 	clock.Advance(openTimeout + st.RoundTime + st.settleWithin() + finalAsks*st.SettleRetry + time.Second)
-	dave := join("dave", 6, false)
+	dave := join("dave", 11, false)
 	if _, ok := first(dave).(*messages.Queued); !ok {
 		t.Fatal("dave alone was not queued")
 	}
-	if got := first(join("alice", 7, false)); !isType[*messages.Start](got) {
+	if got := first(join("alice", 12, false)); !isType[*messages.Start](got) {
 		t.Fatalf("after the round's span alice's new session got %T, want Start", got)
 	}
 }

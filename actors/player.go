@@ -197,6 +197,7 @@ func (p *player) handleAttach(ctx actor.Context, msg *messages.Attach) {
 		TotalScore: p.rec.Total,
 		WinStreak:  p.rec.Streak,
 		Online:     msg.Online,
+		RoundsOver: p.roundsOver(),
 	}
 	if o := p.seat; o != nil && !o.session.Equal(msg.Session) {
 		if p.d.settings.Clock.Now().Before(o.until) {
@@ -410,6 +411,20 @@ func (p *player) refuse(ctx actor.Context, round, why string) {
 	if ctx.Sender() != nil {
 		ctx.Respond(&messages.RoundRefused{Uid: p.uid, RoundId: round, Reason: why})
 	}
+}
+
+// roundsOver names the round this player applied last and the one it
+// refused last: a session's join carries them to the lobby, which holds a
+// join of a uid it seated elsewhere until that seat's round is over.
+func (p *player) roundsOver() []string {
+	var out []string
+	if n := len(p.rec.Recent); n > 0 {
+		out = append(out, p.rec.Recent[n-1].RoundID)
+	}
+	if n := len(p.keep.refused); n > 0 {
+		out = append(out, p.keep.refused[n-1].round)
+	}
+	return out
 }
 
 func (p *player) refusedBefore(round string) bool {

@@ -39,6 +39,9 @@ type session struct {
 	// otherRoundOver: the player set busyUntil and it is over; the lobby
 	// hears so.
 	otherRoundOver bool
+	// roundsOver: what the player said of the rounds it saw end
+	// (Attached), for the lobby.
+	roundsOver []string
 	// stale: a round another session of the uid sat in may have changed
 	// the standing since the player told it; the next join asks again
 	// (Register), so that the seat shows what the player will score from.
@@ -495,6 +498,7 @@ func (s *session) handleAttached(ctx actor.Context, msg *messages.Attached) {
 			s.player = msg.Player
 			if s.phase == idle || s.phase == queued {
 				s.standing = rules.Standing{Total: msg.TotalScore, Streak: msg.WinStreak}
+				s.roundsOver = msg.RoundsOver
 			}
 			if w := s.wait; s.phase == queued && w != nil && !w.refreshBy.IsZero() {
 				w.refreshBy = time.Time{}
@@ -507,6 +511,7 @@ func (s *session) handleAttached(ctx actor.Context, msg *messages.Attached) {
 	dropTimer(&s.hello)
 	s.player = msg.Player
 	s.standing = rules.Standing{Total: msg.TotalScore, Streak: msg.WinStreak}
+	s.roundsOver = msg.RoundsOver
 	s.phase = idle
 	if msg.BusyUntilUnixMs != 0 {
 		s.busyUntil, s.stale = time.UnixMilli(msg.BusyUntilUnixMs), true
@@ -598,6 +603,7 @@ func (s *session) sendJoin(ctx actor.Context) {
 		Ticket:         w.ticket,
 		JoinedAtUnixMs: w.joinedAt.UnixMilli(),
 		OtherRoundOver: s.otherRoundOver,
+		RoundsOver:     s.roundsOver,
 	})
 	s.rejoinIn(ctx, rejoinEvery)
 }

@@ -136,8 +136,10 @@ type JoinQueue struct {
 	// for a round another session of the uid sat in, and that round is over
 	// (Free, or its time ran out); the lobby need not hold the join for it.
 	OtherRoundOver bool `protobuf:"varint,5,opt,name=other_round_over,json=otherRoundOver,proto3" json:"other_round_over,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// rounds_over: from the player's Attached (see there).
+	RoundsOver    []string `protobuf:"bytes,6,rep,name=rounds_over,json=roundsOver,proto3" json:"rounds_over,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *JoinQueue) Reset() {
@@ -203,6 +205,13 @@ func (x *JoinQueue) GetOtherRoundOver() bool {
 		return x.OtherRoundOver
 	}
 	return false
+}
+
+func (x *JoinQueue) GetRoundsOver() []string {
+	if x != nil {
+		return x.RoundsOver
+	}
+	return nil
 }
 
 // session -> session: time to repeat JoinQueue while waiting.
@@ -926,8 +935,12 @@ type Attached struct {
 	// Set while another session of the uid sits in a round that may still
 	// run: the new session actor joins no queue before then, or before Free.
 	BusyUntilUnixMs int64 `protobuf:"varint,6,opt,name=busy_until_unix_ms,json=busyUntilUnixMs,proto3" json:"busy_until_unix_ms,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// rounds_over: the round this player applied last and the one it
+	// refused last; a join that names a round proves to the lobby that the
+	// uid's seat in it is over.
+	RoundsOver    []string `protobuf:"bytes,7,rep,name=rounds_over,json=roundsOver,proto3" json:"rounds_over,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Attached) Reset() {
@@ -1000,6 +1013,13 @@ func (x *Attached) GetBusyUntilUnixMs() int64 {
 		return x.BusyUntilUnixMs
 	}
 	return 0
+}
+
+func (x *Attached) GetRoundsOver() []string {
+	if x != nil {
+		return x.RoundsOver
+	}
+	return nil
 }
 
 // session -> player: the session took a seat in this round. A new session
@@ -3644,13 +3664,15 @@ const file_internal_proto_rawDesc = "" +
 	"\n" +
 	"win_streak\x18\x06 \x01(\x05R\twinStreak\x12\"\n" +
 	"\x06player\x18\a \x01(\v2\n" +
-	".actor.PIDR\x06player\"\xc9\x01\n" +
+	".actor.PIDR\x06player\"\xea\x01\n" +
 	"\tJoinQueue\x121\n" +
 	"\x04seat\x18\x01 \x01(\v2\x1d.caiquan.internal.v1.SeatInfoR\x04seat\x12\x16\n" +
 	"\x06ticket\x18\x02 \x01(\x04R\x06ticket\x12)\n" +
 	"\x11joined_at_unix_ms\x18\x03 \x01(\x03R\x0ejoinedAtUnixMs\x12\x1c\n" +
 	"\tforwarded\x18\x04 \x01(\bR\tforwarded\x12(\n" +
-	"\x10other_round_over\x18\x05 \x01(\bR\x0eotherRoundOver\"$\n" +
+	"\x10other_round_over\x18\x05 \x01(\bR\x0eotherRoundOver\x12\x1f\n" +
+	"\vrounds_over\x18\x06 \x03(\tR\n" +
+	"roundsOver\"$\n" +
 	"\n" +
 	"RejoinTick\x12\x16\n" +
 	"\x06ticket\x18\x01 \x01(\x04R\x06ticket\"\x1e\n" +
@@ -3695,7 +3717,7 @@ const file_internal_proto_rawDesc = "" +
 	".actor.PIDR\asession\x12\x16\n" +
 	"\x06online\x18\x02 \x01(\x05R\x06online\x12\x14\n" +
 	"\x05uname\x18\x03 \x01(\tR\x05uname\x12\x18\n" +
-	"\auavatar\x18\x04 \x01(\tR\auavatar\"\xcb\x01\n" +
+	"\auavatar\x18\x04 \x01(\tR\auavatar\"\xec\x01\n" +
 	"\bAttached\x12\"\n" +
 	"\x06player\x18\x01 \x01(\v2\n" +
 	".actor.PIDR\x06player\x12\x1f\n" +
@@ -3705,7 +3727,9 @@ const file_internal_proto_rawDesc = "" +
 	"win_streak\x18\x03 \x01(\x05R\twinStreak\x12\x16\n" +
 	"\x06online\x18\x04 \x01(\x05R\x06online\x12\x16\n" +
 	"\x06banned\x18\x05 \x01(\bR\x06banned\x12+\n" +
-	"\x12busy_until_unix_ms\x18\x06 \x01(\x03R\x0fbusyUntilUnixMs\"_\n" +
+	"\x12busy_until_unix_ms\x18\x06 \x01(\x03R\x0fbusyUntilUnixMs\x12\x1f\n" +
+	"\vrounds_over\x18\a \x03(\tR\n" +
+	"roundsOver\"_\n" +
 	"\x06Seated\x12\x10\n" +
 	"\x03uid\x18\x01 \x01(\tR\x03uid\x12\x19\n" +
 	"\bround_id\x18\x02 \x01(\tR\aroundId\x12(\n" +
