@@ -32,18 +32,19 @@ func vocabularyOfKinds(kinds []string) int {
 }
 
 // VocabularyAt is the vocabulary of the member at addr as this member's
-// member list has it: 1 for an address it does not list (a member that
-// left, or one not yet seen), so that nothing it may not know goes there.
+// member list has it. An address the list does not have yet is taken to
+// speak this member's own: a member that just joined sends to the others
+// (a session's PID in a join, a resume) before their member lists have it,
+// and withholding from it would break its players' rounds and resumes at
+// every join. A member of an older release is never new to the list in
+// an upgrade (nodes are upgraded, not downgraded, one by one).
 func (n *Node) VocabularyAt(addr string) int {
-	if addr == n.self {
-		return n.cfg.vocabulary()
-	}
 	if p := n.vocabs.Load(); p != nil {
 		if v, ok := (*p)[addr]; ok {
 			return v
 		}
 	}
-	return 1
+	return n.cfg.vocabulary()
 }
 
 func (c Config) vocabulary() int { return max(c.Vocabulary, 1) }
