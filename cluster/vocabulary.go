@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"maps"
 	"strconv"
 	"strings"
 
@@ -32,12 +33,14 @@ func vocabularyOfKinds(kinds []string) int {
 }
 
 // VocabularyAt is the vocabulary of the member at addr as this member's
-// member list has it. An address the list does not have yet is taken to
-// speak this member's own: a member that just joined sends to the others
-// (a session's PID in a join, a resume) before their member lists have it,
-// and withholding from it would break its players' rounds and resumes at
-// every join. A member of an older release is never new to the list in
-// an upgrade (nodes are upgraded, not downgraded, one by one).
+// member list had it. A member that left the list is remembered: a node
+// that drains leaves the list first and serves its sessions for a while
+// after, and one of an older release would die of a new type. An address
+// never seen is taken to speak this member's own vocabulary: a member that
+// just joined sends to the others (a session's PID in a join, a resume)
+// before their member lists have it, and withholding from it would break
+// its players' rounds and resumes at every join; in an upgrade the new
+// members are of the newer release.
 func (n *Node) VocabularyAt(addr string) int {
 	if p := n.vocabs.Load(); p != nil {
 		if v, ok := (*p)[addr]; ok {
@@ -50,7 +53,12 @@ func (n *Node) VocabularyAt(addr string) int {
 func (c Config) vocabulary() int { return max(c.Vocabulary, 1) }
 
 func (n *Node) setVocabularies(members []*pcluster.Member) {
-	vs := make(map[string]int, len(members))
+	var vs map[string]int
+	if p := n.vocabs.Load(); p != nil {
+		vs = maps.Clone(*p) // one entry per address ever seen
+	} else {
+		vs = make(map[string]int, len(members))
+	}
 	for _, m := range members {
 		vs[m.Address()] = vocabularyOfKinds(m.Kinds)
 	}

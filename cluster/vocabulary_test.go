@@ -3,6 +3,7 @@
 package cluster
 
 import (
+	"context"
 	"sync"
 	"testing"
 	"time"
@@ -87,8 +88,17 @@ func TestMessagesAnOlderMemberLacksAreWithheld(t *testing.T) {
 		t.Errorf("the new member got %v second, want the integer", m)
 	}
 	mu.Lock()
-	defer mu.Unlock()
 	if len(withheld) != 1 || withheld[0] != "google.protobuf.StringValue" {
 		t.Errorf("withheld %v, want one google.protobuf.StringValue", withheld)
+	}
+	mu.Unlock()
+
+	// A member that left the list (a node that drains leaves it first and
+	// still serves its sessions) keeps its vocabulary.
+	oldAddr := old.Address()
+	old.Stop(context.Background())
+	waitMembers(t, sender, sender.Address(), peer.Address())
+	if v := sender.VocabularyAt(oldAddr); v != 1 {
+		t.Errorf("the old member, gone from the list: vocabulary %d, want 1 still", v)
 	}
 }
