@@ -7,7 +7,7 @@ import (
 	"github.com/caiquan/caiquan/messages"
 )
 
-// A join from a second session of a uid that sits in a round the lobby
+// A join from another session of a uid that sits in a round the lobby
 // opened is held (JoinHeld) until that round is over, unless the uid's
 // player said it is: a session of the previous release does not tell the
 // player of its seat, so only the lobby knows (a client cut off by such a
@@ -55,7 +55,7 @@ func TestLobbyHoldsASecondSessionOfASeatedUid(t *testing.T) {
 	got := first(join("alice", 4, false))
 	held, ok := got.(*messages.JoinHeld)
 	if !ok {
-		t.Fatalf("alice's second session got %T, want JoinHeld: seated while her round runs", got)
+		t.Fatalf("the other session of alice got %T, want JoinHeld: seated while her round runs", got)
 	}
 	if span := openTimeout + st.RoundTime + st.settleWithin() + finalAsks*st.SettleRetry; !time.UnixMilli(held.UntilUnixMs).Equal(clock.Now().Add(span).Truncate(time.Millisecond)) {
 		t.Errorf("held until %v, want the round's span from its opening, %v", time.UnixMilli(held.UntilUnixMs), clock.Now().Add(span))
