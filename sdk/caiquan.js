@@ -73,6 +73,7 @@
     this._attempt = 0;
     this._wantJoin = false; // join (again) once ready
     this._joining = false; // join sent, neither queued nor start yet
+    this._rejoined = false; // that join repeats one sent before a resume
     this._stopped = true; // close() was called, or 4001, auth_failed, upgrade_required
     this._hidden = false; // the mini-program is in the background
     this._resume = null; // {token, windowMs} from the last hi
@@ -450,14 +451,20 @@
     var hi = { message: m.message || '', nearby: this.nearby, totalScore: this.totalScore, winStreak: this.winStreak, resumed: resumed };
     this._emit('hi', hi);
     this._settle('connect', null, hi);
-    // After a resume the server may still replay what happened meanwhile
-    // (a start, a result); a join dropped meanwhile comes back as
-    // join_dropped, which joins again.
-    if (this._wantJoin && !resumed) this._sendJoin();
+    // A join wanted is sent again after a resume too: the server may never
+    // have read it (asked for while the socket was down, or lost in
+    // flight). One it did read comes back replayed (a start, or
+    // join_dropped); the repeat is then answered already_queued, which
+    // _on_error takes as queued.
+    this._rejoined = false;
+    if (this._wantJoin) {
+      this._rejoined = resumed;
+      this._sendJoin();
+    }
   };
 
   P._on_queued = function (m) {
-    this._joining = false;
+    this._joining = this._rejoined = false;
     this._setState('queued');
     this._emit('queued', { waiting: m.waiting || 0 });
   };
@@ -467,6 +474,7 @@
     var users = (m.roomUsers || []).map(function (u) {
       return { uid: u.uid, uname: u.uname || '', uavatar: u.uavatar || '', totalScore: u.totalScore || 0, winStreak: u.winStreak || 0 };
     });
+    // _rejoined stays: the repeat's already_queued may follow a replayed start.
     this._wantJoin = this._joining = false;
     // gameTimeMs is exact; gameTime is rounded up to whole seconds.
     var ms = m.gameTimeMs || (m.gameTime || 0) * 1000;
@@ -559,6 +567,16 @@
       this._wantJoin = this._wantJoin || this._waits.join.length > 0;
       if (this.state === 'queued') this._setState('ready');
       if (this._wantJoin) this._sendJoin();
+      return;
+    }
+    if (code === 'already_queued' && this._rejoined) {
+      // The join repeated after a resume: the session still held the
+      // first (queued, or seated and its start replayed).
+      this._joining = this._rejoined = false;
+      if (this.state === 'ready') {
+        this._setState('queued');
+        this._emit('queued', { waiting: 0 });
+      }
       return;
     }
     this._joining = false; // whatever was refused, a join may be sent again

@@ -255,7 +255,8 @@ func TestBrowser(t *testing.T) {
 	guest := []string{"-auth-mode", "guest", "-auth-secrets", "web-test-secret-web-test-secret-web-test"}
 	bot := testserver.Start(t, append([]string{"-bot-fill", "300ms", "-round-time", "1500ms"}, guest...)...)
 	phone := testserver.Start(t, append([]string{"-bot-fill", "300ms", "-round-time", "20s"}, guest...)...)
-	pvp := testserver.Start(t, "-bot-fill", "30s", "-round-time", "3s")
+	// At debug level: should two tabs not meet, its log says how far each got.
+	pvp := testserver.Start(t, "-bot-fill", "30s", "-round-time", "3s", "-log-level", "debug")
 
 	resp, err := http.Get(bot.URL + "/")
 	if err != nil {

@@ -71,6 +71,29 @@ test('a drop while queued: back as the same player, queued again, streak intact'
   }
 });
 
+test('a join asked for while the socket is down is sent once the session is resumed', async () => {
+  const a = player(PVP(), 'down-a');
+  const b = player(PVP(), 'down-b');
+  try {
+    await connected(a, b);
+    const mark = a.log.length;
+    a.wx.last().drop();
+    await next(a, 'disconnect', () => true, { from: mark });
+    assert.equal(a.state, 'connecting');
+    const seated = a.join(); // the player presses Play before the SDK is back
+    const hi = await next(a, 'hi', () => true, { from: mark });
+    assert.equal(hi.resumed, true, 'the session was resumed, so no join of it was dropped');
+    await next(a, 'queued', () => true, { from: mark });
+    b.join();
+    const [sa] = await Promise.all([seated, next(b, 'start')]);
+    assert.deepEqual(sa.opponents.map((u) => u.uid), [b.user.uid]);
+    assert.ok(!a.log.slice(mark).some((e) => e.ev === 'error'), 'no error on the way');
+  } finally {
+    a.close();
+    b.close();
+  }
+});
+
 test('a drop mid-round is resumed: the choice counts, and the result arrives once', async () => {
   const a = player(PVP(), 'resume-a');
   const b = player(PVP(), 'resume-b');

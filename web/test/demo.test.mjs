@@ -74,7 +74,13 @@ async function open(ctx, url) {
 }
 
 const ready = (page) => page.waitForSelector('body[data-state="ready"]', { timeout: WAIT });
-const phase = (page, p) => page.waitForSelector(`body[data-phase="${p}"]`, { timeout: WAIT });
+// phase waits for the page's phase p; a timeout names where the page is
+// instead (its phase, connection state and notice).
+const phase = (page, p) => page.waitForSelector(`body[data-phase="${p}"]`, { timeout: WAIT }).catch(async (e) => {
+  const at = await page.evaluate(() => ({ phase: document.body.dataset.phase, state: document.body.dataset.state,
+    notice: document.getElementById('notice').textContent, uid: document.getElementById('uid').textContent }));
+  throw new Error(`waiting for phase ${p}, the page is at ${JSON.stringify(at)}: ${e.message}`);
+});
 const text = (page, sel) => page.textContent(sel).then((s) => s.trim());
 
 async function shot(page, name, fullPage = true) {
