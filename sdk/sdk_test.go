@@ -38,7 +38,9 @@ func TestSDK(t *testing.T) {
 	testserver.NPMCI(t, "test")
 	npm := buildPackage(t)
 	bot := testserver.Start(t, "-bot-fill", "300ms", "-round-time", "1s")
-	pvp := testserver.Start(t, "-bot-fill", "30s", "-round-time", "1500ms")
+	// At debug level: should two test players not meet, its log says how
+	// far each got.
+	pvp := testserver.Start(t, "-bot-fill", "30s", "-round-time", "1500ms", "-log-level", "debug")
 	login := testserver.Start(t, "-bot-fill", "300ms", "-round-time", "1s", "-auth-mode", "wechat",
 		"-auth-secret", "sdk-test-secret-sdk-test-secret-sdk", "-wechat-appid", "wxsdk", "-wechat-secret", "s",
 		"-wechat-api-base", fakeCode2Session(t))
