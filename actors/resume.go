@@ -259,7 +259,7 @@ func (s *session) detach(ctx actor.Context) bool {
 		// join is dropped, and the client learns it if it comes back.
 		s.leaveLobbies(ctx)
 		s.stopWaiting()
-		s.phase = idle
+		s.phase, s.leftUnseated = idle, true
 		s.sendError(messages.CodeJoinDropped, "the connection dropped while waiting for a seat; join again")
 	}
 	s.resume.detached = true

@@ -49,8 +49,10 @@ type session struct {
 	attach Timer
 	att    *attachState // while attaching
 	wait   *waitState   // while queued
-	gone   bool         // the socket is closed: nothing more from the client
-	hello  Timer
+	// leftUnseated: the last wait ended without a seat (waitState.afterLeave).
+	leftUnseated bool
+	gone         bool // the socket is closed: nothing more from the client
+	hello        Timer
 	// rejoin repeats a waiting session's join. It is made at the first
 	// join and reset at each, not made anew: a timer per join was two per
 	// round, and most joins are seated at once.
@@ -105,6 +107,10 @@ type waitState struct {
 	heldByLobby bool
 	// refreshBy: the join waits for the player's Attached until then.
 	refreshBy time.Time
+	// afterLeave: a join of an earlier wait, left unseated, may still seat
+	// the session (its lobby seated it before the leave came); the lobby
+	// then holds this join too, which must go when the session is seated.
+	afterLeave bool
 }
 
 // rejoinEvery is how often a waiting session repeats its join, so a lobby
@@ -558,7 +564,8 @@ func (s *session) handleJoin(ctx actor.Context) {
 	}
 	s.phase = queued
 	now := s.d.settings.Clock.Now()
-	s.wait = &waitState{joinedAt: now, ticket: uint64(now.UnixNano())} // the ticket grows across sessions of one uid
+	s.wait = &waitState{joinedAt: now, ticket: uint64(now.UnixNano()), afterLeave: s.leftUnseated} // the ticket grows across sessions of one uid
+	s.leftUnseated = false
 	s.sendJoin(ctx)
 }
 
@@ -685,7 +692,7 @@ func (s *session) handleLeave(ctx actor.Context) {
 	case queued:
 		s.leaveLobbies(ctx)
 		s.stopWaiting()
-		s.phase = idle
+		s.phase, s.leftUnseated = idle, true
 	case inRound:
 		ctx.Request(s.room, &messages.LeaveRoom{RoundId: s.round, Uid: s.user.Uid})
 		s.endRound(ctx)
@@ -716,8 +723,8 @@ func (s *session) handleStart(ctx actor.Context, msg *messages.Start) {
 		ctx.Request(room, &messages.LeaveRoom{RoundId: msg.RoundId, Uid: s.user.Uid, Declined: true})
 		return
 	}
-	if len(s.wait.lobbies) > 1 {
-		s.leaveLobbies(ctx) // a lobby that did not seat us must not later
+	if len(s.wait.lobbies) > 1 || s.wait.afterLeave {
+		s.leaveLobbies(ctx) // a lobby that did not seat this join must not later
 	}
 	s.stopWaiting()
 	s.phase = inRound
