@@ -39,7 +39,10 @@ type session struct {
 	attach    Timer
 	att       *attachState // while attaching
 	wait      *waitState   // while queued
-	gone      bool         // the socket is closed: nothing more from the client
+	// withdrawn is the round of the last offer this session dropped: a
+	// start of that round that comes late is declined.
+	withdrawn string
+	gone      bool // the socket is closed: nothing more from the client
 	hello     Timer
 	// rejoin repeats a waiting session's join. It is made at the first
 	// join and reset at each, not made anew: a timer per join was two per
@@ -86,11 +89,37 @@ type lostRead struct {
 	err   error
 }
 
+// seatOffer is a seat a session took (messages.SeatOffer) while it waits
+// for that round's start.
+type seatOffer struct {
+	room  *actor.PID
+	round string
+	by    time.Time // when it lapses; the rejoin timer wakes the session then
+}
+
+// offerWait is how long a session that took a seat waits for the round's
+// start before it queues again: the room gives an unanswered seat to a bot
+// after offerTimeout, and says so.
+const offerWait = 3 * time.Second
+
+// offerLapsed: the room of the offer the session took is gone.
+type offerLapsed struct{ round string }
+
 type waitState struct {
 	ticket   uint64       // of the current join
 	lobbies  []*actor.PID // every lobby the current join went to
 	joinedAt time.Time
 	acked    bool // the client has been told it is queued
+	// offer: a seat taken, its start not yet come (room nil: none).
+	offer seatOffer
+}
+
+// taken is the seat the session took and waits to start, or nil.
+func (s *session) taken() *seatOffer {
+	if s.wait == nil || s.wait.offer.room == nil {
+		return nil
+	}
+	return &s.wait.offer
 }
 
 // rejoinEvery is how often a waiting session repeats its join, so a lobby
@@ -162,11 +191,23 @@ func (s *session) Receive(ctx actor.Context) {
 	case *messages.RejoinTick:
 		// A tick that crossed a new join in flight repeats that join
 		// early, which costs a message: a repeat keeps the place.
-		if s.phase == queued {
+		switch {
+		case s.phase != queued:
+		case s.taken() == nil:
 			s.sendJoin(ctx)
+		case !s.d.settings.Clock.Now().Before(s.wait.offer.by):
+			s.dropOffer(ctx) // the room said nothing in time
+		default:
+			s.rejoinIn(ctx, s.wait.offer.by.Sub(s.d.settings.Clock.Now()))
 		}
 	case *messages.Error:
-		s.handleLobbyError(msg)
+		s.handleLobbyError(ctx, msg)
+	case *messages.SeatOffer:
+		s.handleOffer(ctx, msg)
+	case offerLapsed:
+		if o := s.taken(); o != nil && o.round == msg.round {
+			s.dropOffer(ctx)
+		}
 	case *messages.Start:
 		s.handleStart(ctx, msg)
 	case *messages.Movement:
@@ -181,6 +222,10 @@ func (s *session) Receive(ctx actor.Context) {
 	case *messages.Result:
 		s.handleResult(ctx, msg)
 	case *messages.Void:
+		if o := s.taken(); o != nil && o.room.Equal(ctx.Sender()) && msg.RoundId == o.round {
+			s.dropOffer(ctx) // withdrawn before the client heard of it
+			return
+		}
 		if s.fromRoom(ctx) && msg.RoundId == s.round {
 			s.endRound(ctx)
 			s.send(&messages.Envelope{Body: &messages.Envelope_Void{Void: msg}})
@@ -555,7 +600,7 @@ func (s *session) sendJoin(ctx actor.Context) {
 		Seat: &messages.SeatInfo{
 			Uid: s.user.Uid, Uname: s.user.Uname, Uavatar: s.user.Uavatar,
 			Session: ctx.Self(), TotalScore: s.standing.Total, WinStreak: s.standing.Streak,
-			Player: s.player,
+			Player: s.player, TakesOffers: true,
 		},
 		Ticket:         w.ticket,
 		JoinedAtUnixMs: w.joinedAt.UnixMilli(),
@@ -571,9 +616,10 @@ func (s *session) rejoinIn(ctx actor.Context, d time.Duration) {
 	}
 }
 
-func (s *session) stopWaiting() {
+func (s *session) stopWaiting(ctx actor.Context) {
 	stopTimer(s.rejoin)
 	s.wait = nil
+	s.declineOffer(ctx)
 }
 
 // leaveLobbies takes the player out of every lobby its join went to. In a
@@ -616,7 +662,7 @@ func (s *session) handleLeave(ctx actor.Context) {
 	switch s.phase {
 	case queued:
 		s.leaveLobbies(ctx)
-		s.stopWaiting()
+		s.stopWaiting(ctx)
 		s.phase = idle
 	case inRound:
 		ctx.Request(s.room, &messages.LeaveRoom{RoundId: s.round, Uid: s.user.Uid})
@@ -626,9 +672,68 @@ func (s *session) handleLeave(ctx actor.Context) {
 	}
 }
 
-func (s *session) handleLobbyError(msg *messages.Error) {
+// handleOffer takes a seat a room offers, unless this session is not
+// waiting for one, already took another, or another session of the uid
+// still sits in a round: then it declines, and the room gives the seat to
+// a bot before any client hears of the round.
+func (s *session) handleOffer(ctx actor.Context, msg *messages.SeatOffer) {
+	room, round := ctx.Sender(), msg.GetStart().GetRoundId()
+	if room == nil || round == "" {
+		return
+	}
+	busy := !s.busyUntil.IsZero() && s.d.settings.Clock.Now().Before(s.busyUntil)
+	if s.phase != queued || s.taken() != nil || busy || s.gone {
+		ctx.Request(room, &messages.LeaveRoom{RoundId: round, Uid: s.user.Uid, Declined: true})
+		return
+	}
+	// No joins while the seat is held (a lobby that seated the session
+	// again would be declined); the rejoin timer wakes it when the offer
+	// lapses.
+	s.wait.offer = seatOffer{room: room, round: round, by: s.d.settings.Clock.Now().Add(offerWait)}
+	s.rejoinIn(ctx, offerWait)
+	if remote(ctx, room) {
+		ctx.Watch(room)
+	}
+	ctx.Request(room, &messages.SeatTaken{RoundId: round, Uid: s.user.Uid})
+}
+
+// declineOffer gives back the seat this session took and still waits to
+// start: it leaves the queue, or stops.
+func (s *session) declineOffer(ctx actor.Context) {
+	o := s.taken()
+	if o == nil {
+		return
+	}
+	room, round := o.room, o.round
+	*o = seatOffer{}
+	s.withdrawn = round
+	if remote(ctx, room) {
+		ctx.Unwatch(room)
+	}
+	ctx.Request(room, &messages.LeaveRoom{RoundId: round, Uid: s.user.Uid, Declined: true})
+}
+
+// dropOffer forgets a seat whose round will not start for this session
+// (the room withdrew it, died, or said nothing in time), and queues again
+// with a new ticket, so that the lobby, which counts it seated, seats it
+// anew.
+func (s *session) dropOffer(ctx actor.Context) {
+	o := s.taken()
+	room := o.room
+	s.withdrawn = o.round
+	*o = seatOffer{}
+	if remote(ctx, room) {
+		ctx.Unwatch(room)
+	}
+	if s.phase == queued {
+		s.wait.ticket = uint64(s.d.settings.Clock.Now().UnixNano())
+		s.sendJoin(ctx)
+	}
+}
+
+func (s *session) handleLobbyError(ctx actor.Context, msg *messages.Error) {
 	if s.phase == queued && (msg.Code == messages.CodeDraining || msg.Code == messages.CodeServerBusy) {
-		s.stopWaiting()
+		s.stopWaiting(ctx)
 		s.phase = idle
 	}
 	s.sendError(msg.Code, msg.Message)
@@ -641,17 +746,22 @@ func (s *session) handleStart(ctx actor.Context, msg *messages.Start) {
 	if room == nil {
 		return
 	}
-	if s.phase != queued {
+	o := s.taken()
+	taken := o != nil && o.room.Equal(room) && o.round == msg.RoundId
+	if s.phase != queued || (o != nil && !taken) || msg.RoundId == s.withdrawn {
 		// Seated twice (a lobby that was made again saw a repeated join), or
 		// after leaving the queue: decline, so that round neither waits for
 		// nor scores this player.
 		ctx.Request(room, &messages.LeaveRoom{RoundId: msg.RoundId, Uid: s.user.Uid, Declined: true})
 		return
 	}
+	if taken {
+		*o = seatOffer{} // the room stays watched, as below
+	}
 	if len(s.wait.lobbies) > 1 {
 		s.leaveLobbies(ctx) // a lobby that did not seat us must not later
 	}
-	s.stopWaiting()
+	s.stopWaiting(ctx)
 	s.phase = inRound
 	s.room, s.round = room, msg.RoundId
 	s.debug("session: seated")
@@ -660,8 +770,10 @@ func (s *session) handleStart(ctx actor.Context, msg *messages.Start) {
 	if s.player != nil {
 		ctx.Request(s.player, &messages.Seated{Uid: s.user.Uid, RoundId: msg.RoundId, DeadlineUnixMs: s.roundEnd.UnixMilli()})
 	}
-	ctx.Request(room, &messages.SeatTaken{RoundId: msg.RoundId, Uid: s.user.Uid})
-	if remote(ctx, room) {
+	if !taken { // a taken offer was answered with SeatTaken then
+		ctx.Request(room, &messages.SeatTaken{RoundId: msg.RoundId, Uid: s.user.Uid})
+	}
+	if remote(ctx, room) && !taken {
 		ctx.Watch(room) // a room here says its end itself (room.handleStopping)
 	}
 	s.send(&messages.Envelope{Body: &messages.Envelope_Start{Start: msg}})
@@ -692,6 +804,9 @@ func (s *session) handleTerminated(ctx actor.Context, msg *actor.Terminated) {
 	}
 	if s.phase == inRound && s.room.Equal(msg.Who) {
 		ctx.Send(ctx.Self(), &messages.RoomGone{RoundId: s.round})
+	}
+	if o := s.taken(); o != nil && o.room.Equal(msg.Who) {
+		ctx.Send(ctx.Self(), offerLapsed{round: o.round}) // behind a start the room sent
 	}
 }
 
@@ -885,7 +1000,7 @@ func (s *session) handleStopping(ctx actor.Context) {
 	case inRound:
 		ctx.Request(s.room, &messages.LeaveRoom{RoundId: s.round, Uid: s.user.Uid})
 	}
-	s.stopWaiting()
+	s.stopWaiting(ctx)
 	if s.player != nil {
 		ctx.Send(s.player, &messages.Detach{Session: ctx.Self()})
 	}

@@ -37,7 +37,11 @@ type SeatInfo struct {
 	// The session's player actor when it joined: the room asks it to apply
 	// the round directly, and goes through the directory (which makes the
 	// player again if it is gone) only if that fails.
-	Player        *actor.PID `protobuf:"bytes,7,opt,name=player,proto3" json:"player,omitempty"`
+	Player *actor.PID `protobuf:"bytes,7,opt,name=player,proto3" json:"player,omitempty"`
+	// The session takes a SeatOffer: the room sends it the start only once
+	// every offered seat is taken. Unset (a session of the previous
+	// release): the room sends it the start at once.
+	TakesOffers   bool `protobuf:"varint,8,opt,name=takes_offers,json=takesOffers,proto3" json:"takes_offers,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -119,6 +123,13 @@ func (x *SeatInfo) GetPlayer() *actor.PID {
 		return x.Player
 	}
 	return nil
+}
+
+func (x *SeatInfo) GetTakesOffers() bool {
+	if x != nil {
+		return x.TakesOffers
+	}
+	return false
 }
 
 // session -> lobby. Idempotent per uid and ticket: the session repeats it
@@ -2989,8 +3000,9 @@ func (*HelloTimeout) Descriptor() ([]byte, []int) {
 }
 
 // session -> room: the session took its seat and told its client the round
-// started. A seat whose session dies before this leaves the round unscored:
-// its player never knew the round began.
+// started, or took the seat a SeatOffer offered (and tells its client at the
+// start that follows). A seat whose session dies before this leaves the
+// round unscored: its player never knew the round began.
 type SeatTaken struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	RoundId       string                 `protobuf:"bytes,1,opt,name=round_id,json=roundId,proto3" json:"round_id,omitempty"`
@@ -3043,6 +3055,57 @@ func (x *SeatTaken) GetUid() string {
 	return ""
 }
 
+// room -> session: a seat in this round, unless the session declines it
+// (LeaveRoom with declined; a session in another round, or holding another
+// offer, does). Taken with SeatTaken; the client hears nothing until the
+// room sends the start itself, once every offered seat is taken or given to
+// a bot. So no client is shown a round that seats a player who is in
+// another one (two lobbies, or a lobby and a late room, seated it twice).
+// A Void from the room withdraws the offer.
+type SeatOffer struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Start         *Start                 `protobuf:"bytes,1,opt,name=start,proto3" json:"start,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SeatOffer) Reset() {
+	*x = SeatOffer{}
+	mi := &file_internal_proto_msgTypes[55]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SeatOffer) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SeatOffer) ProtoMessage() {}
+
+func (x *SeatOffer) ProtoReflect() protoreflect.Message {
+	mi := &file_internal_proto_msgTypes[55]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SeatOffer.ProtoReflect.Descriptor instead.
+func (*SeatOffer) Descriptor() ([]byte, []int) {
+	return file_internal_proto_rawDescGZIP(), []int{55}
+}
+
+func (x *SeatOffer) GetStart() *Start {
+	if x != nil {
+		return x.Start
+	}
+	return nil
+}
+
 // room host -> lobby: the room of a RoomSpec is running.
 type RoomOpened struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -3053,7 +3116,7 @@ type RoomOpened struct {
 
 func (x *RoomOpened) Reset() {
 	*x = RoomOpened{}
-	mi := &file_internal_proto_msgTypes[55]
+	mi := &file_internal_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3065,7 +3128,7 @@ func (x *RoomOpened) String() string {
 func (*RoomOpened) ProtoMessage() {}
 
 func (x *RoomOpened) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[55]
+	mi := &file_internal_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3078,7 +3141,7 @@ func (x *RoomOpened) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomOpened.ProtoReflect.Descriptor instead.
 func (*RoomOpened) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{55}
+	return file_internal_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *RoomOpened) GetRoundId() string {
@@ -3098,7 +3161,7 @@ type OpenTimeout struct {
 
 func (x *OpenTimeout) Reset() {
 	*x = OpenTimeout{}
-	mi := &file_internal_proto_msgTypes[56]
+	mi := &file_internal_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3110,7 +3173,7 @@ func (x *OpenTimeout) String() string {
 func (*OpenTimeout) ProtoMessage() {}
 
 func (x *OpenTimeout) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[56]
+	mi := &file_internal_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3123,7 +3186,7 @@ func (x *OpenTimeout) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenTimeout.ProtoReflect.Descriptor instead.
 func (*OpenTimeout) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{56}
+	return file_internal_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *OpenTimeout) GetRoundId() string {
@@ -3142,7 +3205,7 @@ type TopologyChanged struct {
 
 func (x *TopologyChanged) Reset() {
 	*x = TopologyChanged{}
-	mi := &file_internal_proto_msgTypes[57]
+	mi := &file_internal_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3154,7 +3217,7 @@ func (x *TopologyChanged) String() string {
 func (*TopologyChanged) ProtoMessage() {}
 
 func (x *TopologyChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[57]
+	mi := &file_internal_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3167,7 +3230,7 @@ func (x *TopologyChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TopologyChanged.ProtoReflect.Descriptor instead.
 func (*TopologyChanged) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{57}
+	return file_internal_proto_rawDescGZIP(), []int{58}
 }
 
 // admin API -> a member's admin actor: list its live actors.
@@ -3180,7 +3243,7 @@ type AdminList struct {
 
 func (x *AdminList) Reset() {
 	*x = AdminList{}
-	mi := &file_internal_proto_msgTypes[58]
+	mi := &file_internal_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3192,7 +3255,7 @@ func (x *AdminList) String() string {
 func (*AdminList) ProtoMessage() {}
 
 func (x *AdminList) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[58]
+	mi := &file_internal_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3205,7 +3268,7 @@ func (x *AdminList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdminList.ProtoReflect.Descriptor instead.
 func (*AdminList) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{58}
+	return file_internal_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *AdminList) GetKinds() []string {
@@ -3231,7 +3294,7 @@ type AdminActor struct {
 
 func (x *AdminActor) Reset() {
 	*x = AdminActor{}
-	mi := &file_internal_proto_msgTypes[59]
+	mi := &file_internal_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3243,7 +3306,7 @@ func (x *AdminActor) String() string {
 func (*AdminActor) ProtoMessage() {}
 
 func (x *AdminActor) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[59]
+	mi := &file_internal_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3256,7 +3319,7 @@ func (x *AdminActor) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdminActor.ProtoReflect.Descriptor instead.
 func (*AdminActor) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{59}
+	return file_internal_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *AdminActor) GetKind() string {
@@ -3318,7 +3381,7 @@ type AdminActors struct {
 
 func (x *AdminActors) Reset() {
 	*x = AdminActors{}
-	mi := &file_internal_proto_msgTypes[60]
+	mi := &file_internal_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3330,7 +3393,7 @@ func (x *AdminActors) String() string {
 func (*AdminActors) ProtoMessage() {}
 
 func (x *AdminActors) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[60]
+	mi := &file_internal_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3343,7 +3406,7 @@ func (x *AdminActors) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdminActors.ProtoReflect.Descriptor instead.
 func (*AdminActors) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{60}
+	return file_internal_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *AdminActors) GetActors() []*AdminActor {
@@ -3367,7 +3430,7 @@ type AdminKill struct {
 
 func (x *AdminKill) Reset() {
 	*x = AdminKill{}
-	mi := &file_internal_proto_msgTypes[61]
+	mi := &file_internal_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3379,7 +3442,7 @@ func (x *AdminKill) String() string {
 func (*AdminKill) ProtoMessage() {}
 
 func (x *AdminKill) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[61]
+	mi := &file_internal_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3392,7 +3455,7 @@ func (x *AdminKill) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdminKill.ProtoReflect.Descriptor instead.
 func (*AdminKill) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{61}
+	return file_internal_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *AdminKill) GetPid() string {
@@ -3434,7 +3497,7 @@ type AdminKilled struct {
 
 func (x *AdminKilled) Reset() {
 	*x = AdminKilled{}
-	mi := &file_internal_proto_msgTypes[62]
+	mi := &file_internal_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3446,7 +3509,7 @@ func (x *AdminKilled) String() string {
 func (*AdminKilled) ProtoMessage() {}
 
 func (x *AdminKilled) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[62]
+	mi := &file_internal_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3459,7 +3522,7 @@ func (x *AdminKilled) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdminKilled.ProtoReflect.Descriptor instead.
 func (*AdminKilled) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{62}
+	return file_internal_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *AdminKilled) GetActor() *AdminActor {
@@ -3489,7 +3552,7 @@ type GoAway struct {
 
 func (x *GoAway) Reset() {
 	*x = GoAway{}
-	mi := &file_internal_proto_msgTypes[63]
+	mi := &file_internal_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3501,7 +3564,7 @@ func (x *GoAway) String() string {
 func (*GoAway) ProtoMessage() {}
 
 func (x *GoAway) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[63]
+	mi := &file_internal_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3514,7 +3577,7 @@ func (x *GoAway) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GoAway.ProtoReflect.Descriptor instead.
 func (*GoAway) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{63}
+	return file_internal_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *GoAway) GetReason() string {
@@ -3536,7 +3599,7 @@ type SessionEnded struct {
 
 func (x *SessionEnded) Reset() {
 	*x = SessionEnded{}
-	mi := &file_internal_proto_msgTypes[64]
+	mi := &file_internal_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3548,7 +3611,7 @@ func (x *SessionEnded) String() string {
 func (*SessionEnded) ProtoMessage() {}
 
 func (x *SessionEnded) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[64]
+	mi := &file_internal_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3561,7 +3624,7 @@ func (x *SessionEnded) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionEnded.ProtoReflect.Descriptor instead.
 func (*SessionEnded) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{64}
+	return file_internal_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *SessionEnded) GetSession() *actor.PID {
@@ -3575,7 +3638,7 @@ var File_internal_proto protoreflect.FileDescriptor
 
 const file_internal_proto_rawDesc = "" +
 	"\n" +
-	"\x0einternal.proto\x12\x13caiquan.internal.v1\x1a\vactor.proto\x1a\fclient.proto\"\xd6\x01\n" +
+	"\x0einternal.proto\x12\x13caiquan.internal.v1\x1a\vactor.proto\x1a\fclient.proto\"\xf9\x01\n" +
 	"\bSeatInfo\x12\x10\n" +
 	"\x03uid\x18\x01 \x01(\tR\x03uid\x12\x14\n" +
 	"\x05uname\x18\x02 \x01(\tR\x05uname\x12\x18\n" +
@@ -3587,7 +3650,8 @@ const file_internal_proto_rawDesc = "" +
 	"\n" +
 	"win_streak\x18\x06 \x01(\x05R\twinStreak\x12\"\n" +
 	"\x06player\x18\a \x01(\v2\n" +
-	".actor.PIDR\x06player\"\x9f\x01\n" +
+	".actor.PIDR\x06player\x12!\n" +
+	"\ftakes_offers\x18\b \x01(\bR\vtakesOffers\"\x9f\x01\n" +
 	"\tJoinQueue\x121\n" +
 	"\x04seat\x18\x01 \x01(\v2\x1d.caiquan.internal.v1.SeatInfoR\x04seat\x12\x16\n" +
 	"\x06ticket\x18\x02 \x01(\x04R\x06ticket\x12)\n" +
@@ -3771,7 +3835,9 @@ const file_internal_proto_rawDesc = "" +
 	"\fHelloTimeout\"8\n" +
 	"\tSeatTaken\x12\x19\n" +
 	"\bround_id\x18\x01 \x01(\tR\aroundId\x12\x10\n" +
-	"\x03uid\x18\x02 \x01(\tR\x03uid\"'\n" +
+	"\x03uid\x18\x02 \x01(\tR\x03uid\"4\n" +
+	"\tSeatOffer\x12'\n" +
+	"\x05start\x18\x01 \x01(\v2\x11.caiquan.v1.StartR\x05start\"'\n" +
 	"\n" +
 	"RoomOpened\x12\x19\n" +
 	"\bround_id\x18\x01 \x01(\tR\aroundId\"(\n" +
@@ -3817,7 +3883,7 @@ func file_internal_proto_rawDescGZIP() []byte {
 	return file_internal_proto_rawDescData
 }
 
-var file_internal_proto_msgTypes = make([]protoimpl.MessageInfo, 65)
+var file_internal_proto_msgTypes = make([]protoimpl.MessageInfo, 66)
 var file_internal_proto_goTypes = []any{
 	(*SeatInfo)(nil),        // 0: caiquan.internal.v1.SeatInfo
 	(*JoinQueue)(nil),       // 1: caiquan.internal.v1.JoinQueue
@@ -3874,43 +3940,46 @@ var file_internal_proto_goTypes = []any{
 	(*StopRooms)(nil),       // 52: caiquan.internal.v1.StopRooms
 	(*HelloTimeout)(nil),    // 53: caiquan.internal.v1.HelloTimeout
 	(*SeatTaken)(nil),       // 54: caiquan.internal.v1.SeatTaken
-	(*RoomOpened)(nil),      // 55: caiquan.internal.v1.RoomOpened
-	(*OpenTimeout)(nil),     // 56: caiquan.internal.v1.OpenTimeout
-	(*TopologyChanged)(nil), // 57: caiquan.internal.v1.TopologyChanged
-	(*AdminList)(nil),       // 58: caiquan.internal.v1.AdminList
-	(*AdminActor)(nil),      // 59: caiquan.internal.v1.AdminActor
-	(*AdminActors)(nil),     // 60: caiquan.internal.v1.AdminActors
-	(*AdminKill)(nil),       // 61: caiquan.internal.v1.AdminKill
-	(*AdminKilled)(nil),     // 62: caiquan.internal.v1.AdminKilled
-	(*GoAway)(nil),          // 63: caiquan.internal.v1.GoAway
-	(*SessionEnded)(nil),    // 64: caiquan.internal.v1.SessionEnded
-	(*actor.PID)(nil),       // 65: actor.PID
-	(*Result)(nil),          // 66: caiquan.v1.Result
-	(*Envelope)(nil),        // 67: caiquan.v1.Envelope
+	(*SeatOffer)(nil),       // 55: caiquan.internal.v1.SeatOffer
+	(*RoomOpened)(nil),      // 56: caiquan.internal.v1.RoomOpened
+	(*OpenTimeout)(nil),     // 57: caiquan.internal.v1.OpenTimeout
+	(*TopologyChanged)(nil), // 58: caiquan.internal.v1.TopologyChanged
+	(*AdminList)(nil),       // 59: caiquan.internal.v1.AdminList
+	(*AdminActor)(nil),      // 60: caiquan.internal.v1.AdminActor
+	(*AdminActors)(nil),     // 61: caiquan.internal.v1.AdminActors
+	(*AdminKill)(nil),       // 62: caiquan.internal.v1.AdminKill
+	(*AdminKilled)(nil),     // 63: caiquan.internal.v1.AdminKilled
+	(*GoAway)(nil),          // 64: caiquan.internal.v1.GoAway
+	(*SessionEnded)(nil),    // 65: caiquan.internal.v1.SessionEnded
+	(*actor.PID)(nil),       // 66: actor.PID
+	(*Result)(nil),          // 67: caiquan.v1.Result
+	(*Envelope)(nil),        // 68: caiquan.v1.Envelope
+	(*Start)(nil),           // 69: caiquan.v1.Start
 }
 var file_internal_proto_depIdxs = []int32{
-	65, // 0: caiquan.internal.v1.SeatInfo.session:type_name -> actor.PID
-	65, // 1: caiquan.internal.v1.SeatInfo.player:type_name -> actor.PID
+	66, // 0: caiquan.internal.v1.SeatInfo.session:type_name -> actor.PID
+	66, // 1: caiquan.internal.v1.SeatInfo.player:type_name -> actor.PID
 	0,  // 2: caiquan.internal.v1.JoinQueue.seat:type_name -> caiquan.internal.v1.SeatInfo
 	0,  // 3: caiquan.internal.v1.RoomSpec.seats:type_name -> caiquan.internal.v1.SeatInfo
-	65, // 4: caiquan.internal.v1.Attach.session:type_name -> actor.PID
-	65, // 5: caiquan.internal.v1.Attached.player:type_name -> actor.PID
-	65, // 6: caiquan.internal.v1.Detach.session:type_name -> actor.PID
-	66, // 7: caiquan.internal.v1.ApplyRound.result:type_name -> caiquan.v1.Result
-	66, // 8: caiquan.internal.v1.RoundApplied.result:type_name -> caiquan.v1.Result
-	66, // 9: caiquan.internal.v1.RoundResult.result:type_name -> caiquan.v1.Result
-	67, // 10: caiquan.internal.v1.PipeSend.env:type_name -> caiquan.v1.Envelope
-	67, // 11: caiquan.internal.v1.PipeAcked.env:type_name -> caiquan.v1.Envelope
-	65, // 12: caiquan.internal.v1.ResumeRequest.pipe:type_name -> actor.PID
-	65, // 13: caiquan.internal.v1.PlayerStopping.session:type_name -> actor.PID
-	59, // 14: caiquan.internal.v1.AdminActors.actors:type_name -> caiquan.internal.v1.AdminActor
-	59, // 15: caiquan.internal.v1.AdminKilled.actor:type_name -> caiquan.internal.v1.AdminActor
-	65, // 16: caiquan.internal.v1.SessionEnded.session:type_name -> actor.PID
-	17, // [17:17] is the sub-list for method output_type
-	17, // [17:17] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	66, // 4: caiquan.internal.v1.Attach.session:type_name -> actor.PID
+	66, // 5: caiquan.internal.v1.Attached.player:type_name -> actor.PID
+	66, // 6: caiquan.internal.v1.Detach.session:type_name -> actor.PID
+	67, // 7: caiquan.internal.v1.ApplyRound.result:type_name -> caiquan.v1.Result
+	67, // 8: caiquan.internal.v1.RoundApplied.result:type_name -> caiquan.v1.Result
+	67, // 9: caiquan.internal.v1.RoundResult.result:type_name -> caiquan.v1.Result
+	68, // 10: caiquan.internal.v1.PipeSend.env:type_name -> caiquan.v1.Envelope
+	68, // 11: caiquan.internal.v1.PipeAcked.env:type_name -> caiquan.v1.Envelope
+	66, // 12: caiquan.internal.v1.ResumeRequest.pipe:type_name -> actor.PID
+	66, // 13: caiquan.internal.v1.PlayerStopping.session:type_name -> actor.PID
+	69, // 14: caiquan.internal.v1.SeatOffer.start:type_name -> caiquan.v1.Start
+	60, // 15: caiquan.internal.v1.AdminActors.actors:type_name -> caiquan.internal.v1.AdminActor
+	60, // 16: caiquan.internal.v1.AdminKilled.actor:type_name -> caiquan.internal.v1.AdminActor
+	66, // 17: caiquan.internal.v1.SessionEnded.session:type_name -> actor.PID
+	18, // [18:18] is the sub-list for method output_type
+	18, // [18:18] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_internal_proto_init() }
@@ -3925,7 +3994,7 @@ func file_internal_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_internal_proto_rawDesc), len(file_internal_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   65,
+			NumMessages:   66,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -1,0 +1,100 @@
+package actors
+
+import (
+	"testing"
+	"time"
+
+	"github.com/caiquan/caiquan/messages"
+)
+
+func seatUIDs(start *messages.Start) []string {
+	var uids []string
+	for _, u := range start.RoomUsers {
+		uids = append(uids, u.Uid)
+	}
+	return uids
+}
+
+// A second room that seats a player who is in a round (two lobbies, or a
+// lobby and a room that opened late, each seated it) shows nobody a start
+// that lists that player: its session declines the offer, and a bot takes
+// the seat before any client is told who sits there.
+func TestSeatOfAPlayerInAnotherRoundGoesToABot(t *testing.T) {
+	s := testSettings()
+	s.RoundTime = time.Second
+	s.BotFill = time.Hour // the lobby seats c with nobody
+	srv, system := newTestServer(t, s)
+	a, b, c := connect(t, srv, "a"), connect(t, srv, "b"), connect(t, srv, "c")
+	first := pair(t, a, b)
+	c.join()
+	c.expect("queued")
+
+	spec := &messages.RoomSpec{RoundId: "second", Seed: 7, Seats: []*messages.SeatInfo{
+		{Uid: "a", Session: sessionPID(a), TakesOffers: true},
+		{Uid: "c", Session: sessionPID(c), TakesOffers: true},
+	}}
+	if _, err := spawnRoom(system.Root, srv.d, spec); err != nil {
+		t.Fatal(err)
+	}
+	start := c.expect("start").GetStart()
+	if start.RoundId != "second" {
+		t.Fatalf("c started %q, want second", start.RoundId)
+	}
+	uids := seatUIDs(start)
+	if len(uids) != 2 || uids[0] == "a" || uids[1] != "c" {
+		t.Fatalf("c was shown seats %v: want a bot in a's place, and c", uids)
+	}
+	a.choose(2)
+	b.choose(1)
+	if r := a.expect("result").GetResult(); r.RoundId != first {
+		t.Fatalf("a's result is of %q, want its own round %q", r.RoundId, first)
+	}
+	if r := c.expect("result").GetResult(); r.RoundId != "second" || len(r.Result) != 2 {
+		t.Fatalf("c's result: %v", r)
+	}
+}
+
+// An offered seat whose session says nothing in time goes to a bot, and the
+// session hears that the offer is withdrawn; the other seat's round begins.
+func TestUnansweredOfferGoesToABot(t *testing.T) {
+	s := testSettings()
+	s.RoundTime = time.Hour
+	srv, system := newTestServer(t, s)
+	makePlayers(t, srv, system, "a", "b")
+	silent, silentCh := spawnSpy(system)
+	taker, takerCh := spawnSpy(system)
+	spec := &messages.RoomSpec{RoundId: "slow", Seats: []*messages.SeatInfo{
+		{Uid: "a", Session: silent, TakesOffers: true},
+		{Uid: "b", Session: taker, TakesOffers: true},
+	}}
+	room, err := spawnRoom(system.Root, srv.d, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ch := range []chan any{silentCh, takerCh} {
+		if o, ok := recv(t, ch, recvTimeout).(*messages.SeatOffer); !ok || o.Start.RoundId != "slow" {
+			t.Fatalf("first message to a seat is not its offer: %v", o)
+		}
+	}
+	system.Root.RequestWithCustomSender(room, &messages.SeatTaken{RoundId: "slow", Uid: "b"}, taker)
+	start := recvType[*messages.Start](t, takerCh, offerTimeout+recvTimeout)
+	if uids := seatUIDs(start); len(uids) != 2 || uids[0] == "a" || uids[1] != "b" {
+		t.Fatalf("b was shown seats %v: want a bot in a's place, and b", uids)
+	}
+	if v := recvType[*messages.Void](t, silentCh, recvTimeout); v.RoundId != "slow" {
+		t.Fatalf("the silent seat heard a void of %q", v.RoundId)
+	}
+	// Taken too late: the seat is the bot's.
+	system.Root.RequestWithCustomSender(room, &messages.SeatTaken{RoundId: "slow", Uid: "a"}, silent)
+	system.Root.Send(room, &messages.RoundDeadline{RoundId: "slow"})
+	res := recvType[*messages.Result](t, takerCh, recvTimeout)
+	env := &messages.Envelope{Body: &messages.Envelope_Result{Result: res}}
+	if resultOf(env, "a") != nil || resultOf(env, "b") == nil {
+		t.Fatalf("result: %v", res)
+	}
+	select {
+	case m := <-silentCh:
+		t.Fatalf("the seat given to a bot heard %T %v", m, m)
+	default:
+	}
+}
