@@ -98,3 +98,54 @@ func TestUnansweredOfferGoesToABot(t *testing.T) {
 	default:
 	}
 }
+
+// A new session of a uid whose old session still sits in a round is freed
+// to join when that round's result is out, not as soon as its own player
+// stored the round: the room may still wait for another seat's player, and
+// no client may see the uid's next round start before this one ends.
+func TestWaitingSessionFreedWhenTheResultIsOut(t *testing.T) {
+	s := testSettings()
+	s.RoundTime = time.Hour
+	srv, system := newTestServer(t, s)
+	old, oldCh := spawnSpy(system)
+	system.Root.RequestWithCustomSender(srv.d.players, &messages.Register{Uid: "a"}, old)
+	player := recvType[*messages.Attached](t, oldCh, recvTimeout).Player
+	bSession, bCh := spawnSpy(system)
+	bPlayer, bPlayerCh := spawnSpy(system) // b's player answers when the test says
+	spec := &messages.RoomSpec{RoundId: "r", Seats: []*messages.SeatInfo{
+		{Uid: "a", Session: old, Player: player},
+		{Uid: "b", Session: bSession, Player: bPlayer},
+	}}
+	room, err := spawnRoom(system.Root, srv.d, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recvType[*messages.Start](t, oldCh, recvTimeout)
+	system.Root.RequestWithCustomSender(player, &messages.Seated{Uid: "a", RoundId: "r",
+		DeadlineUnixMs: time.Now().Add(time.Hour).UnixMilli()}, old)
+
+	again, againCh := spawnSpy(system) // the client connected again
+	system.Root.RequestWithCustomSender(srv.d.players, &messages.Register{Uid: "a"}, again)
+	if at := recvType[*messages.Attached](t, againCh, recvTimeout); at.BusyUntilUnixMs == 0 {
+		t.Fatal("the new session was not told to wait for the old one's round")
+	}
+	system.Root.Send(room, &messages.RoundDeadline{RoundId: "r"})
+	apply := recvType[*messages.ApplyRound](t, bPlayerCh, recvTimeout)
+	eventually(t, "a's player stored the round", func() bool {
+		rec, err := srv.d.store.Load("a")
+		return err == nil && len(rec.Recent) > 0 && rec.Recent[len(rec.Recent)-1].RoundID == "r"
+	})
+	ask := &messages.ApplyRound{Uid: "a", RoundId: "r", StartedUnixMs: apply.StartedUnixMs, DeadlineUnixMs: apply.DeadlineUnixMs}
+	got, err := system.Root.RequestFuture(player, ask, recvTimeout).Result()
+	if a, ok := got.(*messages.RoundApplied); err != nil || !ok || !a.Waits {
+		t.Fatalf("a's player on the repeated ask: %v %v; want applied, with waits", got, err)
+	}
+	// Anything the player sent the new session is in its mailbox by now.
+	system.Root.Send(again, "marker")
+	if m := recv(t, againCh, recvTimeout); m != "marker" {
+		t.Fatalf("the new session heard %T %v before the round's result was out", m, m)
+	}
+	system.Root.Send(room, &messages.RoundApplied{Uid: "b", RoundId: "r", TotalScore: 1, WinStreak: 1, RoundScore: 1})
+	recvType[*messages.Result](t, bCh, recvTimeout)
+	recvType[*messages.Free](t, againCh, recvTimeout)
+}

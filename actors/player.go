@@ -37,6 +37,9 @@ type player struct {
 	// session was told to wait for it.
 	seat  *openSeat
 	waits bool
+	// freeAt: the round whose result frees the waiting session, once its
+	// room says it is out (Free); until then the session's busyUntil holds.
+	freeAt string
 }
 
 // openSeat is a round a session of the uid sits in.
@@ -105,6 +108,13 @@ func (p *player) Receive(ctx actor.Context) {
 		if p.mine(ctx, msg.Uid) {
 			p.handleApplyRound(ctx, msg)
 			p.ended(ctx, msg.RoundId)
+		}
+	case *messages.Free:
+		if msg.Uid == p.uid && msg.RoundId != "" && msg.RoundId == p.freeAt {
+			p.freeAt = ""
+			if p.session != nil {
+				ctx.Send(p.session, &messages.Free{})
+			}
 		}
 	case *messages.AbortRound:
 		if p.mine(ctx, msg.Uid) {
@@ -277,16 +287,31 @@ func (p *player) now() time.Time {
 }
 
 // ended: the round's end reached this player (it applied or refused it);
-// a session told to wait may join now.
+// a session told to wait may join now. A round applied for a room that was
+// told a session waits (RoundApplied.waits) frees it when the room says
+// its result is out: the room may still wait for other seats' players.
 func (p *player) ended(ctx actor.Context, round string) {
 	if p.seat == nil || p.seat.round != round {
 		return
 	}
 	p.seat = nil
-	if p.waits && p.session != nil {
+	switch {
+	case !p.waits:
+	case p.freeAt == round:
+	case p.session != nil:
 		ctx.Send(p.session, &messages.Free{})
 	}
 	p.waits = false
+}
+
+// waitsOn reports whether a session waits for round, which this player
+// applied, to be published: the room is asked to say so (Free).
+func (p *player) waitsOn(round string) bool {
+	if p.waits && p.seat != nil && p.seat.round == round {
+		p.freeAt = round
+		return true
+	}
+	return false
 }
 
 func (p *player) handleDetach(ctx actor.Context, msg *messages.Detach) {
@@ -305,7 +330,9 @@ func (p *player) handleDetach(ctx actor.Context, msg *messages.Detach) {
 // The room, which asks until after that, learns the outcome either way.
 func (p *player) handleApplyRound(ctx actor.Context, msg *messages.ApplyRound) {
 	if r, ok := p.find(msg.RoundId); ok {
-		ctx.Respond(p.applied(r))
+		a := p.applied(r)
+		a.Waits = p.waitsOn(msg.RoundId) || p.freeAt == msg.RoundId
+		ctx.Respond(a)
 		return
 	}
 	if !p.owes(msg.RoundId) {
@@ -327,7 +354,9 @@ func (p *player) handleApplyRound(ctx actor.Context, msg *messages.ApplyRound) {
 	}
 	r, _ := p.find(msg.RoundId)
 	p.keep.last = msg.Result
-	ctx.Respond(p.applied(r))
+	a := p.applied(r)
+	a.Waits = p.waitsOn(msg.RoundId)
+	ctx.Respond(a)
 }
 
 // mayNotApply says why the round of msg may never be applied by this

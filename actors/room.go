@@ -574,6 +574,13 @@ func (r *room) publish(ctx actor.Context) {
 			ctx.Request(s.session, gone)
 		}
 	}
+	// After the result: a new session of the uid waits for it (Waits) to
+	// join, and no client must see the uid's next round begin first.
+	for _, s := range r.seats {
+		if s.applied != nil && s.applied.Waits {
+			ctx.Send(r.d.playersOf(s.uid), &messages.Free{RoundId: r.spec.RoundId, Uid: s.uid})
+		}
+	}
 	ctx.Stop(ctx.Self())
 }
 

@@ -1065,8 +1065,14 @@ func (x *Seated) GetDeadlineUnixMs() int64 {
 }
 
 // player -> session: the round another session sat in has ended; join.
+// room -> directory -> player (round_id and uid set): the room published
+// the round whose RoundApplied said waits; the player frees its session
+// only now, so that no client sees the uid's next round start before
+// this one's result.
 type Free struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
+	RoundId       string                 `protobuf:"bytes,1,opt,name=round_id,json=roundId,proto3" json:"round_id,omitempty"`
+	Uid           string                 `protobuf:"bytes,2,opt,name=uid,proto3" json:"uid,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1099,6 +1105,20 @@ func (x *Free) ProtoReflect() protoreflect.Message {
 // Deprecated: Use Free.ProtoReflect.Descriptor instead.
 func (*Free) Descriptor() ([]byte, []int) {
 	return file_internal_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *Free) GetRoundId() string {
+	if x != nil {
+		return x.RoundId
+	}
+	return ""
+}
+
+func (x *Free) GetUid() string {
+	if x != nil {
+		return x.Uid
+	}
+	return ""
 }
 
 // player -> the session it replaced (or that must go: ban, deletion).
@@ -1446,7 +1466,10 @@ type RoundApplied struct {
 	WinStreak  int32                  `protobuf:"varint,5,opt,name=win_streak,json=winStreak,proto3" json:"win_streak,omitempty"`
 	// To a session: the round's result, with this player's line as stored;
 	// nil when the player no longer holds it.
-	Result        *Result `protobuf:"bytes,6,opt,name=result,proto3" json:"result,omitempty"`
+	Result *Result `protobuf:"bytes,6,opt,name=result,proto3" json:"result,omitempty"`
+	// To a room: a new session of the uid waits for this round's end; say
+	// Free to the player once the result is out.
+	Waits         bool `protobuf:"varint,7,opt,name=waits,proto3" json:"waits,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1521,6 +1544,13 @@ func (x *RoundApplied) GetResult() *Result {
 		return x.Result
 	}
 	return nil
+}
+
+func (x *RoundApplied) GetWaits() bool {
+	if x != nil {
+		return x.Waits
+	}
+	return false
 }
 
 // session -> player (directly, or through the directory): the session lost
@@ -3715,8 +3745,10 @@ const file_internal_proto_rawDesc = "" +
 	"\x06Seated\x12\x10\n" +
 	"\x03uid\x18\x01 \x01(\tR\x03uid\x12\x19\n" +
 	"\bround_id\x18\x02 \x01(\tR\aroundId\x12(\n" +
-	"\x10deadline_unix_ms\x18\x03 \x01(\x03R\x0edeadlineUnixMs\"\x06\n" +
-	"\x04Free\"\\\n" +
+	"\x10deadline_unix_ms\x18\x03 \x01(\x03R\x0edeadlineUnixMs\"3\n" +
+	"\x04Free\x12\x19\n" +
+	"\bround_id\x18\x01 \x01(\tR\aroundId\x12\x10\n" +
+	"\x03uid\x18\x02 \x01(\tR\x03uid\"\\\n" +
 	"\x04Kick\x12\x16\n" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\x12\x1d\n" +
 	"\n" +
@@ -3743,7 +3775,7 @@ const file_internal_proto_rawDesc = "" +
 	"\tforwarded\x18\x04 \x01(\bR\tforwarded\x12&\n" +
 	"\x0fstarted_unix_ms\x18\x05 \x01(\x03R\rstartedUnixMs\x12(\n" +
 	"\x10deadline_unix_ms\x18\x06 \x01(\x03R\x0edeadlineUnixMs\x12*\n" +
-	"\x06result\x18\a \x01(\v2\x12.caiquan.v1.ResultR\x06result\"\xc8\x01\n" +
+	"\x06result\x18\a \x01(\v2\x12.caiquan.v1.ResultR\x06result\"\xde\x01\n" +
 	"\fRoundApplied\x12\x10\n" +
 	"\x03uid\x18\x01 \x01(\tR\x03uid\x12\x19\n" +
 	"\bround_id\x18\x02 \x01(\tR\aroundId\x12\x1f\n" +
@@ -3753,7 +3785,8 @@ const file_internal_proto_rawDesc = "" +
 	"totalScore\x12\x1d\n" +
 	"\n" +
 	"win_streak\x18\x05 \x01(\x05R\twinStreak\x12*\n" +
-	"\x06result\x18\x06 \x01(\v2\x12.caiquan.v1.ResultR\x06result\"W\n" +
+	"\x06result\x18\x06 \x01(\v2\x12.caiquan.v1.ResultR\x06result\x12\x14\n" +
+	"\x05waits\x18\a \x01(\bR\x05waits\"W\n" +
 	"\n" +
 	"AbortRound\x12\x10\n" +
 	"\x03uid\x18\x01 \x01(\tR\x03uid\x12\x19\n" +
