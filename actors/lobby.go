@@ -63,6 +63,7 @@ type waiting struct {
 type seatedTicket struct {
 	ticket uint64
 	at     time.Time
+	round  string
 }
 
 func lobbyProps(d *deps) *actor.Props {
@@ -131,6 +132,12 @@ func (l *lobby) handleJoin(ctx actor.Context, msg *messages.JoinQueue) {
 	if s, ok := l.seated[seat.Uid]; ok && msg.Ticket != 0 && msg.Ticket <= s.ticket {
 		return // already seated; the start is on its way
 	}
+	if l.mayRun(seat.Uid, msg.LastRound) {
+		// The join is not from a session that left the round this lobby
+		// seated the uid in last (a new connection, whose old session may
+		// sit in it still): queued at a repeat once that round is over.
+		return
+	}
 	found := false
 	for i := range l.queue {
 		if l.queue[i].seat.Uid == seat.Uid {
@@ -154,6 +161,18 @@ func (l *lobby) handleJoin(ctx actor.Context, msg *messages.JoinQueue) {
 			break
 		}
 	}
+}
+
+// mayRun reports whether the round this lobby last seated uid in may still
+// run, for a join whose session last left round last.
+func (l *lobby) mayRun(uid, last string) bool {
+	s, ok := l.seated[uid]
+	if !ok || s.round == "" || s.round == last {
+		return false
+	}
+	st := l.d.settings
+	span := offerTimeout + st.RoundTime + st.settleWithin() + finalAsks*st.SettleRetry
+	return st.Clock.Now().Before(s.at.Add(span))
 }
 
 func (l *lobby) watch(ctx actor.Context, session *actor.PID) {
@@ -243,7 +262,7 @@ func (l *lobby) open(ctx actor.Context, t rules.Table, byUID map[string]waiting,
 	for _, uid := range t.UIDs {
 		w := byUID[uid]
 		spec.Seats = append(spec.Seats, w.seat)
-		l.seated[uid] = seatedTicket{ticket: w.ticket, at: now}
+		l.seated[uid] = seatedTicket{ticket: w.ticket, at: now, round: spec.RoundId}
 		waited := now.Sub(w.since).Seconds()
 		if t.Bots > 0 {
 			l.d.metrics.BotFill.Observe(waited)

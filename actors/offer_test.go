@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -102,7 +103,8 @@ func TestUnansweredOfferGoesToABot(t *testing.T) {
 // A new session of a uid whose old session still sits in a round is freed
 // to join when that round's result is out, not as soon as its own player
 // stored the round: the room may still wait for another seat's player, and
-// no client may see the uid's next round start before this one ends.
+// no client may see the uid's next round start before this one ends. The
+// word goes behind the result through another seat's session.
 func TestWaitingSessionFreedWhenTheResultIsOut(t *testing.T) {
 	s := testSettings()
 	s.RoundTime = time.Hour
@@ -146,6 +148,50 @@ func TestWaitingSessionFreedWhenTheResultIsOut(t *testing.T) {
 		t.Fatalf("the new session heard %T %v before the round's result was out", m, m)
 	}
 	system.Root.Send(room, &messages.RoundApplied{Uid: "b", RoundId: "r", TotalScore: 1, WinStreak: 1, RoundScore: 1})
+	// The word goes behind b's result, through b's session, which passes it
+	// on to a's player (here a real session stands in for b's).
 	recvType[*messages.Result](t, bCh, recvTimeout)
+	free, ok := recv(t, bCh, recvTimeout).(*messages.Free)
+	if !ok || free.Uid != "a" || free.RoundId != "r" {
+		t.Fatalf("after the result b's session heard %v, want Free of a's round", free)
+	}
+	c := connect(t, srv, "c")
+	system.Root.Send(sessionPID(c), free)
 	recvType[*messages.Free](t, againCh, recvTimeout)
+}
+
+// A player whose player actor was made again (its member died) knows
+// nothing of the seat its old session holds; when it connects again while
+// that round runs, the lobby that seated it there seats it nowhere else
+// before that round is surely over.
+func TestLobbyHoldsANewSessionWhileTheOldRoundMayRun(t *testing.T) {
+	s := testSettings()
+	s.RoundTime = time.Second
+	s.AttachTimeout = 3 * time.Second // a hello may reach the player as it stops
+	srv, _ := newTestServer(t, s)
+	old := connect(t, srv, "a")
+	old.join()
+	start := old.expect("start").GetStart() // with a bot
+	began := time.Now()
+	kill(t, srv, KindPlayer, "a", KillStop)
+
+	again := connect(t, srv, "a") // replaces the old connection; its round runs on
+	again.join()
+	c := connect(t, srv, "c")
+	c.join()
+	if uids := seatUIDs(c.expect("start").GetStart()); slices.Contains(uids, "a") {
+		t.Fatalf("a was seated with c (%v) while its round %s still ran", uids, start.RoundId)
+	}
+	var next *messages.Start
+	for next == nil {
+		select {
+		case env := <-again.conn.out:
+			next = env.GetStart()
+		case <-time.After(10 * time.Second):
+			t.Fatal("a was never seated again")
+		}
+	}
+	if next.RoundId == start.RoundId || time.Since(began) < s.RoundTime {
+		t.Fatalf("a was seated in %s %v after its old round began", next.RoundId, time.Since(began))
+	}
 }

@@ -113,7 +113,7 @@ func (p *player) Receive(ctx actor.Context) {
 		if msg.Uid == p.uid && msg.RoundId != "" && msg.RoundId == p.freeAt {
 			p.freeAt = ""
 			if p.session != nil {
-				ctx.Send(p.session, &messages.Free{})
+				ctx.Send(p.session, &messages.Free{RoundId: msg.RoundId})
 			}
 		}
 	case *messages.AbortRound:
@@ -208,6 +208,9 @@ func (p *player) handleAttach(ctx actor.Context, msg *messages.Attach) {
 		WinStreak:  p.rec.Streak,
 		Online:     msg.Online,
 	}
+	if n := len(p.rec.Recent); n > 0 {
+		attached.LastRound = p.rec.Recent[n-1].RoundID
+	}
 	if o := p.seat; o != nil && !o.session.Equal(msg.Session) {
 		if p.d.settings.Clock.Now().Before(o.until) {
 			// Another session (a connection that dropped) sits in a round
@@ -299,7 +302,7 @@ func (p *player) ended(ctx actor.Context, round string) {
 	case !p.waits:
 	case p.freeAt == round:
 	case p.session != nil:
-		ctx.Send(p.session, &messages.Free{})
+		ctx.Send(p.session, &messages.Free{RoundId: round})
 	}
 	p.waits = false
 }

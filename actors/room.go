@@ -574,14 +574,34 @@ func (r *room) publish(ctx actor.Context) {
 			ctx.Request(s.session, gone)
 		}
 	}
-	// After the result: a new session of the uid waits for it (Waits) to
-	// join, and no client must see the uid's next round begin first.
-	for _, s := range r.seats {
-		if s.applied != nil && s.applied.Waits {
-			ctx.Send(r.d.playersOf(s.uid), &messages.Free{RoundId: r.spec.RoundId, Uid: s.uid})
-		}
-	}
+	r.freeWaiting(ctx)
 	ctx.Stop(ctx.Self())
+}
+
+// freeWaiting tells the player of each seat whose RoundApplied said a new
+// session waits (Waits) that the result is out. No client may see that
+// uid's next round begin before this one's result, so the word goes behind
+// the result through another seat's session, which passes it on once its
+// client has the result (the link to that session may be the slow one);
+// with no such session it goes to the player at once.
+func (r *room) freeWaiting(ctx actor.Context) {
+	for _, w := range r.seats {
+		if w.applied == nil || !w.applied.Waits {
+			continue
+		}
+		free := &messages.Free{RoundId: r.spec.RoundId, Uid: w.uid}
+		var via *actor.PID
+		for _, s := range r.seats {
+			if s != w && s.session != nil && !s.left && s.applied != nil {
+				via = s.session
+				break
+			}
+		}
+		if via == nil {
+			via = r.d.playersOf(w.uid)
+		}
+		ctx.Send(via, free)
+	}
 }
 
 // toHumans sends msg to every seated human except skip. Request sets the

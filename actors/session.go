@@ -42,6 +42,9 @@ type session struct {
 	// withdrawn is the round of the last offer this session dropped: a
 	// start of that round that comes late is declined.
 	withdrawn string
+	// leftRound is the last round the uid is known to have left (JoinQueue's
+	// last_round).
+	leftRound string
 	gone      bool // the socket is closed: nothing more from the client
 	hello     Timer
 	// rejoin repeats a waiting session's join. It is made at the first
@@ -245,6 +248,14 @@ func (s *session) Receive(ctx actor.Context) {
 	case lostRead:
 		s.handleLostRead(ctx, msg)
 	case *messages.Free:
+		if msg.Uid != "" && msg.Uid != s.user.GetUid() {
+			// From a room, behind its result: pass it to that uid's player.
+			ctx.Send(s.d.playersOf(msg.Uid), msg)
+			return
+		}
+		if msg.RoundId != "" {
+			s.leftRound = msg.RoundId
+		}
 		if !s.busyUntil.IsZero() {
 			s.busyUntil = time.Time{}
 			if s.phase == queued {
@@ -534,6 +545,7 @@ func (s *session) handleAttached(ctx actor.Context, msg *messages.Attached) {
 	if msg.BusyUntilUnixMs != 0 {
 		s.busyUntil = time.UnixMilli(msg.BusyUntilUnixMs)
 	}
+	s.leftRound = msg.LastRound
 	hi := &messages.Hi{
 		Message: "welcome", Nearby: msg.Online,
 		TotalScore: msg.TotalScore, WinStreak: msg.WinStreak,
@@ -604,6 +616,7 @@ func (s *session) sendJoin(ctx actor.Context) {
 		},
 		Ticket:         w.ticket,
 		JoinedAtUnixMs: w.joinedAt.UnixMilli(),
+		LastRound:      s.leftRound,
 	})
 	s.rejoinIn(ctx, rejoinEvery)
 }
@@ -720,7 +733,7 @@ func (s *session) declineOffer(ctx actor.Context) {
 func (s *session) dropOffer(ctx actor.Context) {
 	o := s.taken()
 	room := o.room
-	s.withdrawn = o.round
+	s.withdrawn, s.leftRound = o.round, o.round
 	*o = seatOffer{}
 	if remote(ctx, room) {
 		ctx.Unwatch(room)
@@ -958,6 +971,9 @@ func (s *session) voidLost(ctx actor.Context, reason string) {
 func (s *session) endRound(ctx actor.Context) {
 	if s.room != nil && remote(ctx, s.room) {
 		ctx.Unwatch(s.room)
+	}
+	if s.round != "" {
+		s.leftRound = s.round
 	}
 	s.room, s.round, s.start = nil, "", nil
 	s.phase = idle

@@ -142,7 +142,13 @@ type JoinQueue struct {
 	JoinedAtUnixMs int64                  `protobuf:"varint,3,opt,name=joined_at_unix_ms,json=joinedAtUnixMs,proto3" json:"joined_at_unix_ms,omitempty"`
 	// forwarded: a lobby that does not seat passed it on; it is not passed
 	// on again, so two members that disagree about the lobby cannot loop.
-	Forwarded     bool `protobuf:"varint,4,opt,name=forwarded,proto3" json:"forwarded,omitempty"`
+	Forwarded bool `protobuf:"varint,4,opt,name=forwarded,proto3" json:"forwarded,omitempty"`
+	// last_round: the last round the uid is known to have left (its
+	// session saw it end, or its player stored it or said Free). A lobby
+	// that seated the uid in another round that may still run seats it
+	// nowhere before that round is surely over: the join may come from a
+	// new connection whose old session still sits there.
+	LastRound     string `protobuf:"bytes,5,opt,name=last_round,json=lastRound,proto3" json:"last_round,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -203,6 +209,13 @@ func (x *JoinQueue) GetForwarded() bool {
 		return x.Forwarded
 	}
 	return false
+}
+
+func (x *JoinQueue) GetLastRound() string {
+	if x != nil {
+		return x.LastRound
+	}
+	return ""
 }
 
 // session -> session: time to repeat JoinQueue while waiting.
@@ -926,8 +939,10 @@ type Attached struct {
 	// Set while another session of the uid sits in a round that may still
 	// run: the new session actor joins no queue before then, or before Free.
 	BusyUntilUnixMs int64 `protobuf:"varint,6,opt,name=busy_until_unix_ms,json=busyUntilUnixMs,proto3" json:"busy_until_unix_ms,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// The last round the player stored (JoinQueue.last_round).
+	LastRound     string `protobuf:"bytes,7,opt,name=last_round,json=lastRound,proto3" json:"last_round,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Attached) Reset() {
@@ -1002,6 +1017,13 @@ func (x *Attached) GetBusyUntilUnixMs() int64 {
 	return 0
 }
 
+func (x *Attached) GetLastRound() string {
+	if x != nil {
+		return x.LastRound
+	}
+	return ""
+}
+
 // session -> player: the session took a seat in this round. A new session
 // of the uid is not seated elsewhere until the round has ended.
 type Seated struct {
@@ -1065,10 +1087,10 @@ func (x *Seated) GetDeadlineUnixMs() int64 {
 }
 
 // player -> session: the round another session sat in has ended; join.
-// room -> directory -> player (round_id and uid set): the room published
-// the round whose RoundApplied said waits; the player frees its session
-// only now, so that no client sees the uid's next round start before
-// this one's result.
+// room -> another seat's session (or the directory) -> player (round_id
+// and uid set): the room published the round whose RoundApplied said
+// waits; the player frees its session only now, so that no client sees the
+// uid's next round start before this one's result.
 type Free struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	RoundId       string                 `protobuf:"bytes,1,opt,name=round_id,json=roundId,proto3" json:"round_id,omitempty"`
@@ -3681,12 +3703,14 @@ const file_internal_proto_rawDesc = "" +
 	"win_streak\x18\x06 \x01(\x05R\twinStreak\x12\"\n" +
 	"\x06player\x18\a \x01(\v2\n" +
 	".actor.PIDR\x06player\x12!\n" +
-	"\ftakes_offers\x18\b \x01(\bR\vtakesOffers\"\x9f\x01\n" +
+	"\ftakes_offers\x18\b \x01(\bR\vtakesOffers\"\xbe\x01\n" +
 	"\tJoinQueue\x121\n" +
 	"\x04seat\x18\x01 \x01(\v2\x1d.caiquan.internal.v1.SeatInfoR\x04seat\x12\x16\n" +
 	"\x06ticket\x18\x02 \x01(\x04R\x06ticket\x12)\n" +
 	"\x11joined_at_unix_ms\x18\x03 \x01(\x03R\x0ejoinedAtUnixMs\x12\x1c\n" +
-	"\tforwarded\x18\x04 \x01(\bR\tforwarded\"$\n" +
+	"\tforwarded\x18\x04 \x01(\bR\tforwarded\x12\x1d\n" +
+	"\n" +
+	"last_round\x18\x05 \x01(\tR\tlastRound\"$\n" +
 	"\n" +
 	"RejoinTick\x12\x16\n" +
 	"\x06ticket\x18\x01 \x01(\x04R\x06ticket\"\x1e\n" +
@@ -3731,7 +3755,7 @@ const file_internal_proto_rawDesc = "" +
 	".actor.PIDR\asession\x12\x16\n" +
 	"\x06online\x18\x02 \x01(\x05R\x06online\x12\x14\n" +
 	"\x05uname\x18\x03 \x01(\tR\x05uname\x12\x18\n" +
-	"\auavatar\x18\x04 \x01(\tR\auavatar\"\xcb\x01\n" +
+	"\auavatar\x18\x04 \x01(\tR\auavatar\"\xea\x01\n" +
 	"\bAttached\x12\"\n" +
 	"\x06player\x18\x01 \x01(\v2\n" +
 	".actor.PIDR\x06player\x12\x1f\n" +
@@ -3741,7 +3765,9 @@ const file_internal_proto_rawDesc = "" +
 	"win_streak\x18\x03 \x01(\x05R\twinStreak\x12\x16\n" +
 	"\x06online\x18\x04 \x01(\x05R\x06online\x12\x16\n" +
 	"\x06banned\x18\x05 \x01(\bR\x06banned\x12+\n" +
-	"\x12busy_until_unix_ms\x18\x06 \x01(\x03R\x0fbusyUntilUnixMs\"_\n" +
+	"\x12busy_until_unix_ms\x18\x06 \x01(\x03R\x0fbusyUntilUnixMs\x12\x1d\n" +
+	"\n" +
+	"last_round\x18\a \x01(\tR\tlastRound\"_\n" +
 	"\x06Seated\x12\x10\n" +
 	"\x03uid\x18\x01 \x01(\tR\x03uid\x12\x19\n" +
 	"\bround_id\x18\x02 \x01(\tR\aroundId\x12(\n" +
