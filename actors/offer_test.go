@@ -195,3 +195,37 @@ func TestLobbyHoldsANewSessionWhileTheOldRoundMayRun(t *testing.T) {
 		t.Fatalf("a was seated in %s %v after its old round began", next.RoundId, time.Since(began))
 	}
 }
+
+// A session that loses its room (its member died, with every player that
+// held the room's result) after its player stored the round shows the
+// result the room sent it as it settled, with its own line as stored, not
+// its own line alone.
+func TestLostRoundResultFromTheRoomsSettling(t *testing.T) {
+	s := testSettings()
+	s.BotFill = time.Hour
+	srv, system := newTestServer(t, s)
+	a := connect(t, srv, "a")
+	a.join()
+	room, _ := spawnSpy(system)
+	start := &messages.Start{RoundId: "lost", GameTimeMs: 1000, RoomUsers: []*messages.RoomUser{{Uid: "a"}, {Uid: "bot-lost-2"}}}
+	system.Root.RequestWithCustomSender(sessionPID(a), start, room)
+	a.expect("start")
+	computed := &messages.Result{RoundId: "lost", Result: []*messages.PlayerResult{
+		{Uid: "a", Choice: 2, RoundScore: 1, TotalScore: 1, WinStreak: 1},
+		{Uid: "bot-lost-2", Choice: 1},
+	}}
+	system.Root.RequestWithCustomSender(sessionPID(a), &messages.RoundSettling{Result: computed}, room)
+	now := time.Now()
+	apply := &messages.ApplyRound{Uid: "a", RoundId: "lost", BaseScore: 1, StartedUnixMs: now.UnixMilli(), DeadlineUnixMs: now.UnixMilli()}
+	if _, err := system.Root.RequestFuture(srv.d.players, apply, time.Second).Result(); err != nil {
+		t.Fatal(err) // stored, and the player holds no result
+	}
+	system.Root.Send(sessionPID(a), &messages.RoomGone{RoundId: "lost"})
+	res := a.expect("result")
+	if len(res.GetResult().Result) != 2 {
+		t.Fatalf("result %v, want both seats' lines", res)
+	}
+	if r := resultOf(res, "a"); r.TotalScore != 1 || r.WinStreak != 1 || r.RoundScore != 1 || r.Choice != 2 {
+		t.Fatalf("a's line %v", r)
+	}
+}

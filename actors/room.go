@@ -424,6 +424,15 @@ func (r *room) settle(ctx actor.Context) {
 		l.RoundScore, l.TotalScore, l.WinStreak = o.RoundScore, o.Total, o.Streak
 		r.computed.Result[i] = l
 	}
+	var settling *messages.RoundSettling
+	for _, s := range r.seats {
+		if s.session != nil && !s.left && remote(ctx, s.session) {
+			if settling == nil {
+				settling = &messages.RoundSettling{Result: r.computed}
+			}
+			ctx.Request(s.session, settling)
+		}
+	}
 	r.askPlayers(ctx)
 	r.publishIfDone(ctx)
 }

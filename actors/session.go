@@ -33,6 +33,9 @@ type session struct {
 	lost     *lostRound      // while asking the player how the round ended
 	roundEnd time.Time       // the round's deadline, from when the start reached the actor
 	start    *messages.Start // the round's, for its seats
+	// computed is the result as the room judged it at the deadline
+	// (RoundSettling), for a lost round that the player stored.
+	computed *messages.Result
 	// busyUntil: another session of the uid sits in a round until then
 	// (or until the player says Free); joins wait.
 	busyUntil time.Time
@@ -261,6 +264,10 @@ func (s *session) Receive(ctx actor.Context) {
 			if s.phase == queued {
 				s.sendJoin(ctx)
 			}
+		}
+	case *messages.RoundSettling:
+		if s.fromRoom(ctx) && msg.Result.GetRoundId() == s.round {
+			s.computed = msg.Result
 		}
 	case *messages.RoundResult:
 		if s.lost != nil && s.lost.applied != nil && msg.Result.GetRoundId() == s.round {
@@ -928,8 +935,13 @@ func (s *session) handleLostApplied(ctx actor.Context, msg *messages.RoundApplie
 	s.askSeats(ctx)
 }
 
-// askSeats asks every other human seat's player for the lost round's result.
+// askSeats asks every other human seat's player for the lost round's result,
+// unless the room sent it as it settled.
 func (s *session) askSeats(ctx actor.Context) {
+	if c := s.computed; c != nil && c.RoundId == s.round {
+		s.endLost(ctx, s.lost.applied, c)
+		return
+	}
 	asked := false
 	for _, u := range s.start.GetRoomUsers() {
 		if u.Uid != s.user.Uid && !strings.HasPrefix(u.Uid, "bot-") {
@@ -975,7 +987,7 @@ func (s *session) endRound(ctx actor.Context) {
 	if s.round != "" {
 		s.leftRound = s.round
 	}
-	s.room, s.round, s.start = nil, "", nil
+	s.room, s.round, s.start, s.computed = nil, "", nil, nil
 	s.phase = idle
 	if s.lost != nil {
 		stopTimer(s.lost.retry)

@@ -3158,6 +3158,55 @@ func (x *SeatOffer) GetStart() *Start {
 	return nil
 }
 
+// room -> each seat's session on another member, at the deadline: the
+// result as the rules give it, before any player stored it. The session
+// shows it only if it loses the room and its player says it stored the
+// round (with the stored line for its own seat): the room's member may die
+// with every copy of the result but this one.
+type RoundSettling struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Result        *Result                `protobuf:"bytes,1,opt,name=result,proto3" json:"result,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RoundSettling) Reset() {
+	*x = RoundSettling{}
+	mi := &file_internal_proto_msgTypes[56]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RoundSettling) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RoundSettling) ProtoMessage() {}
+
+func (x *RoundSettling) ProtoReflect() protoreflect.Message {
+	mi := &file_internal_proto_msgTypes[56]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RoundSettling.ProtoReflect.Descriptor instead.
+func (*RoundSettling) Descriptor() ([]byte, []int) {
+	return file_internal_proto_rawDescGZIP(), []int{56}
+}
+
+func (x *RoundSettling) GetResult() *Result {
+	if x != nil {
+		return x.Result
+	}
+	return nil
+}
+
 // room host -> lobby: the room of a RoomSpec is running.
 type RoomOpened struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -3168,7 +3217,7 @@ type RoomOpened struct {
 
 func (x *RoomOpened) Reset() {
 	*x = RoomOpened{}
-	mi := &file_internal_proto_msgTypes[56]
+	mi := &file_internal_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3180,7 +3229,7 @@ func (x *RoomOpened) String() string {
 func (*RoomOpened) ProtoMessage() {}
 
 func (x *RoomOpened) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[56]
+	mi := &file_internal_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3193,7 +3242,7 @@ func (x *RoomOpened) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomOpened.ProtoReflect.Descriptor instead.
 func (*RoomOpened) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{56}
+	return file_internal_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *RoomOpened) GetRoundId() string {
@@ -3213,7 +3262,7 @@ type OpenTimeout struct {
 
 func (x *OpenTimeout) Reset() {
 	*x = OpenTimeout{}
-	mi := &file_internal_proto_msgTypes[57]
+	mi := &file_internal_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3225,7 +3274,7 @@ func (x *OpenTimeout) String() string {
 func (*OpenTimeout) ProtoMessage() {}
 
 func (x *OpenTimeout) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[57]
+	mi := &file_internal_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3238,7 +3287,7 @@ func (x *OpenTimeout) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenTimeout.ProtoReflect.Descriptor instead.
 func (*OpenTimeout) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{57}
+	return file_internal_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *OpenTimeout) GetRoundId() string {
@@ -3257,7 +3306,7 @@ type TopologyChanged struct {
 
 func (x *TopologyChanged) Reset() {
 	*x = TopologyChanged{}
-	mi := &file_internal_proto_msgTypes[58]
+	mi := &file_internal_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3269,7 +3318,7 @@ func (x *TopologyChanged) String() string {
 func (*TopologyChanged) ProtoMessage() {}
 
 func (x *TopologyChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[58]
+	mi := &file_internal_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3282,7 +3331,7 @@ func (x *TopologyChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TopologyChanged.ProtoReflect.Descriptor instead.
 func (*TopologyChanged) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{58}
+	return file_internal_proto_rawDescGZIP(), []int{59}
 }
 
 // admin API -> a member's admin actor: list its live actors.
@@ -3295,7 +3344,7 @@ type AdminList struct {
 
 func (x *AdminList) Reset() {
 	*x = AdminList{}
-	mi := &file_internal_proto_msgTypes[59]
+	mi := &file_internal_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3307,7 +3356,7 @@ func (x *AdminList) String() string {
 func (*AdminList) ProtoMessage() {}
 
 func (x *AdminList) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[59]
+	mi := &file_internal_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3320,7 +3369,7 @@ func (x *AdminList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdminList.ProtoReflect.Descriptor instead.
 func (*AdminList) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{59}
+	return file_internal_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *AdminList) GetKinds() []string {
@@ -3346,7 +3395,7 @@ type AdminActor struct {
 
 func (x *AdminActor) Reset() {
 	*x = AdminActor{}
-	mi := &file_internal_proto_msgTypes[60]
+	mi := &file_internal_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3358,7 +3407,7 @@ func (x *AdminActor) String() string {
 func (*AdminActor) ProtoMessage() {}
 
 func (x *AdminActor) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[60]
+	mi := &file_internal_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3371,7 +3420,7 @@ func (x *AdminActor) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdminActor.ProtoReflect.Descriptor instead.
 func (*AdminActor) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{60}
+	return file_internal_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *AdminActor) GetKind() string {
@@ -3433,7 +3482,7 @@ type AdminActors struct {
 
 func (x *AdminActors) Reset() {
 	*x = AdminActors{}
-	mi := &file_internal_proto_msgTypes[61]
+	mi := &file_internal_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3445,7 +3494,7 @@ func (x *AdminActors) String() string {
 func (*AdminActors) ProtoMessage() {}
 
 func (x *AdminActors) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[61]
+	mi := &file_internal_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3458,7 +3507,7 @@ func (x *AdminActors) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdminActors.ProtoReflect.Descriptor instead.
 func (*AdminActors) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{61}
+	return file_internal_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *AdminActors) GetActors() []*AdminActor {
@@ -3482,7 +3531,7 @@ type AdminKill struct {
 
 func (x *AdminKill) Reset() {
 	*x = AdminKill{}
-	mi := &file_internal_proto_msgTypes[62]
+	mi := &file_internal_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3494,7 +3543,7 @@ func (x *AdminKill) String() string {
 func (*AdminKill) ProtoMessage() {}
 
 func (x *AdminKill) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[62]
+	mi := &file_internal_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3507,7 +3556,7 @@ func (x *AdminKill) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdminKill.ProtoReflect.Descriptor instead.
 func (*AdminKill) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{62}
+	return file_internal_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *AdminKill) GetPid() string {
@@ -3549,7 +3598,7 @@ type AdminKilled struct {
 
 func (x *AdminKilled) Reset() {
 	*x = AdminKilled{}
-	mi := &file_internal_proto_msgTypes[63]
+	mi := &file_internal_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3561,7 +3610,7 @@ func (x *AdminKilled) String() string {
 func (*AdminKilled) ProtoMessage() {}
 
 func (x *AdminKilled) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[63]
+	mi := &file_internal_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3574,7 +3623,7 @@ func (x *AdminKilled) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdminKilled.ProtoReflect.Descriptor instead.
 func (*AdminKilled) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{63}
+	return file_internal_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *AdminKilled) GetActor() *AdminActor {
@@ -3604,7 +3653,7 @@ type GoAway struct {
 
 func (x *GoAway) Reset() {
 	*x = GoAway{}
-	mi := &file_internal_proto_msgTypes[64]
+	mi := &file_internal_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3616,7 +3665,7 @@ func (x *GoAway) String() string {
 func (*GoAway) ProtoMessage() {}
 
 func (x *GoAway) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[64]
+	mi := &file_internal_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3629,7 +3678,7 @@ func (x *GoAway) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GoAway.ProtoReflect.Descriptor instead.
 func (*GoAway) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{64}
+	return file_internal_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *GoAway) GetReason() string {
@@ -3651,7 +3700,7 @@ type SessionEnded struct {
 
 func (x *SessionEnded) Reset() {
 	*x = SessionEnded{}
-	mi := &file_internal_proto_msgTypes[65]
+	mi := &file_internal_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3663,7 +3712,7 @@ func (x *SessionEnded) String() string {
 func (*SessionEnded) ProtoMessage() {}
 
 func (x *SessionEnded) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[65]
+	mi := &file_internal_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3676,7 +3725,7 @@ func (x *SessionEnded) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionEnded.ProtoReflect.Descriptor instead.
 func (*SessionEnded) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{65}
+	return file_internal_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *SessionEnded) GetSession() *actor.PID {
@@ -3896,7 +3945,9 @@ const file_internal_proto_rawDesc = "" +
 	"\bround_id\x18\x01 \x01(\tR\aroundId\x12\x10\n" +
 	"\x03uid\x18\x02 \x01(\tR\x03uid\"4\n" +
 	"\tSeatOffer\x12'\n" +
-	"\x05start\x18\x01 \x01(\v2\x11.caiquan.v1.StartR\x05start\"'\n" +
+	"\x05start\x18\x01 \x01(\v2\x11.caiquan.v1.StartR\x05start\";\n" +
+	"\rRoundSettling\x12*\n" +
+	"\x06result\x18\x01 \x01(\v2\x12.caiquan.v1.ResultR\x06result\"'\n" +
 	"\n" +
 	"RoomOpened\x12\x19\n" +
 	"\bround_id\x18\x01 \x01(\tR\aroundId\"(\n" +
@@ -3942,7 +3993,7 @@ func file_internal_proto_rawDescGZIP() []byte {
 	return file_internal_proto_rawDescData
 }
 
-var file_internal_proto_msgTypes = make([]protoimpl.MessageInfo, 66)
+var file_internal_proto_msgTypes = make([]protoimpl.MessageInfo, 67)
 var file_internal_proto_goTypes = []any{
 	(*SeatInfo)(nil),        // 0: caiquan.internal.v1.SeatInfo
 	(*JoinQueue)(nil),       // 1: caiquan.internal.v1.JoinQueue
@@ -4000,45 +4051,47 @@ var file_internal_proto_goTypes = []any{
 	(*HelloTimeout)(nil),    // 53: caiquan.internal.v1.HelloTimeout
 	(*SeatTaken)(nil),       // 54: caiquan.internal.v1.SeatTaken
 	(*SeatOffer)(nil),       // 55: caiquan.internal.v1.SeatOffer
-	(*RoomOpened)(nil),      // 56: caiquan.internal.v1.RoomOpened
-	(*OpenTimeout)(nil),     // 57: caiquan.internal.v1.OpenTimeout
-	(*TopologyChanged)(nil), // 58: caiquan.internal.v1.TopologyChanged
-	(*AdminList)(nil),       // 59: caiquan.internal.v1.AdminList
-	(*AdminActor)(nil),      // 60: caiquan.internal.v1.AdminActor
-	(*AdminActors)(nil),     // 61: caiquan.internal.v1.AdminActors
-	(*AdminKill)(nil),       // 62: caiquan.internal.v1.AdminKill
-	(*AdminKilled)(nil),     // 63: caiquan.internal.v1.AdminKilled
-	(*GoAway)(nil),          // 64: caiquan.internal.v1.GoAway
-	(*SessionEnded)(nil),    // 65: caiquan.internal.v1.SessionEnded
-	(*actor.PID)(nil),       // 66: actor.PID
-	(*Result)(nil),          // 67: caiquan.v1.Result
-	(*Envelope)(nil),        // 68: caiquan.v1.Envelope
-	(*Start)(nil),           // 69: caiquan.v1.Start
+	(*RoundSettling)(nil),   // 56: caiquan.internal.v1.RoundSettling
+	(*RoomOpened)(nil),      // 57: caiquan.internal.v1.RoomOpened
+	(*OpenTimeout)(nil),     // 58: caiquan.internal.v1.OpenTimeout
+	(*TopologyChanged)(nil), // 59: caiquan.internal.v1.TopologyChanged
+	(*AdminList)(nil),       // 60: caiquan.internal.v1.AdminList
+	(*AdminActor)(nil),      // 61: caiquan.internal.v1.AdminActor
+	(*AdminActors)(nil),     // 62: caiquan.internal.v1.AdminActors
+	(*AdminKill)(nil),       // 63: caiquan.internal.v1.AdminKill
+	(*AdminKilled)(nil),     // 64: caiquan.internal.v1.AdminKilled
+	(*GoAway)(nil),          // 65: caiquan.internal.v1.GoAway
+	(*SessionEnded)(nil),    // 66: caiquan.internal.v1.SessionEnded
+	(*actor.PID)(nil),       // 67: actor.PID
+	(*Result)(nil),          // 68: caiquan.v1.Result
+	(*Envelope)(nil),        // 69: caiquan.v1.Envelope
+	(*Start)(nil),           // 70: caiquan.v1.Start
 }
 var file_internal_proto_depIdxs = []int32{
-	66, // 0: caiquan.internal.v1.SeatInfo.session:type_name -> actor.PID
-	66, // 1: caiquan.internal.v1.SeatInfo.player:type_name -> actor.PID
+	67, // 0: caiquan.internal.v1.SeatInfo.session:type_name -> actor.PID
+	67, // 1: caiquan.internal.v1.SeatInfo.player:type_name -> actor.PID
 	0,  // 2: caiquan.internal.v1.JoinQueue.seat:type_name -> caiquan.internal.v1.SeatInfo
 	0,  // 3: caiquan.internal.v1.RoomSpec.seats:type_name -> caiquan.internal.v1.SeatInfo
-	66, // 4: caiquan.internal.v1.Attach.session:type_name -> actor.PID
-	66, // 5: caiquan.internal.v1.Attached.player:type_name -> actor.PID
-	66, // 6: caiquan.internal.v1.Detach.session:type_name -> actor.PID
-	67, // 7: caiquan.internal.v1.ApplyRound.result:type_name -> caiquan.v1.Result
-	67, // 8: caiquan.internal.v1.RoundApplied.result:type_name -> caiquan.v1.Result
-	67, // 9: caiquan.internal.v1.RoundResult.result:type_name -> caiquan.v1.Result
-	68, // 10: caiquan.internal.v1.PipeSend.env:type_name -> caiquan.v1.Envelope
-	68, // 11: caiquan.internal.v1.PipeAcked.env:type_name -> caiquan.v1.Envelope
-	66, // 12: caiquan.internal.v1.ResumeRequest.pipe:type_name -> actor.PID
-	66, // 13: caiquan.internal.v1.PlayerStopping.session:type_name -> actor.PID
-	69, // 14: caiquan.internal.v1.SeatOffer.start:type_name -> caiquan.v1.Start
-	60, // 15: caiquan.internal.v1.AdminActors.actors:type_name -> caiquan.internal.v1.AdminActor
-	60, // 16: caiquan.internal.v1.AdminKilled.actor:type_name -> caiquan.internal.v1.AdminActor
-	66, // 17: caiquan.internal.v1.SessionEnded.session:type_name -> actor.PID
-	18, // [18:18] is the sub-list for method output_type
-	18, // [18:18] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	67, // 4: caiquan.internal.v1.Attach.session:type_name -> actor.PID
+	67, // 5: caiquan.internal.v1.Attached.player:type_name -> actor.PID
+	67, // 6: caiquan.internal.v1.Detach.session:type_name -> actor.PID
+	68, // 7: caiquan.internal.v1.ApplyRound.result:type_name -> caiquan.v1.Result
+	68, // 8: caiquan.internal.v1.RoundApplied.result:type_name -> caiquan.v1.Result
+	68, // 9: caiquan.internal.v1.RoundResult.result:type_name -> caiquan.v1.Result
+	69, // 10: caiquan.internal.v1.PipeSend.env:type_name -> caiquan.v1.Envelope
+	69, // 11: caiquan.internal.v1.PipeAcked.env:type_name -> caiquan.v1.Envelope
+	67, // 12: caiquan.internal.v1.ResumeRequest.pipe:type_name -> actor.PID
+	67, // 13: caiquan.internal.v1.PlayerStopping.session:type_name -> actor.PID
+	70, // 14: caiquan.internal.v1.SeatOffer.start:type_name -> caiquan.v1.Start
+	68, // 15: caiquan.internal.v1.RoundSettling.result:type_name -> caiquan.v1.Result
+	61, // 16: caiquan.internal.v1.AdminActors.actors:type_name -> caiquan.internal.v1.AdminActor
+	61, // 17: caiquan.internal.v1.AdminKilled.actor:type_name -> caiquan.internal.v1.AdminActor
+	67, // 18: caiquan.internal.v1.SessionEnded.session:type_name -> actor.PID
+	19, // [19:19] is the sub-list for method output_type
+	19, // [19:19] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_internal_proto_init() }
@@ -4053,7 +4106,7 @@ func file_internal_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_internal_proto_rawDesc), len(file_internal_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   66,
+			NumMessages:   67,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
