@@ -199,8 +199,15 @@ func TestLobbyHoldsANewSessionWhileTheOldRoundMayRun(t *testing.T) {
 // A session that loses its room (its member died, with every player that
 // held the room's result) after its player stored the round shows the
 // result the room sent it as it settled, with its own line as stored, not
-// its own line alone.
-func TestLostRoundResultFromTheRoomsSettling(t *testing.T) {
+// its own line alone; so does one whose room published without a word
+// from its player (RoomGone with the result).
+func TestLostRoundResultFromTheRoom(t *testing.T) {
+	for _, how := range []string{"settling", "gone"} {
+		t.Run(how, func(t *testing.T) { lostRoundResultFromTheRoom(t, how) })
+	}
+}
+
+func lostRoundResultFromTheRoom(t *testing.T, how string) {
 	s := testSettings()
 	s.BotFill = time.Hour
 	srv, system := newTestServer(t, s)
@@ -214,18 +221,62 @@ func TestLostRoundResultFromTheRoomsSettling(t *testing.T) {
 		{Uid: "a", Choice: 2, RoundScore: 1, TotalScore: 1, WinStreak: 1},
 		{Uid: "bot-lost-2", Choice: 1},
 	}}
-	system.Root.RequestWithCustomSender(sessionPID(a), &messages.RoundSettling{Result: computed}, room)
+	if how == "settling" {
+		system.Root.RequestWithCustomSender(sessionPID(a), &messages.RoundSettling{Result: computed}, room)
+	}
 	now := time.Now()
 	apply := &messages.ApplyRound{Uid: "a", RoundId: "lost", BaseScore: 1, StartedUnixMs: now.UnixMilli(), DeadlineUnixMs: now.UnixMilli()}
 	if _, err := system.Root.RequestFuture(srv.d.players, apply, time.Second).Result(); err != nil {
 		t.Fatal(err) // stored, and the player holds no result
 	}
-	system.Root.Send(sessionPID(a), &messages.RoomGone{RoundId: "lost"})
+	if how == "settling" {
+		system.Root.Send(sessionPID(a), &messages.RoomGone{RoundId: "lost"}) // as after Terminated
+	} else {
+		system.Root.RequestWithCustomSender(sessionPID(a), &messages.RoomGone{RoundId: "lost", Result: computed}, room)
+	}
 	res := a.expect("result")
 	if len(res.GetResult().Result) != 2 {
 		t.Fatalf("result %v, want both seats' lines", res)
 	}
 	if r := resultOf(res, "a"); r.TotalScore != 1 || r.WinStreak != 1 || r.RoundScore != 1 || r.Choice != 2 {
 		t.Fatalf("a's line %v", r)
+	}
+}
+
+// A player that connects again after its player actor stored the old
+// round, while the room still waits for another seat's player, is told to
+// wait: the round is not over for the other seat's client yet.
+func TestReconnectAfterTheStoreWaitsForTheResult(t *testing.T) {
+	s := testSettings()
+	s.RoundTime = time.Hour
+	srv, system := newTestServer(t, s)
+	old, oldCh := spawnSpy(system)
+	system.Root.RequestWithCustomSender(srv.d.players, &messages.Register{Uid: "a"}, old)
+	player := recvType[*messages.Attached](t, oldCh, recvTimeout).Player
+	bSession, _ := spawnSpy(system)
+	bPlayer, bPlayerCh := spawnSpy(system) // never answers
+	spec := &messages.RoomSpec{RoundId: "r", Seats: []*messages.SeatInfo{
+		{Uid: "a", Session: old, Player: player},
+		{Uid: "b", Session: bSession, Player: bPlayer},
+	}}
+	room, err := spawnRoom(system.Root, srv.d, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recvType[*messages.Start](t, oldCh, recvTimeout)
+	system.Root.RequestWithCustomSender(player, &messages.Seated{Uid: "a", RoundId: "r",
+		DeadlineUnixMs: time.Now().Add(time.Hour).UnixMilli()}, old)
+	system.Root.Send(room, &messages.RoundDeadline{RoundId: "r"})
+	apply := recvType[*messages.ApplyRound](t, bPlayerCh, recvTimeout)
+	ask := &messages.ApplyRound{Uid: "a", RoundId: "r", StartedUnixMs: apply.StartedUnixMs, DeadlineUnixMs: apply.DeadlineUnixMs}
+	if got, err := system.Root.RequestFuture(player, ask, recvTimeout).Result(); err != nil {
+		t.Fatalf("a's player: %v %v", got, err)
+	}
+	// a's player stored the round; b's has not, so the room has not published.
+	again, againCh := spawnSpy(system)
+	system.Root.RequestWithCustomSender(srv.d.players, &messages.Register{Uid: "a"}, again)
+	at := recvType[*messages.Attached](t, againCh, recvTimeout)
+	if at.BusyUntilUnixMs == 0 || at.LastRound == "r" {
+		t.Fatalf("the new session may join at once (busy until %d, last round %q) while r's result is not out", at.BusyUntilUnixMs, at.LastRound)
 	}
 }

@@ -40,6 +40,9 @@ type player struct {
 	// freeAt: the round whose result frees the waiting session, once its
 	// room says it is out (Free); until then the session's busyUntil holds.
 	freeAt string
+	// left: the last round of the uid that this player knows is over for
+	// every client (Attached.last_round); "" when it knows none.
+	left string
 }
 
 // openSeat is a round a session of the uid sits in.
@@ -111,7 +114,10 @@ func (p *player) Receive(ctx actor.Context) {
 		}
 	case *messages.Free:
 		if msg.Uid == p.uid && msg.RoundId != "" && msg.RoundId == p.freeAt {
-			p.freeAt = ""
+			p.freeAt, p.left = "", msg.RoundId
+			if p.seat != nil && p.seat.round == msg.RoundId {
+				p.seat, p.waits = nil, false
+			}
 			if p.session != nil {
 				ctx.Send(p.session, &messages.Free{RoundId: msg.RoundId})
 			}
@@ -208,9 +214,6 @@ func (p *player) handleAttach(ctx actor.Context, msg *messages.Attach) {
 		WinStreak:  p.rec.Streak,
 		Online:     msg.Online,
 	}
-	if n := len(p.rec.Recent); n > 0 {
-		attached.LastRound = p.rec.Recent[n-1].RoundID
-	}
 	if o := p.seat; o != nil && !o.session.Equal(msg.Session) {
 		if p.d.settings.Clock.Now().Before(o.until) {
 			// Another session (a connection that dropped) sits in a round
@@ -218,9 +221,10 @@ func (p *player) handleAttach(ctx actor.Context, msg *messages.Attach) {
 			attached.BusyUntilUnixMs = o.until.UnixMilli()
 			p.waits = true
 		} else {
-			p.seat = nil
+			p.seat, p.left = nil, o.round
 		}
 	}
+	attached.LastRound = p.left
 	ctx.Send(msg.Session, attached)
 	// After the answer: hi does not wait for the write.
 	p.remember(ctx)
@@ -289,19 +293,21 @@ func (p *player) now() time.Time {
 	return p.d.settings.Clock.Now().UTC()
 }
 
-// ended: the round's end reached this player (it applied or refused it);
-// a session told to wait may join now. A round applied for a room that was
-// told a session waits (RoundApplied.waits) frees it when the room says
-// its result is out: the room may still wait for other seats' players.
+// ended: the round's end reached this player (it applied or refused it).
+// A refused round is over: a session told to wait may join now. An
+// applied one is not over for the other seats while the room waits for
+// their players: its seat holds until the room, told that a session waits
+// (RoundApplied.waits), says its result is out (Free), or until its time
+// is up.
 func (p *player) ended(ctx actor.Context, round string) {
 	if p.seat == nil || p.seat.round != round {
 		return
 	}
-	p.seat = nil
-	switch {
-	case !p.waits:
-	case p.freeAt == round:
-	case p.session != nil:
+	if _, applied := p.find(round); applied {
+		return
+	}
+	p.seat, p.left = nil, round
+	if p.waits && p.session != nil {
 		ctx.Send(p.session, &messages.Free{RoundId: round})
 	}
 	p.waits = false

@@ -578,7 +578,7 @@ func (r *room) publish(ctx actor.Context) {
 			ctx.Request(s.session, void)
 		default:
 			if gone == nil {
-				gone = &messages.RoomGone{RoundId: r.spec.RoundId}
+				gone = &messages.RoomGone{RoundId: r.spec.RoundId, Result: r.computed}
 			}
 			ctx.Request(s.session, gone)
 		}

@@ -838,6 +838,9 @@ func (s *session) handleRoomGone(ctx actor.Context, msg *messages.RoomGone) {
 	if s.phase != inRound || s.round != msg.RoundId || s.lost != nil {
 		return
 	}
+	if msg.Result.GetRoundId() == s.round && s.room.Equal(ctx.Sender()) {
+		s.computed = msg.Result // the room settled and heard no word from the player
+	}
 	// Past the window the player refuses the round by itself, so a void
 	// is true even with no answer (unless the player stored the round
 	// before and has been cut off since); the session asks for as long as

@@ -2757,9 +2757,13 @@ func (*AttachTimeout) Descriptor() ([]byte, []int) {
 }
 
 // session -> session: its room stopped; queued behind the room's last words.
+// room -> session: the room publishes, and this seat's player never
+// answered; result is the round as the rules give it, for the session to
+// show should its player say it stored the round.
 type RoomGone struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	RoundId       string                 `protobuf:"bytes,1,opt,name=round_id,json=roundId,proto3" json:"round_id,omitempty"`
+	Result        *Result                `protobuf:"bytes,2,opt,name=result,proto3" json:"result,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2799,6 +2803,13 @@ func (x *RoomGone) GetRoundId() string {
 		return x.RoundId
 	}
 	return ""
+}
+
+func (x *RoomGone) GetResult() *Result {
+	if x != nil {
+		return x.Result
+	}
+	return nil
 }
 
 // admin -> any actor: panic, to exercise supervision. Handled by the
@@ -3927,9 +3938,10 @@ const file_internal_proto_rawDesc = "" +
 	"\x06Online\x12\x1a\n" +
 	"\bsessions\x18\x01 \x01(\x05R\bsessions\x12\x18\n" +
 	"\aplayers\x18\x02 \x01(\x05R\aplayers\"\x0f\n" +
-	"\rAttachTimeout\"%\n" +
+	"\rAttachTimeout\"Q\n" +
 	"\bRoomGone\x12\x19\n" +
-	"\bround_id\x18\x01 \x01(\tR\aroundId\"\x1f\n" +
+	"\bround_id\x18\x01 \x01(\tR\aroundId\x12*\n" +
+	"\x06result\x18\x02 \x01(\v2\x12.caiquan.v1.ResultR\x06result\"\x1f\n" +
 	"\x05Crash\x12\x16\n" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\"H\n" +
 	"\x0ePlayerStopping\x12\x10\n" +
@@ -4081,17 +4093,18 @@ var file_internal_proto_depIdxs = []int32{
 	69, // 10: caiquan.internal.v1.PipeSend.env:type_name -> caiquan.v1.Envelope
 	69, // 11: caiquan.internal.v1.PipeAcked.env:type_name -> caiquan.v1.Envelope
 	67, // 12: caiquan.internal.v1.ResumeRequest.pipe:type_name -> actor.PID
-	67, // 13: caiquan.internal.v1.PlayerStopping.session:type_name -> actor.PID
-	70, // 14: caiquan.internal.v1.SeatOffer.start:type_name -> caiquan.v1.Start
-	68, // 15: caiquan.internal.v1.RoundSettling.result:type_name -> caiquan.v1.Result
-	61, // 16: caiquan.internal.v1.AdminActors.actors:type_name -> caiquan.internal.v1.AdminActor
-	61, // 17: caiquan.internal.v1.AdminKilled.actor:type_name -> caiquan.internal.v1.AdminActor
-	67, // 18: caiquan.internal.v1.SessionEnded.session:type_name -> actor.PID
-	19, // [19:19] is the sub-list for method output_type
-	19, // [19:19] is the sub-list for method input_type
-	19, // [19:19] is the sub-list for extension type_name
-	19, // [19:19] is the sub-list for extension extendee
-	0,  // [0:19] is the sub-list for field type_name
+	68, // 13: caiquan.internal.v1.RoomGone.result:type_name -> caiquan.v1.Result
+	67, // 14: caiquan.internal.v1.PlayerStopping.session:type_name -> actor.PID
+	70, // 15: caiquan.internal.v1.SeatOffer.start:type_name -> caiquan.v1.Start
+	68, // 16: caiquan.internal.v1.RoundSettling.result:type_name -> caiquan.v1.Result
+	61, // 17: caiquan.internal.v1.AdminActors.actors:type_name -> caiquan.internal.v1.AdminActor
+	61, // 18: caiquan.internal.v1.AdminKilled.actor:type_name -> caiquan.internal.v1.AdminActor
+	67, // 19: caiquan.internal.v1.SessionEnded.session:type_name -> actor.PID
+	20, // [20:20] is the sub-list for method output_type
+	20, // [20:20] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_internal_proto_init() }
