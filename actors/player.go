@@ -257,9 +257,22 @@ const staleRetries = 3
 // again and changed again: rounds apply once per round id, so nothing is
 // applied twice or lost. On success p.rec is what the store holds.
 func (p *player) save(change func(caiquan.PlayerRecord) caiquan.PlayerRecord) error {
+	return p.saveBy(time.Time{}, change)
+}
+
+// saveBy is save, storing nothing once by has passed when the write
+// reaches a store that can tell (caiquan.SaverBy); a zero by is no limit.
+func (p *player) saveBy(by time.Time, change func(caiquan.PlayerRecord) caiquan.PlayerRecord) error {
+	sb, limited := p.store.(caiquan.SaverBy)
+	limited = limited && !by.IsZero()
 	for try := 0; ; try++ {
 		next := change(p.rec)
-		err := p.store.Save(p.uid, next)
+		var err error
+		if limited {
+			err = sb.SaveBy(p.uid, next, by)
+		} else {
+			err = p.store.Save(p.uid, next)
+		}
 		if err == nil {
 			next.Writes++
 			p.rec = next
@@ -480,7 +493,18 @@ func (p *player) settle(ctx actor.Context) bool {
 		p.retry, p.retries = nil, 0
 		return false
 	}
-	err := p.save(func(next caiquan.PlayerRecord) caiquan.PlayerRecord {
+	// Stored only while every owed round's settle window is open: past it,
+	// its session may void it unanswered (a save held up in a cut network
+	// lands late).
+	var by time.Time
+	for _, m := range p.owed {
+		if m.DeadlineUnixMs != 0 {
+			if end := time.UnixMilli(m.DeadlineUnixMs).Add(p.d.settings.settleWithin()); by.IsZero() || end.Before(by) {
+				by = end
+			}
+		}
+	}
+	err := p.saveBy(by, func(next caiquan.PlayerRecord) caiquan.PlayerRecord {
 		for _, m := range p.owed {
 			next, _, _ = caiquan.ApplyRound(next, m.RoundId, int(m.BaseScore))
 		}
