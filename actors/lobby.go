@@ -132,10 +132,12 @@ func (l *lobby) handleJoin(ctx actor.Context, msg *messages.JoinQueue) {
 	if s, ok := l.seated[seat.Uid]; ok && msg.Ticket != 0 && msg.Ticket <= s.ticket {
 		return // already seated; the start is on its way
 	}
-	if l.mayRun(seat.Uid, msg.LastRound) {
+	if seat.TakesOffers && l.mayRun(seat.Uid, msg.LastRound) {
 		// The join is not from a session that left the round this lobby
 		// seated the uid in last (a new connection, whose old session may
-		// sit in it still): queued at a repeat once that round is over.
+		// sit in it still): queued at a repeat once that round is over. A
+		// session of the previous release (it takes no offers) names no
+		// last round, and is not held.
 		return
 	}
 	found := false

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/asynkron/protoactor-go/actor"
 	"github.com/caiquan/caiquan/messages"
 )
 
@@ -278,5 +279,75 @@ func TestReconnectAfterTheStoreWaitsForTheResult(t *testing.T) {
 	at := recvType[*messages.Attached](t, againCh, recvTimeout)
 	if at.BusyUntilUnixMs == 0 || at.LastRound == "r" {
 		t.Fatalf("the new session may join at once (busy until %d, last round %q) while r's result is not out", at.BusyUntilUnixMs, at.LastRound)
+	}
+}
+
+// A lobby holds a join that names no last round only from a session that
+// takes offers: a session of the previous release names none, and is
+// queued as before.
+func TestLobbyHoldsOnlySessionsThatNameTheirLastRound(t *testing.T) {
+	for _, takes := range []bool{false, true} {
+		t.Run(map[bool]string{false: "previous-release", true: "this-release"}[takes], func(t *testing.T) {
+			s := testSettings()
+			s.BotFill = time.Hour
+			srv, system := newTestServer(t, s)
+			makePlayers(t, srv, system, "a", "b", "c")
+			join := func(uid string, ticket uint64) chan any {
+				pid, ch := spawnSpy(system)
+				system.Root.Send(srv.d.lobby, &messages.JoinQueue{Ticket: ticket,
+					Seat: &messages.SeatInfo{Uid: uid, Session: pid, TakesOffers: takes}})
+				return ch
+			}
+			join("a", 1)
+			join("c", 1) // a and c sit together: the lobby seated a
+			again := join("a", 2)
+			b := join("b", 2)
+			first := recv(t, b, recvTimeout)
+			if q, held := first.(*messages.Queued); takes != held || (held && q.Waiting != 1) {
+				t.Fatalf("b heard %T %v first; a held: %v", first, first, takes)
+			}
+			if !takes {
+				if m := recv(t, again, recvTimeout); m == nil {
+					t.Fatal("a's join of the previous release was not seated")
+				}
+			}
+		})
+	}
+}
+
+// A session that took an offer and then gave it up before the start
+// reached it (the link to the room dropped, and it queued again) declines
+// the start; the room, which began with the seat taken, must not score the
+// round for a player whose client never saw it.
+func TestOfferTakenThenDeclinedIsNotScored(t *testing.T) {
+	s := testSettings()
+	s.RoundTime = time.Hour
+	srv, system := newTestServer(t, s)
+	makePlayers(t, srv, system, "a", "b")
+	pa, cha := spawnSpy(system)
+	pb, chb := spawnSpy(system)
+	spec := &messages.RoomSpec{RoundId: "gone", Seats: []*messages.SeatInfo{
+		{Uid: "a", Session: pa, TakesOffers: true},
+		{Uid: "b", Session: pb, TakesOffers: true},
+	}}
+	room, err := spawnRoom(system.Root, srv.d, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, ch := range []chan any{cha, chb} {
+		recvType[*messages.SeatOffer](t, ch, recvTimeout)
+		system.Root.RequestWithCustomSender(room, &messages.SeatTaken{RoundId: "gone", Uid: []string{"a", "b"}[i]}, []*actor.PID{pa, pb}[i])
+	}
+	recvType[*messages.Start](t, cha, recvTimeout)
+	recvType[*messages.Start](t, chb, recvTimeout)
+	system.Root.RequestWithCustomSender(room, &messages.LeaveRoom{RoundId: "gone", Uid: "a", Declined: true}, pa)
+	system.Root.Send(room, &messages.RoundDeadline{RoundId: "gone"})
+	recvType[*messages.Result](t, chb, recvTimeout)
+	got, err := system.Root.RequestFuture(srv.d.players, &messages.ApplyRound{Uid: "a", RoundId: "probe", BaseScore: 1}, time.Second).Result()
+	if a, ok := got.(*messages.RoundApplied); err != nil || !ok || a.TotalScore != 1 || a.WinStreak != 1 {
+		t.Fatalf("a was scored for a round its client never saw: %v %v", got, err)
+	}
+	if rec, err := srv.d.store.Load("a"); err != nil || len(rec.Recent) != 1 {
+		t.Fatalf("a's record holds %+v (%v), want the probe alone", rec.Recent, err)
 	}
 }

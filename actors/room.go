@@ -363,6 +363,11 @@ func (r *room) handleLeave(ctx actor.Context, msg *messages.LeaveRoom) {
 		r.beginIfTaken(ctx)
 		return
 	}
+	if msg.Declined {
+		// Its client never saw the round, even if the session took the
+		// offer (it gave the seat up before the start reached it).
+		s.taken = false
+	}
 	// A declined seat was never taken, so settle leaves its player's
 	// record alone (see seat.unscored).
 	r.leave(ctx, s)

@@ -739,12 +739,15 @@ func (s *session) declineOffer(ctx actor.Context) {
 // anew.
 func (s *session) dropOffer(ctx actor.Context) {
 	o := s.taken()
-	room := o.room
-	s.withdrawn, s.leftRound = o.round, o.round
+	room, round := o.room, o.round
+	s.withdrawn, s.leftRound = round, round
 	*o = seatOffer{}
 	if remote(ctx, room) {
 		ctx.Unwatch(room)
 	}
+	// A room that is alive after all (only the link to it dropped) must
+	// neither wait for nor score a seat whose client never saw its start.
+	ctx.Request(room, &messages.LeaveRoom{RoundId: round, Uid: s.user.Uid, Declined: true})
 	if s.phase == queued {
 		s.wait.ticket = uint64(s.d.settings.Clock.Now().UnixNano())
 		s.sendJoin(ctx)
