@@ -351,3 +351,26 @@ func TestOfferTakenThenDeclinedIsNotScored(t *testing.T) {
 		t.Fatalf("a's record holds %+v (%v), want the probe alone", rec.Recent, err)
 	}
 }
+
+// A player whose client saw its round end and then connected again is
+// seated at once: its old session said, as it ended, that the round was
+// over (Detach), so neither its player nor the lobby holds the new one.
+func TestReconnectAfterTheResultIsSeatedAtOnce(t *testing.T) {
+	s := testSettings()
+	s.BotFill = time.Hour           // only a human seats c
+	s.SettleRetry = 2 * time.Second // the old round's time is long over only after 12 s
+	srv, _ := newTestServer(t, s)
+	old, b := connect(t, srv, "a"), connect(t, srv, "b")
+	pair(t, old, b)
+	old.expect("result")
+	b.expect("result")
+	old.s.Closed("gone")
+	eventually(t, "a's old session ended", func() bool { closed, _ := old.conn.closeCode(); return closed })
+	again := connect(t, srv, "a")
+	again.join()
+	c := connect(t, srv, "c")
+	c.join()
+	if uids := seatUIDs(c.expect("start").GetStart()); !slices.Contains(uids, "a") {
+		t.Fatalf("c was seated with %v, not with a, who reconnected after its round ended", uids)
+	}
+}

@@ -337,6 +337,15 @@ func (p *player) waitsOn(round string) bool {
 }
 
 func (p *player) handleDetach(ctx actor.Context, msg *messages.Detach) {
+	if o := p.seat; o != nil && o.session.Equal(msg.Session) && msg.LastRound == o.round {
+		// Its client saw the round end, so the round is over for every
+		// client: a session told to wait may join.
+		p.seat, p.left = nil, o.round
+		if p.waits && p.session != nil && !p.session.Equal(msg.Session) {
+			ctx.Send(p.session, &messages.Free{RoundId: o.round})
+		}
+		p.waits = false
+	}
 	if p.session != nil && p.session.Equal(msg.Session) {
 		p.session = nil
 		p.idleUnlessAttached(ctx)

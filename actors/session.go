@@ -1036,7 +1036,7 @@ func (s *session) handleStopping(ctx actor.Context) {
 	}
 	s.stopWaiting(ctx)
 	if s.player != nil {
-		ctx.Send(s.player, &messages.Detach{Session: ctx.Self()})
+		ctx.Send(s.player, &messages.Detach{Session: ctx.Self(), LastRound: s.leftRound})
 	}
 	s.conn.Close(messages.CloseSessionFailed, "the session ended; reconnect to go on")
 }

@@ -1332,10 +1332,12 @@ func (x *PlayerOpDone) GetKicked() bool {
 	return false
 }
 
-// session -> player: this session is gone.
+// session -> player: this session is gone. last_round: the last round whose
+// end its client saw (JoinQueue.last_round): a seat in it is over.
 type Detach struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Session       *actor.PID             `protobuf:"bytes,1,opt,name=session,proto3" json:"session,omitempty"`
+	LastRound     string                 `protobuf:"bytes,2,opt,name=last_round,json=lastRound,proto3" json:"last_round,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1375,6 +1377,13 @@ func (x *Detach) GetSession() *actor.PID {
 		return x.Session
 	}
 	return nil
+}
+
+func (x *Detach) GetLastRound() string {
+	if x != nil {
+		return x.LastRound
+	}
+	return ""
 }
 
 // room -> directory -> player. Idempotent per round id.
@@ -3848,10 +3857,12 @@ const file_internal_proto_rawDesc = "" +
 	"\tforwarded\x18\x04 \x01(\bR\tforwarded\"<\n" +
 	"\fPlayerOpDone\x12\x14\n" +
 	"\x05error\x18\x01 \x01(\tR\x05error\x12\x16\n" +
-	"\x06kicked\x18\x02 \x01(\bR\x06kicked\".\n" +
+	"\x06kicked\x18\x02 \x01(\bR\x06kicked\"M\n" +
 	"\x06Detach\x12$\n" +
 	"\asession\x18\x01 \x01(\v2\n" +
-	".actor.PIDR\asession\"\xf4\x01\n" +
+	".actor.PIDR\asession\x12\x1d\n" +
+	"\n" +
+	"last_round\x18\x02 \x01(\tR\tlastRound\"\xf4\x01\n" +
 	"\n" +
 	"ApplyRound\x12\x10\n" +
 	"\x03uid\x18\x01 \x01(\tR\x03uid\x12\x19\n" +
