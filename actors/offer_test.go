@@ -374,3 +374,33 @@ func TestReconnectAfterTheResultIsSeatedAtOnce(t *testing.T) {
 		t.Fatalf("c was seated with %v, not with a, who reconnected after its round ended", uids)
 	}
 }
+
+// A session that took an offer keeps it when the room seems to die:
+// protoactor says Terminated also when only the link to the room's member
+// was reset, and the room, alive, may have begun the round with this seat
+// listed. Its start, when it comes, is taken.
+func TestTakenOfferOutlivesALinkReset(t *testing.T) {
+	s := testSettings()
+	s.BotFill = time.Hour
+	srv, system := newTestServer(t, s)
+	a := connect(t, srv, "a")
+	a.join()
+	a.expect("queued")
+	room, roomCh := spawnSpy(system)
+	start := &messages.Start{RoundId: "reset", GameTimeMs: 1000, RoomUsers: []*messages.RoomUser{{Uid: "a"}, {Uid: "b"}}}
+	system.Root.RequestWithCustomSender(sessionPID(a), &messages.SeatOffer{Start: start}, room)
+	if tk := recvType[*messages.SeatTaken](t, roomCh, recvTimeout); tk.RoundId != "reset" {
+		t.Fatalf("a took %q", tk.RoundId)
+	}
+	system.Root.Send(sessionPID(a), &actor.Terminated{Who: room})
+	// Two answered joins: what the session sent itself on the Terminated
+	// is handled before the second.
+	for range 2 {
+		a.join()
+		a.expect("error:" + messages.CodeAlreadyQueued)
+	}
+	system.Root.RequestWithCustomSender(sessionPID(a), start, room)
+	if got := a.expect("start").GetStart(); got.RoundId != "reset" {
+		t.Fatalf("a started %q", got.RoundId)
+	}
+}

@@ -108,9 +108,6 @@ type seatOffer struct {
 // after offerTimeout, and says so.
 const offerWait = 3 * time.Second
 
-// offerLapsed: the room of the offer the session took is gone.
-type offerLapsed struct{ round string }
-
 type waitState struct {
 	ticket   uint64       // of the current join
 	lobbies  []*actor.PID // every lobby the current join went to
@@ -210,10 +207,6 @@ func (s *session) Receive(ctx actor.Context) {
 		s.handleLobbyError(ctx, msg)
 	case *messages.SeatOffer:
 		s.handleOffer(ctx, msg)
-	case offerLapsed:
-		if o := s.taken(); o != nil && o.round == msg.round {
-			s.dropOffer(ctx)
-		}
 	case *messages.Start:
 		s.handleStart(ctx, msg)
 	case *messages.Movement:
@@ -711,9 +704,6 @@ func (s *session) handleOffer(ctx actor.Context, msg *messages.SeatOffer) {
 	// lapses.
 	s.wait.offer = seatOffer{room: room, round: round, by: s.d.settings.Clock.Now().Add(offerWait)}
 	s.rejoinIn(ctx, offerWait)
-	if remote(ctx, room) {
-		ctx.Watch(room)
-	}
 	ctx.Request(room, &messages.SeatTaken{RoundId: round, Uid: s.user.Uid})
 }
 
@@ -727,24 +717,20 @@ func (s *session) declineOffer(ctx actor.Context) {
 	room, round := o.room, o.round
 	*o = seatOffer{}
 	s.withdrawn = round
-	if remote(ctx, room) {
-		ctx.Unwatch(room)
-	}
 	ctx.Request(room, &messages.LeaveRoom{RoundId: round, Uid: s.user.Uid, Declined: true})
 }
 
 // dropOffer forgets a seat whose round will not start for this session
-// (the room withdrew it, died, or said nothing in time), and queues again
-// with a new ticket, so that the lobby, which counts it seated, seats it
-// anew.
+// (the room withdrew it, or said nothing in time), and queues again with a
+// new ticket, so that the lobby, which counts it seated, seats it anew.
+// Terminated of the room does not drop it: that also comes when only the
+// link to the room's member was reset, and the room, alive, may have begun
+// the round with this seat listed; offerWait bounds the wait.
 func (s *session) dropOffer(ctx actor.Context) {
 	o := s.taken()
 	room, round := o.room, o.round
 	s.withdrawn, s.leftRound = round, round
 	*o = seatOffer{}
-	if remote(ctx, room) {
-		ctx.Unwatch(room)
-	}
 	// A room that is alive after all (only the link to it dropped) must
 	// neither wait for nor score a seat whose client never saw its start.
 	ctx.Request(room, &messages.LeaveRoom{RoundId: round, Uid: s.user.Uid, Declined: true})
@@ -779,7 +765,7 @@ func (s *session) handleStart(ctx actor.Context, msg *messages.Start) {
 		return
 	}
 	if taken {
-		*o = seatOffer{} // the room stays watched, as below
+		*o = seatOffer{}
 	}
 	if len(s.wait.lobbies) > 1 {
 		s.leaveLobbies(ctx) // a lobby that did not seat us must not later
@@ -796,7 +782,7 @@ func (s *session) handleStart(ctx actor.Context, msg *messages.Start) {
 	if !taken { // a taken offer was answered with SeatTaken then
 		ctx.Request(room, &messages.SeatTaken{RoundId: msg.RoundId, Uid: s.user.Uid})
 	}
-	if remote(ctx, room) && !taken {
+	if remote(ctx, room) {
 		ctx.Watch(room) // a room here says its end itself (room.handleStopping)
 	}
 	s.send(&messages.Envelope{Body: &messages.Envelope_Start{Start: msg}})
@@ -827,9 +813,6 @@ func (s *session) handleTerminated(ctx actor.Context, msg *actor.Terminated) {
 	}
 	if s.phase == inRound && s.room.Equal(msg.Who) {
 		ctx.Send(ctx.Self(), &messages.RoomGone{RoundId: s.round})
-	}
-	if o := s.taken(); o != nil && o.room.Equal(msg.Who) {
-		ctx.Send(ctx.Self(), offerLapsed{round: o.round}) // behind a start the room sent
 	}
 }
 
