@@ -87,7 +87,7 @@ chaos: build etcd postgres
 
 # The 60 s chaos run. Issue 18 wants it in make test; it is not there yet
 # because every run finds real anomalies (voids of rounds the store holds,
-# double seats under partitions: docs/chaos.md), and a red make test would
+# lost rounds shown with one line: docs/chaos.md), and a red make test would
 # land nothing. It goes in once they are fixed.
 test-chaos:
 	$(MAKE) chaos CHAOS_FOR=60s

@@ -18,6 +18,22 @@ func IsGuest(uid string) bool { return !strings.HasPrefix(uid, WeChatPrefix) }
 // store holds: load it again and redo the change.
 var ErrStale = errors.New("store: the record changed since it was loaded")
 
+// ErrTooLate is SaveBy's answer when its time had passed as the write
+// reached the store: nothing was stored.
+var ErrTooLate = errors.New("store: the write reached the store after its time")
+
+// SaverBy is a Store whose writes may reach it late: a database across a
+// network that was cut, where the client's write goes out once the link
+// is back, long after the writer gave up on it. SaveBy is Save, except
+// that the store decides, by its own clock as it writes, whether by has
+// passed; then it stores nothing and returns ErrTooLate (or ErrStale, when
+// it cannot tell the two apart; a reload and a retry then meet ErrTooLate).
+// A player actor saves a round with its settle window's end as by: after
+// that, a session may have told its client the round is void.
+type SaverBy interface {
+	SaveBy(uid string, rec PlayerRecord, by time.Time) error
+}
+
 // ErrNoPlayer is Around's answer for a uid that is not on the leaderboard:
 // unknown, or it never finished a round.
 var ErrNoPlayer = errors.New("store: no such player on the leaderboard")

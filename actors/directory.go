@@ -84,6 +84,10 @@ func (d *directory) Receive(ctx actor.Context) {
 		if pid, ok := d.players[msg.Uid]; ok {
 			ctx.Forward(pid) // a player made for this would hold nothing
 		}
+	case *messages.Free:
+		if pid, ok := d.players[msg.Uid]; ok {
+			ctx.Forward(pid) // a player made since has no session waiting on it
+		}
 	case *messages.TopologyChanged:
 		d.handleTopology(ctx)
 	case *messages.PlayerStopping:

@@ -9,7 +9,10 @@
 //     pure rules.Match who sits together, and hands each table to the room host.
 //   - room host (one per node, named "rooms"): spawns and counts rooms.
 //   - room (one per round, a child of the room host): seats, hands, the round
-//     timer. It settles exactly once: a result, or a void notice if it dies first.
+//     timer. It offers its seats first (SeatOffer) and starts once every
+//     offered seat is taken or given to a bot, so no client sees a seat of a
+//     player who sits in another round. It settles exactly once: a result,
+//     or a void notice if it dies first.
 //   - bot (a child of its room): a seat's choices, sent as SubmitChoice like a
 //     human's.
 //   - directory (one, named "players"): one player actor per uid, created on

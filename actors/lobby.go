@@ -2,7 +2,6 @@ package actors
 
 import (
 	"math/rand/v2"
-	"slices"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -221,17 +220,13 @@ func (l *lobby) handleJoin(ctx actor.Context, msg *messages.JoinQueue) {
 	if s, ok := l.seated[seat.Uid]; ok && msg.Ticket != 0 && msg.Ticket <= s.ticket {
 		return // already seated; the start is on its way
 	}
-	if s, ok := l.seated[seat.Uid]; ok && !msg.OtherRoundOver && !slices.Contains(msg.RoundsOver, s.round) &&
-		!s.session.Equal(seat.Session) && l.d.settings.Clock.Now().Before(s.until) {
-		// Another session of the uid sits in a round this lobby opened, and
-		// the uid's player did not say that round is over (Free, or naming
-		// it among the rounds it saw end): its client came
-		// back on a new connection while that round runs, and the old
-		// session did not tell the player of its seat (a node of the
-		// previous release, draining). Seated now, the player would sit in
-		// two rounds at once. The session joins again once that round is
-		// over (a session of the previous release repeats its join every
-		// second, and is taken then).
+	if s, ok := l.seated[seat.Uid]; ok && l.holds(s, msg) {
+		// Another session of the uid may sit in a round this lobby opened:
+		// its client came back on a new connection while that round runs.
+		// Seated now, the player would sit in two rounds at once. The
+		// session joins again once that round is over (a session of the
+		// previous release, which does not know JoinHeld, repeats its join
+		// every second, and is taken then).
 		l.remove(ctx, seat.Uid, nil)
 		ctx.Send(seat.Session, &messages.JoinHeld{UntilUnixMs: s.until.UnixMilli()})
 		return
@@ -259,6 +254,22 @@ func (l *lobby) handleJoin(ctx actor.Context, msg *messages.JoinQueue) {
 			break
 		}
 	}
+}
+
+// holds reports whether a join must wait for the round s, in which this
+// lobby seated the join's uid last, to be over. The session that sat in
+// it is never held: it joins only once it is out of that round. Another
+// session of the uid is held while the round may run, unless it names that
+// round as the last one the uid left (its client, or its player, saw the
+// result). A session of the previous release names no round and does not
+// tell the player of its seat (so no player's wait holds its successor):
+// only the lobby's hold keeps the uid out of a second round then.
+func (l *lobby) holds(s seatedTicket, msg *messages.JoinQueue) bool {
+	seat := msg.Seat
+	if s.round == "" || s.session.Equal(seat.Session) || !l.d.settings.Clock.Now().Before(s.until) {
+		return false
+	}
+	return !seat.TakesOffers || msg.LastRound != s.round
 }
 
 func (l *lobby) watch(ctx actor.Context, session *actor.PID) {
@@ -349,7 +360,9 @@ func (l *lobby) open(ctx actor.Context, t rules.Table, byUID map[string]waiting,
 	for _, uid := range t.UIDs {
 		w := byUID[uid]
 		spec.Seats = append(spec.Seats, w.seat)
-		l.seated[uid] = seatedTicket{ticket: w.ticket, at: now, session: w.seat.Session, round: spec.RoundId, until: now.Add(span)}
+		// until by the wall clock, as JoinHeld names it: the monotonic
+		// clock, which holds compares by otherwise, may run slower.
+		l.seated[uid] = seatedTicket{ticket: w.ticket, at: now, session: w.seat.Session, round: spec.RoundId, until: now.Add(span).Round(0)}
 		waited := now.Sub(w.since).Seconds()
 		if t.Bots > 0 {
 			l.d.metrics.BotFill.Observe(waited)
@@ -388,11 +401,15 @@ func (l *lobby) forget(now time.Time) {
 }
 
 // roundSpan is the longest a round opened now can run: the room host's
-// time to confirm it, the round, and the room's settling (its window and
-// final asks), after which every seat's player has applied or refused it.
+// time to confirm it, the room's wait for its seats to take their offers,
+// the round, and the room's settling (its window and final asks), after
+// which every seat's player has applied or refused it.
 func (l *lobby) roundSpan() time.Duration {
-	st := l.d.settings
-	return openTimeout + st.RoundTime + st.settleWithin() + finalAsks*st.SettleRetry
+	return roundSpan(l.d.settings)
+}
+
+func roundSpan(st Settings) time.Duration {
+	return openTimeout + offerTimeout + st.RoundTime + st.settleWithin() + finalAsks*st.SettleRetry
 }
 
 func (l *lobby) nextRoundID() string {

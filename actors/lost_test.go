@@ -417,3 +417,53 @@ func TestNewSessionSeatedWithTheStandingTheOldRoundLeft(t *testing.T) {
 		}
 	}
 }
+
+// lateStore is a memory.Store with SaveBy: a save that blocks while stall
+// is set, and then, like a database that a cut network reaches late,
+// stores nothing if its time has passed.
+type lateStore struct {
+	stallStore
+}
+
+func (s *lateStore) SaveBy(uid string, rec caiquan.PlayerRecord, by time.Time) error {
+	if s.stall.Load() {
+		s.stuck <- struct{}{}
+		<-s.release
+	}
+	if !time.Now().Before(by) {
+		return caiquan.ErrTooLate
+	}
+	return s.Store.Save(uid, rec)
+}
+
+// A player's save of a round that reaches the store after the round's
+// settle window stores nothing, and the player refuses the round from then
+// on: its session may have told its client the round was void.
+func TestLateSaveStoresNothing(t *testing.T) {
+	store := &lateStore{stallStore{Store: memory.New(), stuck: make(chan struct{}, 1), release: make(chan struct{})}}
+	s := testSettings()
+	srv, system, _ := newServerWith(t, s, store)
+	makePlayers(t, srv, system, "a")
+	store.stall.Store(true)
+	now := time.Now()
+	apply := &messages.ApplyRound{Uid: "a", RoundId: "late", BaseScore: 1, StartedUnixMs: now.UnixMilli(), DeadlineUnixMs: now.UnixMilli()}
+	system.Root.Send(srv.d.players, apply)
+	select {
+	case <-store.stuck:
+	case <-time.After(3 * time.Second):
+		t.Fatal("the player did not save")
+	}
+	windowEnd := now.Add(s.settleWithin())
+	eventually(t, "the round's settle window closed", func() bool { return time.Now().After(windowEnd) })
+	store.stall.Store(false)
+	close(store.release)
+	var got any
+	eventually(t, "the player refuses the round", func() bool {
+		got, _ = system.Root.RequestFuture(srv.d.players, apply, time.Second).Result()
+		_, refused := got.(*messages.RoundRefused)
+		return refused
+	})
+	if rec, err := store.Load("a"); err != nil || rec.Total != 0 || len(rec.Recent) != 0 {
+		t.Fatalf("the store holds %+v (%v) after a late save", rec, err)
+	}
+}

@@ -37,6 +37,12 @@ type player struct {
 	// session was told to wait for it.
 	seat  *openSeat
 	waits bool
+	// freeAt: the round whose result frees the waiting session, once its
+	// room says it is out (Free); until then the session's busyUntil holds.
+	freeAt string
+	// left: the last round of the uid that this player knows is over for
+	// every client (Attached.last_round); "" when it knows none.
+	left string
 }
 
 // openSeat is a round a session of the uid sits in.
@@ -105,6 +111,16 @@ func (p *player) Receive(ctx actor.Context) {
 		if p.mine(ctx, msg.Uid) {
 			p.handleApplyRound(ctx, msg)
 			p.ended(ctx, msg.RoundId)
+		}
+	case *messages.Free:
+		if msg.Uid == p.uid && msg.RoundId != "" && msg.RoundId == p.freeAt {
+			p.freeAt, p.left = "", msg.RoundId
+			if p.seat != nil && p.seat.round == msg.RoundId {
+				p.seat, p.waits = nil, false
+			}
+			if p.session != nil {
+				ctx.Send(p.session, &messages.Free{RoundId: msg.RoundId})
+			}
 		}
 	case *messages.AbortRound:
 		if p.mine(ctx, msg.Uid) {
@@ -197,7 +213,6 @@ func (p *player) handleAttach(ctx actor.Context, msg *messages.Attach) {
 		TotalScore: p.rec.Total,
 		WinStreak:  p.rec.Streak,
 		Online:     msg.Online,
-		RoundsOver: p.roundsOver(),
 	}
 	if o := p.seat; o != nil && !o.session.Equal(msg.Session) {
 		if p.d.settings.Clock.Now().Before(o.until) {
@@ -206,9 +221,10 @@ func (p *player) handleAttach(ctx actor.Context, msg *messages.Attach) {
 			attached.BusyUntilUnixMs = o.until.UnixMilli()
 			p.waits = true
 		} else {
-			p.seat = nil
+			p.seat, p.left = nil, o.round
 		}
 	}
+	attached.LastRound = p.left
 	ctx.Send(msg.Session, attached)
 	// After the answer: hi does not wait for the write.
 	p.remember(ctx)
@@ -241,9 +257,22 @@ const staleRetries = 3
 // again and changed again: rounds apply once per round id, so nothing is
 // applied twice or lost. On success p.rec is what the store holds.
 func (p *player) save(change func(caiquan.PlayerRecord) caiquan.PlayerRecord) error {
+	return p.saveBy(time.Time{}, change)
+}
+
+// saveBy is save, storing nothing once by has passed when the write
+// reaches a store that can tell (caiquan.SaverBy); a zero by is no limit.
+func (p *player) saveBy(by time.Time, change func(caiquan.PlayerRecord) caiquan.PlayerRecord) error {
+	sb, limited := p.store.(caiquan.SaverBy)
+	limited = limited && !by.IsZero()
 	for try := 0; ; try++ {
 		next := change(p.rec)
-		err := p.store.Save(p.uid, next)
+		var err error
+		if limited {
+			err = sb.SaveBy(p.uid, next, by)
+		} else {
+			err = p.store.Save(p.uid, next)
+		}
 		if err == nil {
 			next.Writes++
 			p.rec = next
@@ -277,20 +306,46 @@ func (p *player) now() time.Time {
 	return p.d.settings.Clock.Now().UTC()
 }
 
-// ended: the round's end reached this player (it applied or refused it);
-// a session told to wait may join now.
+// ended: the round's end reached this player (it applied or refused it).
+// A refused round is over: a session told to wait may join now. An
+// applied one is not over for the other seats while the room waits for
+// their players: its seat holds until the room, told that a session waits
+// (RoundApplied.waits), says its result is out (Free), or until its time
+// is up.
 func (p *player) ended(ctx actor.Context, round string) {
 	if p.seat == nil || p.seat.round != round {
 		return
 	}
-	p.seat = nil
+	if _, applied := p.find(round); applied {
+		return
+	}
+	p.seat, p.left = nil, round
 	if p.waits && p.session != nil {
-		ctx.Send(p.session, &messages.Free{})
+		ctx.Send(p.session, &messages.Free{RoundId: round})
 	}
 	p.waits = false
 }
 
+// waitsOn reports whether a session waits for round, which this player
+// applied, to be published: the room is asked to say so (Free).
+func (p *player) waitsOn(round string) bool {
+	if p.waits && p.seat != nil && p.seat.round == round {
+		p.freeAt = round
+		return true
+	}
+	return false
+}
+
 func (p *player) handleDetach(ctx actor.Context, msg *messages.Detach) {
+	if o := p.seat; o != nil && o.session.Equal(msg.Session) && msg.LastRound == o.round {
+		// Its client saw the round end, so the round is over for every
+		// client: a session told to wait may join.
+		p.seat, p.left = nil, o.round
+		if p.waits && p.session != nil && !p.session.Equal(msg.Session) {
+			ctx.Send(p.session, &messages.Free{RoundId: o.round})
+		}
+		p.waits = false
+	}
 	if p.session != nil && p.session.Equal(msg.Session) {
 		p.session = nil
 		p.idleUnlessAttached(ctx)
@@ -306,7 +361,9 @@ func (p *player) handleDetach(ctx actor.Context, msg *messages.Detach) {
 // The room, which asks until after that, learns the outcome either way.
 func (p *player) handleApplyRound(ctx actor.Context, msg *messages.ApplyRound) {
 	if r, ok := p.find(msg.RoundId); ok {
-		ctx.Respond(p.applied(r))
+		a := p.applied(r)
+		a.Waits = p.waitsOn(msg.RoundId) || p.freeAt == msg.RoundId
+		ctx.Respond(a)
 		return
 	}
 	if !p.owes(msg.RoundId) {
@@ -328,7 +385,9 @@ func (p *player) handleApplyRound(ctx actor.Context, msg *messages.ApplyRound) {
 	}
 	r, _ := p.find(msg.RoundId)
 	p.keep.last = msg.Result
-	ctx.Respond(p.applied(r))
+	a := p.applied(r)
+	a.Waits = p.waitsOn(msg.RoundId)
+	ctx.Respond(a)
 }
 
 // mayNotApply says why the round of msg may never be applied by this
@@ -413,20 +472,6 @@ func (p *player) refuse(ctx actor.Context, round, why string) {
 	}
 }
 
-// roundsOver names the round this player applied last and the one it
-// refused last: a session's join carries them to the lobby, which holds a
-// join of a uid it seated elsewhere until that seat's round is over.
-func (p *player) roundsOver() []string {
-	var out []string
-	if n := len(p.rec.Recent); n > 0 {
-		out = append(out, p.rec.Recent[n-1].RoundID)
-	}
-	if n := len(p.keep.refused); n > 0 {
-		out = append(out, p.keep.refused[n-1].round)
-	}
-	return out
-}
-
 func (p *player) refusedBefore(round string) bool {
 	for _, r := range p.keep.refused {
 		if r.round == round {
@@ -457,7 +502,18 @@ func (p *player) settle(ctx actor.Context) bool {
 		p.retry, p.retries = nil, 0
 		return false
 	}
-	err := p.save(func(next caiquan.PlayerRecord) caiquan.PlayerRecord {
+	// Stored only while every owed round's settle window is open: past it,
+	// its session may void it unanswered (a save held up in a cut network
+	// lands late).
+	var by time.Time
+	for _, m := range p.owed {
+		if m.DeadlineUnixMs != 0 {
+			if end := time.UnixMilli(m.DeadlineUnixMs).Add(p.d.settings.settleWithin()); by.IsZero() || end.Before(by) {
+				by = end
+			}
+		}
+	}
+	err := p.saveBy(by, func(next caiquan.PlayerRecord) caiquan.PlayerRecord {
 		for _, m := range p.owed {
 			next, _, _ = caiquan.ApplyRound(next, m.RoundId, int(m.BaseScore))
 		}

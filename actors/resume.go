@@ -258,7 +258,7 @@ func (s *session) detach(ctx actor.Context) bool {
 		// Nobody should be seated against a player who is not there: the
 		// join is dropped, and the client learns it if it comes back.
 		s.leaveLobbies(ctx)
-		s.stopWaiting()
+		s.stopWaiting(ctx)
 		s.phase, s.leftUnseated = idle, true
 		s.sendError(messages.CodeJoinDropped, "the connection dropped while waiting for a seat; join again")
 	}

@@ -26,17 +26,22 @@ type room struct {
 	deadline Timer
 	retry    Timer
 	attempts int
+	offered  *messages.Start  // the start offered, while no seat changed since
 	base     []int            // each seat's base score, judged once at the deadline
 	computed *messages.Result // every seat's line as judged; never changed once made
 	log      *slog.Logger     // made by logger at the first line
+	// ticked: the offers' tick of the deadline timer came; stale: it is
+	// still on its way, and comes before the round's deadline.
+	ticked, stale bool
 }
 
 type phase int
 
 const (
-	playing  phase = iota
-	settling       // waiting for player actors to confirm the round
-	settled        // the result went out; the room is stopping
+	offering phase = iota // seats offered (SeatOffer), no client told yet
+	playing
+	settling // waiting for player actors to confirm the round
+	settled  // the result went out; the room is stopping
 )
 
 type seat struct {
@@ -53,6 +58,7 @@ type seat struct {
 	refused bool // the player actor will never apply this round
 	bots    int  // bots that have held this seat
 	taken   bool // the session told its client the round started
+	offered bool // a SeatOffer went to the session, not yet answered
 	// unscored: a human seat whose session left without ever taking it (it
 	// declined, or died first). It is judged as not choosing, so the others
 	// win against it, and its line in the result follows the rules like any
@@ -60,6 +66,10 @@ type seat struct {
 	// is not touched: that player never saw the round.
 	unscored bool
 }
+
+// offerTimeout is how long a room waits for its seats' sessions to take
+// their offers before it gives the silent ones' seats to bots.
+const offerTimeout = time.Second
 
 // maxBotsPerSeat bounds how often a killed bot is replaced in one round.
 const maxBotsPerSeat = 3
@@ -87,11 +97,23 @@ func (r *room) Receive(ctx actor.Context) {
 	case *messages.SeatTaken:
 		if s := r.seatOf(ctx, msg.Uid); s != nil && msg.RoundId == r.spec.RoundId {
 			s.taken = true
+			if s.offered {
+				s.offered = false
+				r.beginIfTaken(ctx)
+			}
 		}
 	case *actor.Terminated:
 		r.handleTerminated(ctx, msg)
 	case *messages.RoundDeadline:
-		if msg.RoundId == r.spec.RoundId && r.phase == playing {
+		// One timer serves the offers and then the round.
+		switch {
+		case msg.RoundId != r.spec.RoundId:
+		case r.phase == offering:
+			r.ticked = true
+			r.handleOfferExpired(ctx)
+		case r.phase == playing && r.stale:
+			r.stale = false
+		case r.phase == playing:
 			r.settle(ctx)
 		}
 	case *messages.RoundApplied:
@@ -131,6 +153,29 @@ func (r *room) handleStarted(ctx actor.Context) {
 			uname: botName(r.spec.Seed, i),
 		}
 	}
+	// Sessions that take offers are asked first (see messages.SeatOffer):
+	// a client shown this round's seats must not see one of a player who
+	// sits in another round.
+	var offer *messages.SeatOffer
+	for i, s := range r.spec.Seats {
+		if s.TakesOffers {
+			if offer == nil {
+				r.offered = r.start()
+				offer = &messages.SeatOffer{Start: r.offered}
+			}
+			r.seats[i].offered = true
+			ctx.Request(s.Session, offer)
+		}
+	}
+	if offer == nil {
+		r.begin(ctx)
+		return
+	}
+	r.deadline = sendAfter(ctx, r.d.settings.Clock, offerTimeout, &messages.RoundDeadline{RoundId: r.spec.RoundId})
+}
+
+// start is the round's start as the seats stand now.
+func (r *room) start() *messages.Start {
 	start := &messages.Start{
 		GameTime:   int32((r.d.settings.RoundTime + time.Second - 1) / time.Second),
 		GameTimeMs: int32(r.d.settings.RoundTime / time.Millisecond),
@@ -142,6 +187,66 @@ func (r *room) handleStarted(ctx actor.Context) {
 			TotalScore: s.prev.Total, WinStreak: s.prev.Streak,
 		})
 	}
+	return start
+}
+
+// beginIfTaken begins the round once no offer waits for an answer; a round
+// whose every human declined ends without a word to anyone.
+func (r *room) beginIfTaken(ctx actor.Context) {
+	humans := false
+	for _, s := range r.seats {
+		if s.offered {
+			return
+		}
+		humans = humans || s.session != nil
+	}
+	if !humans {
+		r.phase = settled
+		ctx.Stop(ctx.Self())
+		return
+	}
+	r.begin(ctx)
+}
+
+// handleOfferExpired gives the seats of sessions that did not answer to
+// bots; those sessions hear that the offer is withdrawn.
+func (r *room) handleOfferExpired(ctx actor.Context) {
+	for i, s := range r.seats {
+		if s.offered {
+			ctx.Request(s.session, &messages.Void{RoundId: r.spec.RoundId, Reason: "the seat was not taken in time"})
+			r.toBot(ctx, s, i)
+		}
+	}
+	r.beginIfTaken(ctx)
+}
+
+// toBot gives a human seat that was offered and not taken to a bot, before
+// any client was told who sits here.
+func (r *room) toBot(ctx actor.Context, s *seat, i int) {
+	ctx.Unwatch(s.session)
+	*s = seat{uid: fmt.Sprintf("bot-%s-%d", r.spec.RoundId, i+1), uname: botName(r.spec.Seed, i)}
+	r.offered = nil
+}
+
+// seatIndex is the index of seat s.
+func (r *room) seatIndex(s *seat) int {
+	for i, x := range r.seats {
+		if x == s {
+			return i
+		}
+	}
+	return -1
+}
+
+// begin tells every seat the round started, seats the bots and sets the
+// deadline.
+func (r *room) begin(ctx actor.Context) {
+	r.phase = playing
+	start := r.offered
+	if start == nil {
+		start = r.start()
+	}
+	r.offered = nil
 	for i, s := range r.seats {
 		if s.session == nil {
 			r.seatBot(ctx, s, i)
@@ -154,7 +259,12 @@ func (r *room) handleStarted(ctx actor.Context) {
 	}
 	r.startAt = r.d.settings.Clock.Now()
 	r.deadAt = r.startAt.Add(r.d.settings.RoundTime)
-	r.deadline = sendAfter(ctx, r.d.settings.Clock, r.d.settings.RoundTime, &messages.RoundDeadline{RoundId: r.spec.RoundId})
+	if r.deadline != nil {
+		// A timer that went off sent the offers' tick, which comes first.
+		r.stale = !r.deadline.Reset(r.d.settings.RoundTime) && !r.ticked
+	} else {
+		r.deadline = sendAfter(ctx, r.d.settings.Clock, r.d.settings.RoundTime, &messages.RoundDeadline{RoundId: r.spec.RoundId})
+	}
 }
 
 // seatBot puts a new bot in seat i; its child PID tells the room its choices
@@ -183,6 +293,9 @@ func (r *room) handleStopping(ctx actor.Context) {
 	}
 	switch r.phase {
 	case settled:
+	case offering:
+		// No client was told of this round: the sessions drop their offers.
+		r.toHumans(ctx, &messages.Void{RoundId: r.spec.RoundId, Reason: "the room stopped before the round began"}, nil)
 	case settling:
 		r.publish(ctx)
 	default:
@@ -237,12 +350,23 @@ func (r *room) handleFace(ctx actor.Context, msg *messages.SubmitFace) {
 // handleLeave empties a seat: the player counts as not choosing, the others
 // are told. The round still settles at its deadline.
 func (r *room) handleLeave(ctx actor.Context, msg *messages.LeaveRoom) {
-	if msg.RoundId != r.spec.RoundId || r.phase != playing {
+	if msg.RoundId != r.spec.RoundId || (r.phase != playing && r.phase != offering) {
 		return
 	}
 	s := r.seatOf(ctx, msg.Uid)
 	if s == nil {
 		return
+	}
+	if r.phase == offering {
+		// Declined before any client was told: a bot sits here instead.
+		r.toBot(ctx, s, r.seatIndex(s))
+		r.beginIfTaken(ctx)
+		return
+	}
+	if msg.Declined {
+		// Its client never saw the round, even if the session took the
+		// offer (it gave the seat up before the start reached it).
+		s.taken = false
 	}
 	// A declined seat was never taken, so settle leaves its player's
 	// record alone (see seat.unscored).
@@ -261,6 +385,9 @@ func (r *room) leave(ctx actor.Context, s *seat) {
 func (r *room) handleTerminated(ctx actor.Context, msg *actor.Terminated) {
 	for i, s := range r.seats {
 		switch {
+		case s.session != nil && s.session.Equal(msg.Who) && r.phase == offering:
+			r.toBot(ctx, s, i)
+			r.beginIfTaken(ctx)
 		case s.session != nil && s.session.Equal(msg.Who) && !s.left && r.phase == playing:
 			// Terminated may overtake the session's SeatTaken; settle looks
 			// at taken only later, when every earlier message is in.
@@ -301,6 +428,15 @@ func (r *room) settle(ctx actor.Context) {
 		l.Uid, l.Choice = s.uid, int32(s.hand)
 		l.RoundScore, l.TotalScore, l.WinStreak = o.RoundScore, o.Total, o.Streak
 		r.computed.Result[i] = l
+	}
+	var settling *messages.RoundSettling
+	for _, s := range r.seats {
+		if s.session != nil && !s.left && remote(ctx, s.session) {
+			if settling == nil {
+				settling = &messages.RoundSettling{Result: r.computed}
+			}
+			ctx.Request(s.session, settling)
+		}
 	}
 	r.askPlayers(ctx)
 	r.publishIfDone(ctx)
@@ -447,12 +583,39 @@ func (r *room) publish(ctx actor.Context) {
 			ctx.Request(s.session, void)
 		default:
 			if gone == nil {
-				gone = &messages.RoomGone{RoundId: r.spec.RoundId}
+				gone = &messages.RoomGone{RoundId: r.spec.RoundId, Result: r.computed}
 			}
 			ctx.Request(s.session, gone)
 		}
 	}
+	r.freeWaiting(ctx)
 	ctx.Stop(ctx.Self())
+}
+
+// freeWaiting tells the player of each seat whose RoundApplied said a new
+// session waits (Waits) that the result is out. No client may see that
+// uid's next round begin before this one's result, so the word goes behind
+// the result through another seat's session, which passes it on once its
+// client has the result (the link to that session may be the slow one);
+// with no such session it goes to the player at once.
+func (r *room) freeWaiting(ctx actor.Context) {
+	for _, w := range r.seats {
+		if w.applied == nil || !w.applied.Waits {
+			continue
+		}
+		free := &messages.Free{RoundId: r.spec.RoundId, Uid: w.uid}
+		var via *actor.PID
+		for _, s := range r.seats {
+			if s != w && s.session != nil && !s.left && s.applied != nil {
+				via = s.session
+				break
+			}
+		}
+		if via == nil {
+			via = r.d.playersOf(w.uid)
+		}
+		ctx.Send(via, free)
+	}
 }
 
 // toHumans sends msg to every seated human except skip. Request sets the

@@ -33,15 +33,12 @@ type session struct {
 	lost     *lostRound      // while asking the player how the round ended
 	roundEnd time.Time       // the round's deadline, from when the start reached the actor
 	start    *messages.Start // the round's, for its seats
+	// computed is the result as the room judged it at the deadline
+	// (RoundSettling), for a lost round that the player stored.
+	computed *messages.Result
 	// busyUntil: another session of the uid sits in a round until then
 	// (or until the player says Free); joins wait.
 	busyUntil time.Time
-	// otherRoundOver: the player set busyUntil and it is over; the lobby
-	// hears so.
-	otherRoundOver bool
-	// roundsOver: what the player said of the rounds it saw end
-	// (Attached), for the lobby.
-	roundsOver []string
 	// stale: a round another session of the uid sat in may have changed
 	// the standing since the player told it; the next join asks again
 	// (Register), so that the seat shows what the player will score from.
@@ -49,6 +46,12 @@ type session struct {
 	attach Timer
 	att    *attachState // while attaching
 	wait   *waitState   // while queued
+	// withdrawn is the round of the last offer this session dropped: a
+	// start of that round that comes late is declined.
+	withdrawn string
+	// leftRound is the last round the uid is known to have left (JoinQueue's
+	// last_round).
+	leftRound string
 	// leftUnseated: the last wait ended without a seat (waitState.afterLeave).
 	leftUnseated bool
 	gone         bool // the socket is closed: nothing more from the client
@@ -98,19 +101,40 @@ type lostRead struct {
 	err   error
 }
 
+// seatOffer is a seat a session took (messages.SeatOffer) while it waits
+// for that round's start.
+type seatOffer struct {
+	room  *actor.PID
+	round string
+	by    time.Time // when it lapses; the rejoin timer wakes the session then
+}
+
+// offerWait is how long a session that took a seat waits for the round's
+// start before it queues again: the room gives an unanswered seat to a bot
+// after offerTimeout, and says so.
+const offerWait = 3 * time.Second
+
 type waitState struct {
 	ticket   uint64       // of the current join
 	lobbies  []*actor.PID // every lobby the current join went to
 	joinedAt time.Time
 	acked    bool // the client has been told it is queued
-	// heldByLobby: the lobby set busyUntil (JoinHeld), not the player.
-	heldByLobby bool
+	// offer: a seat taken, its start not yet come (room nil: none).
+	offer seatOffer
 	// refreshBy: the join waits for the player's Attached until then.
 	refreshBy time.Time
 	// afterLeave: a join of an earlier wait, left unseated, may still seat
 	// the session (its lobby seated it before the leave came); the lobby
 	// then holds this join too, which must go when the session is seated.
 	afterLeave bool
+}
+
+// taken is the seat the session took and waits to start, or nil.
+func (s *session) taken() *seatOffer {
+	if s.wait == nil || s.wait.offer.room == nil {
+		return nil
+	}
+	return &s.wait.offer
 }
 
 // rejoinEvery is how often a waiting session repeats its join, so a lobby
@@ -182,11 +206,19 @@ func (s *session) Receive(ctx actor.Context) {
 	case *messages.RejoinTick:
 		// A tick that crossed a new join in flight repeats that join
 		// early, which costs a message: a repeat keeps the place.
-		if s.phase == queued {
+		switch {
+		case s.phase != queued:
+		case s.taken() == nil:
 			s.sendJoin(ctx)
+		case !s.d.settings.Clock.Now().Before(s.wait.offer.by):
+			s.dropOffer(ctx) // the room said nothing in time
+		default:
+			s.rejoinIn(ctx, s.wait.offer.by.Sub(s.d.settings.Clock.Now()))
 		}
 	case *messages.Error:
-		s.handleLobbyError(msg)
+		s.handleLobbyError(ctx, msg)
+	case *messages.SeatOffer:
+		s.handleOffer(ctx, msg)
 	case *messages.Start:
 		s.handleStart(ctx, msg)
 	case *messages.Movement:
@@ -201,6 +233,10 @@ func (s *session) Receive(ctx actor.Context) {
 	case *messages.Result:
 		s.handleResult(ctx, msg)
 	case *messages.Void:
+		if o := s.taken(); o != nil && o.room.Equal(ctx.Sender()) && msg.RoundId == o.round {
+			s.dropOffer(ctx) // withdrawn before the client heard of it
+			return
+		}
 		if s.fromRoom(ctx) && msg.RoundId == s.round {
 			s.endRound(ctx)
 			s.send(&messages.Envelope{Body: &messages.Envelope_Void{Void: msg}})
@@ -222,11 +258,23 @@ func (s *session) Receive(ctx actor.Context) {
 	case *messages.JoinHeld:
 		s.handleJoinHeld(ctx, msg)
 	case *messages.Free:
+		if msg.Uid != "" && msg.Uid != s.user.GetUid() {
+			// From a room, behind its result: pass it to that uid's player.
+			ctx.Send(s.d.playersOf(msg.Uid), msg)
+			return
+		}
+		if msg.RoundId != "" {
+			s.leftRound = msg.RoundId
+		}
 		if !s.busyUntil.IsZero() {
-			s.busyUntil, s.otherRoundOver = time.Time{}, true
+			s.busyUntil = time.Time{}
 			if s.phase == queued {
 				s.sendJoin(ctx)
 			}
+		}
+	case *messages.RoundSettling:
+		if s.fromRoom(ctx) && msg.Result.GetRoundId() == s.round {
+			s.computed = msg.Result
 		}
 	case *messages.RoundResult:
 		if s.lost != nil && s.lost.applied != nil && msg.Result.GetRoundId() == s.round {
@@ -504,7 +552,14 @@ func (s *session) handleAttached(ctx actor.Context, msg *messages.Attached) {
 			s.player = msg.Player
 			if s.phase == idle || s.phase == queued {
 				s.standing = rules.Standing{Total: msg.TotalScore, Streak: msg.WinStreak}
-				s.roundsOver = msg.RoundsOver
+				if msg.LastRound != "" {
+					s.leftRound = msg.LastRound
+				}
+				if until := time.UnixMilli(msg.BusyUntilUnixMs); msg.BusyUntilUnixMs != 0 && until.After(s.d.settings.Clock.Now()) {
+					// Another session's round still holds the seat: wait for
+					// it (Free, or its time), then ask again.
+					s.busyUntil, s.stale = until, true
+				}
 			}
 			if w := s.wait; s.phase == queued && w != nil && !w.refreshBy.IsZero() {
 				w.refreshBy = time.Time{}
@@ -517,11 +572,11 @@ func (s *session) handleAttached(ctx actor.Context, msg *messages.Attached) {
 	dropTimer(&s.hello)
 	s.player = msg.Player
 	s.standing = rules.Standing{Total: msg.TotalScore, Streak: msg.WinStreak}
-	s.roundsOver = msg.RoundsOver
 	s.phase = idle
 	if msg.BusyUntilUnixMs != 0 {
 		s.busyUntil, s.stale = time.UnixMilli(msg.BusyUntilUnixMs), true
 	}
+	s.leftRound = msg.LastRound
 	hi := &messages.Hi{
 		Message: "welcome", Nearby: msg.Online,
 		TotalScore: msg.TotalScore, WinStreak: msg.WinStreak,
@@ -580,9 +635,6 @@ func (s *session) sendJoin(ctx actor.Context) {
 			return
 		}
 		s.busyUntil = time.Time{}
-		if !w.heldByLobby {
-			s.otherRoundOver = true
-		}
 	}
 	now := s.d.settings.Clock.Now()
 	if s.stale && s.player != nil {
@@ -605,12 +657,11 @@ func (s *session) sendJoin(ctx actor.Context) {
 		Seat: &messages.SeatInfo{
 			Uid: s.user.Uid, Uname: s.user.Uname, Uavatar: s.user.Uavatar,
 			Session: ctx.Self(), TotalScore: s.standing.Total, WinStreak: s.standing.Streak,
-			Player: s.player,
+			Player: s.player, TakesOffers: true,
 		},
 		Ticket:         w.ticket,
 		JoinedAtUnixMs: w.joinedAt.UnixMilli(),
-		OtherRoundOver: s.otherRoundOver,
-		RoundsOver:     s.roundsOver,
+		LastRound:      s.leftRound,
 	})
 	s.rejoinIn(ctx, rejoinEvery)
 }
@@ -634,9 +685,14 @@ func (s *session) handleJoinHeld(ctx actor.Context, msg *messages.JoinHeld) {
 	if until.After(s.busyUntil) {
 		s.busyUntil = until
 	}
-	s.stale, s.wait.heldByLobby = true, true
-	s.rejoinIn(ctx, min(max(s.busyUntil.Sub(s.d.settings.Clock.Now()), 0), rejoinEvery))
+	s.stale = true
+	s.rejoinIn(ctx, min(max(s.busyUntil.Sub(s.d.settings.Clock.Now()), heldAgain), rejoinEvery))
 }
+
+// heldAgain is the least a held join waits before it is sent again: a
+// lobby on a member whose clock is behind this one's holds it past the
+// time it named, and a join repeated at once would only be held again.
+const heldAgain = 100 * time.Millisecond
 
 func (s *session) rejoinIn(ctx actor.Context, d time.Duration) {
 	if s.rejoin == nil {
@@ -646,9 +702,10 @@ func (s *session) rejoinIn(ctx actor.Context, d time.Duration) {
 	}
 }
 
-func (s *session) stopWaiting() {
+func (s *session) stopWaiting(ctx actor.Context) {
 	stopTimer(s.rejoin)
 	s.wait = nil
+	s.declineOffer(ctx)
 }
 
 // leaveLobbies takes the player out of every lobby its join went to. In a
@@ -691,7 +748,7 @@ func (s *session) handleLeave(ctx actor.Context) {
 	switch s.phase {
 	case queued:
 		s.leaveLobbies(ctx)
-		s.stopWaiting()
+		s.stopWaiting(ctx)
 		s.phase, s.leftUnseated = idle, true
 	case inRound:
 		ctx.Request(s.room, &messages.LeaveRoom{RoundId: s.round, Uid: s.user.Uid})
@@ -701,9 +758,64 @@ func (s *session) handleLeave(ctx actor.Context) {
 	}
 }
 
-func (s *session) handleLobbyError(msg *messages.Error) {
+// handleOffer takes a seat a room offers, unless this session is not
+// waiting for one, already took another, or another session of the uid
+// still sits in a round: then it declines, and the room gives the seat to
+// a bot before any client hears of the round.
+func (s *session) handleOffer(ctx actor.Context, msg *messages.SeatOffer) {
+	room, round := ctx.Sender(), msg.GetStart().GetRoundId()
+	if room == nil || round == "" {
+		return
+	}
+	busy := !s.busyUntil.IsZero() && s.d.settings.Clock.Now().Before(s.busyUntil)
+	if s.phase != queued || s.taken() != nil || busy || s.gone {
+		ctx.Request(room, &messages.LeaveRoom{RoundId: round, Uid: s.user.Uid, Declined: true})
+		return
+	}
+	// No joins while the seat is held (a lobby that seated the session
+	// again would be declined); the rejoin timer wakes it when the offer
+	// lapses.
+	s.wait.offer = seatOffer{room: room, round: round, by: s.d.settings.Clock.Now().Add(offerWait)}
+	s.rejoinIn(ctx, offerWait)
+	ctx.Request(room, &messages.SeatTaken{RoundId: round, Uid: s.user.Uid})
+}
+
+// declineOffer gives back the seat this session took and still waits to
+// start: it leaves the queue, or stops.
+func (s *session) declineOffer(ctx actor.Context) {
+	o := s.taken()
+	if o == nil {
+		return
+	}
+	room, round := o.room, o.round
+	*o = seatOffer{}
+	s.withdrawn = round
+	ctx.Request(room, &messages.LeaveRoom{RoundId: round, Uid: s.user.Uid, Declined: true})
+}
+
+// dropOffer forgets a seat whose round will not start for this session
+// (the room withdrew it, or said nothing in time), and queues again with a
+// new ticket, so that the lobby, which counts it seated, seats it anew.
+// Terminated of the room does not drop it: that also comes when only the
+// link to the room's member was reset, and the room, alive, may have begun
+// the round with this seat listed; offerWait bounds the wait.
+func (s *session) dropOffer(ctx actor.Context) {
+	o := s.taken()
+	room, round := o.room, o.round
+	s.withdrawn, s.leftRound = round, round
+	*o = seatOffer{}
+	// A room that is alive after all (only the link to it dropped) must
+	// neither wait for nor score a seat whose client never saw its start.
+	ctx.Request(room, &messages.LeaveRoom{RoundId: round, Uid: s.user.Uid, Declined: true})
+	if s.phase == queued {
+		s.wait.ticket = uint64(s.d.settings.Clock.Now().UnixNano())
+		s.sendJoin(ctx)
+	}
+}
+
+func (s *session) handleLobbyError(ctx actor.Context, msg *messages.Error) {
 	if s.phase == queued && (msg.Code == messages.CodeDraining || msg.Code == messages.CodeServerBusy) {
-		s.stopWaiting()
+		s.stopWaiting(ctx)
 		s.phase = idle
 	}
 	s.sendError(msg.Code, msg.Message)
@@ -716,17 +828,22 @@ func (s *session) handleStart(ctx actor.Context, msg *messages.Start) {
 	if room == nil {
 		return
 	}
-	if s.phase != queued {
+	o := s.taken()
+	taken := o != nil && o.room.Equal(room) && o.round == msg.RoundId
+	if s.phase != queued || (o != nil && !taken) || msg.RoundId == s.withdrawn {
 		// Seated twice (a lobby that was made again saw a repeated join), or
 		// after leaving the queue: decline, so that round neither waits for
 		// nor scores this player.
 		ctx.Request(room, &messages.LeaveRoom{RoundId: msg.RoundId, Uid: s.user.Uid, Declined: true})
 		return
 	}
+	if taken {
+		*o = seatOffer{}
+	}
 	if len(s.wait.lobbies) > 1 || s.wait.afterLeave {
 		s.leaveLobbies(ctx) // a lobby that did not seat this join must not later
 	}
-	s.stopWaiting()
+	s.stopWaiting(ctx)
 	s.phase = inRound
 	s.room, s.round = room, msg.RoundId
 	s.debug("session: seated")
@@ -735,7 +852,9 @@ func (s *session) handleStart(ctx actor.Context, msg *messages.Start) {
 	if s.player != nil {
 		ctx.Request(s.player, &messages.Seated{Uid: s.user.Uid, RoundId: msg.RoundId, DeadlineUnixMs: s.roundEnd.UnixMilli()})
 	}
-	ctx.Request(room, &messages.SeatTaken{RoundId: msg.RoundId, Uid: s.user.Uid})
+	if !taken { // a taken offer was answered with SeatTaken then
+		ctx.Request(room, &messages.SeatTaken{RoundId: msg.RoundId, Uid: s.user.Uid})
+	}
 	if remote(ctx, room) {
 		ctx.Watch(room) // a room here says its end itself (room.handleStopping)
 	}
@@ -777,6 +896,9 @@ func (s *session) handleTerminated(ctx actor.Context, msg *actor.Terminated) {
 func (s *session) handleRoomGone(ctx actor.Context, msg *messages.RoomGone) {
 	if s.phase != inRound || s.round != msg.RoundId || s.lost != nil {
 		return
+	}
+	if msg.Result.GetRoundId() == s.round && s.room.Equal(ctx.Sender()) {
+		s.computed = msg.Result // the room settled and heard no word from the player
 	}
 	// Past the window the player refuses the round by itself, so a void
 	// is true even with no answer (unless the player stored the round
@@ -875,8 +997,13 @@ func (s *session) handleLostApplied(ctx actor.Context, msg *messages.RoundApplie
 	s.askSeats(ctx)
 }
 
-// askSeats asks every other human seat's player for the lost round's result.
+// askSeats asks every other human seat's player for the lost round's result,
+// unless the room sent it as it settled.
 func (s *session) askSeats(ctx actor.Context) {
+	if c := s.computed; c != nil && c.RoundId == s.round {
+		s.endLost(ctx, s.lost.applied, c)
+		return
+	}
 	asked := false
 	for _, u := range s.start.GetRoomUsers() {
 		if u.Uid != s.user.Uid && !strings.HasPrefix(u.Uid, "bot-") {
@@ -919,7 +1046,10 @@ func (s *session) endRound(ctx actor.Context) {
 	if s.room != nil && remote(ctx, s.room) {
 		ctx.Unwatch(s.room)
 	}
-	s.room, s.round, s.start = nil, "", nil
+	if s.round != "" {
+		s.leftRound = s.round
+	}
+	s.room, s.round, s.start, s.computed = nil, "", nil, nil
 	s.phase = idle
 	if s.lost != nil {
 		stopTimer(s.lost.retry)
@@ -960,9 +1090,9 @@ func (s *session) handleStopping(ctx actor.Context) {
 	case inRound:
 		ctx.Request(s.room, &messages.LeaveRoom{RoundId: s.round, Uid: s.user.Uid})
 	}
-	s.stopWaiting()
+	s.stopWaiting(ctx)
 	if s.player != nil {
-		ctx.Send(s.player, &messages.Detach{Session: ctx.Self()})
+		ctx.Send(s.player, &messages.Detach{Session: ctx.Self(), LastRound: s.leftRound})
 	}
 	s.conn.Close(messages.CloseSessionFailed, "the session ended; reconnect to go on")
 }

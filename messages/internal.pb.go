@@ -37,7 +37,11 @@ type SeatInfo struct {
 	// The session's player actor when it joined: the room asks it to apply
 	// the round directly, and goes through the directory (which makes the
 	// player again if it is gone) only if that fails.
-	Player        *actor.PID `protobuf:"bytes,7,opt,name=player,proto3" json:"player,omitempty"`
+	Player *actor.PID `protobuf:"bytes,7,opt,name=player,proto3" json:"player,omitempty"`
+	// The session takes a SeatOffer: the room sends it the start only once
+	// every offered seat is taken. Unset (a session of the previous
+	// release): the room sends it the start at once.
+	TakesOffers   bool `protobuf:"varint,8,opt,name=takes_offers,json=takesOffers,proto3" json:"takes_offers,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -121,6 +125,13 @@ func (x *SeatInfo) GetPlayer() *actor.PID {
 	return nil
 }
 
+func (x *SeatInfo) GetTakesOffers() bool {
+	if x != nil {
+		return x.TakesOffers
+	}
+	return false
+}
+
 // session -> lobby. Idempotent per uid and ticket: the session repeats it
 // while it waits (so a lobby that died and came back knows it again), and the
 // lobby ignores a ticket it has already seated.
@@ -132,12 +143,12 @@ type JoinQueue struct {
 	// forwarded: a lobby that does not seat passed it on; it is not passed
 	// on again, so two members that disagree about the lobby cannot loop.
 	Forwarded bool `protobuf:"varint,4,opt,name=forwarded,proto3" json:"forwarded,omitempty"`
-	// other_round_over: the uid's player actor told this session to wait
-	// for a round another session of the uid sat in, and that round is over
-	// (Free, or its time ran out); the lobby need not hold the join for it.
-	OtherRoundOver bool `protobuf:"varint,5,opt,name=other_round_over,json=otherRoundOver,proto3" json:"other_round_over,omitempty"`
-	// rounds_over: from the player's Attached (see there).
-	RoundsOver    []string `protobuf:"bytes,6,rep,name=rounds_over,json=roundsOver,proto3" json:"rounds_over,omitempty"`
+	// last_round: the last round the uid is known to have left (its
+	// session saw it end, or its player stored it or said Free). A lobby
+	// that seated the uid in another round that may still run seats it
+	// nowhere before that round is surely over: the join may come from a
+	// new connection whose old session still sits there.
+	LastRound     string `protobuf:"bytes,5,opt,name=last_round,json=lastRound,proto3" json:"last_round,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -200,18 +211,11 @@ func (x *JoinQueue) GetForwarded() bool {
 	return false
 }
 
-func (x *JoinQueue) GetOtherRoundOver() bool {
+func (x *JoinQueue) GetLastRound() string {
 	if x != nil {
-		return x.OtherRoundOver
+		return x.LastRound
 	}
-	return false
-}
-
-func (x *JoinQueue) GetRoundsOver() []string {
-	if x != nil {
-		return x.RoundsOver
-	}
-	return nil
+	return ""
 }
 
 // session -> session: time to repeat JoinQueue while waiting.
@@ -935,10 +939,8 @@ type Attached struct {
 	// Set while another session of the uid sits in a round that may still
 	// run: the new session actor joins no queue before then, or before Free.
 	BusyUntilUnixMs int64 `protobuf:"varint,6,opt,name=busy_until_unix_ms,json=busyUntilUnixMs,proto3" json:"busy_until_unix_ms,omitempty"`
-	// rounds_over: the round this player applied last and the one it
-	// refused last; a join that names a round proves to the lobby that the
-	// uid's seat in it is over.
-	RoundsOver    []string `protobuf:"bytes,7,rep,name=rounds_over,json=roundsOver,proto3" json:"rounds_over,omitempty"`
+	// The last round the player stored (JoinQueue.last_round).
+	LastRound     string `protobuf:"bytes,7,opt,name=last_round,json=lastRound,proto3" json:"last_round,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1015,11 +1017,11 @@ func (x *Attached) GetBusyUntilUnixMs() int64 {
 	return 0
 }
 
-func (x *Attached) GetRoundsOver() []string {
+func (x *Attached) GetLastRound() string {
 	if x != nil {
-		return x.RoundsOver
+		return x.LastRound
 	}
-	return nil
+	return ""
 }
 
 // session -> player: the session took a seat in this round. A new session
@@ -1085,8 +1087,14 @@ func (x *Seated) GetDeadlineUnixMs() int64 {
 }
 
 // player -> session: the round another session sat in has ended; join.
+// room -> another seat's session (or the directory) -> player (round_id
+// and uid set): the room published the round whose RoundApplied said
+// waits; the player frees its session only now, so that no client sees the
+// uid's next round start before this one's result.
 type Free struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
+	RoundId       string                 `protobuf:"bytes,1,opt,name=round_id,json=roundId,proto3" json:"round_id,omitempty"`
+	Uid           string                 `protobuf:"bytes,2,opt,name=uid,proto3" json:"uid,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1119,6 +1127,20 @@ func (x *Free) ProtoReflect() protoreflect.Message {
 // Deprecated: Use Free.ProtoReflect.Descriptor instead.
 func (*Free) Descriptor() ([]byte, []int) {
 	return file_internal_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *Free) GetRoundId() string {
+	if x != nil {
+		return x.RoundId
+	}
+	return ""
+}
+
+func (x *Free) GetUid() string {
+	if x != nil {
+		return x.Uid
+	}
+	return ""
 }
 
 // lobby -> session: another session of the uid sits in a round this lobby
@@ -1356,10 +1378,12 @@ func (x *PlayerOpDone) GetKicked() bool {
 	return false
 }
 
-// session -> player: this session is gone.
+// session -> player: this session is gone. last_round: the last round whose
+// end its client saw (JoinQueue.last_round): a seat in it is over.
 type Detach struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Session       *actor.PID             `protobuf:"bytes,1,opt,name=session,proto3" json:"session,omitempty"`
+	LastRound     string                 `protobuf:"bytes,2,opt,name=last_round,json=lastRound,proto3" json:"last_round,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1399,6 +1423,13 @@ func (x *Detach) GetSession() *actor.PID {
 		return x.Session
 	}
 	return nil
+}
+
+func (x *Detach) GetLastRound() string {
+	if x != nil {
+		return x.LastRound
+	}
+	return ""
 }
 
 // room -> directory -> player. Idempotent per round id.
@@ -1512,7 +1543,10 @@ type RoundApplied struct {
 	WinStreak  int32                  `protobuf:"varint,5,opt,name=win_streak,json=winStreak,proto3" json:"win_streak,omitempty"`
 	// To a session: the round's result, with this player's line as stored;
 	// nil when the player no longer holds it.
-	Result        *Result `protobuf:"bytes,6,opt,name=result,proto3" json:"result,omitempty"`
+	Result *Result `protobuf:"bytes,6,opt,name=result,proto3" json:"result,omitempty"`
+	// To a room: a new session of the uid waits for this round's end; say
+	// Free to the player once the result is out.
+	Waits         bool `protobuf:"varint,7,opt,name=waits,proto3" json:"waits,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1587,6 +1621,13 @@ func (x *RoundApplied) GetResult() *Result {
 		return x.Result
 	}
 	return nil
+}
+
+func (x *RoundApplied) GetWaits() bool {
+	if x != nil {
+		return x.Waits
+	}
+	return false
 }
 
 // session -> player (directly, or through the directory): the session lost
@@ -2771,9 +2812,13 @@ func (*AttachTimeout) Descriptor() ([]byte, []int) {
 }
 
 // session -> session: its room stopped; queued behind the room's last words.
+// room -> session: the room publishes, and this seat's player never
+// answered; result is the round as the rules give it, for the session to
+// show should its player say it stored the round.
 type RoomGone struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	RoundId       string                 `protobuf:"bytes,1,opt,name=round_id,json=roundId,proto3" json:"round_id,omitempty"`
+	Result        *Result                `protobuf:"bytes,2,opt,name=result,proto3" json:"result,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2813,6 +2858,13 @@ func (x *RoomGone) GetRoundId() string {
 		return x.RoundId
 	}
 	return ""
+}
+
+func (x *RoomGone) GetResult() *Result {
+	if x != nil {
+		return x.Result
+	}
+	return nil
 }
 
 // admin -> any actor: panic, to exercise supervision. Handled by the
@@ -3066,8 +3118,9 @@ func (*HelloTimeout) Descriptor() ([]byte, []int) {
 }
 
 // session -> room: the session took its seat and told its client the round
-// started. A seat whose session dies before this leaves the round unscored:
-// its player never knew the round began.
+// started, or took the seat a SeatOffer offered (and tells its client at the
+// start that follows). A seat whose session dies before this leaves the
+// round unscored: its player never knew the round began.
 type SeatTaken struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	RoundId       string                 `protobuf:"bytes,1,opt,name=round_id,json=roundId,proto3" json:"round_id,omitempty"`
@@ -3120,6 +3173,106 @@ func (x *SeatTaken) GetUid() string {
 	return ""
 }
 
+// room -> session: a seat in this round, unless the session declines it
+// (LeaveRoom with declined; a session in another round, or holding another
+// offer, does). Taken with SeatTaken; the client hears nothing until the
+// room sends the start itself, once every offered seat is taken or given to
+// a bot. So no client is shown a round that seats a player who is in
+// another one (two lobbies, or a lobby and a late room, seated it twice).
+// A Void from the room withdraws the offer.
+type SeatOffer struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Start         *Start                 `protobuf:"bytes,1,opt,name=start,proto3" json:"start,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SeatOffer) Reset() {
+	*x = SeatOffer{}
+	mi := &file_internal_proto_msgTypes[56]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SeatOffer) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SeatOffer) ProtoMessage() {}
+
+func (x *SeatOffer) ProtoReflect() protoreflect.Message {
+	mi := &file_internal_proto_msgTypes[56]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SeatOffer.ProtoReflect.Descriptor instead.
+func (*SeatOffer) Descriptor() ([]byte, []int) {
+	return file_internal_proto_rawDescGZIP(), []int{56}
+}
+
+func (x *SeatOffer) GetStart() *Start {
+	if x != nil {
+		return x.Start
+	}
+	return nil
+}
+
+// room -> each seat's session on another member, at the deadline: the
+// result as the rules give it, before any player stored it. The session
+// shows it only if it loses the room and its player says it stored the
+// round (with the stored line for its own seat): the room's member may die
+// with every copy of the result but this one.
+type RoundSettling struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Result        *Result                `protobuf:"bytes,1,opt,name=result,proto3" json:"result,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RoundSettling) Reset() {
+	*x = RoundSettling{}
+	mi := &file_internal_proto_msgTypes[57]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RoundSettling) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RoundSettling) ProtoMessage() {}
+
+func (x *RoundSettling) ProtoReflect() protoreflect.Message {
+	mi := &file_internal_proto_msgTypes[57]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RoundSettling.ProtoReflect.Descriptor instead.
+func (*RoundSettling) Descriptor() ([]byte, []int) {
+	return file_internal_proto_rawDescGZIP(), []int{57}
+}
+
+func (x *RoundSettling) GetResult() *Result {
+	if x != nil {
+		return x.Result
+	}
+	return nil
+}
+
 // room host -> lobby: the room of a RoomSpec is running.
 type RoomOpened struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -3130,7 +3283,7 @@ type RoomOpened struct {
 
 func (x *RoomOpened) Reset() {
 	*x = RoomOpened{}
-	mi := &file_internal_proto_msgTypes[56]
+	mi := &file_internal_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3142,7 +3295,7 @@ func (x *RoomOpened) String() string {
 func (*RoomOpened) ProtoMessage() {}
 
 func (x *RoomOpened) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[56]
+	mi := &file_internal_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3155,7 +3308,7 @@ func (x *RoomOpened) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomOpened.ProtoReflect.Descriptor instead.
 func (*RoomOpened) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{56}
+	return file_internal_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *RoomOpened) GetRoundId() string {
@@ -3175,7 +3328,7 @@ type OpenTimeout struct {
 
 func (x *OpenTimeout) Reset() {
 	*x = OpenTimeout{}
-	mi := &file_internal_proto_msgTypes[57]
+	mi := &file_internal_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3187,7 +3340,7 @@ func (x *OpenTimeout) String() string {
 func (*OpenTimeout) ProtoMessage() {}
 
 func (x *OpenTimeout) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[57]
+	mi := &file_internal_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3200,7 +3353,7 @@ func (x *OpenTimeout) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenTimeout.ProtoReflect.Descriptor instead.
 func (*OpenTimeout) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{57}
+	return file_internal_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *OpenTimeout) GetRoundId() string {
@@ -3219,7 +3372,7 @@ type TopologyChanged struct {
 
 func (x *TopologyChanged) Reset() {
 	*x = TopologyChanged{}
-	mi := &file_internal_proto_msgTypes[58]
+	mi := &file_internal_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3231,7 +3384,7 @@ func (x *TopologyChanged) String() string {
 func (*TopologyChanged) ProtoMessage() {}
 
 func (x *TopologyChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[58]
+	mi := &file_internal_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3244,7 +3397,7 @@ func (x *TopologyChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TopologyChanged.ProtoReflect.Descriptor instead.
 func (*TopologyChanged) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{58}
+	return file_internal_proto_rawDescGZIP(), []int{60}
 }
 
 // admin API -> a member's admin actor: list its live actors.
@@ -3257,7 +3410,7 @@ type AdminList struct {
 
 func (x *AdminList) Reset() {
 	*x = AdminList{}
-	mi := &file_internal_proto_msgTypes[59]
+	mi := &file_internal_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3269,7 +3422,7 @@ func (x *AdminList) String() string {
 func (*AdminList) ProtoMessage() {}
 
 func (x *AdminList) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[59]
+	mi := &file_internal_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3282,7 +3435,7 @@ func (x *AdminList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdminList.ProtoReflect.Descriptor instead.
 func (*AdminList) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{59}
+	return file_internal_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *AdminList) GetKinds() []string {
@@ -3308,7 +3461,7 @@ type AdminActor struct {
 
 func (x *AdminActor) Reset() {
 	*x = AdminActor{}
-	mi := &file_internal_proto_msgTypes[60]
+	mi := &file_internal_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3320,7 +3473,7 @@ func (x *AdminActor) String() string {
 func (*AdminActor) ProtoMessage() {}
 
 func (x *AdminActor) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[60]
+	mi := &file_internal_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3333,7 +3486,7 @@ func (x *AdminActor) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdminActor.ProtoReflect.Descriptor instead.
 func (*AdminActor) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{60}
+	return file_internal_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *AdminActor) GetKind() string {
@@ -3395,7 +3548,7 @@ type AdminActors struct {
 
 func (x *AdminActors) Reset() {
 	*x = AdminActors{}
-	mi := &file_internal_proto_msgTypes[61]
+	mi := &file_internal_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3407,7 +3560,7 @@ func (x *AdminActors) String() string {
 func (*AdminActors) ProtoMessage() {}
 
 func (x *AdminActors) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[61]
+	mi := &file_internal_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3420,7 +3573,7 @@ func (x *AdminActors) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdminActors.ProtoReflect.Descriptor instead.
 func (*AdminActors) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{61}
+	return file_internal_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *AdminActors) GetActors() []*AdminActor {
@@ -3444,7 +3597,7 @@ type AdminKill struct {
 
 func (x *AdminKill) Reset() {
 	*x = AdminKill{}
-	mi := &file_internal_proto_msgTypes[62]
+	mi := &file_internal_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3456,7 +3609,7 @@ func (x *AdminKill) String() string {
 func (*AdminKill) ProtoMessage() {}
 
 func (x *AdminKill) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[62]
+	mi := &file_internal_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3469,7 +3622,7 @@ func (x *AdminKill) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdminKill.ProtoReflect.Descriptor instead.
 func (*AdminKill) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{62}
+	return file_internal_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *AdminKill) GetPid() string {
@@ -3511,7 +3664,7 @@ type AdminKilled struct {
 
 func (x *AdminKilled) Reset() {
 	*x = AdminKilled{}
-	mi := &file_internal_proto_msgTypes[63]
+	mi := &file_internal_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3523,7 +3676,7 @@ func (x *AdminKilled) String() string {
 func (*AdminKilled) ProtoMessage() {}
 
 func (x *AdminKilled) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[63]
+	mi := &file_internal_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3536,7 +3689,7 @@ func (x *AdminKilled) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdminKilled.ProtoReflect.Descriptor instead.
 func (*AdminKilled) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{63}
+	return file_internal_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *AdminKilled) GetActor() *AdminActor {
@@ -3566,7 +3719,7 @@ type GoAway struct {
 
 func (x *GoAway) Reset() {
 	*x = GoAway{}
-	mi := &file_internal_proto_msgTypes[64]
+	mi := &file_internal_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3578,7 +3731,7 @@ func (x *GoAway) String() string {
 func (*GoAway) ProtoMessage() {}
 
 func (x *GoAway) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[64]
+	mi := &file_internal_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3591,7 +3744,7 @@ func (x *GoAway) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GoAway.ProtoReflect.Descriptor instead.
 func (*GoAway) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{64}
+	return file_internal_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *GoAway) GetReason() string {
@@ -3613,7 +3766,7 @@ type SessionEnded struct {
 
 func (x *SessionEnded) Reset() {
 	*x = SessionEnded{}
-	mi := &file_internal_proto_msgTypes[65]
+	mi := &file_internal_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3625,7 +3778,7 @@ func (x *SessionEnded) String() string {
 func (*SessionEnded) ProtoMessage() {}
 
 func (x *SessionEnded) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[65]
+	mi := &file_internal_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3638,7 +3791,7 @@ func (x *SessionEnded) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionEnded.ProtoReflect.Descriptor instead.
 func (*SessionEnded) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{65}
+	return file_internal_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *SessionEnded) GetSession() *actor.PID {
@@ -3652,7 +3805,7 @@ var File_internal_proto protoreflect.FileDescriptor
 
 const file_internal_proto_rawDesc = "" +
 	"\n" +
-	"\x0einternal.proto\x12\x13caiquan.internal.v1\x1a\vactor.proto\x1a\fclient.proto\"\xd6\x01\n" +
+	"\x0einternal.proto\x12\x13caiquan.internal.v1\x1a\vactor.proto\x1a\fclient.proto\"\xf9\x01\n" +
 	"\bSeatInfo\x12\x10\n" +
 	"\x03uid\x18\x01 \x01(\tR\x03uid\x12\x14\n" +
 	"\x05uname\x18\x02 \x01(\tR\x05uname\x12\x18\n" +
@@ -3664,15 +3817,15 @@ const file_internal_proto_rawDesc = "" +
 	"\n" +
 	"win_streak\x18\x06 \x01(\x05R\twinStreak\x12\"\n" +
 	"\x06player\x18\a \x01(\v2\n" +
-	".actor.PIDR\x06player\"\xea\x01\n" +
+	".actor.PIDR\x06player\x12!\n" +
+	"\ftakes_offers\x18\b \x01(\bR\vtakesOffers\"\xbe\x01\n" +
 	"\tJoinQueue\x121\n" +
 	"\x04seat\x18\x01 \x01(\v2\x1d.caiquan.internal.v1.SeatInfoR\x04seat\x12\x16\n" +
 	"\x06ticket\x18\x02 \x01(\x04R\x06ticket\x12)\n" +
 	"\x11joined_at_unix_ms\x18\x03 \x01(\x03R\x0ejoinedAtUnixMs\x12\x1c\n" +
-	"\tforwarded\x18\x04 \x01(\bR\tforwarded\x12(\n" +
-	"\x10other_round_over\x18\x05 \x01(\bR\x0eotherRoundOver\x12\x1f\n" +
-	"\vrounds_over\x18\x06 \x03(\tR\n" +
-	"roundsOver\"$\n" +
+	"\tforwarded\x18\x04 \x01(\bR\tforwarded\x12\x1d\n" +
+	"\n" +
+	"last_round\x18\x05 \x01(\tR\tlastRound\"$\n" +
 	"\n" +
 	"RejoinTick\x12\x16\n" +
 	"\x06ticket\x18\x01 \x01(\x04R\x06ticket\"\x1e\n" +
@@ -3717,7 +3870,7 @@ const file_internal_proto_rawDesc = "" +
 	".actor.PIDR\asession\x12\x16\n" +
 	"\x06online\x18\x02 \x01(\x05R\x06online\x12\x14\n" +
 	"\x05uname\x18\x03 \x01(\tR\x05uname\x12\x18\n" +
-	"\auavatar\x18\x04 \x01(\tR\auavatar\"\xec\x01\n" +
+	"\auavatar\x18\x04 \x01(\tR\auavatar\"\xea\x01\n" +
 	"\bAttached\x12\"\n" +
 	"\x06player\x18\x01 \x01(\v2\n" +
 	".actor.PIDR\x06player\x12\x1f\n" +
@@ -3727,14 +3880,16 @@ const file_internal_proto_rawDesc = "" +
 	"win_streak\x18\x03 \x01(\x05R\twinStreak\x12\x16\n" +
 	"\x06online\x18\x04 \x01(\x05R\x06online\x12\x16\n" +
 	"\x06banned\x18\x05 \x01(\bR\x06banned\x12+\n" +
-	"\x12busy_until_unix_ms\x18\x06 \x01(\x03R\x0fbusyUntilUnixMs\x12\x1f\n" +
-	"\vrounds_over\x18\a \x03(\tR\n" +
-	"roundsOver\"_\n" +
+	"\x12busy_until_unix_ms\x18\x06 \x01(\x03R\x0fbusyUntilUnixMs\x12\x1d\n" +
+	"\n" +
+	"last_round\x18\a \x01(\tR\tlastRound\"_\n" +
 	"\x06Seated\x12\x10\n" +
 	"\x03uid\x18\x01 \x01(\tR\x03uid\x12\x19\n" +
 	"\bround_id\x18\x02 \x01(\tR\aroundId\x12(\n" +
-	"\x10deadline_unix_ms\x18\x03 \x01(\x03R\x0edeadlineUnixMs\"\x06\n" +
-	"\x04Free\".\n" +
+	"\x10deadline_unix_ms\x18\x03 \x01(\x03R\x0edeadlineUnixMs\"3\n" +
+	"\x04Free\x12\x19\n" +
+	"\bround_id\x18\x01 \x01(\tR\aroundId\x12\x10\n" +
+	"\x03uid\x18\x02 \x01(\tR\x03uid\".\n" +
 	"\bJoinHeld\x12\"\n" +
 	"\runtil_unix_ms\x18\x01 \x01(\x03R\vuntilUnixMs\"\\\n" +
 	"\x04Kick\x12\x16\n" +
@@ -3750,10 +3905,12 @@ const file_internal_proto_rawDesc = "" +
 	"\tforwarded\x18\x04 \x01(\bR\tforwarded\"<\n" +
 	"\fPlayerOpDone\x12\x14\n" +
 	"\x05error\x18\x01 \x01(\tR\x05error\x12\x16\n" +
-	"\x06kicked\x18\x02 \x01(\bR\x06kicked\".\n" +
+	"\x06kicked\x18\x02 \x01(\bR\x06kicked\"M\n" +
 	"\x06Detach\x12$\n" +
 	"\asession\x18\x01 \x01(\v2\n" +
-	".actor.PIDR\asession\"\xf4\x01\n" +
+	".actor.PIDR\asession\x12\x1d\n" +
+	"\n" +
+	"last_round\x18\x02 \x01(\tR\tlastRound\"\xf4\x01\n" +
 	"\n" +
 	"ApplyRound\x12\x10\n" +
 	"\x03uid\x18\x01 \x01(\tR\x03uid\x12\x19\n" +
@@ -3763,7 +3920,7 @@ const file_internal_proto_rawDesc = "" +
 	"\tforwarded\x18\x04 \x01(\bR\tforwarded\x12&\n" +
 	"\x0fstarted_unix_ms\x18\x05 \x01(\x03R\rstartedUnixMs\x12(\n" +
 	"\x10deadline_unix_ms\x18\x06 \x01(\x03R\x0edeadlineUnixMs\x12*\n" +
-	"\x06result\x18\a \x01(\v2\x12.caiquan.v1.ResultR\x06result\"\xc8\x01\n" +
+	"\x06result\x18\a \x01(\v2\x12.caiquan.v1.ResultR\x06result\"\xde\x01\n" +
 	"\fRoundApplied\x12\x10\n" +
 	"\x03uid\x18\x01 \x01(\tR\x03uid\x12\x19\n" +
 	"\bround_id\x18\x02 \x01(\tR\aroundId\x12\x1f\n" +
@@ -3773,7 +3930,8 @@ const file_internal_proto_rawDesc = "" +
 	"totalScore\x12\x1d\n" +
 	"\n" +
 	"win_streak\x18\x05 \x01(\x05R\twinStreak\x12*\n" +
-	"\x06result\x18\x06 \x01(\v2\x12.caiquan.v1.ResultR\x06result\"W\n" +
+	"\x06result\x18\x06 \x01(\v2\x12.caiquan.v1.ResultR\x06result\x12\x14\n" +
+	"\x05waits\x18\a \x01(\bR\x05waits\"W\n" +
 	"\n" +
 	"AbortRound\x12\x10\n" +
 	"\x03uid\x18\x01 \x01(\tR\x03uid\x12\x19\n" +
@@ -3839,9 +3997,10 @@ const file_internal_proto_rawDesc = "" +
 	"\x06Online\x12\x1a\n" +
 	"\bsessions\x18\x01 \x01(\x05R\bsessions\x12\x18\n" +
 	"\aplayers\x18\x02 \x01(\x05R\aplayers\"\x0f\n" +
-	"\rAttachTimeout\"%\n" +
+	"\rAttachTimeout\"Q\n" +
 	"\bRoomGone\x12\x19\n" +
-	"\bround_id\x18\x01 \x01(\tR\aroundId\"\x1f\n" +
+	"\bround_id\x18\x01 \x01(\tR\aroundId\x12*\n" +
+	"\x06result\x18\x02 \x01(\v2\x12.caiquan.v1.ResultR\x06result\"\x1f\n" +
 	"\x05Crash\x12\x16\n" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\"H\n" +
 	"\x0ePlayerStopping\x12\x10\n" +
@@ -3855,7 +4014,11 @@ const file_internal_proto_rawDesc = "" +
 	"\fHelloTimeout\"8\n" +
 	"\tSeatTaken\x12\x19\n" +
 	"\bround_id\x18\x01 \x01(\tR\aroundId\x12\x10\n" +
-	"\x03uid\x18\x02 \x01(\tR\x03uid\"'\n" +
+	"\x03uid\x18\x02 \x01(\tR\x03uid\"4\n" +
+	"\tSeatOffer\x12'\n" +
+	"\x05start\x18\x01 \x01(\v2\x11.caiquan.v1.StartR\x05start\";\n" +
+	"\rRoundSettling\x12*\n" +
+	"\x06result\x18\x01 \x01(\v2\x12.caiquan.v1.ResultR\x06result\"'\n" +
 	"\n" +
 	"RoomOpened\x12\x19\n" +
 	"\bround_id\x18\x01 \x01(\tR\aroundId\"(\n" +
@@ -3901,7 +4064,7 @@ func file_internal_proto_rawDescGZIP() []byte {
 	return file_internal_proto_rawDescData
 }
 
-var file_internal_proto_msgTypes = make([]protoimpl.MessageInfo, 66)
+var file_internal_proto_msgTypes = make([]protoimpl.MessageInfo, 68)
 var file_internal_proto_goTypes = []any{
 	(*SeatInfo)(nil),        // 0: caiquan.internal.v1.SeatInfo
 	(*JoinQueue)(nil),       // 1: caiquan.internal.v1.JoinQueue
@@ -3959,43 +4122,49 @@ var file_internal_proto_goTypes = []any{
 	(*StopRooms)(nil),       // 53: caiquan.internal.v1.StopRooms
 	(*HelloTimeout)(nil),    // 54: caiquan.internal.v1.HelloTimeout
 	(*SeatTaken)(nil),       // 55: caiquan.internal.v1.SeatTaken
-	(*RoomOpened)(nil),      // 56: caiquan.internal.v1.RoomOpened
-	(*OpenTimeout)(nil),     // 57: caiquan.internal.v1.OpenTimeout
-	(*TopologyChanged)(nil), // 58: caiquan.internal.v1.TopologyChanged
-	(*AdminList)(nil),       // 59: caiquan.internal.v1.AdminList
-	(*AdminActor)(nil),      // 60: caiquan.internal.v1.AdminActor
-	(*AdminActors)(nil),     // 61: caiquan.internal.v1.AdminActors
-	(*AdminKill)(nil),       // 62: caiquan.internal.v1.AdminKill
-	(*AdminKilled)(nil),     // 63: caiquan.internal.v1.AdminKilled
-	(*GoAway)(nil),          // 64: caiquan.internal.v1.GoAway
-	(*SessionEnded)(nil),    // 65: caiquan.internal.v1.SessionEnded
-	(*actor.PID)(nil),       // 66: actor.PID
-	(*Result)(nil),          // 67: caiquan.v1.Result
-	(*Envelope)(nil),        // 68: caiquan.v1.Envelope
+	(*SeatOffer)(nil),       // 56: caiquan.internal.v1.SeatOffer
+	(*RoundSettling)(nil),   // 57: caiquan.internal.v1.RoundSettling
+	(*RoomOpened)(nil),      // 58: caiquan.internal.v1.RoomOpened
+	(*OpenTimeout)(nil),     // 59: caiquan.internal.v1.OpenTimeout
+	(*TopologyChanged)(nil), // 60: caiquan.internal.v1.TopologyChanged
+	(*AdminList)(nil),       // 61: caiquan.internal.v1.AdminList
+	(*AdminActor)(nil),      // 62: caiquan.internal.v1.AdminActor
+	(*AdminActors)(nil),     // 63: caiquan.internal.v1.AdminActors
+	(*AdminKill)(nil),       // 64: caiquan.internal.v1.AdminKill
+	(*AdminKilled)(nil),     // 65: caiquan.internal.v1.AdminKilled
+	(*GoAway)(nil),          // 66: caiquan.internal.v1.GoAway
+	(*SessionEnded)(nil),    // 67: caiquan.internal.v1.SessionEnded
+	(*actor.PID)(nil),       // 68: actor.PID
+	(*Result)(nil),          // 69: caiquan.v1.Result
+	(*Envelope)(nil),        // 70: caiquan.v1.Envelope
+	(*Start)(nil),           // 71: caiquan.v1.Start
 }
 var file_internal_proto_depIdxs = []int32{
-	66, // 0: caiquan.internal.v1.SeatInfo.session:type_name -> actor.PID
-	66, // 1: caiquan.internal.v1.SeatInfo.player:type_name -> actor.PID
+	68, // 0: caiquan.internal.v1.SeatInfo.session:type_name -> actor.PID
+	68, // 1: caiquan.internal.v1.SeatInfo.player:type_name -> actor.PID
 	0,  // 2: caiquan.internal.v1.JoinQueue.seat:type_name -> caiquan.internal.v1.SeatInfo
 	0,  // 3: caiquan.internal.v1.RoomSpec.seats:type_name -> caiquan.internal.v1.SeatInfo
-	66, // 4: caiquan.internal.v1.Attach.session:type_name -> actor.PID
-	66, // 5: caiquan.internal.v1.Attached.player:type_name -> actor.PID
-	66, // 6: caiquan.internal.v1.Detach.session:type_name -> actor.PID
-	67, // 7: caiquan.internal.v1.ApplyRound.result:type_name -> caiquan.v1.Result
-	67, // 8: caiquan.internal.v1.RoundApplied.result:type_name -> caiquan.v1.Result
-	67, // 9: caiquan.internal.v1.RoundResult.result:type_name -> caiquan.v1.Result
-	68, // 10: caiquan.internal.v1.PipeSend.env:type_name -> caiquan.v1.Envelope
-	68, // 11: caiquan.internal.v1.PipeAcked.env:type_name -> caiquan.v1.Envelope
-	66, // 12: caiquan.internal.v1.ResumeRequest.pipe:type_name -> actor.PID
-	66, // 13: caiquan.internal.v1.PlayerStopping.session:type_name -> actor.PID
-	60, // 14: caiquan.internal.v1.AdminActors.actors:type_name -> caiquan.internal.v1.AdminActor
-	60, // 15: caiquan.internal.v1.AdminKilled.actor:type_name -> caiquan.internal.v1.AdminActor
-	66, // 16: caiquan.internal.v1.SessionEnded.session:type_name -> actor.PID
-	17, // [17:17] is the sub-list for method output_type
-	17, // [17:17] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	68, // 4: caiquan.internal.v1.Attach.session:type_name -> actor.PID
+	68, // 5: caiquan.internal.v1.Attached.player:type_name -> actor.PID
+	68, // 6: caiquan.internal.v1.Detach.session:type_name -> actor.PID
+	69, // 7: caiquan.internal.v1.ApplyRound.result:type_name -> caiquan.v1.Result
+	69, // 8: caiquan.internal.v1.RoundApplied.result:type_name -> caiquan.v1.Result
+	69, // 9: caiquan.internal.v1.RoundResult.result:type_name -> caiquan.v1.Result
+	70, // 10: caiquan.internal.v1.PipeSend.env:type_name -> caiquan.v1.Envelope
+	70, // 11: caiquan.internal.v1.PipeAcked.env:type_name -> caiquan.v1.Envelope
+	68, // 12: caiquan.internal.v1.ResumeRequest.pipe:type_name -> actor.PID
+	69, // 13: caiquan.internal.v1.RoomGone.result:type_name -> caiquan.v1.Result
+	68, // 14: caiquan.internal.v1.PlayerStopping.session:type_name -> actor.PID
+	71, // 15: caiquan.internal.v1.SeatOffer.start:type_name -> caiquan.v1.Start
+	69, // 16: caiquan.internal.v1.RoundSettling.result:type_name -> caiquan.v1.Result
+	62, // 17: caiquan.internal.v1.AdminActors.actors:type_name -> caiquan.internal.v1.AdminActor
+	62, // 18: caiquan.internal.v1.AdminKilled.actor:type_name -> caiquan.internal.v1.AdminActor
+	68, // 19: caiquan.internal.v1.SessionEnded.session:type_name -> actor.PID
+	20, // [20:20] is the sub-list for method output_type
+	20, // [20:20] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_internal_proto_init() }
@@ -4010,7 +4179,7 @@ func file_internal_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_internal_proto_rawDesc), len(file_internal_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   66,
+			NumMessages:   68,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -26,6 +26,8 @@ var vocabularySince = map[protoreflect.FullName]int{
 	"caiquan.internal.v1.Seated":        2,
 	"caiquan.internal.v1.Free":          2,
 	"caiquan.internal.v1.JoinHeld":      2,
+	"caiquan.internal.v1.SeatOffer":     2,
+	"caiquan.internal.v1.RoundSettling": 2,
 	"caiquan.internal.v1.PlayerOp":      2,
 	"caiquan.internal.v1.PlayerOpDone":  2,
 	"caiquan.internal.v1.AbortRound":    2,

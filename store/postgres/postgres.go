@@ -220,6 +220,43 @@ func (s *Store) Save(uid string, rec caiquan.PlayerRecord) error {
 	return nil
 }
 
+// SaveBy is Save, done only while the database's clock is before by (see
+// caiquan.SaverBy): a write held up in a cut network arrives after it.
+func (s *Store) SaveBy(uid string, rec caiquan.PlayerRecord, by time.Time) error {
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	var lastSeen *time.Time
+	if !rec.LastSeen.IsZero() {
+		lastSeen = &rec.LastSeen
+	}
+	tag, err := s.pool.Exec(ctx, upsertBy,
+		uid, rec.Uname, rec.Uavatar, rec.Total, rec.Streak, rec.Rounds, lastSeen, store.ToStored(rec.Recent), rec.Writes, s.version, 1, rec.Renamed, rec.Banned, by)
+	if err != nil {
+		return fmt.Errorf("postgres: save %s: %w", uid, err)
+	}
+	if tag.RowsAffected() == 0 {
+		if !time.Now().Before(by) {
+			return caiquan.ErrTooLate
+		}
+		return caiquan.ErrStale
+	}
+	return nil
+}
+
+// upsertBy is upsert over the record it was made from ($9), only while the
+// database's clock is before $14.
+const upsertBy = `
+		INSERT INTO caiquan_players (uid, uname, uavatar, total, streak, rounds, last_seen, recent, writes, v, renamed, banned)
+		SELECT $1::text, $2::text, $3::text, $4::integer, $5::integer, $6::integer, $7::timestamptz, $8::jsonb,
+			$9::bigint + $11::bigint, $10::integer, $12::boolean, $13::boolean
+		WHERE clock_timestamp() < $14::timestamptz
+		ON CONFLICT (uid) DO UPDATE SET
+			uname = EXCLUDED.uname, uavatar = EXCLUDED.uavatar, total = EXCLUDED.total,
+			streak = EXCLUDED.streak, rounds = EXCLUDED.rounds, last_seen = EXCLUDED.last_seen,
+			recent = EXCLUDED.recent, writes = EXCLUDED.writes, v = EXCLUDED.v,
+			renamed = EXCLUDED.renamed, banned = EXCLUDED.banned
+		WHERE caiquan_players.writes = $9 AND clock_timestamp() < $14::timestamptz`
+
 // upsert writes a whole record; $9 is the Writes it was made from, $11
 // what Save adds to it.
 const upsert = `

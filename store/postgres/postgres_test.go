@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/caiquan/caiquan"
 	"github.com/caiquan/caiquan/internal/testing/pgtest"
@@ -158,5 +159,44 @@ func TestBoardUsesIndex(t *testing.T) {
 	top, _ := s.Top(1)
 	if got[0].Rank <= top[0].Rank {
 		t.Errorf("ranks: %+v", got)
+	}
+}
+
+// A write whose time has passed when it reaches the database stores
+// nothing, for a record new or old: a player actor's save held up in a
+// cut network must not land after a session told its client the round
+// was void.
+func TestSaveByRefusesALateWrite(t *testing.T) {
+	pg := pgtest.Start(t)
+	s := open(t, pg.CreateDB(t, 1))
+	late := time.Now().Add(-time.Second)
+	rec := caiquan.PlayerRecord{Uname: "a"}
+	rec.Total, rec.Rounds = 3, 1
+	if err := s.SaveBy("new", rec, late); !errors.Is(err, caiquan.ErrTooLate) {
+		t.Fatalf("late SaveBy of a new record: %v, want ErrTooLate", err)
+	}
+	if got, err := s.Load("new"); err != nil || got.Total != 0 || got.Writes != 0 {
+		t.Fatalf("after a late SaveBy the store holds %+v (%v)", got, err)
+	}
+	if err := s.SaveBy("old", rec, time.Now().Add(time.Minute)); err != nil {
+		t.Fatalf("SaveBy in time: %v", err)
+	}
+	stored, err := s.Load("old")
+	if err != nil || stored.Total != 3 || stored.Writes != 1 {
+		t.Fatalf("after SaveBy in time: %+v (%v)", stored, err)
+	}
+	next := stored
+	next.Total = 5
+	if err := s.SaveBy("old", next, late); !errors.Is(err, caiquan.ErrTooLate) {
+		t.Fatalf("late SaveBy over a record: %v, want ErrTooLate", err)
+	}
+	if got, _ := s.Load("old"); got.Total != 3 || got.Writes != 1 {
+		t.Fatalf("a late SaveBy changed the record: %+v", got)
+	}
+	if err := s.SaveBy("old", next, time.Now().Add(time.Minute)); err != nil {
+		t.Fatalf("SaveBy in time over a record: %v", err)
+	}
+	if got, _ := s.Load("old"); got.Total != 5 || got.Writes != 2 {
+		t.Fatalf("after the second SaveBy: %+v", got)
 	}
 }
