@@ -118,10 +118,11 @@ func (d *directory) handleRegister(ctx actor.Context, msg *messages.Register) {
 		}
 	}
 	ctx.Send(d.player(ctx, msg.Uid), &messages.Attach{
-		Session: session,
-		Online:  int32(len(d.sessions)),
-		Uname:   msg.Uname,
-		Uavatar: msg.Uavatar,
+		Session:       session,
+		Online:        int32(len(d.sessions)),
+		Uname:         msg.Uname,
+		Uavatar:       msg.Uavatar,
+		SinceUnixNano: msg.SinceUnixNano,
 	})
 }
 
@@ -150,7 +151,7 @@ func (d *directory) handlePlayerStopping(ctx actor.Context, msg *messages.Player
 	switch {
 	case msg.Session == nil:
 	case d.d.ownsPlayer(msg.Uid):
-		ctx.Send(d.player(ctx, msg.Uid), &messages.Attach{Session: msg.Session, Online: int32(len(d.sessions))})
+		ctx.Send(d.player(ctx, msg.Uid), &messages.Attach{Session: msg.Session, Online: int32(len(d.sessions)), SinceUnixNano: msg.SessionSinceUnixNano})
 	default:
 		// The uid moved to another member: the session registers there.
 		ctx.Send(msg.Session, &messages.Reattach{})

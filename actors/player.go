@@ -25,6 +25,8 @@ type player struct {
 	uname   string
 	uavatar string
 	d       *deps
+	// sessionSince: when session admitted its hello (Attach.since_unix_nano).
+	sessionSince int64
 
 	owed    []*messages.ApplyRound // applied but not yet stored, in order
 	retry   Timer                  // the next SaveRetry, while owed
@@ -91,7 +93,7 @@ func (p *player) Receive(ctx actor.Context) {
 		// and the rounds it owes from these messages, queued for it.
 		stopTimer(p.retry)
 		if p.session != nil {
-			ctx.Send(ctx.Self(), &messages.Attach{Session: p.session, Uname: p.uname, Uavatar: p.uavatar})
+			ctx.Send(ctx.Self(), &messages.Attach{Session: p.session, Uname: p.uname, Uavatar: p.uavatar, SinceUnixNano: p.sessionSince})
 		}
 		for _, m := range p.owed {
 			ctx.Send(ctx.Self(), m)
@@ -102,7 +104,7 @@ func (p *player) Receive(ctx actor.Context) {
 			p.d.log.Error("player: stopped owing rounds it could not store", "uid", p.uid, "rounds_owed", len(p.owed))
 		}
 		// A request, so the directory knows which player of the uid stops.
-		ctx.Request(ctx.Parent(), &messages.PlayerStopping{Uid: p.uid, Session: p.session})
+		ctx.Request(ctx.Parent(), &messages.PlayerStopping{Uid: p.uid, Session: p.session, SessionSinceUnixNano: p.sessionSince})
 	case *messages.Attach:
 		p.handleAttach(ctx, msg)
 	case *messages.Detach:
@@ -203,9 +205,15 @@ func (p *player) handleAttach(ctx actor.Context, msg *messages.Attach) {
 		return
 	}
 	if p.session != nil && !p.session.Equal(msg.Session) {
+		if msg.SinceUnixNano != 0 && msg.SinceUnixNano < p.sessionSince {
+			// An older session asks again (its player died, and it
+			// re-registered as the newer one came): the newer one stays.
+			ctx.Send(msg.Session, &messages.Kick{Reason: "signed in from another connection"})
+			return
+		}
 		ctx.Send(p.session, &messages.Kick{Reason: "signed in from another connection"})
 	}
-	p.session = msg.Session
+	p.session, p.sessionSince = msg.Session, msg.SinceUnixNano
 	p.uname, p.uavatar = msg.Uname, msg.Uavatar
 	p.idleUnlessAttached(ctx)
 	attached := &messages.Attached{

@@ -26,6 +26,7 @@ type session struct {
 
 	phase    sessionPhase
 	user     *messages.User
+	since    int64 // when the hello was admitted (Register.since_unix_nano)
 	player   *actor.PID
 	standing rules.Standing
 	room     *actor.PID
@@ -453,6 +454,7 @@ func (s *session) handleNameChecked(ctx actor.Context, msg *nameChecked) {
 // admit begins the session of user: its player actor is asked for.
 func (s *session) admit(ctx actor.Context, user *messages.User) {
 	s.user = user
+	s.since = s.d.settings.Clock.Now().UnixNano()
 	s.phase = attaching
 	s.att = &attachState{by: s.d.settings.Clock.Now().Add(s.d.settings.AttachTimeout)}
 	s.d.inv.name(ctx.Self(), user.Uid)
@@ -507,7 +509,7 @@ func (s *session) identify(h *messages.Hello) (user *messages.User, claims auth.
 }
 
 func (s *session) register(ctx actor.Context) {
-	ctx.Request(s.d.playersOf(s.user.Uid), &messages.Register{Uid: s.user.Uid, Uname: s.user.Uname, Uavatar: s.user.Uavatar})
+	ctx.Request(s.d.playersOf(s.user.Uid), &messages.Register{Uid: s.user.Uid, Uname: s.user.Uname, Uavatar: s.user.Uavatar, SinceUnixNano: s.since})
 	stopTimer(s.attach)
 	s.attach = sendAfter(ctx, s.d.settings.Clock, min(attachRetry, s.d.settings.AttachTimeout), &messages.AttachTimeout{})
 }
@@ -642,7 +644,7 @@ func (s *session) sendJoin(ctx actor.Context) {
 		// its Attached sends the join (or, unanswered, the tick at
 		// refreshBy).
 		s.stale, w.refreshBy = false, now.Add(refreshWait)
-		ctx.Request(s.d.playersOf(s.user.Uid), &messages.Register{Uid: s.user.Uid, Uname: s.user.Uname, Uavatar: s.user.Uavatar})
+		ctx.Request(s.d.playersOf(s.user.Uid), &messages.Register{Uid: s.user.Uid, Uname: s.user.Uname, Uavatar: s.user.Uavatar, SinceUnixNano: s.since})
 		s.rejoinIn(ctx, refreshWait)
 		return
 	}

@@ -794,7 +794,12 @@ type Register struct {
 	Uname   string                 `protobuf:"bytes,2,opt,name=uname,proto3" json:"uname,omitempty"`
 	Uavatar string                 `protobuf:"bytes,3,opt,name=uavatar,proto3" json:"uavatar,omitempty"`
 	// forwarded: see JoinQueue.
-	Forwarded     bool `protobuf:"varint,4,opt,name=forwarded,proto3" json:"forwarded,omitempty"`
+	Forwarded bool `protobuf:"varint,4,opt,name=forwarded,proto3" json:"forwarded,omitempty"`
+	// since_unix_nano: when the session admitted its hello. Of two sessions
+	// of a uid the player keeps the later one, whichever Register comes
+	// last (an old session asks again after its player died, as the new
+	// one attaches). 0 (a member of an earlier release): the last comes.
+	SinceUnixNano int64 `protobuf:"varint,5,opt,name=since_unix_nano,json=sinceUnixNano,proto3" json:"since_unix_nano,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -857,13 +862,22 @@ func (x *Register) GetForwarded() bool {
 	return false
 }
 
+func (x *Register) GetSinceUnixNano() int64 {
+	if x != nil {
+		return x.SinceUnixNano
+	}
+	return 0
+}
+
 // directory -> player, on behalf of a session.
 type Attach struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Session       *actor.PID             `protobuf:"bytes,1,opt,name=session,proto3" json:"session,omitempty"`
-	Online        int32                  `protobuf:"varint,2,opt,name=online,proto3" json:"online,omitempty"`
-	Uname         string                 `protobuf:"bytes,3,opt,name=uname,proto3" json:"uname,omitempty"`
-	Uavatar       string                 `protobuf:"bytes,4,opt,name=uavatar,proto3" json:"uavatar,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Session *actor.PID             `protobuf:"bytes,1,opt,name=session,proto3" json:"session,omitempty"`
+	Online  int32                  `protobuf:"varint,2,opt,name=online,proto3" json:"online,omitempty"`
+	Uname   string                 `protobuf:"bytes,3,opt,name=uname,proto3" json:"uname,omitempty"`
+	Uavatar string                 `protobuf:"bytes,4,opt,name=uavatar,proto3" json:"uavatar,omitempty"`
+	// since_unix_nano: Register.since_unix_nano.
+	SinceUnixNano int64 `protobuf:"varint,5,opt,name=since_unix_nano,json=sinceUnixNano,proto3" json:"since_unix_nano,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -924,6 +938,13 @@ func (x *Attach) GetUavatar() string {
 		return x.Uavatar
 	}
 	return ""
+}
+
+func (x *Attach) GetSinceUnixNano() int64 {
+	if x != nil {
+		return x.SinceUnixNano
+	}
+	return 0
 }
 
 // player -> session.
@@ -2916,11 +2937,13 @@ func (x *Crash) GetReason() string {
 // player -> directory, from every player that is stopping: make a new
 // player actor for its session, if one is still attached.
 type PlayerStopping struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Uid           string                 `protobuf:"bytes,1,opt,name=uid,proto3" json:"uid,omitempty"`
-	Session       *actor.PID             `protobuf:"bytes,2,opt,name=session,proto3" json:"session,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Uid     string                 `protobuf:"bytes,1,opt,name=uid,proto3" json:"uid,omitempty"`
+	Session *actor.PID             `protobuf:"bytes,2,opt,name=session,proto3" json:"session,omitempty"`
+	// session_since_unix_nano: the session's Register.since_unix_nano.
+	SessionSinceUnixNano int64 `protobuf:"varint,3,opt,name=session_since_unix_nano,json=sessionSinceUnixNano,proto3" json:"session_since_unix_nano,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
 }
 
 func (x *PlayerStopping) Reset() {
@@ -2965,6 +2988,13 @@ func (x *PlayerStopping) GetSession() *actor.PID {
 		return x.Session
 	}
 	return nil
+}
+
+func (x *PlayerStopping) GetSessionSinceUnixNano() int64 {
+	if x != nil {
+		return x.SessionSinceUnixNano
+	}
+	return 0
 }
 
 // directory -> session: the directory lost its players; register again.
@@ -3859,18 +3889,20 @@ const file_internal_proto_rawDesc = "" +
 	"\bround_id\x18\x01 \x01(\tR\aroundId\x12\x10\n" +
 	"\x03uid\x18\x02 \x01(\tR\x03uid\"$\n" +
 	"\aBotTick\x12\x19\n" +
-	"\bround_id\x18\x01 \x01(\tR\aroundId\"j\n" +
+	"\bround_id\x18\x01 \x01(\tR\aroundId\"\x92\x01\n" +
 	"\bRegister\x12\x10\n" +
 	"\x03uid\x18\x01 \x01(\tR\x03uid\x12\x14\n" +
 	"\x05uname\x18\x02 \x01(\tR\x05uname\x12\x18\n" +
 	"\auavatar\x18\x03 \x01(\tR\auavatar\x12\x1c\n" +
-	"\tforwarded\x18\x04 \x01(\bR\tforwarded\"v\n" +
+	"\tforwarded\x18\x04 \x01(\bR\tforwarded\x12&\n" +
+	"\x0fsince_unix_nano\x18\x05 \x01(\x03R\rsinceUnixNano\"\x9e\x01\n" +
 	"\x06Attach\x12$\n" +
 	"\asession\x18\x01 \x01(\v2\n" +
 	".actor.PIDR\asession\x12\x16\n" +
 	"\x06online\x18\x02 \x01(\x05R\x06online\x12\x14\n" +
 	"\x05uname\x18\x03 \x01(\tR\x05uname\x12\x18\n" +
-	"\auavatar\x18\x04 \x01(\tR\auavatar\"\xea\x01\n" +
+	"\auavatar\x18\x04 \x01(\tR\auavatar\x12&\n" +
+	"\x0fsince_unix_nano\x18\x05 \x01(\x03R\rsinceUnixNano\"\xea\x01\n" +
 	"\bAttached\x12\"\n" +
 	"\x06player\x18\x01 \x01(\v2\n" +
 	".actor.PIDR\x06player\x12\x1f\n" +
@@ -4002,11 +4034,12 @@ const file_internal_proto_rawDesc = "" +
 	"\bround_id\x18\x01 \x01(\tR\aroundId\x12*\n" +
 	"\x06result\x18\x02 \x01(\v2\x12.caiquan.v1.ResultR\x06result\"\x1f\n" +
 	"\x05Crash\x12\x16\n" +
-	"\x06reason\x18\x01 \x01(\tR\x06reason\"H\n" +
+	"\x06reason\x18\x01 \x01(\tR\x06reason\"\x7f\n" +
 	"\x0ePlayerStopping\x12\x10\n" +
 	"\x03uid\x18\x01 \x01(\tR\x03uid\x12$\n" +
 	"\asession\x18\x02 \x01(\v2\n" +
-	".actor.PIDR\asession\"\n" +
+	".actor.PIDR\asession\x125\n" +
+	"\x17session_since_unix_nano\x18\x03 \x01(\x03R\x14sessionSinceUnixNano\"\n" +
 	"\n" +
 	"\bReattach\"\v\n" +
 	"\tSaveRetry\"\v\n" +
