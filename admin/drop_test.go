@@ -12,14 +12,16 @@ import (
 	"github.com/caiquan/caiquan/messages"
 )
 
-// TestDropRoomMessages: with drop 1 on rooms (POST /delay) a joined
-// player's choice never reaches its room, yet its round ends, once, within
-// round time + 5 s (the promise): the room's own deadline is not a message
-// from another actor and still fires, so the player gets a result without
-// its choice, or a void; never a hang. GET /delay counts the drops. With
-// drop 0 the next round counts its choice again.
+// TestDropRoomMessages: with drop 1 on rooms (POST /delay) from the start
+// of a round on, the player's choice never reaches its room, yet its round
+// ends, once, within round time + 5 s (the promise): the room's own
+// deadline is not a message from another actor and still fires, so the
+// player gets a result without its choice, or a void; never a hang. GET
+// /delay counts the drops. With drop 0 the next round counts its choice
+// again. (The drop starts after the start: a room that hears no seat take
+// its offer starts no round with a human in it, by design.)
 func TestDropRoomMessages(t *testing.T) {
-	const roundTime = time.Second
+	const roundTime = 2 * time.Second // time to set the drop after the start
 	s := testserver.Start(t, "-round-time", roundTime.String(), "-bot-fill", "200ms")
 	c := &admin.Client{Addr: s.AdminAddr(), Token: s.AdminToken()}
 	l := &ledger{results: map[string]bool{}}
@@ -34,16 +36,16 @@ func TestDropRoomMessages(t *testing.T) {
 		t.Fatalf("hello: %v", err)
 	}
 
-	if _, err := c.Delay(admin.DelayRequest{Kind: "room", By: "0s", Drop: 1, Seed: 3, For: "1m"}); err != nil {
-		t.Fatal(err)
-	}
 	conn.send(&messages.Envelope{Body: &messages.Envelope_Join{Join: &messages.Join{}}})
 	env, err := p.await(conn, time.Now().Add(10*time.Second), "start", "")
 	if err != nil || env == nil {
-		t.Fatalf("no start under drop 1: %v", err)
+		t.Fatalf("no start: %v", err)
 	}
 	round := env.GetStart().RoundId
 	begun := time.Now()
+	if _, err := c.Delay(admin.DelayRequest{Kind: "room", By: "0s", Drop: 1, Seed: 3, For: "1m"}); err != nil {
+		t.Fatal(err)
+	}
 	conn.send(&messages.Envelope{Body: &messages.Envelope_Choice{Choice: &messages.Choice{Choice: 2}}})
 	end, err := p.await(conn, begun.Add(roundTime+5*time.Second), "end", round)
 	if err != nil || end == nil {
