@@ -59,20 +59,8 @@ func TestSeatOfAPlayerInAnotherRoundGoesToABot(t *testing.T) {
 // An offered seat whose session says nothing in time goes to a bot, and the
 // session hears that the offer is withdrawn; the other seat's round begins.
 func TestUnansweredOfferGoesToABot(t *testing.T) {
-	s := testSettings()
-	s.RoundTime = time.Hour
-	srv, system := newTestServer(t, s)
-	makePlayers(t, srv, system, "a", "b")
-	silent, silentCh := spawnSpy(system)
-	taker, takerCh := spawnSpy(system)
-	spec := &messages.RoomSpec{RoundId: "slow", Seats: []*messages.SeatInfo{
-		{Uid: "a", Session: silent, TakesOffers: true},
-		{Uid: "b", Session: taker, TakesOffers: true},
-	}}
-	room, err := spawnRoom(system.Root, srv.d, spec)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, system, room, seats := offeringRoom(t, "slow")
+	silent, silentCh, taker, takerCh := seats[0].pid, seats[0].ch, seats[1].pid, seats[1].ch
 	for _, ch := range []chan any{silentCh, takerCh} {
 		if o, ok := recv(t, ch, recvTimeout).(*messages.SeatOffer); !ok || o.Start.RoundId != "slow" {
 			t.Fatalf("first message to a seat is not its offer: %v", o)
@@ -318,20 +306,8 @@ func TestLobbyHoldsSessionsThatNameNoLastRound(t *testing.T) {
 // the start; the room, which began with the seat taken, must not score the
 // round for a player whose client never saw it.
 func TestOfferTakenThenDeclinedIsNotScored(t *testing.T) {
-	s := testSettings()
-	s.RoundTime = time.Hour
-	srv, system := newTestServer(t, s)
-	makePlayers(t, srv, system, "a", "b")
-	pa, cha := spawnSpy(system)
-	pb, chb := spawnSpy(system)
-	spec := &messages.RoomSpec{RoundId: "gone", Seats: []*messages.SeatInfo{
-		{Uid: "a", Session: pa, TakesOffers: true},
-		{Uid: "b", Session: pb, TakesOffers: true},
-	}}
-	room, err := spawnRoom(system.Root, srv.d, spec)
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv, system, room, seats := offeringRoom(t, "gone")
+	pa, cha, pb, chb := seats[0].pid, seats[0].ch, seats[1].pid, seats[1].ch
 	for i, ch := range []chan any{cha, chb} {
 		recvType[*messages.SeatOffer](t, ch, recvTimeout)
 		system.Root.RequestWithCustomSender(room, &messages.SeatTaken{RoundId: "gone", Uid: []string{"a", "b"}[i]}, []*actor.PID{pa, pb}[i])
@@ -401,4 +377,31 @@ func TestTakenOfferOutlivesALinkReset(t *testing.T) {
 	if got := a.expect("start").GetStart(); got.RoundId != "reset" {
 		t.Fatalf("a started %q", got.RoundId)
 	}
+}
+
+// spySeat is a spy standing in for a seat's session.
+type spySeat struct {
+	pid *actor.PID
+	ch  chan any
+}
+
+// offeringRoom opens a room of one hour's round for the players a and b,
+// whose sessions (spies) take offers.
+func offeringRoom(t *testing.T, round string) (*Server, *actor.ActorSystem, *actor.PID, [2]spySeat) {
+	t.Helper()
+	s := testSettings()
+	s.RoundTime = time.Hour
+	srv, system := newTestServer(t, s)
+	makePlayers(t, srv, system, "a", "b")
+	var seats [2]spySeat
+	spec := &messages.RoomSpec{RoundId: round}
+	for i, uid := range []string{"a", "b"} {
+		seats[i].pid, seats[i].ch = spawnSpy(system)
+		spec.Seats = append(spec.Seats, &messages.SeatInfo{Uid: uid, Session: seats[i].pid, TakesOffers: true})
+	}
+	room, err := spawnRoom(system.Root, srv.d, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv, system, room, seats
 }
