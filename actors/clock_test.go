@@ -22,6 +22,9 @@ type fakeTimer struct {
 	at time.Time
 	f  func()
 	on bool
+	// listed: in c.timers. A stopped timer stays listed until Advance,
+	// and a Reset before then must not list it twice.
+	listed bool
 }
 
 func newFakeClock() *fakeClock { return &fakeClock{now: time.Unix(1_800_000_000, 0)} }
@@ -35,7 +38,7 @@ func (c *fakeClock) Now() time.Time {
 func (c *fakeClock) AfterFunc(d time.Duration, f func()) Timer {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	t := &fakeTimer{c: c, at: c.now.Add(d), f: f, on: true}
+	t := &fakeTimer{c: c, at: c.now.Add(d), f: f, on: true, listed: true}
 	c.timers = append(c.timers, t)
 	return t
 }
@@ -52,8 +55,8 @@ func (t *fakeTimer) Reset(d time.Duration) bool {
 	t.c.mu.Lock()
 	defer t.c.mu.Unlock()
 	was := t.on
-	if !was {
-		t.c.timers = append(t.c.timers, t)
+	if !t.listed {
+		t.c.timers, t.listed = append(t.c.timers, t), true
 	}
 	t.at, t.on = t.c.now.Add(d), true
 	return was
@@ -80,8 +83,9 @@ func (c *fakeClock) Advance(d time.Duration) {
 	for _, t := range c.timers {
 		switch {
 		case !t.on:
+			t.listed = false
 		case !t.at.After(c.now):
-			t.on = false
+			t.on, t.listed = false, false
 			due = append(due, t)
 		default:
 			rest = append(rest, t)

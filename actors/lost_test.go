@@ -340,11 +340,6 @@ func TestLostRoundReadFromTheStore(t *testing.T) {
 	srv, system, _ := newServerWith(t, s, store)
 	a := connect(t, srv, "a")
 	a.join()
-	room, _ := spawnSpy(system)
-	// A round whose deadline passed 2 s ago: its window is closed.
-	start := &messages.Start{RoundId: "lost", GameTimeMs: -2000, RoomUsers: []*messages.RoomUser{{Uid: "a"}, {Uid: "bot-lost-1"}}}
-	system.Root.RequestWithCustomSender(sessionPID(a), start, room)
-	a.expect("start")
 	now := time.Now()
 	apply := func(round string) *messages.ApplyRound {
 		return &messages.ApplyRound{Uid: "a", RoundId: round, BaseScore: 1, StartedUnixMs: now.UnixMilli(), DeadlineUnixMs: now.UnixMilli()}
@@ -359,6 +354,12 @@ func TestLostRoundReadFromTheStore(t *testing.T) {
 	case <-time.After(3 * time.Second):
 		t.Fatal("the player did not save")
 	}
+	// A round whose deadline passed 2 s ago: its window is closed, and
+	// the player that stored it is stuck.
+	room, _ := spawnSpy(system)
+	start := &messages.Start{RoundId: "lost", GameTimeMs: -2000, RoomUsers: []*messages.RoomUser{{Uid: "a"}, {Uid: "bot-lost-1"}}}
+	system.Root.RequestWithCustomSender(sessionPID(a), start, room)
+	a.expect("start")
 	system.Root.Send(sessionPID(a), &messages.RoomGone{RoundId: "lost"})
 	res := a.expect("result")
 	if r := resultOf(res, "a"); r == nil || r.TotalScore != 1 || r.WinStreak != 1 {
@@ -465,5 +466,34 @@ func TestLateSaveStoresNothing(t *testing.T) {
 	})
 	if rec, err := store.Load("a"); err != nil || rec.Total != 0 || len(rec.Recent) != 0 {
 		t.Fatalf("the store holds %+v (%v) after a late save", rec, err)
+	}
+}
+
+// A room that says nothing by its round's last word (its member cut off by
+// a blackhole, which brings no Terminated for as long as the transport
+// holds on) does not leave the client waiting: the session asks the player
+// as for a lost room, and the player, which stored nothing, refuses the
+// round for good.
+func TestSilentRoomEndsTheRoundByItsLastWord(t *testing.T) {
+	s := testSettings()
+	s.BotFill = time.Hour
+	srv, system := newTestServer(t, s)
+	a := connect(t, srv, "a")
+	a.join()
+	room, _ := spawnSpy(system)
+	start := &messages.Start{RoundId: "silent", GameTimeMs: 200, RoomUsers: []*messages.RoomUser{{Uid: "a"}, {Uid: "bot-silent-1"}}}
+	system.Root.RequestWithCustomSender(sessionPID(a), start, room)
+	a.expect("start")
+	if v := a.expect("void").GetVoid(); v.RoundId != "silent" {
+		t.Fatalf("void of %q, want silent", v.RoundId)
+	}
+	now := time.Now()
+	late := &messages.ApplyRound{Uid: "a", RoundId: "silent", BaseScore: 1, StartedUnixMs: now.UnixMilli(), DeadlineUnixMs: now.UnixMilli()}
+	got, err := system.Root.RequestFuture(srv.d.players, late, time.Second).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := got.(*messages.RoundRefused); !ok {
+		t.Fatalf("the room's late ask got %T %v, want a refusal", got, got)
 	}
 }

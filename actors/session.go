@@ -208,6 +208,8 @@ func (s *session) Receive(ctx actor.Context) {
 		// A tick that crossed a new join in flight repeats that join
 		// early, which costs a message: a repeat keeps the place.
 		switch {
+		case s.phase == inRound:
+			s.checkRoomHeard(ctx)
 		case s.phase != queued:
 		case s.taken() == nil:
 			s.sendJoin(ctx)
@@ -860,7 +862,32 @@ func (s *session) handleStart(ctx actor.Context, msg *messages.Start) {
 	if remote(ctx, room) {
 		ctx.Watch(room) // a room here says its end itself (room.handleStopping)
 	}
+	// The rejoin timer is idle while seated: it wakes the session when the
+	// room's last word is overdue.
+	s.rejoinIn(ctx, s.roundEnd.Add(s.roomLastWord()).Sub(s.d.settings.Clock.Now()))
 	s.send(&messages.Envelope{Body: &messages.Envelope_Start{Start: msg}})
+}
+
+// roomLastWord is how long after its deadline a room has surely said how
+// its round ended (its settle window and final asks), with one retry's
+// time for the message to arrive.
+func (s *session) roomLastWord() time.Duration {
+	return s.d.settings.settleWithin() + (finalAsks+1)*s.d.settings.SettleRetry
+}
+
+// checkRoomHeard takes a room that said nothing by its last word for a
+// lost one. A member cut off by a blackhole gives no Terminated until the
+// transport gives up, which can take longer than a client may wait.
+func (s *session) checkRoomHeard(ctx actor.Context) {
+	if s.lost != nil || s.room == nil {
+		return
+	}
+	if wait := s.roundEnd.Add(s.roomLastWord()).Sub(s.d.settings.Clock.Now()); wait > 0 {
+		s.rejoinIn(ctx, wait)
+		return
+	}
+	ctx.Logger().Warn("session: no word from the room by its round's last word; asking the player", "uid", s.user.Uid, "round", s.round)
+	s.handleRoomGone(ctx, &messages.RoomGone{RoundId: s.round})
 }
 
 func (s *session) handleResult(ctx actor.Context, msg *messages.Result) {
@@ -1053,6 +1080,7 @@ func (s *session) endRound(ctx actor.Context) {
 	}
 	s.room, s.round, s.start, s.computed = nil, "", nil, nil
 	s.phase = idle
+	stopTimer(s.rejoin) // checkRoomHeard's
 	if s.lost != nil {
 		stopTimer(s.lost.retry)
 		s.lost = nil
