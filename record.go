@@ -34,6 +34,11 @@ type PlayerRecord struct {
 	Renamed bool
 	// Banned: an operator banned the uid; its hello and login are refused.
 	Banned bool
+	// LastLines is the whole result of the newest round in Recent, every
+	// seat's line as its room computed it (nil when the room sent none): a
+	// session that lost the room's result, on any member, shows it from
+	// the record.
+	LastLines []ResultLine
 	// Writes counts the Saves that made this record. Save stores a record
 	// only over the one it was made from (same Writes), and counts one
 	// more: two player actors of one uid (for a moment while a cluster's
@@ -41,10 +46,23 @@ type PlayerRecord struct {
 	Writes int64
 }
 
+// ResultLine is one seat's line of a round's result.
+type ResultLine struct {
+	UID    string
+	Choice int32
+	rules.Outcome
+}
+
 // ApplyRound applies a round's base score to rec once per round id. fresh
 // is false when rec already holds the round: then next is rec and applied
 // is what the round did when it was applied.
 func ApplyRound(rec PlayerRecord, roundID string, base int) (next PlayerRecord, applied AppliedRound, fresh bool) {
+	return ApplyRoundWith(rec, roundID, base, nil)
+}
+
+// ApplyRoundWith is ApplyRound that also keeps lines, the round's whole
+// result, as the record's LastLines when the round is fresh.
+func ApplyRoundWith(rec PlayerRecord, roundID string, base int, lines []ResultLine) (next PlayerRecord, applied AppliedRound, fresh bool) {
 	for _, r := range rec.Recent {
 		if r.RoundID == roundID {
 			return rec, r, false
@@ -54,6 +72,7 @@ func ApplyRound(rec PlayerRecord, roundID string, base int) (next PlayerRecord, 
 	next = rec
 	next.Standing = out.Standing
 	next.Rounds++
+	next.LastLines = lines
 	applied = AppliedRound{RoundID: roundID, Outcome: out}
 	// A fresh slice: rec's backing array may be shared with the caller's copy.
 	next.Recent = append(append(make([]AppliedRound, 0, len(rec.Recent)+1), rec.Recent...), applied)
@@ -61,4 +80,13 @@ func ApplyRound(rec PlayerRecord, roundID string, base int) (next PlayerRecord, 
 		next.Recent = next.Recent[len(next.Recent)-recentRounds:]
 	}
 	return next, applied, true
+}
+
+// LastResult is the whole result of round as rec keeps it, or nil when rec
+// keeps none for it (an older round, or a room that sent none).
+func LastResult(rec PlayerRecord, round string) []ResultLine {
+	if n := len(rec.Recent); n == 0 || rec.Recent[n-1].RoundID != round {
+		return nil
+	}
+	return rec.LastLines
 }

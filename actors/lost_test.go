@@ -344,7 +344,10 @@ func TestLostRoundReadFromTheStore(t *testing.T) {
 	apply := func(round string) *messages.ApplyRound {
 		return &messages.ApplyRound{Uid: "a", RoundId: round, BaseScore: 1, StartedUnixMs: now.UnixMilli(), DeadlineUnixMs: now.UnixMilli()}
 	}
-	if _, err := system.Root.RequestFuture(srv.d.players, apply("lost"), time.Second).Result(); err != nil {
+	lost := apply("lost")
+	lost.Result = &messages.Result{RoundId: "lost", Result: []*messages.PlayerResult{
+		{Uid: "a", Choice: 1, RoundScore: 1, TotalScore: 1, WinStreak: 1}, {Uid: "bot-lost-1", Choice: 3}}}
+	if _, err := system.Root.RequestFuture(srv.d.players, lost, time.Second).Result(); err != nil {
 		t.Fatal(err)
 	}
 	store.stall.Store(true)
@@ -364,6 +367,11 @@ func TestLostRoundReadFromTheStore(t *testing.T) {
 	res := a.expect("result")
 	if r := resultOf(res, "a"); r == nil || r.TotalScore != 1 || r.WinStreak != 1 {
 		t.Fatalf("result %v, want a's stored line", res)
+	}
+	// The record keeps the round's whole result: the bot's line too, which
+	// no player actor could tell.
+	if r := resultOf(res, "bot-lost-1"); r == nil || r.Choice != 3 {
+		t.Fatalf("result %v, want the bot's line as the room computed it", res)
 	}
 }
 

@@ -137,7 +137,7 @@ func (p *player) Receive(ctx actor.Context) {
 			p.seat = &openSeat{round: msg.RoundId, session: ctx.Sender(), until: until}
 		}
 	case *messages.ResultQuery:
-		if l := p.keep.last; l != nil && l.RoundId == msg.RoundId && msg.Uid == p.uid {
+		if l := p.lastResult(msg.RoundId); l != nil && msg.Uid == p.uid {
 			ctx.Respond(&messages.RoundResult{Result: l})
 		}
 	case *messages.SaveRetry:
@@ -428,7 +428,7 @@ func (p *player) handleAbortRound(ctx actor.Context, msg *messages.AbortRound) {
 	}
 	if r, ok := p.find(msg.RoundId); ok {
 		a := p.applied(r)
-		if l := p.keep.last; l != nil && l.RoundId == msg.RoundId {
+		if l := p.lastResult(msg.RoundId); l != nil {
 			a.Result = proto.Clone(l).(*messages.Result)
 			for _, line := range a.Result.Result {
 				if line.Uid == p.uid {
@@ -445,6 +445,16 @@ func (p *player) handleAbortRound(ctx actor.Context, msg *messages.AbortRound) {
 		return
 	}
 	p.refuse(ctx, msg.RoundId, "the round was aborted for this player")
+}
+
+// lastResult is round's whole result as the room computed it, when it is
+// the last round this player applied: from memory, or from the record (a
+// player made again, maybe on another member, keeps no memory of it).
+func (p *player) lastResult(round string) *messages.Result {
+	if l := p.keep.last; l != nil && l.RoundId == round {
+		return l
+	}
+	return storedResult(p.rec, round)
 }
 
 // storedElsewhere loads the record again before a refusal: while members
@@ -523,7 +533,7 @@ func (p *player) settle(ctx actor.Context) bool {
 	}
 	err := p.saveBy(by, func(next caiquan.PlayerRecord) caiquan.PlayerRecord {
 		for _, m := range p.owed {
-			next, _, _ = caiquan.ApplyRound(next, m.RoundId, int(m.BaseScore))
+			next, _, _ = caiquan.ApplyRoundWith(next, m.RoundId, int(m.BaseScore), resultLines(m.Result))
 		}
 		return p.shown(next)
 	})

@@ -116,8 +116,11 @@ type seatOffer struct {
 const offerWait = 3 * time.Second
 
 type waitState struct {
-	ticket   uint64       // of the current join
-	lobbies  []*actor.PID // every lobby the current join went to
+	ticket  uint64       // of the current join
+	lobbies []*actor.PID // every lobby the current join went to
+	// first backs lobbies: a join goes to one lobby unless the lobby
+	// moves, and the slice then costs no allocation of its own.
+	first    [1]*actor.PID
 	joinedAt time.Time
 	acked    bool // the client has been told it is queued
 	// offer: a seat taken, its start not yet come (room nil: none).
@@ -655,6 +658,9 @@ func (s *session) sendJoin(ctx actor.Context) {
 	}
 	lobby := s.d.lobbyPID()
 	if !slices.ContainsFunc(w.lobbies, lobby.Equal) {
+		if w.lobbies == nil {
+			w.lobbies = w.first[:0]
+		}
 		w.lobbies = append(w.lobbies, lobby)
 	}
 	ctx.Request(lobby, &messages.JoinQueue{
@@ -1000,8 +1006,13 @@ func (s *session) handleLostRead(ctx actor.Context, msg lostRead) {
 	}
 	for _, r := range msg.rec.Recent {
 		if r.RoundID == msg.round {
-			s.lost.applied = &messages.RoundApplied{Uid: s.user.Uid, RoundId: r.RoundID,
+			a := &messages.RoundApplied{Uid: s.user.Uid, RoundId: r.RoundID,
 				RoundScore: r.RoundScore, TotalScore: r.Total, WinStreak: r.Streak}
+			if res := storedResult(msg.rec, msg.round); res != nil {
+				s.endLost(ctx, a, res) // the record keeps the whole result
+				return
+			}
+			s.lost.applied = a
 			stopTimer(s.lost.retry) // askSeats sets the next
 			s.askSeats(ctx)
 			return

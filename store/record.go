@@ -47,6 +47,19 @@ type Applied struct {
 	RoundScore int32  `json:"s"`
 	Total      int32  `json:"t"`
 	Streak     int32  `json:"k"`
+	// Lines: the round's whole result (PlayerRecord.LastLines), on the
+	// newest round only. Added within version 1: a release before it
+	// ignores the field, and a record it writes drops it.
+	Lines []Line `json:"l,omitempty"`
+}
+
+// Line is one seat's line of a stored result.
+type Line struct {
+	UID        string `json:"u"`
+	Choice     int32  `json:"c,omitempty"`
+	RoundScore int32  `json:"s,omitempty"`
+	Total      int32  `json:"t,omitempty"`
+	Streak     int32  `json:"k,omitempty"`
 }
 
 // Record is a whole player record in its stored form (the embedded store
@@ -77,6 +90,20 @@ func ToStored(rs []caiquan.AppliedRound) []Applied {
 	return out
 }
 
+// RecentOf is rec's applied rounds in their stored form, the newest with
+// rec's LastLines.
+func RecentOf(rec caiquan.PlayerRecord) []Applied {
+	out := ToStored(rec.Recent)
+	if n := len(out); n > 0 && len(rec.LastLines) > 0 {
+		lines := make([]Line, len(rec.LastLines))
+		for i, l := range rec.LastLines {
+			lines[i] = Line{UID: l.UID, Choice: l.Choice, RoundScore: l.RoundScore, Total: l.Total, Streak: l.Streak}
+		}
+		out[n-1].Lines = lines
+	}
+	return out
+}
+
 // FromStored is ToStored's inverse.
 func FromStored(as []Applied) []caiquan.AppliedRound {
 	var out []caiquan.AppliedRound
@@ -84,6 +111,21 @@ func FromStored(as []Applied) []caiquan.AppliedRound {
 		out = append(out, caiquan.AppliedRound{RoundID: a.RoundID, Outcome: rules.Outcome{
 			RoundScore: a.RoundScore, Standing: rules.Standing{Total: a.Total, Streak: a.Streak},
 		}})
+	}
+	return out
+}
+
+// LinesOf is the LastLines that stored rounds as carry (RecentOf's).
+func LinesOf(as []Applied) []caiquan.ResultLine {
+	if len(as) == 0 || len(as[len(as)-1].Lines) == 0 {
+		return nil
+	}
+	stored := as[len(as)-1].Lines
+	out := make([]caiquan.ResultLine, len(stored))
+	for i, l := range stored {
+		out[i] = caiquan.ResultLine{UID: l.UID, Choice: l.Choice, Outcome: rules.Outcome{
+			RoundScore: l.RoundScore, Standing: rules.Standing{Total: l.Total, Streak: l.Streak},
+		}}
 	}
 	return out
 }
@@ -100,7 +142,7 @@ func CheckVersion(v int) error {
 func ToRecord(rec caiquan.PlayerRecord, v int) Record {
 	r := Record{
 		Version: v, Writes: rec.Writes, Total: rec.Total, Streak: rec.Streak, Rounds: rec.Rounds,
-		Uname: rec.Uname, Uavatar: rec.Uavatar, Recent: ToStored(rec.Recent),
+		Uname: rec.Uname, Uavatar: rec.Uavatar, Recent: RecentOf(rec),
 		Renamed: rec.Renamed, Banned: rec.Banned,
 	}
 	if !rec.LastSeen.IsZero() {
@@ -117,7 +159,7 @@ func FromRecord(r Record) (caiquan.PlayerRecord, error) {
 	return caiquan.PlayerRecord{
 		Standing: rules.Standing{Total: r.Total, Streak: r.Streak},
 		Rounds:   r.Rounds, Uname: r.Uname, Uavatar: r.Uavatar, LastSeen: r.LastSeen,
-		Recent: FromStored(r.Recent), Writes: r.Writes, Renamed: r.Renamed, Banned: r.Banned,
+		Recent: FromStored(r.Recent), LastLines: LinesOf(r.Recent), Writes: r.Writes, Renamed: r.Renamed, Banned: r.Banned,
 	}, nil
 }
 

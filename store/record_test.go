@@ -83,3 +83,41 @@ func TestRecordFieldsAdded(t *testing.T) {
 		t.Errorf("a record without the fields: %+v, %v", got, err)
 	}
 }
+
+// The last round's whole result goes into the newest stored round only, as
+// a field added to version 1: the release before reads the record (its
+// Applied has no lines) with every round intact.
+func TestRecordKeepsTheLastResultLines(t *testing.T) {
+	lines := []caiquan.ResultLine{
+		{UID: "a", Choice: 1, Outcome: rules.Outcome{RoundScore: 1, Standing: rules.Standing{Total: 5, Streak: 2}}},
+		{UID: "bot-r2-1", Choice: 3},
+	}
+	var rec caiquan.PlayerRecord
+	rec, _, _ = caiquan.ApplyRoundWith(rec, "r1", 1, lines)
+	rec, _, _ = caiquan.ApplyRoundWith(rec, "r2", 1, lines)
+	data, err := EncodeRecord(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(data), `"l":`); n != 1 {
+		t.Fatalf("record %s: lines stored %d times, want once (the newest round)", data, n)
+	}
+	got, err := DecodeRecord(data)
+	if err != nil || !reflect.DeepEqual(got, rec) {
+		t.Fatalf("round trip: %+v, %v; want %+v", got, err, rec)
+	}
+	type appliedBefore struct {
+		RoundID    string `json:"r"`
+		RoundScore int32  `json:"s"`
+		Total      int32  `json:"t"`
+		Streak     int32  `json:"k"`
+	}
+	var old struct {
+		Version int             `json:"v"`
+		Total   int32           `json:"total"`
+		Recent  []appliedBefore `json:"recent"`
+	}
+	if err := json.Unmarshal(data, &old); err != nil || old.Version != 1 || len(old.Recent) != 2 || old.Recent[1].RoundID != "r2" || old.Recent[1].Total != rec.Total {
+		t.Errorf("the release before reads %+v, %v", old, err)
+	}
+}

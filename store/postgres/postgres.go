@@ -210,7 +210,7 @@ func (s *Store) Save(uid string, rec caiquan.PlayerRecord) error {
 	// actor on another node that saved meanwhile makes this one ErrStale.
 	tag, err := s.pool.Exec(ctx, upsert+`
 		WHERE caiquan_players.writes = $9`,
-		uid, rec.Uname, rec.Uavatar, rec.Total, rec.Streak, rec.Rounds, lastSeen, store.ToStored(rec.Recent), rec.Writes, s.version, 1, rec.Renamed, rec.Banned)
+		uid, rec.Uname, rec.Uavatar, rec.Total, rec.Streak, rec.Rounds, lastSeen, store.RecentOf(rec), rec.Writes, s.version, 1, rec.Renamed, rec.Banned)
 	if err != nil {
 		return fmt.Errorf("postgres: save %s: %w", uid, err)
 	}
@@ -230,7 +230,7 @@ func (s *Store) SaveBy(uid string, rec caiquan.PlayerRecord, by time.Time) error
 		lastSeen = &rec.LastSeen
 	}
 	tag, err := s.pool.Exec(ctx, upsertBy,
-		uid, rec.Uname, rec.Uavatar, rec.Total, rec.Streak, rec.Rounds, lastSeen, store.ToStored(rec.Recent), rec.Writes, s.version, 1, rec.Renamed, rec.Banned, by)
+		uid, rec.Uname, rec.Uavatar, rec.Total, rec.Streak, rec.Rounds, lastSeen, store.RecentOf(rec), rec.Writes, s.version, 1, rec.Renamed, rec.Banned, by)
 	if err != nil {
 		return fmt.Errorf("postgres: save %s: %w", uid, err)
 	}
@@ -278,7 +278,7 @@ func (s *Store) Put(uid string, rec caiquan.PlayerRecord) error {
 		lastSeen = &rec.LastSeen
 	}
 	_, err := s.pool.Exec(ctx, upsert,
-		uid, rec.Uname, rec.Uavatar, rec.Total, rec.Streak, rec.Rounds, lastSeen, store.ToStored(rec.Recent), rec.Writes, s.version, 0, rec.Renamed, rec.Banned)
+		uid, rec.Uname, rec.Uavatar, rec.Total, rec.Streak, rec.Rounds, lastSeen, store.RecentOf(rec), rec.Writes, s.version, 0, rec.Renamed, rec.Banned)
 	if err != nil {
 		return fmt.Errorf("postgres: put %s: %w", uid, err)
 	}

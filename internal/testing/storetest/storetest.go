@@ -162,6 +162,11 @@ func testRoundTrip(t *testing.T, open Opener) {
 		want.Recent = append(want.Recent, caiquan.AppliedRound{RoundID: fmt.Sprintf("r-%d", i),
 			Outcome: rules.Outcome{RoundScore: int32(i), Standing: rules.Standing{Total: int32(100 + i), Streak: int32(i % 3)}}})
 	}
+	// The newest round's whole result (a seat of another player and a bot's).
+	want.LastLines = []caiquan.ResultLine{
+		{UID: "ming", Choice: 2, Outcome: want.Recent[len(want.Recent)-1].Outcome},
+		{UID: "bot-r-39-1", Choice: 3},
+	}
 	if err := s.Save("ming", want); err != nil {
 		t.Fatal(err)
 	}
