@@ -39,6 +39,12 @@ type PlayerRecord struct {
 	// session that lost the room's result, on any member, shows it from
 	// the record.
 	LastLines []ResultLine
+	// Refused are rounds a player actor of the uid refused for good
+	// before it could apply them (its client was told they were void),
+	// newest last: a player actor of the uid on another member, which did
+	// not hear the refusal, finds it here when its Save of the round
+	// meets this record (Writes), and refuses the round too.
+	Refused []string
 	// Writes counts the Saves that made this record. Save stores a record
 	// only over the one it was made from (same Writes), and counts one
 	// more: two player actors of one uid (for a moment while a cluster's
@@ -61,12 +67,16 @@ func ApplyRound(rec PlayerRecord, roundID string, base int) (next PlayerRecord, 
 }
 
 // ApplyRoundWith is ApplyRound that also keeps lines, the round's whole
-// result, as the record's LastLines when the round is fresh.
+// result, as the record's LastLines when the round is fresh. A round rec
+// refused is not applied: next is rec, applied is zero and fresh false.
 func ApplyRoundWith(rec PlayerRecord, roundID string, base int, lines []ResultLine) (next PlayerRecord, applied AppliedRound, fresh bool) {
 	for _, r := range rec.Recent {
 		if r.RoundID == roundID {
 			return rec, r, false
 		}
+	}
+	if rec.Refuses(roundID) {
+		return rec, AppliedRound{}, false
 	}
 	out := rules.Apply(rec.Standing, base)
 	next = rec
@@ -89,4 +99,39 @@ func LastResult(rec PlayerRecord, round string) []ResultLine {
 		return nil
 	}
 	return rec.LastLines
+}
+
+// refusedRounds is how many refused round ids a record keeps. A refusal
+// matters only until the round's settle window closes, after which every
+// player actor refuses the round by itself.
+const refusedRounds = 8
+
+// RefuseRound records round as refused for good. A round rec applied
+// cannot be refused: then next is rec and ok is false.
+func RefuseRound(rec PlayerRecord, round string) (next PlayerRecord, ok bool) {
+	for _, r := range rec.Recent {
+		if r.RoundID == round {
+			return rec, false
+		}
+	}
+	if rec.Refuses(round) {
+		return rec, true
+	}
+	next = rec
+	// A fresh slice: rec's backing array may be shared with the caller's copy.
+	next.Refused = append(append(make([]string, 0, len(rec.Refused)+1), rec.Refused...), round)
+	if len(next.Refused) > refusedRounds {
+		next.Refused = next.Refused[len(next.Refused)-refusedRounds:]
+	}
+	return next, true
+}
+
+// Refuses reports whether rec holds round as refused.
+func (rec PlayerRecord) Refuses(round string) bool {
+	for _, r := range rec.Refused {
+		if r == round {
+			return true
+		}
+	}
+	return false
 }

@@ -38,3 +38,31 @@ func TestRecordKeepsTheLastResult(t *testing.T) {
 		t.Errorf("r2 is not the newest round any more, and shows %+v", got)
 	}
 }
+
+// A refused round is never applied, by any player actor that meets the
+// record; an applied round cannot be refused; a record keeps the newest
+// refusals only.
+func TestRefusedRoundIsNeverApplied(t *testing.T) {
+	var rec PlayerRecord
+	rec, _, _ = ApplyRound(rec, "played", 1)
+	if _, ok := RefuseRound(rec, "played"); ok {
+		t.Fatal("refused a round the record applied")
+	}
+	rec, ok := RefuseRound(rec, "lost")
+	if !ok || !rec.Refuses("lost") {
+		t.Fatalf("RefuseRound(lost) = %+v, %v", rec, ok)
+	}
+	next, applied, fresh := ApplyRound(rec, "lost", 1)
+	if fresh || applied.RoundID != "" || !reflect.DeepEqual(next, rec) {
+		t.Fatalf("applied a refused round: %+v %+v %v", next, applied, fresh)
+	}
+	if again, ok := RefuseRound(rec, "lost"); !ok || len(again.Refused) != 1 {
+		t.Fatalf("refusing twice: %+v, %v", again.Refused, ok)
+	}
+	for i := range 2 * refusedRounds {
+		rec, _ = RefuseRound(rec, string(rune('a'+i)))
+	}
+	if len(rec.Refused) != refusedRounds || rec.Refuses("lost") || !rec.Refuses(string(rune('a'+2*refusedRounds-1))) {
+		t.Fatalf("kept refusals %v: want the newest %d", rec.Refused, refusedRounds)
+	}
+}

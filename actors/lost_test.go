@@ -505,3 +505,58 @@ func TestSilentRoomEndsTheRoundByItsLastWord(t *testing.T) {
 		t.Fatalf("the room's late ask got %T %v, want a refusal", got, got)
 	}
 }
+
+// Two player actors of one uid, on members that disagree about its owner
+// (a partition), share one store. One refuses a round its session lost
+// (the client is told it is void); the other, which loaded the record
+// before and never heard of the refusal, is then asked by the room to
+// apply it. It must refuse too: the refusal is in the record, and its Save
+// meets it.
+func TestRefusalOfOnePlayerActorHoldsForAnother(t *testing.T) {
+	store := memory.New()
+	s := testSettings()
+	s.BotFill = time.Hour
+	srvA, systemA, _ := newServerWith(t, s, store)
+	srvB, systemB, _ := newServerWith(t, s, store)
+	now := time.Now()
+	apply := func(round string) *messages.ApplyRound {
+		return &messages.ApplyRound{Uid: "a", RoundId: round, BaseScore: 1, StartedUnixMs: now.UnixMilli(), DeadlineUnixMs: now.UnixMilli()}
+	}
+	ask := func(system *actor.ActorSystem, to *actor.PID, msg any) any {
+		t.Helper()
+		got, err := system.Root.RequestFuture(to, msg, time.Second).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	// B's player of a loads the record and stores a first round.
+	if got := ask(systemB, srvB.d.players, apply("first")); !isApplied(got) {
+		t.Fatalf("first round: %T %v", got, got)
+	}
+	if got := ask(systemA, srvA.d.players, &messages.AbortRound{Uid: "a", RoundId: "lost"}); !isRefused(got) {
+		t.Fatalf("A's player answered the abort with %T %v, want a refusal", got, got)
+	}
+	if got := ask(systemB, srvB.d.players, apply("lost")); !isRefused(got) {
+		t.Fatalf("B's player answered the room with %T %v after A refused the round, want a refusal", got, got)
+	}
+	rec, err := store.Load("a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rec.Recent {
+		if r.RoundID == "lost" {
+			t.Fatalf("the store holds the round a's client was told was void: %+v", rec.Recent)
+		}
+	}
+	// And the other way round: a round B stored is not refused by A.
+	if got := ask(systemB, srvB.d.players, apply("kept")); !isApplied(got) {
+		t.Fatalf("kept: %T %v", got, got)
+	}
+	if got := ask(systemA, srvA.d.players, &messages.AbortRound{Uid: "a", RoundId: "kept"}); !isApplied(got) {
+		t.Fatalf("A's player answered the abort of a round B stored with %T %v, want it applied", got, got)
+	}
+}
+
+func isApplied(m any) bool { _, ok := m.(*messages.RoundApplied); return ok }
+func isRefused(m any) bool { _, ok := m.(*messages.RoundRefused); return ok }

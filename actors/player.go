@@ -391,7 +391,11 @@ func (p *player) handleApplyRound(ctx actor.Context, msg *messages.ApplyRound) {
 		}
 		return // not saved means not applied: the room asks again
 	}
-	r, _ := p.find(msg.RoundId)
+	r, ok := p.find(msg.RoundId)
+	if !ok { // settle met a refusal of another player actor of the uid
+		p.refuse(ctx, msg.RoundId, "the round was aborted for this player")
+		return
+	}
 	p.keep.last = msg.Result
 	a := p.applied(r)
 	a.Waits = p.waitsOn(msg.RoundId)
@@ -401,7 +405,7 @@ func (p *player) handleApplyRound(ctx actor.Context, msg *messages.ApplyRound) {
 // mayNotApply says why the round of msg may never be applied by this
 // player, or "" when it may be.
 func (p *player) mayNotApply(msg *messages.ApplyRound) string {
-	if p.refusedBefore(msg.RoundId) {
+	if p.refusedBefore(msg.RoundId) || p.rec.Refuses(msg.RoundId) {
 		return "the round was aborted for this player"
 	}
 	if p.windowClosed(msg) {
@@ -440,11 +444,34 @@ func (p *player) handleAbortRound(ctx actor.Context, msg *messages.AbortRound) {
 		return
 	}
 	p.dropOwed(msg.RoundId)
-	if r, ok := p.storedElsewhere(msg.RoundId); ok {
+	if p.refusedBefore(msg.RoundId) { // a session asks again: stored once is enough
+		p.refuse(ctx, msg.RoundId, "the round was aborted for this player")
+		return
+	}
+	if r, ok := p.refuseInStore(msg.RoundId); ok {
 		ctx.Respond(p.applied(r))
 		return
 	}
 	p.refuse(ctx, msg.RoundId, "the round was aborted for this player")
+}
+
+// refuseInStore writes the refusal of round into the record before the
+// session is told: while members disagree about a uid's owner (a
+// partition), another player actor of the uid may be about to store the
+// round, and its Save then meets this one (Writes) and finds the refusal.
+// If that one stored the round first, the round is applied: ok, and the
+// session shows it. A store that cannot be written leaves the refusal in
+// this member's memory only, as before the record held refusals.
+func (p *player) refuseInStore(round string) (caiquan.AppliedRound, bool) {
+	err := p.save(func(rec caiquan.PlayerRecord) caiquan.PlayerRecord {
+		next, _ := caiquan.RefuseRound(rec, round)
+		return next
+	})
+	if err != nil {
+		p.d.log.Warn("player: refusal not stored", "uid", p.uid, "round", round, "err", err)
+		return p.storedElsewhere(round)
+	}
+	return p.find(round)
 }
 
 // lastResult is round's whole result as the room computed it, when it is
@@ -541,6 +568,11 @@ func (p *player) settle(ctx actor.Context) bool {
 		p.d.log.Error("player: save failed", "uid", p.uid, "rounds_owed", len(p.owed), "err", err)
 		p.retryLater(ctx)
 		return false
+	}
+	for _, m := range p.owed {
+		if _, ok := p.find(m.RoundId); !ok { // refused by another player actor of the uid
+			p.refuse(noAnswer{ctx}, m.RoundId, "")
+		}
 	}
 	p.owed = nil
 	stopTimer(p.retry)

@@ -79,6 +79,8 @@ type Record struct {
 	Renamed  bool      `json:"renamed,omitempty"`
 	Banned   bool      `json:"banned,omitempty"`
 	Recent   []Applied `json:"recent"`
+	// Refused: PlayerRecord.Refused, added within version 1 as well.
+	Refused []string `json:"x,omitempty"`
 }
 
 // ToStored turns applied rounds into their stored form.
@@ -143,7 +145,7 @@ func ToRecord(rec caiquan.PlayerRecord, v int) Record {
 	r := Record{
 		Version: v, Writes: rec.Writes, Total: rec.Total, Streak: rec.Streak, Rounds: rec.Rounds,
 		Uname: rec.Uname, Uavatar: rec.Uavatar, Recent: RecentOf(rec),
-		Renamed: rec.Renamed, Banned: rec.Banned,
+		Renamed: rec.Renamed, Banned: rec.Banned, Refused: rec.Refused,
 	}
 	if !rec.LastSeen.IsZero() {
 		r.LastSeen = rec.LastSeen.UTC()
@@ -160,6 +162,7 @@ func FromRecord(r Record) (caiquan.PlayerRecord, error) {
 		Standing: rules.Standing{Total: r.Total, Streak: r.Streak},
 		Rounds:   r.Rounds, Uname: r.Uname, Uavatar: r.Uavatar, LastSeen: r.LastSeen,
 		Recent: FromStored(r.Recent), LastLines: LinesOf(r.Recent), Writes: r.Writes, Renamed: r.Renamed, Banned: r.Banned,
+		Refused: refused(r.Refused),
 	}, nil
 }
 
@@ -185,4 +188,12 @@ func DecodeRecord(data []byte) (caiquan.PlayerRecord, error) {
 		return caiquan.PlayerRecord{}, err
 	}
 	return FromRecord(r)
+}
+
+// refused is rs, nil when empty: a store's empty list and none are one.
+func refused(rs []string) []string {
+	if len(rs) == 0 {
+		return nil
+	}
+	return rs
 }

@@ -64,6 +64,7 @@ CREATE INDEX IF NOT EXISTS caiquan_players_board
 ALTER TABLE caiquan_players ADD COLUMN IF NOT EXISTS v integer NOT NULL DEFAULT 1;
 ALTER TABLE caiquan_players ADD COLUMN IF NOT EXISTS renamed boolean NOT NULL DEFAULT false;
 ALTER TABLE caiquan_players ADD COLUMN IF NOT EXISTS banned boolean NOT NULL DEFAULT false;
+ALTER TABLE caiquan_players ADD COLUMN IF NOT EXISTS refused jsonb NOT NULL DEFAULT '[]';
 CREATE TABLE IF NOT EXISTS caiquan_avatars (
 	uid  text PRIMARY KEY,
 	name text NOT NULL UNIQUE,
@@ -157,7 +158,7 @@ func (s *Store) Load(uid string) (caiquan.PlayerRecord, error) {
 }
 
 // columns are what scan reads, in its order.
-const columns = `uname, uavatar, total, streak, rounds, last_seen, recent, writes, v, renamed, banned`
+const columns = `uname, uavatar, total, streak, rounds, last_seen, recent, writes, v, renamed, banned, refused`
 
 // scan reads one row of columns. A row that does not read as a record (a
 // version this release does not know, a recent list that does not decode)
@@ -165,7 +166,7 @@ const columns = `uname, uavatar, total, streak, rounds, last_seen, recent, write
 func (s *Store) scan(uid string, row pgx.Row) (caiquan.PlayerRecord, error) {
 	var r store.Record
 	var lastSeen *time.Time
-	err := row.Scan(&r.Uname, &r.Uavatar, &r.Total, &r.Streak, &r.Rounds, &lastSeen, &r.Recent, &r.Writes, &r.Version, &r.Renamed, &r.Banned)
+	err := row.Scan(&r.Uname, &r.Uavatar, &r.Total, &r.Streak, &r.Rounds, &lastSeen, &r.Recent, &r.Writes, &r.Version, &r.Renamed, &r.Banned, &r.Refused)
 	var scanErr pgx.ScanArgError
 	if errors.As(err, &scanErr) {
 		return caiquan.PlayerRecord{}, s.damaged(uid, err)
@@ -210,7 +211,7 @@ func (s *Store) Save(uid string, rec caiquan.PlayerRecord) error {
 	// actor on another node that saved meanwhile makes this one ErrStale.
 	tag, err := s.pool.Exec(ctx, upsert+`
 		WHERE caiquan_players.writes = $9`,
-		uid, rec.Uname, rec.Uavatar, rec.Total, rec.Streak, rec.Rounds, lastSeen, store.RecentOf(rec), rec.Writes, s.version, 1, rec.Renamed, rec.Banned)
+		uid, rec.Uname, rec.Uavatar, rec.Total, rec.Streak, rec.Rounds, lastSeen, store.RecentOf(rec), rec.Writes, s.version, 1, rec.Renamed, rec.Banned, refusedOf(rec))
 	if err != nil {
 		return fmt.Errorf("postgres: save %s: %w", uid, err)
 	}
@@ -230,7 +231,7 @@ func (s *Store) SaveBy(uid string, rec caiquan.PlayerRecord, by time.Time) error
 		lastSeen = &rec.LastSeen
 	}
 	tag, err := s.pool.Exec(ctx, upsertBy,
-		uid, rec.Uname, rec.Uavatar, rec.Total, rec.Streak, rec.Rounds, lastSeen, store.RecentOf(rec), rec.Writes, s.version, 1, rec.Renamed, rec.Banned, by)
+		uid, rec.Uname, rec.Uavatar, rec.Total, rec.Streak, rec.Rounds, lastSeen, store.RecentOf(rec), rec.Writes, s.version, 1, rec.Renamed, rec.Banned, by, refusedOf(rec))
 	if err != nil {
 		return fmt.Errorf("postgres: save %s: %w", uid, err)
 	}
@@ -246,27 +247,28 @@ func (s *Store) SaveBy(uid string, rec caiquan.PlayerRecord, by time.Time) error
 // upsertBy is upsert over the record it was made from ($9), only while the
 // database's clock is before $14.
 const upsertBy = `
-		INSERT INTO caiquan_players (uid, uname, uavatar, total, streak, rounds, last_seen, recent, writes, v, renamed, banned)
+		INSERT INTO caiquan_players (uid, uname, uavatar, total, streak, rounds, last_seen, recent, writes, v, renamed, banned, refused)
 		SELECT $1::text, $2::text, $3::text, $4::integer, $5::integer, $6::integer, $7::timestamptz, $8::jsonb,
-			$9::bigint + $11::bigint, $10::integer, $12::boolean, $13::boolean
+			$9::bigint + $11::bigint, $10::integer, $12::boolean, $13::boolean, $15::jsonb
 		WHERE clock_timestamp() < $14::timestamptz
 		ON CONFLICT (uid) DO UPDATE SET
 			uname = EXCLUDED.uname, uavatar = EXCLUDED.uavatar, total = EXCLUDED.total,
 			streak = EXCLUDED.streak, rounds = EXCLUDED.rounds, last_seen = EXCLUDED.last_seen,
 			recent = EXCLUDED.recent, writes = EXCLUDED.writes, v = EXCLUDED.v,
-			renamed = EXCLUDED.renamed, banned = EXCLUDED.banned
+			renamed = EXCLUDED.renamed, banned = EXCLUDED.banned, refused = EXCLUDED.refused
 		WHERE caiquan_players.writes = $9 AND clock_timestamp() < $14::timestamptz`
 
 // upsert writes a whole record; $9 is the Writes it was made from, $11
-// what Save adds to it.
+// what Save adds to it. A release before refused keeps the column as it
+// finds it.
 const upsert = `
-		INSERT INTO caiquan_players (uid, uname, uavatar, total, streak, rounds, last_seen, recent, writes, v, renamed, banned)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::bigint + $11::bigint, $10, $12, $13)
+		INSERT INTO caiquan_players (uid, uname, uavatar, total, streak, rounds, last_seen, recent, writes, v, renamed, banned, refused)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::bigint + $11::bigint, $10, $12, $13, $14)
 		ON CONFLICT (uid) DO UPDATE SET
 			uname = EXCLUDED.uname, uavatar = EXCLUDED.uavatar, total = EXCLUDED.total,
 			streak = EXCLUDED.streak, rounds = EXCLUDED.rounds, last_seen = EXCLUDED.last_seen,
 			recent = EXCLUDED.recent, writes = EXCLUDED.writes, v = EXCLUDED.v,
-			renamed = EXCLUDED.renamed, banned = EXCLUDED.banned`
+			renamed = EXCLUDED.renamed, banned = EXCLUDED.banned, refused = EXCLUDED.refused`
 
 // Put stores rec as it is, Writes included, over whatever uid has: for
 // import.
@@ -278,7 +280,7 @@ func (s *Store) Put(uid string, rec caiquan.PlayerRecord) error {
 		lastSeen = &rec.LastSeen
 	}
 	_, err := s.pool.Exec(ctx, upsert,
-		uid, rec.Uname, rec.Uavatar, rec.Total, rec.Streak, rec.Rounds, lastSeen, store.RecentOf(rec), rec.Writes, s.version, 0, rec.Renamed, rec.Banned)
+		uid, rec.Uname, rec.Uavatar, rec.Total, rec.Streak, rec.Rounds, lastSeen, store.RecentOf(rec), rec.Writes, s.version, 0, rec.Renamed, rec.Banned, refusedOf(rec))
 	if err != nil {
 		return fmt.Errorf("postgres: put %s: %w", uid, err)
 	}
@@ -453,4 +455,13 @@ func (s *Store) query(sql string, args ...any) ([]caiquan.RankedPlayer, error) {
 		return nil, fmt.Errorf("postgres: leaderboard: %w", err)
 	}
 	return out, nil
+}
+
+// refusedOf is rec's refused rounds as the refused column holds them: a
+// JSON array, never null.
+func refusedOf(rec caiquan.PlayerRecord) []string {
+	if rec.Refused == nil {
+		return []string{}
+	}
+	return rec.Refused
 }

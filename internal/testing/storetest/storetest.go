@@ -167,6 +167,7 @@ func testRoundTrip(t *testing.T, open Opener) {
 		{UID: "ming", Choice: 2, Outcome: want.Recent[len(want.Recent)-1].Outcome},
 		{UID: "bot-r-39-1", Choice: 3},
 	}
+	want.Refused = []string{"r-lost-1", "r-lost-2"}
 	if err := s.Save("ming", want); err != nil {
 		t.Fatal(err)
 	}
