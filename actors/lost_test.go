@@ -560,3 +560,74 @@ func TestRefusalOfOnePlayerActorHoldsForAnother(t *testing.T) {
 
 func isApplied(m any) bool { _, ok := m.(*messages.RoundApplied); return ok }
 func isRefused(m any) bool { _, ok := m.(*messages.RoundRefused); return ok }
+
+// cutStore is a memory.Store cut off from its player actors: while cut,
+// Saves block (the player is stuck, and answers nothing) and Loads fail.
+type cutStore struct {
+	*memory.Store
+	cut     atomic.Bool
+	stuck   chan struct{}
+	release chan struct{}
+}
+
+func (s *cutStore) Save(uid string, rec caiquan.PlayerRecord) error {
+	if s.cut.Load() {
+		s.stuck <- struct{}{}
+		<-s.release
+	}
+	return s.Store.Save(uid, rec)
+}
+
+func (s *cutStore) Load(uid string) (caiquan.PlayerRecord, error) {
+	if s.cut.Load() {
+		return caiquan.PlayerRecord{}, errors.New("cut off")
+	}
+	return s.Store.Load(uid)
+}
+
+// A lost round whose fate nothing in reach can tell (the player does not
+// answer and the store cannot be read) is not called void: the player may
+// have stored it. A client of our protocol is sent away with 1013 to
+// connect again; a Socket.IO client, which may be the 2016 page that knows
+// no reconnect state, gets the void.
+func TestLostRoundNobodyKnows(t *testing.T) {
+	for _, resumable := range []bool{true, false} {
+		t.Run(map[bool]string{true: "ws", false: "socketio"}[resumable], func(t *testing.T) {
+			store := &cutStore{Store: memory.New(), stuck: make(chan struct{}, 1), release: make(chan struct{})}
+			defer close(store.release)
+			s := testSettings()
+			s.BotFill = time.Hour
+			srv, system, _ := newServerWith(t, s, store)
+			a := &client{t: t, conn: newFakeConn(), uid: "a"}
+			a.conn.resumable = resumable
+			a.s = srv.OpenSession(a.conn)
+			a.send(&messages.Envelope{Body: &messages.Envelope_Hello{Hello: &messages.Hello{User: &messages.User{Uid: "a"}}}})
+			a.expect("hi")
+			a.join()
+			store.cut.Store(true)
+			now := time.Now()
+			system.Root.Send(srv.d.players, &messages.ApplyRound{Uid: "a", RoundId: "other", BaseScore: 1, StartedUnixMs: now.UnixMilli(), DeadlineUnixMs: now.UnixMilli()})
+			select {
+			case <-store.stuck:
+			case <-time.After(3 * time.Second):
+				t.Fatal("the player did not save")
+			}
+			// A round whose deadline passed 5 s ago, whose room says nothing.
+			room, _ := spawnSpy(system)
+			start := &messages.Start{RoundId: "lost", GameTimeMs: -5000, RoomUsers: []*messages.RoomUser{{Uid: "a"}, {Uid: "bot-lost-1"}}}
+			system.Root.RequestWithCustomSender(sessionPID(a), start, room)
+			a.expect("start")
+			if !resumable {
+				if v := a.expect("void").GetVoid(); v.RoundId != "lost" {
+					t.Fatalf("void of %q, want lost", v.RoundId)
+				}
+				return
+			}
+			eventually(t, "the connection closes", func() bool { closed, _ := a.conn.closeCode(); return closed })
+			if _, code := a.conn.closeCode(); code != messages.CloseTryAgain {
+				t.Fatalf("closed with %d, want %d", code, messages.CloseTryAgain)
+			}
+			a.quiet(100 * time.Millisecond) // no void, no result
+		})
+	}
+}

@@ -980,8 +980,7 @@ func (s *session) handleAbortRetry(ctx actor.Context, msg *messages.AbortRetry) 
 		s.readLost(ctx)
 	}
 	if !now.Before(s.lost.by) {
-		ctx.Logger().Warn("session: the player actor did not answer for a lost round; void", "uid", s.user.Uid, "round", s.round)
-		s.voidLost(ctx, "the room stopped, and the player's server did not answer")
+		s.giveUpLost(ctx)
 		return
 	}
 	s.askLost(ctx, nil)
@@ -1074,6 +1073,26 @@ func (s *session) endLost(ctx actor.Context, a *messages.RoundApplied, result *m
 	s.standing = rules.Standing{Total: a.TotalScore, Streak: a.WinStreak}
 	s.endRound(ctx)
 	s.send(&messages.Envelope{Body: &messages.Envelope_Result{Result: result}})
+}
+
+// giveUpLost ends a lost round whose fate nothing in reach could tell:
+// the player's member and the store are cut off, and the player may have
+// stored the round. A void would say that no score changed, which may be
+// false. So a client of our protocol is sent away instead (1013): it
+// connects again, to another node or here once the link is back, and its
+// hi shows what the player holds. Socket.IO clients get the void: the
+// 2016 page knows no reconnect state and would hang at its countdown
+// (it sees the void as a result that changes nothing).
+func (s *session) giveUpLost(ctx actor.Context) {
+	if rc, ok := s.conn.(resumableConn); ok && rc.Resumable() {
+		ctx.Logger().Warn("session: nothing in reach knows how a lost round ended; closing the connection", "uid", s.user.Uid, "round", s.round)
+		s.endRound(ctx)
+		s.conn.Close(messages.CloseTryAgain, "this server cannot learn how your round ended; connect again")
+		ctx.Stop(ctx.Self())
+		return
+	}
+	ctx.Logger().Warn("session: the player actor did not answer for a lost round; void", "uid", s.user.Uid, "round", s.round)
+	s.voidLost(ctx, "the room stopped, and the player's server did not answer")
 }
 
 func (s *session) voidLost(ctx actor.Context, reason string) {

@@ -37,6 +37,7 @@ const (
 	ClosePolicy        = 1008 // origin, flood, handshake timeout
 	CloseTooBig        = 1009 // a frame over the size limit
 	CloseInternal      = 1011
+	CloseTryAgain      = 1013 // this server cannot learn how the client's round ended (cut off); reconnect, maybe elsewhere
 	CloseReplaced      = 4001 // the same player connected again elsewhere, or resumed this session
 	CloseSlowConsumer  = 4002 // the client did not read its messages in time
 	CloseHelloTimeout  = 4003 // no hello within the handshake timeout
