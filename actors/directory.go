@@ -123,6 +123,7 @@ func (d *directory) handleRegister(ctx actor.Context, msg *messages.Register) {
 		Uname:         msg.Uname,
 		Uavatar:       msg.Uavatar,
 		SinceUnixNano: msg.SinceUnixNano,
+		Reload:        msg.Reload,
 	})
 }
 

@@ -631,3 +631,35 @@ func TestLostRoundNobodyKnows(t *testing.T) {
 		})
 	}
 }
+
+// A session that was held while a round it did not see may have run asks
+// its player to read its record again (Register.reload): another player
+// actor of the uid, on a member that disagreed about its owner, may have
+// stored that round, and the seat must show the standing the next round
+// is scored from.
+func TestReloadShowsARoundAnotherPlayerActorStored(t *testing.T) {
+	store := memory.New()
+	s := testSettings()
+	srvA, systemA, _ := newServerWith(t, s, store)
+	srvB, systemB, _ := newServerWith(t, s, store)
+	spy, got := spawnSpy(systemA)
+	register := func(reload bool) *messages.Attached {
+		t.Helper()
+		systemA.Root.RequestWithCustomSender(srvA.d.players, &messages.Register{Uid: "a", Reload: reload}, spy)
+		return recvType[*messages.Attached](t, got, 2*time.Second)
+	}
+	if at := register(false); at.TotalScore != 0 { // A's player of a holds the empty record
+		t.Fatalf("first attach: %v", at)
+	}
+	now := time.Now()
+	apply := &messages.ApplyRound{Uid: "a", RoundId: "elsewhere", BaseScore: 1, StartedUnixMs: now.UnixMilli(), DeadlineUnixMs: now.UnixMilli()}
+	if res, err := systemB.Root.RequestFuture(srvB.d.players, apply, time.Second).Result(); err != nil || !isApplied(res) {
+		t.Fatalf("B's player: %v, %v", res, err)
+	}
+	if at := register(false); at.TotalScore != 0 {
+		t.Fatalf("without reload A's player shows %d; this test needs it to hold the old record", at.TotalScore)
+	}
+	if at := register(true); at.TotalScore != 1 || at.WinStreak != 1 {
+		t.Fatalf("after reload A's player shows total %d streak %d, want the round B's player stored (1, 1)", at.TotalScore, at.WinStreak)
+	}
+}

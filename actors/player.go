@@ -216,6 +216,9 @@ func (p *player) handleAttach(ctx actor.Context, msg *messages.Attach) {
 	p.session, p.sessionSince = msg.Session, msg.SinceUnixNano
 	p.uname, p.uavatar = msg.Uname, msg.Uavatar
 	p.idleUnlessAttached(ctx)
+	if msg.Reload && len(p.owed) == 0 {
+		p.reload()
+	}
 	attached := &messages.Attached{
 		Player:     ctx.Self(),
 		TotalScore: p.rec.Total,
@@ -482,6 +485,19 @@ func (p *player) lastResult(round string) *messages.Result {
 		return l
 	}
 	return storedResult(p.rec, round)
+}
+
+// reload reads the record from the store again: while members disagree
+// about a uid's owner, another player actor of the uid may have stored a
+// round this one never heard of, and a seat must show the standing the
+// round will be scored from. A failed read keeps what the player holds.
+func (p *player) reload() {
+	rec, err := p.store.Load(p.uid)
+	if err != nil {
+		p.d.log.Warn("player: reload failed", "uid", p.uid, "err", err)
+		return
+	}
+	p.rec = rec
 }
 
 // storedElsewhere loads the record again before a refusal: while members

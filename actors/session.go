@@ -649,7 +649,7 @@ func (s *session) sendJoin(ctx actor.Context) {
 		// its Attached sends the join (or, unanswered, the tick at
 		// refreshBy).
 		s.stale, w.refreshBy = false, now.Add(refreshWait)
-		ctx.Request(s.d.playersOf(s.user.Uid), &messages.Register{Uid: s.user.Uid, Uname: s.user.Uname, Uavatar: s.user.Uavatar, SinceUnixNano: s.since})
+		ctx.Request(s.d.playersOf(s.user.Uid), &messages.Register{Uid: s.user.Uid, Uname: s.user.Uname, Uavatar: s.user.Uavatar, SinceUnixNano: s.since, Reload: true})
 		s.rejoinIn(ctx, refreshWait)
 		return
 	}

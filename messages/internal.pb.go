@@ -800,6 +800,11 @@ type Register struct {
 	// last (an old session asks again after its player died, as the new
 	// one attaches). 0 (a member of an earlier release): the last comes.
 	SinceUnixNano int64 `protobuf:"varint,5,opt,name=since_unix_nano,json=sinceUnixNano,proto3" json:"since_unix_nano,omitempty"`
+	// reload: a round of the uid that the session did not see may have
+	// changed its standing (the session was held or told to wait); the
+	// player reads its record from the store before it answers, since
+	// another player actor of the uid may have stored that round.
+	Reload        bool `protobuf:"varint,6,opt,name=reload,proto3" json:"reload,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -869,6 +874,13 @@ func (x *Register) GetSinceUnixNano() int64 {
 	return 0
 }
 
+func (x *Register) GetReload() bool {
+	if x != nil {
+		return x.Reload
+	}
+	return false
+}
+
 // directory -> player, on behalf of a session.
 type Attach struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
@@ -878,6 +890,8 @@ type Attach struct {
 	Uavatar string                 `protobuf:"bytes,4,opt,name=uavatar,proto3" json:"uavatar,omitempty"`
 	// since_unix_nano: Register.since_unix_nano.
 	SinceUnixNano int64 `protobuf:"varint,5,opt,name=since_unix_nano,json=sinceUnixNano,proto3" json:"since_unix_nano,omitempty"`
+	// reload: Register.reload.
+	Reload        bool `protobuf:"varint,6,opt,name=reload,proto3" json:"reload,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -945,6 +959,13 @@ func (x *Attach) GetSinceUnixNano() int64 {
 		return x.SinceUnixNano
 	}
 	return 0
+}
+
+func (x *Attach) GetReload() bool {
+	if x != nil {
+		return x.Reload
+	}
+	return false
 }
 
 // player -> session.
@@ -3889,20 +3910,22 @@ const file_internal_proto_rawDesc = "" +
 	"\bround_id\x18\x01 \x01(\tR\aroundId\x12\x10\n" +
 	"\x03uid\x18\x02 \x01(\tR\x03uid\"$\n" +
 	"\aBotTick\x12\x19\n" +
-	"\bround_id\x18\x01 \x01(\tR\aroundId\"\x92\x01\n" +
+	"\bround_id\x18\x01 \x01(\tR\aroundId\"\xaa\x01\n" +
 	"\bRegister\x12\x10\n" +
 	"\x03uid\x18\x01 \x01(\tR\x03uid\x12\x14\n" +
 	"\x05uname\x18\x02 \x01(\tR\x05uname\x12\x18\n" +
 	"\auavatar\x18\x03 \x01(\tR\auavatar\x12\x1c\n" +
 	"\tforwarded\x18\x04 \x01(\bR\tforwarded\x12&\n" +
-	"\x0fsince_unix_nano\x18\x05 \x01(\x03R\rsinceUnixNano\"\x9e\x01\n" +
+	"\x0fsince_unix_nano\x18\x05 \x01(\x03R\rsinceUnixNano\x12\x16\n" +
+	"\x06reload\x18\x06 \x01(\bR\x06reload\"\xb6\x01\n" +
 	"\x06Attach\x12$\n" +
 	"\asession\x18\x01 \x01(\v2\n" +
 	".actor.PIDR\asession\x12\x16\n" +
 	"\x06online\x18\x02 \x01(\x05R\x06online\x12\x14\n" +
 	"\x05uname\x18\x03 \x01(\tR\x05uname\x12\x18\n" +
 	"\auavatar\x18\x04 \x01(\tR\auavatar\x12&\n" +
-	"\x0fsince_unix_nano\x18\x05 \x01(\x03R\rsinceUnixNano\"\xea\x01\n" +
+	"\x0fsince_unix_nano\x18\x05 \x01(\x03R\rsinceUnixNano\x12\x16\n" +
+	"\x06reload\x18\x06 \x01(\bR\x06reload\"\xea\x01\n" +
 	"\bAttached\x12\"\n" +
 	"\x06player\x18\x01 \x01(\v2\n" +
 	".actor.PIDR\x06player\x12\x1f\n" +
