@@ -663,3 +663,58 @@ func TestReloadShowsARoundAnotherPlayerActorStored(t *testing.T) {
 		t.Fatalf("after reload A's player shows total %d streak %d, want the round B's player stored (1, 1)", at.TotalScore, at.WinStreak)
 	}
 }
+
+// clusterPlacement is a single member that says it is part of a cluster.
+type clusterPlacement struct{ localPlacement }
+
+// A player actor made on a member while its uid was active a moment ago
+// (on a member that died) cannot know whether a session of the uid sits in
+// a round elsewhere, and neither can a lobby that moved: its first session
+// joins no queue before such a round would surely be over. A uid idle for
+// long, or a server alone (a restart ended every round), is not held.
+func TestPlayerMadeAgainHoldsJoinsForAnUnknownRound(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		seen    time.Duration // before now
+		cluster bool
+		held    bool
+	}{
+		{"active in a cluster", 0, true, true},
+		{"idle for long", time.Hour, true, false},
+		{"alone", 0, false, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			clock := newFakeClock()
+			s := testSettings()
+			s.Clock = clock
+			if c.cluster {
+				s.Placement = clusterPlacement{localPlacement{self: "nonhost"}}
+			}
+			store := memory.New()
+			if err := store.Save("a", caiquan.PlayerRecord{Rounds: 1, LastSeen: clock.Now().Add(-c.seen)}); err != nil {
+				t.Fatal(err)
+			}
+			srv, _, _ := newServerWith(t, s, store)
+			a := connect(t, srv, "a")
+			a.join()
+			mayRun := s.RoundTime + s.settleWithin() + finalAsks*s.SettleRetry
+			var advanced time.Duration
+			for started := false; !started; {
+				select {
+				case env := <-a.conn.out:
+					started = kindOf(env) == "start"
+					continue
+				case <-time.After(20 * time.Millisecond):
+				}
+				if advanced > 10*time.Second {
+					t.Fatal("never seated")
+				}
+				clock.Advance(50 * time.Millisecond)
+				advanced += 50 * time.Millisecond
+			}
+			if held := advanced >= mayRun; held != c.held {
+				t.Fatalf("seated after %v of the clock (a round may run %v): held %v, want %v", advanced, mayRun, held, c.held)
+			}
+		})
+	}
+}

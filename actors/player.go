@@ -45,6 +45,10 @@ type player struct {
 	// left: the last round of the uid that this player knows is over for
 	// every client (Attached.last_round); "" when it knows none.
 	left string
+	// unknownUntil: a round this player never heard of may run until then
+	// (it was made while the uid was active on another member); a session
+	// that attaches meanwhile joins no queue before it.
+	unknownUntil time.Time
 }
 
 // openSeat is a round a session of the uid sits in.
@@ -59,6 +63,9 @@ type openSeat struct {
 // earlier one must stay refused, before anything else in the mailbox is
 // handled.
 type playerKeep struct {
+	// lived: a player of the uid started on this member before; one that
+	// restarts knows the seats its sessions told it of.
+	lived   bool
 	refused []refusal
 	// last is the result the room computed for the round this player
 	// applied last (ApplyRound.result), for a session that lost it.
@@ -178,10 +185,34 @@ func (p *player) handleStarted(ctx actor.Context) {
 		panic(fmt.Sprintf("player %s: load: %v", p.uid, err))
 	}
 	p.rec = rec
+	if !p.keep.lived {
+		p.keep.lived = true
+		p.holdForUnknownRound()
+	}
 	// The directory sends a new player its session right after spawning
 	// it: the check, queued behind that, finds it attached, and an
 	// attached player keeps no timer.
 	ctx.Send(ctx.Self(), checkIdle{})
+}
+
+// holdForUnknownRound: a player made on this member for the first time,
+// while the uid was active a moment ago (on a member that died, or that
+// owned the uid before the member list changed), cannot know whether a
+// session of the uid sits in a round elsewhere; neither can a lobby that
+// moved. A round seated after the record was last seen may run for as
+// long as a join waits, a round lasts and its room's last word comes; a
+// new session waits that long, at most, before it joins (then reads the
+// record again), so that it is not seated in two rounds at once.
+// Alone, no round runs where this member is not: a restart ended them all.
+func (p *player) holdForUnknownRound() {
+	if _, alone := p.d.place.(localPlacement); alone || p.rec.Rounds == 0 || p.rec.LastSeen.IsZero() {
+		return
+	}
+	now := p.d.settings.Clock.Now()
+	mayRun := p.d.settings.RoundTime + p.d.settings.settleWithin() + finalAsks*p.d.settings.SettleRetry
+	if now.Sub(p.rec.LastSeen) < p.d.settings.BotFill+offerWait+mayRun {
+		p.unknownUntil = now.Add(mayRun)
+	}
 }
 
 // checkIdle is a player's message to itself: start the idle timeout unless
@@ -234,6 +265,9 @@ func (p *player) handleAttach(ctx actor.Context, msg *messages.Attach) {
 		} else {
 			p.seat, p.left = nil, o.round
 		}
+	}
+	if attached.BusyUntilUnixMs == 0 && p.d.settings.Clock.Now().Before(p.unknownUntil) {
+		attached.BusyUntilUnixMs = p.unknownUntil.UnixMilli()
 	}
 	attached.LastRound = p.left
 	ctx.Send(msg.Session, attached)
