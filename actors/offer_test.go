@@ -405,3 +405,28 @@ func offeringRoom(t *testing.T, round string) (*Server, *actor.ActorSystem, *act
 	}
 	return srv, system, room, seats
 }
+
+// A seat offered with a standing the session no longer holds comes from an
+// old join of its (held up in a paused member, or read by a lobby that
+// moved): the round would score from another standing than the client
+// saw last. The session declines it and queues anew.
+func TestOfferOfAStaleSeatIsDeclined(t *testing.T) {
+	s := testSettings()
+	s.BotFill = time.Hour
+	srv, system := newTestServer(t, s)
+	a := connect(t, srv, "a")
+	a.join()
+	a.expect("queued")
+	room, roomCh := spawnSpy(system)
+	stale := &messages.Start{RoundId: "stale", GameTimeMs: 1000, RoomUsers: []*messages.RoomUser{{Uid: "a", TotalScore: 3, WinStreak: 2}, {Uid: "b"}}}
+	system.Root.RequestWithCustomSender(sessionPID(a), &messages.SeatOffer{Start: stale}, room)
+	if l := recvType[*messages.LeaveRoom](t, roomCh, recvTimeout); l.RoundId != "stale" || !l.Declined {
+		t.Fatalf("a answered the stale seat with %v, want a decline", l)
+	}
+	// The seat a holds (0, 0) is taken.
+	fresh := &messages.Start{RoundId: "fresh", GameTimeMs: 1000, RoomUsers: []*messages.RoomUser{{Uid: "a"}, {Uid: "b"}}}
+	system.Root.RequestWithCustomSender(sessionPID(a), &messages.SeatOffer{Start: fresh}, room)
+	if tk := recvType[*messages.SeatTaken](t, roomCh, recvTimeout); tk.RoundId != "fresh" {
+		t.Fatalf("a took %q", tk.RoundId)
+	}
+}

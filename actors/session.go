@@ -782,12 +782,34 @@ func (s *session) handleOffer(ctx actor.Context, msg *messages.SeatOffer) {
 		ctx.Request(room, &messages.LeaveRoom{RoundId: round, Uid: s.user.Uid, Declined: true})
 		return
 	}
+	if s.seatShowsAnother(msg.GetStart()) {
+		// An old join of ours seated us (held up in a paused member, or
+		// read by a lobby that moved): its seat shows a standing we no
+		// longer hold, and the round would score from another. The lobby
+		// counts us seated, so queue anew.
+		s.withdrawn, s.leftRound = round, round
+		ctx.Request(room, &messages.LeaveRoom{RoundId: round, Uid: s.user.Uid, Declined: true})
+		s.wait.ticket = uint64(s.d.settings.Clock.Now().UnixNano())
+		s.sendJoin(ctx)
+		return
+	}
 	// No joins while the seat is held (a lobby that seated the session
 	// again would be declined); the rejoin timer wakes it when the offer
 	// lapses.
 	s.wait.offer = seatOffer{room: room, round: round, by: s.d.settings.Clock.Now().Add(offerWait)}
 	s.rejoinIn(ctx, offerWait)
 	ctx.Request(room, &messages.SeatTaken{RoundId: round, Uid: s.user.Uid})
+}
+
+// seatShowsAnother reports whether start seats this session's uid with a
+// standing other than the one the session holds.
+func (s *session) seatShowsAnother(start *messages.Start) bool {
+	for _, u := range start.GetRoomUsers() {
+		if u.Uid == s.user.Uid {
+			return u.TotalScore != s.standing.Total || u.WinStreak != s.standing.Streak
+		}
+	}
+	return false
 }
 
 // declineOffer gives back the seat this session took and still waits to
