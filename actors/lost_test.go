@@ -718,3 +718,73 @@ func TestPlayerMadeAgainHoldsJoinsForAnUnknownRound(t *testing.T) {
 		})
 	}
 }
+
+// blockStore is a memory.Store whose Saves of records that hold round
+// block until release: a player actor stalled in the middle of a write.
+type blockStore struct {
+	*memory.Store
+	round   string
+	stuck   chan struct{}
+	release chan struct{}
+}
+
+func (s *blockStore) Save(uid string, rec caiquan.PlayerRecord) error {
+	for _, r := range rec.Recent {
+		if r.RoundID == s.round {
+			s.stuck <- struct{}{}
+			<-s.release
+		}
+	}
+	return s.Store.Save(uid, rec)
+}
+
+// A session that finds a lost round not stored writes its refusal into the
+// record before it tells the client void: a player's save of the round
+// that began earlier and commits later (its member stalled mid-write)
+// then meets the refusal and stores nothing.
+func TestLostRoundRefusedInTheStore(t *testing.T) {
+	store := &blockStore{Store: memory.New(), round: "lost", stuck: make(chan struct{}, 1), release: make(chan struct{})}
+	s := testSettings()
+	s.BotFill = time.Hour
+	srv, system, _ := newServerWith(t, s, store)
+	a := connect(t, srv, "a")
+	a.join()
+	room, _ := spawnSpy(system)
+	// A round whose deadline passed a second ago (its settle window is
+	// closed), whose room says nothing.
+	start := &messages.Start{RoundId: "lost", GameTimeMs: -1000, RoomUsers: []*messages.RoomUser{{Uid: "a"}, {Uid: "bot-lost-1"}}}
+	// The player stores the round and stalls before its write lands.
+	now := time.Now()
+	apply := &messages.ApplyRound{Uid: "a", RoundId: "lost", BaseScore: 1, StartedUnixMs: now.UnixMilli(), DeadlineUnixMs: now.UnixMilli()}
+	applied := system.Root.RequestFuture(srv.d.players, apply, 5*time.Second)
+	select {
+	case <-store.stuck:
+	case <-time.After(3 * time.Second):
+		t.Fatal("the player did not save")
+	}
+	system.Root.RequestWithCustomSender(sessionPID(a), start, room)
+	a.expect("start")
+	if v := a.expect("void").GetVoid(); v.RoundId != "lost" {
+		t.Fatalf("void of %q, want lost", v.RoundId)
+	}
+	if rec, err := store.Load("a"); err != nil || !rec.Refuses("lost") {
+		t.Fatalf("after the void the store holds %+v, %v; want the round refused", rec, err)
+	}
+	close(store.release) // the stalled write lands now
+	res, err := applied.Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !isRefused(res) {
+		t.Fatalf("the stalled player answered %T %v, want a refusal", res, res)
+	}
+	rec, err := store.Load("a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rec.Recent {
+		if r.RoundID == "lost" {
+			t.Fatalf("the store holds the round its client was told was void: %+v", rec)
+		}
+	}
+}

@@ -1010,15 +1010,42 @@ func (s *session) handleAbortRetry(ctx actor.Context, msg *messages.AbortRetry) 
 
 // readLost asks the store about the lost round once its settle window has
 // closed: no player applies it after that, so what the store holds is its
-// fate, and a session cut off from its player's member (not from the
-// store) learns it there.
+// fate (refused there, unless stored), and a session cut off from its
+// player's member (not from the store) learns it there.
 func (s *session) readLost(ctx actor.Context) {
 	s.lost.read = true
 	store, root, self, uid, round := s.d.store, s.d.system.Root, ctx.Self(), s.user.Uid, s.round
 	go func() {
-		rec, err := store.Load(uid)
+		rec, err := refuseUnlessStored(store, uid, round)
 		root.Send(self, lostRead{round: round, rec: rec, err: err})
 	}()
+}
+
+// refuseUnlessStored returns uid's record with round either applied or
+// refused for good. A read alone could miss a player's save that began
+// inside the window and commits later (its member stalled mid-write);
+// the refusal is written over the record read, so such a save meets it
+// (the record's write count) and stores nothing, or it committed first
+// and the write, stale, reads the round on its next try.
+func refuseUnlessStored(store caiquan.Store, uid, round string) (caiquan.PlayerRecord, error) {
+	for try := 0; ; try++ {
+		rec, err := store.Load(uid)
+		if err != nil {
+			return rec, err
+		}
+		next, ok := caiquan.RefuseRound(rec, round)
+		if !ok || rec.Refuses(round) {
+			return rec, nil // stored, or refused already
+		}
+		err = store.Save(uid, next)
+		if err == nil {
+			next.Writes++
+			return next, nil
+		}
+		if !errors.Is(err, caiquan.ErrStale) || try == staleRetries {
+			return rec, err
+		}
+	}
 }
 
 func (s *session) handleLostRead(ctx actor.Context, msg lostRead) {
