@@ -430,3 +430,25 @@ func TestOfferOfAStaleSeatIsDeclined(t *testing.T) {
 		t.Fatalf("a took %q", tk.RoundId)
 	}
 }
+
+// A session that took a seat and died before the start reached it leaves a
+// round running with the uid seated: the player learns of the seat when
+// the offer is taken, so a new session of the uid waits for that round
+// instead of being seated in a second one.
+func TestPlayerKnowsATakenSeatBeforeTheStart(t *testing.T) {
+	s := testSettings()
+	srv, system := newTestServer(t, s)
+	a := connect(t, srv, "a")
+	a.join()
+	a.expect("queued")
+	room, roomCh := spawnSpy(system)
+	start := &messages.Start{RoundId: "offered", GameTimeMs: 1000, RoomUsers: []*messages.RoomUser{{Uid: "a"}, {Uid: "b"}}}
+	system.Root.RequestWithCustomSender(sessionPID(a), &messages.SeatOffer{Start: start}, room)
+	recvType[*messages.SeatTaken](t, roomCh, recvTimeout)
+	a.s.Closed("gone") // its node died, say, before the start came
+	eventually(t, "a's session ended", func() bool { closed, _ := a.conn.closeCode(); return closed })
+	again := connect(t, srv, "a")
+	again.join()
+	// Bots fill a room after 100 ms; the round a took may run seconds more.
+	again.quiet(time.Second)
+}

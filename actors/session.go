@@ -796,8 +796,17 @@ func (s *session) handleOffer(ctx actor.Context, msg *messages.SeatOffer) {
 	// No joins while the seat is held (a lobby that seated the session
 	// again would be declined); the rejoin timer wakes it when the offer
 	// lapses.
-	s.wait.offer = seatOffer{room: room, round: round, by: s.d.settings.Clock.Now().Add(offerWait)}
+	now := s.d.settings.Clock.Now()
+	s.wait.offer = seatOffer{room: room, round: round, by: now.Add(offerWait)}
 	s.rejoinIn(ctx, offerWait)
+	if s.player != nil {
+		// The player learns of the seat now, not at the start: this
+		// session may die before the start reaches it while the round
+		// runs on, and a new session of the uid must wait for it. The
+		// start comes within offerWait, or the seat is a bot's.
+		deadline := now.Add(offerWait + time.Duration(msg.GetStart().GetGameTimeMs())*time.Millisecond)
+		ctx.Request(s.player, &messages.Seated{Uid: s.user.Uid, RoundId: round, DeadlineUnixMs: deadline.UnixMilli()})
+	}
 	ctx.Request(room, &messages.SeatTaken{RoundId: round, Uid: s.user.Uid})
 }
 
@@ -881,10 +890,10 @@ func (s *session) handleStart(ctx actor.Context, msg *messages.Start) {
 	s.debug("session: seated")
 	s.roundEnd = s.d.settings.Clock.Now().Add(time.Duration(msg.GameTimeMs) * time.Millisecond)
 	s.start = msg
-	if s.player != nil {
-		ctx.Request(s.player, &messages.Seated{Uid: s.user.Uid, RoundId: msg.RoundId, DeadlineUnixMs: s.roundEnd.UnixMilli()})
-	}
-	if !taken { // a taken offer was answered with SeatTaken then
+	if !taken { // a taken offer was answered with SeatTaken, and the player told, then
+		if s.player != nil {
+			ctx.Request(s.player, &messages.Seated{Uid: s.user.Uid, RoundId: msg.RoundId, DeadlineUnixMs: s.roundEnd.UnixMilli()})
+		}
 		ctx.Request(room, &messages.SeatTaken{RoundId: msg.RoundId, Uid: s.user.Uid})
 	}
 	if remote(ctx, room) {
