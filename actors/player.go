@@ -500,14 +500,12 @@ func (p *player) handleAbortRound(ctx actor.Context, msg *messages.AbortRound) {
 // session shows it. A store that cannot be written leaves the refusal in
 // this member's memory only, as before the record held refusals.
 func (p *player) refuseInStore(round string) (caiquan.AppliedRound, bool) {
-	err := p.save(func(rec caiquan.PlayerRecord) caiquan.PlayerRecord {
-		next, _ := caiquan.RefuseRound(rec, round)
-		return next
-	})
+	rec, err := refuseUnlessStored(p.store, p.uid, round)
 	if err != nil {
 		p.d.log.Warn("player: refusal not stored", "uid", p.uid, "round", round, "err", err)
 		return p.storedElsewhere(round)
 	}
+	p.rec = rec // what the store holds; the next Save starts from it
 	return p.find(round)
 }
 
