@@ -22,6 +22,13 @@ var ErrStale = errors.New("store: the record changed since it was loaded")
 // reached the store: nothing was stored.
 var ErrTooLate = errors.New("store: the write reached the store after its time")
 
+// ErrMaybeStored marks a failed write whose outcome is unknown: it went out
+// to a store across a network and no answer came back (a timeout, a
+// connection lost mid-statement), so it may have been stored. Only a read
+// that fences later writes (a compare-and-save) can tell; a writer must
+// not act as if nothing was stored.
+var ErrMaybeStored = errors.New("store: the write may have been stored")
+
 // SaverBy is a Store whose writes may reach it late: a database across a
 // network that was cut, where the client's write goes out once the link
 // is back, long after the writer gave up on it. SaveBy is Save, except

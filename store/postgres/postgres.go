@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/caiquan/caiquan"
@@ -213,12 +214,23 @@ func (s *Store) Save(uid string, rec caiquan.PlayerRecord) error {
 		WHERE caiquan_players.writes = $9`,
 		uid, rec.Uname, rec.Uavatar, rec.Total, rec.Streak, rec.Rounds, lastSeen, store.RecentOf(rec), rec.Writes, s.version, 1, rec.Renamed, rec.Banned, refusedOf(rec))
 	if err != nil {
-		return fmt.Errorf("postgres: save %s: %w", uid, err)
+		return saveError(uid, err)
 	}
 	if tag.RowsAffected() == 0 {
 		return caiquan.ErrStale
 	}
 	return nil
+}
+
+// saveError is a failed write's error. One that may have reached the
+// database (sent, and no answer) carries caiquan.ErrMaybeStored; one
+// the database refused, or that never left (pgconn.SafeToRetry), does not.
+func saveError(uid string, err error) error {
+	var refused *pgconn.PgError
+	if pgconn.SafeToRetry(err) || errors.As(err, &refused) {
+		return fmt.Errorf("postgres: save %s: %w", uid, err)
+	}
+	return fmt.Errorf("postgres: save %s: %w: %w", uid, caiquan.ErrMaybeStored, err)
 }
 
 // SaveBy is Save, done only while the database's clock is before by (see
@@ -233,7 +245,7 @@ func (s *Store) SaveBy(uid string, rec caiquan.PlayerRecord, by time.Time) error
 	tag, err := s.pool.Exec(ctx, upsertBy,
 		uid, rec.Uname, rec.Uavatar, rec.Total, rec.Streak, rec.Rounds, lastSeen, store.RecentOf(rec), rec.Writes, s.version, 1, rec.Renamed, rec.Banned, by, refusedOf(rec))
 	if err != nil {
-		return fmt.Errorf("postgres: save %s: %w", uid, err)
+		return saveError(uid, err)
 	}
 	if tag.RowsAffected() == 0 {
 		if !time.Now().Before(by) {
