@@ -67,6 +67,9 @@ type playerKeep struct {
 	// restarts knows the seats its sessions told it of.
 	lived   bool
 	refused []refusal
+	// unsure: rounds whose save may have been stored (caiquan.ErrMaybeStored);
+	// only the store can say whether they were.
+	unsure []string
 	// last is the result the room computed for the round this player
 	// applied last (ApplyRound.result), for a session that lost it.
 	last *messages.Result
@@ -250,6 +253,7 @@ func (p *player) handleAttach(ctx actor.Context, msg *messages.Attach) {
 	if msg.Reload && len(p.owed) == 0 {
 		p.reload()
 	}
+	p.settleUnsureRounds() // the hi must show what the store holds
 	attached := &messages.Attached{
 		Player:     ctx.Self(),
 		TotalScore: p.rec.Total,
@@ -361,7 +365,7 @@ func (p *player) ended(ctx actor.Context, round string) {
 	if p.seat == nil || p.seat.round != round {
 		return
 	}
-	if _, applied := p.find(round); applied {
+	if _, applied := p.find(round); applied || p.isUnsure(round) {
 		return
 	}
 	p.seat, p.left = nil, round
@@ -411,6 +415,10 @@ func (p *player) handleApplyRound(ctx actor.Context, msg *messages.ApplyRound) {
 		ctx.Respond(a)
 		return
 	}
+	if p.isUnsure(msg.RoundId) && !p.owes(msg.RoundId) {
+		p.answerUnsure(ctx, msg)
+		return
+	}
 	if !p.owes(msg.RoundId) {
 		if why := p.mayNotApply(msg); why != "" {
 			if r, ok := p.storedElsewhere(msg.RoundId); ok {
@@ -423,7 +431,9 @@ func (p *player) handleApplyRound(ctx actor.Context, msg *messages.ApplyRound) {
 		p.owed = append(p.owed, msg)
 	}
 	if !p.settle(ctx) {
-		if !p.owes(msg.RoundId) {
+		if p.isUnsure(msg.RoundId) && !p.owes(msg.RoundId) {
+			p.answerUnsure(ctx, msg)
+		} else if !p.owes(msg.RoundId) {
 			p.refuse(ctx, msg.RoundId, "the player's record could not be stored within the round's settle window")
 		}
 		return // not saved means not applied: the room asks again
@@ -466,6 +476,10 @@ func (p *player) windowClosed(msg *messages.ApplyRound) bool {
 func (p *player) handleAbortRound(ctx actor.Context, msg *messages.AbortRound) {
 	if p.owes(msg.RoundId) {
 		p.settle(ctx) // applied when it can be stored now; dropped otherwise
+	}
+	if p.isUnsure(msg.RoundId) && !p.settleUnsure(msg.RoundId) {
+		p.dropOwed(msg.RoundId)
+		return // nobody can say: the session tells its client to try again
 	}
 	if r, ok := p.find(msg.RoundId); ok {
 		a := p.applied(r)
@@ -586,6 +600,10 @@ func (p *player) settle(ctx actor.Context) bool {
 		if !p.windowClosed(m) {
 			return false
 		}
+		if p.isUnsure(m.RoundId) {
+			ctx.Logger().Warn("player: round's save may have been stored; the store will tell", "uid", p.uid, "round", m.RoundId)
+			return true
+		}
 		ctx.Logger().Warn("player: round not stored within its settle window; dropped", "uid", p.uid, "round", m.RoundId)
 		p.refuse(noAnswer{ctx}, m.RoundId, "")
 		return true
@@ -614,6 +632,9 @@ func (p *player) settle(ctx actor.Context) bool {
 	})
 	if err != nil {
 		p.d.log.Error("player: save failed", "uid", p.uid, "rounds_owed", len(p.owed), "err", err)
+		if errors.Is(err, caiquan.ErrMaybeStored) {
+			p.markUnsure()
+		}
 		p.retryLater(ctx)
 		return false
 	}
@@ -623,6 +644,7 @@ func (p *player) settle(ctx actor.Context) bool {
 		}
 	}
 	p.owed = nil
+	p.unsureAfterSave(noAnswer{ctx})
 	stopTimer(p.retry)
 	p.retry, p.retries = nil, 0
 	return true
