@@ -676,12 +676,14 @@ func TestPlayerMadeAgainHoldsJoinsForAnUnknownRound(t *testing.T) {
 	for _, c := range []struct {
 		name    string
 		seen    time.Duration // before now
+		rounds  int
 		cluster bool
 		held    bool
 	}{
-		{"active in a cluster", 0, true, true},
-		{"idle for long", time.Hour, true, false},
-		{"alone", 0, false, false},
+		{"active in a cluster", 0, 1, true, true},
+		{"seated in its first round in a cluster", 0, 0, true, true},
+		{"idle for long", time.Hour, 1, true, false},
+		{"alone", 0, 1, false, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			clock := newFakeClock()
@@ -691,7 +693,7 @@ func TestPlayerMadeAgainHoldsJoinsForAnUnknownRound(t *testing.T) {
 				s.Placement = clusterPlacement{localPlacement{self: "nonhost"}}
 			}
 			store := memory.New()
-			if err := store.Save("a", caiquan.PlayerRecord{Rounds: 1, LastSeen: clock.Now().Add(-c.seen)}); err != nil {
+			if err := store.Save("a", caiquan.PlayerRecord{Rounds: c.rounds, LastSeen: clock.Now().Add(-c.seen)}); err != nil {
 				t.Fatal(err)
 			}
 			srv, _, _ := newServerWith(t, s, store)
@@ -786,5 +788,40 @@ func TestLostRoundRefusedInTheStore(t *testing.T) {
 		if r.RoundID == "lost" {
 			t.Fatalf("the store holds the round its client was told was void: %+v", rec)
 		}
+	}
+}
+
+// A player seated before it has any round stored writes that it was seen
+// (a record with no rounds), in a cluster: a player actor made again on
+// another member after this one dies then holds its joins while the round
+// may run. A server alone writes nothing for it: a restart ends every round.
+func TestFirstSeatIsRecordedInACluster(t *testing.T) {
+	for _, cluster := range []bool{true, false} {
+		t.Run(map[bool]string{true: "cluster", false: "alone"}[cluster], func(t *testing.T) {
+			s := testSettings()
+			if cluster {
+				s.Placement = clusterPlacement{localPlacement{self: "nonhost"}}
+			}
+			store := memory.New()
+			srv, _, _ := newServerWith(t, s, store)
+			a := connect(t, srv, "a")
+			if rec, _ := store.Load("a"); rec.Writes != 0 {
+				t.Fatalf("a hello wrote %+v", rec)
+			}
+			a.join()
+			a.expect("start")
+			a.choose(1)
+			a.expect("result")
+			// The player handled the seat before the round's result: the
+			// writes say whether the seat was stored before the round.
+			rec, err := store.Load("a")
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := map[bool]int64{true: 2, false: 1}[cluster]
+			if rec.Writes != want || rec.Rounds != 1 {
+				t.Fatalf("after the first round the store holds %+v; want %d writes", rec, want)
+			}
+		})
 	}
 }

@@ -145,6 +145,7 @@ func (p *player) Receive(ctx actor.Context) {
 			// final asks after the deadline.
 			until := time.UnixMilli(msg.DeadlineUnixMs).Add(p.d.settings.settleWithin() + finalAsks*p.d.settings.SettleRetry)
 			p.seat = &openSeat{round: msg.RoundId, session: ctx.Sender(), until: until}
+			p.seenInFirstRound()
 		}
 	case *messages.ResultQuery:
 		if l := p.lastResult(msg.RoundId); l != nil && msg.Uid == p.uid {
@@ -208,13 +209,27 @@ func (p *player) handleStarted(ctx actor.Context) {
 // record again), so that it is not seated in two rounds at once.
 // Alone, no round runs where this member is not: a restart ended them all.
 func (p *player) holdForUnknownRound() {
-	if _, alone := p.d.place.(localPlacement); alone || p.rec.Rounds == 0 || p.rec.LastSeen.IsZero() {
+	if _, alone := p.d.place.(localPlacement); alone || p.rec.LastSeen.IsZero() {
 		return
 	}
 	now := p.d.settings.Clock.Now()
 	mayRun := p.d.settings.RoundTime + p.d.settings.settleWithin() + finalAsks*p.d.settings.SettleRetry
 	if now.Sub(p.rec.LastSeen) < p.d.settings.BotFill+offerWait+mayRun {
 		p.unknownUntil = now.Add(mayRun)
+	}
+}
+
+// seenInFirstRound stores that a uid with no round stored yet sits in one
+// (a record with no rounds, seen now): otherwise a player made again on
+// another member, after this one died, would find no record and could not
+// tell that a round of the uid may still run (holdForUnknownRound). It
+// costs one write per new player's first seat, in a cluster only.
+func (p *player) seenInFirstRound() {
+	if _, alone := p.d.place.(localPlacement); alone || p.rec.Rounds > 0 {
+		return
+	}
+	if err := p.save(p.shown); err != nil {
+		p.d.log.Warn("player: save of a first seat failed", "uid", p.uid, "err", err)
 	}
 }
 
