@@ -436,9 +436,13 @@ func (p *player) handleApplyRound(ctx actor.Context, msg *messages.ApplyRound) {
 	}
 	if !p.owes(msg.RoundId) {
 		if why := p.mayNotApply(msg); why != "" {
-			if r, ok := p.storedElsewhere(msg.RoundId); ok {
+			r, ok, err := p.storedElsewhere(msg.RoundId)
+			if ok {
 				ctx.Respond(p.applied(r))
 				return
+			}
+			if err != nil && p.mayBeStoredElsewhere(msg.RoundId) {
+				return // nobody can say: the room's seat asks its session
 			}
 			p.refuse(ctx, msg.RoundId, why)
 			return
@@ -514,9 +518,13 @@ func (p *player) handleAbortRound(ctx actor.Context, msg *messages.AbortRound) {
 		p.refuse(ctx, msg.RoundId, "the round was aborted for this player")
 		return
 	}
-	if r, ok := p.refuseInStore(msg.RoundId); ok {
+	r, ok, err := p.refuseInStore(msg.RoundId)
+	if ok {
 		ctx.Respond(p.applied(r))
 		return
+	}
+	if err != nil && p.mayBeStoredElsewhere(msg.RoundId) {
+		return // nobody can say: the session tells its client to try again
 	}
 	p.refuse(ctx, msg.RoundId, "the round was aborted for this player")
 }
@@ -526,16 +534,17 @@ func (p *player) handleAbortRound(ctx actor.Context, msg *messages.AbortRound) {
 // partition), another player actor of the uid may be about to store the
 // round, and its Save then meets this one (Writes) and finds the refusal.
 // If that one stored the round first, the round is applied: ok, and the
-// session shows it. A store that cannot be written leaves the refusal in
-// this member's memory only, as before the record held refusals.
-func (p *player) refuseInStore(round string) (caiquan.AppliedRound, bool) {
+// session shows it. err is the store's when it could be neither written
+// nor read: then only this player's memory can refuse the round.
+func (p *player) refuseInStore(round string) (caiquan.AppliedRound, bool, error) {
 	rec, err := refuseUnlessStored(p.store, p.uid, round)
 	if err != nil {
 		p.d.log.Warn("player: refusal not stored", "uid", p.uid, "round", round, "err", err)
 		return p.storedElsewhere(round)
 	}
 	p.rec = rec // what the store holds; the next Save starts from it
-	return p.find(round)
+	r, ok := p.find(round)
+	return r, ok, nil
 }
 
 // lastResult is round's whole result as the room computed it, when it is
@@ -565,13 +574,24 @@ func (p *player) reload() {
 // disagree about a uid's owner (a partition), another player actor of the
 // uid may have stored the round, and a refusal must not contradict it.
 // Refusals are rare, so the read costs little.
-func (p *player) storedElsewhere(round string) (caiquan.AppliedRound, bool) {
+func (p *player) storedElsewhere(round string) (caiquan.AppliedRound, bool, error) {
 	rec, err := p.store.Load(p.uid)
 	if err != nil {
-		return caiquan.AppliedRound{}, false
+		return caiquan.AppliedRound{}, false, err
 	}
 	p.rec = rec // what the store holds; the next Save starts from it
-	return p.find(round)
+	r, ok := p.find(round)
+	return r, ok, nil
+}
+
+// mayBeStoredElsewhere reports whether another player actor of the uid may
+// have stored round, which this one cannot refuse without the store: in a
+// cluster, members that disagree about the uid's owner each make one.
+// Alone, or once this player refused the round (it told someone so), its
+// memory is the answer.
+func (p *player) mayBeStoredElsewhere(round string) bool {
+	_, alone := p.d.place.(localPlacement)
+	return !alone && !p.refusedBefore(round) && !p.rec.Refuses(round)
 }
 
 // refuse keeps round refused for good and tells the asker.

@@ -86,3 +86,36 @@ func TestUnansweredSaveIsNeverCalledVoid(t *testing.T) {
 		t.Fatalf("a's hi after the store came back: total %d streak %d, want 1 1", hi.TotalScore, hi.WinStreak)
 	}
 }
+
+// In a cluster, a player actor that never saw a round and cannot reach the
+// store does not refuse it: another player actor of the uid (on a member
+// that thought it owned the uid) may have stored it. It answers nothing,
+// and the session decides (the store, or a try-again). Alone, it is the
+// uid's only player actor, and its memory is the answer.
+func TestPlayerCutOffFromTheStoreRefusesNothingInACluster(t *testing.T) {
+	for _, cluster := range []bool{true, false} {
+		t.Run(map[bool]string{true: "cluster", false: "alone"}[cluster], func(t *testing.T) {
+			s := testSettings()
+			if cluster {
+				s.Placement = clusterPlacement{localPlacement{self: "nonhost"}}
+			}
+			store := &unansweredStore{Store: memory.New(), uid: "a"}
+			srv, system, _ := newServerWith(t, s, store)
+			connect(t, srv, "a") // the player has its record
+			store.cut.Store(true)
+			past := time.Now().Add(-time.Minute).UnixMilli()
+			for _, ask := range []any{
+				&messages.ApplyRound{Uid: "a", RoundId: "elsewhere", BaseScore: 1, StartedUnixMs: past, DeadlineUnixMs: past},
+				&messages.AbortRound{Uid: "a", RoundId: "elsewhere"},
+			} {
+				res, err := system.Root.RequestFuture(srv.d.players, ask, 500*time.Millisecond).Result()
+				if cluster && err == nil {
+					t.Fatalf("%T: answered %T %v while the store was out of reach", ask, res, res)
+				}
+				if !cluster && !isRefused(res) {
+					t.Fatalf("%T: answered %T %v (%v), want a refusal", ask, res, res, err)
+				}
+			}
+		})
+	}
+}
