@@ -436,26 +436,28 @@ func (p *player) handleApplyRound(ctx actor.Context, msg *messages.ApplyRound) {
 	}
 	if !p.owes(msg.RoundId) {
 		if why := p.mayNotApply(msg); why != "" {
-			r, ok, err := p.storedElsewhere(msg.RoundId)
-			if ok {
-				ctx.Respond(p.applied(r))
+			if p.refusedBefore(msg.RoundId) {
+				p.refuse(ctx, msg.RoundId, why)
 				return
 			}
-			if err != nil && p.mayBeStoredElsewhere(msg.RoundId) {
-				return // nobody can say: the room's seat asks its session
-			}
-			p.refuse(ctx, msg.RoundId, why)
+			p.refuseFenced(ctx, msg.RoundId, why)
 			return
 		}
 		p.owed = append(p.owed, msg)
 	}
 	if !p.settle(ctx) {
-		if p.isUnsure(msg.RoundId) && !p.owes(msg.RoundId) {
+		const why = "the player's record could not be stored within the round's settle window"
+		switch {
+		case p.owes(msg.RoundId):
+			// Not saved means not applied: the room asks again.
+		case p.isUnsure(msg.RoundId):
 			p.answerUnsure(ctx, msg)
-		} else if !p.owes(msg.RoundId) {
-			p.refuse(ctx, msg.RoundId, "the player's record could not be stored within the round's settle window")
+		case p.mayBeStoredElsewhere(msg.RoundId):
+			p.refuseFenced(ctx, msg.RoundId, why)
+		default:
+			p.refuse(ctx, msg.RoundId, why)
 		}
-		return // not saved means not applied: the room asks again
+		return
 	}
 	r, ok := p.find(msg.RoundId)
 	if !ok { // settle met a refusal of another player actor of the uid
@@ -534,13 +536,17 @@ func (p *player) handleAbortRound(ctx actor.Context, msg *messages.AbortRound) {
 // partition), another player actor of the uid may be about to store the
 // round, and its Save then meets this one (Writes) and finds the refusal.
 // If that one stored the round first, the round is applied: ok, and the
-// session shows it. err is the store's when it could be neither written
-// nor read: then only this player's memory can refuse the round.
+// session shows it. err is the store's when the refusal could not be
+// written (and a read did not find the round): then only this player's
+// memory can refuse it, which holds alone but not in a cluster.
 func (p *player) refuseInStore(round string) (caiquan.AppliedRound, bool, error) {
 	rec, err := refuseUnlessStored(p.store, p.uid, round)
 	if err != nil {
 		p.d.log.Warn("player: refusal not stored", "uid", p.uid, "round", round, "err", err)
-		return p.storedElsewhere(round)
+		if r, ok := p.storedElsewhere(round); ok {
+			return r, true, nil
+		}
+		return caiquan.AppliedRound{}, false, err
 	}
 	p.rec = rec // what the store holds; the next Save starts from it
 	r, ok := p.find(round)
@@ -574,14 +580,28 @@ func (p *player) reload() {
 // disagree about a uid's owner (a partition), another player actor of the
 // uid may have stored the round, and a refusal must not contradict it.
 // Refusals are rare, so the read costs little.
-func (p *player) storedElsewhere(round string) (caiquan.AppliedRound, bool, error) {
+func (p *player) storedElsewhere(round string) (caiquan.AppliedRound, bool) {
 	rec, err := p.store.Load(p.uid)
 	if err != nil {
-		return caiquan.AppliedRound{}, false, err
+		return caiquan.AppliedRound{}, false
 	}
 	p.rec = rec // what the store holds; the next Save starts from it
-	r, ok := p.find(round)
-	return r, ok, nil
+	return p.find(round)
+}
+
+// refuseFenced refuses round in the store first (refuseInStore) and then
+// answers: applied, when the store holds it after all; nothing, when the
+// store cannot be written and another player actor may have stored it.
+func (p *player) refuseFenced(ctx actor.Context, round, why string) {
+	r, ok, err := p.refuseInStore(round)
+	if ok {
+		ctx.Respond(p.applied(r))
+		return
+	}
+	if err != nil && p.mayBeStoredElsewhere(round) {
+		return // nobody can say: the room's seat asks its session
+	}
+	p.refuse(ctx, round, why)
 }
 
 // mayBeStoredElsewhere reports whether another player actor of the uid may
@@ -635,8 +655,9 @@ func (p *player) settle(ctx actor.Context) bool {
 		if !p.windowClosed(m) {
 			return false
 		}
-		if p.isUnsure(m.RoundId) {
-			ctx.Logger().Warn("player: round's save may have been stored; the store will tell", "uid", p.uid, "round", m.RoundId)
+		if p.isUnsure(m.RoundId) || p.mayBeStoredElsewhere(m.RoundId) {
+			// The next ask writes the refusal over what the store holds.
+			ctx.Logger().Warn("player: round not stored within its settle window; the store will tell", "uid", p.uid, "round", m.RoundId)
 			return true
 		}
 		ctx.Logger().Warn("player: round not stored within its settle window; dropped", "uid", p.uid, "round", m.RoundId)

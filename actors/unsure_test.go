@@ -119,3 +119,36 @@ func TestPlayerCutOffFromTheStoreRefusesNothingInACluster(t *testing.T) {
 		})
 	}
 }
+
+// A player actor asked about a round past its window, which it never saw,
+// writes the refusal before it answers: another player actor of the uid
+// (members that disagreed about its owner) may have a save of the round
+// on its way, made over the record as it was. That save then stores
+// nothing, so the store never holds a round the room called void.
+func TestLateAskIsRefusedInTheStore(t *testing.T) {
+	store := memory.New()
+	srv, system, _ := newServerWith(t, testSettings(), store)
+	a := connect(t, srv, "a")
+	a.join()
+	a.expect("start")
+	a.choose(1)
+	a.expect("result")
+	rec, err := store.Load("a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The other player actor's write, made before the refusal.
+	other, _, _ := caiquan.ApplyRoundWith(rec, "elsewhere", 1, nil)
+	past := time.Now().Add(-time.Minute).UnixMilli()
+	ask := &messages.ApplyRound{Uid: "a", RoundId: "elsewhere", BaseScore: 1, StartedUnixMs: past, DeadlineUnixMs: past}
+	res, err := system.Root.RequestFuture(srv.d.players, ask, 3*time.Second).Result()
+	if err != nil || !isRefused(res) {
+		t.Fatalf("the late ask got %T %v (%v), want a refusal", res, res, err)
+	}
+	if err := store.Save("a", other); !errors.Is(err, caiquan.ErrStale) {
+		t.Fatalf("the other player actor's save after the refusal: %v, want ErrStale", err)
+	}
+	if rec, _ := store.Load("a"); !rec.Refuses("elsewhere") {
+		t.Fatalf("the store holds %+v; want the round refused", rec)
+	}
+}
