@@ -28,6 +28,7 @@ var allocBudgets = map[string]float64{
 	"eio3/encode/start": 0, "eio3/encode/movement": 0, "eio3/encode/result": 0,
 	"eio4/encode/start": 0, "eio4/encode/movement": 0, "eio4/encode/result": 0,
 	"binary/decode/choice": 3, "json/decode/choice": 3, "eio3/decode/choice": 3, "eio4/decode/choice": 3,
+	"binary/decode/join": 3, "json/decode/join": 3, "eio3/decode/join": 3, "eio4/decode/join": 3,
 }
 
 func TestAllocationBudgets(t *testing.T) {
@@ -41,6 +42,10 @@ func TestAllocationBudgets(t *testing.T) {
 	choice := map[string][]byte{
 		"binary": benchProto(benchChoice), "json": []byte(`{"choice":{"choice":2}}`),
 		"eio3": []byte(`42["choice",{"choice":2}]`), "eio4": []byte(`42["choice",{"choice":2}]`),
+	}
+	join := map[string][]byte{
+		"binary": benchProto(&messages.Envelope{Body: &messages.Envelope_Join{Join: &messages.Join{}}}),
+		"json":   []byte(`{"join":{}}`), "eio3": []byte(`42["join"]`), "eio4": []byte(`42["join",{}]`),
 	}
 	got := map[string]float64{}
 	for name, newWire := range wires {
@@ -66,6 +71,11 @@ func TestAllocationBudgets(t *testing.T) {
 		got[name+"/decode/choice"] = testing.AllocsPerRun(200, func() {
 			if in := w.decode(kind, choice[name]); in.env == nil {
 				t.Fatalf("%s: choice not decoded: %+v", name, in)
+			}
+		})
+		got[name+"/decode/join"] = testing.AllocsPerRun(200, func() {
+			if in := w.decode(kind, join[name]); in.env.GetJoin() == nil {
+				t.Fatalf("%s: join not decoded: %+v", name, in)
 			}
 		})
 	}

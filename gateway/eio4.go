@@ -222,6 +222,11 @@ func (w *eio4Wire) event(ackID string, payload []byte) inbound {
 		in.ackID = ackID
 		return in
 	}
+	if env, ok := fastJoin(payload, eventJoinArgs, eventJoinArgs2); ok {
+		in := deliver(env)
+		in.ackID = ackID
+		return in
+	}
 	var args []json.RawMessage
 	if len(payload) == 0 || payload[0] != '[' || json.Unmarshal(payload, &args) != nil {
 		return violation("EVENT payload is not a JSON array")

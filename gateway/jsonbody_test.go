@@ -139,3 +139,41 @@ func TestFastChoiceMatchesGeneralDecode(t *testing.T) {
 		}
 	}
 }
+
+// The quick read of a join takes only the exact frames clients send, and
+// every spelling, quick or not, decodes to the same join.
+func TestFastJoinMatchesGeneralDecode(t *testing.T) {
+	for _, c := range []struct {
+		frame string
+		event bool
+		quick bool
+	}{
+		{`{"join":{}}`, false, true}, {`{"join": {}}`, false, false}, {`{ "join":{}}`, false, false},
+		{`42["join"]`, true, true}, {`42["join",{}]`, true, true}, {`42["join",null]`, true, false},
+		{`42["join", {}]`, true, false}, {`421["join"]`, true, false},
+	} {
+		var env *messages.Envelope
+		var err error
+		if c.event {
+			env, err = decodeEvent([]byte(c.frame), true)
+			_, quick := fastJoin([]byte(c.frame), eventJoin, eventJoinEmpty)
+			if quick != c.quick {
+				t.Errorf("%s: read quickly %v, want %v", c.frame, quick, c.quick)
+			}
+		} else {
+			env, err = decodeEnvelope([]byte(c.frame), false, true)
+			_, quick := fastJoin([]byte(c.frame), jsonJoin)
+			if quick != c.quick {
+				t.Errorf("%s: read quickly %v, want %v", c.frame, quick, c.quick)
+			}
+		}
+		if err != nil || env.GetJoin() == nil {
+			t.Errorf("%s: %v, %v; want a join", c.frame, env, err)
+		}
+	}
+	for _, frame := range []string{`{"join":{}}x`, `{"join":{},"choice":{}}`} {
+		if env, err := decodeEnvelope([]byte(frame), false, true); err == nil {
+			t.Errorf("%s: decoded %v, want an error", frame, env)
+		}
+	}
+}

@@ -82,6 +82,9 @@ func decodeEnvelope(data []byte, binary, clientOnly bool) (*messages.Envelope, e
 	if env, ok := fastChoice(data, jsonChoicePrefix, jsonChoiceSuffix); ok {
 		return env, nil
 	}
+	if env, ok := fastJoin(data, jsonJoin); ok {
+		return env, nil
+	}
 	// Split the object first so that a wrong payload (bad_payload) is told
 	// apart from an unknown key (unknown_event) and from garbage (bad_frame).
 	var fields map[string]json.RawMessage

@@ -72,6 +72,9 @@ func decodeEvent(packet []byte, clientOnly bool) (*messages.Envelope, error) {
 	if env, ok := fastChoice(packet, eventChoicePrefix, eventChoiceSuffix); ok {
 		return env, nil
 	}
+	if env, ok := fastJoin(packet, eventJoin, eventJoinEmpty); ok {
+		return env, nil
+	}
 	rest, ok := bytes.CutPrefix(packet, []byte(eventPrefix))
 	if !ok {
 		return nil, decodeErr(messages.CodeBadFrame, "not an event packet: %s", preview(packet))

@@ -18,6 +18,29 @@ var (
 	eventChoiceSuffix = []byte(`}]`)
 )
 
+// A join comes from every player once a round, and clients write it one of
+// a few ways: {"join":{}} on /ws; on Socket.IO 42["join"] (the 2016 page,
+// and socket.io-client's emit("join")) or 42["join",{}]. Read here, each
+// costs a tenth of a microsecond and three allocations instead of about
+// five microseconds and fifteen.
+var (
+	jsonJoin       = []byte(`{"join":{}}`)
+	eventJoin      = []byte(`42["join"]`)
+	eventJoinEmpty = []byte(`42["join",{}]`)
+	eventJoinArgs  = eventJoin[2:] // an EVENT's arguments, after the packet types
+	eventJoinArgs2 = eventJoinEmpty[2:]
+)
+
+// fastJoin returns a join envelope when data is exactly one of forms.
+func fastJoin(data []byte, forms ...[]byte) (*messages.Envelope, bool) {
+	for _, f := range forms {
+		if bytes.Equal(data, f) {
+			return &messages.Envelope{Body: &messages.Envelope_Join{Join: &messages.Join{}}}, true
+		}
+	}
+	return nil, false
+}
+
 // fastChoice returns the choice envelope of data when data is prefix, a
 // JSON number of one to three digits, and suffix.
 func fastChoice(data, prefix, suffix []byte) (*messages.Envelope, bool) {
