@@ -8,8 +8,9 @@
 # Scenarios: play10k, wires (play10k on each of the four wires), rush
 # (10,000 players arriving at 2,500/s, each wire), idle19k, rounds1s-gomaxprocs1, rounds1s-gomaxprocs2,
 # rounds100ms-gomaxprocs1, rounds100ms-gomaxprocs2; and, only when named,
-# play10k-gogc100 (play10k at GOGC 100) and play10k-limit512 (play10k
-# under a 512 MiB memory limit). SERVER_BIN names another
+# play10k-gogc100 (play10k at GOGC 100), play10k-limit512 (play10k
+# under a 512 MiB memory limit) and limits (play10k with a 20 s hold under
+# memory limits of 256, 384, 512 and 1024 MiB). SERVER_BIN names another
 # server build to measure. They take about ten minutes in all and want a
 # quiet machine.
 set -euo pipefail
@@ -102,6 +103,12 @@ for s in "${scenarios[@]}"; do
 	play10k-limit512)
 		# play10k under half the default memory limit: admission refuses some.
 		run play10k-limit512 "-memory-limit-mib 512" -players 10000 -ramp 1000 -hold 60s -think 200ms -sources 2 -quiet ;;
+	limits)
+		# The memory limit against the tail: admission refuses connections
+		# (503) and joins (server_busy) near a low limit.
+		for l in 256 384 512 1024; do
+			run "play10k-limit$l" "-memory-limit-mib $l" -players 10000 -ramp 1000 -hold 20s -think 200ms -sources 2 -quiet
+		done ;;
 	idle19k)
 		# Held past the runtime's forced GC (every 2 min), which shrinks idle stacks.
 		run idle19k "" -players 19000 -ramp 2000 -hold 150s -idle -sources 2 -quiet ;;
