@@ -14,7 +14,9 @@ import (
 // TestMemoryLimitRefusesNewConnections: a server whose memory nears
 // memory_limit_mib answers new upgrades 503 server_busy with Retry-After,
 // and a connected player's join gets server_busy, instead of growing past
-// its limit. Idle connections fill its memory until it says so.
+// its limit. Idle connections fill its memory until it says so, and its
+// resident memory at its peak (VmHWM: Go's heap, its stacks, and what the
+// store allocates outside Go) stays under the limit.
 func TestMemoryLimitRefusesNewConnections(t *testing.T) {
 	s := startServer(t, "-memory-limit-mib", "64", "-auth-mode", "anonymous")
 	early := dial(t, s.wsURL("/ws?format=json"))
@@ -49,7 +51,11 @@ func TestMemoryLimitRefusesNewConnections(t *testing.T) {
 		}
 		early.send("join", map[string]any{})
 		early.expectError(messages.CodeServerBusy)
-		t.Logf("refused after %d connections", i)
+		peak := procStatusKiB(t, s.Pid(), "VmHWM")
+		t.Logf("refused after %d connections; peak resident memory %d KiB", i, peak)
+		if peak > 64<<10 {
+			t.Fatalf("peak resident memory %d KiB, over the 64 MiB limit", peak)
+		}
 		return
 	}
 	t.Fatalf("%d connections against a 64 MiB limit and none refused", most)

@@ -9,11 +9,12 @@ import (
 )
 
 // memorySample is how often the admission guard reads the process's memory.
-const memorySample = 250 * time.Millisecond
+const memorySample = 100 * time.Millisecond
 
 // applyMemoryLimit gives the runtime its soft memory limit and a fixed GOGC,
 // and starts the guard that refuses new connections and rounds near that
-// limit: Go's limit is soft, so admission is what keeps memory under it.
+// limit: Go's limit is soft and counts only Go's memory, so the guard
+// holds the resident set to it (memguard).
 // GOMEMLIMIT and GOGC in the environment are the operator's choice and win.
 func (m *Main) applyMemoryLimit() {
 	if v := os.Getenv("GOGC"); v != "" {
@@ -22,6 +23,7 @@ func (m *Main) applyMemoryLimit() {
 		debug.SetGCPercent(m.Config.GCPercent)
 	}
 	var limit int64
+	steer := false // set the runtime's share of the limit: ours, not the operator's
 	switch {
 	case os.Getenv("GOMEMLIMIT") != "":
 		limit = debug.SetMemoryLimit(-1) // the runtime read it at start
@@ -29,9 +31,10 @@ func (m *Main) applyMemoryLimit() {
 	case m.Config.MemoryLimitMiB > 0:
 		limit = int64(m.Config.MemoryLimitMiB) << 20
 		debug.SetMemoryLimit(limit)
+		steer = true
 	}
 	if limit <= 0 || limit == int64(^uint64(0)>>1) { // off, or the runtime's "no limit"
 		return
 	}
-	m.memory = memguard.New(uint64(limit), memorySample)
+	m.memory = memguard.New(uint64(limit), memorySample, steer)
 }

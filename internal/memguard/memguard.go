@@ -1,11 +1,14 @@
-// Package memguard tells when the process nears its memory limit, so the
-// server can refuse new work before Go's soft limit makes the collector run
-// without pause. It reads the same figure the runtime holds against
-// debug.SetMemoryLimit: memory mapped by the runtime, less what it has
-// given back to the operating system.
+// Package memguard keeps the process under its memory limit. Go's limit
+// (debug.SetMemoryLimit) is soft, and it counts only the Go runtime's
+// memory: the store's caches and memtables, allocated outside Go, and the
+// binary's own pages are resident too. So a Guard reads the resident set
+// (what the limit means to an operator), gives the runtime the part of the
+// limit the rest leaves, and tells when the server should refuse new work
+// before the collector runs without pause.
 package memguard
 
 import (
+	"runtime/debug"
 	"runtime/metrics"
 	"sync/atomic"
 	"time"
@@ -21,6 +24,10 @@ type Guard struct {
 	used      atomic.Uint64
 	stop      chan struct{}
 	samples   []metrics.Sample
+	// steer: the Guard sets the runtime's limit (not an operator's
+	// GOMEMLIMIT); goLimit is what it set last.
+	steer   bool
+	goLimit uint64
 }
 
 // Fractions of the limit at which a Guard turns busy and back.
@@ -30,8 +37,9 @@ const (
 )
 
 // New watches limitBytes every period until Stop; a zero limit never turns
-// busy.
-func New(limitBytes uint64, period time.Duration) *Guard {
+// busy. With steer, it also sets the Go runtime's memory limit to what the
+// memory outside the runtime leaves of limitBytes.
+func New(limitBytes uint64, period time.Duration, steer bool) *Guard {
 	g := &Guard{
 		limit: limitBytes,
 		high:  uint64(float64(limitBytes) * High),
@@ -41,6 +49,7 @@ func New(limitBytes uint64, period time.Duration) *Guard {
 			{Name: "/memory/classes/total:bytes"},
 			{Name: "/memory/classes/heap/released:bytes"},
 		},
+		steer: steer,
 	}
 	if limitBytes == 0 {
 		return g
@@ -63,11 +72,34 @@ func (g *Guard) run(period time.Duration) {
 	}
 }
 
-// Sample reads memory now and updates Busy; the ticker calls it.
+// Sample reads memory now, updates Busy and, when steering, the runtime's
+// limit; the ticker calls it.
 func (g *Guard) Sample() {
 	metrics.Read(g.samples)
-	used := g.samples[0].Value.Uint64() - g.samples[1].Value.Uint64()
-	g.Observe(used)
+	inGo := g.samples[0].Value.Uint64() - g.samples[1].Value.Uint64()
+	resident := residentBytes()
+	g.Observe(max(inGo, resident))
+	if g.steer && g.limit != 0 {
+		if want := GoLimit(g.limit, resident, inGo); want != g.goLimit {
+			debug.SetMemoryLimit(int64(want))
+			g.goLimit = want
+		}
+	}
+}
+
+// GoLimit is the runtime's share of limit: what the resident memory
+// outside the runtime (resident minus inGo) leaves, rounded down to a MiB
+// so that it changes seldom, and never under a quarter of limit (a
+// reading of resident memory that failed is 0, which leaves limit whole).
+func GoLimit(limit, resident, inGo uint64) uint64 {
+	var outside uint64
+	if resident > inGo {
+		outside = resident - inGo
+	}
+	if outside > limit-limit/4 {
+		return limit / 4 &^ (1<<20 - 1)
+	}
+	return (limit - outside) &^ (1<<20 - 1)
 }
 
 // Observe updates Busy from a reading of used bytes.
