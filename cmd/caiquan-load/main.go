@@ -381,6 +381,20 @@ func (l *load) pause() error {
 	}
 }
 
+// pauseBusy waits before a join again after server_busy: a second, as a
+// player told "the server is busy; try again" would, not a storm of joins
+// at a server that is short of memory.
+func (l *load) pauseBusy() error {
+	t := time.NewTimer(max(l.opts.think, time.Second))
+	defer t.Stop()
+	select {
+	case <-l.stop:
+		return errStopped
+	case <-t.C:
+		return nil
+	}
+}
+
 // runLoad ramps the players up, holds, stops them, and reports.
 func runLoad(ctx context.Context, opts options, progress io.Writer) (*report, error) {
 	l, err := newLoad(opts)

@@ -207,14 +207,19 @@ func (p *player) play(ws *websocket.Conn) error {
 			}
 		case *messages.Envelope_Error:
 			l.st.note(&l.st.errorCodes, b.Error.Code)
-			// Only a join that was refused (draining) or dropped (rate
-			// limited before any queued) is tried again, after a pause.
+			// Only a join that was refused (draining, or server_busy near
+			// the server's memory limit) or dropped (rate limited before
+			// any queued) is tried again, after a pause, as a player would.
 			// Other errors, such as not_playing for a second choice that
 			// reached the server after the round ended, change nothing.
 			code := b.Error.Code
-			if ph == queued && !acked && (code == messages.CodeDraining || code == messages.CodeRateLimited) {
+			if ph == queued && !acked && (code == messages.CodeDraining || code == messages.CodeServerBusy || code == messages.CodeRateLimited) {
 				ph = idle
-				if err := l.pause(); err != nil {
+				pause := l.pause
+				if code == messages.CodeServerBusy {
+					pause = l.pauseBusy
+				}
+				if err := pause(); err != nil {
 					return err
 				}
 				if err := join(); err != nil {
