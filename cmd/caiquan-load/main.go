@@ -359,33 +359,20 @@ func (l *load) think() error {
 	if d > 0 {
 		d = d/2 + time.Duration(randInt64N(int64(d)+1))
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-l.stop:
-		return errStopped
-	case <-t.C:
-		return nil
-	}
+	return l.wait(d)
 }
 
 // pause waits before a join that the server refused is sent again.
-func (l *load) pause() error {
-	t := time.NewTimer(max(l.opts.think, 100*time.Millisecond))
-	defer t.Stop()
-	select {
-	case <-l.stop:
-		return errStopped
-	case <-t.C:
-		return nil
-	}
-}
+func (l *load) pause() error { return l.wait(max(l.opts.think, 100*time.Millisecond)) }
 
 // pauseBusy waits before a join again after server_busy: a second, as a
 // player told "the server is busy; try again" would, not a storm of joins
 // at a server that is short of memory.
-func (l *load) pauseBusy() error {
-	t := time.NewTimer(max(l.opts.think, time.Second))
+func (l *load) pauseBusy() error { return l.wait(max(l.opts.think, time.Second)) }
+
+// wait sleeps for d, or until the run stops.
+func (l *load) wait(d time.Duration) error {
+	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-l.stop:
