@@ -520,15 +520,7 @@ func (p *player) handleAbortRound(ctx actor.Context, msg *messages.AbortRound) {
 		p.refuse(ctx, msg.RoundId, "the round was aborted for this player")
 		return
 	}
-	r, ok, err := p.refuseInStore(msg.RoundId)
-	if ok {
-		ctx.Respond(p.applied(r))
-		return
-	}
-	if err != nil && p.mayBeStoredElsewhere(msg.RoundId) {
-		return // nobody can say: the session tells its client to try again
-	}
-	p.refuse(ctx, msg.RoundId, "the round was aborted for this player")
+	p.refuseFenced(ctx, msg.RoundId, "the round was aborted for this player")
 }
 
 // refuseInStore writes the refusal of round into the record before the
@@ -599,7 +591,7 @@ func (p *player) refuseFenced(ctx actor.Context, round, why string) {
 		return
 	}
 	if err != nil && p.mayBeStoredElsewhere(round) {
-		return // nobody can say: the room's seat asks its session
+		return // nobody can say: the asker (the room's seat, or its session) goes on
 	}
 	p.refuse(ctx, round, why)
 }

@@ -54,8 +54,9 @@ func (p *player) settleUnsure(round string) bool {
 // was never stored and never will be (an earlier write still on its way
 // meets the newer record and stores nothing).
 func (p *player) unsureAfterSave(ctx noAnswer) {
-	for _, round := range slices.Clone(p.keep.unsure) {
-		p.forgetUnsure(round)
+	rounds := p.keep.unsure
+	p.keep.unsure = nil
+	for _, round := range rounds {
 		if _, ok := p.find(round); !ok {
 			p.refuse(ctx, round, "")
 		}
