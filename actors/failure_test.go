@@ -93,10 +93,7 @@ func TestKilledSessionClosesCleanlyAndPlayerComesBack(t *testing.T) {
 				closed, code := a.conn.closeCode()
 				return closed && code == messages.CloseSessionFailed
 			})
-			again := &client{t: t, conn: newFakeConn(), uid: "a"}
-			again.s = srv.OpenSession(again.conn)
-			again.send(&messages.Envelope{Body: &messages.Envelope_Hello{Hello: &messages.Hello{User: &messages.User{Uid: "a"}}}})
-			if hi := again.expect("hi").GetHi(); hi.TotalScore != 1 || hi.WinStreak != 1 {
+			if hi := hiAgain(t, srv, "a"); hi.TotalScore != 1 || hi.WinStreak != 1 {
 				t.Fatalf("standing after the session died: %v", hi)
 			}
 		})

@@ -92,6 +92,16 @@ func connect(t *testing.T, srv *Server, uid string) *client {
 	return c
 }
 
+// hiAgain opens a new connection for uid, says hello with no name, and
+// returns its hi: what the player actor holds for uid now.
+func hiAgain(t *testing.T, srv *Server, uid string) *messages.Hi {
+	t.Helper()
+	c := &client{t: t, conn: newFakeConn(), uid: uid}
+	c.s = srv.OpenSession(c.conn)
+	c.send(&messages.Envelope{Body: &messages.Envelope_Hello{Hello: &messages.Hello{User: &messages.User{Uid: uid}}}})
+	return c.expect("hi").GetHi()
+}
+
 func (c *client) join() {
 	c.s.Deliver(&messages.Envelope{Body: &messages.Envelope_Join{Join: &messages.Join{}}})
 }

@@ -35,10 +35,7 @@ func TestLostRoomBeforeTheDeadlineIsVoidForGood(t *testing.T) {
 		t.Fatalf("b's line: %v", r)
 	}
 	// A new connection's hi shows what the player actor holds for a.
-	again := &client{t: t, conn: newFakeConn(), uid: "a"}
-	again.s = srv.OpenSession(again.conn)
-	again.send(&messages.Envelope{Body: &messages.Envelope_Hello{Hello: &messages.Hello{User: &messages.User{Uid: "a"}}}})
-	if hi := again.expect("hi").GetHi(); hi.TotalScore != 0 || hi.WinStreak != 0 {
+	if hi := hiAgain(t, srv, "a"); hi.TotalScore != 0 || hi.WinStreak != 0 {
 		t.Fatalf("a was told its round was void, and its record counts it: total %d streak %d", hi.TotalScore, hi.WinStreak)
 	}
 }
@@ -667,6 +664,15 @@ func TestReloadShowsARoundAnotherPlayerActorStored(t *testing.T) {
 // clusterPlacement is a single member that says it is part of a cluster.
 type clusterPlacement struct{ localPlacement }
 
+// placedIn is testSettings on a member of a cluster, or alone.
+func placedIn(cluster bool) Settings {
+	s := testSettings()
+	if cluster {
+		s.Placement = clusterPlacement{localPlacement{self: "nonhost"}}
+	}
+	return s
+}
+
 // A player actor made on a member while its uid was active a moment ago
 // (on a member that died) cannot know whether a session of the uid sits in
 // a round elsewhere, and neither can a lobby that moved: its first session
@@ -687,11 +693,8 @@ func TestPlayerMadeAgainHoldsJoinsForAnUnknownRound(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			clock := newFakeClock()
-			s := testSettings()
+			s := placedIn(c.cluster)
 			s.Clock = clock
-			if c.cluster {
-				s.Placement = clusterPlacement{localPlacement{self: "nonhost"}}
-			}
 			store := memory.New()
 			if err := store.Save("a", caiquan.PlayerRecord{Rounds: c.rounds, LastSeen: clock.Now().Add(-c.seen)}); err != nil {
 				t.Fatal(err)
@@ -798,10 +801,7 @@ func TestLostRoundRefusedInTheStore(t *testing.T) {
 func TestFirstSeatIsRecordedInACluster(t *testing.T) {
 	for _, cluster := range []bool{true, false} {
 		t.Run(map[bool]string{true: "cluster", false: "alone"}[cluster], func(t *testing.T) {
-			s := testSettings()
-			if cluster {
-				s.Placement = clusterPlacement{localPlacement{self: "nonhost"}}
-			}
+			s := placedIn(cluster)
 			store := memory.New()
 			srv, _, _ := newServerWith(t, s, store)
 			a := connect(t, srv, "a")

@@ -79,10 +79,7 @@ func TestUnansweredSaveIsNeverCalledVoid(t *testing.T) {
 	if rec.Total != 1 || rec.Rounds != 1 || rec.Refuses(round) {
 		t.Fatalf("the store holds %+v; want the round a won", rec)
 	}
-	again := &client{t: t, conn: newFakeConn(), uid: "a"}
-	again.s = srv.OpenSession(again.conn)
-	again.send(&messages.Envelope{Body: &messages.Envelope_Hello{Hello: &messages.Hello{User: &messages.User{Uid: "a"}}}})
-	if hi := again.expect("hi").GetHi(); hi.TotalScore != 1 || hi.WinStreak != 1 {
+	if hi := hiAgain(t, srv, "a"); hi.TotalScore != 1 || hi.WinStreak != 1 {
 		t.Fatalf("a's hi after the store came back: total %d streak %d, want 1 1", hi.TotalScore, hi.WinStreak)
 	}
 }
@@ -95,10 +92,7 @@ func TestUnansweredSaveIsNeverCalledVoid(t *testing.T) {
 func TestPlayerCutOffFromTheStoreRefusesNothingInACluster(t *testing.T) {
 	for _, cluster := range []bool{true, false} {
 		t.Run(map[bool]string{true: "cluster", false: "alone"}[cluster], func(t *testing.T) {
-			s := testSettings()
-			if cluster {
-				s.Placement = clusterPlacement{localPlacement{self: "nonhost"}}
-			}
+			s := placedIn(cluster)
 			store := &unansweredStore{Store: memory.New(), uid: "a"}
 			srv, system, _ := newServerWith(t, s, store)
 			connect(t, srv, "a") // the player has its record
