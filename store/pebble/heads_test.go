@@ -100,22 +100,27 @@ func TestSaveSeesEveryOtherWrite(t *testing.T) {
 	}
 }
 
-// Two uids that share a head slot take turns in it; each save still
-// checks against its own record.
-func TestSharedHeadSlot(t *testing.T) {
-	s := open(t, filepath.Join(t.TempDir(), "caiquan.db"), Options{})
-	a := "alice"
-	_, slotA := s.slot(a)
-	b := ""
-	for i := 0; b == ""; i++ {
+// uidsInSetOf is n uids other than a whose heads go in a's set.
+func uidsInSetOf(s *Store, a string, n int) []string {
+	var uids []string
+	for i := 0; len(uids) < n; i++ {
 		uid := "p" + string(rune('a'+i%26)) + time.Duration(i).String()
-		if _, h := s.slot(uid); h == slotA && uid != a {
-			b = uid
+		if s.setOf(uid) == s.setOf(a) && uid != a {
+			uids = append(uids, uid)
 		}
 	}
-	recs := map[string]caiquan.PlayerRecord{a: {}, b: {}}
+	return uids
+}
+
+// More uids than a set has heads take turns in it; each save still checks
+// against its own record.
+func TestSharedHeadSet(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "caiquan.db"), Options{})
+	a := "alice"
+	uids := append([]string{a}, uidsInSetOf(s, a, headWays)...)
+	recs := map[string]caiquan.PlayerRecord{}
 	for i := 0; i < 6; i++ {
-		for _, uid := range []string{a, b} {
+		for _, uid := range uids {
 			rec := recs[uid]
 			rec.Total++
 			rec.Rounds++
@@ -128,5 +133,33 @@ func TestSharedHeadSlot(t *testing.T) {
 	}
 	if err := s.Save(a, caiquan.PlayerRecord{Writes: 3}); !errors.Is(err, caiquan.ErrStale) {
 		t.Fatalf("stale save of %s: %v", a, err)
+	}
+}
+
+// As many uids as a set has heads keep them all: a save after the others'
+// goes by its head and reads nothing. The test proves it by changing each
+// record behind the store's back (a write Save would refuse as stale if it
+// read it), which no real writer does.
+func TestFullHeadSetIsNotRead(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "caiquan.db"), Options{})
+	uids := append([]string{"alice"}, uidsInSetOf(s, "alice", headWays-1)...)
+	for _, uid := range uids {
+		if err := s.Save(uid, caiquan.PlayerRecord{Rounds: 1}); err != nil {
+			t.Fatalf("first save of %s: %v", uid, err)
+		}
+	}
+	behind, err := store.EncodeRecordVersion(caiquan.PlayerRecord{Writes: 99, Rounds: 1}, store.RecordVersion)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, uid := range uids {
+		if err := s.db.Set(recordKey(uid), behind, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, uid := range uids {
+		if err := s.Save(uid, caiquan.PlayerRecord{Writes: 1, Rounds: 2}); err != nil {
+			t.Fatalf("second save of %s read its record: %v", uid, err)
+		}
 	}
 }

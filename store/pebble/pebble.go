@@ -74,7 +74,7 @@ type Store struct {
 	onDamaged func(string, error)
 	seed      maphash.Seed
 	locks     [lockStripes]sync.Mutex
-	heads     []head // headSlots of them, each guarded by its uid's lock
+	heads     []headSet // headSets of them, each guarded by its uids' lock
 	opening   *atomic.Bool
 	closed    atomic.Bool
 	reported  sync.Map // keys of damaged records logged
@@ -102,7 +102,7 @@ func Open(dir string, o Options) (*Store, error) {
 		return nil, fmt.Errorf("store %s: %w", dir, err)
 	}
 	s := &Store{dir: dir, log: o.Log, version: o.WriteVersion, onDamaged: o.OnDamaged,
-		seed: maphash.MakeSeed(), heads: make([]head, headSlots), opening: new(atomic.Bool)}
+		seed: maphash.MakeSeed(), heads: make([]headSet, headSets), opening: new(atomic.Bool)}
 	scans := scanWALs(dir)
 	if err := refuseMidLogDamage(dir, scans, o.Log); err != nil {
 		return nil, err
@@ -257,42 +257,6 @@ func (s *Store) Close() error {
 // Dir is the store's directory.
 func (s *Store) Dir() string { return s.dir }
 
-func (s *Store) lock(uid string) *sync.Mutex {
-	mu, _ := s.slot(uid)
-	return mu
-}
-
-// head is what Save needs of the record it replaces: its write count, to
-// refuse a stale one, and its place on the leaderboard, to move it. Save
-// keeps the head of what it wrote, so that the next Save of that uid need
-// not read and decode the record again: the process that holds the Pebble
-// directory is its only writer. Every other write (Put, PutRaw, expiry)
-// forgets the uid's head.
-type head struct {
-	uid    string
-	writes int64
-	total  int32
-	ranked bool // on the leaderboard (Rounds > 0)
-}
-
-// headSlots is how many heads are kept: a direct-mapped cache, so a uid
-// whose slot another took is read from Pebble again. A multiple of
-// lockStripes, so that one uid's slot and lock go together.
-const headSlots = 64 * lockStripes
-
-// slot is uid's lock and the head slot that lock guards.
-func (s *Store) slot(uid string) (*sync.Mutex, *head) {
-	h := maphash.String(s.seed, uid)
-	return &s.locks[h%lockStripes], &s.heads[h%headSlots]
-}
-
-// forget drops uid's head, if its slot holds it; the caller holds uid's lock.
-func (s *Store) forget(uid string) {
-	if _, h := s.slot(uid); h.uid == uid {
-		*h = head{}
-	}
-}
-
 // damaged logs a damaged record and tells OnDamaged, once per key: a
 // player actor that cannot load its record tries again with growing
 // pauses, and each try would say it again.
@@ -338,11 +302,12 @@ func (s *Store) Load(uid string) (caiquan.PlayerRecord, error) {
 // Save returns once the record is on disk (a synced batch it may share an
 // fsync with).
 func (s *Store) Save(uid string, rec caiquan.PlayerRecord) error {
-	mu, h := s.slot(uid)
+	mu := s.lock(uid)
 	mu.Lock()
 	defer mu.Unlock()
+	h := s.headOf(uid)
 	old := *h
-	if old.uid != uid {
+	if old.uid != uid || uid == "" {
 		stored, found, err := s.get(s.db, uid)
 		if err != nil {
 			return err
