@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"testing"
 
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/caiquan/caiquan/messages"
@@ -174,6 +175,54 @@ func TestFastJoinMatchesGeneralDecode(t *testing.T) {
 	for _, frame := range []string{`{"join":{}}x`, `{"join":{},"choice":{}}`} {
 		if env, err := decodeEnvelope([]byte(frame), false, true); err == nil {
 			t.Errorf("%s: decoded %v, want an error", frame, env)
+		}
+	}
+}
+
+// The quick read of a binary join or choice gives what proto.Unmarshal
+// gives, and leaves every other frame to it.
+func TestFastBinaryMatchesProtobuf(t *testing.T) {
+	quick := 0
+	check := func(data []byte) {
+		fast, ok := fastBinary(data)
+		if !ok {
+			return
+		}
+		quick++
+		var general messages.Envelope
+		if err := proto.Unmarshal(data, &general); err != nil {
+			t.Errorf("% x: fast read %v, protobuf refused: %v", data, fast, err)
+			return
+		}
+		if !proto.Equal(fast, &general) {
+			t.Errorf("% x: fast %v, protobuf %v", data, fast, &general)
+		}
+	}
+	// Every frame of two and four bytes that starts like a join or a
+	// choice with a short length.
+	for _, first := range []byte{binaryJoin[0], binaryChoiceTag} {
+		for n := 0; n < 8<<16; n++ {
+			check([]byte{first, byte(n >> 16), byte(n >> 8), byte(n)})
+		}
+		for n := 0; n < 256; n++ {
+			check([]byte{first, byte(n)})
+		}
+	}
+	for c := int32(0); c < 300; c++ {
+		check(benchProto(&messages.Envelope{Body: &messages.Envelope_Choice{Choice: &messages.Choice{Choice: c}}}))
+	}
+	check(benchProto(&messages.Envelope{Body: &messages.Envelope_Join{Join: &messages.Join{}}}))
+	if quick < 128 {
+		t.Fatalf("%d frames read quickly, want the join and 127 choices", quick)
+	}
+	for _, data := range [][]byte{
+		{binaryChoiceTag, 2, binaryChoiceField, 0},    // choice 0: protobuf leaves it out
+		{binaryChoiceTag, 2, binaryChoiceField, 0x80}, // a varint that goes on
+		{binaryChoiceTag, 3, binaryChoiceField, 1, 0}, // a longer body
+		{binaryJoin[0], 0, 0},                         // trailing garbage
+	} {
+		if _, ok := fastBinary(data); ok {
+			t.Errorf("% x read quickly", data)
 		}
 	}
 }

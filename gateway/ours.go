@@ -65,6 +65,9 @@ func DecodeEnvelope(data []byte, binary bool) (*messages.Envelope, error) {
 
 func decodeEnvelope(data []byte, binary, clientOnly bool) (*messages.Envelope, error) {
 	if binary {
+		if env, ok := fastBinary(data); ok {
+			return env, nil
+		}
 		env := &messages.Envelope{}
 		if err := proto.Unmarshal(data, env); err != nil {
 			return nil, decodeErr(messages.CodeBadFrame, "invalid protobuf: %v", err)
