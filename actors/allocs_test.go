@@ -67,7 +67,8 @@ func TestRoundAllocationBudget(t *testing.T) {
 	}
 	runtime.ReadMemStats(&after)
 	per := float64(after.Mallocs-before.Mallocs) / rounds
-	t.Logf("%.0f allocations per round (budget %d)", per, roundAllocBudget)
+	t.Logf("%.0f allocations, %.0f bytes per round (budget %d allocations)", per,
+		float64(after.TotalAlloc-before.TotalAlloc)/rounds, roundAllocBudget)
 	if per > roundAllocBudget {
 		t.Fatalf("%.0f allocations per round, budget %d", per, roundAllocBudget)
 	}
