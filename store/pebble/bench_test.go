@@ -63,3 +63,34 @@ func BenchmarkSave(b *testing.B) {
 	b.ReportMetric(q(0.99), "p99-ms")
 	b.ReportMetric(float64(len(all))/elapsed.Seconds(), "saves/s")
 }
+
+// BenchmarkSaveAllocs: one uid (as long as a WeChat player's) saved again
+// and again from one goroutine, its total changing each time (so each save
+// moves its leaderboard key and counts). Reports what a save allocates;
+// its time is mostly fsync.
+//
+//	go test -run '^$' -bench SaveAllocs -benchmem -benchtime 2000x ./store/pebble/
+func BenchmarkSaveAllocs(b *testing.B) {
+	s, err := Open(filepath.Join(b.TempDir(), "caiquan.db"), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	lines := make([]caiquan.ResultLine, 4)
+	for i := range lines {
+		lines[i] = caiquan.ResultLine{UID: fmt.Sprintf("oWx3kQ-player-%04d", i), Choice: int32(i%3 + 1)}
+	}
+	rec := caiquan.PlayerRecord{Uname: "player", LastSeen: time.Date(2026, 3, 4, 5, 6, 7, 8, time.UTC)}
+	for i := range 40 {
+		rec, _, _ = caiquan.ApplyRoundWith(rec, fmt.Sprintf("room-7f3a-%06d", i), 1, lines)
+	}
+	base := rec.Total
+	b.ReportAllocs()
+	for b.Loop() {
+		rec.Total = base + int32(rec.Writes%2)
+		if err := s.Save("wx_0123456789abcdef01234567", rec); err != nil {
+			b.Fatal(err)
+		}
+		rec.Writes++
+	}
+}
