@@ -171,12 +171,15 @@ func EncodeRecord(rec caiquan.PlayerRecord) ([]byte, error) {
 	return EncodeRecordVersion(rec, RecordVersion)
 }
 
-// EncodeRecordVersion renders rec as JSON of version v.
+// EncodeRecordVersion renders rec as JSON of version v: the bytes of
+// json.Marshal(ToRecord(rec, v)), written by AppendRecord into one
+// allocation. A caller that saves often appends to a buffer of its own.
 func EncodeRecordVersion(rec caiquan.PlayerRecord, v int) ([]byte, error) {
-	if err := CheckVersion(v); err != nil {
+	data, err := AppendRecord(make([]byte, 0, recordSize(rec)), rec, v)
+	if err != nil {
 		return nil, err
 	}
-	return json.Marshal(ToRecord(rec, v))
+	return data, nil
 }
 
 // DecodeRecord reads what EncodeRecord wrote. A record that does not

@@ -122,6 +122,24 @@ func appendNonZero(dst []byte, name string, n int32) []byte {
 	return strconv.AppendInt(append(dst, name...), int64(n), 10)
 }
 
+// recordSize is about how long rec's JSON is, a little more for most
+// records (numbers of a few digits, text that needs no escapes), so that
+// EncodeRecordVersion allocates once instead of growing; a record of
+// extreme numbers or much escaped text grows past it, correctly.
+func recordSize(rec caiquan.PlayerRecord) int {
+	n := 200 + len(rec.Uname) + len(rec.Uavatar)
+	for _, a := range rec.Recent {
+		n += 48 + len(a.RoundID)
+	}
+	for _, l := range rec.LastLines {
+		n += 56 + len(l.UID)
+	}
+	for _, id := range rec.Refused {
+		n += 3 + len(id)
+	}
+	return n
+}
+
 const hexDigits = "0123456789abcdef"
 
 // appendJSONString appends s quoted as encoding/json quotes a string by
