@@ -23,7 +23,13 @@ var (
 func avatarKey(name string) []byte { return append(append([]byte(nil), avatarPre...), name...) }
 func namedKey(uid string) []byte   { return append(append([]byte(nil), namedPre...), uid...) }
 
-func recordKey(uid string) []byte { return append(append([]byte(nil), recordPre...), uid...) }
+func recordKey(uid string) []byte { return appendRecordKey(nil, uid) }
+
+// appendRecordKey appends uid's record key to dst: a save builds its keys
+// in a buffer on its stack (the batch copies them), not one each on the heap.
+func appendRecordKey(dst []byte, uid string) []byte {
+	return append(append(dst, recordPre...), uid...)
+}
 
 // sortTotal maps a total to 4 bytes that sort higher totals first: the
 // total made unsigned in order, then inverted.
@@ -34,13 +40,25 @@ func sortTotal(dst []byte, total int32) []byte {
 func totalOf(b []byte) int32 { return int32(^binary.BigEndian.Uint32(b) ^ 1<<31) }
 
 func boardKey(total int32, uid string) []byte {
-	k := sortTotal(append(make([]byte, 0, len(boardPre)+4+len(uid)), boardPre...), total)
-	return append(k, uid...)
+	return appendBoardKey(make([]byte, 0, len(boardPre)+4+len(uid)), total, uid)
+}
+
+func appendBoardKey(dst []byte, total int32, uid string) []byte {
+	return append(sortTotal(append(dst, boardPre...), total), uid...)
 }
 
 func countKey(total int32) []byte {
-	return sortTotal(append(make([]byte, 0, len(countPre)+4), countPre...), total)
+	return appendCountKey(make([]byte, 0, len(countPre)+4), total)
 }
+
+func appendCountKey(dst []byte, total int32) []byte {
+	return sortTotal(append(dst, countPre...), total)
+}
+
+// keyRoom is the room a save's keys have on its stack: enough for a uid
+// of up to 58 bytes (a WeChat or guest uid has 26 or 27). A longer uid's
+// keys go to the heap.
+const keyRoom = 64
 
 // prefixEnd is the first key after every key that starts with p (whose
 // last byte is below 0xff: the prefixes above).
@@ -51,6 +69,10 @@ func prefixEnd(p []byte) []byte {
 }
 
 func countValue(n int64) []byte { return binary.LittleEndian.AppendUint64(nil, uint64(n)) }
+
+// countUp and countDown are the merge operands of a save that moves a
+// player's total; Merge copies them, and nothing writes to them.
+var countUp, countDown = countValue(1), countValue(-1)
 
 var errBadCount = errors.New("pebble: a leaderboard count is not 8 bytes")
 

@@ -365,7 +365,8 @@ func (s *Store) write(uid string, ranked bool, total int32, rec caiquan.PlayerRe
 	}
 	b := s.db.NewBatch()
 	defer b.Close()
-	if err := b.Set(recordKey(uid), data, nil); err != nil {
+	var key [keyRoom]byte
+	if err := b.Set(appendRecordKey(key[:0], uid), data, nil); err != nil {
 		return err
 	}
 	if err := moveBoard(b, uid, ranked, total, rec.Rounds > 0, rec.Total); err != nil {
@@ -381,24 +382,26 @@ func encode(rec caiquan.PlayerRecord, version int) ([]byte, error) {
 	return store.EncodeRecordVersion(rec, version)
 }
 
-// moveBoard moves uid's leaderboard key and counts in b.
+// moveBoard moves uid's leaderboard key and counts in b. The batch copies
+// each key, so one buffer on the stack serves them all.
 func moveBoard(b *pebble.Batch, uid string, was bool, from int32, is bool, to int32) error {
 	if was == is && from == to {
 		return nil
 	}
+	var key [keyRoom]byte
 	if was {
-		if err := b.Delete(boardKey(from, uid), nil); err != nil {
+		if err := b.Delete(appendBoardKey(key[:0], from, uid), nil); err != nil {
 			return err
 		}
-		if err := b.Merge(countKey(from), countValue(-1), nil); err != nil {
+		if err := b.Merge(appendCountKey(key[:0], from), countDown, nil); err != nil {
 			return err
 		}
 	}
 	if is {
-		if err := b.Set(boardKey(to, uid), nil, nil); err != nil {
+		if err := b.Set(appendBoardKey(key[:0], to, uid), nil, nil); err != nil {
 			return err
 		}
-		if err := b.Merge(countKey(to), countValue(1), nil); err != nil {
+		if err := b.Merge(appendCountKey(key[:0], to), countUp, nil); err != nil {
 			return err
 		}
 	}
