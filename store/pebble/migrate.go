@@ -158,11 +158,7 @@ func (s *Store) putAll(records map[string]caiquan.PlayerRecord, m *Migration) er
 
 // addRecord adds a record, new to the store, with its index to b.
 func (s *Store) addRecord(b *pebble.Batch, uid string, rec caiquan.PlayerRecord) error {
-	data, err := encode(rec, s.version)
-	if err != nil {
-		return err
-	}
-	if err := b.Set(recordKey(uid), data, nil); err != nil {
+	if err := s.setRecord(b, uid, rec); err != nil {
 		return err
 	}
 	return moveBoard(b, uid, false, 0, rec.Rounds > 0, rec.Total)

@@ -359,14 +359,9 @@ func (s *Store) PutRaw(uid string, data []byte) error {
 // write puts rec in one synced batch with its leaderboard key and counts,
 // moved from where the record it replaces had them (ranked, at total).
 func (s *Store) write(uid string, ranked bool, total int32, rec caiquan.PlayerRecord) error {
-	data, err := encode(rec, s.version)
-	if err != nil {
-		return err
-	}
 	b := s.db.NewBatch()
 	defer b.Close()
-	var key [keyRoom]byte
-	if err := b.Set(appendRecordKey(key[:0], uid), data, nil); err != nil {
+	if err := s.setRecord(b, uid, rec); err != nil {
 		return err
 	}
 	if err := moveBoard(b, uid, ranked, total, rec.Rounds > 0, rec.Total); err != nil {
@@ -378,8 +373,30 @@ func (s *Store) write(uid string, ranked bool, total int32, rec caiquan.PlayerRe
 	return nil
 }
 
-func encode(rec caiquan.PlayerRecord, version int) ([]byte, error) {
-	return store.EncodeRecordVersion(rec, version)
+// recordBufs hold the buffers records are encoded into. Batch.Set copies
+// the value into the batch, so a buffer is free again once Set returns:
+// a save encodes without allocating.
+var recordBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxPooledRecord: a buffer grown past this, by a record far larger than
+// a server writes, is left to the collector rather than kept.
+const maxPooledRecord = 64 << 10
+
+// setRecord adds uid's record, of the store's write version, to b.
+func (s *Store) setRecord(b *pebble.Batch, uid string, rec caiquan.PlayerRecord) error {
+	buf := recordBufs.Get().(*[]byte)
+	defer func() {
+		if cap(*buf) <= maxPooledRecord {
+			recordBufs.Put(buf)
+		}
+	}()
+	data, err := store.AppendRecord((*buf)[:0], rec, s.version)
+	if err != nil {
+		return err
+	}
+	*buf = data
+	var key [keyRoom]byte
+	return b.Set(appendRecordKey(key[:0], uid), data, nil)
 }
 
 // moveBoard moves uid's leaderboard key and counts in b. The batch copies
