@@ -49,14 +49,16 @@ test: test-deps vet
 	$(MAKE) test-chaos
 
 # Allocation budgets: each wire's encode and decode per message, one
-# upgrade, and one round through the actors, against the budgets committed
-# in gateway/allocs_test.go and actors/allocs_test.go; and the peak memory
+# upgrade, one round through the actors, and a record's encode and one
+# save of the embedded store, against the budgets committed in
+# gateway/allocs_test.go, actors/allocs_test.go, store/record_allocs_test.go
+# and store/pebble/allocs_test.go; and the peak memory
 # of idle connections on the real server (e2e/idle_peak_test.go) and the
 # memory limit's hold on it (e2e/memory_test.go). Counts
 # and sizes, not times: they hold from machine to machine. Without -race,
 # which allocates on its own.
 bench-check:
-	$(GO) test -count=1 -run 'AllocationBudget' ./gateway/ ./actors/
+	$(GO) test -count=1 -run 'AllocationBudget' ./gateway/ ./actors/ ./store/ ./store/pebble/
 	$(GO) test -count=1 -run 'TestIdleConnectionPeakMemory|TestMemoryLimitRefusesNewConnections' ./e2e/
 
 # protoactor-go's cluster layer races under -race (grpclog, its member
