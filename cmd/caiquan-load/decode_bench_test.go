@@ -60,8 +60,10 @@ func serverFrame(tb testing.TB, p protocol, env *messages.Envelope) (kind int, d
 }
 
 // BenchmarkToolDecode is what the tool spends on each frame it reads of
-// the frequent kinds, on each wire: its own decode (tool) and the
-// gateway's general decoder alone (gateway), to compare with.
+// the frequent kinds, on each wire: its own decode (tool: on the text
+// wires the fast path, and the gateway's decoder too on one frame in
+// crossCheckEvery), the fast path alone (fast), and the gateway's general
+// decoder alone (gateway), to compare with.
 func BenchmarkToolDecode(b *testing.B) {
 	bodies := []struct {
 		name string
@@ -78,6 +80,16 @@ func BenchmarkToolDecode(b *testing.B) {
 					}
 				}
 			})
+			if p != protoBinary {
+				b.Run(p.String()+"/"+body.name+"/fast", func(b *testing.B) {
+					b.ReportAllocs()
+					for b.Loop() {
+						if env, _ := fastDecode(data, p != protoJSON); env == nil {
+							b.Fatalf("declined %s", data)
+						}
+					}
+				})
+			}
 			b.Run(p.String()+"/"+body.name+"/gateway", func(b *testing.B) {
 				b.ReportAllocs()
 				for b.Loop() {

@@ -78,7 +78,10 @@ func (p protocol) decode(kind int, data []byte) packet {
 		if (kind == websocket.BinaryMessage) != binary {
 			return packet{bad: "frame of the wrong kind"}
 		}
-		env, err := gateway.DecodeEnvelope(data, binary)
+		if !binary {
+			return gatewayDecode(data, false)
+		}
+		env, err := gateway.DecodeEnvelope(data, true)
 		if err != nil {
 			return packet{bad: "undecodable: " + errCode(err)}
 		}
@@ -89,11 +92,7 @@ func (p protocol) decode(kind int, data []byte) packet {
 	}
 	switch {
 	case bytes.HasPrefix(data, []byte("42")):
-		env, err := gateway.DecodeEvent(data)
-		if err != nil {
-			return packet{bad: "undecodable: " + errCode(err)}
-		}
-		return packet{env: env}
+		return gatewayDecode(data, true)
 	case bytes.HasPrefix(data, []byte("0{")):
 		if !validOpen(data[1:], p) {
 			return packet{bad: "bad open packet"}
@@ -131,4 +130,20 @@ func errCode(err error) string {
 		return de.Code
 	}
 	return strings.SplitN(err.Error(), ":", 2)[0]
+}
+
+// gatewayDecode reads a /ws JSON frame, or with event a Socket.IO event
+// packet, with the gateway's own decoder, which knows every form.
+func gatewayDecode(data []byte, event bool) packet {
+	var env *messages.Envelope
+	var err error
+	if event {
+		env, err = gateway.DecodeEvent(data)
+	} else {
+		env, err = gateway.DecodeEnvelope(data, false)
+	}
+	if err != nil {
+		return packet{bad: "undecodable: " + errCode(err)}
+	}
+	return packet{env: env}
 }
