@@ -13,7 +13,7 @@ import (
 // fastDecode reads that one form directly. It declines anything else (an
 // escape in a string, other spacing, a field it does not know) and the
 // gateway's decoder reads it instead, so it never accepts a frame that
-// decoder would refuse.
+// decoder would refuse; textDecoder checks the two agree now and then.
 
 // fastKind is a server body that fastDecode reads.
 type fastKind int

@@ -480,8 +480,12 @@ func (p *player) read(ws *websocket.Conn) (*messages.Envelope, error) {
 		}
 		pk := p.l.opts.proto.decode(kind, data)
 		switch {
+		case pk.detail != "":
+			p.l.st.badCase(pk.bad, pk.detail)
 		case pk.bad != "":
 			p.l.st.bad(pk.bad)
+		}
+		switch {
 		case pk.reply != "":
 			if err := p.writeFrame(ws, websocket.TextMessage, []byte(pk.reply)); err != nil {
 				return nil, err

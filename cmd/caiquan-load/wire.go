@@ -14,7 +14,9 @@ import (
 
 // protocol is one of the server's wires, seen from a client. The codecs are
 // the gateway's own exported ones, so the tool and the server cannot
-// disagree on what a message looks like.
+// disagree on what a message looks like; on the text wires the server's
+// frames are read by a fast path first, which declines any form the
+// gateway does not write and is checked against its decoder (textDecoder).
 type protocol int
 
 const (
@@ -63,11 +65,14 @@ func (p protocol) encode(env *messages.Envelope) (kind int, data []byte, err err
 }
 
 // packet is what one server frame means to the client: a message, a
-// protocol frame to answer, one to ignore, or something malformed.
+// protocol frame to answer, one to ignore, or something malformed. A
+// message can come with bad set: the frame is counted malformed and the
+// message still played (see textDecoder).
 type packet struct {
 	env    *messages.Envelope
 	reply  string // an Engine.IO answer, such as the pong 3
 	bad    string // why the frame is malformed; empty if it is not
+	detail string // the case of bad, for the report's first case of it
 	opened bool   // Engine.IO 4's namespace connect answer (40{…})
 }
 
@@ -79,7 +84,7 @@ func (p protocol) decode(kind int, data []byte) packet {
 			return packet{bad: "frame of the wrong kind"}
 		}
 		if !binary {
-			return gatewayDecode(data, false)
+			return serverText.decode(data, false)
 		}
 		env, err := gateway.DecodeEnvelope(data, true)
 		if err != nil {
@@ -92,7 +97,7 @@ func (p protocol) decode(kind int, data []byte) packet {
 	}
 	switch {
 	case bytes.HasPrefix(data, []byte("42")):
-		return gatewayDecode(data, true)
+		return serverText.decode(data, true)
 	case bytes.HasPrefix(data, []byte("0{")):
 		if !validOpen(data[1:], p) {
 			return packet{bad: "bad open packet"}
