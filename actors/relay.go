@@ -8,11 +8,14 @@ import (
 	"github.com/caiquan/caiquan/messages"
 )
 
-// relaySince is the protoactor message header that carries a player's
-// move through its relay: the time (Unix nanoseconds) the move was handed
-// to the mover's session. The sessions that pass the move on to the other
-// players observe caiquan_relay_lag_seconds from it. Headers cross nodes
-// with the message, and a node that does not know this one ignores it.
+// A player's move carries the time it reached the mover's session (Unix
+// nanoseconds, that node's clock) through its relay, so that the sessions
+// that pass it on observe caiquan_relay_lag_seconds. On one node the time
+// travels in the messages themselves (SubmitChoice.relay_since,
+// RelayedMovement). Towards another node it also travels in the protoactor
+// header relaySince, which releases before those fields read, and which a
+// node that knows neither ignores. A header is a map, made per move: on one
+// node it was the most bytes any one thing allocated in play.
 const relaySince = "caiquan-relay-since"
 
 // sinceOf is the stamp in a message's headers, "" for none. protoactor
@@ -43,15 +46,17 @@ func stamped(env *messages.Envelope, now time.Time) any {
 	return env
 }
 
-// requestStamped is ctx.Request(pid, msg) with since in its headers.
-func requestStamped(ctx actor.Context, pid *actor.PID, msg any, since string) {
-	if since == "" {
-		ctx.Request(pid, msg)
+// submitMove sends a move (its relay_since set) to the session's room.
+// A room on another node may be of an older release: it gets the time in
+// the header too.
+func (s *session) submitMove(ctx actor.Context, msg any) {
+	if s.moveAt == 0 || s.room.Address == ctx.Self().Address {
+		ctx.Request(s.room, msg)
 		return
 	}
 	e := &actor.MessageEnvelope{Message: msg, Sender: ctx.Self()}
-	e.SetHeader(relaySince, since)
-	ctx.Send(pid, e)
+	e.SetHeader(relaySince, strconv.FormatInt(s.moveAt, 10))
+	ctx.Send(s.room, e)
 }
 
 func (s *session) handleStamped(ctx actor.Context, msg *stampedMove) {
@@ -60,27 +65,39 @@ func (s *session) handleStamped(ctx actor.Context, msg *stampedMove) {
 	s.handleClient(ctx, msg.env)
 }
 
-// moveSince is the stamp of the client message being handled, "" for none.
-func (s *session) moveSince() string {
-	if s.moveAt == 0 {
-		return ""
+// moveSince is when the move being handled reached its session: stamped
+// in the message, or by an older session in the header; 0 for none.
+func moveSince(ctx actor.Context, stamped int64) int64 {
+	if stamped != 0 {
+		return stamped
 	}
-	return strconv.FormatInt(s.moveAt, 10)
+	h := sinceOf(ctx.MessageHeader())
+	if h == "" {
+		return 0 // without ParseInt's error, which allocates
+	}
+	since, err := strconv.ParseInt(h, 10, 64)
+	if err != nil {
+		return 0
+	}
+	return since
 }
 
 // relayMove sends a player's move to every seated human but the mover.
-// The stamp goes only to the sessions on the mover's node: it was read
-// from that node's clock.
-func (r *room) relayMove(ctx actor.Context, mv *messages.Movement, mover *seat) {
-	since, from := sinceOf(ctx.MessageHeader()), ctx.Sender()
+// The time the move reached its session goes only to the sessions on the
+// mover's node: it was read from that node's clock.
+func (r *room) relayMove(ctx actor.Context, mv *messages.Movement, mover *seat, since int64) {
+	from, self := ctx.Sender(), ctx.Self()
 	for _, s := range r.seats {
 		if s.session == nil || s.left || s == mover {
 			continue
 		}
-		if from != nil && s.session.Address == from.Address && since != "" {
-			ctx.Send(s.session, forwardHeader(ctx.MessageHeader(), mv, ctx.Self(), since))
-		} else {
+		switch {
+		case since == 0 || from == nil || s.session.Address != from.Address:
 			ctx.Request(s.session, mv)
+		case s.session.Address == self.Address:
+			ctx.Request(s.session, &messages.RelayedMovement{Movement: mv, RelaySince: since})
+		default:
+			ctx.Send(s.session, forwardHeader(ctx.MessageHeader(), mv, self, strconv.FormatInt(since, 10)))
 		}
 	}
 }
@@ -93,7 +110,7 @@ func (r *room) relayMove(ctx actor.Context, mv *messages.Movement, mover *seat) 
 // allocations per seat per move.
 func forwardHeader(h actor.ReadonlyMessageHeader, msg any, sender *actor.PID, since string) *actor.MessageEnvelope {
 	e := &actor.MessageEnvelope{Message: msg, Sender: sender}
-	if same, ok := sameType(actor.EmptyMessageHeader, h); ok && same != nil {
+	if same, ok := sameType(actor.EmptyMessageHeader, h); ok && same != nil && same.Get(relaySince) == since {
 		e.Header = same
 		return e
 	}
@@ -106,12 +123,17 @@ func sameType[T any](_ T, v any) (T, bool) {
 	return t, ok
 }
 
-// observeRelay notes the lag of a move the session is passing on to its
-// client, when the move carries its stamp.
-func (s *session) observeRelay(ctx actor.Context) {
-	since, err := strconv.ParseInt(sinceOf(ctx.MessageHeader()), 10, 64)
-	if err != nil {
+// relayMovement passes a move on to the session's client and notes its
+// relay's lag, when it came with the time (since, 0 for none).
+func (s *session) relayMovement(ctx actor.Context, mv *messages.Movement, since int64) {
+	if !s.fromRoom(ctx) {
 		return
 	}
-	s.d.metrics.RelayLag.Observe(time.Since(time.Unix(0, since)).Seconds())
+	s.send(&messages.Envelope{Body: &messages.Envelope_Movement{Movement: mv}})
+	if since == 0 {
+		since = moveSince(ctx, 0)
+	}
+	if since != 0 {
+		s.d.metrics.RelayLag.Observe(time.Since(time.Unix(0, since)).Seconds())
+	}
 }

@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"log/slog"
 	"testing"
 	"time"
 
@@ -72,5 +73,47 @@ func TestForwardHeaderReusesTheMap(t *testing.T) {
 	}
 	if n := testing.AllocsPerRun(100, func() { forwardHeader(h, mv, nil, "42") }); n > 1 {
 		t.Errorf("forwarding allocates %v times, want 1 (the envelope)", n)
+	}
+}
+
+// A room reads when a move reached its session from the move itself, or,
+// from a session of an older release, from the header; 0 when neither
+// says.
+func TestMoveSinceReadsTheFieldThenTheHeader(t *testing.T) {
+	system := actor.NewActorSystemWithConfig(actor.Configure(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
+		return slog.New(slog.DiscardHandler)
+	})))
+	t.Cleanup(system.Shutdown)
+	got := make(chan int64, 1)
+	probe := system.Root.Spawn(actor.PropsFromFunc(func(ctx actor.Context) {
+		if m, ok := ctx.Message().(*messages.SubmitChoice); ok {
+			got <- moveSince(ctx, m.RelaySince)
+		}
+	}))
+	headed := func(field int64, header string) any {
+		e := &actor.MessageEnvelope{Message: &messages.SubmitChoice{RelaySince: field}}
+		e.SetHeader(relaySince, header)
+		return e
+	}
+	for _, tc := range []struct {
+		name string
+		msg  any
+		want int64
+	}{
+		{"field", &messages.SubmitChoice{RelaySince: 5}, 5},
+		{"header of an older session", headed(0, "7"), 7},
+		{"field over header", headed(9, "7"), 9},
+		{"neither", &messages.SubmitChoice{}, 0},
+		{"a header that is no number", headed(0, "x"), 0},
+	} {
+		system.Root.Send(probe, tc.msg)
+		select {
+		case since := <-got:
+			if since != tc.want {
+				t.Errorf("%s: %d, want %d", tc.name, since, tc.want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s: the probe never read it", tc.name)
+		}
 	}
 }

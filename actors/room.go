@@ -335,7 +335,7 @@ func (r *room) handleChoice(ctx actor.Context, msg *messages.SubmitChoice) {
 		return
 	}
 	s.hand = rules.Hand(msg.Choice)
-	r.relayMove(ctx, &messages.Movement{Uid: msg.Uid, Movement: "choice"}, s)
+	r.relayMove(ctx, &messages.Movement{Uid: msg.Uid, Movement: "choice"}, s, moveSince(ctx, msg.RelaySince))
 }
 
 func (r *room) handleFace(ctx actor.Context, msg *messages.SubmitFace) {
@@ -343,7 +343,7 @@ func (r *room) handleFace(ctx actor.Context, msg *messages.SubmitFace) {
 		return
 	}
 	if s := r.seatOf(ctx, msg.Uid); s != nil {
-		r.relayMove(ctx, &messages.Movement{Uid: msg.Uid, Movement: "face", Face: msg.Face}, s)
+		r.relayMove(ctx, &messages.Movement{Uid: msg.Uid, Movement: "face", Face: msg.Face}, s, moveSince(ctx, msg.RelaySince))
 	}
 }
 

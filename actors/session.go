@@ -228,10 +228,9 @@ func (s *session) Receive(ctx actor.Context) {
 	case *messages.Start:
 		s.handleStart(ctx, msg)
 	case *messages.Movement:
-		if s.fromRoom(ctx) {
-			s.send(&messages.Envelope{Body: &messages.Envelope_Movement{Movement: msg}})
-			s.observeRelay(ctx)
-		}
+		s.relayMovement(ctx, msg, 0)
+	case *messages.RelayedMovement:
+		s.relayMovement(ctx, msg.Movement, msg.RelaySince)
 	case *messages.Leave:
 		if s.fromRoom(ctx) {
 			s.send(&messages.Envelope{Body: &messages.Envelope_Leave{Leave: msg}})
@@ -739,7 +738,7 @@ func (s *session) handleChoice(ctx actor.Context, c *messages.Choice) {
 		s.sendError(messages.CodeNotPlaying, "no round is in progress")
 		return
 	}
-	requestStamped(ctx, s.room, &messages.SubmitChoice{RoundId: s.round, Uid: s.user.Uid, Choice: c.Choice}, s.moveSince())
+	s.submitMove(ctx, &messages.SubmitChoice{RoundId: s.round, Uid: s.user.Uid, Choice: c.Choice, RelaySince: s.moveAt})
 }
 
 func (s *session) handleFace(ctx actor.Context, f *messages.Face) {
@@ -751,7 +750,7 @@ func (s *session) handleFace(ctx actor.Context, f *messages.Face) {
 		s.sendError(messages.CodeNotPlaying, "no round is in progress")
 		return
 	}
-	requestStamped(ctx, s.room, &messages.SubmitFace{RoundId: s.round, Uid: s.user.Uid, Face: f.Face}, s.moveSince())
+	s.submitMove(ctx, &messages.SubmitFace{RoundId: s.round, Uid: s.user.Uid, Face: f.Face, RelaySince: s.moveAt})
 }
 
 func (s *session) handleLeave(ctx actor.Context) {

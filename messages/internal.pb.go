@@ -416,10 +416,14 @@ func (x *RoomSpec) GetSeed() int64 {
 
 // session or bot -> room.
 type SubmitChoice struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	RoundId       string                 `protobuf:"bytes,1,opt,name=round_id,json=roundId,proto3" json:"round_id,omitempty"`
-	Uid           string                 `protobuf:"bytes,2,opt,name=uid,proto3" json:"uid,omitempty"`
-	Choice        int32                  `protobuf:"varint,3,opt,name=choice,proto3" json:"choice,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	RoundId string                 `protobuf:"bytes,1,opt,name=round_id,json=roundId,proto3" json:"round_id,omitempty"`
+	Uid     string                 `protobuf:"bytes,2,opt,name=uid,proto3" json:"uid,omitempty"`
+	Choice  int32                  `protobuf:"varint,3,opt,name=choice,proto3" json:"choice,omitempty"`
+	// When the move reached its session (Unix ns, that node's clock), for
+	// caiquan_relay_lag_seconds; 0 for none (a bot's, or an older session's,
+	// which stamps it in a protoactor header instead).
+	RelaySince    int64 `protobuf:"varint,4,opt,name=relay_since,json=relaySince,proto3" json:"relay_since,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -475,12 +479,20 @@ func (x *SubmitChoice) GetChoice() int32 {
 	return 0
 }
 
+func (x *SubmitChoice) GetRelaySince() int64 {
+	if x != nil {
+		return x.RelaySince
+	}
+	return 0
+}
+
 // session -> room.
 type SubmitFace struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	RoundId       string                 `protobuf:"bytes,1,opt,name=round_id,json=roundId,proto3" json:"round_id,omitempty"`
 	Uid           string                 `protobuf:"bytes,2,opt,name=uid,proto3" json:"uid,omitempty"`
 	Face          int32                  `protobuf:"varint,3,opt,name=face,proto3" json:"face,omitempty"`
+	RelaySince    int64                  `protobuf:"varint,4,opt,name=relay_since,json=relaySince,proto3" json:"relay_since,omitempty"` // as SubmitChoice's
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -536,6 +548,69 @@ func (x *SubmitFace) GetFace() int32 {
 	return 0
 }
 
+func (x *SubmitFace) GetRelaySince() int64 {
+	if x != nil {
+		return x.RelaySince
+	}
+	return 0
+}
+
+// room -> session on the room's node, when the mover's session is on it
+// too: a movement with the time its move reached that session. Never sent
+// to another node (a member of an older release would not know it); those
+// get the Movement with the time in a header.
+type RelayedMovement struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Movement      *Movement              `protobuf:"bytes,1,opt,name=movement,proto3" json:"movement,omitempty"`
+	RelaySince    int64                  `protobuf:"varint,2,opt,name=relay_since,json=relaySince,proto3" json:"relay_since,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RelayedMovement) Reset() {
+	*x = RelayedMovement{}
+	mi := &file_internal_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RelayedMovement) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RelayedMovement) ProtoMessage() {}
+
+func (x *RelayedMovement) ProtoReflect() protoreflect.Message {
+	mi := &file_internal_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RelayedMovement.ProtoReflect.Descriptor instead.
+func (*RelayedMovement) Descriptor() ([]byte, []int) {
+	return file_internal_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *RelayedMovement) GetMovement() *Movement {
+	if x != nil {
+		return x.Movement
+	}
+	return nil
+}
+
+func (x *RelayedMovement) GetRelaySince() int64 {
+	if x != nil {
+		return x.RelaySince
+	}
+	return 0
+}
+
 // session -> room: the player left (asked to, or disconnected). declined
 // means the session never took the seat (a start that found it already
 // playing elsewhere): the seat leaves the round altogether, unscored.
@@ -550,7 +625,7 @@ type LeaveRoom struct {
 
 func (x *LeaveRoom) Reset() {
 	*x = LeaveRoom{}
-	mi := &file_internal_proto_msgTypes[8]
+	mi := &file_internal_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -562,7 +637,7 @@ func (x *LeaveRoom) String() string {
 func (*LeaveRoom) ProtoMessage() {}
 
 func (x *LeaveRoom) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[8]
+	mi := &file_internal_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -575,7 +650,7 @@ func (x *LeaveRoom) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaveRoom.ProtoReflect.Descriptor instead.
 func (*LeaveRoom) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{8}
+	return file_internal_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *LeaveRoom) GetRoundId() string {
@@ -609,7 +684,7 @@ type RoundDeadline struct {
 
 func (x *RoundDeadline) Reset() {
 	*x = RoundDeadline{}
-	mi := &file_internal_proto_msgTypes[9]
+	mi := &file_internal_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -621,7 +696,7 @@ func (x *RoundDeadline) String() string {
 func (*RoundDeadline) ProtoMessage() {}
 
 func (x *RoundDeadline) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[9]
+	mi := &file_internal_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -634,7 +709,7 @@ func (x *RoundDeadline) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoundDeadline.ProtoReflect.Descriptor instead.
 func (*RoundDeadline) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{9}
+	return file_internal_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *RoundDeadline) GetRoundId() string {
@@ -654,7 +729,7 @@ type SettleTimeout struct {
 
 func (x *SettleTimeout) Reset() {
 	*x = SettleTimeout{}
-	mi := &file_internal_proto_msgTypes[10]
+	mi := &file_internal_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -666,7 +741,7 @@ func (x *SettleTimeout) String() string {
 func (*SettleTimeout) ProtoMessage() {}
 
 func (x *SettleTimeout) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[10]
+	mi := &file_internal_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -679,7 +754,7 @@ func (x *SettleTimeout) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SettleTimeout.ProtoReflect.Descriptor instead.
 func (*SettleTimeout) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{10}
+	return file_internal_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *SettleTimeout) GetRoundId() string {
@@ -700,7 +775,7 @@ type BotStart struct {
 
 func (x *BotStart) Reset() {
 	*x = BotStart{}
-	mi := &file_internal_proto_msgTypes[11]
+	mi := &file_internal_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -712,7 +787,7 @@ func (x *BotStart) String() string {
 func (*BotStart) ProtoMessage() {}
 
 func (x *BotStart) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[11]
+	mi := &file_internal_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -725,7 +800,7 @@ func (x *BotStart) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BotStart.ProtoReflect.Descriptor instead.
 func (*BotStart) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{11}
+	return file_internal_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *BotStart) GetRoundId() string {
@@ -752,7 +827,7 @@ type BotTick struct {
 
 func (x *BotTick) Reset() {
 	*x = BotTick{}
-	mi := &file_internal_proto_msgTypes[12]
+	mi := &file_internal_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -764,7 +839,7 @@ func (x *BotTick) String() string {
 func (*BotTick) ProtoMessage() {}
 
 func (x *BotTick) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[12]
+	mi := &file_internal_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -777,7 +852,7 @@ func (x *BotTick) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BotTick.ProtoReflect.Descriptor instead.
 func (*BotTick) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{12}
+	return file_internal_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *BotTick) GetRoundId() string {
@@ -811,7 +886,7 @@ type Register struct {
 
 func (x *Register) Reset() {
 	*x = Register{}
-	mi := &file_internal_proto_msgTypes[13]
+	mi := &file_internal_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -823,7 +898,7 @@ func (x *Register) String() string {
 func (*Register) ProtoMessage() {}
 
 func (x *Register) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[13]
+	mi := &file_internal_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -836,7 +911,7 @@ func (x *Register) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Register.ProtoReflect.Descriptor instead.
 func (*Register) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{13}
+	return file_internal_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Register) GetUid() string {
@@ -898,7 +973,7 @@ type Attach struct {
 
 func (x *Attach) Reset() {
 	*x = Attach{}
-	mi := &file_internal_proto_msgTypes[14]
+	mi := &file_internal_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -910,7 +985,7 @@ func (x *Attach) String() string {
 func (*Attach) ProtoMessage() {}
 
 func (x *Attach) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[14]
+	mi := &file_internal_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -923,7 +998,7 @@ func (x *Attach) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Attach.ProtoReflect.Descriptor instead.
 func (*Attach) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{14}
+	return file_internal_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Attach) GetSession() *actor.PID {
@@ -989,7 +1064,7 @@ type Attached struct {
 
 func (x *Attached) Reset() {
 	*x = Attached{}
-	mi := &file_internal_proto_msgTypes[15]
+	mi := &file_internal_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1001,7 +1076,7 @@ func (x *Attached) String() string {
 func (*Attached) ProtoMessage() {}
 
 func (x *Attached) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[15]
+	mi := &file_internal_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1014,7 +1089,7 @@ func (x *Attached) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Attached.ProtoReflect.Descriptor instead.
 func (*Attached) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{15}
+	return file_internal_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Attached) GetPlayer() *actor.PID {
@@ -1079,7 +1154,7 @@ type Seated struct {
 
 func (x *Seated) Reset() {
 	*x = Seated{}
-	mi := &file_internal_proto_msgTypes[16]
+	mi := &file_internal_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1091,7 +1166,7 @@ func (x *Seated) String() string {
 func (*Seated) ProtoMessage() {}
 
 func (x *Seated) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[16]
+	mi := &file_internal_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1104,7 +1179,7 @@ func (x *Seated) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Seated.ProtoReflect.Descriptor instead.
 func (*Seated) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{16}
+	return file_internal_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Seated) GetUid() string {
@@ -1143,7 +1218,7 @@ type Free struct {
 
 func (x *Free) Reset() {
 	*x = Free{}
-	mi := &file_internal_proto_msgTypes[17]
+	mi := &file_internal_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1155,7 +1230,7 @@ func (x *Free) String() string {
 func (*Free) ProtoMessage() {}
 
 func (x *Free) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[17]
+	mi := &file_internal_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1168,7 +1243,7 @@ func (x *Free) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Free.ProtoReflect.Descriptor instead.
 func (*Free) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{17}
+	return file_internal_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Free) GetRoundId() string {
@@ -1196,7 +1271,7 @@ type JoinHeld struct {
 
 func (x *JoinHeld) Reset() {
 	*x = JoinHeld{}
-	mi := &file_internal_proto_msgTypes[18]
+	mi := &file_internal_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1208,7 +1283,7 @@ func (x *JoinHeld) String() string {
 func (*JoinHeld) ProtoMessage() {}
 
 func (x *JoinHeld) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[18]
+	mi := &file_internal_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1221,7 +1296,7 @@ func (x *JoinHeld) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinHeld.ProtoReflect.Descriptor instead.
 func (*JoinHeld) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{18}
+	return file_internal_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *JoinHeld) GetUntilUnixMs() int64 {
@@ -1245,7 +1320,7 @@ type Kick struct {
 
 func (x *Kick) Reset() {
 	*x = Kick{}
-	mi := &file_internal_proto_msgTypes[19]
+	mi := &file_internal_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1257,7 +1332,7 @@ func (x *Kick) String() string {
 func (*Kick) ProtoMessage() {}
 
 func (x *Kick) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[19]
+	mi := &file_internal_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1270,7 +1345,7 @@ func (x *Kick) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Kick.ProtoReflect.Descriptor instead.
 func (*Kick) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{19}
+	return file_internal_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Kick) GetReason() string {
@@ -1310,7 +1385,7 @@ type PlayerOp struct {
 
 func (x *PlayerOp) Reset() {
 	*x = PlayerOp{}
-	mi := &file_internal_proto_msgTypes[20]
+	mi := &file_internal_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1322,7 +1397,7 @@ func (x *PlayerOp) String() string {
 func (*PlayerOp) ProtoMessage() {}
 
 func (x *PlayerOp) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[20]
+	mi := &file_internal_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1335,7 +1410,7 @@ func (x *PlayerOp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlayerOp.ProtoReflect.Descriptor instead.
 func (*PlayerOp) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{20}
+	return file_internal_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *PlayerOp) GetUid() string {
@@ -1378,7 +1453,7 @@ type PlayerOpDone struct {
 
 func (x *PlayerOpDone) Reset() {
 	*x = PlayerOpDone{}
-	mi := &file_internal_proto_msgTypes[21]
+	mi := &file_internal_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1390,7 +1465,7 @@ func (x *PlayerOpDone) String() string {
 func (*PlayerOpDone) ProtoMessage() {}
 
 func (x *PlayerOpDone) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[21]
+	mi := &file_internal_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1403,7 +1478,7 @@ func (x *PlayerOpDone) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlayerOpDone.ProtoReflect.Descriptor instead.
 func (*PlayerOpDone) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{21}
+	return file_internal_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *PlayerOpDone) GetError() string {
@@ -1432,7 +1507,7 @@ type Detach struct {
 
 func (x *Detach) Reset() {
 	*x = Detach{}
-	mi := &file_internal_proto_msgTypes[22]
+	mi := &file_internal_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1444,7 +1519,7 @@ func (x *Detach) String() string {
 func (*Detach) ProtoMessage() {}
 
 func (x *Detach) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[22]
+	mi := &file_internal_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1457,7 +1532,7 @@ func (x *Detach) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Detach.ProtoReflect.Descriptor instead.
 func (*Detach) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{22}
+	return file_internal_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *Detach) GetSession() *actor.PID {
@@ -1497,7 +1572,7 @@ type ApplyRound struct {
 
 func (x *ApplyRound) Reset() {
 	*x = ApplyRound{}
-	mi := &file_internal_proto_msgTypes[23]
+	mi := &file_internal_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1509,7 +1584,7 @@ func (x *ApplyRound) String() string {
 func (*ApplyRound) ProtoMessage() {}
 
 func (x *ApplyRound) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[23]
+	mi := &file_internal_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1522,7 +1597,7 @@ func (x *ApplyRound) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApplyRound.ProtoReflect.Descriptor instead.
 func (*ApplyRound) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{23}
+	return file_internal_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ApplyRound) GetUid() string {
@@ -1595,7 +1670,7 @@ type RoundApplied struct {
 
 func (x *RoundApplied) Reset() {
 	*x = RoundApplied{}
-	mi := &file_internal_proto_msgTypes[24]
+	mi := &file_internal_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1607,7 +1682,7 @@ func (x *RoundApplied) String() string {
 func (*RoundApplied) ProtoMessage() {}
 
 func (x *RoundApplied) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[24]
+	mi := &file_internal_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1620,7 +1695,7 @@ func (x *RoundApplied) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoundApplied.ProtoReflect.Descriptor instead.
 func (*RoundApplied) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{24}
+	return file_internal_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *RoundApplied) GetUid() string {
@@ -1687,7 +1762,7 @@ type AbortRound struct {
 
 func (x *AbortRound) Reset() {
 	*x = AbortRound{}
-	mi := &file_internal_proto_msgTypes[25]
+	mi := &file_internal_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1699,7 +1774,7 @@ func (x *AbortRound) String() string {
 func (*AbortRound) ProtoMessage() {}
 
 func (x *AbortRound) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[25]
+	mi := &file_internal_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1712,7 +1787,7 @@ func (x *AbortRound) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AbortRound.ProtoReflect.Descriptor instead.
 func (*AbortRound) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{25}
+	return file_internal_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *AbortRound) GetUid() string {
@@ -1748,7 +1823,7 @@ type RoundRefused struct {
 
 func (x *RoundRefused) Reset() {
 	*x = RoundRefused{}
-	mi := &file_internal_proto_msgTypes[26]
+	mi := &file_internal_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1760,7 +1835,7 @@ func (x *RoundRefused) String() string {
 func (*RoundRefused) ProtoMessage() {}
 
 func (x *RoundRefused) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[26]
+	mi := &file_internal_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1773,7 +1848,7 @@ func (x *RoundRefused) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoundRefused.ProtoReflect.Descriptor instead.
 func (*RoundRefused) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{26}
+	return file_internal_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *RoundRefused) GetUid() string {
@@ -1811,7 +1886,7 @@ type ResultQuery struct {
 
 func (x *ResultQuery) Reset() {
 	*x = ResultQuery{}
-	mi := &file_internal_proto_msgTypes[27]
+	mi := &file_internal_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1823,7 +1898,7 @@ func (x *ResultQuery) String() string {
 func (*ResultQuery) ProtoMessage() {}
 
 func (x *ResultQuery) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[27]
+	mi := &file_internal_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1836,7 +1911,7 @@ func (x *ResultQuery) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResultQuery.ProtoReflect.Descriptor instead.
 func (*ResultQuery) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{27}
+	return file_internal_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ResultQuery) GetUid() string {
@@ -1870,7 +1945,7 @@ type RoundResult struct {
 
 func (x *RoundResult) Reset() {
 	*x = RoundResult{}
-	mi := &file_internal_proto_msgTypes[28]
+	mi := &file_internal_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1882,7 +1957,7 @@ func (x *RoundResult) String() string {
 func (*RoundResult) ProtoMessage() {}
 
 func (x *RoundResult) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[28]
+	mi := &file_internal_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1895,7 +1970,7 @@ func (x *RoundResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoundResult.ProtoReflect.Descriptor instead.
 func (*RoundResult) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{28}
+	return file_internal_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *RoundResult) GetResult() *Result {
@@ -1915,7 +1990,7 @@ type AbortRetry struct {
 
 func (x *AbortRetry) Reset() {
 	*x = AbortRetry{}
-	mi := &file_internal_proto_msgTypes[29]
+	mi := &file_internal_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1927,7 +2002,7 @@ func (x *AbortRetry) String() string {
 func (*AbortRetry) ProtoMessage() {}
 
 func (x *AbortRetry) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[29]
+	mi := &file_internal_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1940,7 +2015,7 @@ func (x *AbortRetry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AbortRetry.ProtoReflect.Descriptor instead.
 func (*AbortRetry) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{29}
+	return file_internal_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *AbortRetry) GetRoundId() string {
@@ -1959,7 +2034,7 @@ type Drain struct {
 
 func (x *Drain) Reset() {
 	*x = Drain{}
-	mi := &file_internal_proto_msgTypes[30]
+	mi := &file_internal_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1971,7 +2046,7 @@ func (x *Drain) String() string {
 func (*Drain) ProtoMessage() {}
 
 func (x *Drain) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[30]
+	mi := &file_internal_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1984,7 +2059,7 @@ func (x *Drain) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Drain.ProtoReflect.Descriptor instead.
 func (*Drain) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{30}
+	return file_internal_proto_rawDescGZIP(), []int{31}
 }
 
 // lobby -> asker.
@@ -1999,7 +2074,7 @@ type DrainStatus struct {
 
 func (x *DrainStatus) Reset() {
 	*x = DrainStatus{}
-	mi := &file_internal_proto_msgTypes[31]
+	mi := &file_internal_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2011,7 +2086,7 @@ func (x *DrainStatus) String() string {
 func (*DrainStatus) ProtoMessage() {}
 
 func (x *DrainStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[31]
+	mi := &file_internal_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2024,7 +2099,7 @@ func (x *DrainStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DrainStatus.ProtoReflect.Descriptor instead.
 func (*DrainStatus) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{31}
+	return file_internal_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *DrainStatus) GetDraining() bool {
@@ -2057,7 +2132,7 @@ type GetDrainStatus struct {
 
 func (x *GetDrainStatus) Reset() {
 	*x = GetDrainStatus{}
-	mi := &file_internal_proto_msgTypes[32]
+	mi := &file_internal_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2069,7 +2144,7 @@ func (x *GetDrainStatus) String() string {
 func (*GetDrainStatus) ProtoMessage() {}
 
 func (x *GetDrainStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[32]
+	mi := &file_internal_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2082,7 +2157,7 @@ func (x *GetDrainStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDrainStatus.ProtoReflect.Descriptor instead.
 func (*GetDrainStatus) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{32}
+	return file_internal_proto_rawDescGZIP(), []int{33}
 }
 
 // gateway -> session: the socket is gone (read error, close, or limit).
@@ -2098,7 +2173,7 @@ type ConnClosed struct {
 
 func (x *ConnClosed) Reset() {
 	*x = ConnClosed{}
-	mi := &file_internal_proto_msgTypes[33]
+	mi := &file_internal_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2110,7 +2185,7 @@ func (x *ConnClosed) String() string {
 func (*ConnClosed) ProtoMessage() {}
 
 func (x *ConnClosed) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[33]
+	mi := &file_internal_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2123,7 +2198,7 @@ func (x *ConnClosed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConnClosed.ProtoReflect.Descriptor instead.
 func (*ConnClosed) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{33}
+	return file_internal_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ConnClosed) GetReason() string {
@@ -2152,7 +2227,7 @@ type PipeSend struct {
 
 func (x *PipeSend) Reset() {
 	*x = PipeSend{}
-	mi := &file_internal_proto_msgTypes[34]
+	mi := &file_internal_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2164,7 +2239,7 @@ func (x *PipeSend) String() string {
 func (*PipeSend) ProtoMessage() {}
 
 func (x *PipeSend) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[34]
+	mi := &file_internal_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2177,7 +2252,7 @@ func (x *PipeSend) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PipeSend.ProtoReflect.Descriptor instead.
 func (*PipeSend) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{34}
+	return file_internal_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *PipeSend) GetEnv() *Envelope {
@@ -2199,7 +2274,7 @@ type PipeAcked struct {
 
 func (x *PipeAcked) Reset() {
 	*x = PipeAcked{}
-	mi := &file_internal_proto_msgTypes[35]
+	mi := &file_internal_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2211,7 +2286,7 @@ func (x *PipeAcked) String() string {
 func (*PipeAcked) ProtoMessage() {}
 
 func (x *PipeAcked) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[35]
+	mi := &file_internal_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2224,7 +2299,7 @@ func (x *PipeAcked) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PipeAcked.ProtoReflect.Descriptor instead.
 func (*PipeAcked) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{35}
+	return file_internal_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *PipeAcked) GetEnv() *Envelope {
@@ -2253,7 +2328,7 @@ type PipeVerdict struct {
 
 func (x *PipeVerdict) Reset() {
 	*x = PipeVerdict{}
-	mi := &file_internal_proto_msgTypes[36]
+	mi := &file_internal_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2265,7 +2340,7 @@ func (x *PipeVerdict) String() string {
 func (*PipeVerdict) ProtoMessage() {}
 
 func (x *PipeVerdict) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[36]
+	mi := &file_internal_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2278,7 +2353,7 @@ func (x *PipeVerdict) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PipeVerdict.ProtoReflect.Descriptor instead.
 func (*PipeVerdict) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{36}
+	return file_internal_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *PipeVerdict) GetId() uint64 {
@@ -2313,7 +2388,7 @@ type PipeClose struct {
 
 func (x *PipeClose) Reset() {
 	*x = PipeClose{}
-	mi := &file_internal_proto_msgTypes[37]
+	mi := &file_internal_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2325,7 +2400,7 @@ func (x *PipeClose) String() string {
 func (*PipeClose) ProtoMessage() {}
 
 func (x *PipeClose) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[37]
+	mi := &file_internal_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2338,7 +2413,7 @@ func (x *PipeClose) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PipeClose.ProtoReflect.Descriptor instead.
 func (*PipeClose) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{37}
+	return file_internal_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *PipeClose) GetCode() int32 {
@@ -2366,7 +2441,7 @@ type PipeConnected struct {
 
 func (x *PipeConnected) Reset() {
 	*x = PipeConnected{}
-	mi := &file_internal_proto_msgTypes[38]
+	mi := &file_internal_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2378,7 +2453,7 @@ func (x *PipeConnected) String() string {
 func (*PipeConnected) ProtoMessage() {}
 
 func (x *PipeConnected) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[38]
+	mi := &file_internal_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2391,7 +2466,7 @@ func (x *PipeConnected) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PipeConnected.ProtoReflect.Descriptor instead.
 func (*PipeConnected) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{38}
+	return file_internal_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *PipeConnected) GetPid() string {
@@ -2417,7 +2492,7 @@ type GetRoomCount struct {
 
 func (x *GetRoomCount) Reset() {
 	*x = GetRoomCount{}
-	mi := &file_internal_proto_msgTypes[39]
+	mi := &file_internal_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2429,7 +2504,7 @@ func (x *GetRoomCount) String() string {
 func (*GetRoomCount) ProtoMessage() {}
 
 func (x *GetRoomCount) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[39]
+	mi := &file_internal_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2442,7 +2517,7 @@ func (x *GetRoomCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRoomCount.ProtoReflect.Descriptor instead.
 func (*GetRoomCount) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{39}
+	return file_internal_proto_rawDescGZIP(), []int{40}
 }
 
 // new session -> the session a resume token names: take over my
@@ -2468,7 +2543,7 @@ type ResumeRequest struct {
 
 func (x *ResumeRequest) Reset() {
 	*x = ResumeRequest{}
-	mi := &file_internal_proto_msgTypes[40]
+	mi := &file_internal_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2480,7 +2555,7 @@ func (x *ResumeRequest) String() string {
 func (*ResumeRequest) ProtoMessage() {}
 
 func (x *ResumeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[40]
+	mi := &file_internal_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2493,7 +2568,7 @@ func (x *ResumeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeRequest.ProtoReflect.Descriptor instead.
 func (*ResumeRequest) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{40}
+	return file_internal_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *ResumeRequest) GetSecret() string {
@@ -2556,7 +2631,7 @@ type ResumeAnswer struct {
 
 func (x *ResumeAnswer) Reset() {
 	*x = ResumeAnswer{}
-	mi := &file_internal_proto_msgTypes[41]
+	mi := &file_internal_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2568,7 +2643,7 @@ func (x *ResumeAnswer) String() string {
 func (*ResumeAnswer) ProtoMessage() {}
 
 func (x *ResumeAnswer) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[41]
+	mi := &file_internal_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2581,7 +2656,7 @@ func (x *ResumeAnswer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeAnswer.ProtoReflect.Descriptor instead.
 func (*ResumeAnswer) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{41}
+	return file_internal_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *ResumeAnswer) GetOk() bool {
@@ -2608,7 +2683,7 @@ type ResumeExpired struct {
 
 func (x *ResumeExpired) Reset() {
 	*x = ResumeExpired{}
-	mi := &file_internal_proto_msgTypes[42]
+	mi := &file_internal_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2620,7 +2695,7 @@ func (x *ResumeExpired) String() string {
 func (*ResumeExpired) ProtoMessage() {}
 
 func (x *ResumeExpired) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[42]
+	mi := &file_internal_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2633,7 +2708,7 @@ func (x *ResumeExpired) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeExpired.ProtoReflect.Descriptor instead.
 func (*ResumeExpired) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{42}
+	return file_internal_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *ResumeExpired) GetDetachedAtSeq() uint32 {
@@ -2653,7 +2728,7 @@ type ResumeTimeout struct {
 
 func (x *ResumeTimeout) Reset() {
 	*x = ResumeTimeout{}
-	mi := &file_internal_proto_msgTypes[43]
+	mi := &file_internal_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2665,7 +2740,7 @@ func (x *ResumeTimeout) String() string {
 func (*ResumeTimeout) ProtoMessage() {}
 
 func (x *ResumeTimeout) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[43]
+	mi := &file_internal_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2678,7 +2753,7 @@ func (x *ResumeTimeout) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeTimeout.ProtoReflect.Descriptor instead.
 func (*ResumeTimeout) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{43}
+	return file_internal_proto_rawDescGZIP(), []int{44}
 }
 
 // room host -> asker.
@@ -2691,7 +2766,7 @@ type RoomCount struct {
 
 func (x *RoomCount) Reset() {
 	*x = RoomCount{}
-	mi := &file_internal_proto_msgTypes[44]
+	mi := &file_internal_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2703,7 +2778,7 @@ func (x *RoomCount) String() string {
 func (*RoomCount) ProtoMessage() {}
 
 func (x *RoomCount) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[44]
+	mi := &file_internal_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2716,7 +2791,7 @@ func (x *RoomCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomCount.ProtoReflect.Descriptor instead.
 func (*RoomCount) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{44}
+	return file_internal_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *RoomCount) GetRooms() int32 {
@@ -2735,7 +2810,7 @@ type GetOnline struct {
 
 func (x *GetOnline) Reset() {
 	*x = GetOnline{}
-	mi := &file_internal_proto_msgTypes[45]
+	mi := &file_internal_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2747,7 +2822,7 @@ func (x *GetOnline) String() string {
 func (*GetOnline) ProtoMessage() {}
 
 func (x *GetOnline) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[45]
+	mi := &file_internal_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2760,7 +2835,7 @@ func (x *GetOnline) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOnline.ProtoReflect.Descriptor instead.
 func (*GetOnline) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{45}
+	return file_internal_proto_rawDescGZIP(), []int{46}
 }
 
 // directory -> asker.
@@ -2774,7 +2849,7 @@ type Online struct {
 
 func (x *Online) Reset() {
 	*x = Online{}
-	mi := &file_internal_proto_msgTypes[46]
+	mi := &file_internal_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2786,7 +2861,7 @@ func (x *Online) String() string {
 func (*Online) ProtoMessage() {}
 
 func (x *Online) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[46]
+	mi := &file_internal_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2799,7 +2874,7 @@ func (x *Online) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Online.ProtoReflect.Descriptor instead.
 func (*Online) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{46}
+	return file_internal_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *Online) GetSessions() int32 {
@@ -2825,7 +2900,7 @@ type AttachTimeout struct {
 
 func (x *AttachTimeout) Reset() {
 	*x = AttachTimeout{}
-	mi := &file_internal_proto_msgTypes[47]
+	mi := &file_internal_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2837,7 +2912,7 @@ func (x *AttachTimeout) String() string {
 func (*AttachTimeout) ProtoMessage() {}
 
 func (x *AttachTimeout) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[47]
+	mi := &file_internal_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2850,7 +2925,7 @@ func (x *AttachTimeout) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttachTimeout.ProtoReflect.Descriptor instead.
 func (*AttachTimeout) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{47}
+	return file_internal_proto_rawDescGZIP(), []int{48}
 }
 
 // session -> session: its room stopped; queued behind the room's last words.
@@ -2867,7 +2942,7 @@ type RoomGone struct {
 
 func (x *RoomGone) Reset() {
 	*x = RoomGone{}
-	mi := &file_internal_proto_msgTypes[48]
+	mi := &file_internal_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2879,7 +2954,7 @@ func (x *RoomGone) String() string {
 func (*RoomGone) ProtoMessage() {}
 
 func (x *RoomGone) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[48]
+	mi := &file_internal_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2892,7 +2967,7 @@ func (x *RoomGone) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomGone.ProtoReflect.Descriptor instead.
 func (*RoomGone) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{48}
+	return file_internal_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *RoomGone) GetRoundId() string {
@@ -2920,7 +2995,7 @@ type Crash struct {
 
 func (x *Crash) Reset() {
 	*x = Crash{}
-	mi := &file_internal_proto_msgTypes[49]
+	mi := &file_internal_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2932,7 +3007,7 @@ func (x *Crash) String() string {
 func (*Crash) ProtoMessage() {}
 
 func (x *Crash) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[49]
+	mi := &file_internal_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2945,7 +3020,7 @@ func (x *Crash) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Crash.ProtoReflect.Descriptor instead.
 func (*Crash) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{49}
+	return file_internal_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *Crash) GetReason() string {
@@ -2969,7 +3044,7 @@ type PlayerStopping struct {
 
 func (x *PlayerStopping) Reset() {
 	*x = PlayerStopping{}
-	mi := &file_internal_proto_msgTypes[50]
+	mi := &file_internal_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2981,7 +3056,7 @@ func (x *PlayerStopping) String() string {
 func (*PlayerStopping) ProtoMessage() {}
 
 func (x *PlayerStopping) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[50]
+	mi := &file_internal_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2994,7 +3069,7 @@ func (x *PlayerStopping) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlayerStopping.ProtoReflect.Descriptor instead.
 func (*PlayerStopping) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{50}
+	return file_internal_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *PlayerStopping) GetUid() string {
@@ -3027,7 +3102,7 @@ type Reattach struct {
 
 func (x *Reattach) Reset() {
 	*x = Reattach{}
-	mi := &file_internal_proto_msgTypes[51]
+	mi := &file_internal_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3039,7 +3114,7 @@ func (x *Reattach) String() string {
 func (*Reattach) ProtoMessage() {}
 
 func (x *Reattach) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[51]
+	mi := &file_internal_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3052,7 +3127,7 @@ func (x *Reattach) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Reattach.ProtoReflect.Descriptor instead.
 func (*Reattach) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{51}
+	return file_internal_proto_rawDescGZIP(), []int{52}
 }
 
 // SaveRetry is a player's own timer: try again to save the rounds it
@@ -3065,7 +3140,7 @@ type SaveRetry struct {
 
 func (x *SaveRetry) Reset() {
 	*x = SaveRetry{}
-	mi := &file_internal_proto_msgTypes[52]
+	mi := &file_internal_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3077,7 +3152,7 @@ func (x *SaveRetry) String() string {
 func (*SaveRetry) ProtoMessage() {}
 
 func (x *SaveRetry) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[52]
+	mi := &file_internal_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3090,7 +3165,7 @@ func (x *SaveRetry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SaveRetry.ProtoReflect.Descriptor instead.
 func (*SaveRetry) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{52}
+	return file_internal_proto_rawDescGZIP(), []int{53}
 }
 
 // server -> room host: stop every room now (a drain that ran out of time);
@@ -3103,7 +3178,7 @@ type StopRooms struct {
 
 func (x *StopRooms) Reset() {
 	*x = StopRooms{}
-	mi := &file_internal_proto_msgTypes[53]
+	mi := &file_internal_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3115,7 +3190,7 @@ func (x *StopRooms) String() string {
 func (*StopRooms) ProtoMessage() {}
 
 func (x *StopRooms) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[53]
+	mi := &file_internal_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3128,7 +3203,7 @@ func (x *StopRooms) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopRooms.ProtoReflect.Descriptor instead.
 func (*StopRooms) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{53}
+	return file_internal_proto_rawDescGZIP(), []int{54}
 }
 
 // session -> session: the connection said no accepted hello in time.
@@ -3140,7 +3215,7 @@ type HelloTimeout struct {
 
 func (x *HelloTimeout) Reset() {
 	*x = HelloTimeout{}
-	mi := &file_internal_proto_msgTypes[54]
+	mi := &file_internal_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3152,7 +3227,7 @@ func (x *HelloTimeout) String() string {
 func (*HelloTimeout) ProtoMessage() {}
 
 func (x *HelloTimeout) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[54]
+	mi := &file_internal_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3165,7 +3240,7 @@ func (x *HelloTimeout) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HelloTimeout.ProtoReflect.Descriptor instead.
 func (*HelloTimeout) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{54}
+	return file_internal_proto_rawDescGZIP(), []int{55}
 }
 
 // session -> room: the session took its seat and told its client the round
@@ -3182,7 +3257,7 @@ type SeatTaken struct {
 
 func (x *SeatTaken) Reset() {
 	*x = SeatTaken{}
-	mi := &file_internal_proto_msgTypes[55]
+	mi := &file_internal_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3194,7 +3269,7 @@ func (x *SeatTaken) String() string {
 func (*SeatTaken) ProtoMessage() {}
 
 func (x *SeatTaken) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[55]
+	mi := &file_internal_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3207,7 +3282,7 @@ func (x *SeatTaken) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SeatTaken.ProtoReflect.Descriptor instead.
 func (*SeatTaken) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{55}
+	return file_internal_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *SeatTaken) GetRoundId() string {
@@ -3240,7 +3315,7 @@ type SeatOffer struct {
 
 func (x *SeatOffer) Reset() {
 	*x = SeatOffer{}
-	mi := &file_internal_proto_msgTypes[56]
+	mi := &file_internal_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3252,7 +3327,7 @@ func (x *SeatOffer) String() string {
 func (*SeatOffer) ProtoMessage() {}
 
 func (x *SeatOffer) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[56]
+	mi := &file_internal_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3265,7 +3340,7 @@ func (x *SeatOffer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SeatOffer.ProtoReflect.Descriptor instead.
 func (*SeatOffer) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{56}
+	return file_internal_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *SeatOffer) GetStart() *Start {
@@ -3289,7 +3364,7 @@ type RoundSettling struct {
 
 func (x *RoundSettling) Reset() {
 	*x = RoundSettling{}
-	mi := &file_internal_proto_msgTypes[57]
+	mi := &file_internal_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3301,7 +3376,7 @@ func (x *RoundSettling) String() string {
 func (*RoundSettling) ProtoMessage() {}
 
 func (x *RoundSettling) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[57]
+	mi := &file_internal_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3314,7 +3389,7 @@ func (x *RoundSettling) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoundSettling.ProtoReflect.Descriptor instead.
 func (*RoundSettling) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{57}
+	return file_internal_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *RoundSettling) GetResult() *Result {
@@ -3334,7 +3409,7 @@ type RoomOpened struct {
 
 func (x *RoomOpened) Reset() {
 	*x = RoomOpened{}
-	mi := &file_internal_proto_msgTypes[58]
+	mi := &file_internal_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3346,7 +3421,7 @@ func (x *RoomOpened) String() string {
 func (*RoomOpened) ProtoMessage() {}
 
 func (x *RoomOpened) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[58]
+	mi := &file_internal_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3359,7 +3434,7 @@ func (x *RoomOpened) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomOpened.ProtoReflect.Descriptor instead.
 func (*RoomOpened) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{58}
+	return file_internal_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *RoomOpened) GetRoundId() string {
@@ -3379,7 +3454,7 @@ type OpenTimeout struct {
 
 func (x *OpenTimeout) Reset() {
 	*x = OpenTimeout{}
-	mi := &file_internal_proto_msgTypes[59]
+	mi := &file_internal_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3391,7 +3466,7 @@ func (x *OpenTimeout) String() string {
 func (*OpenTimeout) ProtoMessage() {}
 
 func (x *OpenTimeout) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[59]
+	mi := &file_internal_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3404,7 +3479,7 @@ func (x *OpenTimeout) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenTimeout.ProtoReflect.Descriptor instead.
 func (*OpenTimeout) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{59}
+	return file_internal_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *OpenTimeout) GetRoundId() string {
@@ -3423,7 +3498,7 @@ type TopologyChanged struct {
 
 func (x *TopologyChanged) Reset() {
 	*x = TopologyChanged{}
-	mi := &file_internal_proto_msgTypes[60]
+	mi := &file_internal_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3435,7 +3510,7 @@ func (x *TopologyChanged) String() string {
 func (*TopologyChanged) ProtoMessage() {}
 
 func (x *TopologyChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[60]
+	mi := &file_internal_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3448,7 +3523,7 @@ func (x *TopologyChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TopologyChanged.ProtoReflect.Descriptor instead.
 func (*TopologyChanged) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{60}
+	return file_internal_proto_rawDescGZIP(), []int{61}
 }
 
 // admin API -> a member's admin actor: list its live actors.
@@ -3461,7 +3536,7 @@ type AdminList struct {
 
 func (x *AdminList) Reset() {
 	*x = AdminList{}
-	mi := &file_internal_proto_msgTypes[61]
+	mi := &file_internal_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3473,7 +3548,7 @@ func (x *AdminList) String() string {
 func (*AdminList) ProtoMessage() {}
 
 func (x *AdminList) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[61]
+	mi := &file_internal_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3486,7 +3561,7 @@ func (x *AdminList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdminList.ProtoReflect.Descriptor instead.
 func (*AdminList) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{61}
+	return file_internal_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *AdminList) GetKinds() []string {
@@ -3512,7 +3587,7 @@ type AdminActor struct {
 
 func (x *AdminActor) Reset() {
 	*x = AdminActor{}
-	mi := &file_internal_proto_msgTypes[62]
+	mi := &file_internal_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3524,7 +3599,7 @@ func (x *AdminActor) String() string {
 func (*AdminActor) ProtoMessage() {}
 
 func (x *AdminActor) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[62]
+	mi := &file_internal_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3537,7 +3612,7 @@ func (x *AdminActor) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdminActor.ProtoReflect.Descriptor instead.
 func (*AdminActor) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{62}
+	return file_internal_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *AdminActor) GetKind() string {
@@ -3599,7 +3674,7 @@ type AdminActors struct {
 
 func (x *AdminActors) Reset() {
 	*x = AdminActors{}
-	mi := &file_internal_proto_msgTypes[63]
+	mi := &file_internal_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3611,7 +3686,7 @@ func (x *AdminActors) String() string {
 func (*AdminActors) ProtoMessage() {}
 
 func (x *AdminActors) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[63]
+	mi := &file_internal_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3624,7 +3699,7 @@ func (x *AdminActors) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdminActors.ProtoReflect.Descriptor instead.
 func (*AdminActors) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{63}
+	return file_internal_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *AdminActors) GetActors() []*AdminActor {
@@ -3648,7 +3723,7 @@ type AdminKill struct {
 
 func (x *AdminKill) Reset() {
 	*x = AdminKill{}
-	mi := &file_internal_proto_msgTypes[64]
+	mi := &file_internal_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3660,7 +3735,7 @@ func (x *AdminKill) String() string {
 func (*AdminKill) ProtoMessage() {}
 
 func (x *AdminKill) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[64]
+	mi := &file_internal_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3673,7 +3748,7 @@ func (x *AdminKill) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdminKill.ProtoReflect.Descriptor instead.
 func (*AdminKill) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{64}
+	return file_internal_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *AdminKill) GetPid() string {
@@ -3715,7 +3790,7 @@ type AdminKilled struct {
 
 func (x *AdminKilled) Reset() {
 	*x = AdminKilled{}
-	mi := &file_internal_proto_msgTypes[65]
+	mi := &file_internal_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3727,7 +3802,7 @@ func (x *AdminKilled) String() string {
 func (*AdminKilled) ProtoMessage() {}
 
 func (x *AdminKilled) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[65]
+	mi := &file_internal_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3740,7 +3815,7 @@ func (x *AdminKilled) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdminKilled.ProtoReflect.Descriptor instead.
 func (*AdminKilled) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{65}
+	return file_internal_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *AdminKilled) GetActor() *AdminActor {
@@ -3770,7 +3845,7 @@ type GoAway struct {
 
 func (x *GoAway) Reset() {
 	*x = GoAway{}
-	mi := &file_internal_proto_msgTypes[66]
+	mi := &file_internal_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3782,7 +3857,7 @@ func (x *GoAway) String() string {
 func (*GoAway) ProtoMessage() {}
 
 func (x *GoAway) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[66]
+	mi := &file_internal_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3795,7 +3870,7 @@ func (x *GoAway) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GoAway.ProtoReflect.Descriptor instead.
 func (*GoAway) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{66}
+	return file_internal_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *GoAway) GetReason() string {
@@ -3817,7 +3892,7 @@ type SessionEnded struct {
 
 func (x *SessionEnded) Reset() {
 	*x = SessionEnded{}
-	mi := &file_internal_proto_msgTypes[67]
+	mi := &file_internal_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3829,7 +3904,7 @@ func (x *SessionEnded) String() string {
 func (*SessionEnded) ProtoMessage() {}
 
 func (x *SessionEnded) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_proto_msgTypes[67]
+	mi := &file_internal_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3842,7 +3917,7 @@ func (x *SessionEnded) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionEnded.ProtoReflect.Descriptor instead.
 func (*SessionEnded) Descriptor() ([]byte, []int) {
-	return file_internal_proto_rawDescGZIP(), []int{67}
+	return file_internal_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *SessionEnded) GetSession() *actor.PID {
@@ -3888,16 +3963,24 @@ const file_internal_proto_rawDesc = "" +
 	"\bround_id\x18\x01 \x01(\tR\aroundId\x123\n" +
 	"\x05seats\x18\x02 \x03(\v2\x1d.caiquan.internal.v1.SeatInfoR\x05seats\x12\x12\n" +
 	"\x04bots\x18\x03 \x01(\x05R\x04bots\x12\x12\n" +
-	"\x04seed\x18\x04 \x01(\x03R\x04seed\"S\n" +
+	"\x04seed\x18\x04 \x01(\x03R\x04seed\"t\n" +
 	"\fSubmitChoice\x12\x19\n" +
 	"\bround_id\x18\x01 \x01(\tR\aroundId\x12\x10\n" +
 	"\x03uid\x18\x02 \x01(\tR\x03uid\x12\x16\n" +
-	"\x06choice\x18\x03 \x01(\x05R\x06choice\"M\n" +
+	"\x06choice\x18\x03 \x01(\x05R\x06choice\x12\x1f\n" +
+	"\vrelay_since\x18\x04 \x01(\x03R\n" +
+	"relaySince\"n\n" +
 	"\n" +
 	"SubmitFace\x12\x19\n" +
 	"\bround_id\x18\x01 \x01(\tR\aroundId\x12\x10\n" +
 	"\x03uid\x18\x02 \x01(\tR\x03uid\x12\x12\n" +
-	"\x04face\x18\x03 \x01(\x05R\x04face\"T\n" +
+	"\x04face\x18\x03 \x01(\x05R\x04face\x12\x1f\n" +
+	"\vrelay_since\x18\x04 \x01(\x03R\n" +
+	"relaySince\"d\n" +
+	"\x0fRelayedMovement\x120\n" +
+	"\bmovement\x18\x01 \x01(\v2\x14.caiquan.v1.MovementR\bmovement\x12\x1f\n" +
+	"\vrelay_since\x18\x02 \x01(\x03R\n" +
+	"relaySince\"T\n" +
 	"\tLeaveRoom\x12\x19\n" +
 	"\bround_id\x18\x01 \x01(\tR\aroundId\x12\x10\n" +
 	"\x03uid\x18\x02 \x01(\tR\x03uid\x12\x1a\n" +
@@ -4120,7 +4203,7 @@ func file_internal_proto_rawDescGZIP() []byte {
 	return file_internal_proto_rawDescData
 }
 
-var file_internal_proto_msgTypes = make([]protoimpl.MessageInfo, 68)
+var file_internal_proto_msgTypes = make([]protoimpl.MessageInfo, 69)
 var file_internal_proto_goTypes = []any{
 	(*SeatInfo)(nil),        // 0: caiquan.internal.v1.SeatInfo
 	(*JoinQueue)(nil),       // 1: caiquan.internal.v1.JoinQueue
@@ -4130,97 +4213,100 @@ var file_internal_proto_goTypes = []any{
 	(*RoomSpec)(nil),        // 5: caiquan.internal.v1.RoomSpec
 	(*SubmitChoice)(nil),    // 6: caiquan.internal.v1.SubmitChoice
 	(*SubmitFace)(nil),      // 7: caiquan.internal.v1.SubmitFace
-	(*LeaveRoom)(nil),       // 8: caiquan.internal.v1.LeaveRoom
-	(*RoundDeadline)(nil),   // 9: caiquan.internal.v1.RoundDeadline
-	(*SettleTimeout)(nil),   // 10: caiquan.internal.v1.SettleTimeout
-	(*BotStart)(nil),        // 11: caiquan.internal.v1.BotStart
-	(*BotTick)(nil),         // 12: caiquan.internal.v1.BotTick
-	(*Register)(nil),        // 13: caiquan.internal.v1.Register
-	(*Attach)(nil),          // 14: caiquan.internal.v1.Attach
-	(*Attached)(nil),        // 15: caiquan.internal.v1.Attached
-	(*Seated)(nil),          // 16: caiquan.internal.v1.Seated
-	(*Free)(nil),            // 17: caiquan.internal.v1.Free
-	(*JoinHeld)(nil),        // 18: caiquan.internal.v1.JoinHeld
-	(*Kick)(nil),            // 19: caiquan.internal.v1.Kick
-	(*PlayerOp)(nil),        // 20: caiquan.internal.v1.PlayerOp
-	(*PlayerOpDone)(nil),    // 21: caiquan.internal.v1.PlayerOpDone
-	(*Detach)(nil),          // 22: caiquan.internal.v1.Detach
-	(*ApplyRound)(nil),      // 23: caiquan.internal.v1.ApplyRound
-	(*RoundApplied)(nil),    // 24: caiquan.internal.v1.RoundApplied
-	(*AbortRound)(nil),      // 25: caiquan.internal.v1.AbortRound
-	(*RoundRefused)(nil),    // 26: caiquan.internal.v1.RoundRefused
-	(*ResultQuery)(nil),     // 27: caiquan.internal.v1.ResultQuery
-	(*RoundResult)(nil),     // 28: caiquan.internal.v1.RoundResult
-	(*AbortRetry)(nil),      // 29: caiquan.internal.v1.AbortRetry
-	(*Drain)(nil),           // 30: caiquan.internal.v1.Drain
-	(*DrainStatus)(nil),     // 31: caiquan.internal.v1.DrainStatus
-	(*GetDrainStatus)(nil),  // 32: caiquan.internal.v1.GetDrainStatus
-	(*ConnClosed)(nil),      // 33: caiquan.internal.v1.ConnClosed
-	(*PipeSend)(nil),        // 34: caiquan.internal.v1.PipeSend
-	(*PipeAcked)(nil),       // 35: caiquan.internal.v1.PipeAcked
-	(*PipeVerdict)(nil),     // 36: caiquan.internal.v1.PipeVerdict
-	(*PipeClose)(nil),       // 37: caiquan.internal.v1.PipeClose
-	(*PipeConnected)(nil),   // 38: caiquan.internal.v1.PipeConnected
-	(*GetRoomCount)(nil),    // 39: caiquan.internal.v1.GetRoomCount
-	(*ResumeRequest)(nil),   // 40: caiquan.internal.v1.ResumeRequest
-	(*ResumeAnswer)(nil),    // 41: caiquan.internal.v1.ResumeAnswer
-	(*ResumeExpired)(nil),   // 42: caiquan.internal.v1.ResumeExpired
-	(*ResumeTimeout)(nil),   // 43: caiquan.internal.v1.ResumeTimeout
-	(*RoomCount)(nil),       // 44: caiquan.internal.v1.RoomCount
-	(*GetOnline)(nil),       // 45: caiquan.internal.v1.GetOnline
-	(*Online)(nil),          // 46: caiquan.internal.v1.Online
-	(*AttachTimeout)(nil),   // 47: caiquan.internal.v1.AttachTimeout
-	(*RoomGone)(nil),        // 48: caiquan.internal.v1.RoomGone
-	(*Crash)(nil),           // 49: caiquan.internal.v1.Crash
-	(*PlayerStopping)(nil),  // 50: caiquan.internal.v1.PlayerStopping
-	(*Reattach)(nil),        // 51: caiquan.internal.v1.Reattach
-	(*SaveRetry)(nil),       // 52: caiquan.internal.v1.SaveRetry
-	(*StopRooms)(nil),       // 53: caiquan.internal.v1.StopRooms
-	(*HelloTimeout)(nil),    // 54: caiquan.internal.v1.HelloTimeout
-	(*SeatTaken)(nil),       // 55: caiquan.internal.v1.SeatTaken
-	(*SeatOffer)(nil),       // 56: caiquan.internal.v1.SeatOffer
-	(*RoundSettling)(nil),   // 57: caiquan.internal.v1.RoundSettling
-	(*RoomOpened)(nil),      // 58: caiquan.internal.v1.RoomOpened
-	(*OpenTimeout)(nil),     // 59: caiquan.internal.v1.OpenTimeout
-	(*TopologyChanged)(nil), // 60: caiquan.internal.v1.TopologyChanged
-	(*AdminList)(nil),       // 61: caiquan.internal.v1.AdminList
-	(*AdminActor)(nil),      // 62: caiquan.internal.v1.AdminActor
-	(*AdminActors)(nil),     // 63: caiquan.internal.v1.AdminActors
-	(*AdminKill)(nil),       // 64: caiquan.internal.v1.AdminKill
-	(*AdminKilled)(nil),     // 65: caiquan.internal.v1.AdminKilled
-	(*GoAway)(nil),          // 66: caiquan.internal.v1.GoAway
-	(*SessionEnded)(nil),    // 67: caiquan.internal.v1.SessionEnded
-	(*actor.PID)(nil),       // 68: actor.PID
-	(*Result)(nil),          // 69: caiquan.v1.Result
-	(*Envelope)(nil),        // 70: caiquan.v1.Envelope
-	(*Start)(nil),           // 71: caiquan.v1.Start
+	(*RelayedMovement)(nil), // 8: caiquan.internal.v1.RelayedMovement
+	(*LeaveRoom)(nil),       // 9: caiquan.internal.v1.LeaveRoom
+	(*RoundDeadline)(nil),   // 10: caiquan.internal.v1.RoundDeadline
+	(*SettleTimeout)(nil),   // 11: caiquan.internal.v1.SettleTimeout
+	(*BotStart)(nil),        // 12: caiquan.internal.v1.BotStart
+	(*BotTick)(nil),         // 13: caiquan.internal.v1.BotTick
+	(*Register)(nil),        // 14: caiquan.internal.v1.Register
+	(*Attach)(nil),          // 15: caiquan.internal.v1.Attach
+	(*Attached)(nil),        // 16: caiquan.internal.v1.Attached
+	(*Seated)(nil),          // 17: caiquan.internal.v1.Seated
+	(*Free)(nil),            // 18: caiquan.internal.v1.Free
+	(*JoinHeld)(nil),        // 19: caiquan.internal.v1.JoinHeld
+	(*Kick)(nil),            // 20: caiquan.internal.v1.Kick
+	(*PlayerOp)(nil),        // 21: caiquan.internal.v1.PlayerOp
+	(*PlayerOpDone)(nil),    // 22: caiquan.internal.v1.PlayerOpDone
+	(*Detach)(nil),          // 23: caiquan.internal.v1.Detach
+	(*ApplyRound)(nil),      // 24: caiquan.internal.v1.ApplyRound
+	(*RoundApplied)(nil),    // 25: caiquan.internal.v1.RoundApplied
+	(*AbortRound)(nil),      // 26: caiquan.internal.v1.AbortRound
+	(*RoundRefused)(nil),    // 27: caiquan.internal.v1.RoundRefused
+	(*ResultQuery)(nil),     // 28: caiquan.internal.v1.ResultQuery
+	(*RoundResult)(nil),     // 29: caiquan.internal.v1.RoundResult
+	(*AbortRetry)(nil),      // 30: caiquan.internal.v1.AbortRetry
+	(*Drain)(nil),           // 31: caiquan.internal.v1.Drain
+	(*DrainStatus)(nil),     // 32: caiquan.internal.v1.DrainStatus
+	(*GetDrainStatus)(nil),  // 33: caiquan.internal.v1.GetDrainStatus
+	(*ConnClosed)(nil),      // 34: caiquan.internal.v1.ConnClosed
+	(*PipeSend)(nil),        // 35: caiquan.internal.v1.PipeSend
+	(*PipeAcked)(nil),       // 36: caiquan.internal.v1.PipeAcked
+	(*PipeVerdict)(nil),     // 37: caiquan.internal.v1.PipeVerdict
+	(*PipeClose)(nil),       // 38: caiquan.internal.v1.PipeClose
+	(*PipeConnected)(nil),   // 39: caiquan.internal.v1.PipeConnected
+	(*GetRoomCount)(nil),    // 40: caiquan.internal.v1.GetRoomCount
+	(*ResumeRequest)(nil),   // 41: caiquan.internal.v1.ResumeRequest
+	(*ResumeAnswer)(nil),    // 42: caiquan.internal.v1.ResumeAnswer
+	(*ResumeExpired)(nil),   // 43: caiquan.internal.v1.ResumeExpired
+	(*ResumeTimeout)(nil),   // 44: caiquan.internal.v1.ResumeTimeout
+	(*RoomCount)(nil),       // 45: caiquan.internal.v1.RoomCount
+	(*GetOnline)(nil),       // 46: caiquan.internal.v1.GetOnline
+	(*Online)(nil),          // 47: caiquan.internal.v1.Online
+	(*AttachTimeout)(nil),   // 48: caiquan.internal.v1.AttachTimeout
+	(*RoomGone)(nil),        // 49: caiquan.internal.v1.RoomGone
+	(*Crash)(nil),           // 50: caiquan.internal.v1.Crash
+	(*PlayerStopping)(nil),  // 51: caiquan.internal.v1.PlayerStopping
+	(*Reattach)(nil),        // 52: caiquan.internal.v1.Reattach
+	(*SaveRetry)(nil),       // 53: caiquan.internal.v1.SaveRetry
+	(*StopRooms)(nil),       // 54: caiquan.internal.v1.StopRooms
+	(*HelloTimeout)(nil),    // 55: caiquan.internal.v1.HelloTimeout
+	(*SeatTaken)(nil),       // 56: caiquan.internal.v1.SeatTaken
+	(*SeatOffer)(nil),       // 57: caiquan.internal.v1.SeatOffer
+	(*RoundSettling)(nil),   // 58: caiquan.internal.v1.RoundSettling
+	(*RoomOpened)(nil),      // 59: caiquan.internal.v1.RoomOpened
+	(*OpenTimeout)(nil),     // 60: caiquan.internal.v1.OpenTimeout
+	(*TopologyChanged)(nil), // 61: caiquan.internal.v1.TopologyChanged
+	(*AdminList)(nil),       // 62: caiquan.internal.v1.AdminList
+	(*AdminActor)(nil),      // 63: caiquan.internal.v1.AdminActor
+	(*AdminActors)(nil),     // 64: caiquan.internal.v1.AdminActors
+	(*AdminKill)(nil),       // 65: caiquan.internal.v1.AdminKill
+	(*AdminKilled)(nil),     // 66: caiquan.internal.v1.AdminKilled
+	(*GoAway)(nil),          // 67: caiquan.internal.v1.GoAway
+	(*SessionEnded)(nil),    // 68: caiquan.internal.v1.SessionEnded
+	(*actor.PID)(nil),       // 69: actor.PID
+	(*Movement)(nil),        // 70: caiquan.v1.Movement
+	(*Result)(nil),          // 71: caiquan.v1.Result
+	(*Envelope)(nil),        // 72: caiquan.v1.Envelope
+	(*Start)(nil),           // 73: caiquan.v1.Start
 }
 var file_internal_proto_depIdxs = []int32{
-	68, // 0: caiquan.internal.v1.SeatInfo.session:type_name -> actor.PID
-	68, // 1: caiquan.internal.v1.SeatInfo.player:type_name -> actor.PID
+	69, // 0: caiquan.internal.v1.SeatInfo.session:type_name -> actor.PID
+	69, // 1: caiquan.internal.v1.SeatInfo.player:type_name -> actor.PID
 	0,  // 2: caiquan.internal.v1.JoinQueue.seat:type_name -> caiquan.internal.v1.SeatInfo
 	0,  // 3: caiquan.internal.v1.RoomSpec.seats:type_name -> caiquan.internal.v1.SeatInfo
-	68, // 4: caiquan.internal.v1.Attach.session:type_name -> actor.PID
-	68, // 5: caiquan.internal.v1.Attached.player:type_name -> actor.PID
-	68, // 6: caiquan.internal.v1.Detach.session:type_name -> actor.PID
-	69, // 7: caiquan.internal.v1.ApplyRound.result:type_name -> caiquan.v1.Result
-	69, // 8: caiquan.internal.v1.RoundApplied.result:type_name -> caiquan.v1.Result
-	69, // 9: caiquan.internal.v1.RoundResult.result:type_name -> caiquan.v1.Result
-	70, // 10: caiquan.internal.v1.PipeSend.env:type_name -> caiquan.v1.Envelope
-	70, // 11: caiquan.internal.v1.PipeAcked.env:type_name -> caiquan.v1.Envelope
-	68, // 12: caiquan.internal.v1.ResumeRequest.pipe:type_name -> actor.PID
-	69, // 13: caiquan.internal.v1.RoomGone.result:type_name -> caiquan.v1.Result
-	68, // 14: caiquan.internal.v1.PlayerStopping.session:type_name -> actor.PID
-	71, // 15: caiquan.internal.v1.SeatOffer.start:type_name -> caiquan.v1.Start
-	69, // 16: caiquan.internal.v1.RoundSettling.result:type_name -> caiquan.v1.Result
-	62, // 17: caiquan.internal.v1.AdminActors.actors:type_name -> caiquan.internal.v1.AdminActor
-	62, // 18: caiquan.internal.v1.AdminKilled.actor:type_name -> caiquan.internal.v1.AdminActor
-	68, // 19: caiquan.internal.v1.SessionEnded.session:type_name -> actor.PID
-	20, // [20:20] is the sub-list for method output_type
-	20, // [20:20] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	20, // [20:20] is the sub-list for extension extendee
-	0,  // [0:20] is the sub-list for field type_name
+	70, // 4: caiquan.internal.v1.RelayedMovement.movement:type_name -> caiquan.v1.Movement
+	69, // 5: caiquan.internal.v1.Attach.session:type_name -> actor.PID
+	69, // 6: caiquan.internal.v1.Attached.player:type_name -> actor.PID
+	69, // 7: caiquan.internal.v1.Detach.session:type_name -> actor.PID
+	71, // 8: caiquan.internal.v1.ApplyRound.result:type_name -> caiquan.v1.Result
+	71, // 9: caiquan.internal.v1.RoundApplied.result:type_name -> caiquan.v1.Result
+	71, // 10: caiquan.internal.v1.RoundResult.result:type_name -> caiquan.v1.Result
+	72, // 11: caiquan.internal.v1.PipeSend.env:type_name -> caiquan.v1.Envelope
+	72, // 12: caiquan.internal.v1.PipeAcked.env:type_name -> caiquan.v1.Envelope
+	69, // 13: caiquan.internal.v1.ResumeRequest.pipe:type_name -> actor.PID
+	71, // 14: caiquan.internal.v1.RoomGone.result:type_name -> caiquan.v1.Result
+	69, // 15: caiquan.internal.v1.PlayerStopping.session:type_name -> actor.PID
+	73, // 16: caiquan.internal.v1.SeatOffer.start:type_name -> caiquan.v1.Start
+	71, // 17: caiquan.internal.v1.RoundSettling.result:type_name -> caiquan.v1.Result
+	63, // 18: caiquan.internal.v1.AdminActors.actors:type_name -> caiquan.internal.v1.AdminActor
+	63, // 19: caiquan.internal.v1.AdminKilled.actor:type_name -> caiquan.internal.v1.AdminActor
+	69, // 20: caiquan.internal.v1.SessionEnded.session:type_name -> actor.PID
+	21, // [21:21] is the sub-list for method output_type
+	21, // [21:21] is the sub-list for method input_type
+	21, // [21:21] is the sub-list for extension type_name
+	21, // [21:21] is the sub-list for extension extendee
+	0,  // [0:21] is the sub-list for field type_name
 }
 
 func init() { file_internal_proto_init() }
@@ -4235,7 +4321,7 @@ func file_internal_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_internal_proto_rawDesc), len(file_internal_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   68,
+			NumMessages:   69,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
