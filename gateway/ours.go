@@ -16,6 +16,9 @@ import (
 // protojson with every field present.
 func EncodeEnvelope(env *messages.Envelope, binary bool) ([]byte, error) {
 	if binary {
+		if data, ok := appendProtoEnvelope(make([]byte, 0, 256), env); ok {
+			return data, nil
+		}
 		return proto.Marshal(env)
 	}
 	return appendJSONEnvelope(nil, env)
@@ -150,7 +153,11 @@ func (w *oursWire) encode(env *messages.Envelope) (frame, error) {
 		// Into a pooled buffer: a new one per frame was a twentieth of
 		// what the server allocated in play.
 		buf := framePool.Get().(*[]byte)
-		data, err := proto.MarshalOptions{}.MarshalAppend((*buf)[:0], env)
+		data, ok := appendProtoEnvelope((*buf)[:0], env)
+		var err error
+		if !ok {
+			data, err = proto.MarshalOptions{}.MarshalAppend((*buf)[:0], env)
+		}
 		if err != nil {
 			framePool.Put(buf)
 			return frame{}, err
