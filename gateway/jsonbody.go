@@ -2,8 +2,8 @@ package gateway
 
 import (
 	"strconv"
-	"unicode/utf8"
 
+	"github.com/caiquan/caiquan/internal/jsonstring"
 	"github.com/caiquan/caiquan/messages"
 )
 
@@ -121,57 +121,6 @@ func appendIntField(b []byte, key string, v int32) []byte {
 	return strconv.AppendInt(b, int64(v), 10)
 }
 
-const hexDigits = "0123456789abcdef"
-
-// appendJSONString appends s as a JSON string. Besides what JSON requires
-// it escapes U+2028 and U+2029 (see escapeLineSeparators) and writes
-// invalid UTF-8 as U+FFFD, which strings decoded from clients never hold.
-func appendJSONString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
-}
+// appendJSONString appends s as a JSON string (see jsonstring.Append; <, >
+// and & as they are, as protojson writes them).
+func appendJSONString(b []byte, s string) []byte { return jsonstring.Append(b, s, false) }

@@ -2,9 +2,9 @@ package store
 
 import (
 	"strconv"
-	"unicode/utf8"
 
 	"github.com/caiquan/caiquan"
+	"github.com/caiquan/caiquan/internal/jsonstring"
 )
 
 // AppendRecord appends rec, as a record of version v, to dst and returns
@@ -140,59 +140,6 @@ func recordSize(rec caiquan.PlayerRecord) int {
 	return n
 }
 
-const hexDigits = "0123456789abcdef"
-
 // appendJSONString appends s quoted as encoding/json quotes a string by
-// default: ", \ and control bytes escaped (\b \f \n \r \t by name, the rest
-// as \u00XX), < > & escaped for HTML, U+2028 and U+2029 escaped for
-// JavaScript, and each byte that is not valid UTF-8 written as \ufffd.
-// Everything else is copied as it is, runs of it at a time.
-func appendJSONString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	done := 0 // s[:done] is in dst
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= ' ' && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			dst = append(dst, s[done:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\b':
-				dst = append(dst, `\b`...)
-			case '\f':
-				dst = append(dst, `\f`...)
-			case '\n':
-				dst = append(dst, `\n`...)
-			case '\r':
-				dst = append(dst, `\r`...)
-			case '\t':
-				dst = append(dst, `\t`...)
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			done = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			dst = append(dst, s[done:i]...)
-			dst = append(dst, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			dst = append(dst, s[done:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		done = i
-	}
-	dst = append(dst, s[done:]...)
-	return append(dst, '"')
-}
+// default, < > & escaped for HTML included.
+func appendJSONString(dst []byte, s string) []byte { return jsonstring.Append(dst, s, true) }
