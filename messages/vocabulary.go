@@ -44,6 +44,8 @@ var vocabularySince = map[protoreflect.FullName]int{
 	"caiquan.internal.v1.ResumeAnswer":  2,
 	"caiquan.internal.v1.ResumeExpired": 2,
 	"caiquan.internal.v1.ResumeTimeout": 2,
+	// Sent only within a node (actors/relay.go); listed as every type is.
+	"caiquan.internal.v1.RelayedMovement": 2,
 }
 
 // VocabularyOf is the vocabulary a member must speak to take msg: 1 for
