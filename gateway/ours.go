@@ -30,22 +30,26 @@ func appendJSONEnvelope(b []byte, env *messages.Envelope) ([]byte, error) {
 	if fd == nil {
 		return marshalCompact(env) // {}: what protojson says of an empty envelope
 	}
-	start := len(b)
 	b = append(b, `{"`...)
 	b = append(b, fd.JSONName()...)
 	b = append(b, `":`...)
-	if out, ok := appendBodyJSON(b, env); ok {
-		if seq := env.GetSeq(); seq > 0 {
-			out = append(out, `,"seq":`...)
-			out = strconv.AppendUint(out, uint64(seq), 10)
+	out, ok := appendBodyJSON(b, env)
+	if !ok {
+		// Bodies without an appender (the clients' own, mostly) through
+		// protojson, the body alone: the envelope's "seq":0 is no field a
+		// client writes, and the server reads a join or a choice quickly
+		// only in the form clients write it.
+		payload, err := marshalCompact(env.ProtoReflect().Get(fd).Message().Interface())
+		if err != nil {
+			return nil, err
 		}
-		return append(out, '}'), nil
+		out = append(b, payload...)
 	}
-	payload, err := marshalCompact(env)
-	if err != nil {
-		return nil, err
+	if seq := env.GetSeq(); seq > 0 {
+		out = append(out, `,"seq":`...)
+		out = strconv.AppendUint(out, uint64(seq), 10)
 	}
-	return append(b[:start], payload...), nil
+	return append(out, '}'), nil
 }
 
 // pooledTextFrame encodes env with appendTo into a buffer of framePool.

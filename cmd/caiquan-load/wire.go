@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/gorilla/websocket"
@@ -58,35 +57,11 @@ func (p protocol) encode(env *messages.Envelope) (kind int, data []byte, err err
 		data, err = gateway.EncodeEnvelope(env, true)
 		return websocket.BinaryMessage, data, err
 	case protoJSON:
-		if data, ok := sdkJSON(env); ok {
-			return websocket.TextMessage, data, nil
-		}
 		data, err = gateway.EncodeEnvelope(env, false)
 	default:
 		data, err = gateway.EncodeEvent(env)
 	}
 	return websocket.TextMessage, data, err
-}
-
-// sdkJSON is a join or a choice as the npm SDK writes it on the JSON wire
-// (JSON.stringify({join: {}}), JSON.stringify({choice: {choice: n}})).
-// gateway.EncodeEnvelope writes protojson with every field, "seq":0
-// included, which no client sends and which the server reads on its
-// general path: the tool measured that path instead of the one players
-// take.
-func sdkJSON(env *messages.Envelope) ([]byte, bool) {
-	switch body := env.Body.(type) {
-	case *messages.Envelope_Join:
-		if env.Seq == 0 {
-			return []byte(`{"join":{}}`), true
-		}
-	case *messages.Envelope_Choice:
-		if env.Seq == 0 {
-			b := strconv.AppendInt([]byte(`{"choice":{"choice":`), int64(body.Choice.GetChoice()), 10)
-			return append(b, "}}"...), true
-		}
-	}
-	return nil, false
 }
 
 // packet is what one server frame means to the client: a message, a

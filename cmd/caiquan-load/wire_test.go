@@ -11,7 +11,8 @@ import (
 
 // On the JSON wire a join and a choice go out as the npm SDK writes them
 // (sdk/caiquan.js, JSON.stringify), and mean to the server what the
-// envelope means.
+// envelope means. (The gateway's encoder once added "seq":0, which no
+// client sends, and the server read those on its slow general path.)
 func TestJSONJoinAndChoiceAsTheSDKWritesThem(t *testing.T) {
 	for _, tc := range []struct {
 		env  *messages.Envelope
